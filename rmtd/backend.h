@@ -1,0 +1,79 @@
+/*
+ * backend.h - the one interface every kind of device sits behind.
+ *
+ * A backend turns rmt requests into calls on one kind of device: a Linux SCSI tape
+ * (backend_st.c), a virtual tape in an image file (backend_vtape.c), or a plain
+ * file or non-tape device (backend_file.c). Every function may block (they run on a
+ * drive's worker thread, never on the event loop) and returns a negative errno on
+ * failure, which the session sends to the client as E<errno>.
+ *
+ * Rules the backends share (shared/DESIGN.md, "Wire-level rules"):
+ * - write() is exactly one write(2) of one contiguous buffer: on a tape, one record.
+ * - read() is exactly one read(2) and never returns more than asked.
+ * - tape_op() takes native Linux MTIOCTOP numbers; the session maps RMT V1 numbers.
+ */
+#ifndef RMTD_BACKEND_H
+#define RMTD_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/mtio.h>
+
+/* glibc's <sys/mtio.h> predates these Linux ops (include/uapi/linux/mtio.h). */
+#ifndef MTWEOFI
+#define MTWEOFI 35
+#endif
+
+struct device;
+
+/* Where and how to open: the path resolver has already checked it against the rules. */
+struct open_target {
+	int directory_fd;      /* directory to open name in (O_PATH fd), or AT_FDCWD */
+	const char *name;      /* relative to directory_fd (or absolute with AT_FDCWD) */
+	const char *canonical; /* the canonical full name, for logs and status */
+	int flags;             /* Linux O_* flags, already filtered by the rules */
+	bool rewind_on_close;  /* vtape: the image was named as its rewinding variant */
+	uint64_t max_record;   /* largest record this session may write or read */
+};
+
+struct backend_ops {
+	const char *name; /* "st", "vtape", "file" */
+
+	/* Open the device; on success fill dev->state. */
+	int (*open)(struct device *dev, const struct open_target *target);
+	/* Close; for tapes after writing this writes the filemark, whose error is returned. */
+	int (*close)(struct device *dev);
+	ssize_t (*read)(struct device *dev, void *buf, size_t count);
+	ssize_t (*write)(struct device *dev, const void *buf, size_t count);
+	/* lseek; whence 0..4. Tapes: no meaning (st: returns 0, does nothing). */
+	int64_t (*seek)(struct device *dev, int64_t offset, int whence);
+	/* MTIOCTOP with a native Linux op. Files answer -ENOTTY. Returns 0 or -errno. */
+	int (*tape_op)(struct device *dev, int op, int count);
+	/* MTIOCGET. Files answer -ENOTTY. */
+	int (*status)(struct device *dev, struct mtget *status);
+	/* MTIOCPOS (logical object number). Files answer -ENOTTY. */
+	int (*position)(struct device *dev, int64_t *block);
+	/* MTSEEK to a logical object. Files answer -ENOTTY. */
+	int (*locate)(struct device *dev, int64_t block);
+	/* Make written data durable (fsync for files, flush for tapes); may be NULL. */
+	int (*flush)(struct device *dev);
+};
+
+struct device {
+	const struct backend_ops *ops;
+	void *state;  /* backend-private */
+	int fd;       /* the main descriptor, -1 when closed (for logging and splice) */
+	bool is_tape; /* st and vtape: filemarks, records, MTIOCGET */
+	int open_flags;
+};
+
+extern const struct backend_ops backend_file_ops;
+extern const struct backend_ops backend_vtape_ops;
+extern const struct backend_ops backend_st_ops;
+
+/* Does this open descriptor answer MTIOCGET, i.e. is it a tape the st backend can drive? */
+bool backend_st_recognises(int fd);
+
+#endif

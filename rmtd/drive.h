@@ -1,0 +1,88 @@
+/*
+ * drive.h - drives by name: who holds which, who waits, and the state the
+ * operator sees.
+ *
+ * A drive is one device (a tape device, a virtual tape image or a file) known by
+ * its canonical name. One session holds it at a time; others wait in a
+ * first-come queue until it is released or their wait times out (then EBUSY).
+ * A drive owns the worker thread that runs its device calls and the record
+ * buffer its data passes through, so an idle session costs no record memory.
+ */
+#ifndef RMTD_DRIVE_H
+#define RMTD_DRIVE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include "backend.h"
+#include "path.h"
+
+struct event_base;
+struct worker;
+struct drive;
+
+/* Called on the loop when a queued acquisition ends: error 0 (acquired) or -EBUSY. */
+typedef void (*drive_acquired_fn)(struct drive *drive, int error, void *arg);
+
+struct drive_waiter {
+	TAILQ_ENTRY(drive_waiter) entry;
+	void *holder;
+	drive_acquired_fn acquired;
+	void *arg;
+	struct event *timeout;
+	struct drive *drive;
+	time_t since;
+};
+TAILQ_HEAD(drive_waiter_queue, drive_waiter);
+
+struct drive {
+	TAILQ_ENTRY(drive) entry;
+	char name[PATH_MAX]; /* canonical name: its identity */
+	enum device_kind kind;
+	bool declared; /* declared in the configuration (kept when idle) */
+
+	struct device device;
+	bool device_open;
+	void *holder; /* the session holding it, or NULL */
+	struct drive_waiter_queue waiters;
+	int waiter_count;
+	struct worker *worker; /* NULL: jobs run inline (stdio mode) */
+
+	uint8_t *record; /* record buffer, grown on demand up to the session's maximum */
+	size_t record_capacity;
+};
+
+struct drive_registry {
+	TAILQ_HEAD(, drive) drives;
+	struct event_base *base;
+	bool threaded;    /* a worker thread per drive (daemon) or inline (stdio) */
+	int wait_seconds; /* how long a session waits for a busy drive; 0: EBUSY at once */
+};
+
+void drive_registry_init(struct drive_registry *registry, struct event_base *base, bool threaded,
+                         int wait_seconds);
+void drive_registry_free(struct drive_registry *registry);
+
+/* Find the drive of this canonical name, creating it if new. NULL on ENOMEM. */
+struct drive *drive_lookup(struct drive_registry *registry, const char *name,
+                           enum device_kind kind);
+
+/*
+ * Acquire for holder. Returns 0 if acquired now, 1 if queued (acquired() will be
+ * called later), -EBUSY if busy and waiting is not configured, -errno otherwise.
+ */
+int drive_acquire(struct drive_registry *registry, struct drive *drive, void *holder,
+                  drive_acquired_fn acquired, void *arg);
+/* Leave the queue without acquiring (the waiting session went away). */
+void drive_cancel_wait(struct drive_registry *registry, struct drive *drive, void *holder);
+/* Release; the next waiter acquires it. The device must already be closed. */
+void drive_release(struct drive_registry *registry, struct drive *drive, void *holder);
+
+/* Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM). */
+uint8_t *drive_record_buffer(struct drive *drive, size_t size);
+
+#endif

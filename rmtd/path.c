@@ -1,0 +1,240 @@
+/*
+ * path.c - lexical resolution of client names against the allowed directories,
+ * and the kernel-enforced open below a directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "path.h"
+
+#define CREATE_FLAGS (O_CREAT | O_TRUNC | O_APPEND | O_EXCL)
+
+void path_policy_init(struct path_policy *policy)
+{
+	memset(policy, 0, sizeof(*policy));
+	policy->allow_tape_devices = true;
+}
+
+int path_policy_allow(struct path_policy *policy, const char *directory, bool may_create)
+{
+	struct allowed_directory *allowed;
+	char *canonical;
+	int fd;
+
+	if (policy->directory_count >= PATH_ALLOWED_MAX)
+		return -E2BIG;
+	canonical = realpath(directory, NULL);
+	if (canonical == NULL)
+		return -errno;
+	if (strlen(canonical) >= PATH_MAX) {
+		free(canonical);
+		return -ENAMETOOLONG;
+	}
+	fd = open(canonical, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int error = -errno;
+
+		free(canonical);
+		return error;
+	}
+	allowed = &policy->directories[policy->directory_count++];
+	snprintf(allowed->path, sizeof(allowed->path), "%s",
+	         strcmp(canonical, "/") ? canonical : "");
+	allowed->fd = fd;
+	allowed->may_create = may_create;
+	free(canonical);
+	return 0;
+}
+
+void path_policy_free(struct path_policy *policy)
+{
+	for (int i = 0; i < policy->directory_count; i++)
+		close(policy->directories[i].fd);
+	policy->directory_count = 0;
+}
+
+/*
+ * Normalise an absolute or relative name into components joined by '/', dropping
+ * empty and "." components. ".." anywhere is refused rather than interpreted: a
+ * name that needs it is never the straightforward name of a tape.
+ */
+static int normalise(const char *name, char *out, size_t size, const char **reason)
+{
+	size_t used = 0;
+	const char *p = name;
+
+	while (*p != '\0') {
+		const char *end;
+		size_t length;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		end = strchr(p, '/');
+		length = end ? (size_t)(end - p) : strlen(p);
+		if (length == 1 && p[0] == '.') {
+			p += length;
+			continue;
+		}
+		if (length == 2 && p[0] == '.' && p[1] == '.') {
+			*reason = "'..' is not allowed in a device name";
+			return -EACCES;
+		}
+		if (used + length + 2 > size) {
+			*reason = "name too long";
+			return -ENAMETOOLONG;
+		}
+		if (used > 0)
+			out[used++] = '/';
+		memcpy(out + used, p, length);
+		used += length;
+		p += length;
+	}
+	out[used] = '\0';
+	return 0;
+}
+
+/* /dev/nstN or /dev/stN, with the optional mode letter l, m or a (st.rst). */
+static bool is_tape_device_name(const char *normalised, bool *rewinding)
+{
+	const char *p;
+
+	if (strncmp(normalised, "dev/", 4) != 0)
+		return false;
+	p = normalised + 4;
+	if (strncmp(p, "nst", 3) == 0) {
+		*rewinding = false;
+		p += 3;
+	} else if (strncmp(p, "st", 2) == 0) {
+		*rewinding = true;
+		p += 2;
+	} else {
+		return false;
+	}
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (*p == 'l' || *p == 'm' || *p == 'a')
+		p++;
+	return *p == '\0';
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+int path_resolve(const struct path_policy *policy, const char *client_name, int flags,
+                 struct resolved_path *out, const char **reason)
+{
+	char normalised[PATH_MAX];
+	bool rewinding = false;
+	int error;
+
+	memset(out, 0, sizeof(*out));
+	*reason = NULL;
+	if (client_name[0] == '\0') {
+		*reason = "empty device name";
+		return -ENOENT;
+	}
+	error = normalise(client_name, normalised, sizeof(normalised), reason);
+	if (error < 0)
+		return error;
+
+	if (client_name[0] == '/' && is_tape_device_name(normalised, &rewinding)) {
+		if (!policy->allow_tape_devices) {
+			*reason = "tape devices are not allowed";
+			return -EACCES;
+		}
+		out->kind = DEVICE_KIND_TAPE;
+		out->directory_fd = AT_FDCWD;
+		snprintf(out->name, sizeof(out->name), "/%s", normalised);
+		snprintf(out->canonical, sizeof(out->canonical), "/%s", normalised);
+		/* A tape cannot be created or truncated: st ignores these, and so do we. */
+		out->flags = flags & ~CREATE_FLAGS;
+		out->rewind_on_close = rewinding;
+		return 0;
+	}
+
+	for (int i = 0; i < policy->directory_count; i++) {
+		const struct allowed_directory *allowed = &policy->directories[i];
+		const char *relative;
+		size_t prefix = strlen(allowed->path);
+
+		if (client_name[0] == '/') {
+			/* allowed->path is "/a/b"; normalised lacks the leading slash. */
+			if (prefix == 0) {
+				relative = normalised;
+			} else if (strncmp(normalised, allowed->path + 1, prefix - 1) == 0 &&
+			           normalised[prefix - 1] == '/') {
+				relative = normalised + prefix;
+			} else {
+				continue;
+			}
+		} else if (i == 0) {
+			relative = normalised;
+		} else {
+			break;
+		}
+		if (relative[0] == '\0') {
+			*reason = "that is an allowed directory, not a device";
+			return -EISDIR;
+		}
+		if ((flags & CREATE_FLAGS) && !allowed->may_create) {
+			*reason = "creating or truncating files is not allowed there";
+			return -EACCES;
+		}
+		out->directory_fd = allowed->fd;
+		out->flags = flags;
+		if (snprintf(out->canonical, sizeof(out->canonical), "%s/%s", allowed->path,
+		             relative) >= (int)sizeof(out->canonical)) {
+			*reason = "name too long";
+			return -ENAMETOOLONG;
+		}
+		snprintf(out->name, sizeof(out->name), "%s", relative);
+		if (has_suffix(out->name, ".tap.rewind")) {
+			out->name[strlen(out->name) - strlen(".rewind")] = '\0';
+			out->canonical[strlen(out->canonical) - strlen(".rewind")] = '\0';
+			out->kind = DEVICE_KIND_VTAPE;
+			out->rewind_on_close = true;
+		} else if (has_suffix(out->name, ".tap")) {
+			out->kind = DEVICE_KIND_VTAPE;
+		} else {
+			out->kind = DEVICE_KIND_FILE;
+		}
+		return 0;
+	}
+	*reason = "outside the allowed directories";
+	return -EACCES;
+}
+
+int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode)
+{
+	struct open_how how;
+	int fd;
+
+	if (directory_fd == AT_FDCWD) {
+		fd = open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		return fd < 0 ? -errno : fd;
+	}
+	memset(&how, 0, sizeof(how));
+	how.flags = (unsigned long long)(flags | O_NOFOLLOW | O_CLOEXEC);
+	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	do {
+		fd = (int)syscall(SYS_openat2, directory_fd, name, &how, sizeof(how));
+	} while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+	if (fd < 0 && (errno == ELOOP || errno == EXDEV))
+		return -EACCES; /* a symlink on the way, or a way out: refused, not followed */
+	return fd < 0 ? -errno : fd;
+}

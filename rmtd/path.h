@@ -1,0 +1,68 @@
+/*
+ * path.h - where a client may open: the answer to "which device does this name
+ * mean, and may this caller open it with these flags?".
+ *
+ * Resolution is lexical and does no I/O, so it can run on the event loop: the
+ * name is normalised, checked against the allowed directories and the tape
+ * device names, and turned into a canonical name (the drive's identity). The
+ * open itself happens later on the drive's worker with path_open_beneath(),
+ * which makes the kernel enforce the same rule (openat2 RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS), so a symlink swapped in after the check cannot lead out.
+ */
+#ifndef RMTD_PATH_H
+#define RMTD_PATH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define PATH_ALLOWED_MAX 64
+
+struct allowed_directory {
+	char path[PATH_MAX]; /* canonical, absolute, no trailing slash */
+	int fd;              /* O_PATH | O_DIRECTORY descriptor, opened at start-up */
+	bool may_create;     /* O_CREAT, O_TRUNC and O_APPEND are honoured below it */
+};
+
+struct path_policy {
+	struct allowed_directory directories[PATH_ALLOWED_MAX];
+	int directory_count;
+	bool allow_tape_devices; /* /dev/nst* and /dev/st* */
+};
+
+enum device_kind {
+	DEVICE_KIND_FILE,  /* regular file, FIFO, or non-tape device below an allowed dir */
+	DEVICE_KIND_VTAPE, /* NAME.tap below an allowed dir (NAME.tap.rewind: rewinding) */
+	DEVICE_KIND_TAPE,  /* /dev/nst*, /dev/st* */
+};
+
+struct resolved_path {
+	enum device_kind kind;
+	char canonical[PATH_MAX]; /* drive identity and what logs show */
+	int directory_fd;         /* where to open (AT_FDCWD for tape devices) */
+	char name[PATH_MAX];      /* relative to directory_fd (absolute for tape devices) */
+	int flags;                /* flags after the policy */
+	bool rewind_on_close;     /* /dev/st* or NAME.tap.rewind */
+};
+
+void path_policy_init(struct path_policy *policy);
+/* Add an allowed directory (must exist). Returns 0 or -errno. */
+int path_policy_allow(struct path_policy *policy, const char *directory, bool may_create);
+void path_policy_free(struct path_policy *policy);
+
+/*
+ * Resolve a client's name. Relative names are taken below the first allowed
+ * directory. Returns 0, or -EACCES with *reason set to a short text for the client
+ * and the log ("outside the allowed directories", "'..' is not allowed", ...).
+ */
+int path_resolve(const struct path_policy *policy, const char *client_name, int flags,
+                 struct resolved_path *out, const char **reason);
+
+/*
+ * Open name below directory_fd without following any symlink and without leaving
+ * the directory (openat2). With AT_FDCWD and an absolute name (tape devices) only
+ * the last component is protected (O_NOFOLLOW). Returns an fd or -errno.
+ */
+int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode);
+
+#endif

@@ -1,0 +1,943 @@
+/*
+ * session.c - one client's state machine over parser, drive and replies.
+ *
+ * States: READING (parsing the next request from the input buffer), DATA
+ * (collecting a W request's record), SWALLOW (discarding a refused W's data),
+ * BUSY (a device call is in flight; nothing else is parsed until it completes),
+ * WAITING (queued for a busy drive), ENDING (closing the device before the end).
+ *
+ * The rmt meaning of each request (RMT V1 numbering after I-1, the portable
+ * codes of i and s, whence 10/11, replies) is applied here; backends see native
+ * Linux calls only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rmt/protocol.h"
+#include "drive.h"
+#include "log.h"
+#include "path.h"
+#include "proto.h"
+#include "reply.h"
+#include "session.h"
+#include "worker.h"
+
+enum session_state {
+	SESSION_READING,
+	SESSION_DATA,
+	SESSION_SWALLOW,
+	SESSION_BUSY,
+	SESSION_WAITING,
+	SESSION_ENDING,
+	SESSION_ENDED,
+};
+
+/* What to do once the device call in flight completes. */
+enum session_step {
+	STEP_REPLY,            /* send the reply for the request */
+	STEP_OPEN_AFTER_CLOSE, /* the old device is closed: now open the new one */
+	STEP_OPEN,             /* the open completed */
+	STEP_END,              /* the device is closed: end the session */
+};
+
+struct session {
+	unsigned id;
+	struct session_settings settings;
+	const struct session_transport *transport;
+	void *context;
+
+	enum session_state state;
+	enum session_step step;
+	struct proto_parser parser;
+	struct rmt_request request;
+	bool handling; /* inside session_run: completions must not recurse */
+	bool input_ended;
+	bool closing; /* the session ends once the call in flight completes */
+	bool abort_requested;
+	char end_reason[64];
+
+	/* Input buffer: [start, end) holds unparsed bytes. */
+	uint8_t *input;
+	size_t input_start, input_end, input_size;
+
+	/* W data being collected, or swallowed. */
+	uint8_t *record;
+	uint64_t record_have;
+	uint64_t data_remaining;
+	int swallow_error;
+	const char *swallow_text;
+
+	/* The drive held, and the one an O is opening. */
+	struct drive *drive;
+	struct resolved_path target;
+	bool rmt_v1; /* after I-1: standard op numbers */
+	struct job job;
+
+	/* For the operator. */
+	const char *operation;
+	uint64_t bytes_written, bytes_read, records_written, records_read;
+	time_t started;
+};
+
+static unsigned session_next_id = 1;
+
+static void session_run(struct session *s);
+static void session_job_done(struct job *job, void *arg);
+
+/* ---------------------------------------------------------------- replies */
+
+static void session_send(struct session *s, const void *header, size_t header_length,
+                         const void *data, size_t data_length)
+{
+	struct iovec iov[2];
+	int count = 1;
+
+	iov[0].iov_base = (void *)header;
+	iov[0].iov_len = header_length;
+	if (data_length > 0) {
+		iov[1].iov_base = (void *)data;
+		iov[1].iov_len = data_length;
+		count = 2;
+	}
+	if (s->transport->send(s->context, iov, count) < 0)
+		s->input_ended = true; /* the peer is gone; finish quietly */
+}
+
+static void reply_value(struct session *s, int64_t value)
+{
+	char header[REPLY_HEADER_MAX];
+	size_t n = reply_ok(header, sizeof(header), value);
+
+	session_send(s, header, n, NULL, 0);
+}
+
+static void reply_failure(struct session *s, int error, const char *text)
+{
+	char header[REPLY_HEADER_MAX];
+	size_t n = reply_error(header, sizeof(header), error, text);
+
+	session_send(s, header, n, NULL, 0);
+}
+
+static void reply_with_data(struct session *s, const void *data, size_t length)
+{
+	char header[REPLY_HEADER_MAX];
+	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
+
+	session_send(s, header, n, data, length);
+}
+
+/* ---------------------------------------------------------------- device calls */
+
+static void session_submit(struct session *s, enum job_kind kind, enum session_step step)
+{
+	struct job *job = &s->job;
+
+	job->kind = kind;
+	job->device = &s->drive->device;
+	job->done = session_job_done;
+	job->arg = s;
+	job->with_status = false;
+	s->step = step;
+	if (s->state != SESSION_ENDING)
+		s->state = SESSION_BUSY;
+	worker_submit(s->drive->worker, job);
+}
+
+static void session_release_drive(struct session *s)
+{
+	if (s->drive == NULL)
+		return;
+	drive_release(s->settings.drives, s->drive, s);
+	s->drive = NULL;
+	s->operation = "idle";
+}
+
+static bool device_is_open(const struct session *s)
+{
+	return s->drive != NULL && s->drive->device_open;
+}
+
+/* ---------------------------------------------------------------- open */
+
+static const struct backend_ops *backend_for(enum device_kind kind)
+{
+	switch (kind) {
+	case DEVICE_KIND_VTAPE:
+		return &backend_vtape_ops;
+	case DEVICE_KIND_TAPE:
+		return &backend_st_ops;
+	case DEVICE_KIND_FILE:
+	default:
+		return &backend_file_ops;
+	}
+}
+
+static void session_open_target(struct session *s)
+{
+	struct job *job = &s->job;
+
+	memset(&job->target, 0, sizeof(job->target));
+	job->ops = backend_for(s->target.kind);
+	job->target.directory_fd = s->target.directory_fd;
+	job->target.name = s->target.name;
+	job->target.canonical = s->target.canonical;
+	job->target.flags = s->target.flags;
+	job->target.rewind_on_close = s->target.rewind_on_close;
+	job->target.max_record = s->settings.max_record;
+	session_submit(s, JOB_OPEN, STEP_OPEN);
+}
+
+static void session_drive_acquired(struct drive *drive, int error, void *arg)
+{
+	struct session *s = arg;
+
+	s->state = SESSION_READING;
+	if (error < 0) {
+		log_warnx("session %u: %s is busy; gave up waiting", s->id, drive->name);
+		reply_failure(s, EBUSY, "Device busy: another session holds this drive");
+	} else {
+		s->drive = drive;
+		session_open_target(s);
+	}
+	session_run(s);
+}
+
+/* The old device (if any) is closed; take the new drive and open it. */
+static void session_acquire_and_open(struct session *s)
+{
+	struct drive *drive;
+	int result;
+
+	drive = drive_lookup(s->settings.drives, s->target.canonical, s->target.kind);
+	if (drive == NULL) {
+		reply_failure(s, ENOMEM, NULL);
+		return;
+	}
+	result = drive_acquire(s->settings.drives, drive, s, session_drive_acquired, s);
+	if (result < 0) {
+		log_warnx("session %u: open %s refused: drive busy", s->id, s->target.canonical);
+		reply_failure(s, -result,
+		              result == -EBUSY ? "Device busy: another session holds this drive"
+		                               : NULL);
+		return;
+	}
+	if (result == 1) {
+		log_info("session %u: waiting for drive %s", s->id, drive->name);
+		s->state = SESSION_WAITING;
+		s->operation = "Drive wait";
+		return;
+	}
+	s->drive = drive;
+	session_open_target(s);
+}
+
+static void format_flags(int flags, char *out, size_t size)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} names[] = {
+	    {O_CREAT, "O_CREAT"},   {O_EXCL, "O_EXCL"},         {O_TRUNC, "O_TRUNC"},
+	    {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"}, {O_SYNC, "O_SYNC"},
+	    {O_NOCTTY, "O_NOCTTY"}, {O_DSYNC, "O_DSYNC"},
+	};
+	int mode = flags & O_ACCMODE;
+
+	strlcpy(out,
+	        mode == O_RDONLY   ? "O_RDONLY"
+	        : mode == O_WRONLY ? "O_WRONLY"
+	                           : "O_RDWR",
+	        size);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((flags & names[i].bit) == names[i].bit) {
+			strlcat(out, "|", size);
+			strlcat(out, names[i].name, size);
+		}
+	}
+}
+
+static void handle_open(struct session *s, const struct rmt_request *request)
+{
+	char escaped[PATH_MAX * 4 + 1], flags[128];
+	const char *reason;
+	int result;
+
+	log_escape(escaped, sizeof(escaped), request->path, strlen(request->path));
+	result = path_resolve(s->settings.policy, request->path, request->open_flags, &s->target,
+	                      &reason);
+	format_flags(request->open_flags, flags, sizeof(flags));
+	if (result < 0) {
+		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
+		          flags, s->settings.identity, s->settings.peer, reason);
+		reply_failure(s, -result, reason);
+		return;
+	}
+	log_info("session %u: open %s %s by %s from %s", s->id, s->target.canonical, flags,
+	         s->settings.identity, s->settings.peer);
+	/* O while a device is open closes that device first (every classic server does). */
+	if (device_is_open(s)) {
+		session_submit(s, JOB_CLOSE, STEP_OPEN_AFTER_CLOSE);
+		return;
+	}
+	if (s->drive != NULL && strcmp(s->drive->name, s->target.canonical) == 0) {
+		session_open_target(s);
+		return;
+	}
+	session_release_drive(s);
+	session_acquire_and_open(s);
+}
+
+/* ---------------------------------------------------------------- other requests */
+
+/* Standard (RMT V1) MTIOCTOP numbers to native Linux ones; -1 where there is none. */
+static int v1_to_native(int op)
+{
+	static const int map[] = {
+	    [RMT_V1_WEOF] = MTWEOF,   [RMT_V1_FSF] = MTFSF, [RMT_V1_BSF] = MTBSF,
+	    [RMT_V1_FSR] = MTFSR,     [RMT_V1_BSR] = MTBSR, [RMT_V1_REW] = MTREW,
+	    [RMT_V1_OFFL] = MTOFFL,   [RMT_V1_NOP] = MTNOP, [RMT_V1_RETEN] = MTRETEN,
+	    [RMT_V1_ERASE] = MTERASE, [RMT_V1_EOM] = MTEOM,
+	};
+
+	if (op < 0 || op >= (int)(sizeof(map) / sizeof(map[0])))
+		return -1;
+	return map[op];
+}
+
+static const char *operation_of_tape_op(int op)
+{
+	switch (op) {
+	case MTREW:
+	case MTRETEN:
+		return "Rewind";
+	case MTOFFL:
+	case MTUNLOAD:
+		return "Unload";
+	case MTWEOF:
+	case MTWEOFI:
+		return "Filemark";
+	case MTFSF:
+	case MTBSF:
+	case MTFSR:
+	case MTBSR:
+	case MTFSFM:
+	case MTBSFM:
+	case MTEOM:
+	case MTSEEK:
+		return "Position";
+	case MTERASE:
+		return "Erase";
+	default:
+		return "Control";
+	}
+}
+
+static void handle_tape_op(struct session *s, int native_op, int count)
+{
+	s->job.op = native_op;
+	s->job.op_count = count;
+	s->operation = operation_of_tape_op(native_op);
+	session_submit(s, JOB_TAPE_OP, STEP_REPLY);
+}
+
+static void handle_ioctl(struct session *s, const struct rmt_request *request)
+{
+	int op = request->ioctl_op;
+
+	if (op == RMT_IOCTL_VERSION_QUERY) {
+		s->rmt_v1 = true;
+		reply_value(s, RMT_PROTOCOL_VERSION_1);
+		return;
+	}
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	if (s->rmt_v1) {
+		op = v1_to_native(op);
+		if (op < 0) {
+			reply_failure(s, EINVAL, "Invalid operation code");
+			return;
+		}
+	}
+	handle_tape_op(s, op, request->ioctl_count);
+}
+
+static void handle_ioctl_extended(struct session *s, const struct rmt_request *request)
+{
+	int op;
+
+	switch (request->ioctl_op) {
+	case RMT_EXT_RETEN:
+		op = MTRETEN;
+		break;
+	case RMT_EXT_ERASE:
+		op = MTERASE;
+		break;
+	case RMT_EXT_EOM:
+		op = MTEOM;
+		break;
+	default:
+		/* MTCACHE, MTNOCACHE and MTNBSF have no Linux equivalent. */
+		reply_failure(s, EINVAL, "Operation not supported on Linux");
+		return;
+	}
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	handle_tape_op(s, op, request->ioctl_count);
+}
+
+static void handle_seek(struct session *s, const struct rmt_request *request)
+{
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	if (request->seek_order_ambiguous)
+		log_info("session %u: L %lld/%d could be read either way; took the %s order", s->id,
+		         (long long)request->offset, request->whence,
+		         request->seek_order == PROTO_SEEK_ORDER_WHENCE_FIRST ? "whence-first"
+		                                                              : "offset-first");
+	else if (request->seek_order != PROTO_SEEK_ORDER_UNKNOWN)
+		proto_parser_set_seek_order(&s->parser, request->seek_order);
+
+	s->operation = "Position";
+	if (request->whence == RMT_SEEK_TAPE_POSITION || request->whence == RMT_SEEK_TAPE_LOCATE) {
+		bool locate = request->whence == RMT_SEEK_TAPE_LOCATE;
+
+		/* DUMP's QFA: the tape position on a tape, the file offset on anything else. */
+		if (s->drive->device.is_tape) {
+			s->job.offset = request->offset;
+			session_submit(s, locate ? JOB_LOCATE : JOB_POSITION, STEP_REPLY);
+			return;
+		}
+		s->job.offset = locate ? request->offset : 0;
+		s->job.whence = locate ? SEEK_SET : SEEK_CUR;
+	} else {
+		s->job.offset = request->offset;
+		s->job.whence = request->whence;
+	}
+	session_submit(s, JOB_SEEK, STEP_REPLY);
+}
+
+static void handle_read(struct session *s, const struct rmt_request *request)
+{
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	s->job.count = (size_t)request->length;
+	s->job.buffer = drive_record_buffer(s->drive, s->job.count);
+	if (s->job.buffer == NULL && s->job.count > 0) {
+		reply_failure(s, ENOMEM, NULL);
+		return;
+	}
+	s->operation = "Read";
+	session_submit(s, JOB_READ, STEP_REPLY);
+}
+
+static void handle_close(struct session *s)
+{
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	s->operation = "Close";
+	session_submit(s, JOB_CLOSE, STEP_REPLY);
+}
+
+static void handle_status(struct session *s)
+{
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	session_submit(s, JOB_STATUS, STEP_REPLY);
+}
+
+static void handle_status_field(struct session *s, const struct rmt_request *request)
+{
+	switch (request->status_letter) {
+	case RMT_STATUS_ERREG:
+	case RMT_STATUS_TYPE:
+	case RMT_STATUS_DSREG:
+	case RMT_STATUS_RESID:
+	case RMT_STATUS_FILENO:
+	case RMT_STATUS_BLKNO:
+		break;
+	default:
+		/* f and b are Solaris fields Linux does not have (rmt-protocol.md 6.7). */
+		reply_failure(s, EINVAL, "No such status field on Linux");
+		return;
+	}
+	if (!device_is_open(s)) {
+		reply_failure(s, EBADF, NULL);
+		return;
+	}
+	session_submit(s, JOB_STATUS, STEP_REPLY);
+}
+
+/* W: take the record from the input buffer in place if it is all there, else collect it. */
+static void handle_write_header(struct session *s, const struct rmt_request *request)
+{
+	uint64_t length = request->data_length;
+	size_t available = s->input_end - s->input_start;
+
+	if (request->error != 0 || !device_is_open(s)) {
+		/* Refused, but its data is still read, so the stream stays in step. */
+		s->swallow_error = request->error != 0 ? request->error : EBADF;
+		s->swallow_text = request->error != 0 ? request->error_text : NULL;
+		s->data_remaining = length;
+		s->state = SESSION_SWALLOW;
+		return;
+	}
+	s->operation = "Write";
+	s->job.count = (size_t)length;
+	if (available >= length) {
+		s->job.buffer = s->input + s->input_start;
+		s->input_start += length;
+		session_submit(s, JOB_WRITE, STEP_REPLY);
+		return;
+	}
+	s->record = drive_record_buffer(s->drive, (size_t)length);
+	if (s->record == NULL) {
+		s->swallow_error = ENOMEM;
+		s->swallow_text = NULL;
+		s->data_remaining = length;
+		s->state = SESSION_SWALLOW;
+		return;
+	}
+	memcpy(s->record, s->input + s->input_start, available);
+	s->input_start += available;
+	s->record_have = available;
+	s->data_remaining = length - available;
+	s->state = SESSION_DATA;
+}
+
+static void handle_request(struct session *s, const struct rmt_request *request)
+{
+	if (request->command == PROTO_WRITE) {
+		handle_write_header(s, request);
+		return;
+	}
+	if (request->error != 0) {
+		if (request->command == PROTO_GARBAGE) {
+			char escaped[8];
+			char letter = request->letter;
+
+			log_warnx("session %u: garbage command \"%s\" from %s", s->id,
+			          log_escape(escaped, sizeof(escaped), &letter, 1),
+			          s->settings.peer);
+		}
+		reply_failure(s, request->error, request->error_text);
+		return;
+	}
+	switch (request->command) {
+	case PROTO_OPEN:
+		handle_open(s, request);
+		break;
+	case PROTO_CLOSE:
+		handle_close(s);
+		break;
+	case PROTO_SEEK:
+		handle_seek(s, request);
+		break;
+	case PROTO_READ:
+		handle_read(s, request);
+		break;
+	case PROTO_IOCTL:
+		handle_ioctl(s, request);
+		break;
+	case PROTO_IOCTL_EXTENDED:
+		handle_ioctl_extended(s, request);
+		break;
+	case PROTO_STATUS:
+		handle_status(s);
+		break;
+	case PROTO_STATUS_FIELD:
+		handle_status_field(s, request);
+		break;
+	case PROTO_VERSION_BSD:
+		reply_value(s, RMT_VERSION_BSD_ANSWER);
+		break;
+	case PROTO_VERSION_SCHILY:
+		reply_value(s, RMT_VERSION_SCHILY_ANSWER);
+		break;
+	case PROTO_WRITE:
+	case PROTO_GARBAGE:
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- completions */
+
+static int64_t status_field(const struct mtget *status, char letter)
+{
+	switch (letter) {
+	case RMT_STATUS_ERREG:
+		return status->mt_erreg;
+	case RMT_STATUS_TYPE:
+		return status->mt_type;
+	case RMT_STATUS_DSREG:
+		return status->mt_dsreg;
+	case RMT_STATUS_RESID:
+		return status->mt_resid;
+	case RMT_STATUS_FILENO:
+		return status->mt_fileno;
+	case RMT_STATUS_BLKNO:
+	default:
+		return status->mt_blkno;
+	}
+}
+
+static void reply_for_job(struct session *s, const struct job *job)
+{
+	const struct rmt_request *request = &s->request;
+
+	if (job->result < 0) {
+		reply_failure(s, (int)-job->result, NULL);
+		return;
+	}
+	switch (request->command) {
+	case PROTO_READ:
+		s->bytes_read += (uint64_t)job->result;
+		s->records_read++;
+		reply_with_data(s, job->buffer, (size_t)job->result);
+		break;
+	case PROTO_WRITE:
+		s->bytes_written += (uint64_t)job->result;
+		s->records_written++;
+		reply_value(s, job->result);
+		break;
+	case PROTO_STATUS:
+		reply_with_data(s, &job->status, sizeof(job->status));
+		break;
+	case PROTO_STATUS_FIELD:
+		reply_value(s, status_field(&job->status, request->status_letter));
+		break;
+	case PROTO_IOCTL:
+	case PROTO_IOCTL_EXTENDED:
+		/* BSD, DUMP and SCHILY answer the count; a negative one would break GNU clients. */
+		reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
+		break;
+	case PROTO_SEEK:
+		reply_value(s, job->kind == JOB_LOCATE ? request->offset : job->result);
+		break;
+	default:
+		reply_value(s, 0);
+		break;
+	}
+}
+
+static void session_finish(struct session *s)
+{
+	const struct session_transport *transport = s->transport;
+	void *context = s->context;
+	char why[sizeof(s->end_reason)];
+
+	session_release_drive(s);
+	strlcpy(why, s->end_reason, sizeof(why));
+	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, why,
+	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
+	s->state = SESSION_ENDED;
+	free(s->input);
+	free(s);
+	transport->finished(context, why);
+}
+
+/* The one way out: leave any drive queue, close the device (its filemark), finish. */
+static void session_teardown(struct session *s)
+{
+	if (s->state == SESSION_WAITING) {
+		struct drive *drive =
+		    drive_lookup(s->settings.drives, s->target.canonical, s->target.kind);
+
+		if (drive != NULL)
+			drive_cancel_wait(s->settings.drives, drive, s);
+	}
+	s->state = SESSION_ENDING;
+	if (device_is_open(s)) {
+		/* Closing writes the filemark after the last whole record, as st does. */
+		session_submit(s, JOB_CLOSE, STEP_END);
+		return;
+	}
+	session_finish(s);
+}
+
+static void session_job_done(struct job *job, void *arg)
+{
+	struct session *s = arg;
+	bool ending = s->state == SESSION_ENDING;
+
+	switch (s->step) {
+	case STEP_END:
+		if (job->result < 0)
+			log_warnx("session %u: closing %s at the end: %s", s->id, s->drive->name,
+			          strerror((int)-job->result));
+		s->drive->device_open = false;
+		session_finish(s);
+		return;
+	case STEP_OPEN_AFTER_CLOSE:
+		s->drive->device_open = false;
+		if (job->result < 0)
+			log_warnx("session %u: closing %s before the next open: %s", s->id,
+			          s->drive->name, strerror((int)-job->result));
+		if (ending)
+			break;
+		s->state = SESSION_READING;
+		if (strcmp(s->drive->name, s->target.canonical) == 0) {
+			session_open_target(s);
+		} else {
+			session_release_drive(s);
+			session_acquire_and_open(s);
+		}
+		break;
+	case STEP_OPEN:
+		if (job->result < 0) {
+			log_warnx("session %u: open %s failed: %s", s->id, s->target.canonical,
+			          strerror((int)-job->result));
+			if (!ending)
+				reply_failure(s, (int)-job->result, NULL);
+			session_release_drive(s);
+		} else {
+			s->drive->device_open = true;
+			s->drive->device.open_flags = s->target.flags;
+			s->operation = "Open";
+			if (!ending)
+				reply_value(s, 0);
+		}
+		break;
+	case STEP_REPLY:
+		if (s->request.command == PROTO_CLOSE) {
+			s->drive->device_open = false;
+			if (job->result < 0)
+				log_warnx("session %u: close of %s: %s", s->id, s->drive->name,
+				          strerror((int)-job->result));
+		}
+		/* A record in flight completes and is answered even when the session ends. */
+		reply_for_job(s, job);
+		if (s->request.command == PROTO_CLOSE)
+			session_release_drive(s);
+		break;
+	}
+	if (s->state == SESSION_ENDING) {
+		session_teardown(s);
+		return;
+	}
+	if (s->state == SESSION_BUSY)
+		s->state = SESSION_READING;
+	session_run(s);
+}
+
+/* ---------------------------------------------------------------- input */
+
+static void session_compact_input(struct session *s)
+{
+	size_t pending = s->input_end - s->input_start;
+
+	if (s->input_start == 0)
+		return;
+	if (pending > 0)
+		memmove(s->input, s->input + s->input_start, pending);
+	s->input_start = 0;
+	s->input_end = pending;
+}
+
+static bool session_take_data(struct session *s)
+{
+	size_t available = s->input_end - s->input_start;
+	size_t take = available < s->data_remaining ? available : (size_t)s->data_remaining;
+
+	if (s->state == SESSION_DATA)
+		memcpy(s->record + s->record_have, s->input + s->input_start, take);
+	s->record_have += take;
+	s->input_start += take;
+	s->data_remaining -= take;
+	return s->data_remaining == 0;
+}
+
+static void session_data_complete(struct session *s)
+{
+	if (s->state == SESSION_SWALLOW) {
+		s->state = SESSION_READING;
+		reply_failure(s, s->swallow_error, s->swallow_text);
+		return;
+	}
+	s->job.buffer = s->record;
+	s->job.count = (size_t)s->record_have;
+	session_submit(s, JOB_WRITE, STEP_REPLY);
+}
+
+static void session_run(struct session *s)
+{
+	if (s->handling)
+		return;
+	s->handling = true;
+	while (!s->closing) {
+		if (s->state == SESSION_DATA || s->state == SESSION_SWALLOW) {
+			if (s->data_remaining > 0 && !session_take_data(s))
+				break;
+			session_data_complete(s);
+			continue;
+		}
+		if (s->state != SESSION_READING)
+			break;
+		if (s->abort_requested) {
+			reply_failure(s, ECANCELED, "Session aborted by the operator");
+			s->closing = true;
+			break;
+		}
+		if (s->input_start == s->input_end || s->transport->output_full(s->context))
+			break;
+		enum proto_result result;
+		size_t used = proto_parse(&s->parser, s->input + s->input_start,
+		                          s->input_end - s->input_start, &s->request, &result);
+
+		s->input_start += used;
+		if (result == PROTO_REQUEST)
+			handle_request(s, &s->request);
+	}
+	s->handling = false;
+	if (!s->closing && s->input_ended &&
+	    (s->state == SESSION_READING || s->state == SESSION_DATA ||
+	     s->state == SESSION_SWALLOW)) {
+		/* EOF: a half-sent command is dropped quietly; a cut record is never written. */
+		if (s->state != SESSION_READING)
+			reply_failure(s, EIO, "Premature eof");
+		s->closing = true;
+		if (s->end_reason[0] == '\0')
+			strlcpy(s->end_reason, "client closed", sizeof(s->end_reason));
+	}
+	if (s->closing) {
+		if (s->state == SESSION_BUSY || s->state == SESSION_ENDING)
+			s->state = SESSION_ENDING; /* the completion tears down */
+		else
+			session_teardown(s);
+		return;
+	}
+	if (s->state == SESSION_READING)
+		session_compact_input(s);
+	s->transport->input_changed(s->context);
+}
+
+/* ---------------------------------------------------------------- public */
+
+struct session *session_create(const struct session_settings *settings,
+                               const struct session_transport *transport, void *context)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct proto_limits limits;
+
+	if (s == NULL)
+		return NULL;
+	s->settings = *settings;
+	s->input_size = settings->input_buffer_size;
+	s->input = malloc(s->input_size);
+	if (s->input == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->id = session_next_id++;
+	s->transport = transport;
+	s->context = context;
+	s->state = SESSION_READING;
+	s->operation = "idle";
+	s->started = time(NULL);
+	limits.max_record = settings->max_record;
+	proto_parser_init(&s->parser, &limits);
+	log_info("session %u: started for %s from %s", s->id, settings->identity, settings->peer);
+	return s;
+}
+
+void session_input_space(struct session *s, void **where, size_t *length)
+{
+	if (s->state == SESSION_DATA && s->input_start == s->input_end) {
+		/* Large records go straight from the transport into the record buffer. */
+		*where = s->record + s->record_have;
+		*length = (size_t)s->data_remaining;
+		return;
+	}
+	if (s->state == SESSION_ENDING || s->state == SESSION_ENDED || s->input_ended) {
+		*where = NULL;
+		*length = 0;
+		return;
+	}
+	*where = s->input + s->input_end;
+	*length = s->input_size - s->input_end;
+}
+
+void session_input_added(struct session *s, size_t length)
+{
+	if (s->state == SESSION_DATA && s->input_start == s->input_end) {
+		s->record_have += length;
+		s->data_remaining -= length;
+	} else {
+		s->input_end += length;
+	}
+	session_run(s);
+}
+
+void session_input_end(struct session *s)
+{
+	s->input_ended = true;
+	if (s->state == SESSION_WAITING)
+		session_close(s, "client closed while waiting");
+	else if (s->state == SESSION_READING || s->state == SESSION_DATA ||
+	         s->state == SESSION_SWALLOW)
+		session_run(s);
+}
+
+void session_output_drained(struct session *s)
+{
+	session_run(s);
+}
+
+void session_close(struct session *s, const char *why)
+{
+	if (s->state == SESSION_ENDED || s->state == SESSION_ENDING)
+		return;
+	if (s->end_reason[0] == '\0')
+		strlcpy(s->end_reason, why, sizeof(s->end_reason));
+	s->closing = true;
+	if (s->handling)
+		return; /* session_run tears down when it unwinds */
+	if (s->state == SESSION_BUSY) {
+		s->state = SESSION_ENDING; /* the call in flight completes first */
+		return;
+	}
+	session_teardown(s);
+}
+
+void session_abort(struct session *s, const char *why)
+{
+	s->abort_requested = true;
+	strlcpy(s->end_reason, why, sizeof(s->end_reason));
+	if (s->state == SESSION_WAITING)
+		session_close(s, why);
+	else if (s->state == SESSION_READING)
+		session_run(s);
+}
+
+void session_activity(const struct session *s, struct session_activity *activity)
+{
+	memset(activity, 0, sizeof(*activity));
+	activity->id = s->id;
+	activity->peer = s->settings.peer;
+	activity->identity = s->settings.identity;
+	activity->drive = s->drive ? s->drive->name : NULL;
+	activity->operation = s->operation;
+	activity->state = s->state == SESSION_WAITING ? "[drive wait]"
+	                  : s->abort_requested        ? "[abort requested]"
+	                                              : "";
+	activity->bytes_written = s->bytes_written;
+	activity->bytes_read = s->bytes_read;
+	activity->records_written = s->records_written;
+	activity->records_read = s->records_read;
+	activity->started = s->started;
+}

@@ -1,0 +1,74 @@
+/*
+ * session.h - one client's conversation: bytes in, parser, drive, replies out.
+ *
+ * The session knows nothing of sockets. A transport (transport.c: stdio, TCP,
+ * inetd, TLS) asks it where to put the next input bytes, tells it how many
+ * arrived, and carries the replies it sends. Requests are handled strictly in
+ * order, one device call at a time; input that arrives meanwhile waits in the
+ * session's bounded input buffer (the transport stops reading when it is full).
+ */
+#ifndef RMTD_SESSION_H
+#define RMTD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <time.h>
+
+struct session;
+struct drive_registry;
+struct path_policy;
+
+struct session_transport {
+	/* Send a reply (all of it, queueing what cannot go out now). 0, or -errno. */
+	int (*send)(void *context, const struct iovec *iov, int count);
+	/* The session has ended (why: a short reason for the log); free the transport. */
+	void (*finished)(void *context, const char *why);
+	/* Input space changed: the transport may (re)start or stop reading. */
+	void (*input_changed)(void *context);
+	/* True while so much output waits that no new request should be started. */
+	bool (*output_full)(void *context);
+};
+
+struct session_settings {
+	const struct path_policy *policy;
+	struct drive_registry *drives;
+	uint64_t max_record;
+	size_t input_buffer_size; /* for headers and small records */
+	const char *peer;         /* "local", an address, or SSH_CONNECTION's client */
+	const char *identity;     /* the user or certificate the rules apply to */
+};
+
+/* Snapshot of what a session is doing, for the operator (rmtctl status). */
+struct session_activity {
+	unsigned id;
+	const char *peer;
+	const char *identity;
+	const char *drive;     /* canonical name, or NULL */
+	const char *operation; /* "Write", "Read", "Rewind", ... or "idle" */
+	const char *state;     /* "", "[drive wait]", "[abort requested]", ... */
+	uint64_t bytes_written, bytes_read;
+	uint64_t records_written, records_read;
+	time_t started;
+};
+
+struct session *session_create(const struct session_settings *settings,
+                               const struct session_transport *transport, void *context);
+
+/* Where the transport should read the next bytes to, and how many at most (0: none now). */
+void session_input_space(struct session *session, void **where, size_t *length);
+/* length bytes were placed where session_input_space said; handle what is complete. */
+void session_input_added(struct session *session, size_t length);
+/* The client closed its side (or the connection broke). */
+void session_input_end(struct session *session);
+/* The transport's output drained below its limit again (backpressure released). */
+void session_output_drained(struct session *session);
+/* End the session now: the request in flight completes, the device is closed. */
+void session_close(struct session *session, const char *why);
+/* Ask a session to end at its next request boundary, answering the client with an error. */
+void session_abort(struct session *session, const char *why);
+
+void session_activity(const struct session *session, struct session_activity *activity);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * transport.c - the fd transport: nonblocking reads into the session, replies
+ * by writev with a small queue for what the peer cannot take yet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "session.h"
+#include "transport.h"
+
+/* Stop starting requests while more than this waits to go out (a slow reader of R). */
+#define OUTPUT_LIMIT (256 * 1024)
+
+struct fd_transport {
+	struct event_base *base;
+	int input_fd, output_fd;
+	int input_flags, output_flags; /* restored at the end (stdio may be a terminal) */
+	struct event *read_event, *write_event;
+	struct evbuffer *output;
+	struct session *session; /* NULL once the session has ended */
+	bool reading;
+	bool output_broken;
+	transport_finished_fn finished;
+	void *finished_arg;
+};
+
+static void transport_update_reading(struct fd_transport *t)
+{
+	void *where;
+	size_t length;
+	bool want;
+
+	if (t->session == NULL)
+		return;
+	session_input_space(t->session, &where, &length);
+	want = length > 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
+	if (want && !t->reading)
+		event_add(t->read_event, NULL);
+	else if (!want && t->reading)
+		event_del(t->read_event);
+	t->reading = want;
+}
+
+static void transport_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct fd_transport *t = arg;
+	void *where;
+	size_t length;
+	ssize_t n;
+
+	session_input_space(t->session, &where, &length);
+	if (length == 0) {
+		transport_update_reading(t);
+		return;
+	}
+	n = read(t->input_fd, where, length);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0)
+		log_debug("read from client: %s", strerror(errno));
+	if (n <= 0) {
+		event_del(t->read_event);
+		t->reading = false;
+		session_input_end(t->session);
+		return;
+	}
+	session_input_added(t->session, (size_t)n);
+}
+
+static void transport_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct fd_transport *t = arg;
+
+	if (evbuffer_write(t->output, t->output_fd) < 0 && errno != EAGAIN && errno != EINTR) {
+		t->output_broken = true;
+		evbuffer_drain(t->output, evbuffer_get_length(t->output));
+	}
+	if (evbuffer_get_length(t->output) > 0)
+		return;
+	event_del(t->write_event);
+	if (t->session == NULL) {
+		t->finished(t, NULL, t->finished_arg);
+		return;
+	}
+	transport_update_reading(t);
+	session_output_drained(t->session);
+}
+
+static int transport_send(void *context, const struct iovec *iov, int count)
+{
+	struct fd_transport *t = context;
+	size_t total = 0;
+	ssize_t n = 0;
+
+	if (t->output_broken)
+		return -EPIPE;
+	for (int i = 0; i < count; i++)
+		total += iov[i].iov_len;
+	if (evbuffer_get_length(t->output) == 0) {
+		do {
+			n = writev(t->output_fd, iov, count);
+		} while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN) {
+			t->output_broken = true;
+			return -errno;
+		}
+		if (n < 0)
+			n = 0;
+		if ((size_t)n == total)
+			return 0;
+	}
+	/* Queue what did not fit; rare, so the copy does not matter. */
+	for (int i = 0; i < count; i++) {
+		size_t skip = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+
+		n -= (ssize_t)skip;
+		if (iov[i].iov_len > skip &&
+		    evbuffer_add(t->output, (const char *)iov[i].iov_base + skip,
+		                 iov[i].iov_len - skip) < 0)
+			return -ENOMEM;
+	}
+	event_add(t->write_event, NULL);
+	return 0;
+}
+
+static void transport_finished(void *context, const char *why)
+{
+	struct fd_transport *t = context;
+
+	t->session = NULL;
+	if (t->reading) {
+		event_del(t->read_event);
+		t->reading = false;
+	}
+	/* Replies still queued go out before the transport is given back. */
+	if (evbuffer_get_length(t->output) > 0 && !t->output_broken)
+		return;
+	t->finished(t, why, t->finished_arg);
+}
+
+static void transport_input_changed(void *context)
+{
+	transport_update_reading(context);
+}
+
+static bool transport_output_full(void *context)
+{
+	struct fd_transport *t = context;
+
+	return evbuffer_get_length(t->output) > OUTPUT_LIMIT;
+}
+
+static const struct session_transport fd_transport_ops = {
+    .send = transport_send,
+    .finished = transport_finished,
+    .input_changed = transport_input_changed,
+    .output_full = transport_output_full,
+};
+
+static int set_nonblocking(int fd, int *saved)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0)
+		return -errno;
+	*saved = flags;
+	return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
+                                         const struct session_settings *settings,
+                                         transport_finished_fn finished, void *arg)
+{
+	struct fd_transport *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return NULL;
+	t->base = base;
+	t->input_fd = input_fd;
+	t->output_fd = output_fd;
+	t->finished = finished;
+	t->finished_arg = arg;
+	set_nonblocking(input_fd, &t->input_flags);
+	if (output_fd != input_fd)
+		set_nonblocking(output_fd, &t->output_flags);
+	t->read_event = event_new(base, input_fd, EV_READ | EV_PERSIST, transport_read, t);
+	t->write_event = event_new(base, output_fd, EV_WRITE | EV_PERSIST, transport_write, t);
+	t->output = evbuffer_new();
+	if (t->read_event == NULL || t->write_event == NULL || t->output == NULL)
+		goto fail;
+	t->session = session_create(settings, &fd_transport_ops, t);
+	if (t->session == NULL)
+		goto fail;
+	transport_update_reading(t);
+	return t;
+fail:
+	fd_transport_free(t);
+	return NULL;
+}
+
+void fd_transport_free(struct fd_transport *t)
+{
+	if (t == NULL)
+		return;
+	if (t->read_event)
+		event_free(t->read_event);
+	if (t->write_event)
+		event_free(t->write_event);
+	if (t->output)
+		evbuffer_free(t->output);
+	fcntl(t->input_fd, F_SETFL, t->input_flags);
+	if (t->output_fd != t->input_fd)
+		fcntl(t->output_fd, F_SETFL, t->output_flags);
+	close(t->input_fd);
+	if (t->output_fd != t->input_fd)
+		close(t->output_fd);
+	free(t);
+}
+
+struct session *fd_transport_session(struct fd_transport *t)
+{
+	return t->session;
+}

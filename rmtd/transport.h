@@ -1,0 +1,30 @@
+/*
+ * transport.h - a session over a pair of file descriptors: stdio (rsh/ssh), an
+ * inetd socket, or an accepted TCP connection.
+ *
+ * Reads go straight into the session's buffers (for a large W record, into the
+ * record buffer itself); replies are written with writev at once and only what
+ * the peer cannot take yet is queued.
+ */
+#ifndef RMTD_TRANSPORT_H
+#define RMTD_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct event_base;
+struct session;
+struct session_settings;
+struct fd_transport;
+
+/* Called once the session has ended and the transport is finished with. */
+typedef void (*transport_finished_fn)(struct fd_transport *transport, const char *why, void *arg);
+
+struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
+                                         const struct session_settings *settings,
+                                         transport_finished_fn finished, void *arg);
+/* Close the descriptors and free (after finished() was called). */
+void fd_transport_free(struct fd_transport *transport);
+struct session *fd_transport_session(struct fd_transport *transport);
+
+#endif
