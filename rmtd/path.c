@@ -15,6 +15,9 @@
 
 #define CREATE_FLAGS (O_CREAT | O_TRUNC | O_APPEND | O_EXCL)
 
+static bool is_tape_device_name(const char *normalised, bool *rewinding);
+static bool has_suffix(const char *s, const char *suffix);
+
 void path_policy_init(struct path_policy *policy)
 {
 	memset(policy, 0, sizeof(*policy));
@@ -57,6 +60,52 @@ void path_policy_free(struct path_policy *policy)
 	for (int i = 0; i < policy->directory_count; i++)
 		close(policy->directories[i].fd);
 	policy->directory_count = 0;
+}
+
+int path_policy_declare_drive(struct path_policy *policy, const char *name, const char *device)
+{
+	struct declared_drive *drive;
+
+	if (policy->drive_count >= PATH_ALLOWED_MAX)
+		return -E2BIG;
+	if (name[0] == '\0' || strlen(name) >= sizeof(drive->name) || strchr(name, '/') ||
+	    device[0] != '/' || strlen(device) >= sizeof(drive->device))
+		return -EINVAL;
+	for (int i = 0; i < policy->drive_count; i++)
+		if (strcmp(policy->drives[i].name, name) == 0)
+			return -EEXIST;
+	drive = &policy->drives[policy->drive_count++];
+	snprintf(drive->name, sizeof(drive->name), "%s", name);
+	snprintf(drive->device, sizeof(drive->device), "%s", device);
+	return 0;
+}
+
+static int resolve_declared(const struct declared_drive *drive, int flags,
+                            struct resolved_path *out)
+{
+	bool rewinding = false;
+	const char *device = drive->device;
+
+	out->directory_fd = AT_FDCWD;
+	snprintf(out->name, sizeof(out->name), "%s", device);
+	snprintf(out->canonical, sizeof(out->canonical), "%s", device);
+	out->flags = flags;
+	if (is_tape_device_name(device + 1, &rewinding)) {
+		out->kind = DEVICE_KIND_TAPE;
+		out->flags = flags & ~CREATE_FLAGS;
+		out->rewind_on_close = rewinding;
+	} else if (has_suffix(device, ".tap.rewind")) {
+		out->name[strlen(out->name) - strlen(".rewind")] = '\0';
+		out->canonical[strlen(out->canonical) - strlen(".rewind")] = '\0';
+		out->kind = DEVICE_KIND_VTAPE;
+		out->rewind_on_close = true;
+	} else if (has_suffix(device, ".tap")) {
+		out->kind = DEVICE_KIND_VTAPE;
+	} else {
+		out->kind = DEVICE_KIND_FILE;
+		out->flags = flags & ~CREATE_FLAGS;
+	}
+	return 0;
 }
 
 /*
@@ -150,6 +199,9 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 	error = normalise(client_name, normalised, sizeof(normalised), reason);
 	if (error < 0)
 		return error;
+	for (int i = 0; i < policy->drive_count; i++)
+		if (strcmp(policy->drives[i].name, normalised) == 0)
+			return resolve_declared(&policy->drives[i], flags, out);
 
 	if (client_name[0] == '/' && is_tape_device_name(normalised, &rewinding)) {
 		if (!policy->allow_tape_devices) {

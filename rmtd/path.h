@@ -24,9 +24,17 @@ struct allowed_directory {
 	bool may_create;     /* O_CREAT, O_TRUNC and O_APPEND are honoured below it */
 };
 
+/* A drive the administrator declared by name (vt0 -> /srv/tapes/vt0.tap, st0 -> /dev/nst0). */
+struct declared_drive {
+	char name[64];
+	char device[PATH_MAX]; /* absolute */
+};
+
 struct path_policy {
 	struct allowed_directory directories[PATH_ALLOWED_MAX];
 	int directory_count;
+	struct declared_drive drives[PATH_ALLOWED_MAX];
+	int drive_count;
 	bool allow_tape_devices; /* /dev/nst* and /dev/st* */
 };
 
@@ -49,11 +57,15 @@ void path_policy_init(struct path_policy *policy);
 /* Add an allowed directory (must exist). Returns 0 or -errno. */
 int path_policy_allow(struct path_policy *policy, const char *directory, bool may_create);
 void path_policy_free(struct path_policy *policy);
+/* Declare a drive by name. device: an absolute path (a tape device, a .tap image, a file). */
+int path_policy_declare_drive(struct path_policy *policy, const char *name, const char *device);
 
 /*
- * Resolve a client's name. Relative names are taken below the first allowed
- * directory. Returns 0, or -EACCES with *reason set to a short text for the client
- * and the log ("outside the allowed directories", "'..' is not allowed", ...).
+ * Resolve a client's name: a declared drive's name (with or without a leading
+ * "/"), a tape device, or a name below an allowed directory. Other relative
+ * names are taken below the first allowed directory. Returns 0, or -EACCES with *reason set to a
+ * short text for the client and the log ("outside the allowed directories", "'..' is not allowed",
+ * ...).
  */
 int path_resolve(const struct path_policy *policy, const char *client_name, int flags,
                  struct resolved_path *out, const char **reason);

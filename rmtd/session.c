@@ -55,7 +55,8 @@ struct session {
 	struct rmt_request request;
 	bool handling; /* inside session_run: completions must not recurse */
 	bool input_ended;
-	bool closing; /* the session ends once the call in flight completes */
+	bool closing;  /* the session ends once the call in flight completes */
+	bool draining; /* end after the request being received (SIGTERM) */
 	bool abort_requested;
 	char end_reason[64];
 
@@ -79,6 +80,7 @@ struct session {
 	/* For the operator. */
 	const char *operation;
 	uint64_t bytes_written, bytes_read, records_written, records_read;
+	uint64_t requests;
 	time_t started;
 };
 
@@ -522,6 +524,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 
 static void handle_request(struct session *s, const struct rmt_request *request)
 {
+	s->requests++;
 	if (request->command == PROTO_WRITE) {
 		handle_write_header(s, request);
 		return;
@@ -788,6 +791,10 @@ static void session_run(struct session *s)
 		}
 		if (s->state != SESSION_READING)
 			break;
+		if (s->draining && !proto_parser_in_request(&s->parser)) {
+			s->closing = true;
+			break;
+		}
 		if (s->abort_requested) {
 			reply_failure(s, ECANCELED, "Session aborted by the operator");
 			s->closing = true;
@@ -939,5 +946,36 @@ void session_activity(const struct session *s, struct session_activity *activity
 	activity->bytes_read = s->bytes_read;
 	activity->records_written = s->records_written;
 	activity->records_read = s->records_read;
+	activity->requests = s->requests;
 	activity->started = s->started;
+}
+
+enum session_phase session_phase(const struct session *s)
+{
+	switch (s->state) {
+	case SESSION_BUSY:
+	case SESSION_WAITING:
+	case SESSION_ENDING:
+	case SESSION_ENDED:
+		return SESSION_PHASE_BUSY;
+	case SESSION_DATA:
+	case SESSION_SWALLOW:
+		return SESSION_PHASE_PARTIAL;
+	case SESSION_READING:
+	default:
+		return s->input_start != s->input_end || proto_parser_in_request(&s->parser)
+		           ? SESSION_PHASE_PARTIAL
+		           : SESSION_PHASE_IDLE;
+	}
+}
+
+void session_shutdown(struct session *s)
+{
+	if (s->end_reason[0] == '\0')
+		strlcpy(s->end_reason, "server shutting down", sizeof(s->end_reason));
+	s->draining = true;
+	if (s->state == SESSION_WAITING)
+		session_close(s, s->end_reason);
+	else if (s->state == SESSION_READING && !proto_parser_in_request(&s->parser))
+		session_close(s, s->end_reason);
 }

@@ -50,6 +50,7 @@ struct session_activity {
 	const char *state;     /* "", "[drive wait]", "[abort requested]", ... */
 	uint64_t bytes_written, bytes_read;
 	uint64_t records_written, records_read;
+	uint64_t requests; /* requests begun so far: a slow request is one that keeps this still */
 	time_t started;
 };
 
@@ -70,5 +71,19 @@ void session_close(struct session *session, const char *why);
 void session_abort(struct session *session, const char *why);
 
 void session_activity(const struct session *session, struct session_activity *activity);
+
+/* What a session is doing, for timeouts: a busy or waiting session is never idle. */
+enum session_phase {
+	SESSION_PHASE_IDLE,    /* between requests */
+	SESSION_PHASE_PARTIAL, /* part of a request has arrived */
+	SESSION_PHASE_BUSY,    /* a device call is in flight, or it waits for a drive */
+};
+enum session_phase session_phase(const struct session *session);
+
+/*
+ * Shut down gracefully (SIGTERM): a record being received is completed and
+ * written, then the device is closed and the session ends.
+ */
+void session_shutdown(struct session *session);
 
 #endif

@@ -28,6 +28,7 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
+	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
 };
@@ -64,6 +65,7 @@ static void transport_read(evutil_socket_t fd, short what, void *arg)
 	n = read(t->input_fd, where, length);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	t->last_input = time(NULL);
 	if (n < 0)
 		log_debug("read from client: %s", strerror(errno));
 	if (n <= 0) {
@@ -188,6 +190,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	t->output_fd = output_fd;
 	t->finished = finished;
 	t->finished_arg = arg;
+	t->last_input = time(NULL);
 	set_nonblocking(input_fd, &t->input_flags);
 	if (output_fd != input_fd)
 		set_nonblocking(output_fd, &t->output_flags);
@@ -228,4 +231,9 @@ void fd_transport_free(struct fd_transport *t)
 struct session *fd_transport_session(struct fd_transport *t)
 {
 	return t->session;
+}
+
+time_t fd_transport_last_input(const struct fd_transport *t)
+{
+	return t->last_input;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 struct event_base;
 struct session;
@@ -26,5 +27,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 /* Close the descriptors and free (after finished() was called). */
 void fd_transport_free(struct fd_transport *transport);
 struct session *fd_transport_session(struct fd_transport *transport);
+/* When input last arrived (for idle timeouts). */
+time_t fd_transport_last_input(const struct fd_transport *transport);
 
 #endif

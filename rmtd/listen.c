@@ -1,0 +1,509 @@
+/*
+ * listen.c - listeners, accepted connections, limits, timeouts and shutdown.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "rmt/protocol.h"
+#include "drive.h"
+#include "listen.h"
+#include "log.h"
+#include "path.h"
+#include "transport.h"
+
+/* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
+#define ACCEPT_BACKOFF_SECONDS 1
+/* The daemon's input buffer per session: headers and small records only. */
+#define SESSION_INPUT_BUFFER (16 * 1024)
+
+struct listener {
+	TAILQ_ENTRY(listener) entry;
+	struct evconnlistener *listener;
+	char address[80];
+};
+
+struct connection {
+	TAILQ_ENTRY(connection) entry;
+	struct server *server;
+	struct fd_transport *transport;
+	char peer[INET6_ADDRSTRLEN + 8];  /* address and port, for logs */
+	char peer_host[INET6_ADDRSTRLEN]; /* address, for the per-peer limit */
+	uint64_t last_requests;
+	time_t request_since;
+};
+
+struct server {
+	struct event_base *base;
+	struct drive_registry *drives;
+	const struct path_policy *policy;
+	struct server_limits limits;
+	TAILQ_HEAD(, listener) listeners;
+	TAILQ_HEAD(, connection) connections;
+	int connection_count;
+	struct event *sweeper;
+	struct event *accept_resume;
+	bool shutting_down;
+};
+
+/* ---------------------------------------------------------------- connections */
+
+static void connection_finished(struct fd_transport *transport, const char *why, void *arg)
+{
+	struct connection *connection = arg;
+	struct server *server = connection->server;
+
+	TAILQ_REMOVE(&server->connections, connection, entry);
+	server->connection_count--;
+	fd_transport_free(transport);
+	free(connection);
+	if (server->shutting_down && server->connection_count == 0)
+		event_base_loopbreak(server->base);
+}
+
+static int count_peer(const struct server *server, const char *host)
+{
+	const struct connection *connection;
+	int count = 0;
+
+	TAILQ_FOREACH(connection, &server->connections, entry)
+	{
+		if (strcmp(connection->peer_host, host) == 0)
+			count++;
+	}
+	return count;
+}
+
+static void describe_peer(const struct sockaddr *address, socklen_t length, char *host,
+                          size_t host_size, char *peer, size_t peer_size)
+{
+	char port[16];
+
+	if (address == NULL || length == 0 ||
+	    getnameinfo(address, length, host, (socklen_t)host_size, port, sizeof(port),
+	                NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, host_size, "unknown");
+		snprintf(peer, peer_size, "unknown");
+		return;
+	}
+	if (address->sa_family == AF_INET6)
+		snprintf(peer, peer_size, "[%s]:%s", host, port);
+	else
+		snprintf(peer, peer_size, "%s:%s", host, port);
+}
+
+/* Refuse before any request: the client reads this as the answer to its first one. */
+static void refuse_connection(int fd, const char *text)
+{
+	char reply[128];
+	int n = snprintf(reply, sizeof(reply), "E%d\n%s\n", EBUSY, text);
+
+	if (write(fd, reply, (size_t)n) < 0)
+		log_debug("refusal not delivered: %s", strerror(errno));
+	close(fd);
+}
+
+static int connection_start(struct server *server, int fd, const struct sockaddr *address,
+                            socklen_t length)
+{
+	struct session_settings settings;
+	struct connection *connection;
+	int one = 1;
+
+	connection = calloc(1, sizeof(*connection));
+	if (connection == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	describe_peer(address, length, connection->peer_host, sizeof(connection->peer_host),
+	              connection->peer, sizeof(connection->peer));
+	if (server->limits.max_sessions > 0 &&
+	    server->connection_count >= server->limits.max_sessions) {
+		log_warnx("refused %s: %d sessions, the configured maximum", connection->peer,
+		          server->connection_count);
+		refuse_connection(fd, "Too many sessions: the server is at its limit");
+		free(connection);
+		return -EBUSY;
+	}
+	if (server->limits.max_sessions_per_peer > 0 &&
+	    count_peer(server, connection->peer_host) >= server->limits.max_sessions_per_peer) {
+		log_warnx("refused %s: %d sessions from this address, the configured maximum",
+		          connection->peer, server->limits.max_sessions_per_peer);
+		refuse_connection(fd, "Too many sessions from your address");
+		free(connection);
+		return -EBUSY;
+	}
+	/* A request/reply protocol stalls ~40 ms per message with Nagle and delayed ACKs. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	memset(&settings, 0, sizeof(settings));
+	settings.policy = server->policy;
+	settings.drives = server->drives;
+	settings.max_record = server->limits.max_record;
+	settings.input_buffer_size = SESSION_INPUT_BUFFER;
+	settings.peer = connection->peer;
+	settings.identity = connection->peer_host;
+
+	connection->server = server;
+	TAILQ_INSERT_TAIL(&server->connections, connection, entry);
+	server->connection_count++;
+	connection->transport =
+	    fd_transport_create(server->base, fd, fd, &settings, connection_finished, connection);
+	if (connection->transport == NULL) {
+		TAILQ_REMOVE(&server->connections, connection, entry);
+		server->connection_count--;
+		close(fd);
+		free(connection);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- listeners */
+
+static void accept_connection(struct evconnlistener *evl, evutil_socket_t fd,
+                              struct sockaddr *address, int length, void *arg)
+{
+	connection_start(arg, fd, address, (socklen_t)length);
+}
+
+static void accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+	struct listener *listener;
+
+	TAILQ_FOREACH(listener, &server->listeners, entry)
+	evconnlistener_enable(listener->listener);
+}
+
+static void accept_failed(struct evconnlistener *evl, void *arg)
+{
+	struct server *server = arg;
+	struct listener *listener;
+	struct timeval backoff = {ACCEPT_BACKOFF_SECONDS, 0};
+	int error = EVUTIL_SOCKET_ERROR();
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+		log_warnx("accept: %s", strerror(error));
+		return;
+	}
+	/* Out of descriptors: back off instead of spinning on a readable listener. */
+	log_warnx("accept: %s; pausing new connections for %d s", strerror(error),
+	          ACCEPT_BACKOFF_SECONDS);
+	TAILQ_FOREACH(listener, &server->listeners, entry)
+	evconnlistener_disable(listener->listener);
+	evtimer_add(server->accept_resume, &backoff);
+}
+
+static int add_listener(struct server *server, int fd, const char *address)
+{
+	struct listener *listener = calloc(1, sizeof(*listener));
+
+	if (listener == NULL)
+		return -ENOMEM;
+	listener->listener = evconnlistener_new(
+	    server->base, accept_connection, server,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0, fd);
+	if (listener->listener == NULL) {
+		free(listener);
+		return -ENOMEM;
+	}
+	evconnlistener_set_error_cb(listener->listener, accept_failed);
+	snprintf(listener->address, sizeof(listener->address), "%s", address);
+	TAILQ_INSERT_TAIL(&server->listeners, listener, entry);
+	return 0;
+}
+
+/* "host:port", "[v6]:port", ":port" or "port" (loopback). */
+static int split_address(const char *address, char *host, size_t host_size, char *port,
+                         size_t port_size)
+{
+	const char *colon;
+
+	if (address[0] == '[') {
+		const char *close = strchr(address, ']');
+
+		if (close == NULL || (close[1] != ':' && close[1] != '\0'))
+			return -EINVAL;
+		snprintf(host, host_size, "%.*s", (int)(close - address - 1), address + 1);
+		snprintf(port, port_size, "%s", close[1] ? close + 2 : "");
+	} else if ((colon = strrchr(address, ':')) != NULL) {
+		snprintf(host, host_size, "%.*s", (int)(colon - address), address);
+		snprintf(port, port_size, "%s", colon + 1);
+	} else {
+		host[0] = '\0';
+		snprintf(port, port_size, "%s", address);
+	}
+	if (port[0] == '\0')
+		snprintf(port, port_size, "%d", RMT_DEFAULT_TCP_PORT);
+	if (host[0] == '\0')
+		snprintf(host, host_size, "127.0.0.1");
+	return 0;
+}
+
+int server_listen(struct server *server, const char *address)
+{
+	struct addrinfo hints, *results, *ai;
+	char host[256], port[32];
+	int error, added = 0;
+
+	if (split_address(address, host, sizeof(host), port, sizeof(port)) < 0)
+		return -EINVAL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	error = getaddrinfo(host, port, &hints, &results);
+	if (error != 0) {
+		log_warnx("listen %s: %s", address, gai_strerror(error));
+		return -EINVAL;
+	}
+	for (ai = results; ai != NULL; ai = ai->ai_next) {
+		int one = 1;
+		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		                ai->ai_protocol);
+
+		if (fd < 0)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (ai->ai_family == AF_INET6)
+			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+			error = errno;
+			log_warnx("listen %s: %s", address, strerror(error));
+			close(fd);
+			continue;
+		}
+		if (add_listener(server, fd, address) == 0) {
+			added++;
+			log_info("listening on %s", address);
+		}
+	}
+	freeaddrinfo(results);
+	return added > 0 ? 0 : -(error ? error : EADDRNOTAVAIL);
+}
+
+int server_adopt_systemd_sockets(struct server *server)
+{
+	const char *pid = getenv("LISTEN_PID");
+	const char *fds = getenv("LISTEN_FDS");
+	int count;
+
+	if (pid == NULL || fds == NULL || (pid_t)atol(pid) != getpid())
+		return 0;
+	count = atoi(fds);
+	for (int i = 0; i < count; i++) {
+		int fd = 3 + i;
+
+		evutil_make_socket_nonblocking(fd);
+		evutil_make_socket_closeonexec(fd);
+		if (add_listener(server, fd, "systemd socket") < 0)
+			return -ENOMEM;
+	}
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	log_info("serving %d socket(s) passed by systemd", count);
+	return count;
+}
+
+int server_serve_connection(struct server *server, int fd)
+{
+	struct sockaddr_storage address;
+	socklen_t length = sizeof(address);
+
+	if (getpeername(fd, (struct sockaddr *)&address, &length) < 0)
+		length = 0;
+	return connection_start(server, fd, (struct sockaddr *)&address, length);
+}
+
+void server_notify_systemd(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un address;
+	socklen_t length;
+	int fd;
+
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof(address.sun_path))
+		return;
+	memset(&address, 0, sizeof(address));
+	address.sun_family = AF_UNIX;
+	memcpy(address.sun_path, path, strlen(path));
+	if (address.sun_path[0] == '@')
+		address.sun_path[0] = '\0'; /* abstract namespace */
+	length = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&address, length) < 0)
+		log_warn("notify systemd");
+	close(fd);
+}
+
+/* ---------------------------------------------------------------- timeouts */
+
+static void sweep_connections(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+	struct connection *connection, *next;
+	time_t now = time(NULL);
+
+	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
+	     connection = next) {
+		struct session *session = fd_transport_session(connection->transport);
+		struct session_activity activity;
+		time_t quiet;
+
+		next = TAILQ_NEXT(connection, entry);
+		if (session == NULL)
+			continue;
+		session_activity(session, &activity);
+		if (activity.requests != connection->last_requests) {
+			connection->last_requests = activity.requests;
+			connection->request_since = now;
+		}
+		quiet = now - fd_transport_last_input(connection->transport);
+		switch (session_phase(session)) {
+		case SESSION_PHASE_IDLE:
+			connection->request_since = now;
+			if (server->limits.idle_timeout > 0 &&
+			    quiet > server->limits.idle_timeout) {
+				log_info("session %u from %s: idle for %lld s, closing",
+				         activity.id, connection->peer, (long long)quiet);
+				session_close(session, "idle timeout");
+			}
+			break;
+		case SESSION_PHASE_PARTIAL:
+			/* A request trickling in one byte a minute is still a stalled request. */
+			if (server->limits.request_timeout > 0 &&
+			    now - connection->request_since > server->limits.request_timeout) {
+				log_warnx("session %u from %s: request not complete after %lld s, "
+				          "closing",
+				          activity.id, connection->peer,
+				          (long long)(now - connection->request_since));
+				session_close(session, "request timeout");
+			}
+			break;
+		case SESSION_PHASE_BUSY:
+			connection->request_since = now;
+			break;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- server */
+
+struct server *server_create(struct event_base *base, struct drive_registry *drives,
+                             const struct path_policy *policy, const struct server_limits *limits)
+{
+	struct server *server = calloc(1, sizeof(*server));
+	struct timeval second = {1, 0};
+
+	if (server == NULL)
+		return NULL;
+	server->base = base;
+	server->drives = drives;
+	server->policy = policy;
+	server->limits = *limits;
+	TAILQ_INIT(&server->listeners);
+	TAILQ_INIT(&server->connections);
+	server->sweeper = event_new(base, -1, EV_PERSIST, sweep_connections, server);
+	server->accept_resume = evtimer_new(base, accept_resume, server);
+	if (server->sweeper == NULL || server->accept_resume == NULL) {
+		server_free(server);
+		return NULL;
+	}
+	event_add(server->sweeper, &second);
+	return server;
+}
+
+static void server_close_listeners(struct server *server)
+{
+	struct listener *listener;
+
+	while ((listener = TAILQ_FIRST(&server->listeners)) != NULL) {
+		TAILQ_REMOVE(&server->listeners, listener, entry);
+		evconnlistener_free(listener->listener);
+		free(listener);
+	}
+}
+
+void server_free(struct server *server)
+{
+	if (server == NULL)
+		return;
+	server_close_listeners(server);
+	if (server->sweeper)
+		event_free(server->sweeper);
+	if (server->accept_resume)
+		event_free(server->accept_resume);
+	free(server);
+}
+
+void server_start(struct server *server)
+{
+	struct listener *listener;
+
+	TAILQ_FOREACH(listener, &server->listeners, entry)
+	evconnlistener_enable(listener->listener);
+}
+
+void server_shutdown(struct server *server)
+{
+	struct connection *connection, *next;
+
+	if (server->shutting_down)
+		return;
+	server->shutting_down = true;
+	server_close_listeners(server);
+	log_info("shutting down: %d session(s) to finish", server->connection_count);
+	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
+	     connection = next) {
+		struct session *session = fd_transport_session(connection->transport);
+
+		next = TAILQ_NEXT(connection, entry);
+		if (session != NULL)
+			session_shutdown(session);
+	}
+	if (server->connection_count == 0)
+		event_base_loopbreak(server->base);
+}
+
+bool server_finished(const struct server *server)
+{
+	return server->shutting_down && server->connection_count == 0;
+}
+
+void server_reconfigure(struct server *server, const struct path_policy *policy,
+                        const struct server_limits *limits)
+{
+	server->policy = policy;
+	server->limits = *limits;
+}
+
+void server_foreach_session(struct server *server,
+                            void (*visit)(struct session *session, void *arg), void *arg)
+{
+	struct connection *connection, *next;
+
+	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
+	     connection = next) {
+		struct session *session = fd_transport_session(connection->transport);
+
+		next = TAILQ_NEXT(connection, entry);
+		if (session != NULL)
+			visit(session, arg);
+	}
+}

@@ -1,0 +1,60 @@
+/*
+ * listen.h - the TCP daemon: listening sockets, accepted connections, their
+ * limits and timeouts, and a graceful end.
+ *
+ * One libevent loop owns every socket. Accepted connections become sessions
+ * over an fd transport; drives run their device calls on worker threads, so a
+ * rewinding drive never slows the others, new connections or the control socket.
+ */
+#ifndef RMTD_LISTEN_H
+#define RMTD_LISTEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "session.h"
+
+struct event_base;
+struct drive_registry;
+struct path_policy;
+
+struct server_limits {
+	int max_sessions;          /* in total */
+	int max_sessions_per_peer; /* per peer address */
+	int idle_timeout;          /* seconds between requests before a session is closed */
+	int request_timeout;       /* seconds a half-sent request may take */
+	uint64_t max_record;
+};
+
+struct server;
+
+struct server *server_create(struct event_base *base, struct drive_registry *drives,
+                             const struct path_policy *policy, const struct server_limits *limits);
+void server_free(struct server *server);
+
+/* Listen on "host:port", "[v6]:port" or ":port"/"port" (loopback). 0 or -errno. */
+int server_listen(struct server *server, const char *address);
+/* Adopt the sockets systemd passed (LISTEN_PID/LISTEN_FDS). Returns how many, or -errno. */
+int server_adopt_systemd_sockets(struct server *server);
+/* Serve one already-accepted connection (inetd: the socket on standard input). */
+int server_serve_connection(struct server *server, int fd);
+/* Start accepting on every listener. */
+void server_start(struct server *server);
+
+/* SIGTERM: stop accepting; let each session finish its record and close its device. */
+void server_shutdown(struct server *server);
+/* True once shut down and every session has ended. */
+bool server_finished(const struct server *server);
+/* Replace the limits and policy (SIGHUP); running sessions keep theirs. */
+void server_reconfigure(struct server *server, const struct path_policy *policy,
+                        const struct server_limits *limits);
+
+/* Walk the sessions (for the control socket). */
+void server_foreach_session(struct server *server,
+                            void (*visit)(struct session *session, void *arg), void *arg);
+
+/* Tell systemd we are ready (NOTIFY_SOCKET), if it asked. */
+void server_notify_systemd(const char *state);
+
+#endif
