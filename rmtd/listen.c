@@ -38,7 +38,7 @@ struct connection {
 	TAILQ_ENTRY(connection) entry;
 	struct server *server;
 	struct fd_transport *transport;
-	char peer[INET6_ADDRSTRLEN + 8];  /* address and port, for logs */
+	char peer[INET6_ADDRSTRLEN + 16]; /* address and port, for logs */
 	char peer_host[INET6_ADDRSTRLEN]; /* address, for the per-peer limit */
 	uint64_t last_requests;
 	time_t request_since;
@@ -88,7 +88,7 @@ static int count_peer(const struct server *server, const char *host)
 static void describe_peer(const struct sockaddr *address, socklen_t length, char *host,
                           size_t host_size, char *peer, size_t peer_size)
 {
-	char port[16];
+	char port[8];
 
 	if (address == NULL || length == 0 ||
 	    getnameinfo(address, length, host, (socklen_t)host_size, port, sizeof(port),

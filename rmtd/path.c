@@ -210,8 +210,10 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 		}
 		out->kind = DEVICE_KIND_TAPE;
 		out->directory_fd = AT_FDCWD;
-		snprintf(out->name, sizeof(out->name), "/%s", normalised);
-		snprintf(out->canonical, sizeof(out->canonical), "/%s", normalised);
+		/* A tape device name is short: is_tape_device_name() accepted it. */
+		out->name[0] = '/';
+		strlcpy(out->name + 1, normalised, sizeof(out->name) - 1);
+		strlcpy(out->canonical, out->name, sizeof(out->canonical));
 		/* A tape cannot be created or truncated: st ignores these, and so do we. */
 		out->flags = flags & ~CREATE_FLAGS;
 		out->rewind_on_close = rewinding;
@@ -228,8 +230,10 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 			if (prefix == 0) {
 				relative = normalised;
 			} else if (strncmp(normalised, allowed->path + 1, prefix - 1) == 0 &&
-			           normalised[prefix - 1] == '/') {
-				relative = normalised + prefix;
+			           (normalised[prefix - 1] == '/' ||
+			            normalised[prefix - 1] == '\0')) {
+				/* "" when the name is the allowed directory itself */
+				relative = normalised + prefix - (normalised[prefix - 1] == '\0');
 			} else {
 				continue;
 			}

@@ -1,0 +1,238 @@
+/*
+ * test_path.c - which names a client may open, and how they resolve.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "path.h"
+
+static char base_directory[PATH_MAX];
+static char spool[PATH_MAX];
+static char readonly_dir[PATH_MAX];
+static struct path_policy policy;
+
+static void setup(void)
+{
+	char template[] = "/tmp/rmtd-path-XXXXXX";
+	char *base = mkdtemp(template);
+
+	cr_assert_not_null(base);
+	snprintf(base_directory, sizeof(base_directory), "%s", base);
+	snprintf(spool, sizeof(spool), "%s/spool", base);
+	snprintf(readonly_dir, sizeof(readonly_dir), "%s/ro", base);
+	cr_assert_eq(mkdir(spool, 0755), 0);
+	cr_assert_eq(mkdir(readonly_dir, 0755), 0);
+	path_policy_init(&policy);
+	cr_assert_eq(path_policy_allow(&policy, spool, true), 0);
+	cr_assert_eq(path_policy_allow(&policy, readonly_dir, false), 0);
+}
+
+static void teardown(void)
+{
+	char command[PATH_MAX + 32];
+
+	path_policy_free(&policy);
+	snprintf(command, sizeof(command), "rm -rf '%s'", base_directory);
+	(void)!system(command);
+}
+
+TestSuite(path, .init = setup, .fini = teardown);
+
+static int resolve(const char *name, int flags, struct resolved_path *out)
+{
+	const char *reason;
+	int result = path_resolve(&policy, name, flags, out, &reason);
+
+	if (result < 0)
+		cr_assert_not_null(reason, "a refusal must say why");
+	return result;
+}
+
+Test(path, file_below_allowed_directory)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s/a/b.tar", spool);
+	cr_assert_eq(resolve(name, O_WRONLY | O_CREAT, &out), 0);
+	cr_assert_eq(out.kind, DEVICE_KIND_FILE);
+	cr_assert_str_eq(out.name, "a/b.tar");
+	cr_assert_str_eq(out.canonical, name);
+	cr_assert_eq(out.flags, O_WRONLY | O_CREAT);
+}
+
+Test(path, dot_components_are_normalised)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 16], expected[PATH_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s//./x.tar", spool);
+	snprintf(expected, sizeof(expected), "%s/x.tar", spool);
+	cr_assert_eq(resolve(name, O_RDONLY, &out), 0);
+	cr_assert_str_eq(out.canonical, expected);
+}
+
+Test(path, relative_names_go_below_the_first_directory)
+{
+	struct resolved_path out;
+	char expected[PATH_MAX + 16];
+
+	snprintf(expected, sizeof(expected), "%s/t.tar", spool);
+	cr_assert_eq(resolve("t.tar", O_RDONLY, &out), 0);
+	cr_assert_str_eq(out.canonical, expected);
+}
+
+Test(path, outside_is_refused)
+{
+	struct resolved_path out;
+
+	cr_assert_eq(resolve("/etc/shadow", O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("/etc/passwd", O_WRONLY | O_CREAT | O_TRUNC, &out), -EACCES);
+	cr_assert_eq(resolve("/", O_RDONLY, &out), -EACCES);
+}
+
+Test(path, dot_dot_is_refused_everywhere)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 32];
+
+	snprintf(name, sizeof(name), "%s/../ro/x", spool);
+	cr_assert_eq(resolve(name, O_RDONLY, &out), -EACCES);
+	snprintf(name, sizeof(name), "%s/a/..", spool);
+	cr_assert_eq(resolve(name, O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("../etc/passwd", O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("..", O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("/dev/../etc/shadow", O_RDONLY, &out), -EACCES);
+}
+
+Test(path, prefix_of_a_directory_name_is_not_inside)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 16];
+
+	/* /tmp/x/spool2 must not count as below /tmp/x/spool. */
+	snprintf(name, sizeof(name), "%s2/file", spool);
+	cr_assert_eq(resolve(name, O_RDONLY, &out), -EACCES);
+}
+
+Test(path, the_directory_itself_is_not_a_device)
+{
+	struct resolved_path out;
+
+	cr_assert_eq(resolve(spool, O_RDONLY, &out), -EISDIR);
+}
+
+Test(path, creation_only_where_allowed)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 16];
+
+	snprintf(name, sizeof(name), "%s/x", readonly_dir);
+	cr_assert_eq(resolve(name, O_RDONLY, &out), 0);
+	cr_assert_eq(resolve(name, O_WRONLY, &out), 0);
+	cr_assert_eq(resolve(name, O_WRONLY | O_CREAT, &out), -EACCES);
+	cr_assert_eq(resolve(name, O_WRONLY | O_TRUNC, &out), -EACCES);
+	cr_assert_eq(resolve(name, O_WRONLY | O_APPEND, &out), -EACCES);
+}
+
+Test(path, tape_devices)
+{
+	struct resolved_path out;
+
+	cr_assert_eq(resolve("/dev/nst0", O_WRONLY | O_CREAT | O_TRUNC, &out), 0);
+	cr_assert_eq(out.kind, DEVICE_KIND_TAPE);
+	cr_assert_eq(out.flags, O_WRONLY, "create and truncate mean nothing to a tape");
+	cr_assert_not(out.rewind_on_close);
+	cr_assert_eq(resolve("/dev/st12", O_RDONLY, &out), 0);
+	cr_assert(out.rewind_on_close);
+	cr_assert_eq(resolve("/dev/nst0l", O_RDONLY, &out), 0);
+	cr_assert_eq(resolve("/dev/nst", O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("/dev/nst0x", O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("/dev/sda", O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve("dev/nst0", O_RDONLY, &out), 0, "relative: a file below the spool");
+	cr_assert_eq(out.kind, DEVICE_KIND_FILE);
+}
+
+Test(path, virtual_tapes_and_their_rewinding_names)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 32], expected[PATH_MAX + 32];
+
+	snprintf(name, sizeof(name), "%s/t.tap", spool);
+	cr_assert_eq(resolve(name, O_RDWR, &out), 0);
+	cr_assert_eq(out.kind, DEVICE_KIND_VTAPE);
+	cr_assert_not(out.rewind_on_close);
+	snprintf(name, sizeof(name), "%s/t.tap.rewind", spool);
+	snprintf(expected, sizeof(expected), "%s/t.tap", spool);
+	cr_assert_eq(resolve(name, O_RDWR, &out), 0);
+	cr_assert_eq(out.kind, DEVICE_KIND_VTAPE);
+	cr_assert(out.rewind_on_close);
+	cr_assert_str_eq(out.canonical, expected, "both names are one drive");
+	cr_assert_str_eq(out.name, "t.tap");
+}
+
+Test(path, declared_drives)
+{
+	struct resolved_path out;
+
+	cr_assert_eq(path_policy_declare_drive(&policy, "vt0", "/srv/tapes/vt0.tap"), 0);
+	cr_assert_eq(path_policy_declare_drive(&policy, "st0", "/dev/nst0"), 0);
+	cr_assert_eq(path_policy_declare_drive(&policy, "vt0", "/x.tap"), -EEXIST);
+	cr_assert_eq(path_policy_declare_drive(&policy, "a/b", "/x.tap"), -EINVAL);
+	cr_assert_eq(path_policy_declare_drive(&policy, "rel", "x.tap"), -EINVAL);
+	cr_assert_eq(resolve("vt0", O_RDWR, &out), 0);
+	cr_assert_eq(out.kind, DEVICE_KIND_VTAPE);
+	cr_assert_str_eq(out.canonical, "/srv/tapes/vt0.tap");
+	cr_assert_eq(resolve("/vt0", O_RDWR, &out), 0);
+	cr_assert_eq(resolve("st0", O_WRONLY | O_CREAT, &out), 0);
+	cr_assert_eq(out.kind, DEVICE_KIND_TAPE);
+	cr_assert_eq(out.flags, O_WRONLY);
+}
+
+Test(path, empty_and_overlong_names)
+{
+	struct resolved_path out;
+	char *name = malloc(PATH_MAX + 10);
+
+	cr_assert_eq(resolve("", O_RDONLY, &out), -ENOENT);
+	memset(name, 'a', PATH_MAX + 8);
+	name[PATH_MAX + 8] = '\0';
+	cr_assert_eq(resolve(name, O_RDONLY, &out), -ENAMETOOLONG);
+	free(name);
+}
+
+Test(path, open_beneath_refuses_symlinks_out)
+{
+	char link[PATH_MAX + 16], inner[PATH_MAX + 16];
+	int dirfd = policy.directories[0].fd;
+	int fd;
+
+	snprintf(link, sizeof(link), "%s/escape", spool);
+	cr_assert_eq(symlink("/etc/passwd", link), 0);
+	cr_assert_eq(path_open_beneath(dirfd, "escape", O_RDONLY, 0), -EACCES);
+	/* Even a symlink that stays inside is refused: nothing is ever followed. */
+	snprintf(inner, sizeof(inner), "%s/inner", spool);
+	cr_assert_eq(symlink("real", inner), 0);
+	fd = path_open_beneath(dirfd, "real", O_WRONLY | O_CREAT, 0666);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(path_open_beneath(dirfd, "inner", O_RDONLY, 0), -EACCES);
+	cr_assert_eq(path_open_beneath(dirfd, "missing", O_RDONLY, 0), -ENOENT);
+}
+
+Test(path, open_beneath_refuses_a_symlinked_directory)
+{
+	char link[PATH_MAX + 16];
+	int dirfd = policy.directories[0].fd;
+
+	snprintf(link, sizeof(link), "%s/etc", spool);
+	cr_assert_eq(symlink("/etc", link), 0);
+	cr_assert_eq(path_open_beneath(dirfd, "etc/passwd", O_RDONLY, 0), -EACCES);
+}
