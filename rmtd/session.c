@@ -82,6 +82,9 @@ struct session {
 	uint64_t bytes_written, bytes_read, records_written, records_read;
 	uint64_t requests;
 	time_t started;
+	time_t waiting_since;
+	int file_number;   /* tape file number at the last device call, -1 unknown */
+	char content[160]; /* what the current tape file holds, as label.c describes it */
 };
 
 static unsigned session_next_id = 1;
@@ -230,6 +233,7 @@ static void session_acquire_and_open(struct session *s)
 	if (result == 1) {
 		log_info("session %u: waiting for drive %s", s->id, drive->name);
 		s->state = SESSION_WAITING;
+		s->waiting_since = time(NULL);
 		s->operation = "Drive wait";
 		return;
 	}
@@ -856,6 +860,7 @@ struct session *session_create(const struct session_settings *settings,
 	s->state = SESSION_READING;
 	s->operation = "idle";
 	s->started = time(NULL);
+	s->file_number = -1;
 	limits.max_record = settings->max_record;
 	proto_parser_init(&s->parser, &limits);
 	log_info("session %u: started for %s from %s", s->id, settings->identity, settings->peer);
@@ -947,6 +952,9 @@ void session_activity(const struct session *s, struct session_activity *activity
 	activity->records_written = s->records_written;
 	activity->records_read = s->records_read;
 	activity->requests = s->requests;
+	activity->waiting_since = s->state == SESSION_WAITING ? s->waiting_since : 0;
+	activity->file_number = s->file_number;
+	strlcpy(activity->content, s->content, sizeof(activity->content));
 	activity->started = s->started;
 }
 

@@ -52,6 +52,9 @@ struct session_activity {
 	uint64_t records_written, records_read;
 	uint64_t requests; /* requests begun so far: a slow request is one that keeps this still */
 	time_t started;
+	time_t waiting_since; /* when it began waiting for a drive, or 0 */
+	int file_number;      /* tape file being written or read, -1 when unknown */
+	char content[160];    /* what the current tape file holds (label.c), "" when unknown */
 };
 
 struct session *session_create(const struct session_settings *settings,
