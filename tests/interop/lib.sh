@@ -170,7 +170,8 @@ pipe_server() {
 # match_replies ACTUAL EXPECTED...: the server's output must equal one of the
 # expected files byte for byte. In an expected file, the token @TEXT@ stands for
 # an error text the specification leaves open (one line, 1..70 printable bytes,
-# newline excluded), and @ERRNO@ for any decimal errno.
+# newline excluded), @ERRNO@ for any decimal errno, @NUM@ for any decimal
+# number >= 0, and @BYTES:n@ for exactly n bytes of any value (an mtget blob).
 # Returns 0 on a match, 1 otherwise.
 match_replies() {
 	python3 - "$@" <<'PYEOF'
@@ -179,11 +180,15 @@ actual = open(sys.argv[1], 'rb').read()
 for path in sys.argv[2:]:
     expected = open(path, 'rb').read()
     pattern = b''
-    for part in re.split(rb'(@TEXT@|@ERRNO@)', expected):
+    for part in re.split(rb'(@TEXT@|@ERRNO@|@NUM@|@BYTES:[0-9]+@)', expected):
         if part == b'@TEXT@':
             pattern += rb'[\x20-\x7e]{1,70}'
         elif part == b'@ERRNO@':
             pattern += rb'[1-9][0-9]{0,3}'
+        elif part == b'@NUM@':
+            pattern += rb'(?:0|[1-9][0-9]{0,18})'
+        elif part.startswith(b'@BYTES:'):
+            pattern += rb'.{%d}' % int(part[7:-1])
         else:
             pattern += re.escape(part)
     if re.fullmatch(pattern, actual, re.S):
@@ -211,7 +216,7 @@ expect_output() {
 			done
 			printf -- '--- got:\n'
 			show_bytes "$actual"
-			if [ $# -eq 1 ] && ! grep -q -e '@TEXT@' -e '@ERRNO@' "$1"; then
+			if [ $# -eq 1 ] && ! grep -q -E '@(TEXT|ERRNO|NUM|BYTES:[0-9]+)@' "$1"; then
 				printf -- '--- cmp:\n'
 				cmp "$1" "$actual" 2>&1 || true
 			fi

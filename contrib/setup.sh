@@ -1,0 +1,293 @@
+#!/bin/bash
+# contrib/setup.sh - set up, build, test or try out rmtd on Debian.
+#
+#   contrib/setup.sh deps    install the Debian packages the build and tests need (when missing)
+#   contrib/setup.sh build   configure and build into build/ (warnings are errors)
+#   contrib/setup.sh test    deps + build + ASan/UBSan build (unit suite and the wire-level
+#                            interop tests) + every meson test in build/ + fuzzers for a
+#                            bounded time + man page lint; ends with "N passed, N failed"
+#   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, and
+#                            prints the tar command line that uses it through the rsh shim
+#
+# Works as root with no stdin (CI=true); as another user it uses sudo for apt-get.
+# Every step can be run again: nothing is redone that is already in place.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd -P)
+
+# Debian packages; "a|b" is satisfied by either.
+PACKAGES=(
+	gcc libc6-dev pkg-config meson ninja-build        # build
+	libevent-dev libbsd-dev libssl-dev                # libraries
+	libcriterion-dev                                  # unit tests
+	clang llvm "libclang-rt-dev|libclang-rt-14-dev"   # fuzzers (libFuzzer runtime)
+	tar cpio dump e2fsprogs mt-st                     # interop clients, mke2fs/debugfs
+	python3 util-linux coreutils diffutils findutils  # test helpers (unshare, taskset, timeout)
+	simh                                              # mtdump, to check .tap images
+	mandoc                                            # man page lint
+	systemd                                           # systemd-socket-activate
+)
+
+log() { printf '==> %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		echo "setup.sh: need root to run: $*" >&2
+		return 1
+	fi
+}
+
+package_installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+step_deps() {
+	local spec alt missing=() found
+	for spec in "${PACKAGES[@]}"; do
+		found=
+		IFS='|' read -r -a alts <<<"$spec"
+		for alt in "${alts[@]}"; do
+			if package_installed "$alt"; then
+				found=1
+				break
+			fi
+		done
+		[ -n "$found" ] || missing+=("${alts[0]}")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		log "deps: all ${#PACKAGES[@]} packages present"
+		return 0
+	fi
+	log "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	as_root apt-get update -q </dev/null
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+		"${missing[@]}" </dev/null
+}
+
+# meson_configure DIR ARGS...: set up DIR, or reconfigure it (new test scripts and
+# modules are picked up at configure time).
+meson_configure() {
+	local dir=$1
+	shift
+	if [ -f "$dir/meson-private/coredata.dat" ]; then
+		meson setup --reconfigure "$dir" "$@" >"$dir.configure.log" 2>&1 ||
+			meson setup --wipe "$dir" "$@" >"$dir.configure.log" 2>&1 || {
+			cat "$dir.configure.log" >&2
+			return 1
+		}
+	else
+		rm -rf "$dir"
+		meson setup "$dir" "$@" >"$dir.configure.log" 2>&1 || {
+			cat "$dir.configure.log" >&2
+			return 1
+		}
+	fi
+	rm -f "$dir.configure.log"
+}
+
+step_build() {
+	log "build: meson setup build -Dwerror=true && ninja -C build"
+	meson_configure build -Dwerror=true || return 1
+	ninja -C build || return 1
+}
+
+# ------------------------------------------------------------------ test bookkeeping
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUMMARY=()
+
+record() { # record STEP PASSED FAILED [NOTE]
+	TOTAL_PASSED=$((TOTAL_PASSED + $2))
+	TOTAL_FAILED=$((TOTAL_FAILED + $3))
+	SUMMARY+=("$(printf '%-28s %4d passed %4d failed  %s' "$1" "$2" "$3" "${4:-}")")
+}
+
+# meson_tests STEP DIR ARGS...: run meson test, count results from testlog.json.
+meson_tests() {
+	local step=$1 dir=$2 rc=0 counts
+	shift 2
+	rm -f "$dir/meson-logs/testlog.json"
+	meson test -C "$dir" --print-errorlogs "$@" || rc=$?
+	if [ ! -f "$dir/meson-logs/testlog.json" ]; then
+		if [ "$rc" -eq 0 ]; then
+			record "$step" 0 0 "(no tests defined)"
+		else
+			record "$step" 0 1 "(meson test failed, exit $rc)"
+		fi
+		return 0
+	fi
+	counts=$(python3 - "$dir/meson-logs/testlog.json" <<'PYEOF'
+import json, sys
+passed = failed = skipped = 0
+failures = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    t = json.loads(line)
+    r = t.get('result', '')
+    if r in ('OK', 'EXPECTEDFAIL'):
+        passed += 1
+    elif r == 'SKIP':
+        skipped += 1
+    else:
+        failed += 1
+        failures.append('%s:%s' % (t.get('name', '?'), r))
+print(passed, failed, skipped, ' '.join(failures))
+PYEOF
+	)
+	local p f s names
+	read -r p f s names <<<"$counts"
+	if [ "$s" -gt 0 ]; then
+		# a skipped test checked nothing: count it as a failure
+		f=$((f + s))
+		names="$names (skipped: $s)"
+	fi
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+		names="meson test exit $rc"
+	fi
+	record "$step" "$p" "$f" "$names"
+}
+
+step_fuzz() {
+	local targets=0 rc=0 line
+	if [ ! -f tests/fuzz/run.sh ]; then
+		log "fuzz: tests/fuzz/run.sh not present, skipped"
+		return 0
+	fi
+	targets=$(find tests/fuzz -maxdepth 1 -name 'fuzz_*.c' | wc -l)
+	log "fuzz: tests/fuzz/run.sh ($targets targets, ${FUZZ_SECONDS:-30} s each)"
+	local fuzz_log
+	fuzz_log=$(mktemp)
+	FUZZ_SECONDS=${FUZZ_SECONDS:-30} timeout -k 10 600 bash tests/fuzz/run.sh 2>&1 | tee "$fuzz_log" || rc=$?
+	line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$fuzz_log" | tail -n 1 || true)
+	rm -f "$fuzz_log"
+	if [ -n "$line" ]; then
+		local p f
+		p=$(sed -E 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/' <<<"$line")
+		f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		record "fuzz" "$p" "$f"
+	elif [ "$rc" -eq 0 ]; then
+		record "fuzz" "$targets" 0
+	else
+		record "fuzz" 0 "$((targets > 0 ? targets : 1))" "(run.sh exit $rc)"
+	fi
+}
+
+step_lint() {
+	local page passed=0 failed=0 bad=()
+	shopt -s nullglob
+	local pages=(man/*.[1-9])
+	shopt -u nullglob
+	for page in "${pages[@]}"; do
+		if mandoc -Tlint -Wwarning "$page"; then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+			bad+=("$page")
+		fi
+	done
+	record "mandoc -Tlint -Wwarning" "$passed" "$failed" "${bad[*]:-}"
+}
+
+step_test() {
+	local start=$SECONDS t
+	step_deps
+
+	t=$SECONDS
+	if step_build; then
+		record "build (build/)" 1 0 "$((SECONDS - t)) s"
+		t=$SECONDS
+		meson_tests "meson test build/ (all)" build
+		SUMMARY[-1]+=" [$((SECONDS - t)) s]"
+	else
+		record "build (build/)" 0 1 "build failed"
+	fi
+
+	t=$SECONDS
+	log "build-asan: -Db_sanitize=address,undefined"
+	if meson_configure build-asan -Dwerror=true -Db_sanitize=address,undefined && ninja -C build-asan; then
+		record "build (build-asan/)" 1 0 "$((SECONDS - t)) s"
+		t=$SECONDS
+		meson_tests "ASan+UBSan unit" build-asan --suite unit
+		# the wire-level interop tests drive rmtd with hostile input: run them under ASan too
+		local asan_interop=()
+		local name
+		for name in vectors malformed killed-writer; do
+			[ -f "tests/interop/test-$name.sh" ] && asan_interop+=("$name")
+		done
+		if [ ${#asan_interop[@]} -gt 0 ] && [ -x build-asan/rmtd/rmtd ]; then
+			meson_tests "ASan+UBSan interop (wire)" build-asan --suite interop "${asan_interop[@]}"
+		fi
+		SUMMARY[-1]+=" [$((SECONDS - t)) s]"
+	else
+		record "build (build-asan/)" 0 1 "build failed"
+	fi
+
+	step_fuzz
+	step_lint
+
+	echo
+	log "summary ($((SECONDS - start)) s)"
+	printf '  %s\n' "${SUMMARY[@]}"
+	echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+	[ "$TOTAL_FAILED" -eq 0 ]
+}
+
+step_start() {
+	step_deps
+	step_build
+	local spool=$ROOT/spool target
+	mkdir -p "$spool"
+	if [ -x build/rmtd/rmt-vtape ]; then
+		target=$spool/tape0.tap
+		if [ ! -e "$target" ]; then
+			build/rmtd/rmt-vtape create "$target"
+			log "start: created a blank virtual tape $target"
+		fi
+	else
+		target=$spool/archive.tar
+	fi
+	[ -x build/rmtd/rmtd ] || {
+		echo "setup.sh: build/rmtd/rmtd was not built" >&2
+		return 1
+	}
+	# rmtd in stdio mode is started by the client, one process per connection,
+	# through the rsh shim: check that it answers before telling how to use it.
+	local answer
+	answer=$(printf 'V\n' | timeout 10 build/rmtd/rmtd --stdio --allow "$spool" 2>/dev/null || true)
+	[ "$answer" = "A2" ] || {
+		echo "setup.sh: rmtd --stdio did not answer V with A2 (got '$answer')" >&2
+		return 1
+	}
+	log "start: rmtd serves $spool (stdio mode, started by the client through the rsh shim)"
+	echo
+	echo "Write a directory to it with GNU tar:"
+	printf '  RMTD_SHIM_ARGS=%q tar --rsh-command=%q -cf %q DIR\n' \
+		"--allow $spool" "$ROOT/tests/interop/rsh-shim" "localhost:$target"
+	echo "List it:"
+	printf '  RMTD_SHIM_ARGS=%q tar --rsh-command=%q -tvf %q\n' \
+		"--allow $spool" "$ROOT/tests/interop/rsh-shim" "localhost:$target"
+}
+
+case ${1:-} in
+deps) step_deps ;;
+build)
+	step_build
+	;;
+test) step_test ;;
+start) step_start ;;
+*)
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
