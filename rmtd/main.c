@@ -338,6 +338,7 @@ static int run_stdio(const struct options *o, const struct path_policy *policy)
 	settings.input_buffer_size = 256 * 1024;
 	settings.peer = peer;
 	settings.identity = user;
+	settings.splice_input = true;
 
 	transport =
 	    fd_transport_create(base, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);

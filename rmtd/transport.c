@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
+	bool input_is_pipe; /* records may be spliced from it */
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
@@ -42,6 +44,8 @@ static void transport_update_reading(struct fd_transport *t)
 	if (t->session == NULL)
 		return;
 	session_input_space(t->session, &where, &length);
+	if (length == 0 && t->input_is_pipe)
+		session_input_sink(t->session, &length);
 	want = length > 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
 	if (want && !t->reading)
 		event_add(t->read_event, NULL);
@@ -57,6 +61,19 @@ static void transport_read(evutil_socket_t fd, short what, void *arg)
 	size_t length;
 	ssize_t n;
 
+	if (t->input_is_pipe) {
+		int sink = session_input_sink(t->session, &length);
+
+		if (sink >= 0) {
+			n = splice(t->input_fd, NULL, sink, NULL, length,
+			           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return;
+			t->last_input = time(NULL);
+			session_input_spliced(t->session, n < 0 ? -errno : n);
+			return;
+		}
+	}
 	session_input_space(t->session, &where, &length);
 	if (length == 0) {
 		transport_update_reading(t);
@@ -199,7 +216,14 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	t->output = evbuffer_new();
 	if (t->read_event == NULL || t->write_event == NULL || t->output == NULL)
 		goto fail;
-	t->session = session_create(settings, &fd_transport_ops, t);
+	{
+		struct session_settings adjusted = *settings;
+		struct stat st;
+
+		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
+		adjusted.splice_input = settings->splice_input && t->input_is_pipe;
+		t->session = session_create(&adjusted, &fd_transport_ops, t);
+	}
 	if (t->session == NULL)
 		goto fail;
 	transport_update_reading(t);
