@@ -894,7 +894,8 @@ static void session_run(struct session *s)
 			session_teardown(s);
 		return;
 	}
-	if (s->state == SESSION_READING)
+	/* While a call is in flight its record may lie in the input buffer: keep it still. */
+	if (s->state != SESSION_BUSY && s->state != SESSION_ENDING)
 		session_compact_input(s);
 	s->transport->input_changed(s->context);
 }
