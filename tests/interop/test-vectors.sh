@@ -174,7 +174,7 @@ if [ -z "${RMT_SERVER:-}" ]; then
 	printf 'V\nv\n' >"$WORK/rmt.in"
 	printf 'A2\nA1\n' >"$WORK/rmt.expected"
 	SERVER_RC=0
-	timeout -k 2 10 "$WORK/bin/rmt" -c /etc/rmt <"$WORK/rmt.in" >"$WORK/rmt.out" 2>"$WORK/rmt.err" || SERVER_RC=$?
+	cat "$WORK/rmt.in" | timeout -k 2 10 "$WORK/bin/rmt" -c /etc/rmt >"$WORK/rmt.out" 2>"$WORK/rmt.err" || SERVER_RC=$?
 	check_server_log "$WORK/rmt.err"
 	expect_output "rmt -c" "$WORK/rmt.out" "$WORK/rmt.expected"
 	expect_exit_zero
