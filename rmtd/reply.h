@@ -3,7 +3,12 @@
  *
  * Pure functions that format into a caller's buffer. Error texts are kept on one
  * line, at most REPLY_TEXT_MAX bytes, so that every classic client can read them
- * (rmt-protocol.md section 6.11).
+ * (rmt-protocol.md section 6.11). A status blob (S) is reply_ok(size) followed by
+ * the raw bytes, which the caller sends itself.
+ *
+ * Both functions never write past size and never produce a partial reply: when
+ * the reply does not fit they return 0 (and leave an empty string when size > 0).
+ * REPLY_HEADER_MAX always suffices. Thread-safe (no strerror()).
  */
 #ifndef RMTD_REPLY_H
 #define RMTD_REPLY_H
@@ -20,8 +25,12 @@
 size_t reply_ok(char *buf, size_t size, int64_t value);
 
 /*
- * "E<errno>\n<text>\n". text NULL means strerror(errnum). Newlines and control
- * bytes in text are replaced, and it is cut at REPLY_TEXT_MAX. Returns length.
+ * "E<errno>\n<text>\n". text NULL or empty means strerror(errnum). Newlines,
+ * control bytes and non-ASCII bytes in text are replaced (by ' ' for blanks and
+ * line ends, '?' otherwise), and it is cut at REPLY_TEXT_MAX. A negative errnum
+ * (a -errno from a backend) is sent as its positive value; 0 and INT_MIN, which
+ * clients would misread, as EIO. The status line "E<errno>\n" is at most 12
+ * bytes, well under the 29 of the dump client. Returns length.
  */
 size_t reply_error(char *buf, size_t size, int errnum, const char *text);
 
