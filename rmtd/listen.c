@@ -55,6 +55,7 @@ struct server {
 	struct event *sweeper;
 	struct event *accept_resume;
 	bool shutting_down;
+	bool exit_when_idle; /* inetd: one connection, then exit */
 };
 
 /* ---------------------------------------------------------------- connections */
@@ -68,7 +69,7 @@ static void connection_finished(struct fd_transport *transport, const char *why,
 	server->connection_count--;
 	fd_transport_free(transport);
 	free(connection);
-	if (server->shutting_down && server->connection_count == 0)
+	if (server_finished(server))
 		event_base_loopbreak(server->base);
 }
 
@@ -483,7 +484,14 @@ void server_shutdown(struct server *server)
 
 bool server_finished(const struct server *server)
 {
-	return server->shutting_down && server->connection_count == 0;
+	return (server->shutting_down || server->exit_when_idle) && server->connection_count == 0;
+}
+
+void server_exit_when_idle(struct server *server)
+{
+	server->exit_when_idle = true;
+	if (server_finished(server))
+		event_base_loopbreak(server->base);
 }
 
 void server_reconfigure(struct server *server, const struct path_policy *policy,

@@ -44,7 +44,9 @@ void server_start(struct server *server);
 
 /* SIGTERM: stop accepting; let each session finish its record and close its device. */
 void server_shutdown(struct server *server);
-/* True once shut down and every session has ended. */
+/* Exit once the last session has ended, without ending any (inetd). */
+void server_exit_when_idle(struct server *server);
+/* True once shut down (or told to exit when idle) and every session has ended. */
 bool server_finished(const struct server *server);
 /* Replace the limits and policy (SIGHUP); running sessions keep theirs. */
 void server_reconfigure(struct server *server, const struct path_policy *policy,

@@ -402,8 +402,7 @@ static int run_daemon(const struct options *o, const struct path_policy *policy)
 	if (o->mode == MODE_INETD) {
 		if (server_serve_connection(state.server, STDIN_FILENO) < 0)
 			fatalx("cannot serve the connection on standard input");
-		/* The session ends the loop: shutting down with no listeners exits after it. */
-		server_shutdown(state.server);
+		server_exit_when_idle(state.server);
 	} else {
 		adopted = server_adopt_systemd_sockets(state.server);
 		if (adopted < 0)

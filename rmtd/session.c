@@ -20,6 +20,7 @@
 
 #include "rmt/protocol.h"
 #include "drive.h"
+#include "label.h"
 #include "log.h"
 #include "path.h"
 #include "proto.h"
@@ -90,6 +91,11 @@ struct session {
 	time_t waiting_since;
 	int file_number;   /* tape file number at the last device call, -1 unknown */
 	char content[160]; /* what the current tape file holds, as label.c describes it */
+
+	/* Tapes: where a file begins, so its first record can be recognised. */
+	bool at_file_start;
+	bool wrote_since_mark; /* closing will write a filemark */
+	struct tape_content recognised;
 };
 
 static unsigned session_next_id = 1;
@@ -153,7 +159,8 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	job->device = &s->drive->device;
 	job->done = session_job_done;
 	job->arg = s;
-	job->with_status = false;
+	/* Calls that move a tape report where it is now (see session_note_position). */
+	job->with_status = kind == JOB_OPEN || kind == JOB_TAPE_OP || kind == JOB_LOCATE;
 	s->step = step;
 	if (s->state != SESSION_ENDING)
 		s->state = SESSION_BUSY;
@@ -356,6 +363,58 @@ static void handle_tape_op(struct session *s, int native_op, int count)
 	s->job.op_count = count;
 	s->operation = operation_of_tape_op(native_op);
 	session_submit(s, JOB_TAPE_OP, STEP_REPLY);
+}
+
+/*
+ * Where the tape is after a call that moved it: a new file begins at block 0.
+ * Only calls that move the tape ask for this: MTIOCGET between reads would
+ * drop st's fixed-block read-ahead.
+ */
+static void session_note_position(struct session *s, const struct job *job)
+{
+	if (!job->with_status)
+		return;
+	s->file_number = job->status.mt_fileno;
+	s->at_file_start = job->status.mt_blkno == 0;
+	if (s->at_file_start)
+		label_clear(&s->recognised);
+}
+
+/* The first record of a tape file says what the file holds (label.c). */
+static void session_note_record(struct session *s, const void *record, size_t length, bool writing)
+{
+	char description[sizeof(s->content)];
+
+	if (!s->drive->device.is_tape || length == 0)
+		return;
+	if (writing)
+		s->wrote_since_mark = true;
+	if (!s->at_file_start) {
+		if (s->recognised.next_record_wanted)
+			label_recognise_inner(record, length, &s->recognised);
+		return;
+	}
+	s->at_file_start = false;
+	if (!label_recognise(record, length, &s->recognised)) {
+		s->content[0] = '\0';
+		return;
+	}
+	label_describe(&s->recognised, description, sizeof(description));
+	strlcpy(s->content, description, sizeof(s->content));
+	s->operation = label_operation(&s->recognised, writing);
+	log_info("session %u: %s file %d: %s", s->id, s->drive->name, s->file_number, s->content);
+}
+
+/* A read returned 0 (a filemark) or a filemark was written: the next record starts a file. */
+static void session_note_filemark(struct session *s)
+{
+	if (!s->drive->device.is_tape)
+		return;
+	s->at_file_start = true;
+	s->wrote_since_mark = false;
+	if (s->file_number >= 0)
+		s->file_number++;
+	label_clear(&s->recognised);
 }
 
 static void handle_ioctl(struct session *s, const struct rmt_request *request)
@@ -657,12 +716,18 @@ static void reply_for_job(struct session *s, const struct job *job)
 	switch (request->command) {
 	case PROTO_READ:
 		s->bytes_read += (uint64_t)job->result;
-		s->records_read++;
+		if (job->result > 0) {
+			s->records_read++;
+			session_note_record(s, job->buffer, (size_t)job->result, false);
+		} else {
+			session_note_filemark(s);
+		}
 		reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
 		s->bytes_written += (uint64_t)job->result;
 		s->records_written++;
+		session_note_record(s, job->buffer, (size_t)job->result, true);
 		reply_value(s, job->result);
 		break;
 	case PROTO_STATUS:
@@ -776,6 +841,10 @@ static void session_job_done(struct job *job, void *arg)
 		} else {
 			s->drive->device_open = true;
 			s->drive->device.open_flags = s->target.flags;
+			s->wrote_since_mark = false;
+			s->content[0] = '\0';
+			label_clear(&s->recognised);
+			session_note_position(s, job);
 			s->splice_target = session_can_splice_to(s);
 			s->operation = "Open";
 			if (!ending)
@@ -789,6 +858,8 @@ static void session_job_done(struct job *job, void *arg)
 				log_warnx("session %u: close of %s: %s", s->id, s->drive->name,
 				          strerror((int)-job->result));
 		}
+		if (job->result >= 0)
+			session_note_position(s, job);
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
 		if (s->request.command == PROTO_CLOSE)

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""daemon_tests.py - the TCP daemon end to end: concurrency, drive queues, a hung
+drive, SIGTERM, killed clients, connection limits, inetd and socket activation.
+
+Usage: daemon_tests.py RMTD_BINARY [TEST...]   (every test when none is named)
+"""
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rmtclient import (MTEOM, MTREW, MTWEOF, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, Rmt,  # noqa: E402
+                       RmtError, free_port, wait_for_port)
+
+RMTD = None
+TESTS = []
+
+
+def test(function):
+    TESTS.append(function)
+    return function
+
+
+class Daemon:
+    def __init__(self, directory, *options, env=None):
+        self.port = free_port()
+        self.log = open(os.path.join(directory, "rmtd-%d.log" % self.port), "w")
+        argv = [RMTD, "-d", "-v", "--listen", "127.0.0.1:%d" % self.port,
+                "--allow", directory] + list(options)
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        # Wait for the log line rather than connecting: a probe would use up a session.
+        deadline = time.time() + 10
+        while "listening on" not in open(self.log.name).read():
+            assert time.time() < deadline and self.process.poll() is None, "rmtd did not start"
+            time.sleep(0.02)
+
+    def connect(self, timeout=30):
+        return Rmt.connect(self.port, timeout=timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        self.log.close()
+        return code
+
+    def alive(self):
+        return self.process.poll() is None
+
+
+def record(client, number, size=10240):
+    head = b"client %d record %d " % (client, number)
+    return (head * (size // len(head) + 1))[:size]
+
+
+@test
+def concurrent_clients_on_eight_drives(directory):
+    """64 clients on 8 virtual drives, each writing and verifying its own archive."""
+    daemon = Daemon(directory, "--drive-wait", "120")
+    errors = []
+
+    def client(number):
+        try:
+            tape = "%s/drive%d.tap" % (directory, number % 8)
+            rmt = daemon.connect(timeout=120)
+            rmt.open(tape, O_RDWR | O_CREAT)
+            rmt.ioctl(MTEOM)
+            start = rmt.tell()
+            for i in range(20):
+                assert rmt.write(record(number, i)) == 10240
+            rmt.ioctl(MTWEOF)
+            assert rmt.locate(start) == start
+            for i in range(20):
+                assert rmt.read(65536) == record(number, i), "record %d differs" % i
+            assert rmt.read(65536) == b"", "the archive ends with its filemark"
+            rmt.close()
+            rmt.close_transport()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append("client %d: %r" % (number, error))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert daemon.alive(), "rmtd died"
+    assert not errors, "\n".join(errors)
+    # Each tape holds 8 archives of 20 records: count them with a fresh session.
+    rmt = daemon.connect()
+    for drive in range(8):
+        rmt.open("%s/drive%d.tap" % (directory, drive), O_RDONLY)
+        rmt.ioctl(MTREW)
+        files = 0
+        while True:
+            records = 0
+            while rmt.read(65536):
+                records += 1
+            if records == 0:
+                break
+            assert records == 20, "drive %d file %d has %d records" % (drive, files, records)
+            files += 1
+        assert files == 8, "drive %d holds %d archives" % (drive, files)
+        rmt.close()
+    assert daemon.stop() == 0
+
+
+@test
+def waiting_sessions_queue_in_order_and_time_out(directory):
+    daemon = Daemon(directory, "--drive-wait", "3")
+    tape = directory + "/queued.tap"
+    holder = daemon.connect()
+    holder.open(tape, O_RDWR | O_CREAT)
+    order = []
+
+    def waiter(name, delay):
+        time.sleep(delay)
+        rmt = daemon.connect()
+        rmt.open(tape, O_RDWR)
+        order.append(name)
+        time.sleep(0.2)
+        rmt.close()
+        rmt.close_transport()
+
+    first = threading.Thread(target=waiter, args=("first", 0.1))
+    second = threading.Thread(target=waiter, args=("second", 0.4))
+    first.start()
+    second.start()
+    time.sleep(1)
+    assert order == [], "nobody gets a held drive"
+    holder.close()
+    first.join(10)
+    second.join(10)
+    assert order == ["first", "second"], order
+    holder.open(tape, O_RDWR)
+    late = daemon.connect()
+    began = time.time()
+    try:
+        late.open(tape, O_RDWR)
+        raise AssertionError("a held drive was opened twice")
+    except RmtError as error:
+        waited = time.time() - began
+        assert error.errno == 16, error
+        assert 2.5 <= waited <= 10, "gave up after %.1f s, configured 3" % waited
+    holder.close()
+    late.open(tape, O_RDWR)  # the late session goes on and can try again
+    late.close()
+    assert daemon.stop() == 0
+    daemon_now = Daemon(directory, "--drive-wait", "0")
+    a = daemon_now.connect()
+    a.open(tape, O_RDWR)
+    b = daemon_now.connect()
+    began = time.time()
+    try:
+        b.open(tape, O_RDWR)
+        raise AssertionError("opened a held drive")
+    except RmtError as error:
+        assert error.errno == 16 and time.time() - began < 1, "EBUSY at once when so configured"
+    assert daemon_now.stop() == 0
+
+
+@test
+def a_hung_drive_does_not_slow_the_others(directory):
+    """open(2) of a FIFO with no reader blocks its worker for as long as we like."""
+    fifo = directory + "/hung"
+    os.mkfifo(fifo)
+    daemon = Daemon(directory)
+
+    def latencies(rmt, count=300):
+        samples = []
+        for _ in range(count):
+            began = time.perf_counter()
+            rmt.version()
+            samples.append(time.perf_counter() - began)
+        samples.sort()
+        return samples[len(samples) // 2], samples[int(len(samples) * 0.99)]
+
+    other = daemon.connect()
+    other.open(directory + "/other.dat", O_RDWR | O_CREAT)
+    base_median, base_p99 = latencies(other)
+    hung = daemon.connect()
+    hung.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    time.sleep(0.3)
+    median, p99 = latencies(other)
+    # Device calls on the other drive too, and new connections, while one is hung.
+    for i in range(50):
+        assert other.write(record(1, i)) == 10240
+    fresh = daemon.connect()
+    assert fresh.version() == 2
+    print("    round trip: median %.0f us, p99 %.0f us; with a hung drive %.0f us, %.0f us"
+          % (base_median * 1e6, base_p99 * 1e6, median * 1e6, p99 * 1e6))
+    assert median < base_median + 0.003 and p99 < base_p99 + 0.005, "the loop was slowed"
+    # Unblock the hung open: it completes and is answered.
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    assert hung.reply() == 0
+    os.close(reader)
+    assert daemon.stop() == 0
+
+
+@test
+def sigterm_finishes_records_and_writes_filemarks(directory):
+    daemon = Daemon(directory)
+    acknowledged = {}
+    stop = threading.Event()
+
+    def writer(number):
+        rmt = daemon.connect()
+        rmt.open("%s/term%d.tap" % (directory, number), O_RDWR | O_CREAT)
+        count = 0
+        try:
+            while not stop.is_set():
+                assert rmt.write(record(number, count)) == 10240
+                count += 1
+        except (EOFError, OSError, RmtError):
+            pass
+        acknowledged[number] = count
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1)
+    code = daemon.stop(signal.SIGTERM, timeout=30)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert code == 0, "SIGTERM exits 0, got %s" % code
+    reader = Daemon(directory)
+    rmt = reader.connect()
+    for number, count in acknowledged.items():
+        assert count > 0
+        rmt.open("%s/term%d.tap" % (directory, number), O_RDONLY)
+        rmt.ioctl(MTREW)
+        got = 0
+        while True:
+            data = rmt.read(65536)
+            if not data:
+                break
+            assert data == record(number, got), "record %d of writer %d" % (got, number)
+            got += 1
+        assert got >= count, "writer %d: %d acknowledged, %d on tape" % (number, count, got)
+        assert got <= count + 1, "at most the record in flight beyond the acknowledged ones"
+        # A filemark closes the archive: the next read is end of data (EIO), not more data.
+        try:
+            rmt.read(65536)
+            raise AssertionError("expected end of data after the filemark")
+        except RmtError as error:
+            assert error.errno == 5, error
+        rmt.close()
+    assert reader.stop() == 0
+
+
+@test
+def a_client_killed_mid_record_loses_that_record_only(directory):
+    daemon = Daemon(directory)
+    tape = directory + "/killed.tap"
+    rmt = daemon.connect()
+    rmt.open(tape, O_RDWR | O_CREAT)
+    for i in range(3):
+        assert rmt.write(record(7, i)) == 10240
+    rmt.send(b"W10240\n" + record(7, 3)[:5000])
+    time.sleep(0.2)
+    rmt.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    rmt.sock.close()  # a reset, as when the client is killed
+    time.sleep(0.5)
+    assert daemon.alive()
+    reader = daemon.connect()
+    reader.open(tape, O_RDONLY)  # the drive was released
+    reader.ioctl(MTREW)
+    for i in range(3):
+        assert reader.read(65536) == record(7, i)
+    assert reader.read(65536) == b"", "then the filemark written at close"
+    reader.close()
+    assert daemon.stop() == 0
+
+
+@test
+def thousand_idle_connections_then_a_clear_refusal(directory):
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    daemon = Daemon(directory, "--max-sessions", "1000", "--max-per-peer", "1000")
+    pid = daemon.process.pid
+    rss_before = rss_kib(pid)
+    clients = []
+    for _ in range(1000):
+        rmt = daemon.connect()
+        assert rmt.version() == 2
+        clients.append(rmt)
+    rss_after = rss_kib(pid)
+    print("    resident memory: %d KiB for 1000 idle sessions (%.1f KiB each)"
+          % (rss_after - rss_before, (rss_after - rss_before) / 1000))
+    extra = daemon.connect()
+    try:
+        extra.version()
+        raise AssertionError("the 1001st session was served")
+    except RmtError as error:
+        assert error.errno == 16 and "Too many sessions" in error.text, error
+    for rmt in clients[:10]:
+        rmt.close_transport()
+    time.sleep(0.5)
+    again = daemon.connect()
+    assert again.version() == 2, "room again once sessions ended"
+    assert daemon.stop() == 0
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@test
+def per_peer_limit(directory):
+    daemon = Daemon(directory, "--max-per-peer", "3")
+    clients = [daemon.connect() for _ in range(3)]
+    for rmt in clients:
+        assert rmt.version() == 2
+    extra = daemon.connect()
+    try:
+        extra.version()
+        raise AssertionError("over the per-peer limit")
+    except RmtError as error:
+        assert error.errno == 16 and "your address" in error.text, error
+    assert daemon.stop() == 0
+
+
+@test
+def idle_and_half_sent_requests_time_out(directory):
+    daemon = Daemon(directory, "--idle-timeout", "2", "--request-timeout", "2")
+    idle = daemon.connect()
+    assert idle.version() == 2
+    slow = daemon.connect()
+    slow.send(b"O")
+    began = time.time()
+    for byte in b"/some/where":
+        time.sleep(0.3)
+        try:
+            slow.send(bytes([byte]))
+        except OSError:
+            break
+    try:
+        slow.read_line()
+        raise AssertionError("a trickling request got an answer")
+    except (EOFError, OSError):
+        pass
+    assert time.time() - began < 8, "closed by the request timeout"
+    time.sleep(2.5)
+    try:
+        idle.version()
+        raise AssertionError("an idle session outlived its timeout")
+    except (EOFError, OSError):
+        pass
+    assert daemon.stop() == 0
+
+
+@test
+def inetd_mode(directory):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname())
+    accepted, _ = listener.accept()
+    process = subprocess.Popen([RMTD, "--inetd", "-d", "--allow", directory],
+                               stdin=accepted, stdout=accepted, stderr=subprocess.DEVNULL)
+    accepted.close()
+    rmt = Rmt(client)
+    rmt.open(directory + "/inetd.tar", O_WRONLY | O_CREAT)
+    assert rmt.write(b"x" * 100) == 100
+    rmt.close()
+    rmt.close_transport()
+    assert process.wait(timeout=30) == 0, "rmtd --inetd exits when its client leaves"
+    assert os.path.getsize(directory + "/inetd.tar") == 100
+
+
+@test
+def systemd_socket_activation(directory):
+    if shutil.which("systemd-socket-activate") is None:
+        raise AssertionError("systemd-socket-activate is missing (package systemd)")
+    port = free_port()
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify_path = directory + "/notify"
+    notify.bind(notify_path)
+    env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+    process = subprocess.Popen(["systemd-socket-activate", "-l", "127.0.0.1:%d" % port,
+                                "-E", "NOTIFY_SOCKET", RMTD, "--allow", directory],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port)
+    clients = [Rmt.connect(port) for _ in range(3)]
+    for rmt in clients:
+        assert rmt.version() == 2
+    notify.settimeout(10)
+    assert notify.recv(100) == b"READY=1", "readiness notification"
+    # Accept=no: one daemon serves every connection.
+    children = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert len(set(children)) <= 1, "one rmtd for all connections"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    notify.close()
+
+
+def main():
+    global RMTD
+    RMTD = os.path.abspath(sys.argv[1])
+    chosen = sys.argv[2:]
+    failed = 0
+    for function in TESTS:
+        if chosen and function.__name__ not in chosen:
+            continue
+        directory = tempfile.mkdtemp(prefix="rmtd-daemon-")
+        began = time.time()
+        try:
+            function(directory)
+            print("ok   %s (%.1f s)" % (function.__name__, time.time() - began))
+            shutil.rmtree(directory, ignore_errors=True)
+        except Exception as error:  # noqa: BLE001 - every failure is reported
+            failed += 1
+            print("FAIL %s: %s" % (function.__name__, error))
+            for name in os.listdir(directory):
+                if name.endswith(".log"):
+                    with open(os.path.join(directory, name)) as log:
+                        print("---- %s (last lines)" % name)
+                        print("".join(log.readlines()[-15:]))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
