@@ -6,8 +6,9 @@
 #   contrib/setup.sh test    deps + build + every meson test in build/ + an ASan/UBSan build
 #                            (unit and interop suites) + fuzzers for a bounded time + man
 #                            page lint; ends with "N passed, N failed"
-#   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, and
-#                            prints the tar command line that uses it through the rsh shim
+#   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, the
+#                            TCP daemon on 127.0.0.1:5400 (RMTD_PORT) serving it, and prints
+#                            the tar command line that uses it through the rsh shim
 #
 # Works as root with no stdin (CI=true); as another user it uses sudo for apt-get.
 # Every step can be run again: nothing is redone that is already in place.
@@ -239,6 +240,50 @@ step_test() {
 	[ "$TOTAL_FAILED" -eq 0 ]
 }
 
+START_PORT=${RMTD_PORT:-5400}
+
+# start_daemon SPOOL: (re)start the TCP daemon on loopback, in the foreground
+# mode (-d) under setsid so that its pid is ours to stop; log and pid in build/.
+start_daemon() {
+	local spool=$1 pidfile=$ROOT/build/rmtd-start.pid logfile=$ROOT/build/rmtd-start.log pid
+	if [ -f "$pidfile" ]; then
+		pid=$(cat "$pidfile")
+		if [ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$ROOT/build/rmtd/rmtd" ]; then
+			log "start: stopping the daemon started before (pid $pid) to serve the current build"
+			kill "$pid" 2>/dev/null || true
+			for _ in 1 2 3 4 5 6 7 8 9 10; do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.2
+			done
+		fi
+		rm -f "$pidfile"
+	fi
+	setsid "$ROOT/build/rmtd/rmtd" -d --listen "127.0.0.1:$START_PORT" --allow "$spool" \
+		</dev/null >>"$logfile" 2>&1 &
+	pid=$!
+	echo "$pid" >"$pidfile"
+	# it answers V with A2 once it listens
+	local answer=
+	for _ in $(seq 1 25); do
+		answer=$(python3 - "$START_PORT" 2>/dev/null <<'PYEOF' || true
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=2)
+s.sendall(b'V\n')
+print(s.recv(16).decode().strip())
+PYEOF
+		)
+		[ "$answer" = A2 ] && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.2
+	done
+	if [ "$answer" != A2 ]; then
+		tail -n 5 "$logfile" >&2
+		echo "setup.sh: the TCP daemon did not come up on 127.0.0.1:$START_PORT" >&2
+		return 1
+	fi
+	log "start: TCP daemon on 127.0.0.1:$START_PORT (pid $pid, log $logfile; stop: kill $pid)"
+}
+
 step_start() {
 	step_deps
 	step_build
@@ -266,6 +311,7 @@ step_start() {
 		return 1
 	}
 	log "start: rmtd serves $spool (stdio mode, started by the client through the rsh shim)"
+	start_daemon "$spool"
 	echo
 	echo "Write a directory to it with GNU tar:"
 	printf '  RMTD_SHIM_ARGS=%q tar --rsh-command=%q -cf %q DIR\n' \
@@ -283,7 +329,7 @@ build)
 test) step_test ;;
 start) step_start ;;
 *)
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac

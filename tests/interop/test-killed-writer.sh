@@ -19,7 +19,9 @@ D=$WORK/d
 mkdir "$D"
 
 # killed_writer TARGET MODE: run the writer against a fresh server, kill it.
-# MODE is "data" (killed inside W data) or "header" (inside the W line).
+# MODE: "data" (killed inside the data of a 1 MB W), "smalldata" (of a 64 KiB W),
+# "header" (inside the W line), "overwrite" (like "data", but the file was opened
+# without O_TRUNC over an existing longer file, as tar does).
 # Leaves the acknowledged bytes in $WORK/acked and the records in $WORK/records/.
 killed_writer() {
 	local target=$1 mode=$2
@@ -63,7 +65,9 @@ def writer():
             view = view[n:]
 
     rng = random.Random(7)
-    send(b'O%s\n1 O_WRONLY|O_CREAT|O_TRUNC\n' % target.encode())
+    # "overwrite" opens like tar (no O_TRUNC) over an existing longer file.
+    flags = b'65 O_WRONLY|O_CREAT' if mode == 'overwrite' else b'577 O_WRONLY|O_CREAT|O_TRUNC'
+    send(b'O%s\n%s\n' % (target.encode(), flags))
     line = reply_line()
     if line != b'A0\n':
         raise SystemExit('writer: open answered %r' % line)
@@ -80,8 +84,11 @@ def writer():
             fh.write(record)
     acked.close()
     # The unfinished record.
-    if mode == 'data':
+    if mode == 'smalldata':
         send(b'W65536\n' + rng.randbytes(30000))
+    elif mode in ('data', 'overwrite'):
+        # large enough for rmtd to move it from the pipe to the file as it comes
+        send(b'W1000000\n' + rng.randbytes(500000))
     else:
         send(b'W6553')
     time.sleep(0.3)  # let the server take what was sent
@@ -118,9 +125,12 @@ if rc < 0 or rc >= 128:
 PYEOF
 }
 
-for mode in data header; do
+for mode in data smalldata header overwrite; do
 	target=$D/killed-$mode.dat
-	check "writer killed inside the W $mode: the server exits by itself"
+	if [ "$mode" = overwrite ]; then
+		head -c 2000000 /dev/zero | tr '\0' 'Z' >"$target"
+	fi
+	check "writer killed inside the W ($mode): the server exits by itself"
 	killed_writer "$target" "$mode" >"$WORK/py.out" 2>"$WORK/py.err" || {
 		cat "$WORK/py.out" "$WORK/py.err" >&2
 		fail "killed writer ($mode)"
@@ -128,9 +138,19 @@ for mode in data header; do
 	check_server_log
 	ok "$(cat "$WORK/py.out")"
 
-	check "every acknowledged record is in the file, and nothing of the unfinished one"
 	[ -s "$WORK/acked" ] || fail "no acknowledged data recorded"
-	cmp "$WORK/acked" "$target" >&2 || fail "$target differs from the acknowledged records ($(stat -c %s "$WORK/acked") acked, $(stat -c %s "$target") in the file)"
+	if [ "$mode" = overwrite ]; then
+		check "the acknowledged records are in the file, and the old content after them is untouched"
+		acked=$(stat -c %s "$WORK/acked")
+		{
+			cat "$WORK/acked"
+			head -c $((2000000 - acked)) /dev/zero | tr '\0' 'Z'
+		} >"$WORK/expected"
+	else
+		check "every acknowledged record is in the file, and nothing of the unfinished one"
+		cp "$WORK/acked" "$WORK/expected"
+	fi
+	cmp "$WORK/expected" "$target" >&2 || fail "$target: expected $(stat -c %s "$WORK/expected") bytes (acknowledged records${acked:+ + old tail}), the file has $(stat -c %s "$target")"
 	ok "$(stat -c %s "$target") bytes"
 done
 
