@@ -1,0 +1,1133 @@
+/*
+ * rmtbench: throughput and latency of rmt servers, side by side in one run.
+ *
+ *   rmtbench pipe --server CMD... --target PATH   servers started over pipes, as rsh/ssh do
+ *   rmtbench tcp --connect HOST:PORT --path PATH  a TCP server (--ceiling: and the sink)
+ *   rmtbench tcp-ceiling                          the built-in loopback sink alone
+ *   rmtbench idle --connect HOST:PORT --pid PID   resident memory per idle session
+ *   rmtbench floor                                1-byte pipe round trip
+ *   rmtbench sink --listen HOST:PORT              a reference server, in the foreground
+ *   rmtbench serve                                a reference server on stdin/stdout
+ *
+ * Workload, per record size W: open O_WRONLY|O_CREAT|O_TRUNC, write N bytes as W-byte records,
+ * close; new connection, open O_RDONLY, read them back as W-byte records and check them, close;
+ * then round trips of "L0\n0\n" (seek to 0: the same in GNU's and BSD's argument order). Every
+ * phase starts a new server process, because GNU rmt exits after C. Only the loop of W, R or L
+ * requests is timed. Repetitions are interleaved across servers so drift hits all of them alike.
+ * This is a measurement tool, not a test: it reports numbers, it does not judge them.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define MAX_ENDPOINTS    12
+#define MAX_RECORD_SIZES 16
+#define MAX_REPEAT       101
+#define MAX_CLIENTS      256
+#define LABEL_SIZE       40
+
+enum endpoint_kind { EP_EXEC, EP_FUNCTION, EP_TCP };
+
+struct endpoint {
+	char label[LABEL_SIZE];
+	enum endpoint_kind kind;
+	char **argv;
+	struct ref_options ref;
+	char host[256];
+	char port[32];
+	bool reference; /* built in: shown, but never a peer */
+	bool ceiling;
+	pid_t owned_pid;
+};
+
+enum phase { PHASE_WRITE, PHASE_READ, PHASE_LATENCY, PHASE_COUNT };
+
+static const char *const phase_names[PHASE_COUNT] = {"write", "read", "latency"};
+
+struct bench {
+	struct endpoint endpoints[MAX_ENDPOINTS];
+	int endpoint_count;
+	const char *path;
+	uint64_t size;
+	size_t records[MAX_RECORD_SIZES];
+	int record_count;
+	int repeat;
+	int count;
+	int clients;
+	const char *candidate;
+	bool verify;
+	bool phases[PHASE_COUNT];
+	/* samples[endpoint][record size][phase][repetition]: MB/s, or µs per round trip */
+	double samples[MAX_ENDPOINTS][MAX_RECORD_SIZES][PHASE_COUNT][MAX_REPEAT];
+	double floor_us[MAX_REPEAT];
+	bool have_floor;
+};
+
+struct job {
+	const struct bench *bench;
+	const struct endpoint *endpoint;
+	enum phase phase;
+	size_t record;
+	uint64_t record_total;
+	pthread_barrier_t barrier;
+};
+
+struct worker {
+	struct job *job;
+	int index;
+	double started;
+	double finished; /* with the time spent checking data taken out */
+	int rc;
+	char message[400];
+	pthread_t thread;
+};
+
+static void die(const char *what)
+{
+	fprintf(stderr, "rmtbench: %s\n", what);
+	exit(2);
+}
+
+static uint64_t parse_size(const char *text)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (end == text || errno != 0)
+		goto bad;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		n <<= 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		n <<= 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		n <<= 30;
+		end++;
+		break;
+	default:
+		break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end++;
+	if (*end != '\0' || n == 0)
+		goto bad;
+	return n;
+bad:
+	fprintf(stderr, "rmtbench: bad size \"%s\" (examples: 10240, 10K, 1M, 2G)\n", text);
+	exit(2);
+}
+
+static void format_size(char *buf, size_t size, uint64_t n)
+{
+	if (n >= (1u << 20) && n % (1u << 20) == 0)
+		snprintf(buf, size, "%" PRIu64 "M", n >> 20);
+	else if (n >= 1024 && n % 1024 == 0)
+		snprintf(buf, size, "%" PRIu64 "K", n >> 10);
+	else
+		snprintf(buf, size, "%" PRIu64, n);
+}
+
+static void parse_record_list(struct bench *b, const char *list)
+{
+	char *copy = strdup(list);
+	char *save = NULL;
+
+	if (copy == NULL)
+		die("out of memory");
+	b->record_count = 0;
+	for (char *item = strtok_r(copy, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		uint64_t n = parse_size(item);
+
+		if (b->record_count == MAX_RECORD_SIZES)
+			die("too many record sizes");
+		if (n > BENCH_MAX_RECORD)
+			die("record size above 64M");
+		b->records[b->record_count++] = (size_t)n;
+	}
+	free(copy);
+	if (b->record_count == 0)
+		die("--records needs at least one size");
+}
+
+static void label_from(char *label, const char *spec, size_t spec_len)
+{
+	if (spec_len >= LABEL_SIZE)
+		spec_len = LABEL_SIZE - 1;
+	memcpy(label, spec, spec_len);
+	label[spec_len] = '\0';
+}
+
+/* "[LABEL=]WORDS..." with LABEL free of '/' and blanks; returns the part after the label. */
+static const char *split_label(char *label, const char *spec, const char *fallback_from)
+{
+	const char *eq = strchr(spec, '=');
+
+	if (eq != NULL && strcspn(spec, "/ \t") > (size_t)(eq - spec)) {
+		label_from(label, spec, (size_t)(eq - spec));
+		return eq + 1;
+	}
+	label_from(label, fallback_from, strlen(fallback_from));
+	return spec;
+}
+
+static struct endpoint *new_endpoint(struct bench *b)
+{
+	if (b->endpoint_count == MAX_ENDPOINTS)
+		die("too many servers");
+	struct endpoint *ep = &b->endpoints[b->endpoint_count++];
+
+	memset(ep, 0, sizeof(*ep));
+	ep->owned_pid = -1;
+	return ep;
+}
+
+static void add_pipe_server(struct bench *b, const char *spec)
+{
+	struct endpoint *ep = new_endpoint(b);
+	static const struct {
+		const char *name;
+		enum ref_mode mode;
+	} builtins[] = {{"@sink", REF_SINK}, {"@file", REF_FILE}, {"@splice", REF_SPLICE}};
+
+	for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++) {
+		size_t len = strlen(builtins[i].name);
+
+		if (strncmp(spec, builtins[i].name, len) == 0 &&
+		    (spec[len] == '\0' || spec[len] == ':')) {
+			ep->kind = EP_FUNCTION;
+			ep->ref.mode = builtins[i].mode;
+			/* "@file:1M": the server enlarges its pipes to 1 MiB first */
+			if (spec[len] == ':')
+				ep->ref.pipe_size = (size_t)parse_size(spec + len + 1);
+			ep->reference = true;
+			label_from(ep->label, spec, strlen(spec));
+			return;
+		}
+	}
+	char *words = strdup(split_label(ep->label, spec, ""));
+	int argc = 0;
+	char *save = NULL;
+
+	if (words == NULL)
+		die("out of memory");
+	ep->argv = calloc(strlen(words) / 2 + 2, sizeof(char *));
+	if (ep->argv == NULL)
+		die("out of memory");
+	for (char *w = strtok_r(words, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
+		ep->argv[argc++] = w;
+	if (argc == 0)
+		die("--server needs a command");
+	ep->kind = EP_EXEC;
+	if (ep->label[0] == '\0') {
+		const char *base = strrchr(ep->argv[0], '/');
+
+		base = base != NULL ? base + 1 : ep->argv[0];
+		label_from(ep->label, base, strlen(base));
+	}
+}
+
+static void parse_host_port(const char *spec, char *host, size_t host_size, char *port,
+                            size_t port_size)
+{
+	const char *colon = strrchr(spec, ':');
+	size_t host_len;
+
+	if (colon == NULL || colon[1] == '\0')
+		die("expected HOST:PORT");
+	host_len = (size_t)(colon - spec);
+	if (host_len >= 2 && spec[0] == '[' && spec[host_len - 1] == ']') {
+		spec++;
+		host_len -= 2;
+	}
+	if (host_len >= host_size || strlen(colon + 1) >= port_size)
+		die("HOST:PORT too long");
+	memcpy(host, spec, host_len);
+	host[host_len] = '\0';
+	snprintf(port, port_size, "%s", colon + 1);
+}
+
+static void add_tcp_server(struct bench *b, const char *spec)
+{
+	struct endpoint *ep = new_endpoint(b);
+	const char *address = split_label(ep->label, spec, spec);
+
+	ep->kind = EP_TCP;
+	parse_host_port(address, ep->host, sizeof(ep->host), ep->port, sizeof(ep->port));
+}
+
+static void add_ceiling(struct bench *b)
+{
+	struct endpoint *ep = new_endpoint(b);
+
+	ep->kind = EP_TCP;
+	ep->reference = true;
+	ep->ceiling = true;
+	ep->ref.mode = REF_SINK;
+	snprintf(ep->label, sizeof(ep->label), "@tcp-ceiling");
+	snprintf(ep->host, sizeof(ep->host), "127.0.0.1");
+	ep->owned_pid =
+	    refserver_listen_fork("127.0.0.1", "0", &ep->ref, ep->port, sizeof(ep->port));
+	if (ep->owned_pid < 0)
+		die("cannot start the loopback sink server");
+}
+
+static void stop_owned_servers(struct bench *b)
+{
+	for (int i = 0; i < b->endpoint_count; i++) {
+		struct endpoint *ep = &b->endpoints[i];
+
+		if (ep->owned_pid > 0) {
+			kill(ep->owned_pid, SIGTERM);
+			waitpid(ep->owned_pid, NULL, 0);
+			ep->owned_pid = -1;
+		}
+	}
+}
+
+static int endpoint_connect(const struct endpoint *ep, struct conn *c)
+{
+	switch (ep->kind) {
+	case EP_EXEC:
+		return conn_spawn(c, ep->argv);
+	case EP_FUNCTION:
+		return conn_spawn_function(c, refserver_serve, (void *)&ep->ref);
+	case EP_TCP:
+		return conn_connect_tcp(c, ep->host, ep->port);
+	}
+	return -EINVAL;
+}
+
+/* The client's target: "%d" becomes the client number; several clients without "%d" get
+ * ".<number>" appended, so that each has its own file or drive. */
+static void client_path(char *out, size_t size, const char *pattern, int index, int clients)
+{
+	const char *mark = strstr(pattern, "%d");
+
+	if (mark != NULL)
+		snprintf(out, size, "%.*s%d%s", (int)(mark - pattern), pattern, index, mark + 2);
+	else if (clients > 1)
+		snprintf(out, size, "%s.%d", pattern, index);
+	else
+		snprintf(out, size, "%s", pattern);
+}
+
+static int worker_loop(struct worker *w, struct conn *c, unsigned char *buf, double *checking)
+{
+	const struct job *job = w->job;
+	size_t n = job->record;
+
+	switch (job->phase) {
+	case PHASE_WRITE:
+		for (uint64_t i = 0; i < job->record_total; i++) {
+			pattern_stamp(buf, n, i);
+			int64_t rc = conn_write_record(c, buf, n);
+
+			if (rc < 0)
+				return (int)rc;
+		}
+		return 0;
+	case PHASE_READ:
+		for (uint64_t i = 0; i < job->record_total; i++) {
+			int64_t got = conn_read_record(c, buf, n);
+
+			if (got < 0)
+				return (int)got;
+			if ((size_t)got != n) {
+				snprintf(c->error, sizeof(c->error),
+				         "record %" PRIu64 ": R%zu answered A%" PRId64, i, n, got);
+				return -EIO;
+			}
+			if (job->bench->verify) {
+				double t = bench_now();
+				bool good = pattern_check(buf, n, i);
+
+				*checking += bench_now() - t;
+				if (!good) {
+					snprintf(c->error, sizeof(c->error),
+					         "record %" PRIu64 " read back differs", i);
+					return -EIO;
+				}
+			}
+		}
+		return 0;
+	case PHASE_LATENCY:
+		for (int i = 0; i < job->bench->count; i++) {
+			int64_t where = conn_request(c, "L0\n0\n");
+
+			if (where != 0) {
+				if (where > 0)
+					snprintf(c->error, sizeof(c->error),
+					         "L0 0 answered A%" PRId64, where);
+				return where < 0 ? (int)where : -EIO;
+			}
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	const struct job *job = w->job;
+	struct conn *c = conn_new();
+	unsigned char *buf = NULL;
+	char path[PATH_MAX];
+	double checking = 0;
+	int rc;
+
+	w->rc = -ENOMEM;
+	if (c == NULL || (buf = malloc(job->record)) == NULL) {
+		snprintf(w->message, sizeof(w->message), "out of memory");
+		pthread_barrier_wait(&w->job->barrier);
+		goto out;
+	}
+	/* touch every page now: page faults belong to no server's time */
+	pattern_fill(buf, job->record, 0);
+	rc = endpoint_connect(job->endpoint, c);
+	if (rc == 0) {
+		client_path(path, sizeof(path), job->bench->path, w->index, job->bench->clients);
+		rc = (int)conn_request(c, "O%s\n%s\n", path,
+		                       job->phase == PHASE_WRITE ? "577 O_WRONLY|O_CREAT|O_TRUNC"
+		                                                 : "0 O_RDONLY");
+	}
+	pthread_barrier_wait(&w->job->barrier);
+	if (rc == 0) {
+		w->started = bench_now();
+		rc = worker_loop(w, c, buf, &checking);
+		w->finished = bench_now() - checking;
+	}
+	if (rc == 0) {
+		int64_t closed = conn_request(c, "C\n");
+
+		rc = closed < 0 ? (int)closed : 0;
+	}
+	w->rc = rc;
+	if (rc < 0)
+		snprintf(w->message, sizeof(w->message), "%s", c->error);
+	conn_finish(c);
+out:
+	conn_free(c);
+	free(buf);
+	return NULL;
+}
+
+/* Run one phase with all clients at once; returns MB/s (write, read) or µs per round trip. */
+static double run_phase(const struct bench *b, const struct endpoint *ep, enum phase phase,
+                        size_t record)
+{
+	struct job job = {.bench = b, .endpoint = ep, .phase = phase, .record = record};
+	struct worker workers[MAX_CLIENTS];
+	double first = 0, last = 0, per_op = 0;
+
+	job.record_total = phase == PHASE_LATENCY ? 0 : b->size / record;
+	if (phase == PHASE_LATENCY)
+		job.record = 16;
+	if (pthread_barrier_init(&job.barrier, NULL, (unsigned)b->clients) != 0)
+		die("pthread_barrier_init failed");
+	for (int i = 0; i < b->clients; i++) {
+		workers[i] = (struct worker){.job = &job, .index = i};
+		if (pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0)
+			die("pthread_create failed");
+	}
+	for (int i = 0; i < b->clients; i++)
+		pthread_join(workers[i].thread, NULL);
+	pthread_barrier_destroy(&job.barrier);
+	for (int i = 0; i < b->clients; i++) {
+		struct worker *w = &workers[i];
+
+		if (w->rc < 0) {
+			char size_text[32];
+
+			format_size(size_text, sizeof(size_text), record);
+			fprintf(stderr, "rmtbench: %s, %s %s, client %d: %s\n", ep->label,
+			        phase_names[phase], phase == PHASE_LATENCY ? "" : size_text, i,
+			        w->message[0] != '\0' ? w->message : strerror(-w->rc));
+			return NAN;
+		}
+		if (i == 0 || w->started < first)
+			first = w->started;
+		if (i == 0 || w->finished > last)
+			last = w->finished;
+		per_op += (w->finished - w->started) / b->count * 1e6;
+	}
+	if (phase == PHASE_LATENCY)
+		return per_op / b->clients;
+	return (double)job.record_total * (double)record * b->clients / (last - first) / 1e6;
+}
+
+static double measure_echo_floor(int count)
+{
+	struct conn *c = conn_new();
+	unsigned char byte = 'x';
+	double start, elapsed;
+
+	if (c == NULL || conn_spawn_function(c, refserver_echo, NULL) < 0)
+		die("cannot start the echo child");
+	/* one round trip first, so that the child is running */
+	if (write(c->wfd, &byte, 1) != 1 || read(c->rfd, &byte, 1) != 1)
+		die("echo child failed");
+	start = bench_now();
+	for (int i = 0; i < count; i++) {
+		if (write(c->wfd, &byte, 1) != 1 || read(c->rfd, &byte, 1) != 1)
+			die("echo child failed");
+	}
+	elapsed = bench_now() - start;
+	conn_free(c);
+	return elapsed / count * 1e6;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct summary {
+	double median, low, high;
+	bool valid;
+};
+
+static struct summary summarize(const double *samples, int n)
+{
+	double sorted[MAX_REPEAT];
+	struct summary s = {NAN, NAN, NAN, false};
+
+	for (int i = 0; i < n; i++) {
+		if (isnan(samples[i]))
+			return s;
+		sorted[i] = samples[i];
+	}
+	qsort(sorted, (size_t)n, sizeof(double), compare_doubles);
+	s.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	s.low = sorted[0];
+	s.high = sorted[n - 1];
+	s.valid = true;
+	return s;
+}
+
+static int find_candidate(const struct bench *b)
+{
+	for (int i = 0; i < b->endpoint_count; i++) {
+		if (strcmp(b->endpoints[i].label, b->candidate) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static void print_cell(const struct summary *s, bool latency)
+{
+	char text[48];
+
+	if (!s->valid)
+		snprintf(text, sizeof(text), "failed");
+	else if (latency)
+		snprintf(text, sizeof(text), "%.2f [%.2f-%.2f]", s->median, s->low, s->high);
+	else
+		snprintf(text, sizeof(text), "%.0f [%.0f-%.0f]", s->median, s->low, s->high);
+	printf(" %-21s", text);
+}
+
+/* Ratio columns: candidate against the best real peer, and against the ceiling if there is one. */
+static void print_ratios(const struct bench *b, const struct summary *row, bool latency)
+{
+	int cand = find_candidate(b);
+	double best = NAN, ceiling = NAN;
+
+	if (cand < 0)
+		return;
+	for (int i = 0; i < b->endpoint_count; i++) {
+		const struct endpoint *ep = &b->endpoints[i];
+
+		if (!row[i].valid)
+			continue;
+		if (ep->ceiling)
+			ceiling = row[i].median;
+		if (i == cand || ep->reference)
+			continue;
+		if (isnan(best) || (latency ? row[i].median < best : row[i].median > best))
+			best = row[i].median;
+	}
+	if (!row[cand].valid)
+		return;
+	/* always "times better": for latency, peer time over candidate time */
+	if (!isnan(best))
+		printf(" %8.2fx", latency ? best / row[cand].median : row[cand].median / best);
+	if (!isnan(ceiling))
+		printf(" %8.1f%%", latency ? ceiling / row[cand].median * 100
+		                           : row[cand].median / ceiling * 100);
+}
+
+static void print_header(const struct bench *b, const char *first, bool latency)
+{
+	int cand = find_candidate(b);
+	bool peers = false, ceiling = false;
+
+	printf("%-8s", first);
+	for (int i = 0; i < b->endpoint_count; i++) {
+		printf(" %-21s", b->endpoints[i].label);
+		ceiling |= b->endpoints[i].ceiling;
+		peers |= i != cand && !b->endpoints[i].reference;
+	}
+	if (cand >= 0 && peers)
+		printf(" %9s", "vs-peer");
+	if (cand >= 0 && ceiling)
+		printf(" %9s", latency ? "ceil/cand" : "of-ceil");
+	printf("\n");
+}
+
+static void print_tables(const struct bench *b)
+{
+	int cand = find_candidate(b);
+	char size_text[32];
+
+	for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
+		if (!b->phases[ph])
+			continue;
+		printf("\n%s throughput, MB/s (10^6 bytes/s)%s, median [min-max] of %d\n",
+		       phase_names[ph], b->clients > 1 ? ", aggregate of all clients" : "",
+		       b->repeat);
+		print_header(b, "record", false);
+		for (int r = 0; r < b->record_count; r++) {
+			struct summary row[MAX_ENDPOINTS];
+
+			format_size(size_text, sizeof(size_text), b->records[r]);
+			printf("%-8s", size_text);
+			for (int e = 0; e < b->endpoint_count; e++) {
+				row[e] = summarize(b->samples[e][r][ph], b->repeat);
+				print_cell(&row[e], false);
+			}
+			print_ratios(b, row, false);
+			printf("\n");
+		}
+	}
+	if (b->phases[PHASE_LATENCY]) {
+		struct summary row[MAX_ENDPOINTS];
+
+		printf("\nround trip of \"L0\\n0\\n\", microseconds, median [min-max] of %d x %d\n",
+		       b->repeat, b->count);
+		print_header(b, "", true);
+		printf("%-8s", "L0 0");
+		for (int e = 0; e < b->endpoint_count; e++) {
+			row[e] = summarize(b->samples[e][0][PHASE_LATENCY], b->repeat);
+			print_cell(&row[e], true);
+		}
+		print_ratios(b, row, true);
+		printf("\n");
+	}
+	if (b->have_floor) {
+		struct summary s = summarize(b->floor_us, b->repeat);
+
+		printf("\nfloor: 1-byte round trip through two pipes to an echo child: %.2f us "
+		       "[%.2f-%.2f]\n",
+		       s.median, s.low, s.high);
+	}
+	if (cand >= 0)
+		printf(
+		    "\nvs-peer: %s over the best of the other real servers (>1 = %s is better)\n",
+		    b->endpoints[cand].label, b->endpoints[cand].label);
+}
+
+static void print_environment(const struct bench *b, const char *mode)
+{
+	struct utsname u;
+	cpu_set_t set;
+	char cpus[256] = "", model[128] = "?", line[512], size_text[32];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "model name", 10) == 0) {
+				char *colon = strchr(line, ':');
+
+				snprintf(model, sizeof(model), "%.100s",
+				         colon != NULL ? colon + 2 : line);
+				model[strcspn(model, "\n")] = '\0';
+				break;
+			}
+		}
+		fclose(f);
+	}
+	CPU_ZERO(&set);
+	sched_getaffinity(0, sizeof(set), &set);
+	for (int i = 0, n = 0; i < CPU_SETSIZE && n < 40; i++) {
+		if (CPU_ISSET(i, &set)) {
+			size_t len = strlen(cpus);
+
+			snprintf(cpus + len, sizeof(cpus) - len, "%s%d", n++ ? "," : "", i);
+		}
+	}
+	uname(&u);
+	format_size(size_text, sizeof(size_text), b->size);
+	printf("rmtbench %s: %s per phase, %d client(s), %d repetitions, target %s\n", mode,
+	       size_text, b->clients, b->repeat, b->path != NULL ? b->path : "-");
+	printf("host: Linux %s, %s, %ld CPUs online; this run may use CPUs %s%s\n", u.release,
+	       model, sysconf(_SC_NPROCESSORS_ONLN), cpus,
+	       CPU_COUNT(&set) == 1 ? " (pinned: client and servers share one CPU)" : "");
+	for (int i = 0; i < b->endpoint_count; i++) {
+		const struct endpoint *ep = &b->endpoints[i];
+
+		printf("  %-14s ", ep->label);
+		if (ep->kind == EP_EXEC) {
+			for (char **a = ep->argv; *a != NULL; a++)
+				printf("%s%s", a == ep->argv ? "" : " ", *a);
+		} else if (ep->kind == EP_FUNCTION) {
+			printf("built-in reference server over pipes");
+		} else if (ep->ceiling) {
+			printf("built-in loopback sink (reads W, answers A<n>) at %s:%s", ep->host,
+			       ep->port);
+		} else {
+			printf("TCP %s:%s", ep->host, ep->port);
+		}
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
+/* Before any server is forked: the built-in ones answer R from the same pattern. */
+static void prepare_pattern(const struct bench *b)
+{
+	size_t largest = 16;
+
+	for (int r = 0; r < b->record_count; r++) {
+		if (b->records[r] > largest)
+			largest = b->records[r];
+		if (b->size / b->records[r] == 0)
+			die("--size is smaller than a record");
+	}
+	if (pattern_init(largest) < 0)
+		die("out of memory");
+}
+
+static void run_all(struct bench *b, const char *mode, bool echo_floor)
+{
+	print_environment(b, mode);
+	for (int r = 0; r < b->record_count; r++) {
+		char size_text[32];
+
+		format_size(size_text, sizeof(size_text), b->records[r]);
+		fprintf(stderr, "rmtbench: records of %s ...\n", size_text);
+		for (int rep = 0; rep < b->repeat; rep++) {
+			for (int e = 0; e < b->endpoint_count; e++) {
+				for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
+					if (!b->phases[ph])
+						continue;
+					/* read needs the file this server just wrote */
+					b->samples[e][r][ph][rep] =
+					    run_phase(b, &b->endpoints[e], ph, b->records[r]);
+				}
+			}
+		}
+	}
+	if (b->phases[PHASE_LATENCY]) {
+		fprintf(stderr, "rmtbench: round trips ...\n");
+		for (int rep = 0; rep < b->repeat; rep++) {
+			for (int e = 0; e < b->endpoint_count; e++)
+				b->samples[e][0][PHASE_LATENCY][rep] =
+				    run_phase(b, &b->endpoints[e], PHASE_LATENCY, 16);
+		}
+	}
+	if (echo_floor) {
+		for (int rep = 0; rep < b->repeat; rep++)
+			b->floor_us[rep] = measure_echo_floor(b->count);
+		b->have_floor = true;
+	}
+	print_tables(b);
+}
+
+/* Resident set of a process in KiB from /proc/PID/status; field is e.g. "VmRSS:". */
+static long proc_status_kib(pid_t pid, const char *field)
+{
+	char name[64], line[256];
+	long value = -1;
+	size_t field_len = strlen(field);
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%ld/status", (long)pid);
+	f = fopen(name, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, field, field_len) == 0) {
+			value = strtol(line + field_len, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return value;
+}
+
+static void unescape(char *s)
+{
+	char *out = s;
+
+	for (char *in = s; *in != '\0'; in++) {
+		if (in[0] == '\\' && in[1] == 'n') {
+			*out++ = '\n';
+			in++;
+		} else {
+			*out++ = *in;
+		}
+	}
+	*out = '\0';
+}
+
+static void print_rss(const char *when, pid_t pid)
+{
+	printf("%-22s VmRSS %7ld KiB  RssAnon %7ld KiB  Threads %ld\n", when,
+	       proc_status_kib(pid, "VmRSS:"), proc_status_kib(pid, "RssAnon:"),
+	       proc_status_kib(pid, "Threads:"));
+}
+
+static int run_idle(struct bench *b, pid_t pid, int sessions, char *command)
+{
+	const struct endpoint *ep = &b->endpoints[0];
+	struct conn **conns = calloc((size_t)sessions, sizeof(*conns));
+	struct rlimit lim;
+	long before, after, closed;
+	int opened = 0;
+
+	if (conns == NULL)
+		die("out of memory");
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	unescape(command);
+	printf("rmtbench idle: %d sessions to %s:%s, each sends %zu byte(s) and waits; server pid "
+	       "%ld\n",
+	       sessions, ep->host, ep->port, strlen(command), (long)pid);
+	usleep(200000);
+	before = proc_status_kib(pid, "VmRSS:");
+	if (before < 0)
+		die("cannot read the server's /proc/PID/status");
+	print_rss("before", pid);
+	for (; opened < sessions; opened++) {
+		struct conn *c = conn_new();
+		int64_t rc;
+
+		if (c == NULL)
+			die("out of memory");
+		rc = conn_connect_tcp(c, ep->host, ep->port);
+		if (rc == 0)
+			rc = conn_request(c, "%s", command);
+		if (rc < 0) {
+			fprintf(stderr, "rmtbench: session %d: %s\n", opened, c->error);
+			conn_free(c);
+			break;
+		}
+		conns[opened] = c;
+	}
+	usleep(500000);
+	after = proc_status_kib(pid, "VmRSS:");
+	char when[64];
+
+	snprintf(when, sizeof(when), "%d sessions open", opened);
+	print_rss(when, pid);
+	for (int i = 0; i < opened; i++)
+		conn_free(conns[i]);
+	free(conns);
+	usleep(500000);
+	closed = proc_status_kib(pid, "VmRSS:");
+	print_rss("all closed again", pid);
+	if (opened > 0)
+		printf("resident memory per idle session: %.1f KiB (VmRSS growth %ld KiB / %d); "
+		       "after closing all: %+ld KiB\n",
+		       (double)(after - before) / opened, after - before, opened, closed - before);
+	return opened == sessions ? 0 : 1;
+}
+
+enum {
+	OPT_SERVER = 256,
+	OPT_CONNECT,
+	OPT_TARGET,
+	OPT_SIZE,
+	OPT_RECORDS,
+	OPT_REPEAT,
+	OPT_COUNT,
+	OPT_CLIENTS,
+	OPT_CANDIDATE,
+	OPT_NO_VERIFY,
+	OPT_NO_READ,
+	OPT_NO_LATENCY,
+	OPT_CEILING,
+	OPT_SESSIONS,
+	OPT_PID,
+	OPT_COMMAND,
+	OPT_LISTEN,
+	OPT_MODE,
+	OPT_PIPE_SIZE,
+	OPT_HELP,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: rmtbench pipe --server '[LABEL=]CMD ARGS' ... --target PATH [options]\n"
+	    "       rmtbench tcp --connect [LABEL=]HOST:PORT ... --path PATH [--ceiling] "
+	    "[options]\n"
+	    "       rmtbench tcp-ceiling [options]\n"
+	    "       rmtbench idle (--connect HOST:PORT --pid PID | --ceiling) [--sessions N]\n"
+	    "                     [--command 'V\\n']\n"
+	    "       rmtbench floor [--count M] [--repeat K]\n"
+	    "       rmtbench sink --listen HOST:PORT [--mode sink|file|splice]\n"
+	    "       rmtbench serve [--mode sink|file|splice] [--pipe-size N]   (on stdin/stdout)\n"
+	    "options:\n"
+	    "  --server SPEC     a server started over pipes, words split on blanks; or a\n"
+	    "                    built-in reference: @sink, @file or @splice, with :SIZE to\n"
+	    "                    have it enlarge its pipes (F_SETPIPE_SZ) first (repeatable)\n"
+	    "  --connect SPEC    a TCP server (repeatable)\n"
+	    "  --ceiling         add the built-in loopback TCP sink (tcp), or measure it (idle)\n"
+	    "  --target PATH     file the server opens (same as --path); %%d = client number\n"
+	    "  --size N          bytes per phase and client (default 256M)\n"
+	    "  --records LIST    record sizes (default 10K,64K,256K,1M)\n"
+	    "  --repeat K        repetitions of each measurement (default 5)\n"
+	    "  --count M         round trips per latency measurement (default 20000)\n"
+	    "  --clients C       parallel clients, each on its own server and target\n"
+	    "  --candidate NAME  server compared with the others (default rmtd, else the\n"
+	    "                    first real one)\n"
+	    "  --no-verify, --no-read, --no-latency\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct bench bench;
+	struct bench *b = &bench;
+	static const struct option options[] = {
+	    {"server", required_argument, NULL, OPT_SERVER},
+	    {"connect", required_argument, NULL, OPT_CONNECT},
+	    {"target", required_argument, NULL, OPT_TARGET},
+	    {"path", required_argument, NULL, OPT_TARGET},
+	    {"size", required_argument, NULL, OPT_SIZE},
+	    {"records", required_argument, NULL, OPT_RECORDS},
+	    {"repeat", required_argument, NULL, OPT_REPEAT},
+	    {"count", required_argument, NULL, OPT_COUNT},
+	    {"clients", required_argument, NULL, OPT_CLIENTS},
+	    {"candidate", required_argument, NULL, OPT_CANDIDATE},
+	    {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+	    {"no-read", no_argument, NULL, OPT_NO_READ},
+	    {"no-latency", no_argument, NULL, OPT_NO_LATENCY},
+	    {"ceiling", no_argument, NULL, OPT_CEILING},
+	    {"sessions", required_argument, NULL, OPT_SESSIONS},
+	    {"pid", required_argument, NULL, OPT_PID},
+	    {"command", required_argument, NULL, OPT_COMMAND},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"mode", required_argument, NULL, OPT_MODE},
+	    {"pipe-size", required_argument, NULL, OPT_PIPE_SIZE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *mode;
+	bool ceiling = false;
+	int sessions = 1000, opt;
+	long pid = -1;
+	char *command = NULL, *listen_spec = NULL;
+	size_t pipe_size = 0;
+	struct ref_options sink_options = {.mode = REF_SINK};
+
+	if (argc < 2 || argv[1][0] == '-') {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	mode = argv[1];
+	b->size = 256u << 20;
+	parse_record_list(b, "10K,64K,256K,1M");
+	b->repeat = 5;
+	b->count = 20000;
+	b->clients = 1;
+	b->verify = true;
+	b->phases[PHASE_WRITE] = b->phases[PHASE_READ] = b->phases[PHASE_LATENCY] = true;
+	optind = 2;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_SERVER:
+			add_pipe_server(b, optarg);
+			break;
+		case OPT_CONNECT:
+			add_tcp_server(b, optarg);
+			break;
+		case OPT_TARGET:
+			b->path = optarg;
+			break;
+		case OPT_SIZE:
+			b->size = parse_size(optarg);
+			break;
+		case OPT_RECORDS:
+			parse_record_list(b, optarg);
+			break;
+		case OPT_REPEAT:
+			b->repeat = atoi(optarg);
+			break;
+		case OPT_COUNT:
+			b->count = atoi(optarg);
+			break;
+		case OPT_CLIENTS:
+			b->clients = atoi(optarg);
+			break;
+		case OPT_CANDIDATE:
+			b->candidate = optarg;
+			break;
+		case OPT_NO_VERIFY:
+			b->verify = false;
+			break;
+		case OPT_NO_READ:
+			b->phases[PHASE_READ] = false;
+			break;
+		case OPT_NO_LATENCY:
+			b->phases[PHASE_LATENCY] = false;
+			break;
+		case OPT_CEILING:
+			ceiling = true;
+			break;
+		case OPT_SESSIONS:
+			sessions = atoi(optarg);
+			break;
+		case OPT_PID:
+			pid = atol(optarg);
+			break;
+		case OPT_COMMAND:
+			command = optarg;
+			break;
+		case OPT_LISTEN:
+			listen_spec = optarg;
+			break;
+		case OPT_MODE:
+			if (strcmp(optarg, "sink") == 0)
+				sink_options.mode = REF_SINK;
+			else if (strcmp(optarg, "file") == 0)
+				sink_options.mode = REF_FILE;
+			else if (strcmp(optarg, "splice") == 0)
+				sink_options.mode = REF_SPLICE;
+			else
+				die("--mode is sink, file or splice");
+			break;
+		case OPT_PIPE_SIZE:
+			pipe_size = (size_t)parse_size(optarg);
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc)
+		die("unexpected arguments (quote a --server command with its arguments)");
+	if (b->repeat < 1 || b->repeat > MAX_REPEAT || b->count < 1 || b->clients < 1 ||
+	    b->clients > MAX_CLIENTS || sessions < 1)
+		die("--repeat is 1..101, --clients 1..256, --count and --sessions at least 1");
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (strcmp(mode, "sink") == 0) {
+		char host[256], port[32];
+
+		if (listen_spec == NULL)
+			die("sink needs --listen HOST:PORT");
+		parse_host_port(listen_spec, host, sizeof(host), port, sizeof(port));
+		if (pattern_init(16u << 20) < 0)
+			die("out of memory");
+		return refserver_listen_run(host, port, &sink_options) < 0 ? 1 : 0;
+	}
+	if (strcmp(mode, "serve") == 0) {
+		/* a reference server on standard input and output, e.g. under strace */
+		if (pattern_init(16u << 20) < 0)
+			die("out of memory");
+		sink_options.pipe_size = pipe_size;
+		return refserver_serve(STDIN_FILENO, STDOUT_FILENO, &sink_options) < 0 ? 1 : 0;
+	}
+	if (strcmp(mode, "floor") == 0) {
+		struct summary s;
+
+		for (int rep = 0; rep < b->repeat; rep++)
+			b->floor_us[rep] = measure_echo_floor(b->count);
+		s = summarize(b->floor_us, b->repeat);
+		printf("1-byte round trip through two pipes to an echo child: %.2f us [%.2f-%.2f], "
+		       "median [min-max] of %d x %d\n",
+		       s.median, s.low, s.high, b->repeat, b->count);
+		return 0;
+	}
+	if (strcmp(mode, "idle") == 0) {
+		char default_command[] = "V\\n";
+
+		if (ceiling) {
+			if (b->endpoint_count != 0)
+				die("idle takes --connect or --ceiling, not both");
+			add_ceiling(b);
+			pid = b->endpoints[0].owned_pid;
+		}
+		if (b->endpoint_count != 1 || pid <= 0)
+			die("idle needs one --connect HOST:PORT and --pid PID (or --ceiling)");
+		int rc =
+		    run_idle(b, (pid_t)pid, sessions, command != NULL ? command : default_command);
+
+		stop_owned_servers(b);
+		return rc;
+	}
+	if (strcmp(mode, "tcp-ceiling") == 0) {
+		if (b->endpoint_count != 0)
+			die("tcp-ceiling measures only the built-in sink; use tcp --ceiling to "
+			    "compare");
+		ceiling = true;
+		mode = "tcp";
+		if (b->path == NULL)
+			b->path = "sink";
+	}
+	if (strcmp(mode, "pipe") != 0 && strcmp(mode, "tcp") != 0) {
+		usage(stderr);
+		return 2;
+	}
+	for (int i = 0; i < b->endpoint_count; i++) {
+		if ((b->endpoints[i].kind == EP_TCP) != (strcmp(mode, "tcp") == 0))
+			die("pipe takes --server, tcp takes --connect");
+	}
+	prepare_pattern(b);
+	if (ceiling)
+		add_ceiling(b);
+	if (b->endpoint_count == 0)
+		die("no server given");
+	if (b->path == NULL)
+		die("--target PATH is required");
+	if (b->candidate == NULL) {
+		b->candidate = "rmtd";
+		if (find_candidate(b) < 0) {
+			for (int i = 0; i < b->endpoint_count; i++) {
+				if (!b->endpoints[i].reference) {
+					b->candidate = b->endpoints[i].label;
+					break;
+				}
+			}
+		}
+	}
+	run_all(b, mode, strcmp(mode, "pipe") == 0);
+	stop_owned_servers(b);
+	return 0;
+}
