@@ -191,6 +191,28 @@ for b in 20 128; do
 	ok
 done
 
+# Multi-volume: one connection per volume (tar closes with C and starts a new rsh).
+MV=$WORK/mv
+mkdir -p "$MV"
+head -c $((5 * 1024 * 1024 + 123)) /dev/urandom >"$MV/five-mb.bin"
+printf 'small\n' >"$MV/small.txt"
+vols=(-f "localhost:$SPOOL/mv1.tar" -f "localhost:$SPOOL/mv2.tar" -f "localhost:$SPOOL/mv3.tar")
+check "tar -c -M -L 2048 over three remote volumes"
+must_succeed "tar -cM" "${TAR[@]}" -b 20 -c -M -L 2048 "${vols[@]}" -C "$MV" .
+for v in 1 2 3; do
+	[ -s "$SPOOL/mv$v.tar" ] || fail "volume mv$v.tar was not written"
+done
+ok "$(stat -c %s "$SPOOL/mv1.tar") + $(stat -c %s "$SPOOL/mv2.tar") + $(stat -c %s "$SPOOL/mv3.tar") bytes"
+check "tar -x -M from the three remote volumes gives the files back"
+mkdir "$WORK/xmv"
+must_succeed "tar -xM" "${TAR[@]}" -b 20 -x -M "${vols[@]}" -C "$WORK/xmv"
+if ! diff -r "$MV" "$WORK/xmv" >"$WORK/diff.out" 2>&1; then
+	head -n 20 "$WORK/diff.out" >&2
+	fail "multi-volume extraction differs"
+fi
+rm -rf "$WORK/xmv" "$MV" "$SPOOL"/mv?.tar
+ok
+
 # tar opens O_WRONLY|O_CREAT without O_TRUNC: a new archive is written over an
 # existing longer file in place (this is tar's behaviour, rmtd must not add TRUNC).
 check "tar -c over a longer existing file keeps its tail (no hidden O_TRUNC)"
