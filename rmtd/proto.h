@@ -73,7 +73,12 @@ struct rmt_request {
 	const char *error_text;
 
 	/* O */
-	char path[PATH_MAX]; /* NUL-terminated; never contains a NUL from the wire ("" if not O) */
+	/*
+	 * NUL-terminated; never contains a NUL from the wire. "" unless this is an O
+	 * whose path line was valid (it is kept when only the flags were refused, for
+	 * the log).
+	 */
+	char path[PATH_MAX];
 	int open_flags; /* Linux O_* bits: symbolic names when present, else numeric & O_ACCMODE */
 	bool open_flags_symbolic;
 	int open_flags_numeric; /* the leading number as sent (may be in another OS's bits), else 0

@@ -1531,6 +1531,7 @@ Test(proto, probe_open_bogus_flag)
 	cr_assert_eq(t->count, 2);
 	assert_error(&t->requests[0], PROTO_OPEN, EINVAL);
 	cr_assert_str_eq(t->requests[0].error_text, "invalid open flag");
+	cr_assert_str_eq(t->requests[0].path, "/x/n", "a valid path is kept for the log");
 	assert_ok(&t->requests[1], PROTO_CLOSE);
 }
 
