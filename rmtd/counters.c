@@ -1,0 +1,559 @@
+/*
+ * counters.c - persistent per-drive and per-cartridge counters in small
+ * key=value files, written atomically; and the state-directory helpers
+ * (safe names, atomic replace, bounded read) that catalog.c shares.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "label.h"
+#include "log.h"
+
+#define COUNTERS_FILE_MAX  65536
+#define COUNTERS_SUFFIX    ".counters"
+#define STATE_DIR_MODE     0750
+#define STATE_FILE_MODE    0640
+#define STATE_HASH_DIGITS  16
+#define COUNTERS_TEXT_SIZE (4096 + 4 * COUNTERS_NAME_MAX)
+
+/* ---------------------------------------------------------------------------
+ * State-directory helpers
+ */
+
+static bool safe_name_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.' || c == '+' || c == ',' || c == '=' || c == '@';
+}
+
+/* FNV-1a, 64 bits: only to keep cut names distinct, not for security. */
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+		h ^= *s;
+		h *= 1099511628211ull;
+	}
+	return h;
+}
+
+/* Encode name into out up to limit bytes; returns the length, *complete when all fit. */
+static size_t encode_name(const char *name, char *out, size_t limit, bool *complete)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t used = 0;
+
+	*complete = true;
+	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
+		bool plain = safe_name_byte(*s) && !(s == (const unsigned char *)name && *s == '.');
+
+		if (used + (plain ? 1 : 3) > limit) {
+			*complete = false;
+			break;
+		}
+		if (plain) {
+			out[used++] = (char)*s;
+		} else {
+			out[used++] = '%';
+			out[used++] = hex[*s >> 4];
+			out[used++] = hex[*s & 15];
+		}
+	}
+	out[used] = '\0';
+	return used;
+}
+
+int state_safe_name(const char *name, char *out, size_t size)
+{
+	bool complete;
+	size_t used;
+
+	if (!name || name[0] == '\0')
+		return -EINVAL;
+	if (size < STATE_NAME_MAX + 1)
+		return -ENAMETOOLONG;
+	encode_name(name, out, STATE_NAME_MAX, &complete);
+	if (complete)
+		return 0;
+	/* too long: a prefix, "~" and a hash of the whole name keep it distinct */
+	used = encode_name(name, out, STATE_NAME_MAX - 1 - STATE_HASH_DIGITS, &complete);
+	snprintf(out + used, size - used, "~%016" PRIx64, name_hash(name));
+	return 0;
+}
+
+static const char *kind_directory(enum counters_kind kind)
+{
+	return kind == COUNTERS_DRIVE ? "drives" : "cartridges";
+}
+
+static int make_directory(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, STATE_DIR_MODE) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (stat(path, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+int state_directory(const char *state_dir, enum counters_kind kind, bool create, char *out,
+                    size_t size)
+{
+	int n, error;
+
+	if (!state_dir || state_dir[0] == '\0')
+		return -EINVAL;
+	n = snprintf(out, size, "%s/%s", state_dir, kind_directory(kind));
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (!create)
+		return 0;
+	if ((error = make_directory(state_dir)) < 0)
+		return error;
+	return make_directory(out);
+}
+
+static int write_all(int fd, const void *data, size_t length)
+{
+	const char *p = data;
+
+	while (length > 0) {
+		ssize_t n = write(fd, p, length);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		length -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sync_directory(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int error = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		error = -errno;
+	close(fd);
+	return error;
+}
+
+int state_write_atomic(const char *dir, const char *file_name, const void *data, size_t length)
+{
+	char final_path[PATH_MAX], temporary[PATH_MAX];
+	int fd, error, n;
+
+	n = snprintf(final_path, sizeof(final_path), "%s/%s", dir, file_name);
+	if (n < 0 || (size_t)n >= sizeof(final_path))
+		return -ENAMETOOLONG;
+	n = snprintf(temporary, sizeof(temporary), "%s/.%s.XXXXXX", dir, file_name);
+	if (n < 0 || (size_t)n >= sizeof(temporary))
+		return -ENAMETOOLONG;
+	fd = mkostemp(temporary, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	error = write_all(fd, data, length);
+	if (error == 0 && fchmod(fd, STATE_FILE_MODE) < 0)
+		error = -errno;
+	if (error == 0 && fsync(fd) < 0)
+		error = -errno;
+	if (close(fd) < 0 && error == 0)
+		error = -errno;
+	if (error == 0 && rename(temporary, final_path) < 0)
+		error = -errno;
+	if (error < 0) {
+		unlink(temporary);
+		return error;
+	}
+	/* the rename itself must reach the disk before we call the data safe */
+	return sync_directory(dir);
+}
+
+int state_read_file(const char *path, size_t max_size, char **data, size_t *length)
+{
+	struct stat st;
+	char *buffer;
+	size_t used = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	*data = NULL;
+	*length = 0;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int error = -errno;
+
+		close(fd);
+		return error;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max_size) {
+		close(fd);
+		return -EFBIG;
+	}
+	buffer = malloc((size_t)st.st_size + 1);
+	if (!buffer) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* read up to the size fstat gave; a file growing meanwhile is cut there */
+	while (used < (size_t)st.st_size) {
+		ssize_t n = read(fd, buffer + used, (size_t)st.st_size - used);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int error = -errno;
+
+			free(buffer);
+			close(fd);
+			return error;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	buffer[used] = '\0';
+	*data = buffer;
+	*length = used;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Counters
+ */
+
+struct counter_field {
+	const char *key;
+	size_t offset;
+};
+
+#define FIELD(name)                                                                                \
+	{                                                                                          \
+#name, offsetof(struct counters_delta, name)                                       \
+	}
+static const struct counter_field counter_fields[] = {
+    FIELD(bytes_written), FIELD(bytes_read),    FIELD(records_written),
+    FIELD(records_read),  FIELD(files_written), FIELD(files_read),
+    FIELD(times_full),    FIELD(errors),        FIELD(mounts),
+};
+#undef FIELD
+
+static uint64_t *counter_slot(struct counters_delta *d, const struct counter_field *f)
+{
+	return (uint64_t *)((char *)d + f->offset);
+}
+
+static const uint64_t *counter_value(const struct counters_delta *d, const struct counter_field *f)
+{
+	return (const uint64_t *)((const char *)d + f->offset);
+}
+
+const char *counters_kind_name(enum counters_kind kind)
+{
+	return kind == COUNTERS_DRIVE ? "drive" : "cartridge";
+}
+
+void counters_init(struct counters *c, enum counters_kind kind, const char *name)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	snprintf(c->name, sizeof(c->name), "%s", name ? name : "");
+}
+
+void counters_add(struct counters *c, const struct counters_delta *delta, time_t now)
+{
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++) {
+		uint64_t *slot = counter_slot(&c->totals, &counter_fields[i]);
+		uint64_t add = *counter_value(delta, &counter_fields[i]);
+
+		*slot = add > UINT64_MAX - *slot ? UINT64_MAX : *slot + add;
+	}
+	if (c->first_use == 0)
+		c->first_use = now;
+	if (now > c->last_use)
+		c->last_use = now;
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (*s == '\0')
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "2026-11-21T17:37:45Z" (what we write), "never", or plain seconds. */
+static bool parse_time(const char *s, time_t *out)
+{
+	struct tm tm;
+	uint64_t seconds;
+	char *end;
+
+	if (strcmp(s, "never") == 0) {
+		*out = 0;
+		return true;
+	}
+	if (parse_u64(s, &seconds)) {
+		if (seconds > (uint64_t)INT64_MAX / 2)
+			return false;
+		*out = (time_t)seconds;
+		return true;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (!end || *end != '\0')
+		return false;
+	*out = timegm(&tm);
+	return *out != (time_t)-1;
+}
+
+static void format_time(time_t when, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (when == 0 || !gmtime_r(&when, &tm) ||
+	    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "never");
+}
+
+static void counters_parse_line(struct counters *c, char *line, const char *path,
+                                unsigned line_number)
+{
+	char *equals, *key, *value;
+	size_t n;
+
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = '\0';
+	key = line;
+	while (*key == ' ' || *key == '\t')
+		key++;
+	if (*key == '\0' || *key == '#')
+		return;
+	equals = strchr(key, '=');
+	if (!equals) {
+		log_warnx("%s:%u: not a key=value line, ignored", path, line_number);
+		return;
+	}
+	*equals = '\0';
+	value = equals + 1;
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++) {
+		if (strcmp(key, counter_fields[i].key) == 0) {
+			if (!parse_u64(value, counter_slot(&c->totals, &counter_fields[i])))
+				log_warnx("%s:%u: bad number for %s, ignored", path, line_number,
+				          key);
+			return;
+		}
+	}
+	if (strcmp(key, "first_use") == 0 || strcmp(key, "last_use") == 0) {
+		time_t *slot = key[0] == 'f' ? &c->first_use : &c->last_use;
+
+		if (!parse_time(value, slot))
+			log_warnx("%s:%u: bad time for %s, ignored", path, line_number, key);
+	}
+	/* kind, name, version and unknown keys: informational or newer; ignored */
+}
+
+static int counters_path(const char *state_dir, enum counters_kind kind, const char *name,
+                         bool create, char *dir, size_t dir_size, char *file, size_t file_size)
+{
+	char stem[STATE_NAME_MAX + 1];
+	int error;
+
+	if ((error = state_safe_name(name, stem, sizeof(stem))) < 0)
+		return error;
+	if ((error = state_directory(state_dir, kind, create, dir, dir_size)) < 0)
+		return error;
+	if ((size_t)snprintf(file, file_size, "%s%s", stem, COUNTERS_SUFFIX) >= file_size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int counters_load(const char *state_dir, enum counters_kind kind, const char *name,
+                  struct counters *out)
+{
+	char dir[PATH_MAX], file[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
+	char *data, *line, *next;
+	size_t length;
+	unsigned line_number = 0;
+	int error;
+
+	counters_init(out, kind, name);
+	error = counters_path(state_dir, kind, name, false, dir, sizeof(dir), file, sizeof(file));
+	if (error < 0)
+		return error;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	error = state_read_file(path, COUNTERS_FILE_MAX, &data, &length);
+	if (error == -ENOENT || error == -ENOTDIR)
+		return 0;
+	if (error < 0) {
+		errno = -error;
+		log_warn("%s", path);
+		return error;
+	}
+	if (memchr(data, '\0', length))
+		log_warnx("%s: NUL bytes in the file, lines after them ignored", path);
+	for (line = data; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		counters_parse_line(out, line, path, ++line_number);
+	}
+	free(data);
+	return 0;
+}
+
+int counters_save(const char *state_dir, const struct counters *c)
+{
+	char dir[PATH_MAX], file[NAME_MAX + 1], first[32], last[32];
+	char escaped[4 * COUNTERS_NAME_MAX + 1];
+	char *text;
+	size_t used;
+	int error, n;
+
+	error =
+	    counters_path(state_dir, c->kind, c->name, true, dir, sizeof(dir), file, sizeof(file));
+	if (error < 0)
+		return error;
+	text = malloc(COUNTERS_TEXT_SIZE);
+	if (!text)
+		return -ENOMEM;
+	label_escape(escaped, sizeof(escaped), c->name);
+	format_time(c->first_use, first, sizeof(first));
+	format_time(c->last_use, last, sizeof(last));
+	n = snprintf(text, COUNTERS_TEXT_SIZE,
+	             "# rmtd usage counters; written by rmtd, safe to read, edit only while rmtd "
+	             "is stopped\nversion=1\nkind=%s\nname=%s\n",
+	             counters_kind_name(c->kind), escaped);
+	used = n > 0 ? (size_t)n : 0;
+	for (size_t i = 0;
+	     i < sizeof(counter_fields) / sizeof(counter_fields[0]) && used < COUNTERS_TEXT_SIZE;
+	     i++) {
+		n = snprintf(text + used, COUNTERS_TEXT_SIZE - used, "%s=%" PRIu64 "\n",
+		             counter_fields[i].key, *counter_value(&c->totals, &counter_fields[i]));
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (used < COUNTERS_TEXT_SIZE) {
+		n = snprintf(text + used, COUNTERS_TEXT_SIZE - used, "first_use=%s\nlast_use=%s\n",
+		             first, last);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (used >= COUNTERS_TEXT_SIZE) {
+		free(text);
+		return -ENAMETOOLONG; /* cannot happen with the bounds above */
+	}
+	error = state_write_atomic(dir, file, text, used);
+	free(text);
+	if (error < 0) {
+		errno = -error;
+		log_warn("saving %s counters for %s", counters_kind_name(c->kind), escaped);
+	}
+	return error;
+}
+
+/* Length of a valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	unsigned char c = p[0];
+	size_t n;
+	unsigned char low = 0x80, high = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (c == 0xe0)
+		low = 0xa0;
+	else if (c == 0xed)
+		high = 0x9f;
+	else if (c == 0xf0)
+		low = 0x90;
+	else if (c == 0xf4)
+		high = 0x8f;
+	if (p[1] < low || p[1] > high)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+void state_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n;
+
+		if (*p == '"' || *p == '\\') {
+			fprintf(out, "\\%c", *p);
+		} else if (*p == '\n') {
+			fputs("\\n", out);
+		} else if (*p == '\t') {
+			fputs("\\t", out);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(out, "\\u%04x", *p);
+		} else if (*p >= 0x80) {
+			n = utf8_sequence(p);
+			if (n == 0) {
+				/* a byte that is not UTF-8: U+00XX keeps the JSON valid and the
+				 * catalog's reader turns it back into the byte */
+				fprintf(out, "\\u%04x", *p);
+			} else {
+				fwrite(p, 1, n, out);
+				p += n;
+				continue;
+			}
+		} else {
+			fputc(*p, out);
+		}
+		p++;
+	}
+	fputc('"', out);
+}
+
+int counters_write_json(const struct counters *c, FILE *out)
+{
+	fprintf(out, "{\"kind\":\"%s\",\"name\":", counters_kind_name(c->kind));
+	state_json_string(out, c->name);
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
+		fprintf(out, ",\"%s\":%" PRIu64, counter_fields[i].key,
+		        *counter_value(&c->totals, &counter_fields[i]));
+	fprintf(out, ",\"first_use\":%lld,\"last_use\":%lld}", (long long)c->first_use,
+	        (long long)c->last_use);
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * counters.h - persistent per-drive and per-cartridge usage counters, and the
+ * state-directory helpers they and the catalog share.
+ *
+ * A state directory (its path comes from the configuration) holds one small
+ * text file per drive and per cartridge:
+ *
+ *   <state_dir>/drives/<safe name>.counters
+ *   <state_dir>/cartridges/<safe name>.counters
+ *   <state_dir>/cartridges/<safe name>.catalog      (catalog.h)
+ *
+ * Counter files are "key=value" lines an administrator can read and edit;
+ * unknown keys are ignored, so newer files load in older daemons. Every save
+ * replaces the file atomically (temporary file in the same directory, fsync,
+ * rename, fsync of the directory): after a crash the previous or the new
+ * version is there, never a torn one. Temporary files a crash leaves behind
+ * (".<file>.XXXXXX") are never read.
+ *
+ * Saving does blocking I/O (two fsyncs): call it from the drive's worker or at
+ * moments where a few milliseconds do not matter (close, filemark, unload),
+ * not for every record.
+ */
+#ifndef RMTD_COUNTERS_H
+#define RMTD_COUNTERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+/* Longest safe file-name stem (leaves room for suffix and temporary name). */
+#define STATE_NAME_MAX 180
+/* Longest drive/cartridge name kept in a counters struct. */
+#define COUNTERS_NAME_MAX 1024
+
+enum counters_kind {
+	COUNTERS_DRIVE,
+	COUNTERS_CARTRIDGE,
+};
+
+/* What happened since the last add: all fields are increments. */
+struct counters_delta {
+	uint64_t bytes_written, bytes_read;
+	uint64_t records_written, records_read;
+	uint64_t files_written; /* filemarks written */
+	uint64_t files_read;    /* filemarks read (tape files passed) */
+	uint64_t times_full;    /* early warning / ENOSPC events */
+	uint64_t errors;        /* device errors (EIO and the like) */
+	uint64_t mounts;        /* opens of the drive / loads of the cartridge */
+};
+
+struct counters {
+	enum counters_kind kind;
+	char name[COUNTERS_NAME_MAX]; /* as the caller gave it */
+	struct counters_delta totals;
+	time_t first_use; /* 0: never used */
+	time_t last_use;
+};
+
+/*
+ * Load the counters of (kind, name) from state_dir into *out. A missing file
+ * (or state directory) gives zeroed counters and 0. Lines that do not parse
+ * are logged and skipped. Returns 0 or -errno (-EINVAL for an empty name,
+ * -EFBIG for an oversized file).
+ */
+int counters_load(const char *state_dir, enum counters_kind kind, const char *name,
+                  struct counters *out);
+
+/* Start zeroed counters for (kind, name) without touching the disk. */
+void counters_init(struct counters *c, enum counters_kind kind, const char *name);
+
+/* Add a delta (saturating) and mark the use at now (first_use set once). */
+void counters_add(struct counters *c, const struct counters_delta *delta, time_t now);
+
+/* Write the counters atomically. Creates state_dir and its subdirectory. */
+int counters_save(const char *state_dir, const struct counters *c);
+
+/* The counters as one JSON object (for the control socket). Returns 0 or -errno. */
+int counters_write_json(const struct counters *c, FILE *out);
+
+const char *counters_kind_name(enum counters_kind kind);
+
+/* ---------------------------------------------------------------------------
+ * State-directory helpers (shared with catalog.c)
+ */
+
+/*
+ * Turn a drive or cartridge name into a safe file-name stem: letters, digits
+ * and "-_.+,=@" stay, every other byte (and a leading '.') becomes %XX, so
+ * "/", "..", control bytes and blanks cannot escape or hide. A stem longer than
+ * STATE_NAME_MAX is cut and ends in "~" + 16 hex digits of a hash of the whole
+ * name, so long names stay distinct. Returns 0, -EINVAL (empty name) or
+ * -ENAMETOOLONG (out too small; needs STATE_NAME_MAX + 1).
+ */
+int state_safe_name(const char *name, char *out, size_t size);
+
+/*
+ * Directory of one kind of state file ("<state_dir>/drives" or
+ * "<state_dir>/cartridges") into out; with create, make it (0750) if missing.
+ */
+int state_directory(const char *state_dir, enum counters_kind kind, bool create, char *out,
+                    size_t size);
+
+/*
+ * Replace dir/file_name by data atomically: temporary file in dir, write,
+ * fsync, rename, fsync dir. Mode 0640. Returns 0 or -errno; on failure the
+ * old file is untouched and the temporary file is removed.
+ */
+int state_write_atomic(const char *dir, const char *file_name, const void *data, size_t length);
+
+/*
+ * Read a whole regular file (no symlinks) of at most max_size bytes into a
+ * malloc'd, NUL-terminated buffer. Returns 0, -ENOENT, -EFBIG or -errno.
+ */
+int state_read_file(const char *path, size_t max_size, char **data, size_t *length);
+
+/*
+ * Write s as a JSON string: '"', '\\' and control bytes escaped, valid UTF-8
+ * kept, any other byte as \u00XX (tape fields are bytes, not text).
+ */
+void state_json_string(FILE *out, const char *s);
+
+#endif
