@@ -27,7 +27,8 @@ bool pattern_check(const unsigned char *buf, size_t n, uint64_t record_index);
 struct conn {
 	int rfd;
 	int wfd;
-	pid_t pid; /* server process to reap, or -1 */
+	pid_t pid;         /* server process to reap, or -1 */
+	double server_cpu; /* its user + system seconds, once reaped; else -1 */
 	size_t in_pos;
 	size_t in_len;
 	char error[320];

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -39,6 +40,7 @@ struct conn *conn_new(void)
 	c->rfd = -1;
 	c->wfd = -1;
 	c->pid = -1;
+	c->server_cpu = -1;
 	return c;
 }
 
@@ -201,8 +203,16 @@ int conn_finish(struct conn *c)
 	}
 	c->rfd = c->wfd = -1;
 	if (c->pid > 0) {
-		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-			;
+		struct rusage usage;
+
+		while (wait4(c->pid, &status, 0, &usage) < 0) {
+			if (errno != EINTR) {
+				memset(&usage, 0, sizeof(usage));
+				break;
+			}
+		}
+		c->server_cpu = (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+		                (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 		c->pid = -1;
 	}
 	return status;

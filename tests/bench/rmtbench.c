@@ -73,6 +73,9 @@ struct bench {
 	bool phases[PHASE_COUNT];
 	/* samples[endpoint][record size][phase][repetition]: MB/s, or µs per round trip */
 	double samples[MAX_ENDPOINTS][MAX_RECORD_SIZES][PHASE_COUNT][MAX_REPEAT];
+	/* the server process's own CPU time (user + system) per request, µs: a figure the load of
+	 * the machine hardly moves; NAN where the server is not our child (TCP) */
+	double cpu[MAX_ENDPOINTS][MAX_RECORD_SIZES][PHASE_COUNT][MAX_REPEAT];
 	double floor_us[MAX_REPEAT];
 	bool have_floor;
 };
@@ -90,7 +93,8 @@ struct worker {
 	struct job *job;
 	int index;
 	double started;
-	double finished; /* with the time spent checking data taken out */
+	double finished;   /* with the time spent checking data taken out */
+	double server_cpu; /* seconds, or -1 when the server is not our child */
 	int rc;
 	char message[400];
 	pthread_t thread;
@@ -402,6 +406,7 @@ static void *worker_main(void *arg)
 	int rc;
 
 	w->rc = -ENOMEM;
+	w->server_cpu = -1;
 	if (c == NULL || (buf = malloc(job->record)) == NULL) {
 		snprintf(w->message, sizeof(w->message), "out of memory");
 		pthread_barrier_wait(&w->job->barrier);
@@ -431,19 +436,23 @@ static void *worker_main(void *arg)
 	if (rc < 0)
 		snprintf(w->message, sizeof(w->message), "%s", c->error);
 	conn_finish(c);
+	w->server_cpu = c->server_cpu;
 out:
 	conn_free(c);
 	free(buf);
 	return NULL;
 }
 
-/* Run one phase with all clients at once; returns MB/s (write, read) or µs per round trip. */
+/* Run one phase with all clients at once; returns MB/s (write, read) or µs per round trip, and
+ * in *cpu_us the servers' CPU time per request (NAN if unknown). */
 static double run_phase(const struct bench *b, const struct endpoint *ep, enum phase phase,
-                        size_t record)
+                        size_t record, double *cpu_us)
 {
 	struct job job = {.bench = b, .endpoint = ep, .phase = phase, .record = record};
 	struct worker workers[MAX_CLIENTS];
-	double first = 0, last = 0, per_op = 0;
+
+	*cpu_us = NAN;
+	double first = 0, last = 0, per_op = 0, cpu = 0;
 
 	job.record_total = phase == PHASE_LATENCY ? 0 : b->size / record;
 	if (phase == PHASE_LATENCY)
@@ -465,8 +474,9 @@ static double run_phase(const struct bench *b, const struct endpoint *ep, enum p
 			char size_text[32];
 
 			format_size(size_text, sizeof(size_text), record);
-			fprintf(stderr, "rmtbench: %s, %s %s, client %d: %s\n", ep->label,
-			        phase_names[phase], phase == PHASE_LATENCY ? "" : size_text, i,
+			fprintf(stderr, "rmtbench: %s, %s%s%s, client %d: %s\n", ep->label,
+			        phase_names[phase], phase == PHASE_LATENCY ? "" : " ",
+			        phase == PHASE_LATENCY ? "" : size_text, i,
 			        w->message[0] != '\0' ? w->message : strerror(-w->rc));
 			return NAN;
 		}
@@ -475,7 +485,12 @@ static double run_phase(const struct bench *b, const struct endpoint *ep, enum p
 		if (i == 0 || w->finished > last)
 			last = w->finished;
 		per_op += (w->finished - w->started) / b->count * 1e6;
+		cpu = cpu < 0 || w->server_cpu < 0 ? -1 : cpu + w->server_cpu;
 	}
+	/* requests per client: the timed loop, plus O and C */
+	uint64_t requests = (phase == PHASE_LATENCY ? (uint64_t)b->count : job.record_total) + 2;
+
+	*cpu_us = cpu < 0 ? NAN : cpu / b->clients / (double)requests * 1e6;
 	if (phase == PHASE_LATENCY)
 		return per_op / b->clients;
 	return (double)job.record_total * (double)record * b->clients / (last - first) / 1e6;
@@ -547,8 +562,10 @@ static void print_cell(const struct summary *s, bool latency)
 
 	if (!s->valid)
 		snprintf(text, sizeof(text), "failed");
-	else if (latency)
+	else if (latency && s->median < 10)
 		snprintf(text, sizeof(text), "%.2f [%.2f-%.2f]", s->median, s->low, s->high);
+	else if (latency && s->median < 100)
+		snprintf(text, sizeof(text), "%.1f [%.1f-%.1f]", s->median, s->low, s->high);
 	else
 		snprintf(text, sizeof(text), "%.0f [%.0f-%.0f]", s->median, s->low, s->high);
 	printf(" %-21s", text);
@@ -602,6 +619,56 @@ static void print_header(const struct bench *b, const char *first, bool latency)
 	printf("\n");
 }
 
+static bool any_cpu(const struct bench *b)
+{
+	for (int e = 0; e < b->endpoint_count; e++) {
+		if (!isnan(b->cpu[e][0][b->phases[PHASE_WRITE] ? PHASE_WRITE : PHASE_LATENCY][0]))
+			return true;
+	}
+	return false;
+}
+
+static void print_cpu_row(const struct bench *b, const char *name, int r, enum phase ph)
+{
+	struct summary row[MAX_ENDPOINTS];
+
+	printf("%-8s", name);
+	for (int e = 0; e < b->endpoint_count; e++) {
+		row[e] = summarize(b->cpu[e][r][ph], b->repeat);
+		if (!row[e].valid && isnan(b->cpu[e][r][ph][0]) && !isnan(b->samples[e][r][ph][0]))
+			printf(" %-21s", "-"); /* not our child: unknown, not failed */
+		else
+			print_cell(&row[e], true);
+	}
+	print_ratios(b, row, true);
+	printf("\n");
+}
+
+/* The servers' own CPU time per request: what each one costs, whatever else the machine does. */
+static void print_cpu_table(const struct bench *b)
+{
+	char name[40], size_text[32];
+
+	if (!any_cpu(b))
+		return;
+	printf("\nserver CPU time per request, microseconds (user + system of the server process, "
+	       "from wait4), median [min-max] of %d\n",
+	       b->repeat);
+	print_header(b, "request", true);
+	for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
+		if (!b->phases[ph])
+			continue;
+		for (int r = 0; r < b->record_count; r++) {
+			format_size(size_text, sizeof(size_text), b->records[r]);
+			snprintf(name, sizeof(name), "%c %s", ph == PHASE_WRITE ? 'W' : 'R',
+			         size_text);
+			print_cpu_row(b, name, r, ph);
+		}
+	}
+	if (b->phases[PHASE_LATENCY])
+		print_cpu_row(b, "L0 0", 0, PHASE_LATENCY);
+}
+
 static void print_tables(const struct bench *b)
 {
 	int cand = find_candidate(b);
@@ -641,6 +708,7 @@ static void print_tables(const struct bench *b)
 		print_ratios(b, row, true);
 		printf("\n");
 	}
+	print_cpu_table(b);
 	if (b->have_floor) {
 		struct summary s = summarize(b->floor_us, b->repeat);
 
@@ -740,7 +808,8 @@ static void run_all(struct bench *b, const char *mode, bool echo_floor)
 						continue;
 					/* read needs the file this server just wrote */
 					b->samples[e][r][ph][rep] =
-					    run_phase(b, &b->endpoints[e], ph, b->records[r]);
+					    run_phase(b, &b->endpoints[e], ph, b->records[r],
+					              &b->cpu[e][r][ph][rep]);
 				}
 			}
 		}
@@ -750,7 +819,8 @@ static void run_all(struct bench *b, const char *mode, bool echo_floor)
 		for (int rep = 0; rep < b->repeat; rep++) {
 			for (int e = 0; e < b->endpoint_count; e++)
 				b->samples[e][0][PHASE_LATENCY][rep] =
-				    run_phase(b, &b->endpoints[e], PHASE_LATENCY, 16);
+				    run_phase(b, &b->endpoints[e], PHASE_LATENCY, 16,
+				              &b->cpu[e][0][PHASE_LATENCY][rep]);
 		}
 	}
 	if (echo_floor) {
