@@ -601,21 +601,29 @@ static void print_ratios(const struct bench *b, const struct summary *row, bool 
 		                           : row[cand].median / ceiling * 100);
 }
 
-static void print_header(const struct bench *b, const char *first, bool latency)
+static bool has_peers(const struct bench *b, int cand)
+{
+	for (int i = 0; i < b->endpoint_count; i++) {
+		if (i != cand && !b->endpoints[i].reference)
+			return true;
+	}
+	return false;
+}
+
+static void print_header(const struct bench *b, const char *first)
 {
 	int cand = find_candidate(b);
-	bool peers = false, ceiling = false;
+	bool ceiling = false;
 
 	printf("%-8s", first);
 	for (int i = 0; i < b->endpoint_count; i++) {
 		printf(" %-21s", b->endpoints[i].label);
 		ceiling |= b->endpoints[i].ceiling;
-		peers |= i != cand && !b->endpoints[i].reference;
 	}
-	if (cand >= 0 && peers)
+	if (cand >= 0 && has_peers(b, cand))
 		printf(" %9s", "vs-peer");
 	if (cand >= 0 && ceiling)
-		printf(" %9s", latency ? "ceil/cand" : "of-ceil");
+		printf(" %9s", "of-ceil");
 	printf("\n");
 }
 
@@ -654,7 +662,7 @@ static void print_cpu_table(const struct bench *b)
 	printf("\nserver CPU time per request, microseconds (user + system of the server process, "
 	       "from wait4), median [min-max] of %d\n",
 	       b->repeat);
-	print_header(b, "request", true);
+	print_header(b, "request");
 	for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
 		if (!b->phases[ph])
 			continue;
@@ -680,7 +688,7 @@ static void print_tables(const struct bench *b)
 		printf("\n%s throughput, MB/s (10^6 bytes/s)%s, median [min-max] of %d\n",
 		       phase_names[ph], b->clients > 1 ? ", aggregate of all clients" : "",
 		       b->repeat);
-		print_header(b, "record", false);
+		print_header(b, "record");
 		for (int r = 0; r < b->record_count; r++) {
 			struct summary row[MAX_ENDPOINTS];
 
@@ -699,7 +707,7 @@ static void print_tables(const struct bench *b)
 
 		printf("\nround trip of \"L0\\n0\\n\", microseconds, median [min-max] of %d x %d\n",
 		       b->repeat, b->count);
-		print_header(b, "", true);
+		print_header(b, "");
 		printf("%-8s", "L0 0");
 		for (int e = 0; e < b->endpoint_count; e++) {
 			row[e] = summarize(b->samples[e][0][PHASE_LATENCY], b->repeat);
@@ -717,9 +725,10 @@ static void print_tables(const struct bench *b)
 		       s.median, s.low, s.high);
 	}
 	if (cand >= 0)
-		printf(
-		    "\nvs-peer: %s over the best of the other real servers (>1 = %s is better)\n",
-		    b->endpoints[cand].label, b->endpoints[cand].label);
+		printf("\nvs-peer: %s over the best other real server; of-ceil: %s as a share of "
+		       "the ceiling (both > 1 or 100%% = %s better)\n",
+		       b->endpoints[cand].label, b->endpoints[cand].label,
+		       b->endpoints[cand].label);
 }
 
 static void print_environment(const struct bench *b, const char *mode)
