@@ -283,20 +283,28 @@ static void add_tcp_server(struct bench *b, const char *spec)
 	parse_host_port(address, ep->host, sizeof(ep->host), ep->port, sizeof(ep->port));
 }
 
-static void add_ceiling(struct bench *b)
+/* A built-in server on a loopback port, in its own process: the sink is the TCP ceiling, the
+ * file server the floor under any server that writes the same target over TCP. */
+static void add_tcp_reference(struct bench *b, enum ref_mode mode)
 {
 	struct endpoint *ep = new_endpoint(b);
 
 	ep->kind = EP_TCP;
 	ep->reference = true;
-	ep->ceiling = true;
-	ep->ref.mode = REF_SINK;
-	snprintf(ep->label, sizeof(ep->label), "@tcp-ceiling");
+	ep->ceiling = mode == REF_SINK;
+	ep->ref.mode = mode;
+	snprintf(ep->label, sizeof(ep->label), "%s",
+	         mode == REF_SINK ? "@tcp-ceiling" : "@tcp-file");
 	snprintf(ep->host, sizeof(ep->host), "127.0.0.1");
 	ep->owned_pid =
 	    refserver_listen_fork("127.0.0.1", "0", &ep->ref, ep->port, sizeof(ep->port));
 	if (ep->owned_pid < 0)
-		die("cannot start the loopback sink server");
+		die("cannot start a loopback reference server");
+}
+
+static void add_ceiling(struct bench *b)
+{
+	add_tcp_reference(b, REF_SINK);
 }
 
 static void stop_owned_servers(struct bench *b)
@@ -779,6 +787,9 @@ static void print_environment(const struct bench *b, const char *mode)
 		} else if (ep->ceiling) {
 			printf("built-in loopback sink (reads W, answers A<n>) at %s:%s", ep->host,
 			       ep->port);
+		} else if (ep->reference) {
+			printf("built-in file server (read + write + reply) at %s:%s", ep->host,
+			       ep->port);
 		} else {
 			printf("TCP %s:%s", ep->host, ep->port);
 		}
@@ -956,6 +967,7 @@ enum {
 	OPT_NO_READ,
 	OPT_NO_LATENCY,
 	OPT_CEILING,
+	OPT_TCP_FILE,
 	OPT_SESSIONS,
 	OPT_PID,
 	OPT_COMMAND,
@@ -1014,6 +1026,7 @@ int main(int argc, char **argv)
 	    {"no-read", no_argument, NULL, OPT_NO_READ},
 	    {"no-latency", no_argument, NULL, OPT_NO_LATENCY},
 	    {"ceiling", no_argument, NULL, OPT_CEILING},
+	    {"tcp-file", no_argument, NULL, OPT_TCP_FILE},
 	    {"sessions", required_argument, NULL, OPT_SESSIONS},
 	    {"pid", required_argument, NULL, OPT_PID},
 	    {"command", required_argument, NULL, OPT_COMMAND},
@@ -1024,7 +1037,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *mode;
-	bool ceiling = false;
+	bool ceiling = false, tcp_file = false;
 	int sessions = 1000, opt;
 	long pid = -1;
 	char *command = NULL, *listen_spec = NULL;
@@ -1084,6 +1097,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_CEILING:
 			ceiling = true;
+			break;
+		case OPT_TCP_FILE:
+			tcp_file = true;
 			break;
 		case OPT_SESSIONS:
 			sessions = atoi(optarg);
@@ -1189,6 +1205,8 @@ int main(int argc, char **argv)
 			die("pipe takes --server, tcp takes --connect");
 	}
 	prepare_pattern(b);
+	if (tcp_file)
+		add_tcp_reference(b, REF_FILE);
 	if (ceiling)
 		add_ceiling(b);
 	if (b->endpoint_count == 0)

@@ -85,8 +85,8 @@ run_pipe() {
 run_tcp() {
 	local port=$((20000 + $$ % 20000))
 	echo
-	echo "## TCP loopback ceiling (built-in sink), single client"
-	"$bench" tcp-ceiling "$@"
+	echo "## TCP loopback: ceiling (built-in sink) and built-in file server, single client"
+	"$bench" tcp --path "$work/tcp" --tcp-file --ceiling "$@"
 	if ! $have_rmtd; then
 		echo "run.sh: no working rmtd: TCP daemon figures skipped" >&2
 		return
@@ -107,10 +107,10 @@ run_tcp() {
 	fi
 	echo
 	echo "## TCP, rmtd daemon against the loopback ceiling, single client"
-	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp" --ceiling "$@"
+	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp" --tcp-file --ceiling "$@"
 	echo
 	echo "## TCP, 8 clients on 8 targets at once, aggregate"
-	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp%d" --ceiling --clients 8 \
+	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp%d" --tcp-file --ceiling --clients 8 \
 		--no-latency "$@"
 	echo
 	echo "## TCP, resident memory per idle session (rmtd pid $daemon_pid)"
