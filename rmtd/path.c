@@ -87,6 +87,7 @@ static int resolve_declared(const struct declared_drive *drive, int flags,
 	const char *device = drive->device;
 
 	out->directory_fd = AT_FDCWD;
+	strlcpy(out->drive_name, drive->name, sizeof(out->drive_name));
 	snprintf(out->name, sizeof(out->name), "%s", device);
 	snprintf(out->canonical, sizeof(out->canonical), "%s", device);
 	out->flags = flags;

@@ -51,6 +51,7 @@ struct resolved_path {
 	char name[PATH_MAX];      /* relative to directory_fd (absolute for tape devices) */
 	int flags;                /* flags after the policy */
 	bool rewind_on_close;     /* /dev/st* or NAME.tap.rewind */
+	char drive_name[64];      /* the declared drive's name, "" for other names */
 };
 
 void path_policy_init(struct path_policy *policy);
