@@ -167,12 +167,12 @@ if have_vtape; then
 
 	check "vtape: reading back gives exactly the acknowledged records, then a filemark or end of data"
 	{
-		printf 'O%s\n0\n' "$tape"
+		printf 'O%s\n0\nI6\n1\n' "$tape" # NAME.tap keeps its position: rewind first
 		for _ in "$WORK"/records/*; do printf 'R300000\n'; done
 		printf 'R300000\nC\n'
 	} >"$WORK/readback.in"
 	{
-		printf 'A0\n'
+		printf 'A0\nA1\n'
 		for r in "$WORK"/records/*; do
 			printf 'A%d\n' "$(stat -c %s "$r")"
 			cat "$r"

@@ -187,13 +187,15 @@ if have_vtape; then
 	probe "vtape: W, I5 (native WEOF) -> A1, W, I6 (native REW) -> A1, R R R (record, filemark, record)" \
 		"O$D/t.tap\n2 O_RDWR\nW5\nhelloI5\n1\nW3\nabcI6\n1\nR100\nR100\nR100\nC\n" \
 		"A0\nA5\nA1\nA3\nA1\nA5\nhelloA0\nA3\nabcA0\n" "${A[@]}"
-	probe "vtape: I-1 switches to V1 numbering: I5 is then REW (not a filemark), I0 is WEOF" \
+	# NAME.tap is the non-rewinding drive: the position survives the session, like nst.
+	probe "vtape: the position survives the session (non-rewinding); I-1 switches to V1: I5 is then REW" \
 		"O$D/t.tap\n2 O_RDWR\nR100\nI-1\n0\nI5\n1\nR100\nC\n" \
-		"A0\nA5\nhelloA1\nA1\nA5\nhelloA0\n" "${A[@]}"
+		"A0\nA0\nA1\nA1\nA5\nhelloA0\n" "${A[@]}"
 	probe "vtape: I replies A<count>, and A0 for a negative count (MTNOP)" \
 		"O$D/t.tap\n0\nI8\n7\nI8\n-3\nC\n" \
 		"A0\nA7\nA0\nA0\n" "${A[@]}"
-	probe "vtape: S (bare and with \\n) answers A48 and 48 bytes; sT sF sB answer numbers; sf sb sx E22" \
-		"O$D/t.tap\n0\nSS\nsTsFsBsfsbsxC\n" \
-		"A0\nA48\n@BYTES:48@A48\n@BYTES:48@A@NUM@\nA0\nA0\nE22\n@TEXT@\nE22\n@TEXT@\nE22\n@TEXT@\nA0\n" "${A[@]}"
+	# struct mtget on LP64: mt_fileno at byte 40, mt_blkno at 44 (int, little endian)
+	probe "vtape: S (bare and with \\n) is the native 48-byte mtget (fileno, blkno); sT sF sB numbers; sf sb sx E22" \
+		"O$D/t.tap\n0\nI6\n1\nSR100\nS\nI1\n1\nsTsFsBsfsbsxC\n" \
+		"A0\nA1\nA48\n@BYTES:40@\x00\x00\x00\x00\x00\x00\x00\x00A5\nhelloA48\n@BYTES:40@\x00\x00\x00\x00\x01\x00\x00\x00A1\nA@NUM@\nA1\nA0\nE22\n@TEXT@\nE22\n@TEXT@\nE22\n@TEXT@\nA0\n" "${A[@]}"
 fi
