@@ -12,7 +12,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-require_tools dump restore mke2fs debugfs unshare python3 diff timeout
+require_tools dump restore mke2fs debugfs unshare python3 diff timeout mt-gnu
 require_server
 [ "$(id -u)" -eq 0 ] || fail "dump needs root (rundump.sh uses unshare -m): run as root"
 RUNDUMP=$RMTD_SHARED_DIR/samples/tools/rundump.sh
@@ -130,3 +130,17 @@ check "dumpdates recorded both levels"
 grep -q " 0 " "$DUMPDATES" && grep -q " 1 " "$DUMPDATES" || { cat "$DUMPDATES" >&2; fail "dumpdates incomplete"; }
 ok
 check_server_log
+
+# The same level 0 onto a virtual tape: dump writes records, closes (filemark) and
+# reopens on the same connection; after mt rewind, restore reads it back.
+if have_vtape; then
+	TAPE=$SPOOL/dump.tap
+	new_vtape "$TAPE"
+	run_dump 0 "$TAPE"
+	check "vtape: mt rewind, then restore -r of the level 0 from the tape"
+	must_succeed "mt rewind" mt-gnu --rsh-command="$RSH_SHIM" -f "localhost:$TAPE" rewind
+	mkdir "$WORK/restored-tape"
+	(cd "$WORK/restored-tape" && must_succeed "restore -r from vtape" restore -r -f "localhost:$TAPE")
+	ok
+	compare_restored "vtape level 0" "$SRC" "$WORK/restored-tape"
+fi

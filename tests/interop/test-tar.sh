@@ -222,6 +222,49 @@ must_succeed "tar -c over" "${TAR[@]}" -b 20 -cf "localhost:$SPOOL/over.tar" -C 
 tail -c 10 "$SPOOL/over.tar" | grep -q '^ZZZZZZZZZZ$' || fail "the tail of the existing file was changed"
 ok
 
+# A virtual tape: two archives one after the other (NAME.tap does not rewind; tar's
+# close writes the filemark), then rewind / fsf with mt-gnu and read each back.
+if have_vtape; then
+	TAPE=$SPOOL/tape0.tap
+	new_vtape "$TAPE"
+	MT=(mt-gnu --rsh-command="$RSH_SHIM" -f "localhost:$TAPE")
+	check "vtape: tar -c -b 128 of the whole tree, then tar -c of a second tree after it"
+	must_succeed "tar -c to vtape" "${TAR[@]}" -b 128 -cf "localhost:$TAPE" -C "$SRC" .
+	must_succeed "tar -c second archive" "${TAR[@]}" -b 20 -cf "localhost:$TAPE" -C "$EXTRA" .
+	ok "image $(stat -c %s "$TAPE") bytes"
+
+	check "vtape: mt rewind, tar -x of the first archive"
+	must_succeed "mt rewind" "${MT[@]}" rewind
+	mkdir "$WORK/xt1"
+	must_succeed "tar -x from vtape" "${TAR[@]}" -b 128 -xf "localhost:$TAPE" -C "$WORK/xt1"
+	ok
+	compare_tree "vtape archive 1" "$WORK/xt1"
+	rm -rf "$WORK/xt1"
+
+	check "vtape: mt rewind, mt fsf 1, tar -x of the second archive"
+	must_succeed "mt rewind" "${MT[@]}" rewind
+	must_succeed "mt fsf 1" "${MT[@]}" fsf 1
+	mkdir "$WORK/xt2"
+	must_succeed "tar -x second archive" "${TAR[@]}" -b 20 -xf "localhost:$TAPE" -C "$WORK/xt2"
+	if ! diff -r "$EXTRA" "$WORK/xt2" >"$WORK/diff.out" 2>&1; then
+		head -n 20 "$WORK/diff.out" >&2
+		fail "second archive on the vtape differs"
+	fi
+	rm -rf "$WORK/xt2"
+	ok
+
+	check "vtape: the image is a valid SIMH tape (mtdump): two files of records"
+	if command -v mtdump >/dev/null 2>&1; then
+		mtdump "$TAPE" >"$WORK/mtdump.out" 2>&1 || true
+		marks=$(grep -c 'end of tape file' "$WORK/mtdump.out" || true)
+		[ "$marks" -ge 2 ] || { tail -n 20 "$WORK/mtdump.out" >&2; fail "mtdump sees $marks tape files, expected at least 2"; }
+		ok "$marks tape files"
+	else
+		fail "mtdump (simh) is not installed"
+	fi
+	rm -f "$TAPE"
+fi
+
 if [ -z "${RMT_SERVER:-}" ]; then # classic servers have no access control
 check "opening an archive outside the allowed directory is refused"
 rc=0
