@@ -455,7 +455,10 @@ static int statement(struct parser *p, char **words, int count)
 
 static void config_defaults(struct config *c)
 {
+	int references = c->references;
+
 	memset(c, 0, sizeof(*c));
+	c->references = references;
 	path_policy_init(&c->policy);
 	c->control_mode = -1;
 	c->max_sessions = -1;
@@ -581,4 +584,29 @@ void config_free(struct config *config)
 		if (config->policy.directories[i].fd >= 0)
 			close(config->policy.directories[i].fd);
 	config->policy.directory_count = 0;
+}
+
+struct config *config_new(void)
+{
+	struct config *config = calloc(1, sizeof(*config));
+
+	if (config == NULL)
+		return NULL;
+	config_defaults(config);
+	config->references = 1;
+	return config;
+}
+
+struct config *config_hold(struct config *config)
+{
+	config->references++;
+	return config;
+}
+
+void config_release(struct config *config)
+{
+	if (config == NULL || --config->references > 0)
+		return;
+	config_free(config);
+	free(config);
 }

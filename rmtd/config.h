@@ -27,6 +27,7 @@ struct listen_spec {
 
 /* A value the file did not set is -1 (numbers) or "" (strings). */
 struct config {
+	int references; /* sessions keep the configuration they started with */
 	char path[PATH_MAX];
 	struct listen_spec listens[CONFIG_LISTEN_MAX];
 	int listen_count;
@@ -65,5 +66,10 @@ int config_load(const char *path, struct config *config, char *error, size_t err
 int config_parse(const char *name, const char *text, size_t length, struct config *config,
                  bool open_spools, char *error, size_t error_size);
 void config_free(struct config *config);
+
+/* A configuration on the heap, shared by the server and its sessions. */
+struct config *config_new(void);
+struct config *config_hold(struct config *config);
+void config_release(struct config *config);
 
 #endif

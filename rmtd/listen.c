@@ -17,6 +17,7 @@
 #include <event2/listener.h>
 
 #include "rmt/protocol.h"
+#include "config.h"
 #include "drive.h"
 #include "listen.h"
 #include "log.h"
@@ -40,6 +41,7 @@ struct connection {
 	struct fd_transport *transport;
 	char peer[INET6_ADDRSTRLEN + 16]; /* address and port, for logs */
 	char peer_host[INET6_ADDRSTRLEN]; /* address, for the per-peer limit */
+	struct sockaddr_storage address;  /* what peer rules match on */
 	uint64_t last_requests;
 	time_t request_since;
 };
@@ -47,7 +49,7 @@ struct connection {
 struct server {
 	struct event_base *base;
 	struct drive_registry *drives;
-	const struct path_policy *policy;
+	struct config *config;
 	struct server_limits limits;
 	TAILQ_HEAD(, listener) listeners;
 	TAILQ_HEAD(, connection) connections;
@@ -149,7 +151,12 @@ static int connection_start(struct server *server, int fd, const struct sockaddr
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	memset(&settings, 0, sizeof(settings));
-	settings.policy = server->policy;
+	settings.config = server->config;
+	settings.who.peer = connection->peer_host;
+	if (length > 0 && length <= sizeof(connection->address)) {
+		memcpy(&connection->address, address, length);
+		settings.who.address = (const struct sockaddr *)&connection->address;
+	}
 	settings.drives = server->drives;
 	settings.max_record = server->limits.max_record;
 	settings.input_buffer_size = SESSION_INPUT_BUFFER;
@@ -407,7 +414,7 @@ static void sweep_connections(evutil_socket_t fd, short what, void *arg)
 /* ---------------------------------------------------------------- server */
 
 struct server *server_create(struct event_base *base, struct drive_registry *drives,
-                             const struct path_policy *policy, const struct server_limits *limits)
+                             struct config *config, const struct server_limits *limits)
 {
 	struct server *server = calloc(1, sizeof(*server));
 	struct timeval second = {1, 0};
@@ -416,7 +423,7 @@ struct server *server_create(struct event_base *base, struct drive_registry *dri
 		return NULL;
 	server->base = base;
 	server->drives = drives;
-	server->policy = policy;
+	server->config = config_hold(config);
 	server->limits = *limits;
 	TAILQ_INIT(&server->listeners);
 	TAILQ_INIT(&server->connections);
@@ -450,6 +457,7 @@ void server_free(struct server *server)
 		event_free(server->sweeper);
 	if (server->accept_resume)
 		event_free(server->accept_resume);
+	config_release(server->config);
 	free(server);
 }
 
@@ -494,10 +502,12 @@ void server_exit_when_idle(struct server *server)
 		event_base_loopbreak(server->base);
 }
 
-void server_reconfigure(struct server *server, const struct path_policy *policy,
+void server_reconfigure(struct server *server, struct config *config,
                         const struct server_limits *limits)
 {
-	server->policy = policy;
+	/* Running sessions keep the configuration they started with (they hold it). */
+	config_release(server->config);
+	server->config = config_hold(config);
 	server->limits = *limits;
 }
 

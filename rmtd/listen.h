@@ -17,7 +17,7 @@
 
 struct event_base;
 struct drive_registry;
-struct path_policy;
+struct config;
 
 struct server_limits {
 	int max_sessions;          /* in total */
@@ -30,7 +30,7 @@ struct server_limits {
 struct server;
 
 struct server *server_create(struct event_base *base, struct drive_registry *drives,
-                             const struct path_policy *policy, const struct server_limits *limits);
+                             struct config *config, const struct server_limits *limits);
 void server_free(struct server *server);
 
 /* Listen on "host:port", "[v6]:port" or ":port"/"port" (loopback). 0 or -errno. */
@@ -49,7 +49,7 @@ void server_exit_when_idle(struct server *server);
 /* True once shut down (or told to exit when idle) and every session has ended. */
 bool server_finished(const struct server *server);
 /* Replace the limits and policy (SIGHUP); running sessions keep theirs. */
-void server_reconfigure(struct server *server, const struct path_policy *policy,
+void server_reconfigure(struct server *server, struct config *config,
                         const struct server_limits *limits);
 
 /* Walk the sessions (for the control socket). */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "rmt/protocol.h"
+#include "config.h"
 #include "drive.h"
 #include "label.h"
 #include "log.h"
@@ -75,7 +76,8 @@ struct session {
 	int swallow_error;
 	const char *swallow_text;
 	bool splice_target; /* the open device is a regular file the input may be spliced to */
-	off_t splice_start; /* where the record being spliced began, to undo a cut one */
+	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
+	off_t splice_start;         /* where the record being spliced began, to undo a cut one */
 
 	/* The drive held, and the one an O is opening. */
 	struct drive *drive;
@@ -284,21 +286,33 @@ static void format_flags(int flags, char *out, size_t size)
 static void handle_open(struct session *s, const struct rmt_request *request)
 {
 	char escaped[PATH_MAX * 4 + 1], flags[128];
+	struct access_decision decision = {0};
 	const char *reason;
 	int result;
 
 	log_escape(escaped, sizeof(escaped), request->path, strlen(request->path));
-	result = path_resolve(s->settings.policy, request->path, request->open_flags, &s->target,
-	                      &reason);
+	result = path_resolve(&s->settings.config->policy, request->path, request->open_flags,
+	                      &s->target, &reason);
 	format_flags(request->open_flags, flags, sizeof(flags));
+	if (result == 0) {
+		result = acl_check(&s->settings.config->rules, &s->settings.who, &s->target,
+		                   s->target.flags, &decision, &reason);
+		s->target.flags = decision.flags;
+		s->device_max_record = decision.max_record;
+	}
 	if (result < 0) {
 		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
 		          flags, s->settings.identity, s->settings.peer, reason);
 		reply_failure(s, -result, reason);
 		return;
 	}
-	log_info("session %u: open %s %s by %s from %s", s->id, s->target.canonical, flags,
-	         s->settings.identity, s->settings.peer);
+	if (decision.rule_line > 0)
+		log_info("session %u: open %s %s by %s from %s (rule at line %d)", s->id,
+		         s->target.canonical, flags, s->settings.identity, s->settings.peer,
+		         decision.rule_line);
+	else
+		log_info("session %u: open %s %s by %s from %s", s->id, s->target.canonical, flags,
+		         s->settings.identity, s->settings.peer);
 	/* O while a device is open closes that device first (every classic server does). */
 	if (device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_OPEN_AFTER_CLOSE);
@@ -505,6 +519,10 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
+	if (s->device_max_record > 0 && request->length > s->device_max_record) {
+		reply_failure(s, ENOMEM, "Record larger than your rule allows");
+		return;
+	}
 	s->job.count = (size_t)request->length;
 	s->job.buffer = drive_record_buffer(s->drive, s->job.count);
 	if (s->job.buffer == NULL && s->job.count > 0) {
@@ -594,6 +612,14 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	uint64_t length = request->data_length;
 	size_t available = s->input_end - s->input_start;
 
+	if (request->error == 0 && device_is_open(s) && s->device_max_record > 0 &&
+	    length > s->device_max_record) {
+		s->swallow_error = ENOMEM;
+		s->swallow_text = "Record larger than your rule allows";
+		s->data_remaining = length;
+		s->state = SESSION_SWALLOW;
+		return;
+	}
 	if (request->error != 0 || !device_is_open(s)) {
 		/* Refused, but its data is still read, so the stream stays in step. */
 		s->swallow_error = request->error != 0 ? request->error : EBADF;
@@ -771,6 +797,7 @@ static void session_finish(struct session *s)
 	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, why,
 	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
 	s->state = SESSION_ENDED;
+	config_release(s->settings.config);
 	free(s->input);
 	free(s);
 	transport->finished(context, why);
@@ -982,9 +1009,11 @@ struct session *session_create(const struct session_settings *settings,
 	if (s == NULL)
 		return NULL;
 	s->settings = *settings;
+	config_hold(s->settings.config);
 	s->input_size = settings->input_buffer_size;
 	s->input = malloc(s->input_size);
 	if (s->input == NULL) {
+		config_release(s->settings.config);
 		free(s);
 		return NULL;
 	}

@@ -17,9 +17,11 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "acl.h"
+
 struct session;
 struct drive_registry;
-struct path_policy;
+struct config;
 
 struct session_transport {
 	/* Send a reply (all of it, queueing what cannot go out now). 0, or -errno. */
@@ -33,12 +35,13 @@ struct session_transport {
 };
 
 struct session_settings {
-	const struct path_policy *policy;
+	struct config *config; /* drives, spools and rules; held for the session's life */
 	struct drive_registry *drives;
 	uint64_t max_record;
 	size_t input_buffer_size; /* for headers and small records */
 	const char *peer;         /* "local", an address, or SSH_CONNECTION's client */
-	const char *identity;     /* the user or certificate the rules apply to */
+	const char *identity;     /* the user or certificate the rules apply to, for logs */
+	struct client_identity who; /* what the rules match on (strings outlive the session) */
 	bool splice_input;        /* input is a pipe and device calls run inline (stdio) */
 };
 

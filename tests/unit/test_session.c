@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "config.h"
 #include "drive.h"
 #include "path.h"
 #include "session.h"
@@ -31,7 +32,7 @@ struct fake_transport {
 static struct fake_transport fake;
 static struct event_base *base;
 static struct drive_registry drives;
-static struct path_policy policy;
+static struct config *config;
 static char directory[PATH_MAX];
 static struct session *session;
 
@@ -70,7 +71,7 @@ static const struct session_transport fake_ops = {
 static void start_session(uint64_t max_record, size_t input_buffer)
 {
 	struct session_settings settings = {
-	    .policy = &policy,
+	    .config = config,
 	    .drives = &drives,
 	    .max_record = max_record,
 	    .input_buffer_size = input_buffer,
@@ -91,8 +92,9 @@ static void setup(void)
 	snprintf(directory, sizeof(directory), "%s", template);
 	base = event_base_new();
 	drive_registry_init(&drives, base, false, 0);
-	path_policy_init(&policy);
-	cr_assert_eq(path_policy_allow(&policy, directory, true), 0);
+	config = config_new();
+	cr_assert_not_null(config);
+	cr_assert_eq(path_policy_allow(&config->policy, directory, true), 0);
 	start_session(1024 * 1024, 4096);
 }
 
@@ -103,7 +105,7 @@ static void teardown(void)
 	if (!fake.finished)
 		session_close(session, "test over");
 	drive_registry_free(&drives);
-	path_policy_free(&policy);
+	config_release(config);
 	event_base_free(base);
 	snprintf(command, sizeof(command), "rm -rf '%s'", directory);
 	(void)!system(command);

@@ -1,0 +1,67 @@
+/*
+ * options.h - rmtd's command line, and how it combines with rmtd.conf.
+ *
+ * The configuration file (-f, or /etc/rmtd.conf when it exists) comes first;
+ * what the command line says goes on top: --allow and --drive add spools and
+ * drives, --listen adds listeners, and a limit given on the command line wins
+ * over the file's.
+ */
+#ifndef RMTD_OPTIONS_H
+#define RMTD_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "listen.h"
+#include "path.h"
+
+#define OPTIONS_LISTEN_MAX 16
+
+enum mode {
+	MODE_DAEMON, /* TCP listeners (--listen, rmtd.conf, systemd sockets, or loopback) */
+	MODE_STDIO,  /* rsh/ssh: one client on stdin/stdout */
+	MODE_INETD,  /* inetd: one accepted socket on stdin */
+};
+
+struct options {
+	enum mode mode;
+	bool foreground; /* -d */
+	int verbosity;
+	bool check_only; /* -n */
+	int ignored_arguments;
+	const char *config_file; /* -f, or NULL for the default if it exists */
+	const char *allowed[PATH_ALLOWED_MAX];
+	int allowed_count;
+	const char *drives[PATH_ALLOWED_MAX]; /* NAME=DEVICE */
+	int drive_count;
+	const char *listen[OPTIONS_LISTEN_MAX];
+	int listen_count;
+	/* -1: not given on the command line */
+	int64_t max_record;
+	int drive_wait;
+	int max_sessions;
+	int max_per_peer;
+	int idle_timeout;
+	int request_timeout;
+	/* the operations issue's options (control socket, status files) */
+	const char *control_socket;
+	int control_mode;
+	const char *status_directory;
+	int status_interval;
+	const char *state_directory;
+};
+
+/* Parse argv; usage errors exit 64, --help and --version exit 0. */
+void options_parse(int argc, char **argv, struct options *options);
+
+/*
+ * The configuration in force: the file (or none), then the command line on top.
+ * NULL with error ("file:line: message") when it does not hold together.
+ */
+struct config *options_configure(const struct options *options, char *error, size_t size);
+
+/* The limits in force: the command line's, else the file's, else the defaults. */
+void options_limits(const struct options *options, const struct config *config,
+                    struct server_limits *limits, int *drive_wait);
+
+#endif
