@@ -186,6 +186,31 @@ int state_write_atomic(const char *dir, const char *file_name, const void *data,
 	return sync_directory(dir);
 }
 
+int state_append_file(const char *dir, const char *file_name, const void *data, size_t length)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, error = 0, n;
+
+	n = snprintf(path, sizeof(path), "%s/%s", dir, file_name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		error = -errno;
+	else if (!S_ISREG(st.st_mode))
+		error = -EINVAL;
+	if (error == 0)
+		error = write_all(fd, data, length);
+	if (error == 0 && fsync(fd) < 0)
+		error = -errno;
+	if (close(fd) < 0 && error == 0)
+		error = -errno;
+	return error;
+}
+
 int state_read_file(const char *path, size_t max_size, char **data, size_t *length)
 {
 	struct stat st;

@@ -110,6 +110,14 @@ int state_directory(const char *state_dir, enum counters_kind kind, bool create,
 int state_write_atomic(const char *dir, const char *file_name, const void *data, size_t length);
 
 /*
+ * Append data to the existing regular file dir/file_name (no symlinks) and
+ * fsync it. A crash may leave a torn tail: the reader must accept that (the
+ * catalog ignores an unterminated last line). Returns 0 or -errno (-ENOENT if
+ * the file is not there).
+ */
+int state_append_file(const char *dir, const char *file_name, const void *data, size_t length);
+
+/*
  * Read a whole regular file (no symlinks) of at most max_size bytes into a
  * malloc'd, NUL-terminated buffer. Returns 0, -ENOENT, -EFBIG or -errno.
  */
