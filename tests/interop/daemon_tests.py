@@ -246,10 +246,12 @@ def sigterm_finishes_records_and_writes_filemarks(directory):
             got += 1
         assert got >= count, "writer %d: %d acknowledged, %d on tape" % (number, count, got)
         assert got <= count + 1, "at most the record in flight beyond the acknowledged ones"
-        # A filemark closes the archive: the next read is end of data (EIO), not more data.
+        # The loop ended at the filemark close wrote. After it, as st does at end of data
+        # right after a filemark: one more 0, then EIO.
+        assert rmt.read(65536) == b"", "end of data after the filemark reads 0 once"
         try:
             rmt.read(65536)
-            raise AssertionError("expected end of data after the filemark")
+            raise AssertionError("expected EIO at end of data")
         except RmtError as error:
             assert error.errno == 5, error
         rmt.close()
