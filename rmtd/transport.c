@@ -29,7 +29,9 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe; /* records may be spliced from it */
+	bool input_is_pipe;  /* records may be spliced from it */
+	bool input_is_file;  /* a regular file: always readable, epoll cannot watch it */
+	bool output_is_file; /* a regular file: writes never wait, epoll cannot watch it */
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
@@ -47,6 +49,13 @@ static void transport_update_reading(struct fd_transport *t)
 	if (length == 0 && t->input_is_pipe)
 		session_input_sink(t->session, &length);
 	want = length > 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
+	if (t->input_is_file) {
+		/* Nothing to wait for: read again on the next turn of the loop. */
+		if (want)
+			event_active(t->read_event, EV_READ, 0);
+		t->reading = false;
+		return;
+	}
 	if (want && !t->reading)
 		event_add(t->read_event, NULL);
 	else if (!want && t->reading)
@@ -123,6 +132,32 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 		return -EPIPE;
 	for (int i = 0; i < count; i++)
 		total += iov[i].iov_len;
+	if (t->output_is_file) {
+		/* A regular file takes everything at once; there is no waiting to do. */
+		struct iovec rest[2];
+		int left = count < 2 ? count : 2;
+
+		memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
+		while (left > 0) {
+			n = writev(t->output_fd, rest, left);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				t->output_broken = true;
+				return -errno;
+			}
+			while (left > 0 && (size_t)n >= rest[0].iov_len) {
+				n -= (ssize_t)rest[0].iov_len;
+				memmove(rest, rest + 1, sizeof(rest[0]));
+				left--;
+			}
+			if (left > 0) {
+				rest[0].iov_base = (char *)rest[0].iov_base + n;
+				rest[0].iov_len -= (size_t)n;
+			}
+		}
+		return 0;
+	}
 	if (evbuffer_get_length(t->output) == 0) {
 		do {
 			n = writev(t->output_fd, iov, count);
@@ -211,7 +246,16 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	set_nonblocking(input_fd, &t->input_flags);
 	if (output_fd != input_fd)
 		set_nonblocking(output_fd, &t->output_flags);
-	t->read_event = event_new(base, input_fd, EV_READ | EV_PERSIST, transport_read, t);
+	{
+		struct stat st;
+
+		t->input_is_file = fstat(input_fd, &st) == 0 && S_ISREG(st.st_mode);
+		t->output_is_file = fstat(output_fd, &st) == 0 && S_ISREG(st.st_mode);
+	}
+	if (t->input_is_file)
+		t->read_event = event_new(base, -1, 0, transport_read, t);
+	else
+		t->read_event = event_new(base, input_fd, EV_READ | EV_PERSIST, transport_read, t);
 	t->write_event = event_new(base, output_fd, EV_WRITE | EV_PERSIST, transport_write, t);
 	t->output = evbuffer_new();
 	if (t->read_event == NULL || t->write_event == NULL || t->output == NULL)
