@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,11 +21,13 @@
 
 #include "rmt/protocol.h"
 #include "config.h"
+#include "control.h"
 #include "drive.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
 #include "session.h"
+#include "status.h"
 #include "transport.h"
 
 /* ---------------------------------------------------------------- stdio mode */
@@ -141,7 +144,59 @@ struct daemon_state {
 	struct server *server;
 	struct drive_registry *drives;
 	struct config *config;
+	struct status_monitor *status;
+	struct control *control;
 };
+
+/* The command line's value, else the configuration file's (""), else NULL. */
+static const char *pick_text(const char *command_line, const char *file)
+{
+	return command_line != NULL ? command_line : file[0] != '\0' ? file : NULL;
+}
+
+/* The operator's view: status files and the control socket (rmtctl, control.h). */
+static void start_operations(struct daemon_state *state, struct event_base *base,
+                             const struct options *o)
+{
+	const struct config *c = state->config;
+	const char *group = pick_text(o->control_group, c->control_group);
+	struct status_options status = {
+	    .directory = pick_text(o->status_directory, c->status_directory),
+	    .interval = o->status_interval > 0 ? o->status_interval : STATUS_INTERVAL_DEFAULT,
+	    .policy = &c->policy,
+	};
+	struct control_options control = {
+	    .path = pick_text(o->control_socket, c->control_socket),
+	    .mode = (mode_t)(o->control_mode >= 0   ? o->control_mode
+	                     : c->control_mode >= 0 ? c->control_mode
+	                                            : CONTROL_MODE_DEFAULT),
+	    .group = (gid_t)-1,
+	    .state_directory = pick_text(o->state_directory, c->state_directory),
+	};
+
+	state->status = status_monitor_create(base, state->server, state->drives, &status);
+	if (state->status == NULL)
+		fatalx("cannot start the status monitor");
+	if (group != NULL) {
+		const struct group *gr = getgrnam(group);
+		char *end;
+		unsigned long gid = strtoul(group, &end, 10);
+
+		if (gr == NULL && (*end != '\0' || end == group))
+			fatalx("control group %s: no such group", group);
+		control.group = gr ? gr->gr_gid : (gid_t)gid;
+	}
+	bool chosen = control.path != NULL;
+
+	/* The default socket is root's; an inetd instance serves one client and has none. */
+	if (!chosen && o->mode == MODE_DAEMON && geteuid() == 0)
+		control.path = RMT_DEFAULT_CONTROL_SOCKET;
+	if (control.path == NULL || control.path[0] == '\0' || o->mode != MODE_DAEMON)
+		return;
+	state->control = control_create(base, state->status, &control);
+	if (state->control == NULL && chosen)
+		fatalx("cannot create the control socket %s", control.path);
+}
 
 static void daemon_terminate(evutil_socket_t signal_number, short what, void *arg)
 {
@@ -238,8 +293,10 @@ static int run_daemon(const struct options *o, struct config *config)
 	} else {
 		daemon_listen(&state, o);
 		server_start(state.server);
-		server_notify_systemd("READY=1");
 	}
+	start_operations(&state, base, o);
+	if (o->mode != MODE_INETD)
+		server_notify_systemd("READY=1");
 	term = evsignal_new(base, SIGTERM, daemon_terminate, &state);
 	intr = evsignal_new(base, SIGINT, daemon_terminate, &state);
 	hup = evsignal_new(base, SIGHUP, daemon_reload, &state);
@@ -255,6 +312,8 @@ static int run_daemon(const struct options *o, struct config *config)
 	event_free(term);
 	event_free(intr);
 	event_free(hup);
+	control_free(state.control);
+	status_monitor_free(state.status);
 	server_free(state.server);
 	drive_registry_free(&drives);
 	event_base_free(base);

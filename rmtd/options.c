@@ -49,6 +49,13 @@ static void usage(FILE *out)
 	    "  --idle-timeout S      close a session idle this long (default %d; 0: never)\n"
 	    "  --request-timeout S   close a session whose request takes longer to arrive\n"
 	    "                        (default %d; 0: never)\n"
+	    "  --control PATH        control socket for rmtctl (default %s when run\n"
+	    "                        as root; \"none\": no socket)\n"
+	    "  --control-mode OCTAL  its file mode (default 0660)\n"
+	    "  --control-group GROUP its group, whose members may use rmtctl\n"
+	    "  --status-dir DIR      keep DIR/<drive>.status up to date while drives are busy\n"
+	    "  --status-interval S   rewrite status files every S seconds (default 5)\n"
+	    "  --state-dir DIR       persistent counters and catalogs (rmtctl catalog)\n"
 	    "  -c COMMAND            accepted and ignored (rmtd as a login shell)\n"
 	    "  -d                    stay in the foreground and log to standard error\n"
 	    "  -v                    more logging (repeat for debug)\n"
@@ -57,7 +64,7 @@ static void usage(FILE *out)
 	    "  -V, --version         the version\n",
 	    RMT_DEFAULT_TCP_PORT, CONFIG_DEFAULT_PATH, RMT_MAX_RECORD_DEFAULT, DEFAULT_DRIVE_WAIT,
 	    DEFAULT_MAX_SESSIONS, DEFAULT_MAX_PER_PEER, DEFAULT_IDLE_TIMEOUT,
-	    DEFAULT_REQUEST_TIMEOUT);
+	    DEFAULT_REQUEST_TIMEOUT, RMT_DEFAULT_CONTROL_SOCKET);
 }
 
 static int parse_count(const char *option, const char *text, int minimum)
@@ -69,6 +76,18 @@ static int parse_count(const char *option, const char *text, int minimum)
 	value = strtol(text, &end, 10);
 	if (errno != 0 || end == text || *end != '\0' || value < minimum || value > 1000000)
 		fatalx("%s: a whole number from %d to 1000000", option, minimum);
+	return (int)value;
+}
+
+static int parse_mode(const char *option, const char *text)
+{
+	char *end;
+	long value;
+
+	errno = 0;
+	value = strtol(text, &end, 8);
+	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > 0777)
+		fatalx("%s: an octal mode from 0 to 0777", option);
 	return (int)value;
 }
 
@@ -111,6 +130,12 @@ void options_parse(int argc, char **argv, struct options *o)
 		OPT_MAX_PER_PEER,
 		OPT_IDLE_TIMEOUT,
 		OPT_REQUEST_TIMEOUT,
+		OPT_CONTROL,
+		OPT_CONTROL_MODE,
+		OPT_CONTROL_GROUP,
+		OPT_STATUS_DIR,
+		OPT_STATUS_INTERVAL,
+		OPT_STATE_DIR,
 	};
 	static const struct option long_options[] = {
 	    {"stdio", no_argument, NULL, OPT_STDIO},
@@ -124,6 +149,12 @@ void options_parse(int argc, char **argv, struct options *o)
 	    {"max-per-peer", required_argument, NULL, OPT_MAX_PER_PEER},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+	    {"control", required_argument, NULL, OPT_CONTROL},
+	    {"control-mode", required_argument, NULL, OPT_CONTROL_MODE},
+	    {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
+	    {"status-dir", required_argument, NULL, OPT_STATUS_DIR},
+	    {"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
+	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -183,6 +214,24 @@ void options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_REQUEST_TIMEOUT:
 			o->request_timeout = parse_count("--request-timeout", optarg, 0);
+			break;
+		case OPT_CONTROL:
+			o->control_socket = strcmp(optarg, "none") == 0 ? "" : optarg;
+			break;
+		case OPT_CONTROL_MODE:
+			o->control_mode = parse_mode("--control-mode", optarg);
+			break;
+		case OPT_CONTROL_GROUP:
+			o->control_group = optarg;
+			break;
+		case OPT_STATUS_DIR:
+			o->status_directory = optarg;
+			break;
+		case OPT_STATUS_INTERVAL:
+			o->status_interval = parse_count("--status-interval", optarg, 1);
+			break;
+		case OPT_STATE_DIR:
+			o->state_directory = optarg;
 			break;
 		case 'f':
 			o->config_file = optarg;

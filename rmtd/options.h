@@ -44,8 +44,9 @@ struct options {
 	int idle_timeout;
 	int request_timeout;
 	/* the operations issue's options (control socket, status files) */
-	const char *control_socket;
+	const char *control_socket; /* "" (--control none): no socket */
 	int control_mode;
+	const char *control_group;
 	const char *status_directory;
 	int status_interval;
 	const char *state_directory;

@@ -85,4 +85,7 @@
 /* The TCP port rmtd listens on by default (not registered; chosen above the ephemeral gap). */
 #define RMT_DEFAULT_TCP_PORT 5400
 
+/* Where rmtd (as root) serves rmtctl, and where rmtctl looks by default. */
+#define RMT_DEFAULT_CONTROL_SOCKET "/run/rmtd/control.sock"
+
 #endif

@@ -1,0 +1,1040 @@
+/*
+ * control.c - the control socket behind rmtctl (protocol in control.h).
+ *
+ * Connections live on the event loop as bufferevents: one request line in,
+ * one reply out, then the connection is closed once the reply has left. State
+ * comes from the status monitor (status.c); a kill goes to session_abort().
+ * Catalogs are files, possibly large: they are read and formatted on a thread
+ * so that the loop keeps serving tape clients meanwhile.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "catalog.h"
+#include "control.h"
+#include "counters.h"
+#include "log.h"
+#include "session.h"
+#include "status.h"
+
+/* ---------------------------------------------------------------- requests */
+
+static int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* %XX-decode [text, text + length) into out; false on a bad escape, a NUL or no room. */
+static bool decode_argument(const char *text, size_t length, char *out, size_t size)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < length; i++) {
+		int c = (unsigned char)text[i];
+
+		if (c == '%') {
+			int high, low;
+
+			if (i + 2 >= length)
+				return false;
+			high = hex_value((unsigned char)text[i + 1]);
+			low = hex_value((unsigned char)text[i + 2]);
+			if (high < 0 || low < 0)
+				return false;
+			c = high * 16 + low;
+			i += 2;
+		}
+		if (c == '\0' || used + 1 >= size)
+			return false;
+		out[used++] = (char)c;
+	}
+	out[used] = '\0';
+	return true;
+}
+
+static bool parse_session_id(const char *text, size_t length, unsigned *out)
+{
+	unsigned long value = 0;
+
+	if (length == 0 || length > 10)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return false;
+		value = value * 10 + (unsigned long)(text[i] - '0');
+	}
+	if (value == 0 || value > 0xffffffffUL)
+		return false;
+	*out = (unsigned)value;
+	return true;
+}
+
+int control_parse_request(const char *line, size_t length, struct control_request *out,
+                          const char **error)
+{
+	static const struct {
+		const char *word;
+		enum control_command command;
+		int argument; /* 0 none, 1 session id, 2 optional name */
+	} commands[] = {
+	    {"status", CONTROL_STATUS, 0},   {"session", CONTROL_SESSION, 1},
+	    {"drives", CONTROL_DRIVES, 0},   {"kill", CONTROL_KILL, 1},
+	    {"catalog", CONTROL_CATALOG, 2}, {"help", CONTROL_HELP, 0},
+	};
+	size_t word, at = 0;
+	int argument = -1;
+
+	memset(out, 0, sizeof(*out));
+	*error = NULL;
+	if (length > 0 && line[length - 1] == '\r')
+		length--;
+	for (size_t i = 0; i < length; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if (c < 0x20 && c != '\t') {
+			*error = "control characters in the request";
+			return -EINVAL;
+		}
+	}
+	while (at < length && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	word = at;
+	while (at < length && line[at] != ' ' && line[at] != '\t')
+		at++;
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strlen(commands[i].word) == at - word &&
+		    memcmp(commands[i].word, line + word, at - word) == 0) {
+			out->command = commands[i].command;
+			argument = commands[i].argument;
+		}
+	}
+	if (argument < 0) {
+		*error = "unknown command (try help)";
+		return -EINVAL;
+	}
+	while (at < length && (line[at] == ' ' || line[at] == '\t'))
+		at++;
+	if (length - at >= 6 && memcmp(line + at, "--json", 6) == 0 &&
+	    (length - at == 6 || line[at + 6] == ' ' || line[at + 6] == '\t')) {
+		out->json = true;
+		at += 6;
+		while (at < length && (line[at] == ' ' || line[at] == '\t'))
+			at++;
+	}
+	/* The argument is the rest of the line; blanks at its end are not part of it. */
+	while (length > at && (line[length - 1] == ' ' || line[length - 1] == '\t'))
+		length--;
+	switch (argument) {
+	case 0:
+		if (at != length) {
+			*error = "this command takes no argument";
+			return -EINVAL;
+		}
+		break;
+	case 1:
+		if (!parse_session_id(line + at, length - at, &out->session)) {
+			*error = "expected a session number";
+			return -EINVAL;
+		}
+		break;
+	case 2:
+		if (at == length)
+			break;
+		if (!decode_argument(line + at, length - at, out->name, sizeof(out->name)) ||
+		    out->name[0] == '\0') {
+			*error = "bad name (too long, a NUL, or a bad %XX escape)";
+			return -EINVAL;
+		}
+		out->has_name = true;
+		break;
+	}
+	return 0;
+}
+
+int control_encode_argument(const char *name, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t used = 0, length = strlen(name);
+
+	for (size_t i = 0; i < length; i++) {
+		unsigned char c = (unsigned char)name[i];
+		/* Blanks inside a name are fine; at its ends they would be trimmed. */
+		bool edge_blank = (c == ' ' || c == '\t') && (i == 0 || i + 1 == length);
+		bool plain = c > 0x20 && c < 0x7f && c != '%';
+
+		if (plain || (c == ' ' && !edge_blank)) {
+			if (used + 1 >= size)
+				return -ENAMETOOLONG;
+			out[used++] = (char)c;
+		} else {
+			if (used + 3 >= size)
+				return -ENAMETOOLONG;
+			out[used++] = '%';
+			out[used++] = hex[c >> 4];
+			out[used++] = hex[c & 15];
+		}
+	}
+	if (size == 0)
+		return -ENAMETOOLONG;
+	out[used] = '\0';
+	return (int)used;
+}
+
+int control_parse_reply(const char *data, size_t length, struct control_reply *out)
+{
+	const char *newline = memchr(data, '\n', length < 512 ? length : 512);
+	size_t line;
+
+	memset(out, 0, sizeof(*out));
+	if (newline == NULL)
+		return length >= 512 ? -EPROTO : 0;
+	line = (size_t)(newline - data);
+	out->header_length = line + 1;
+	if (line > 3 && memcmp(data, "OK ", 3) == 0) {
+		unsigned long long value = 0;
+
+		for (size_t i = 3; i < line; i++) {
+			if (data[i] < '0' || data[i] > '9' || i > 3 + 18)
+				return -EPROTO;
+			value = value * 10 + (unsigned)(data[i] - '0');
+		}
+		out->ok = true;
+		out->length = (size_t)value;
+		return 1;
+	}
+	if (line > 4 && memcmp(data, "ERR ", 4) == 0) {
+		size_t code_end = 4;
+
+		while (code_end < line && data[code_end] != ' ')
+			code_end++;
+		if (code_end == 4 || code_end - 4 >= sizeof(out->code))
+			return -EPROTO;
+		memcpy(out->code, data + 4, code_end - 4);
+		out->code[code_end - 4] = '\0';
+		if (code_end < line) {
+			size_t n = line - code_end - 1;
+
+			if (n >= sizeof(out->message))
+				n = sizeof(out->message) - 1;
+			memcpy(out->message, data + code_end + 1, n);
+			out->message[n] = '\0';
+		}
+		return 1;
+	}
+	return -EPROTO;
+}
+
+/* ---------------------------------------------------------------- catalogs */
+
+/* Decode the JSON string that starts at p (after its opening quote) into out. */
+static bool json_string_value(const char *p, char *out, size_t size)
+{
+	size_t used = 0;
+
+	while (*p && *p != '"') {
+		unsigned value;
+
+		if (*p != '\\') {
+			value = (unsigned char)*p++;
+		} else {
+			p++;
+			switch (*p) {
+			case 'n':
+				value = '\n';
+				break;
+			case 't':
+				value = '\t';
+				break;
+			case 'r':
+				value = '\r';
+				break;
+			case 'b':
+				value = '\b';
+				break;
+			case 'f':
+				value = '\f';
+				break;
+			case 'u':
+				value = 0;
+				for (int i = 1; i <= 4; i++) {
+					int h = hex_value((unsigned char)p[i]);
+
+					if (h < 0)
+						return false;
+					value = value * 16 + (unsigned)h;
+				}
+				p += 4;
+				/* catalog.c writes non-UTF-8 bytes as \u00XX: the byte itself */
+				if (value == 0 || value > 0xff)
+					return false;
+				break;
+			case '"':
+			case '\\':
+			case '/':
+				value = (unsigned char)*p;
+				break;
+			default:
+				return false;
+			}
+			p++;
+		}
+		if (used + 1 >= size)
+			return false;
+		out[used++] = (char)value;
+	}
+	if (*p != '"')
+		return false;
+	out[used] = '\0';
+	return true;
+}
+
+/* The cartridge named on the first line of a catalog file. */
+static bool catalog_file_cartridge(int dir_fd, const char *file, char *out, size_t size)
+{
+	static const char key[] = "\"cartridge\":\"";
+	char head[4 * CONTROL_NAME_MAX];
+	const char *found;
+	ssize_t n;
+	int fd = openat(dir_fd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	head[n] = '\0';
+	head[strcspn(head, "\n")] = '\0';
+	if (strstr(head, "\"rmtd_catalog\":") == NULL || (found = strstr(head, key)) == NULL)
+		return false;
+	return json_string_value(found + strlen(key), out, size);
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void free_names(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Every cartridge with a catalog, sorted. */
+static int list_cartridges(const char *state_dir, char ***names_out, size_t *count_out)
+{
+	char dir_path[PATH_MAX], name[CONTROL_NAME_MAX];
+	char **names = NULL;
+	size_t count = 0, capacity = 0;
+	struct dirent *entry;
+	DIR *dir;
+	int error;
+
+	*names_out = NULL;
+	*count_out = 0;
+	error = state_directory(state_dir, COUNTERS_CARTRIDGE, false, dir_path, sizeof(dir_path));
+	if (error < 0)
+		return error;
+	dir = opendir(dir_path);
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((entry = readdir(dir)) != NULL) {
+		size_t n = strlen(entry->d_name);
+
+		if (entry->d_name[0] == '.' || n <= 8 ||
+		    strcmp(entry->d_name + n - 8, ".catalog") != 0)
+			continue;
+		if (!catalog_file_cartridge(dirfd(dir), entry->d_name, name, sizeof(name)))
+			continue;
+		if (count == capacity) {
+			size_t grown_capacity = capacity ? capacity * 2 : 16;
+			char **grown = reallocarray(names, grown_capacity, sizeof(*grown));
+
+			if (grown == NULL)
+				break;
+			names = grown;
+			capacity = grown_capacity;
+		}
+		if ((names[count] = strdup(name)) != NULL)
+			count++;
+	}
+	closedir(dir);
+	if (count > 0)
+		qsort(names, count, sizeof(*names), compare_names);
+	*names_out = names;
+	*count_out = count;
+	return 0;
+}
+
+static void write_catalog_summary(FILE *out, const struct catalog *cat, bool json, bool first)
+{
+	const char *label = catalog_content_label(cat);
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; i < cat->count; i++)
+		bytes += cat->entries[i].bytes;
+	if (json) {
+		fputs(first ? "" : ",", out);
+		fputs("{\"cartridge\":", out);
+		state_json_string(out, cat->cartridge);
+		fprintf(out, ",\"files\":%zu,\"bytes\":%llu,\"label\":", cat->count,
+		        (unsigned long long)bytes);
+		if (label != NULL)
+			state_json_string(out, label);
+		else
+			fputs("null", out);
+		fputs("}", out);
+	} else {
+		char escaped[4 * CONTROL_NAME_MAX], escaped_label[512];
+
+		status_text_escape(escaped, sizeof(escaped), cat->cartridge);
+		fprintf(out, "Cartridge %s: %zu file%s, %llu Kbytes", escaped, cat->count,
+		        cat->count == 1 ? "" : "s", (unsigned long long)(bytes / 1024));
+		if (label != NULL)
+			fprintf(out, ", label %s",
+			        status_text_escape(escaped_label, sizeof(escaped_label), label));
+		fputs("\n", out);
+	}
+}
+
+int control_catalog_body(const char *state_dir, const char *const *candidates, size_t count,
+                         bool json, char **body, size_t *length)
+{
+	struct catalog cat;
+	FILE *out;
+	int error = -ENOENT;
+
+	*body = NULL;
+	*length = 0;
+	out = open_memstream(body, length);
+	if (out == NULL)
+		return -errno;
+	if (count == 0) {
+		char **names;
+		size_t found;
+
+		error = list_cartridges(state_dir, &names, &found);
+		if (json)
+			fputs("{\"cartridges\":[", out);
+		for (size_t i = 0; error == 0 && i < found; i++) {
+			if (catalog_load(state_dir, names[i], &cat) == 0)
+				write_catalog_summary(out, &cat, json, i == 0);
+			catalog_free(&cat);
+		}
+		if (json)
+			fputs("]}\n", out);
+		else if (error == 0 && found == 0)
+			fputs("No catalogs\n", out);
+		free_names(names, found);
+	} else {
+		for (size_t i = 0; i < count && error == -ENOENT; i++) {
+			int loaded = catalog_load(state_dir, candidates[i], &cat);
+
+			if (loaded == 0 && cat.on_disk) {
+				error = json ? catalog_write_json(&cat, out)
+				             : catalog_write_table(&cat, out);
+				if (json && error == 0)
+					fputs("\n", out);
+			} else if (loaded < 0 && loaded != -ENOENT) {
+				error = loaded;
+			}
+			catalog_free(&cat);
+		}
+	}
+	if (fclose(out) != 0 && error == 0)
+		error = -EIO;
+	if (error < 0) {
+		free(*body);
+		*body = NULL;
+		*length = 0;
+	}
+	return error;
+}
+
+/* ---------------------------------------------------------------- the socket */
+
+struct catalog_job;
+
+struct control_connection {
+	TAILQ_ENTRY(control_connection) entry;
+	struct control *control;
+	struct bufferevent *bev;
+	uid_t uid;
+	pid_t pid;
+	bool answered;
+	struct catalog_job *job; /* a catalog being read for this connection */
+};
+
+/* A catalog request on its thread; the loop picks the result up in catalog_done. */
+struct catalog_job {
+	TAILQ_ENTRY(catalog_job) entry;
+	struct control *control;
+	struct control_connection *connection; /* NULL once the client has gone */
+	struct event *done;
+	pthread_t thread;
+	char *state_directory;
+	char *candidates[3];
+	size_t count;
+	bool json;
+	int result;
+	char *body;
+	size_t length;
+};
+
+struct control {
+	struct event_base *base;
+	struct status_monitor *monitor;
+	struct evconnlistener *listener;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;
+	ino_t ino;
+	gid_t group;
+	char *state_directory;
+	TAILQ_HEAD(, control_connection) connections;
+	int connection_count;
+	TAILQ_HEAD(, catalog_job) jobs;
+};
+
+static void connection_free(struct control_connection *c)
+{
+	struct control *control = c->control;
+
+	if (c->job != NULL)
+		c->job->connection = NULL; /* the job finishes and is dropped */
+	TAILQ_REMOVE(&control->connections, c, entry);
+	control->connection_count--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void connection_written(struct bufferevent *bev, void *arg)
+{
+	struct control_connection *c = arg;
+
+	if (c->answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		connection_free(c);
+}
+
+static void reply_error(struct control_connection *c, const char *code, const char *message)
+{
+	c->answered = true;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_add_printf(bufferevent_get_output(c->bev), "ERR %s %s\n", code, message);
+}
+
+static void reply_body(struct control_connection *c, struct evbuffer *body)
+{
+	struct evbuffer *output = bufferevent_get_output(c->bev);
+
+	c->answered = true;
+	bufferevent_disable(c->bev, EV_READ);
+	evbuffer_add_printf(output, "OK %zu\n", evbuffer_get_length(body));
+	evbuffer_add_buffer(output, body);
+}
+
+static const char help_text[] =
+    "status [--json]          drives and sessions, one line each\n"
+    "session [--json] ID      one session\n"
+    "drives [--json]          every drive known\n"
+    "kill ID                  abort a session at its next request boundary\n"
+    "catalog [--json] [NAME]  the catalog of a drive's or a named cartridge\n"
+    "help                     this text\n";
+
+static void *catalog_thread(void *arg)
+{
+	struct catalog_job *job = arg;
+
+	job->result =
+	    control_catalog_body(job->state_directory, (const char *const *)job->candidates,
+	                         job->count, job->json, &job->body, &job->length);
+	event_active(job->done, EV_READ, 0);
+	return NULL;
+}
+
+static void catalog_job_free(struct catalog_job *job)
+{
+	TAILQ_REMOVE(&job->control->jobs, job, entry);
+	if (job->done != NULL)
+		event_free(job->done);
+	free(job->state_directory);
+	for (size_t i = 0; i < job->count; i++)
+		free(job->candidates[i]);
+	free(job->body);
+	free(job);
+}
+
+static void catalog_done(evutil_socket_t fd, short what, void *arg)
+{
+	struct catalog_job *job = arg;
+	struct control_connection *c = job->connection;
+
+	pthread_join(job->thread, NULL);
+	if (c != NULL) {
+		c->job = NULL;
+		if (job->result == 0) {
+			struct evbuffer *body = evbuffer_new();
+
+			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0)
+				reply_body(c, body);
+			else
+				reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+			if (body != NULL)
+				evbuffer_free(body);
+		} else if (job->result == -ENOENT) {
+			reply_error(c, CONTROL_ERR_NOTFOUND,
+			            "no catalog for that drive or cartridge");
+		} else {
+			char message[160];
+
+			snprintf(message, sizeof(message), "cannot read the catalog: %s",
+			         strerror(-job->result));
+			reply_error(c, CONTROL_ERR_INTERNAL, message);
+		}
+	}
+	catalog_job_free(job);
+}
+
+static int add_candidate(struct catalog_job *job, const char *name)
+{
+	for (size_t i = 0; i < job->count; i++)
+		if (strcmp(job->candidates[i], name) == 0)
+			return 0;
+	if (job->count >= sizeof(job->candidates) / sizeof(job->candidates[0]))
+		return 0;
+	if ((job->candidates[job->count] = strdup(name)) == NULL)
+		return -ENOMEM;
+	job->count++;
+	return 0;
+}
+
+static void handle_catalog(struct control_connection *c, const struct control_request *request)
+{
+	struct control *control = c->control;
+	struct catalog_job *job;
+	struct status_snapshot snapshot;
+	int error = 0;
+
+	if (control->state_directory == NULL) {
+		reply_error(c, CONTROL_ERR_UNAVAILABLE, "no state directory is configured");
+		return;
+	}
+	job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	job->control = control;
+	job->connection = c;
+	job->json = request->json;
+	TAILQ_INSERT_TAIL(&control->jobs, job, entry);
+	job->state_directory = strdup(control->state_directory);
+	if (job->state_directory == NULL)
+		error = -ENOMEM;
+	if (error == 0 && request->has_name) {
+		/* The name as a cartridge first; a drive's name means the cartridge in it. */
+		error = add_candidate(job, request->name);
+		if (error == 0 && status_monitor_snapshot(control->monitor, &snapshot) == 0) {
+			for (size_t i = 0; error == 0 && i < snapshot.drive_count; i++) {
+				const struct status_drive *d = &snapshot.drives[i];
+
+				if (strcmp(d->name, request->name) != 0 &&
+				    (d->alias == NULL || strcmp(d->alias, request->name) != 0))
+					continue;
+				error = add_candidate(job, d->name);
+				if (error == 0 && d->alias != NULL)
+					error = add_candidate(job, d->alias);
+			}
+		}
+	}
+	if (error == 0) {
+		job->done = event_new(control->base, -1, 0, catalog_done, job);
+		if (job->done == NULL)
+			error = -ENOMEM;
+	}
+	if (error == 0 && (error = -pthread_create(&job->thread, NULL, catalog_thread, job)) == 0) {
+		c->job = job;
+		return;
+	}
+	catalog_job_free(job);
+	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the catalog");
+}
+
+static void handle_kill(struct control_connection *c, unsigned id, struct evbuffer *body)
+{
+	struct control *control = c->control;
+	struct session *session = status_monitor_find_session(control->monitor, id);
+	struct status_snapshot snapshot;
+	const struct status_session *after;
+	char why[64];
+
+	if (session == NULL) {
+		reply_error(c, CONTROL_ERR_NOTFOUND, "no such session");
+		return;
+	}
+	log_info("control: session %u aborted by uid %u (pid %d)", id, (unsigned)c->uid,
+	         (int)c->pid);
+	snprintf(why, sizeof(why), "aborted by the operator (uid %u)", (unsigned)c->uid);
+	/* May end the session at once: look it up again rather than touch it. */
+	session_abort(session, why);
+	if (status_monitor_snapshot(control->monitor, &snapshot) == 0 &&
+	    (after = status_snapshot_session(&snapshot, id)) != NULL) {
+		status_format_session_line(body, after);
+		evbuffer_add(body, "\n", 1);
+	} else {
+		evbuffer_add_printf(body, "Session %u: ended\n", id);
+	}
+	reply_body(c, body);
+}
+
+static void handle_request(struct control_connection *c, const char *line, size_t length)
+{
+	struct control *control = c->control;
+	struct control_request request;
+	struct status_snapshot snapshot;
+	const struct status_session *session;
+	struct evbuffer *body;
+	const char *error;
+	int rc = 0;
+
+	if (control_parse_request(line, length, &request, &error) < 0) {
+		reply_error(c, CONTROL_ERR_USAGE, error);
+		return;
+	}
+	if (request.command == CONTROL_CATALOG) {
+		handle_catalog(c, &request);
+		return;
+	}
+	body = evbuffer_new();
+	if (body == NULL) {
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	if (request.command != CONTROL_HELP && request.command != CONTROL_KILL &&
+	    status_monitor_snapshot(control->monitor, &snapshot) < 0) {
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		evbuffer_free(body);
+		return;
+	}
+	switch (request.command) {
+	case CONTROL_STATUS:
+		rc = request.json ? status_format_json(body, &snapshot)
+		                  : status_format_text(body, &snapshot);
+		break;
+	case CONTROL_SESSION:
+		session = status_snapshot_session(&snapshot, request.session);
+		if (session == NULL) {
+			reply_error(c, CONTROL_ERR_NOTFOUND, "no such session");
+			evbuffer_free(body);
+			return;
+		}
+		rc = request.json ? status_format_session_json(body, session)
+		                  : status_format_session_line(body, session);
+		if (rc == 0)
+			rc = evbuffer_add(body, "\n", 1);
+		break;
+	case CONTROL_DRIVES:
+		rc = request.json ? status_format_drives_json(body, &snapshot)
+		                  : status_format_drives_text(body, &snapshot);
+		break;
+	case CONTROL_KILL:
+		handle_kill(c, request.session, body);
+		evbuffer_free(body);
+		return;
+	case CONTROL_HELP:
+		rc = evbuffer_add(body, help_text, sizeof(help_text) - 1);
+		break;
+	case CONTROL_CATALOG:
+		break;
+	}
+	if (rc == 0)
+		reply_body(c, body);
+	else
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+	evbuffer_free(body);
+}
+
+static void connection_read(struct bufferevent *bev, void *arg)
+{
+	struct control_connection *c = arg;
+	struct evbuffer *input = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	char line[CONTROL_REQUEST_MAX];
+	size_t length;
+
+	if (c->answered || c->job != NULL)
+		return;
+	eol = evbuffer_search_eol(input, NULL, NULL, EVBUFFER_EOL_LF);
+	if (eol.pos < 0) {
+		if (evbuffer_get_length(input) >= CONTROL_REQUEST_MAX)
+			reply_error(c, CONTROL_ERR_TOOLONG, "request line too long");
+		return;
+	}
+	if ((size_t)eol.pos >= CONTROL_REQUEST_MAX) {
+		reply_error(c, CONTROL_ERR_TOOLONG, "request line too long");
+		return;
+	}
+	length = (size_t)eol.pos;
+	evbuffer_remove(input, line, length);
+	evbuffer_drain(input, 1);
+	bufferevent_disable(bev, EV_READ);
+	handle_request(c, line, length);
+}
+
+static void connection_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct control_connection *c = arg;
+	struct evbuffer *input = bufferevent_get_input(bev);
+	size_t length = evbuffer_get_length(input);
+
+	/* A request without its newline, then EOF (echo -n status | socat ...): take it. */
+	if ((what & BEV_EVENT_EOF) && !c->answered && c->job == NULL && length > 0 &&
+	    length < CONTROL_REQUEST_MAX) {
+		char line[CONTROL_REQUEST_MAX];
+
+		evbuffer_remove(input, line, length);
+		handle_request(c, line, length);
+		if (c->job != NULL || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+			return; /* the reply goes out if the client still reads */
+	}
+	if (c->job != NULL && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+		return;
+	connection_free(c);
+}
+
+/* Root, the daemon's own user, and members of the socket's group. */
+static bool peer_allowed(int fd, gid_t group, uid_t *uid, pid_t *pid)
+{
+	struct ucred cred;
+	socklen_t length = sizeof(cred);
+	gid_t groups[256];
+	socklen_t groups_length = sizeof(groups);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) < 0)
+		return false;
+	*uid = cred.uid;
+	*pid = cred.pid;
+	if (cred.uid == 0 || cred.uid == geteuid() || cred.gid == group)
+		return true;
+#ifdef SO_PEERGROUPS
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &groups_length) == 0) {
+		for (size_t i = 0; i < groups_length / sizeof(gid_t); i++)
+			if (groups[i] == group)
+				return true;
+	}
+#endif
+	return false;
+}
+
+static void control_accept(struct evconnlistener *listener, evutil_socket_t fd,
+                           struct sockaddr *address, int address_length, void *arg)
+{
+	struct control *control = arg;
+	struct control_connection *c;
+	const struct timeval timeout = {CONTROL_TIMEOUT, 0};
+	uid_t uid = (uid_t)-1;
+	pid_t pid = 0;
+	static const char busy[] = "ERR " CONTROL_ERR_BUSY " too many control connections\n";
+	static const char denied[] =
+	    "ERR " CONTROL_ERR_DENIED " only root and the control group may use this socket\n";
+
+	if (!peer_allowed(fd, control->group, &uid, &pid)) {
+		log_warnx("control: refused uid %d (pid %d): not root, not in the control group",
+		          (int)uid, (int)pid);
+		(void)!send(fd, denied, sizeof(denied) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	if (control->connection_count >= CONTROL_CONNECTIONS_MAX) {
+		(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->control = control;
+	c->uid = uid;
+	c->pid = pid;
+	c->bev = bufferevent_socket_new(control->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&control->connections, c, entry);
+	control->connection_count++;
+	/* Stop reading once a request could not be complete any more. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CONTROL_REQUEST_MAX + 1);
+	bufferevent_setcb(c->bev, connection_read, connection_written, connection_event, c);
+	bufferevent_set_timeouts(c->bev, &timeout, &timeout);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* An existing file at path: a stale socket is removed; a live one or anything else stops us. */
+static int clear_stale_socket(const char *path, const struct sockaddr_un *address)
+{
+	struct stat st;
+	int fd, live;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warnx("control socket %s: a file that is not a socket is in the way", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	live = connect(fd, (const struct sockaddr *)address, sizeof(*address)) == 0;
+	close(fd);
+	if (live) {
+		log_warnx("control socket %s: another daemon is serving it", path);
+		return -EADDRINUSE;
+	}
+	if (unlink(path) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The socket's directory (one level, e.g. /run/rmtd) is made if it is missing. */
+static void make_parent(const char *path)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	strlcpy(parent, path, sizeof(parent));
+	slash = strrchr(parent, '/');
+	if (slash == NULL || slash == parent)
+		return;
+	*slash = '\0';
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+		log_warn("control socket directory %s", parent);
+}
+
+struct control *control_create(struct event_base *base, struct status_monitor *monitor,
+                               const struct control_options *options)
+{
+	struct control *control;
+	struct sockaddr_un address;
+	struct stat st;
+	mode_t old_mask;
+	int fd, rc;
+
+	memset(&address, 0, sizeof(address));
+	address.sun_family = AF_UNIX;
+	if (strlen(options->path) >= sizeof(address.sun_path)) {
+		log_warnx("control socket %s: path too long (at most %zu bytes)", options->path,
+		          sizeof(address.sun_path) - 1);
+		return NULL;
+	}
+	strlcpy(address.sun_path, options->path, sizeof(address.sun_path));
+	control = calloc(1, sizeof(*control));
+	if (control == NULL)
+		return NULL;
+	control->base = base;
+	control->monitor = monitor;
+	control->group = options->group != (gid_t)-1 ? options->group : getegid();
+	TAILQ_INIT(&control->connections);
+	TAILQ_INIT(&control->jobs);
+	strlcpy(control->path, options->path, sizeof(control->path));
+	if (options->state_directory != NULL &&
+	    (control->state_directory = strdup(options->state_directory)) == NULL) {
+		free(control);
+		return NULL;
+	}
+	make_parent(options->path);
+	if ((rc = clear_stale_socket(options->path, &address)) < 0) {
+		if (rc != -EEXIST && rc != -EADDRINUSE)
+			log_warnx("control socket %s: %s", options->path, strerror(-rc));
+		goto fail;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warn("control socket");
+		goto fail;
+	}
+	/* Nobody may connect before the mode and group are right. */
+	old_mask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&address, sizeof(address));
+	umask(old_mask);
+	if (rc < 0) {
+		log_warn("control socket %s", options->path);
+		close(fd);
+		goto fail;
+	}
+	if ((options->group != (gid_t)-1 && chown(options->path, (uid_t)-1, options->group) < 0) ||
+	    chmod(options->path, options->mode) < 0 || stat(options->path, &st) < 0 ||
+	    listen(fd, 16) < 0) {
+		log_warn("control socket %s", options->path);
+		unlink(options->path);
+		close(fd);
+		goto fail;
+	}
+	control->dev = st.st_dev;
+	control->ino = st.st_ino;
+	control->listener = evconnlistener_new(
+	    base, control_accept, control, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (control->listener == NULL) {
+		log_warnx("control socket %s: cannot serve it", options->path);
+		unlink(options->path);
+		close(fd);
+		goto fail;
+	}
+	log_info("control socket %s (mode %04o, group %u)", options->path, (unsigned)options->mode,
+	         (unsigned)control->group);
+	return control;
+fail:
+	free(control->state_directory);
+	free(control);
+	return NULL;
+}
+
+void control_free(struct control *control)
+{
+	struct control_connection *c;
+	struct catalog_job *job;
+	struct stat st;
+
+	if (control == NULL)
+		return;
+	evconnlistener_free(control->listener);
+	while ((c = TAILQ_FIRST(&control->connections)) != NULL)
+		connection_free(c);
+	/* Threads still reading a catalog: wait for them (only at exit). */
+	while ((job = TAILQ_FIRST(&control->jobs)) != NULL) {
+		pthread_join(job->thread, NULL);
+		catalog_job_free(job);
+	}
+	/* Remove the socket only if it is still ours (not a successor's). */
+	if (stat(control->path, &st) == 0 && st.st_dev == control->dev && st.st_ino == control->ino)
+		unlink(control->path);
+	free(control->state_directory);
+	free(control);
+}

@@ -1,0 +1,1131 @@
+/*
+ * status.c - the operator's view of drives and sessions: snapshots with
+ * throughput, their text and JSON forms, and per-drive status files.
+ *
+ * Everything here runs on the event loop thread, which is also where sessions
+ * and drives change, so a snapshot is consistent without locks.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "drive.h"
+#include "listen.h"
+#include "log.h"
+#include "path.h"
+#include "status.h"
+
+/* ---------------------------------------------------------------- words */
+
+const char *status_kind_name(enum device_kind kind)
+{
+	switch (kind) {
+	case DEVICE_KIND_TAPE:
+		return "tape";
+	case DEVICE_KIND_VTAPE:
+		return "vtape";
+	case DEVICE_KIND_FILE:
+	default:
+		return "file";
+	}
+}
+
+/* What a file of this format means, in the words label.c's label_operation() uses. */
+static const struct {
+	const char *format;
+	const char *writing, *reading;
+} content_operations[] = {
+    {"dump", "Dump", "Restore"},         {"tar", "Archive", "Extract"},
+    {"cpio", "Archive", "Extract"},      {"amanda", "Backup", "Recover"},
+    {"bacula", "Backup", "Recover"},     {"afbackup", "Backup", "Recover"},
+    {"aix-backup", "Backup", "Recover"}, {"ansi", "Label", "Scan"},
+};
+
+/* The words that mean data moving: the session's own and label_operation()'s. */
+static int direction_of(const char *operation)
+{
+	static const char *const writing[] = {"Write", "Dump", "Archive", "Backup", "Label"};
+	static const char *const reading[] = {"Read", "Restore", "Extract", "Recover", "Scan"};
+
+	for (size_t i = 0; i < sizeof(writing) / sizeof(writing[0]); i++)
+		if (strcmp(operation, writing[i]) == 0)
+			return 1;
+	for (size_t i = 0; i < sizeof(reading) / sizeof(reading[0]); i++)
+		if (strcmp(operation, reading[i]) == 0)
+			return -1;
+	return 0;
+}
+
+void status_parse_content(const char *content, char *format, size_t format_size, char *label,
+                          size_t label_size)
+{
+	size_t n;
+	const char *found, *end;
+
+	if (format_size > 0)
+		format[0] = '\0';
+	if (label_size > 0)
+		label[0] = '\0';
+	if (content == NULL || content[0] == '\0' || strcmp(content, "unrecognised data") == 0)
+		return;
+	n = strcspn(content, " ,(");
+	if (format_size > 0) {
+		if (n >= format_size)
+			n = format_size - 1;
+		memcpy(format, content, n);
+		format[n] = '\0';
+	}
+	/* label.c writes ", label X" (dump) or " label X" (others), X escaped. */
+	found = strstr(content, " label ");
+	if (found == NULL || label_size == 0)
+		return;
+	found += strlen(" label ");
+	end = strstr(found, ", ");
+	n = end ? (size_t)(end - found) : strlen(found);
+	if (n >= label_size)
+		n = label_size - 1;
+	memcpy(label, found, n);
+	label[n] = '\0';
+}
+
+const char *status_infer_operation(const struct session_activity *activity)
+{
+	const char *operation = activity->operation ? activity->operation : "idle";
+	char format[STATUS_FORMAT_MAX];
+	int direction = direction_of(operation);
+
+	/* Waiting for a drive is the open that asked for it; the state says it waits. */
+	if (strcmp(operation, "Drive wait") == 0)
+		return "Open";
+	if (direction == 0 || activity->content[0] == '\0')
+		return operation;
+	status_parse_content(activity->content, format, sizeof(format), NULL, 0);
+	for (size_t i = 0; i < sizeof(content_operations) / sizeof(content_operations[0]); i++)
+		if (strcmp(format, content_operations[i].format) == 0)
+			return direction > 0 ? content_operations[i].writing
+			                     : content_operations[i].reading;
+	return direction > 0 ? "Write" : "Read";
+}
+
+void status_session_derive(struct status_session *entry)
+{
+	const struct session_activity *a = &entry->activity;
+
+	entry->operation = status_infer_operation(a);
+	if (a->state != NULL && a->state[0] != '\0')
+		entry->state = a->state;
+	else if (a->operation == NULL || strcmp(a->operation, "idle") == 0)
+		entry->state = "idle";
+	else
+		entry->state = "";
+	status_parse_content(a->content, entry->format, sizeof(entry->format), entry->label,
+	                     sizeof(entry->label));
+}
+
+/* ---------------------------------------------------------------- escaping */
+
+/* keep_backslash: the text is label.c's, already escaped; do not double its escapes. */
+static const char *text_escape(char *out, size_t size, const char *in, bool keep_backslash)
+{
+	size_t used = 0;
+
+	if (size == 0)
+		return out;
+	for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p; p++) {
+		char piece[5];
+		size_t n;
+
+		if (*p == '\\' && !keep_backslash)
+			n = (size_t)snprintf(piece, sizeof(piece), "\\\\");
+		else if (*p == '\n')
+			n = (size_t)snprintf(piece, sizeof(piece), "\\n");
+		else if (*p == '\t')
+			n = (size_t)snprintf(piece, sizeof(piece), "\\t");
+		else if (*p < 0x20 || *p >= 0x7f)
+			n = (size_t)snprintf(piece, sizeof(piece), "\\%03o", *p);
+		else
+			piece[0] = (char)*p, piece[1] = '\0', n = 1;
+		if (used + n >= size)
+			break; /* never half an escape */
+		memcpy(out + used, piece, n);
+		used += n;
+	}
+	out[used] = '\0';
+	return out;
+}
+
+const char *status_text_escape(char *out, size_t size, const char *in)
+{
+	return text_escape(out, size, in, false);
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+	unsigned c = p[0];
+	size_t n;
+	uint32_t code;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, code = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, code = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, code = c & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		code = (code << 6) | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((n == 3 && code < 0x800) || (n == 4 && code < 0x10000) || code > 0x10ffff ||
+	    (code >= 0xd800 && code <= 0xdfff))
+		return 0;
+	return n;
+}
+
+int status_json_string(struct evbuffer *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	int rc = evbuffer_add(out, "\"", 1);
+
+	while (rc == 0 && *p) {
+		const unsigned char *run = p;
+		size_t n;
+
+		/* Plain printable ASCII and valid UTF-8 go out in one piece. */
+		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
+		       (n = utf8_sequence(p)) > 0)
+			p += n;
+		if (p > run)
+			rc = evbuffer_add(out, run, (size_t)(p - run));
+		if (rc != 0 || *p == '\0')
+			break;
+		if (*p == '"')
+			rc = evbuffer_add(out, "\\\"", 2);
+		else if (*p == '\\')
+			rc = evbuffer_add(out, "\\\\", 2);
+		else if (*p == '\n')
+			rc = evbuffer_add(out, "\\n", 2);
+		else if (*p == '\t')
+			rc = evbuffer_add(out, "\\t", 2);
+		else if (*p < 0x20 || *p == 0x7f)
+			rc = evbuffer_add_printf(out, "\\u%04x", *p) < 0 ? -1 : 0;
+		else
+			rc = evbuffer_add(out, "\\ufffd", 6); /* not UTF-8 */
+		p++;
+	}
+	if (rc == 0)
+		rc = evbuffer_add(out, "\"", 1);
+	return rc == 0 ? 0 : -ENOMEM;
+}
+
+/* ---------------------------------------------------------------- text */
+
+#define ESCAPED_MAX 1024
+
+static int add_printf(struct evbuffer *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int add_printf(struct evbuffer *out, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	return n < 0 ? -ENOMEM : 0;
+}
+
+int status_format_session_line(struct evbuffer *out, const struct status_session *s)
+{
+	const struct session_activity *a = &s->activity;
+	char peer[ESCAPED_MAX], identity[ESCAPED_MAX], drive[ESCAPED_MAX], label[ESCAPED_MAX];
+	uint64_t bytes = a->bytes_written + a->bytes_read;
+	uint64_t records = a->records_written + a->records_read;
+	int rc;
+
+	bool waiting =
+	    strcmp(s->state, "[drive wait]") == 0 || strcmp(s->state, "[operator wait]") == 0;
+
+	status_text_escape(peer, sizeof(peer), a->peer);
+	status_text_escape(identity, sizeof(identity), a->identity);
+	/* As in `backup status`: "<id>:  <operation>:   <progress or what it waits for>". */
+	if (strcmp(s->state, "idle") == 0 && s->drive == NULL)
+		rc = add_printf(out, "Session %u:  idle", a->id);
+	else if (waiting)
+		rc = add_printf(out, "Session %u:  %s:   %s", a->id, s->operation, s->state);
+	else
+		rc = add_printf(
+		    out, "Session %u:  %s:   %" PRIu64 " Kbytes transferred, %" PRIu64 " records",
+		    a->id, s->operation, bytes / 1024, records);
+	if (rc == 0 && s->rate_known && !waiting)
+		rc = add_printf(out, ", %" PRIu64 " KB/s", s->rate / 1024);
+	/* The label is label.c's already escaped text; escaping again keeps it one line. */
+	if (rc == 0 && s->label[0] != '\0')
+		rc = add_printf(out, ",  volume %s",
+		                text_escape(label, sizeof(label), s->label, true));
+	if (rc == 0 && a->file_number >= 0 && s->drive != NULL)
+		rc = add_printf(out, ", file %d", a->file_number);
+	if (rc == 0 && s->drive != NULL)
+		rc = add_printf(out, ";  drive %s",
+		                status_text_escape(drive, sizeof(drive), s->drive));
+	if (rc == 0)
+		rc = add_printf(out, ";  %s from %s", identity, peer);
+	if (rc == 0 && s->state[0] != '\0' && strcmp(s->state, "idle") != 0 && !waiting)
+		rc = add_printf(out, "  %s", s->state);
+	else if (rc == 0 && strcmp(s->state, "idle") == 0 && s->drive != NULL)
+		rc = add_printf(out, "  idle");
+	return rc;
+}
+
+static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
+{
+	char name[ESCAPED_MAX];
+	int rc;
+
+	if (d->alias != NULL) {
+		char alias[ESCAPED_MAX];
+
+		rc = add_printf(
+		    out, "Drive %s (%s, %s):", status_text_escape(alias, sizeof(alias), d->alias),
+		    status_text_escape(name, sizeof(name), d->name), status_kind_name(d->kind));
+	} else {
+		rc = add_printf(out,
+		                "Drive %s (%s):", status_text_escape(name, sizeof(name), d->name),
+		                status_kind_name(d->kind));
+	}
+	if (rc == 0 && d->holder != 0)
+		rc = add_printf(out, " session %u", d->holder);
+	if (rc == 0 && d->device_open)
+		rc = add_printf(out, "%s device open", d->holder ? "," : "");
+	if (rc == 0 && d->waiters > 0)
+		rc = add_printf(out, "%s %d waiting", d->holder || d->device_open ? "," : "",
+		                d->waiters);
+	if (rc == 0 && d->holder == 0 && !d->device_open && d->waiters == 0)
+		rc = add_printf(out, " idle");
+	if (rc == 0)
+		rc = add_printf(out, "\n");
+	return rc;
+}
+
+int status_format_text(struct evbuffer *out, const struct status_snapshot *snapshot)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++) {
+		const struct status_drive *d = &snapshot->drives[i];
+
+		if (d->holder != 0 || d->waiters > 0 || d->device_open)
+			rc = format_drive_line(out, d);
+	}
+	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
+		rc = status_format_session_line(out, &snapshot->sessions[i]);
+		if (rc == 0)
+			rc = add_printf(out, "\n");
+	}
+	if (rc == 0 && snapshot->session_count == 0)
+		rc = add_printf(out, "Drive is idle\n");
+	return rc;
+}
+
+int status_format_drives_text(struct evbuffer *out, const struct status_snapshot *snapshot)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++)
+		rc = format_drive_line(out, &snapshot->drives[i]);
+	if (rc == 0 && snapshot->drive_count == 0)
+		rc = add_printf(out, "No drives\n");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static int json_key_string(struct evbuffer *out, const char *key, const char *value, bool comma)
+{
+	int rc = add_printf(out, "%s\"%s\":", comma ? "," : "", key);
+
+	if (rc == 0)
+		rc = value ? status_json_string(out, value) : add_printf(out, "null");
+	return rc;
+}
+
+int status_format_session_json(struct evbuffer *out, const struct status_session *s)
+{
+	const struct session_activity *a = &s->activity;
+	uint64_t bytes = a->bytes_written + a->bytes_read;
+	int rc;
+
+	rc = add_printf(out, "{\"id\":%u", a->id);
+	if (rc == 0)
+		rc = json_key_string(out, "peer", a->peer, true);
+	if (rc == 0)
+		rc = json_key_string(out, "identity", a->identity, true);
+	if (rc == 0)
+		rc = json_key_string(out, "drive", s->drive, true);
+	if (rc == 0)
+		rc = json_key_string(out, "operation", s->operation, true);
+	if (rc == 0)
+		rc = json_key_string(out, "request", a->operation, true);
+	if (rc == 0)
+		rc = json_key_string(out, "state", s->state, true);
+	if (rc == 0)
+		rc = add_printf(out,
+		                ",\"kbytes\":%" PRIu64 ",\"bytes_written\":%" PRIu64
+		                ",\"bytes_read\":%" PRIu64 ",\"records_written\":%" PRIu64
+		                ",\"records_read\":%" PRIu64 ",\"requests\":%" PRIu64,
+		                bytes / 1024, a->bytes_written, a->bytes_read, a->records_written,
+		                a->records_read, a->requests);
+	if (rc == 0 && s->rate_known)
+		rc = add_printf(out, ",\"throughput\":%" PRIu64 ",\"throughput_kbs\":%" PRIu64,
+		                s->rate, s->rate / 1024);
+	else if (rc == 0)
+		rc = add_printf(out, ",\"throughput\":null,\"throughput_kbs\":null");
+	if (rc == 0)
+		rc = add_printf(out, ",\"started\":%lld", (long long)a->started);
+	if (rc == 0 && a->waiting_since != 0)
+		rc = add_printf(out, ",\"waiting_since\":%lld", (long long)a->waiting_since);
+	if (rc == 0 && a->file_number >= 0)
+		rc = add_printf(out, ",\"file_number\":%d", a->file_number);
+	if (rc == 0)
+		rc = json_key_string(out, "content", a->content, true);
+	if (rc == 0)
+		rc = json_key_string(out, "format", s->format, true);
+	if (rc == 0)
+		rc = json_key_string(out, "label", s->label, true);
+	if (rc == 0)
+		rc = add_printf(out, "}");
+	return rc;
+}
+
+static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
+{
+	int rc = add_printf(out, "{");
+
+	if (rc == 0)
+		rc = json_key_string(out, "name", d->name, false);
+	if (rc == 0)
+		rc = json_key_string(out, "alias", d->alias, true);
+	if (rc == 0)
+		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
+	if (rc == 0)
+		rc = add_printf(out, ",\"declared\":%s,\"device_open\":%s",
+		                d->declared ? "true" : "false", d->device_open ? "true" : "false");
+	if (rc == 0 && d->holder != 0)
+		rc = add_printf(out, ",\"holder\":%u", d->holder);
+	else if (rc == 0)
+		rc = add_printf(out, ",\"holder\":null");
+	if (rc == 0)
+		rc = add_printf(out, ",\"waiters\":%d", d->waiters);
+	if (rc == 0)
+		rc = json_key_string(out, "status_file", d->status_file[0] ? d->status_file : NULL,
+		                     true);
+	if (rc == 0)
+		rc = add_printf(out, "}");
+	return rc;
+}
+
+static int format_drive_array(struct evbuffer *out, const struct status_snapshot *snapshot)
+{
+	int rc = add_printf(out, "\"drives\":[");
+
+	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++) {
+		if (i > 0)
+			rc = add_printf(out, ",");
+		if (rc == 0)
+			rc = format_drive_json(out, &snapshot->drives[i]);
+	}
+	if (rc == 0)
+		rc = add_printf(out, "]");
+	return rc;
+}
+
+int status_format_json(struct evbuffer *out, const struct status_snapshot *snapshot)
+{
+	int rc = add_printf(out, "{\"time\":%lld,\"idle\":%s,", (long long)snapshot->when,
+	                    snapshot->session_count == 0 ? "true" : "false");
+
+	if (rc == 0)
+		rc = format_drive_array(out, snapshot);
+	if (rc == 0)
+		rc = add_printf(out, ",\"sessions\":[");
+	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
+		if (i > 0)
+			rc = add_printf(out, ",");
+		if (rc == 0)
+			rc = status_format_session_json(out, &snapshot->sessions[i]);
+	}
+	if (rc == 0)
+		rc = add_printf(out, "]}\n");
+	return rc;
+}
+
+int status_format_drives_json(struct evbuffer *out, const struct status_snapshot *snapshot)
+{
+	int rc = add_printf(out, "{\"time\":%lld,", (long long)snapshot->when);
+
+	if (rc == 0)
+		rc = format_drive_array(out, snapshot);
+	if (rc == 0)
+		rc = add_printf(out, "}\n");
+	return rc;
+}
+
+/* ---------------------------------------------------------------- status files */
+
+static const char *format_time(time_t when, char *out, size_t size)
+{
+	struct tm tm;
+
+	if (gmtime_r(&when, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(out, size, "%lld", (long long)when);
+	return out;
+}
+
+int status_format_drive_file(struct evbuffer *out, const struct status_drive *drive,
+                             const struct status_session *session, time_t updated)
+{
+	char text[ESCAPED_MAX], when[64];
+	int rc;
+
+	if (session == NULL) {
+		rc = add_printf(out, "Drive is idle\n");
+	} else {
+		rc = status_format_session_line(out, session);
+		if (rc == 0)
+			rc = add_printf(out, "\n");
+	}
+	if (rc == 0 && drive->alias != NULL)
+		rc = add_printf(out, "name: %s\n",
+		                status_text_escape(text, sizeof(text), drive->alias));
+	if (rc == 0)
+		rc = add_printf(out, "drive: %s\nkind: %s\nstate: %s\n",
+		                status_text_escape(text, sizeof(text), drive->name),
+		                status_kind_name(drive->kind), session ? "busy" : "idle");
+	if (rc == 0 && session != NULL) {
+		const struct session_activity *a = &session->activity;
+		uint64_t bytes = a->bytes_written + a->bytes_read;
+		char peer[ESCAPED_MAX], identity[ESCAPED_MAX];
+
+		rc = add_printf(out,
+		                "session: %u\npeer: %s\nidentity: %s\noperation: %s\n"
+		                "kbytes: %" PRIu64 "\nbytes: %" PRIu64 "\nbytes_written: %" PRIu64
+		                "\nbytes_read: %" PRIu64 "\nrecords: %" PRIu64 "\n",
+		                a->id, status_text_escape(peer, sizeof(peer), a->peer),
+		                status_text_escape(identity, sizeof(identity), a->identity),
+		                session->operation, bytes / 1024, bytes, a->bytes_written,
+		                a->bytes_read, a->records_written + a->records_read);
+		if (rc == 0 && session->state[0] != '\0')
+			rc = add_printf(out, "session_state: %s\n", session->state);
+		if (rc == 0 && session->rate_known)
+			rc =
+			    add_printf(out, "throughput: %" PRIu64 " KB/s\n", session->rate / 1024);
+		if (rc == 0 && session->label[0])
+			rc = add_printf(out, "label: %s\n",
+			                text_escape(text, sizeof(text), session->label, true));
+		if (rc == 0 && a->content[0])
+			rc = add_printf(out, "content: %s\n",
+			                text_escape(text, sizeof(text), a->content, true));
+		if (rc == 0 && a->file_number >= 0)
+			rc = add_printf(out, "file: %d\n", a->file_number);
+		if (rc == 0)
+			rc = add_printf(out, "started: %s\n",
+			                format_time(a->started, when, sizeof(when)));
+	}
+	if (rc == 0)
+		rc = add_printf(out, "waiting: %d\nupdated: %s\nupdated_epoch: %lld\n",
+		                drive->waiters, format_time(updated, when, sizeof(when)),
+		                (long long)updated);
+	return rc;
+}
+
+const char *status_file_name(const char *drive_name, char *out, size_t size)
+{
+	/* Room for "-" + 8 hex digits + ".status" + NUL. */
+	const size_t tail = 1 + 8 + 7 + 1;
+	const char *p = drive_name;
+	bool changed = false;
+	size_t used = 0;
+	uint32_t hash = 2166136261u; /* FNV-1a of the real name */
+
+	if (size < tail + 1) {
+		if (size > 0)
+			out[0] = '\0';
+		return out;
+	}
+	for (const unsigned char *q = (const unsigned char *)drive_name; *q; q++)
+		hash = (hash ^ *q) * 16777619u;
+	if (*p == '/')
+		p++, changed = true;
+	for (; *p; p++) {
+		char c = *p;
+		bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+
+		/* A leading dot would hide the file and "." / ".." would be directories. */
+		if (!safe || (used == 0 && c == '.')) {
+			c = '_';
+			changed = true;
+		}
+		if (used + tail >= size || used >= 200) {
+			changed = true;
+			break;
+		}
+		out[used++] = c;
+	}
+	if (used == 0)
+		out[used++] = '_', changed = true;
+	if (changed)
+		used += (size_t)snprintf(out + used, size - used, "-%08x", hash);
+	snprintf(out + used, size - used, ".status");
+	return out;
+}
+
+int status_write_file_atomic(int dir_fd, const char *name, struct evbuffer *contents)
+{
+	char temporary[300];
+	int fd, error = 0;
+
+	if ((size_t)snprintf(temporary, sizeof(temporary), ".%s.tmp", name) >= sizeof(temporary))
+		return -ENAMETOOLONG;
+	fd = openat(dir_fd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	while (evbuffer_get_length(contents) > 0) {
+		int n = evbuffer_write(contents, fd);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			error = -errno;
+			break;
+		}
+	}
+	if (close(fd) < 0 && error == 0)
+		error = -errno;
+	if (error == 0 && renameat(dir_fd, temporary, dir_fd, name) < 0)
+		error = -errno;
+	if (error != 0)
+		unlinkat(dir_fd, temporary, 0);
+	return error;
+}
+
+/* ---------------------------------------------------------------- the monitor */
+
+struct rate_sample {
+	int64_t ms;
+	uint64_t bytes;
+};
+
+/* Byte counts of one session over the last few seconds, a ring. */
+struct rate_track {
+	unsigned id;
+	bool seen;
+	int count, next;
+	struct rate_sample samples[STATUS_RATE_WINDOW + 1];
+};
+
+/* A drive whose status file says "busy", so it must be told when it goes idle. */
+struct busy_file {
+	struct status_drive drive; /* name and alias point to the copies below */
+	char drive_name[PATH_MAX];
+	char alias[64];
+	bool seen;
+};
+
+/* A drive the administrator declared, listed even before its first use. */
+struct declared {
+	char alias[64];
+	char device[PATH_MAX];
+	enum device_kind kind;
+	bool listed; /* seen in the registry during this snapshot */
+};
+
+struct status_monitor {
+	struct event_base *base;
+	struct server *server;
+	struct drive_registry *drives;
+	struct event *tick;
+	unsigned ticks;
+	int interval;
+	int dir_fd; /* -1: no status files */
+	char directory[256];
+
+	struct rate_track *tracks; /* sorted by id */
+	size_t track_count, track_capacity;
+
+	struct busy_file *busy;
+	size_t busy_count, busy_capacity;
+
+	struct declared *declared;
+	size_t declared_count;
+
+	struct status_drive *drive_array;
+	size_t drive_capacity;
+	struct status_session *session_array;
+	size_t session_capacity, session_fill;
+	bool session_overflow;
+};
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct rate_track *track_find(struct status_monitor *m, unsigned id, bool create)
+{
+	size_t low = 0, high = m->track_count;
+
+	while (low < high) {
+		size_t middle = low + (high - low) / 2;
+
+		if (m->tracks[middle].id == id)
+			return &m->tracks[middle];
+		if (m->tracks[middle].id < id)
+			low = middle + 1;
+		else
+			high = middle;
+	}
+	if (!create)
+		return NULL;
+	if (m->track_count == m->track_capacity) {
+		size_t capacity = m->track_capacity ? m->track_capacity * 2 : 16;
+		struct rate_track *grown = reallocarray(m->tracks, capacity, sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		m->tracks = grown;
+		m->track_capacity = capacity;
+	}
+	memmove(&m->tracks[low + 1], &m->tracks[low], (m->track_count - low) * sizeof(*m->tracks));
+	m->track_count++;
+	memset(&m->tracks[low], 0, sizeof(m->tracks[low]));
+	m->tracks[low].id = id;
+	return &m->tracks[low];
+}
+
+/* Rate from the oldest sample still inside the window to now. */
+static void track_rate(const struct rate_track *t, uint64_t bytes, int64_t now, uint64_t *rate,
+                       bool *known)
+{
+	const int slots = STATUS_RATE_WINDOW + 1;
+	const struct rate_sample *oldest = NULL;
+
+	*rate = 0;
+	*known = false;
+	if (t == NULL)
+		return;
+	for (int i = 0; i < t->count; i++) {
+		const struct rate_sample *s = &t->samples[(t->next - t->count + i + slots) % slots];
+
+		if (now - s->ms <= STATUS_RATE_WINDOW * 1000 + 500) {
+			oldest = s;
+			break;
+		}
+	}
+	if (oldest == NULL || now - oldest->ms < 500 || bytes < oldest->bytes)
+		return;
+	*rate = (bytes - oldest->bytes) * 1000 / (uint64_t)(now - oldest->ms);
+	*known = true;
+}
+
+static void track_add(struct rate_track *t, int64_t now, uint64_t bytes)
+{
+	const int slots = STATUS_RATE_WINDOW + 1;
+
+	t->samples[t->next].ms = now;
+	t->samples[t->next].bytes = bytes;
+	t->next = (t->next + 1) % slots;
+	if (t->count < slots)
+		t->count++;
+	t->seen = true;
+}
+
+static void collect_session(struct session *session, void *arg)
+{
+	struct status_monitor *m = arg;
+	struct status_session *entry;
+
+	if (m->session_fill == m->session_capacity) {
+		size_t capacity = m->session_capacity ? m->session_capacity * 2 : 16;
+		struct status_session *grown =
+		    reallocarray(m->session_array, capacity, sizeof(*grown));
+
+		if (grown == NULL) {
+			m->session_overflow = true;
+			return;
+		}
+		m->session_array = grown;
+		m->session_capacity = capacity;
+	}
+	entry = &m->session_array[m->session_fill++];
+	memset(entry, 0, sizeof(*entry));
+	session_activity(session, &entry->activity);
+	entry->handle = session;
+}
+
+static void monitor_status_file(const struct status_monitor *m, struct status_drive *drive)
+{
+	char file[200];
+
+	if (m->dir_fd < 0)
+		return;
+	status_file_name(drive->alias ? drive->alias : drive->name, file, sizeof(file));
+	snprintf(drive->status_file, sizeof(drive->status_file), "%s/%s", m->directory, file);
+}
+
+int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *snapshot)
+{
+	struct drive *drive;
+	size_t drive_count = 0;
+	int64_t now = monotonic_ms();
+
+	memset(snapshot, 0, sizeof(*snapshot));
+	snapshot->when = time(NULL);
+	TAILQ_FOREACH(drive, &m->drives->drives, entry)
+	drive_count++;
+	drive_count += m->declared_count;
+	if (drive_count > m->drive_capacity) {
+		struct status_drive *grown =
+		    reallocarray(m->drive_array, drive_count, sizeof(*grown));
+
+		if (grown == NULL)
+			return -ENOMEM;
+		m->drive_array = grown;
+		m->drive_capacity = drive_count;
+	}
+	m->session_fill = 0;
+	m->session_overflow = false;
+	server_foreach_session(m->server, collect_session, m);
+	if (m->session_overflow)
+		return -ENOMEM;
+
+	for (size_t i = 0; i < m->session_fill; i++) {
+		struct status_session *s = &m->session_array[i];
+		const struct session_activity *a = &s->activity;
+
+		s->drive = a->drive;
+		track_rate(track_find(m, a->id, false), a->bytes_written + a->bytes_read, now,
+		           &s->rate, &s->rate_known);
+		status_session_derive(s);
+	}
+
+	size_t d = 0;
+	for (size_t i = 0; i < m->declared_count; i++)
+		m->declared[i].listed = false;
+	TAILQ_FOREACH(drive, &m->drives->drives, entry)
+	{
+		struct status_drive *out = &m->drive_array[d++];
+		struct drive_waiter *waiter;
+
+		memset(out, 0, sizeof(*out));
+		out->name = drive->name;
+		out->kind = drive->kind;
+		out->declared = drive->declared;
+		out->device_open = drive->device_open;
+		out->waiters = drive->waiter_count;
+		for (size_t i = 0; i < m->declared_count; i++) {
+			if (strcmp(m->declared[i].device, drive->name) == 0) {
+				out->alias = m->declared[i].alias;
+				out->declared = true;
+				m->declared[i].listed = true;
+			}
+		}
+		monitor_status_file(m, out);
+		for (size_t i = 0; i < m->session_fill; i++) {
+			struct status_session *s = &m->session_array[i];
+
+			if (drive->holder != NULL && s->handle == drive->holder)
+				out->holder = s->activity.id;
+			/* A waiting session holds no drive yet: name the one it waits for. */
+			TAILQ_FOREACH(waiter, &drive->waiters, entry)
+			if (waiter->holder == s->handle && s->drive == NULL)
+				s->drive = drive->name;
+		}
+	}
+	for (size_t i = 0; i < m->declared_count; i++) {
+		struct status_drive *out;
+
+		if (m->declared[i].listed)
+			continue;
+		out = &m->drive_array[d++];
+		memset(out, 0, sizeof(*out));
+		out->name = m->declared[i].device;
+		out->alias = m->declared[i].alias;
+		out->kind = m->declared[i].kind;
+		out->declared = true;
+		monitor_status_file(m, out);
+	}
+	snapshot->drives = m->drive_array;
+	snapshot->drive_count = d;
+	snapshot->sessions = m->session_array;
+	snapshot->session_count = m->session_fill;
+	return 0;
+}
+
+struct session *status_monitor_find_session(struct status_monitor *m, unsigned id)
+{
+	struct status_snapshot snapshot;
+
+	if (status_monitor_snapshot(m, &snapshot) < 0)
+		return NULL;
+	for (size_t i = 0; i < snapshot.session_count; i++)
+		if (snapshot.sessions[i].activity.id == id)
+			return (struct session *)snapshot.sessions[i].handle;
+	return NULL;
+}
+
+const struct status_session *status_snapshot_session(const struct status_snapshot *snapshot,
+                                                     unsigned id)
+{
+	for (size_t i = 0; i < snapshot->session_count; i++)
+		if (snapshot->sessions[i].activity.id == id)
+			return &snapshot->sessions[i];
+	return NULL;
+}
+
+static void sample_rates(struct status_monitor *m, const struct status_snapshot *snapshot)
+{
+	int64_t now = monotonic_ms();
+	size_t kept = 0;
+
+	for (size_t i = 0; i < m->track_count; i++)
+		m->tracks[i].seen = false;
+	for (size_t i = 0; i < snapshot->session_count; i++) {
+		const struct session_activity *a = &snapshot->sessions[i].activity;
+		struct rate_track *t = track_find(m, a->id, true);
+
+		if (t != NULL)
+			track_add(t, now, a->bytes_written + a->bytes_read);
+	}
+	/* Forget sessions that have ended. */
+	for (size_t i = 0; i < m->track_count; i++)
+		if (m->tracks[i].seen)
+			m->tracks[kept++] = m->tracks[i];
+	m->track_count = kept;
+}
+
+static struct busy_file *busy_find(struct status_monitor *m, const char *drive_name)
+{
+	for (size_t i = 0; i < m->busy_count; i++)
+		if (strcmp(m->busy[i].drive_name, drive_name) == 0)
+			return &m->busy[i];
+	return NULL;
+}
+
+static void write_drive_file(struct status_monitor *m, const struct status_drive *drive,
+                             const struct status_session *session, time_t now)
+{
+	struct evbuffer *contents = evbuffer_new();
+	char name[200];
+	int error;
+
+	if (contents == NULL)
+		return;
+	status_file_name(drive->alias ? drive->alias : drive->name, name, sizeof(name));
+	if (status_format_drive_file(contents, drive, session, now) == 0) {
+		error = status_write_file_atomic(m->dir_fd, name, contents);
+		if (error < 0)
+			log_warnx("status file %s/%s: %s", m->directory, name, strerror(-error));
+	}
+	evbuffer_free(contents);
+}
+
+static void write_status_files(struct status_monitor *m, const struct status_snapshot *snapshot,
+                               bool rewrite_busy)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < m->busy_count; i++)
+		m->busy[i].seen = false;
+	for (size_t i = 0; i < snapshot->drive_count; i++) {
+		const struct status_drive *d = &snapshot->drives[i];
+		const struct status_session *holder = NULL;
+		struct busy_file *b;
+		bool busy = d->holder != 0 || d->waiters > 0;
+
+		if (!busy)
+			continue;
+		for (size_t j = 0; j < snapshot->session_count; j++)
+			if (snapshot->sessions[j].activity.id == d->holder)
+				holder = &snapshot->sessions[j];
+		b = busy_find(m, d->name);
+		if (b == NULL && m->busy_count == m->busy_capacity) {
+			size_t capacity = m->busy_capacity ? m->busy_capacity * 2 : 8;
+			struct busy_file *grown = reallocarray(m->busy, capacity, sizeof(*grown));
+
+			if (grown == NULL)
+				continue;
+			m->busy = grown;
+			m->busy_capacity = capacity;
+		}
+		if (b == NULL) {
+			/* Newly busy: write at once, not at the next interval. */
+			b = &m->busy[m->busy_count++];
+			memset(b, 0, sizeof(*b));
+			strlcpy(b->drive_name, d->name, sizeof(b->drive_name));
+			strlcpy(b->alias, d->alias ? d->alias : "", sizeof(b->alias));
+			b->drive = *d;
+			b->drive.name = b->drive_name;
+			b->drive.alias = d->alias ? b->alias : NULL;
+			write_drive_file(m, d, holder, snapshot->when);
+		} else if (rewrite_busy) {
+			write_drive_file(m, d, holder, snapshot->when);
+		}
+		b->seen = true;
+		b->drive.kind = d->kind;
+	}
+	/* Drives that were busy and are not any more: say so once. */
+	for (size_t i = 0; i < m->busy_count; i++) {
+		struct busy_file *b = &m->busy[i];
+
+		if (!b->seen) {
+			b->drive.holder = 0;
+			b->drive.waiters = 0;
+			b->drive.device_open = false;
+			write_drive_file(m, &b->drive, NULL, snapshot->when);
+			continue;
+		}
+		if (kept != i) {
+			m->busy[kept] = *b;
+			m->busy[kept].drive.name = m->busy[kept].drive_name;
+			if (m->busy[kept].drive.alias != NULL)
+				m->busy[kept].drive.alias = m->busy[kept].alias;
+		}
+		kept++;
+	}
+	m->busy_count = kept;
+}
+
+static void monitor_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct status_monitor *m = arg;
+	struct status_snapshot snapshot;
+
+	m->ticks++;
+	if (status_monitor_snapshot(m, &snapshot) < 0)
+		return;
+	sample_rates(m, &snapshot);
+	if (m->dir_fd >= 0)
+		write_status_files(m, &snapshot, m->ticks % (unsigned)m->interval == 0);
+}
+
+/* Declared drives have a status file from the start, saying they are idle. */
+static void write_declared_idle(struct status_monitor *m)
+{
+	struct status_snapshot snapshot;
+
+	if (m->dir_fd < 0 || status_monitor_snapshot(m, &snapshot) < 0)
+		return;
+	for (size_t i = 0; i < snapshot.drive_count; i++)
+		if (snapshot.drives[i].declared && snapshot.drives[i].holder == 0 &&
+		    snapshot.drives[i].waiters == 0)
+			write_drive_file(m, &snapshot.drives[i], NULL, snapshot.when);
+}
+
+static int load_declared(struct status_monitor *m, const struct path_policy *policy)
+{
+	if (policy == NULL || policy->drive_count <= 0)
+		return 0;
+	m->declared = calloc((size_t)policy->drive_count, sizeof(*m->declared));
+	if (m->declared == NULL)
+		return -ENOMEM;
+	for (int i = 0; i < policy->drive_count; i++) {
+		struct declared *d = &m->declared[m->declared_count];
+		struct resolved_path *resolved = calloc(1, sizeof(*resolved));
+		const char *reason;
+
+		if (resolved == NULL)
+			return -ENOMEM;
+		/* Lexical only: the canonical name and kind the drive will have in the registry. */
+		if (path_resolve(policy, policy->drives[i].name, O_RDONLY, resolved, &reason) ==
+		    0) {
+			strlcpy(d->alias, policy->drives[i].name, sizeof(d->alias));
+			strlcpy(d->device, resolved->canonical, sizeof(d->device));
+			d->kind = resolved->kind;
+			m->declared_count++;
+		}
+		free(resolved);
+	}
+	return 0;
+}
+
+struct status_monitor *status_monitor_create(struct event_base *base, struct server *server,
+                                             struct drive_registry *drives,
+                                             const struct status_options *options)
+{
+	struct status_monitor *m = calloc(1, sizeof(*m));
+	static const struct timeval second = {1, 0};
+
+	if (m == NULL)
+		return NULL;
+	m->base = base;
+	m->server = server;
+	m->drives = drives;
+	m->dir_fd = -1;
+	m->interval = options->interval > 0 ? options->interval : STATUS_INTERVAL_DEFAULT;
+	if (options->directory != NULL) {
+		if (strlen(options->directory) >= sizeof(m->directory)) {
+			log_warnx("status directory %s: name too long", options->directory);
+			free(m);
+			return NULL;
+		}
+		strlcpy(m->directory, options->directory, sizeof(m->directory));
+		if (mkdir(options->directory, 0755) < 0 && errno != EEXIST) {
+			log_warn("status directory %s", options->directory);
+			free(m);
+			return NULL;
+		}
+		m->dir_fd = open(options->directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (m->dir_fd < 0) {
+			log_warn("status directory %s", options->directory);
+			free(m);
+			return NULL;
+		}
+	}
+	if (load_declared(m, options->policy) < 0) {
+		status_monitor_free(m);
+		return NULL;
+	}
+	m->tick = event_new(base, -1, EV_PERSIST, monitor_tick, m);
+	if (m->tick == NULL || event_add(m->tick, &second) < 0) {
+		status_monitor_free(m);
+		return NULL;
+	}
+	write_declared_idle(m);
+	return m;
+}
+
+void status_monitor_free(struct status_monitor *m)
+{
+	if (m == NULL)
+		return;
+	if (m->tick != NULL)
+		event_free(m->tick);
+	if (m->dir_fd >= 0)
+		close(m->dir_fd);
+	free(m->tracks);
+	free(m->busy);
+	free(m->declared);
+	free(m->drive_array);
+	free(m->session_array);
+	free(m);
+}
