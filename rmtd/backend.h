@@ -36,6 +36,7 @@ struct open_target {
 	int flags;             /* Linux O_* flags, already filtered by the rules */
 	bool rewind_on_close;  /* vtape: the image was named as its rewinding variant */
 	uint64_t max_record;   /* largest record this session may write or read */
+	uint64_t create_capacity; /* vtape: capacity of a tape made by O_CREAT (0 = default) */
 };
 
 struct backend_ops {
