@@ -174,3 +174,70 @@ uint8_t *drive_record_buffer(struct drive *drive, size_t size)
 	drive->record_capacity = size;
 	return grown;
 }
+
+/* ---------------------------------------------------------------- accounting */
+
+void drive_accounting_cartridge(struct drive *drive, const char *cartridge)
+{
+	if (drive->state_directory[0] == '\0' || drive->has_cartridge)
+		return;
+	if (counters_load(drive->state_directory, COUNTERS_CARTRIDGE, cartridge,
+	                  &drive->cartridge_counters) < 0)
+		counters_init(&drive->cartridge_counters, COUNTERS_CARTRIDGE, cartridge);
+	if (catalog_load(drive->state_directory, cartridge, &drive->catalog) < 0 &&
+	    catalog_init(&drive->catalog, cartridge) < 0) {
+		log_warnx("%s: no catalog for cartridge %s", drive->name, cartridge);
+		return;
+	}
+	drive->has_cartridge = true;
+}
+
+void drive_accounting_start(struct drive *drive, const char *state_directory, const char *cartridge)
+{
+	struct counters_delta mount = {.mounts = 1};
+
+	if (state_directory == NULL || state_directory[0] == '\0')
+		return;
+	strlcpy(drive->state_directory, state_directory, sizeof(drive->state_directory));
+	if (counters_load(state_directory, COUNTERS_DRIVE, drive->name, &drive->counters) < 0)
+		counters_init(&drive->counters, COUNTERS_DRIVE, drive->name);
+	if (cartridge != NULL)
+		drive_accounting_cartridge(drive, cartridge);
+	drive_count(drive, &mount);
+}
+
+void drive_count(struct drive *drive, const struct counters_delta *delta)
+{
+	time_t now = time(NULL);
+
+	if (drive->state_directory[0] == '\0')
+		return;
+	counters_add(&drive->counters, delta, now);
+	if (drive->has_cartridge)
+		counters_add(&drive->cartridge_counters, delta, now);
+}
+
+void drive_accounting_save(struct drive *drive)
+{
+	if (drive->state_directory[0] == '\0')
+		return;
+	if (counters_save(drive->state_directory, &drive->counters) < 0)
+		log_warnx("%s: cannot save the drive's counters", drive->name);
+	if (!drive->has_cartridge)
+		return;
+	if (counters_save(drive->state_directory, &drive->cartridge_counters) < 0)
+		log_warnx("%s: cannot save the cartridge's counters", drive->name);
+	if (catalog_save(drive->state_directory, &drive->catalog) < 0)
+		log_warnx("%s: cannot save the catalog", drive->name);
+}
+
+void drive_accounting_stop(struct drive *drive)
+{
+	if (drive->state_directory[0] == '\0')
+		return;
+	drive_accounting_save(drive);
+	if (drive->has_cartridge)
+		catalog_free(&drive->catalog);
+	drive->has_cartridge = false;
+	drive->state_directory[0] = '\0';
+}

@@ -19,6 +19,8 @@
 #include <time.h>
 
 #include "backend.h"
+#include "catalog.h"
+#include "counters.h"
 #include "path.h"
 
 struct event_base;
@@ -54,6 +56,13 @@ struct drive {
 
 	uint8_t *record; /* record buffer, grown on demand up to the session's maximum */
 	size_t record_capacity;
+
+	/* Accounting, while a state directory is configured and the device is open. */
+	char state_directory[PATH_MAX]; /* "" when off */
+	struct counters counters;       /* this drive's, for all time */
+	bool has_cartridge;
+	struct counters cartridge_counters; /* the cartridge loaded */
+	struct catalog catalog;             /* what is on that cartridge */
 };
 
 struct drive_registry {
@@ -84,5 +93,18 @@ void drive_release(struct drive_registry *registry, struct drive *drive, void *h
 
 /* Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM). */
 uint8_t *drive_record_buffer(struct drive *drive, size_t size);
+
+/*
+ * Persistent counters and catalog (counters.c, catalog.c). Start when the device
+ * opens; cartridge may be NULL when it is not known yet (a real tape before its
+ * label was read): drive_accounting_cartridge() names it later. Counting adds to
+ * the drive and the cartridge; saving writes both atomically.
+ */
+void drive_accounting_start(struct drive *drive, const char *state_directory,
+                            const char *cartridge);
+void drive_accounting_cartridge(struct drive *drive, const char *cartridge);
+void drive_count(struct drive *drive, const struct counters_delta *delta);
+void drive_accounting_save(struct drive *drive);
+void drive_accounting_stop(struct drive *drive);
 
 #endif

@@ -274,6 +274,12 @@ void options_parse(int argc, char **argv, struct options *o)
 static int add_command_line(const struct options *o, struct config *config, char *error,
                             size_t size)
 {
+	if (o->state_directory != NULL &&
+	    strlcpy(config->state_directory, o->state_directory, sizeof(config->state_directory)) >=
+	        sizeof(config->state_directory)) {
+		snprintf(error, size, "--state-dir: name too long");
+		return -1;
+	}
 	for (int i = 0; i < o->allowed_count; i++) {
 		int result = path_policy_allow(&config->policy, o->allowed[i], true);
 

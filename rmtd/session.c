@@ -397,38 +397,98 @@ static void session_note_position(struct session *s, const struct job *job)
 /* The first record of a tape file says what the file holds (label.c). */
 static void session_note_record(struct session *s, const void *record, size_t length, bool writing)
 {
+	struct drive *drive = s->drive;
+	struct counters_delta delta = {0};
 	char description[sizeof(s->content)];
+	bool first;
 
-	if (!s->drive->device.is_tape || length == 0)
+	if (writing) {
+		delta.bytes_written = length;
+		delta.records_written = 1;
+	} else {
+		delta.bytes_read = length;
+		delta.records_read = 1;
+	}
+	drive_count(drive, &delta);
+	if (!drive->device.is_tape || length == 0)
 		return;
 	if (writing)
 		s->wrote_since_mark = true;
-	if (!s->at_file_start) {
+	first = s->at_file_start;
+	if (!first) {
 		if (s->recognised.next_record_wanted)
 			label_recognise_inner(record, length, &s->recognised);
+		if (drive->has_cartridge && s->file_number >= 0)
+			catalog_file_record(&drive->catalog, (uint64_t)s->file_number, length);
 		return;
 	}
 	s->at_file_start = false;
-	if (!label_recognise(record, length, &s->recognised)) {
+	if (label_recognise(record, length, &s->recognised)) {
+		label_describe(&s->recognised, description, sizeof(description));
+		strlcpy(s->content, description, sizeof(s->content));
+		s->operation = label_operation(&s->recognised, writing);
+		log_info("session %u: %s file %d: %s", s->id, drive->name, s->file_number,
+		         s->content);
+		/* A real cartridge is known by the label on its first file. */
+		if (s->file_number == 0 && s->recognised.label[0] != '\0')
+			drive_accounting_cartridge(drive, s->recognised.label);
+	} else {
 		s->content[0] = '\0';
-		return;
 	}
-	label_describe(&s->recognised, description, sizeof(description));
-	strlcpy(s->content, description, sizeof(s->content));
-	s->operation = label_operation(&s->recognised, writing);
-	log_info("session %u: %s file %d: %s", s->id, s->drive->name, s->file_number, s->content);
+	if (drive->has_cartridge && s->file_number >= 0) {
+		/* Writing a file's first record makes it the last file: the rest is gone. */
+		if (writing)
+			catalog_truncate(&drive->catalog, (uint64_t)s->file_number);
+		catalog_file_begin(&drive->catalog, (uint64_t)s->file_number, &s->recognised,
+		                   length, writing, time(NULL));
+	}
 }
 
-/* A read returned 0 (a filemark) or a filemark was written: the next record starts a file. */
-static void session_note_filemark(struct session *s)
+/* count filemarks were read or written: the next record starts a file. */
+static void session_note_filemark(struct session *s, bool written, int count)
 {
-	if (!s->drive->device.is_tape)
+	struct drive *drive = s->drive;
+	struct counters_delta delta = {0};
+
+	if (!drive->device.is_tape || count <= 0)
 		return;
+	if (written)
+		delta.files_written = (uint64_t)count;
+	else
+		delta.files_read = (uint64_t)count;
+	drive_count(drive, &delta);
+	if (drive->has_cartridge && s->file_number >= 0)
+		catalog_file_end(&drive->catalog, (uint64_t)s->file_number);
 	s->at_file_start = true;
 	s->wrote_since_mark = false;
 	if (s->file_number >= 0)
-		s->file_number++;
+		s->file_number += count;
 	label_clear(&s->recognised);
+	/* A filemark is a point where a real drive's data is safe: so are the counters. */
+	drive_accounting_save(drive);
+}
+
+/* The device is closed: a tape got its filemark if it was written; save the counters. */
+static void session_device_closed(struct session *s)
+{
+	if (s->drive->device.is_tape && s->wrote_since_mark)
+		session_note_filemark(s, true, 1);
+	drive_accounting_stop(s->drive);
+	s->drive->device_open = false;
+}
+
+/* Device errors and full tapes, for the counters. */
+static void session_note_failure(struct session *s, int error)
+{
+	struct counters_delta delta = {0};
+
+	if (error == ENOSPC)
+		delta.times_full = 1;
+	else if (error == EIO || error == ENXIO || error == ENOMEDIUM || error == EMEDIUMTYPE)
+		delta.errors = 1;
+	else
+		return;
+	drive_count(s->drive, &delta);
 }
 
 static void handle_ioctl(struct session *s, const struct rmt_request *request)
@@ -736,6 +796,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 	const struct rmt_request *request = &s->request;
 
 	if (job->result < 0) {
+		session_note_failure(s, (int)-job->result);
 		reply_failure(s, (int)-job->result, NULL);
 		return;
 	}
@@ -746,7 +807,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 			s->records_read++;
 			session_note_record(s, job->buffer, (size_t)job->result, false);
 		} else {
-			session_note_filemark(s);
+			session_note_filemark(s, false, 1);
 		}
 		reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
@@ -764,6 +825,8 @@ static void reply_for_job(struct session *s, const struct job *job)
 		break;
 	case PROTO_IOCTL:
 	case PROTO_IOCTL_EXTENDED:
+		if (job->op == MTWEOF || job->op == MTWEOFI)
+			session_note_filemark(s, true, job->op_count);
 		/* BSD, DUMP and SCHILY answer the count; a negative one would break GNU clients. */
 		reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
 		break;
@@ -840,11 +903,11 @@ static void session_job_done(struct job *job, void *arg)
 		if (job->result < 0)
 			log_warnx("session %u: closing %s at the end: %s", s->id, s->drive->name,
 			          strerror((int)-job->result));
-		s->drive->device_open = false;
+		session_device_closed(s);
 		session_finish(s);
 		return;
 	case STEP_OPEN_AFTER_CLOSE:
-		s->drive->device_open = false;
+		session_device_closed(s);
 		if (job->result < 0)
 			log_warnx("session %u: closing %s before the next open: %s", s->id,
 			          s->drive->name, strerror((int)-job->result));
@@ -872,6 +935,11 @@ static void session_job_done(struct job *job, void *arg)
 			s->content[0] = '\0';
 			label_clear(&s->recognised);
 			session_note_position(s, job);
+			/* A virtual tape is a cartridge of its own; a real one is known by its
+			 * label. */
+			drive_accounting_start(s->drive, s->settings.config->state_directory,
+			                       s->drive->kind == DEVICE_KIND_VTAPE ? s->drive->name
+			                                                           : NULL);
 			s->splice_target = session_can_splice_to(s);
 			s->operation = "Open";
 			if (!ending)
@@ -880,15 +948,15 @@ static void session_job_done(struct job *job, void *arg)
 		break;
 	case STEP_REPLY:
 		if (s->request.command == PROTO_CLOSE) {
-			s->drive->device_open = false;
+			session_device_closed(s);
 			if (job->result < 0)
 				log_warnx("session %u: close of %s: %s", s->id, s->drive->name,
 				          strerror((int)-job->result));
 		}
-		if (job->result >= 0)
-			session_note_position(s, job);
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
+		if (job->result >= 0)
+			session_note_position(s, job);
 		if (s->request.command == PROTO_CLOSE)
 			session_release_drive(s);
 		break;
