@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -560,6 +561,8 @@ pid_t refserver_listen_fork(const char *host, const char *port, const struct ref
 
 	if (listener < 0)
 		return listener;
+	pid_t parent = getpid();
+
 	pid = fork();
 	if (pid < 0) {
 		int error = errno;
@@ -567,8 +570,13 @@ pid_t refserver_listen_fork(const char *host, const char *port, const struct ref
 		close(listener);
 		return -error;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		/* do not outlive rmtbench, however it ends */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
 		_exit(accept_loop(listener, opts) < 0 ? 1 : 0);
+	}
 	close(listener);
 	return pid;
 }

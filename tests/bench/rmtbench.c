@@ -895,29 +895,17 @@ static void print_rss(const char *when, pid_t pid)
 	       proc_status_kib(pid, "Threads:"));
 }
 
-static int run_idle(struct bench *b, pid_t pid, int sessions, char *command)
+/* One round: open the sessions, each with one request, measure, close them all, measure. */
+static int idle_round(const struct endpoint *ep, pid_t pid, int sessions, const char *command,
+                      long baseline)
 {
-	const struct endpoint *ep = &b->endpoints[0];
 	struct conn **conns = calloc((size_t)sessions, sizeof(*conns));
-	struct rlimit lim;
-	long before, after, closed;
+	long after, closed;
 	int opened = 0;
+	char when[64];
 
 	if (conns == NULL)
 		die("out of memory");
-	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-		lim.rlim_cur = lim.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &lim);
-	}
-	unescape(command);
-	printf("rmtbench idle: %d sessions to %s:%s, each sends %zu byte(s) and waits; server pid "
-	       "%ld\n",
-	       sessions, ep->host, ep->port, strlen(command), (long)pid);
-	usleep(200000);
-	before = proc_status_kib(pid, "VmRSS:");
-	if (before < 0)
-		die("cannot read the server's /proc/PID/status");
-	print_rss("before", pid);
 	for (; opened < sessions; opened++) {
 		struct conn *c = conn_new();
 		int64_t rc;
@@ -936,8 +924,6 @@ static int run_idle(struct bench *b, pid_t pid, int sessions, char *command)
 	}
 	usleep(500000);
 	after = proc_status_kib(pid, "VmRSS:");
-	char when[64];
-
 	snprintf(when, sizeof(when), "%d sessions open", opened);
 	print_rss(when, pid);
 	for (int i = 0; i < opened; i++)
@@ -947,10 +933,41 @@ static int run_idle(struct bench *b, pid_t pid, int sessions, char *command)
 	closed = proc_status_kib(pid, "VmRSS:");
 	print_rss("all closed again", pid);
 	if (opened > 0)
-		printf("resident memory per idle session: %.1f KiB (VmRSS growth %ld KiB / %d); "
+		printf("  resident memory per idle session: %.1f KiB (VmRSS growth %ld KiB / %d); "
 		       "after closing all: %+ld KiB\n",
-		       (double)(after - before) / opened, after - before, opened, closed - before);
+		       (double)(after - baseline) / opened, after - baseline, opened,
+		       closed - baseline);
 	return opened == sessions ? 0 : 1;
+}
+
+/* Several rounds, each measured from the RSS just before it: memory the server keeps after the
+ * first round and reuses in the next (allocator caches) shows as a smaller growth in round 2; a
+ * leak grows the same again. */
+static int run_idle(struct bench *b, pid_t pid, int sessions, char *command, int rounds)
+{
+	const struct endpoint *ep = &b->endpoints[0];
+	struct rlimit lim;
+	int rc = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+		lim.rlim_cur = lim.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &lim);
+	}
+	unescape(command);
+	printf("rmtbench idle: %d sessions to %s:%s, each sends %zu byte(s) and waits; server pid "
+	       "%ld; %d round(s)\n",
+	       sessions, ep->host, ep->port, strlen(command), (long)pid, rounds);
+	usleep(200000);
+	for (int round = 1; round <= rounds && rc == 0; round++) {
+		long before = proc_status_kib(pid, "VmRSS:");
+
+		if (before < 0)
+			die("cannot read the server's /proc/PID/status");
+		printf("round %d\n", round);
+		print_rss("before", pid);
+		rc = idle_round(ep, pid, sessions, command, before);
+	}
+	return rc;
 }
 
 enum {
@@ -1037,7 +1054,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *mode;
-	bool ceiling = false, tcp_file = false;
+	bool ceiling = false, tcp_file = false, repeat_given = false;
 	int sessions = 1000, opt;
 	long pid = -1;
 	char *command = NULL, *listen_spec = NULL;
@@ -1076,6 +1093,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_REPEAT:
 			b->repeat = atoi(optarg);
+			repeat_given = true;
 			break;
 		case OPT_COUNT:
 			b->count = atoi(optarg);
@@ -1182,7 +1200,8 @@ int main(int argc, char **argv)
 		if (b->endpoint_count != 1 || pid <= 0)
 			die("idle needs one --connect HOST:PORT and --pid PID (or --ceiling)");
 		int rc =
-		    run_idle(b, (pid_t)pid, sessions, command != NULL ? command : default_command);
+		    run_idle(b, (pid_t)pid, sessions, command != NULL ? command : default_command,
+		             repeat_given ? b->repeat : 2);
 
 		stop_owned_servers(b);
 		return rc;

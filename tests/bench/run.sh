@@ -109,9 +109,9 @@ run_tcp() {
 	echo "## TCP, rmtd daemon against the loopback ceiling, single client"
 	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp" --tcp-file --ceiling "$@"
 	echo
-	echo "## TCP, 8 clients on 8 targets at once, aggregate"
+	echo "## TCP, 8 clients on 8 targets at once, 32M each, aggregate"
 	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp%d" --tcp-file --ceiling --clients 8 \
-		--no-latency "$@"
+		--size 32M --no-latency "$@"
 	echo
 	echo "## TCP, resident memory per idle session (rmtd pid $daemon_pid)"
 	"$bench" idle --connect "127.0.0.1:$port" --pid "$daemon_pid" --sessions 1000
