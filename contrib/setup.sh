@@ -112,7 +112,7 @@ record() { # record STEP PASSED FAILED [NOTE]
 
 # meson_tests STEP DIR ARGS...: run meson test, count results from testlog.json.
 meson_tests() {
-	local step=$1 dir=$2 rc=0 counts
+	local step=$1 dir=$2 rc=0 counts started=$SECONDS
 	shift 2
 	rm -f "$dir/meson-logs/testlog.json"
 	meson test -C "$dir" --print-errorlogs "$@" || rc=$?
@@ -155,14 +155,14 @@ PYEOF
 		f=1
 		names="meson test exit $rc"
 	fi
-	record "$step" "$p" "$f" "$names"
+	record "$step" "$p" "$f" "$((SECONDS - started)) s${names:+; $names}"
 }
 
 # tests/fuzz/run.sh builds build-fuzz/ (clang, libFuzzer) and runs every target for
 # FUZZ_SECONDS (its default: 20 s); it prints "fuzz_<name>: <n>s over ..." for each
 # target it starts and "fuzz_<name>: FAILED ..." for each that crashed.
 step_fuzz() {
-	local rc=0 ran failed fuzz_log
+	local rc=0 ran failed fuzz_log started=$SECONDS
 	if [ ! -f tests/fuzz/run.sh ]; then
 		log "fuzz: tests/fuzz/run.sh not present"
 		return 0
@@ -178,7 +178,7 @@ step_fuzz() {
 		record "fuzz targets" $((ran > 0 ? ran - 1 : 0)) "$failed" "(run.sh exit $rc)"
 		return 0
 	fi
-	record "fuzz targets" $((ran - failed)) "$failed"
+	record "fuzz targets" $((ran - failed)) "$failed" "$((SECONDS - started)) s"
 }
 
 step_lint() {
@@ -204,9 +204,7 @@ step_test() {
 	t=$SECONDS
 	if step_build; then
 		record "build (build/)" 1 0 "$((SECONDS - t)) s"
-		t=$SECONDS
 		meson_tests "meson test build/ (all)" build
-		SUMMARY[-1]+=" [$((SECONDS - t)) s]"
 	else
 		record "build (build/)" 0 1 "build failed"
 	fi
@@ -215,14 +213,12 @@ step_test() {
 	log "build-asan: -Db_sanitize=address,undefined"
 	if meson_configure build-asan -Dwerror=true -Db_sanitize=address,undefined && ninja -C build-asan; then
 		record "build (build-asan/)" 1 0 "$((SECONDS - t)) s"
-		t=$SECONDS
 		meson_tests "ASan+UBSan unit" build-asan --suite unit
 		# The interop tests drive rmtd with real clients and hostile input; they are
 		# cheap, so they run against the sanitized server too.
 		if [ -x build-asan/rmtd/rmtd ]; then
 			meson_tests "ASan+UBSan interop" build-asan --suite interop
 		fi
-		SUMMARY[-1]+=" [$((SECONDS - t)) s]"
 	else
 		record "build (build-asan/)" 0 1 "build failed"
 	fi
