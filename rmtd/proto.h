@@ -72,21 +72,27 @@ struct rmt_request {
 	int error;
 	const char *error_text;
 
-	/* O */
 	/*
-	 * NUL-terminated; never contains a NUL from the wire. "" unless this is an O
-	 * whose path line was valid (it is kept when only the flags were refused, for
-	 * the log).
+	 * O. path is NUL-terminated and never contains a NUL from the wire; it is ""
+	 * unless this is an O whose path line was valid (it is kept when only the
+	 * flags were refused, for the log). open_flags are Linux O_* bits: from the
+	 * names when the line has a '|' list or names (open_flags_symbolic), else the
+	 * number masked to O_ACCMODE (section 6.6). open_flags_numeric is the line's
+	 * leading number as sent, possibly in another OS's bits (0 if none), for a
+	 * configuration that trusts native numeric flags.
 	 */
 	char path[PATH_MAX];
-	int open_flags; /* Linux O_* bits: symbolic names when present, else numeric & O_ACCMODE */
+	int open_flags;
 	bool open_flags_symbolic;
-	int open_flags_numeric; /* the leading number as sent (may be in another OS's bits), else 0
-	                         */
+	int open_flags_numeric;
 
-	/* L */
+	/*
+	 * L, read by rule 6.3 (see proto.c). whence is 0..4 or DUMP's QFA 10/11 in
+	 * the offset-first order; in the whence-first order a number must be 0..2
+	 * (all GNU sends), a name SET/CUR/END/DATA/HOLE (SEEK_ optional) gives 0..4.
+	 */
 	int64_t offset;
-	int whence;                       /* 0..4, or 10/11 (QFA) */
+	int whence;
 	enum proto_seek_order seek_order; /* the reading taken; UNKNOWN when both agree */
 	bool seek_order_ambiguous;        /* rule (d) of section 6.3: the order was guessed */
 

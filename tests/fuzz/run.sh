@@ -5,13 +5,17 @@
 # Environment:
 #   FUZZ_SECONDS    seconds per target (default 20)
 #   FUZZ_BUILD_DIR  build directory (default <source>/build-fuzz)
-#   FUZZ_MERGE=1    merge inputs that found new coverage back into tests/fuzz/corpus/<name>
+#   FUZZ_MERGE=1    merge inputs that found new coverage back into an existing
+#                   tests/fuzz/corpus/<name>
+#   FUZZ_KEEP=1     keep the run directory (corpus copies and logs) after a clean run
 #   FUZZ_ARGS       extra libFuzzer options, e.g. "-jobs=2 -workers=2"
 #
 # Each target fuzz_<name> runs over a copy of tests/fuzz/corpus/<name> (when it
-# exists) with the dictionary tests/fuzz/<name>.dict (when it exists). Crash
-# inputs are kept in <build>/fuzz-artifacts/<name>/. Exits non-zero if any target
-# crashed, leaked, timed out or hit a sanitizer report.
+# exists) with the dictionary tests/fuzz/<name>.dict (when it exists). The copies
+# and logs live in a run directory of their own under the build directory, so
+# several runs may share one build. It is removed after a clean run and kept after
+# a failure; crash inputs go to <build>/fuzz-artifacts/<name>/. Exits non-zero if
+# any target crashed, leaked, timed out or hit a sanitizer report.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,8 +24,8 @@ build=${FUZZ_BUILD_DIR:-$source_dir/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 
 if [ ! -f "$build/build.ninja" ]; then
-	# fuzzer-no-link instruments every library (rmtd_pure included) for coverage;
-	# the targets themselves add -fsanitize=fuzzer (tests/fuzz/meson.build).
+	# fuzzer-no-link instruments every library (rmtd_pure included) for coverage
+	# feedback; the targets themselves add -fsanitize=fuzzer (tests/fuzz/meson.build).
 	CC=clang meson setup "$build" "$source_dir" -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		-Dc_args=-fsanitize=fuzzer-no-link
@@ -33,9 +37,7 @@ ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/rmtd-fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
-
+run_dir=$(mktemp -d "$build/fuzz-run.XXXXXX")
 wanted_names="$*"
 failed=""
 ran=0
@@ -51,8 +53,10 @@ for target in "$build"/tests/fuzz/fuzz_*; do
 		esac
 	fi
 
-	corpus="$work/corpus-$name"
-	mkdir -p "$corpus"
+	corpus="$run_dir/corpus-$name"
+	log="$run_dir/$name.log"
+	artifacts="$build/fuzz-artifacts/$name"
+	mkdir -p "$corpus" "$artifacts"
 	if [ -d "$here/corpus/$name" ]; then
 		cp -R "$here/corpus/$name/." "$corpus/"
 	fi
@@ -60,18 +64,15 @@ for target in "$build"/tests/fuzz/fuzz_*; do
 	if [ -f "$here/$name.dict" ]; then
 		set -- "-dict=$here/$name.dict"
 	fi
-	artifacts="$build/fuzz-artifacts/$name"
-	mkdir -p "$artifacts"
-	log="$build/fuzz-$name.log"
 
 	echo "fuzz_$name: ${seconds}s over $(find "$corpus" -type f | wc -l) seed(s)"
 	# shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
 	if "$target" "$@" ${FUZZ_ARGS:-} -max_total_time="$seconds" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1; then
-		grep -E '^(stat::number_of_executed_units|stat::average_exec_per_sec|#[0-9]+.*DONE)' \
-			"$log" | sed "s/^/  /"
-		grep -E '^#[0-9]+' "$log" | tail -n 1 | sed "s/^/  /"
+		grep -E '^#[0-9]+.*DONE' "$log" | tail -n 1 | sed "s/^/  /"
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec)' "$log" |
+			sed "s/^/  /"
 	else
 		echo "fuzz_$name: FAILED, see $log and $artifacts/" >&2
 		tail -n 40 "$log" >&2
@@ -87,10 +88,16 @@ done
 
 if [ "$ran" -eq 0 ]; then
 	echo "no fuzz targets found in $build/tests/fuzz" >&2
+	rm -rf "$run_dir"
 	exit 1
 fi
 if [ -n "$failed" ]; then
-	echo "crashed:$failed" >&2
+	echo "crashed:$failed (corpora and logs kept in $run_dir)" >&2
 	exit 1
+fi
+if [ "${FUZZ_KEEP:-0}" = 1 ]; then
+	echo "corpora and logs kept in $run_dir"
+else
+	rm -rf "$run_dir"
 fi
 echo "all $ran fuzz target(s) ran clean"

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1036,6 +1037,35 @@ Test(proto, ioctl_malformed_consumes_both_lines)
 	cr_assert_str_eq(r->error_text, "Invalid operation code");
 	r = parse_one("I6\nz\n");
 	cr_assert_str_eq(r->error_text, "Invalid operation count");
+}
+
+Test(proto, ioctl_long_lines_are_refused_in_step)
+{
+	char input[1200];
+	size_t n = 0;
+
+	/* A 300-digit op line, then a count line of 300 blanks and a 1. */
+	input[n++] = 'I';
+	memset(input + n, '7', 300);
+	n += 300;
+	input[n++] = '\n';
+	input[n++] = '1';
+	input[n++] = '\n';
+	input[n++] = 'i';
+	input[n++] = '2';
+	input[n++] = '\n';
+	memset(input + n, ' ', 300);
+	n += 300;
+	memcpy(input + n, "1\nC\n", 4);
+	n += 4;
+	struct transcript *t = parse_bytes(input, n);
+
+	cr_assert_eq(t->count, 3);
+	assert_error(&t->requests[0], PROTO_IOCTL, EINVAL);
+	cr_assert_str_eq(t->requests[0].error_text, "Invalid operation code");
+	assert_error(&t->requests[1], PROTO_IOCTL_EXTENDED, EINVAL);
+	cr_assert_str_eq(t->requests[1].error_text, "Invalid operation count");
+	assert_ok(&t->requests[2], PROTO_CLOSE);
 }
 
 Test(proto, ioctl_cut_by_eof)
