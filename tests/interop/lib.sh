@@ -6,6 +6,12 @@
 # message. Clients run under `timeout` so that a hung server fails the test
 # instead of hanging it.
 
+# meson runs the scripts with sh: make sure the test runs in bash, whatever
+# shell sourced this file (in a sourced file, $0 and "$@" are the script's).
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
+
 set -eu
 
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
