@@ -1,0 +1,903 @@
+/*
+ * client.c - librmt's protocol client: the public rmt_* API.
+ *
+ * One handle is one connection and one open device, as GNU's rtapelib does (a
+ * GNU server ends the session after C, so a connection is never reused). After
+ * O the client learns what the server offers without sending anything a classic
+ * server dies on (rmt-protocol.md 6.5): I-1 answered A1 means RMT V1 (standard op
+ * numbers, s, i, DUMP's QFA seek); otherwise an L probe at the known offset 0
+ * tells GNU's whence-first order (and its line-based S\n) from the BSD order.
+ *
+ * Nothing the server says is trusted: a reply line is bounded, every length it
+ * announces is checked against what was asked before a byte is read, and any
+ * violation breaks the handle (EIO from then on) instead of reading on out of step.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mtio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client_internal.h"
+#include "connection.h"
+#include "remote_name.h"
+#include "rmt/protocol.h"
+#include "rmt/rmt.h"
+#include "wire.h"
+
+#define DEFAULT_RSH             "ssh"
+#define DEFAULT_RMT             "/etc/rmt"
+#define DEFAULT_CONNECT_TIMEOUT 30000
+#define ARGV_MAX                64
+/* A binary status larger than this is not a struct mtget of any system. */
+#define STATUS_SIZE_MAX 4096
+
+/* Why this thread's last rmt_open failed (rmt_error_text(NULL)). */
+static __thread char open_error[160];
+
+struct rmt_handle {
+	struct connection conn;
+	unsigned int caps;
+	int open_flags;
+	bool broken;
+	char error_text[160];
+};
+
+/* ------------------------------------------------------------------ errors */
+
+static int set_error(struct rmt_handle *h, int error, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_error(struct rmt_handle *h, int error, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(h->error_text, sizeof(h->error_text), format, ap);
+	va_end(ap);
+	return -error;
+}
+
+/*
+ * The stream can no longer be trusted: stop using it. The descriptor stays
+ * allocated until rmt_close (under the shim its number belongs to the program),
+ * but the server sees EOF at once.
+ */
+static int break_connection(struct rmt_handle *h, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int break_connection(struct rmt_handle *h, const char *format, ...)
+{
+	va_list ap;
+
+	va_start(ap, format);
+	vsnprintf(h->error_text, sizeof(h->error_text), format, ap);
+	va_end(ap);
+	h->broken = true;
+	if (h->conn.fd >= 0)
+		shutdown(h->conn.fd, SHUT_RDWR);
+	return -EIO;
+}
+
+static const char *io_error_text(int error)
+{
+	switch (error) {
+	case -ECONNRESET:
+		return "the server closed the connection";
+	case -ETIMEDOUT:
+		return "the server did not answer in time";
+	case -EPROTO:
+		return "reply line too long";
+	default:
+		return strerror(-error);
+	}
+}
+
+static void *return_errno(int negative_error)
+{
+	errno = -negative_error;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ one exchange */
+
+/*
+ * Send a request and read the status line. 0 with *value for A; -errno for E
+ * (the handle stays usable) and F (it breaks); -EIO when the stream broke.
+ */
+static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, int64_t *value)
+{
+	char line[WIRE_STATUS_LINE_MAX + 1];
+	char text[WIRE_ERROR_TEXT_MAX + 1];
+	struct wire_reply reply;
+	ssize_t n;
+	int result;
+
+	if (h->broken)
+		return -EIO;
+	if (connection_pending(&h->conn) > 0)
+		return break_connection(h, "the server sent %zu bytes nobody asked for",
+		                        connection_pending(&h->conn));
+	result = connection_send(&h->conn, iov, iovcnt);
+	if (result < 0)
+		return break_connection(h, "cannot send to the server: %s", io_error_text(result));
+	n = connection_read_line(&h->conn, line, sizeof(line), true);
+	if (n < 0)
+		return break_connection(h, "no reply: %s", io_error_text((int)n));
+	if (wire_parse_status(line, (size_t)n, &reply) < 0) {
+		char shown[40];
+
+		wire_clean_text(shown, sizeof(shown), line);
+		return break_connection(h, "malformed reply \"%s\"", shown);
+	}
+	if (reply.kind == WIRE_REPLY_OK) {
+		*value = reply.value;
+		return 0;
+	}
+	n = connection_read_line(&h->conn, text, sizeof(text), false);
+	if (n < 0)
+		return break_connection(h, "error reply without its text: %s",
+		                        io_error_text((int)n));
+	wire_clean_text(h->error_text, sizeof(h->error_text), text);
+	result = wire_errno(reply.value);
+	if (reply.kind == WIRE_REPLY_FATAL) {
+		h->broken = true;
+		shutdown(h->conn.fd, SHUT_RDWR);
+	}
+	return -result;
+}
+
+static int transact_text(struct rmt_handle *h, const char *request, int length, int64_t *value)
+{
+	struct iovec iov = {.iov_base = (void *)request, .iov_len = (size_t)length};
+
+	return transact(h, &iov, 1, value);
+}
+
+/* ------------------------------------------------------------------ negotiation */
+
+static int negotiate(struct rmt_handle *h, const char *path, int flags, unsigned int options)
+{
+	char request[PATH_MAX + 200];
+	int64_t value;
+	int length, result;
+
+	length = wire_format_open(request, sizeof(request), path, flags);
+	if (length < 0)
+		return set_error(h, -length, "cannot send this path");
+	result = transact_text(h, request, length, &value);
+	if (result < 0)
+		return result;
+	if (value < 0)
+		return break_connection(h, "open answered with a negative value");
+
+	if (!(options & RMT_OPT_CLASSIC)) {
+		/* The one probe no classic server dies on: I-1 (6.5). */
+		length = snprintf(request, sizeof(request), "%c%d\n0\n", RMT_CMD_IOCTL,
+		                  RMT_IOCTL_VERSION_QUERY);
+		result = transact_text(h, request, length, &value);
+		if (result == 0 && value == RMT_PROTOCOL_VERSION_1) {
+			h->caps =
+			    RMT_CAP_V1 | RMT_CAP_STATUS_FIELD | RMT_CAP_EXT_IOCTL | RMT_CAP_QFA;
+			h->error_text[0] = '\0';
+			return 0;
+		}
+		if (h->broken)
+			return result;
+	}
+	/*
+	 * Classic server. Just after O the offset is 0, so L1\n0\n is a harmless
+	 * tell to a whence-first (GNU) server, which answers 0, and a seek to 1
+	 * for an offset-first one, which answers 1 and is put back with L0\n0\n.
+	 * No answer (a tape, a pipe) keeps the whence-first order: a BSD server
+	 * refuses it, while a GNU server would lose step on the other order.
+	 */
+	h->caps = RMT_CAP_WHENCE_FIRST;
+	length = snprintf(request, sizeof(request), "%c1\n0\n", RMT_CMD_SEEK);
+	result = transact_text(h, request, length, &value);
+	if (result == 0 && value == 1) {
+		h->caps = 0;
+		length = snprintf(request, sizeof(request), "%c0\n0\n", RMT_CMD_SEEK);
+		result = transact_text(h, request, length, &value);
+		if (result == 0 && value != 0)
+			return break_connection(h, "cannot seek back to 0 after the probe");
+	}
+	if (h->broken)
+		return result;
+	h->error_text[0] = '\0';
+	return 0;
+}
+
+/* ------------------------------------------------------------------ options */
+
+void rmt_options_init(struct rmt_options *options)
+{
+	memset(options, 0, sizeof(*options));
+}
+
+/* RMT_TIMEOUT: seconds, or milliseconds with an "ms" suffix; 0 or garbage: no limit. */
+static int timeout_from_environment(void)
+{
+	const char *text = getenv("RMT_TIMEOUT");
+	char *end;
+	long value;
+
+	if (text == NULL || *text == '\0')
+		return -1;
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (errno != 0 || value <= 0)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		return value > INT_MAX ? INT_MAX : (int)value;
+	if (*end == '\0' || strcmp(end, "s") == 0)
+		return value > INT_MAX / 1000 ? INT_MAX : (int)value * 1000;
+	return -1;
+}
+
+static int reply_timeout(const struct rmt_options *o)
+{
+	if (o != NULL && o->timeout_ms > 0)
+		return o->timeout_ms;
+	if (o != NULL && o->timeout_ms < 0)
+		return -1;
+	return timeout_from_environment();
+}
+
+static struct rmt_handle *new_handle(int fd, const struct rmt_options *o, int flags)
+{
+	struct rmt_handle *h = calloc(1, sizeof(*h));
+	int timeout = reply_timeout(o);
+
+	if (h == NULL)
+		return NULL;
+	connection_init(&h->conn, fd, timeout, timeout > 0 ? timeout : 60000);
+	h->open_flags = flags;
+	return h;
+}
+
+/* Split a command line at blanks into argv (no quoting). Returns the count or -errno. */
+static int split_words(char *line, char **argv, int max)
+{
+	int count = 0;
+	char *save = NULL;
+
+	for (char *word = strtok_r(line, " \t", &save); word != NULL;
+	     word = strtok_r(NULL, " \t", &save)) {
+		if (count + 1 >= max)
+			return -E2BIG;
+		argv[count++] = word;
+	}
+	argv[count] = NULL;
+	return count;
+}
+
+static int spawn_command(struct connection *conn, const char *command, const char *user,
+                         const char *host, const char *remote_command)
+{
+	char *copy = strdup(command);
+	char *argv[ARGV_MAX];
+	int count, result;
+
+	if (copy == NULL)
+		return -ENOMEM;
+	count = split_words(copy, argv, ARGV_MAX - 4);
+	if (count <= 0) {
+		free(copy);
+		return count < 0 ? count : -EINVAL;
+	}
+	if (host != NULL) {
+		/* rsh and ssh both take: [-l user] host command */
+		if (user != NULL && user[0] != '\0') {
+			argv[count++] = "-l";
+			argv[count++] = (char *)user;
+		}
+		argv[count++] = (char *)host;
+		argv[count++] = (char *)remote_command;
+		argv[count] = NULL;
+	}
+	result = connection_spawn(conn, argv);
+	free(copy);
+	return result;
+}
+
+static unsigned int tcp_port(const struct remote_name *name, const struct rmt_options *o)
+{
+	const char *env = getenv("RMT_PORT");
+
+	if (name->port != 0)
+		return name->port;
+	if (o != NULL && o->port != 0 && o->port <= 65535)
+		return o->port;
+	if (env != NULL) {
+		char *end;
+		unsigned long value = strtoul(env, &end, 10);
+
+		if (*end == '\0' && value > 0 && value <= 65535)
+			return (unsigned int)value;
+	}
+	return RMT_DEFAULT_TCP_PORT;
+}
+
+/* Make the connection the name and options ask for. */
+static int connect_transport(struct connection *conn, struct remote_name *name,
+                             const struct rmt_options *o, char *why, size_t why_size)
+{
+	enum rmt_transport transport = o != NULL ? o->transport : RMT_TRANSPORT_AUTO;
+	const char *user = o != NULL && o->user != NULL ? o->user : name->user;
+	int connect_timeout = o != NULL && o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+	                                                             : DEFAULT_CONNECT_TIMEOUT;
+	const char *resolver = NULL;
+	int result;
+
+	if (transport == RMT_TRANSPORT_AUTO)
+		transport = name->transport;
+	if (user[0] != '\0' && !remote_name_valid_user(user)) {
+		snprintf(why, why_size, "invalid user name");
+		return -EINVAL;
+	}
+	switch (transport) {
+	case RMT_TRANSPORT_RSH: {
+		const char *rsh =
+		    o != NULL && o->rsh_command != NULL ? o->rsh_command : getenv("RSH");
+		const char *rmt =
+		    o != NULL && o->rmt_command != NULL ? o->rmt_command : getenv("RMT");
+
+		if (name->host[0] == '\0') {
+			snprintf(why, why_size, "a remote shell needs a host");
+			return -EINVAL;
+		}
+		result = spawn_command(conn, rsh != NULL && *rsh != '\0' ? rsh : DEFAULT_RSH, user,
+		                       name->host, rmt != NULL && *rmt != '\0' ? rmt : DEFAULT_RMT);
+		if (result < 0)
+			snprintf(why, why_size, "cannot start the remote shell: %s",
+			         strerror(-result));
+		return result;
+	}
+	case RMT_TRANSPORT_TCP:
+		if (name->host[0] == '\0') {
+			snprintf(why, why_size, "TCP needs a host");
+			return -EINVAL;
+		}
+		result =
+		    connection_tcp(conn, name->host, tcp_port(name, o), connect_timeout, &resolver);
+		if (result < 0)
+			snprintf(why, why_size, "cannot connect to %.64s port %u: %s", name->host,
+			         tcp_port(name, o),
+			         resolver != NULL ? resolver : strerror(-result));
+		return result;
+	case RMT_TRANSPORT_COMMAND: {
+		const char *command = name->command[0] != '\0' ? name->command
+		                      : o != NULL              ? o->command
+		                                               : NULL;
+
+		if (command == NULL || command[0] == '\0') {
+			snprintf(why, why_size, "no command to run");
+			return -EINVAL;
+		}
+		result = spawn_command(conn, command, NULL, NULL, NULL);
+		if (result < 0)
+			snprintf(why, why_size, "cannot start %.80s: %s", command,
+			         strerror(-result));
+		return result;
+	}
+	case RMT_TRANSPORT_TLS:
+		snprintf(why, why_size, "TLS is not available yet");
+		return -EPROTONOSUPPORT;
+	default:
+		snprintf(why, why_size, "unknown transport");
+		return -EINVAL;
+	}
+}
+
+/* The name with a forced transport: COMMAND takes the whole name as the path. */
+static int resolve_name(const char *name, const struct rmt_options *o, struct remote_name *out)
+{
+	enum rmt_transport transport = o != NULL ? o->transport : RMT_TRANSPORT_AUTO;
+
+	if (name == NULL)
+		return -EINVAL;
+	if (transport == RMT_TRANSPORT_COMMAND && strncmp(name, "exec:", 5) != 0) {
+		memset(out, 0, sizeof(*out));
+		out->transport = RMT_TRANSPORT_COMMAND;
+		if (name[0] == '\0' || strchr(name, '\n') != NULL)
+			return -EINVAL;
+		if (strlen(name) >= sizeof(out->path))
+			return -ENAMETOOLONG;
+		strcpy(out->path, name);
+		return 0;
+	}
+	return remote_name_parse(name, out);
+}
+
+/* ------------------------------------------------------------------ open, close */
+
+static struct rmt_handle *finish_open(struct rmt_handle *h, const char *path, int flags,
+                                      const struct rmt_options *o)
+{
+	int result = negotiate(h, path, flags, o != NULL ? o->flags : 0);
+
+	if (result < 0) {
+		if (h->error_text[0] != '\0')
+			snprintf(open_error, sizeof(open_error), "%s", h->error_text);
+		else
+			snprintf(open_error, sizeof(open_error), "%s", strerror(-result));
+		connection_close(&h->conn, false);
+		free(h);
+		return return_errno(result);
+	}
+	return h;
+}
+
+struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_options *options)
+{
+	struct remote_name *parsed = calloc(1, sizeof(*parsed));
+	struct connection conn;
+	struct rmt_handle *h;
+	char why[160];
+	int result;
+
+	if (parsed == NULL)
+		return return_errno(-ENOMEM);
+	open_error[0] = '\0';
+	why[0] = '\0';
+	result = resolve_name(name, options, parsed);
+	if (result < 0)
+		snprintf(why, sizeof(why), "not a remote device name");
+	else
+		result = connect_transport(&conn, parsed, options, why, sizeof(why));
+	if (result < 0) {
+		snprintf(open_error, sizeof(open_error), "%s", why);
+		free(parsed);
+		return return_errno(result);
+	}
+	h = new_handle(conn.fd, options, flags);
+	if (h == NULL) {
+		close(conn.fd);
+		free(parsed);
+		return return_errno(-ENOMEM);
+	}
+	h = finish_open(h, parsed->path, flags, options);
+	free(parsed);
+	return h;
+}
+
+struct rmt_handle *rmt_open_fd(int fd, const char *path, int flags,
+                               const struct rmt_options *options)
+{
+	struct rmt_handle *h;
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	if (fd < 0 || path == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return return_errno(-EINVAL);
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM) {
+		int error = errno == ENOTSOCK || type != SOCK_STREAM ? ENOTSOCK : errno;
+
+		close(fd);
+		return return_errno(-error);
+	}
+	h = new_handle(fd, options, flags);
+	if (h == NULL) {
+		close(fd);
+		return return_errno(-ENOMEM);
+	}
+	return finish_open(h, path, flags, options);
+}
+
+int rmt_close(struct rmt_handle *h)
+{
+	int64_t value;
+	int result = 0;
+
+	if (h == NULL) {
+		errno = EBADF;
+		return -1;
+	}
+	if (!h->broken) {
+		static const char request[] = "C\n";
+
+		result = transact_text(h, request, (int)sizeof(request) - 1, &value);
+	} else {
+		result = -EIO;
+	}
+	connection_close(&h->conn, false);
+	free(h);
+	if (result < 0) {
+		errno = -result;
+		return -1;
+	}
+	return 0;
+}
+
+struct rmt_handle *librmt_adopt(int fd, unsigned int caps, int open_flags)
+{
+	struct rmt_handle *h = new_handle(fd, NULL, open_flags);
+
+	if (h != NULL)
+		h->caps = caps;
+	return h;
+}
+
+void librmt_abandon(struct rmt_handle *h, bool keep_fd)
+{
+	if (h == NULL)
+		return;
+	connection_close(&h->conn, keep_fd);
+	free(h);
+}
+
+void librmt_set_fd(struct rmt_handle *h, int fd)
+{
+	h->conn.fd = fd;
+}
+
+int librmt_open_flags(const struct rmt_handle *h)
+{
+	return h->open_flags;
+}
+
+unsigned int rmt_capabilities(const struct rmt_handle *h)
+{
+	return h != NULL ? h->caps : 0;
+}
+
+const char *rmt_error_text(const struct rmt_handle *h)
+{
+	return h != NULL ? h->error_text : open_error;
+}
+
+int rmt_fileno(const struct rmt_handle *h)
+{
+	return h != NULL ? h->conn.fd : -1;
+}
+
+int rmt_is_remote_name(const char *name)
+{
+	return remote_name_is_remote(name);
+}
+
+/* ------------------------------------------------------------------ data */
+
+static ssize_t fail_ssize(int negative_error)
+{
+	errno = -negative_error;
+	return -1;
+}
+
+ssize_t rmt_read(struct rmt_handle *h, void *buffer, size_t count)
+{
+	char request[40];
+	int64_t value;
+	int length, result;
+
+	if (h == NULL)
+		return fail_ssize(-EBADF);
+	if (count > SSIZE_MAX)
+		count = SSIZE_MAX;
+	if (count == 0)
+		return 0;
+	length = snprintf(request, sizeof(request), "%c%zu\n", RMT_CMD_READ, count);
+	result = transact_text(h, request, length, &value);
+	if (result < 0)
+		return fail_ssize(result);
+	/* CVE-2010-0624: never read more than was asked for, whatever the server claims. */
+	if (value < 0 || (uint64_t)value > count)
+		return fail_ssize(break_connection(
+		    h, "the server announced %" PRId64 " bytes for a read of %zu", value, count));
+	result = connection_read_exact(&h->conn, buffer, (size_t)value);
+	if (result < 0)
+		return fail_ssize(break_connection(h, "read data lost: %s", io_error_text(result)));
+	return (ssize_t)value;
+}
+
+ssize_t rmt_write(struct rmt_handle *h, const void *buffer, size_t count)
+{
+	char header[40];
+	struct iovec iov[2];
+	int64_t value;
+	int result;
+
+	if (h == NULL)
+		return fail_ssize(-EBADF);
+	if (count > SSIZE_MAX)
+		count = SSIZE_MAX;
+	/* W0 kills DUMP and gets a stale errno from GNU; a local write of 0 does nothing. */
+	if (count == 0)
+		return h->broken ? fail_ssize(-EIO) : 0;
+	iov[0].iov_base = header;
+	iov[0].iov_len = (size_t)snprintf(header, sizeof(header), "%c%zu\n", RMT_CMD_WRITE, count);
+	iov[1].iov_base = (void *)buffer;
+	iov[1].iov_len = count;
+	/* Header and record in one sendmsg: no extra round trip, no Nagle wait. */
+	result = transact(h, iov, 2, &value);
+	if (result < 0)
+		return fail_ssize(result);
+	if (value < 0 || (uint64_t)value > count)
+		return fail_ssize(break_connection(
+		    h, "the server claims %" PRId64 " bytes written of %zu", value, count));
+	return (ssize_t)value;
+}
+
+static int64_t seek_request(struct rmt_handle *h, int64_t offset, int whence, int *error)
+{
+	char request[80];
+	int64_t value;
+	int length, result;
+
+	length = wire_format_seek(request, sizeof(request), offset, whence,
+	                          (h->caps & RMT_CAP_WHENCE_FIRST) != 0);
+	if (length < 0) {
+		*error = set_error(h, EINVAL, "this server cannot take whence %d", whence);
+		return -1;
+	}
+	result = transact_text(h, request, length, &value);
+	if (result < 0) {
+		*error = result;
+		return -1;
+	}
+	if (value < 0) {
+		*error = break_connection(h, "the server answered a seek with %" PRId64, value);
+		return -1;
+	}
+	return value;
+}
+
+off_t rmt_lseek(struct rmt_handle *h, off_t offset, int whence)
+{
+	int error = 0;
+	int64_t value;
+
+	if (h == NULL) {
+		errno = EBADF;
+		return -1;
+	}
+	if (whence < SEEK_SET || whence > SEEK_HOLE) {
+		errno = EINVAL;
+		return -1;
+	}
+	value = seek_request(h, offset, whence, &error);
+	if (value < 0) {
+		errno = -error;
+		return -1;
+	}
+	return (off_t)value;
+}
+
+/* ------------------------------------------------------------------ tape operations */
+
+static int send_tape_op(struct rmt_handle *h, char letter, int code, int count)
+{
+	char request[64];
+	int64_t value;
+	int length = snprintf(request, sizeof(request), "%c%d\n%d\n", letter, code, count);
+
+	/* Any A is success: GNU answers 0, the others the count (DUMP even a negative one). */
+	return transact_text(h, request, length, &value);
+}
+
+static int tape_operation(struct rmt_handle *h, const struct mtop *op)
+{
+	bool v1 = (h->caps & RMT_CAP_V1) != 0;
+	struct wire_tape_op wire;
+	int error = 0, result;
+
+	if (wire_tape_op(op->mt_op, v1, &wire) == 0)
+		return send_tape_op(h, wire.letter, wire.code, op->mt_count);
+	/* V1 has no number for these; build them from what it has. */
+	switch (op->mt_op) {
+	case MTFSFM: /* over count filemarks, then back before the last one */
+	case MTBSFM: /* back over count filemarks, then forward past the last one */
+		if (op->mt_count <= 0)
+			return set_error(h, EINVAL, "filemark count must be positive");
+		result = send_tape_op(h, RMT_CMD_IOCTL,
+		                      op->mt_op == MTFSFM ? RMT_V1_FSF : RMT_V1_BSF, op->mt_count);
+		if (result < 0)
+			return result;
+		return send_tape_op(h, RMT_CMD_IOCTL, op->mt_op == MTFSFM ? RMT_V1_BSF : RMT_V1_FSF,
+		                    1);
+	case MTSEEK:
+		if (seek_request(h, op->mt_count, RMT_SEEK_TAPE_LOCATE, &error) < 0)
+			return error;
+		return 0;
+	default:
+		return set_error(h, EOPNOTSUPP,
+		                 "tape operation %d has no RMT V1 number on this server",
+		                 op->mt_op);
+	}
+}
+
+/* Binary S. Returns 0 and fills *status, or -errno (-EPROTO: another platform's layout). */
+static int binary_status(struct rmt_handle *h, struct mtget *status)
+{
+	/* GNU servers read lines, the others act on the bare letter (rmt-protocol.md 2, S). */
+	const char *request = (h->caps & RMT_CAP_WHENCE_FIRST) ? "S\n" : "S";
+	int64_t value;
+	int result;
+
+	result = transact_text(h, request, (int)strlen(request), &value);
+	if (result < 0)
+		return result;
+	if (value < 0 || value > STATUS_SIZE_MAX)
+		return break_connection(h, "the server announced a status of %" PRId64 " bytes",
+		                        value);
+	if ((size_t)value != sizeof(*status)) {
+		result = connection_discard(&h->conn, (size_t)value);
+		if (result < 0)
+			return break_connection(h, "status data lost: %s", io_error_text(result));
+		return set_error(h, EPROTO,
+		                 "status of %" PRId64 " bytes is not this system's mtget", value);
+	}
+	result = connection_read_exact(&h->conn, status, sizeof(*status));
+	if (result < 0)
+		return break_connection(h, "status data lost: %s", io_error_text(result));
+	return 0;
+}
+
+static int status_field_request(struct rmt_handle *h, char letter, long *out)
+{
+	char request[2] = {RMT_CMD_STATUS_FIELD, letter};
+	int64_t value;
+	int result = transact_text(h, request, 2, &value);
+
+	if (result < 0)
+		return result;
+	if (value < LONG_MIN || value > LONG_MAX)
+		return break_connection(h, "status field out of range");
+	*out = (long)value;
+	return 0;
+}
+
+/* struct mtget from the portable s fields, when the binary one cannot be used. */
+static int status_from_fields(struct rmt_handle *h, struct mtget *status)
+{
+	static const char letters[] = {RMT_STATUS_ERREG, RMT_STATUS_TYPE,   RMT_STATUS_DSREG,
+	                               RMT_STATUS_RESID, RMT_STATUS_FILENO, RMT_STATUS_BLKNO};
+	long values[sizeof(letters)];
+
+	for (size_t i = 0; i < sizeof(letters); i++) {
+		int result = status_field_request(h, letters[i], &values[i]);
+
+		if (result < 0)
+			return result;
+	}
+	memset(status, 0, sizeof(*status));
+	status->mt_erreg = values[0];
+	status->mt_type = values[1];
+	status->mt_dsreg = values[2];
+	status->mt_resid = values[3];
+	status->mt_fileno = (int)values[4];
+	status->mt_blkno = (int)values[5];
+	/* The s command has no general status; derive what the position says. */
+	status->mt_gstat = GMT_ONLINE(~0L);
+	if (status->mt_fileno == 0 && status->mt_blkno == 0)
+		status->mt_gstat |= GMT_BOT(~0L);
+	else if (status->mt_fileno > 0 && status->mt_blkno == 0)
+		status->mt_gstat |= GMT_EOF(~0L);
+	return 0;
+}
+
+static int tape_status(struct rmt_handle *h, struct mtget *status)
+{
+	long type;
+	int result;
+
+	result = binary_status(h, status);
+	if (!(h->caps & RMT_CAP_STATUS_FIELD))
+		return result;
+	if (result < 0 && result != -EPROTO)
+		return result;
+	/*
+	 * A V1 server's binary status may be another layout (same size, other
+	 * meaning: DUMP swaps each long in V1 mode). Trust it only when its type
+	 * agrees with the portable field.
+	 */
+	if (result == 0) {
+		result = status_field_request(h, RMT_STATUS_TYPE, &type);
+		if (result < 0 && h->broken)
+			return result;
+		if (result == 0 && type == status->mt_type)
+			return 0;
+	}
+	return status_from_fields(h, status);
+}
+
+static int tape_position(struct rmt_handle *h, struct mtpos *position)
+{
+	int error = 0;
+	int64_t value;
+
+	if (!(h->caps & RMT_CAP_QFA))
+		return set_error(h, EOPNOTSUPP, "this server cannot report the tape position");
+	value = seek_request(h, 0, RMT_SEEK_TAPE_POSITION, &error);
+	if (value < 0)
+		return error;
+	position->mt_blkno = (long)value;
+	return 0;
+}
+
+int rmt_ioctl(struct rmt_handle *h, unsigned long request, void *arg)
+{
+	int result;
+
+	if (h == NULL) {
+		errno = EBADF;
+		return -1;
+	}
+	if (arg == NULL && (request == MTIOCTOP || request == MTIOCGET || request == MTIOCPOS)) {
+		errno = EFAULT;
+		return -1;
+	}
+	if (request == MTIOCTOP)
+		result = tape_operation(h, arg);
+	else if (request == MTIOCGET)
+		result = tape_status(h, arg);
+	else if (request == MTIOCPOS)
+		result = tape_position(h, arg);
+	else
+		result = -ENOTTY;
+	if (result < 0) {
+		errno = -result;
+		return -1;
+	}
+	return 0;
+}
+
+int rmt_status_field(struct rmt_handle *h, char letter, long *value)
+{
+	struct mtget status;
+	int result;
+
+	if (h == NULL || value == NULL) {
+		errno = h == NULL ? EBADF : EFAULT;
+		return -1;
+	}
+	if (strchr("ETDRFBfb", letter) == NULL || letter == '\0') {
+		errno = EINVAL;
+		return -1;
+	}
+	if (h->caps & RMT_CAP_STATUS_FIELD) {
+		result = status_field_request(h, letter, value);
+	} else if (letter == RMT_STATUS_FLAGS || letter == RMT_STATUS_BF) {
+		result = set_error(h, EOPNOTSUPP, "this server has no s command");
+	} else {
+		result = binary_status(h, &status);
+		if (result == 0) {
+			switch (letter) {
+			case RMT_STATUS_ERREG:
+				*value = status.mt_erreg;
+				break;
+			case RMT_STATUS_TYPE:
+				*value = status.mt_type;
+				break;
+			case RMT_STATUS_DSREG:
+				*value = status.mt_dsreg;
+				break;
+			case RMT_STATUS_RESID:
+				*value = status.mt_resid;
+				break;
+			case RMT_STATUS_FILENO:
+				*value = status.mt_fileno;
+				break;
+			default:
+				*value = status.mt_blkno;
+				break;
+			}
+		}
+	}
+	if (result < 0) {
+		errno = -result;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,25 @@
+/*
+ * client_internal.h - what the LD_PRELOAD shim needs from librmt beyond the
+ * public API: re-adopting a connection inherited across exec, and letting go of
+ * one without a C when other processes may still hold it. Not exported.
+ */
+#ifndef LIBRMT_CLIENT_INTERNAL_H
+#define LIBRMT_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "rmt/rmt.h"
+
+/* A handle over fd, whose device is already open and negotiated (caps as learned). */
+struct rmt_handle *librmt_adopt(int fd, unsigned int caps, int open_flags);
+
+/* Free the handle without sending C; close fd unless keep_fd. */
+void librmt_abandon(struct rmt_handle *handle, bool keep_fd);
+
+/* Go on over another descriptor of the same socket (the old one is being closed). */
+void librmt_set_fd(struct rmt_handle *handle, int fd);
+
+/* The open(2) flags the handle was opened with. */
+int librmt_open_flags(const struct rmt_handle *handle);
+
+#endif

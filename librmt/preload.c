@@ -1,0 +1,1473 @@
+/*
+ * preload.c - librmt-preload.so: unmodified programs use remote tapes.
+ *
+ * RMT_DEVICES='/dev/nst0=host:/dev/nst0,/dev/tape=rmt://lib1:5400/dev/nst1' names
+ * the local paths that go remote. Opening one of them opens the remote device with
+ * librmt and hands the program the connection's socket as its descriptor, so the
+ * number is real and unique, and dup, fork and exec carry the connection the way
+ * they carry any descriptor. Every call the program makes on such a descriptor
+ * (read, write, lseek, ioctl MTIOCTOP/MTIOCGET/MTIOCPOS, fstat, dup, fcntl, close)
+ * is turned into the rmt protocol; every other path and descriptor goes straight
+ * to libc after one relaxed load of a counter.
+ *
+ * Sharing: a connection used by one process only ends with C on the last close.
+ * Once it may be held by another process (after fork, or inherited across exec
+ * through RMT_PRELOAD_FDS), closing it only closes this process's socket: the
+ * server sees EOF, and closes the device, when the last holder is gone, which is
+ * what the kernel does for a local tape too.
+ */
+#undef _FILE_OFFSET_BITS /* we define open and open64, stat and stat64 ... side by side */
+#undef _FORTIFY_SOURCE   /* and read, open and friends without glibc's inline wrappers */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mtio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client_internal.h"
+#include "connection.h"
+#include "rmt/rmt.h"
+
+#define EXPORT          __attribute__((visibility("default")))
+#define DEVICES_MAX     32
+#define PRELOAD_FDS_VAR "RMT_PRELOAD_FDS"
+
+/* One remote connection; several descriptors of this process may refer to it. */
+struct remote {
+	struct rmt_handle *handle;
+	pthread_mutex_t lock; /* one request at a time on the stream */
+	int refs;             /* descriptors of this process that refer to it */
+	bool shared;          /* another process may hold it too: no C on the last close */
+	int open_flags;       /* what F_GETFL reports */
+	ino_t ino;            /* the socket's inode: identifies it across exec */
+	dev_t rdev;           /* the character device it pretends to be */
+};
+
+struct device_map {
+	char *local;      /* normalised local path */
+	char *remote;     /* librmt name */
+	const char *base; /* last component of local, for a quick test of relative names */
+};
+
+static struct device_map devices[DEVICES_MAX];
+static int device_count;
+static bool verbose;
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct remote **table; /* indexed by descriptor */
+static int table_size;
+/* Descriptors in the table: 0 keeps every call on the fast path. */
+static atomic_int remote_fds;
+
+/* ------------------------------------------------------------------ libc */
+
+/* libc's function, looked up on first use (calls may come before our constructor). */
+static void *resolve(void **slot, const char *name)
+{
+	void *function = __atomic_load_n(slot, __ATOMIC_RELAXED);
+
+	if (function == NULL) {
+		function = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, function, __ATOMIC_RELAXED);
+	}
+	return function;
+}
+
+#define REAL(name) ((__typeof__(real_##name))resolve((void **)&real_##name, #name))
+
+static int (*real_open)(const char *, int, ...);
+static int (*real_open64)(const char *, int, ...);
+static int (*real_openat)(int, const char *, int, ...);
+static int (*real_openat64)(int, const char *, int, ...);
+static int (*real___open_2)(const char *, int);
+static int (*real___open64_2)(const char *, int);
+static int (*real___openat_2)(int, const char *, int);
+static int (*real___openat64_2)(int, const char *, int);
+static int (*real_creat)(const char *, mode_t);
+static int (*real_creat64)(const char *, mode_t);
+static int (*real_close)(int);
+static int (*real_close_range)(unsigned int, unsigned int, int);
+static void (*real_closefrom)(int);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real___read_chk)(int, void *, size_t, size_t);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_readv)(int, const struct iovec *, int);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_pread64)(int, void *, size_t, off64_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
+static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
+static off_t (*real_lseek)(int, off_t, int);
+static off64_t (*real_lseek64)(int, off64_t, int);
+static int (*real_ioctl)(int, unsigned long, ...);
+static int (*real_fstat)(int, struct stat *);
+static int (*real_fstat64)(int, struct stat64 *);
+static int (*real_fstatat)(int, const char *, struct stat *, int);
+static int (*real_fstatat64)(int, const char *, struct stat64 *, int);
+static int (*real_stat)(const char *, struct stat *);
+static int (*real_stat64)(const char *, struct stat64 *);
+static int (*real_lstat)(const char *, struct stat *);
+static int (*real_lstat64)(const char *, struct stat64 *);
+static int (*real___fxstat)(int, int, struct stat *);
+static int (*real___fxstat64)(int, int, struct stat64 *);
+static int (*real___xstat)(int, const char *, struct stat *);
+static int (*real___xstat64)(int, const char *, struct stat64 *);
+static int (*real___lxstat)(int, const char *, struct stat *);
+static int (*real___lxstat64)(int, const char *, struct stat64 *);
+static int (*real___fxstatat)(int, int, const char *, struct stat *, int);
+static int (*real___fxstatat64)(int, int, const char *, struct stat64 *, int);
+static int (*real_statx)(int, const char *, int, unsigned int, struct statx *);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_fcntl)(int, int, ...);
+static int (*real_fcntl64)(int, int, ...);
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static int (*real_ftruncate)(int, off_t);
+static int (*real_ftruncate64)(int, off64_t);
+
+/* Old programs call these glibc < 2.33 entry points; newer headers no longer declare them. */
+int __fxstat(int version, int fd, struct stat *buf);
+int __fxstat64(int version, int fd, struct stat64 *buf);
+int __xstat(int version, const char *path, struct stat *buf);
+int __xstat64(int version, const char *path, struct stat64 *buf);
+int __lxstat(int version, const char *path, struct stat *buf);
+int __lxstat64(int version, const char *path, struct stat64 *buf);
+int __fxstatat(int version, int dirfd, const char *path, struct stat *buf, int flags);
+int __fxstatat64(int version, int dirfd, const char *path, struct stat64 *buf, int flags);
+int __open_2(const char *path, int flags);
+int __open64_2(const char *path, int flags);
+int __openat_2(int dirfd, const char *path, int flags);
+int __openat64_2(int dirfd, const char *path, int flags);
+ssize_t __read_chk(int fd, void *buffer, size_t count, size_t buffer_size);
+int fcntl64(int fd, int command, ...);
+void __chk_fail(void) __attribute__((noreturn));
+
+static inline bool any_remote(void)
+{
+	return __builtin_expect(atomic_load_explicit(&remote_fds, memory_order_relaxed) != 0, 0);
+}
+
+/* ------------------------------------------------------------------ diagnostics */
+
+static void report(const char *what, const char *name, const char *text)
+{
+	if (verbose)
+		dprintf(STDERR_FILENO, "librmt-preload: %s %s: %s\n", what, name,
+		        text != NULL && text[0] != '\0' ? text : strerror(errno));
+}
+
+static int fail(int error)
+{
+	errno = error;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ device names */
+
+/* Lexical normalisation: no "//", no "." components, ".." folded; no symlinks followed. */
+static void normalise(const char *in, char *out, size_t size)
+{
+	size_t len = 0;
+	bool absolute = in[0] == '/';
+
+	if (size < 2) {
+		if (size > 0)
+			out[0] = '\0';
+		return;
+	}
+	if (absolute)
+		out[len++] = '/';
+	while (*in != '\0') {
+		const char *end;
+		size_t n;
+
+		while (*in == '/')
+			in++;
+		if (*in == '\0')
+			break;
+		end = strchrnul(in, '/');
+		n = (size_t)(end - in);
+		if (n == 1 && in[0] == '.') {
+			in = end;
+			continue;
+		}
+		if (n == 2 && in[0] == '.' && in[1] == '.' && len > (absolute ? 1u : 0u)) {
+			char *slash;
+
+			out[len] = '\0';
+			slash = strrchr(out, '/');
+			if (slash != NULL && strcmp(slash + 1, "..") != 0) {
+				len = (size_t)(slash - out);
+				if (len == 0 && absolute)
+					len = 1;
+				in = end;
+				continue;
+			}
+		}
+		if (len > 0 && out[len - 1] != '/' && len + 1 < size)
+			out[len++] = '/';
+		if (len + n >= size)
+			n = size - len - 1;
+		memcpy(out + len, in, n);
+		len += n;
+		in = end;
+	}
+	out[len] = '\0';
+}
+
+static void parse_devices(const char *spec)
+{
+	char *copy, *save = NULL;
+
+	if (spec == NULL || *spec == '\0')
+		return;
+	copy = strdup(spec);
+	if (copy == NULL)
+		return;
+	for (char *item = strtok_r(copy, ",", &save); item != NULL && device_count < DEVICES_MAX;
+	     item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		char local[PATH_MAX];
+		struct device_map *d;
+
+		if (eq == NULL || eq == item || eq[1] == '\0') {
+			dprintf(
+			    STDERR_FILENO,
+			    "librmt-preload: RMT_DEVICES: ignoring \"%s\" (want LOCAL=REMOTE)\n",
+			    item);
+			continue;
+		}
+		*eq = '\0';
+		normalise(item, local, sizeof(local));
+		d = &devices[device_count];
+		d->local = strdup(local);
+		d->remote = strdup(eq + 1);
+		if (d->local == NULL || d->remote == NULL) {
+			free(d->local);
+			free(d->remote);
+			continue;
+		}
+		d->base = strrchr(d->local, '/') != NULL ? strrchr(d->local, '/') + 1 : d->local;
+		device_count++;
+	}
+	free(copy);
+}
+
+/* The mapping for a path the program names, or NULL (the common case, kept cheap). */
+static const struct device_map *match_device(const char *path)
+{
+	char normal[PATH_MAX], joined[PATH_MAX], cwd[PATH_MAX];
+	const char *base;
+	bool maybe = false;
+
+	if (device_count == 0 || path == NULL)
+		return NULL;
+	for (int i = 0; i < device_count; i++)
+		if (strcmp(path, devices[i].local) == 0)
+			return &devices[i];
+	/* Only a name ending like a mapped one is worth normalising. */
+	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+	for (int i = 0; i < device_count && !maybe; i++)
+		maybe = strcmp(base, devices[i].base) == 0 || strcmp(base, ".") == 0 ||
+		        strcmp(base, "..") == 0 || base[0] == '\0';
+	if (!maybe)
+		return NULL;
+	if (path[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return NULL;
+		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", cwd, path) >= sizeof(joined))
+			return NULL;
+		path = joined;
+	}
+	normalise(path, normal, sizeof(normal));
+	for (int i = 0; i < device_count; i++)
+		if (strcmp(normal, devices[i].local) == 0)
+			return &devices[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------------ the table */
+
+/*
+ * "fd:inode:caps:flags,..." for the descriptors an exec'd program inherits (not
+ * close-on-exec), into buffer. Under table_lock. Returns the number of entries.
+ */
+static int format_inherited(char *buffer, size_t size, bool mark_shared)
+{
+	size_t used = 0;
+	int entries = 0;
+
+	buffer[0] = '\0';
+	for (int fd = 0; fd < table_size; fd++) {
+		struct remote *r = table[fd];
+		int fdflags, n;
+
+		if (r == NULL)
+			continue;
+		fdflags = REAL(fcntl)(fd, F_GETFD);
+		if (fdflags < 0 || (fdflags & FD_CLOEXEC))
+			continue;
+		n = snprintf(buffer + used, size - used, "%s%d:%lu:%u:%d", entries > 0 ? "," : "",
+		             fd, (unsigned long)r->ino, rmt_capabilities(r->handle), r->open_flags);
+		if (n < 0 || (size_t)n >= size - used) {
+			buffer[used] = '\0';
+			break;
+		}
+		used += (size_t)n;
+		entries++;
+		/* Another program will hold it: this process may no longer end it with C. */
+		if (mark_shared)
+			r->shared = true;
+	}
+	return entries;
+}
+
+/* Keep RMT_PRELOAD_FDS in environ for programs that exec with it (execv, execvp, system). */
+static void update_environment(void)
+{
+	char text[8192];
+
+	if (atomic_load(&remote_fds) == 0 || format_inherited(text, sizeof(text), false) == 0)
+		unsetenv(PRELOAD_FDS_VAR);
+	else
+		setenv(PRELOAD_FDS_VAR, text, 1);
+}
+
+/* Under table_lock. */
+static int table_put(int fd, struct remote *r)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (fd >= table_size) {
+		int size = table_size > 0 ? table_size : 64;
+		struct remote **bigger;
+
+		while (size <= fd)
+			size *= 2;
+		bigger = realloc(table, sizeof(*table) * (size_t)size);
+		if (bigger == NULL)
+			return -ENOMEM;
+		memset(bigger + table_size, 0, sizeof(*table) * (size_t)(size - table_size));
+		table = bigger;
+		table_size = size;
+	}
+	if (table[fd] == NULL)
+		atomic_fetch_add(&remote_fds, 1);
+	table[fd] = r;
+	r->refs++;
+	return 0;
+}
+
+static void register_remote(int fd, struct remote *r)
+{
+	pthread_mutex_lock(&table_lock);
+	if (table_put(fd, r) == 0)
+		update_environment();
+	pthread_mutex_unlock(&table_lock);
+}
+
+/* The remote behind fd, locked for one operation, or NULL. */
+static struct remote *acquire(int fd)
+{
+	struct remote *r = NULL;
+
+	if (!any_remote())
+		return NULL;
+	pthread_mutex_lock(&table_lock);
+	if (fd >= 0 && fd < table_size)
+		r = table[fd];
+	if (r != NULL)
+		pthread_mutex_lock(&r->lock);
+	pthread_mutex_unlock(&table_lock);
+	return r;
+}
+
+static void release(struct remote *r)
+{
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * Take fd out of the table. Returns its remote, or NULL if fd is not remote;
+ * *last: no descriptor of this process refers to it any more.
+ */
+static struct remote *detach(int fd, bool *last)
+{
+	struct remote *r = NULL;
+
+	*last = false;
+	if (!any_remote())
+		return NULL;
+	pthread_mutex_lock(&table_lock);
+	if (fd >= 0 && fd < table_size)
+		r = table[fd];
+	if (r != NULL) {
+		table[fd] = NULL;
+		atomic_fetch_sub(&remote_fds, 1);
+		r->refs--;
+		*last = r->refs == 0;
+		if (!*last) {
+			/* The handle talks over fd, which is going away: move it to a sibling. */
+			pthread_mutex_lock(&r->lock);
+			if (rmt_fileno(r->handle) == fd)
+				for (int other = 0; other < table_size; other++)
+					if (table[other] == r) {
+						librmt_set_fd(r->handle, other);
+						break;
+					}
+			pthread_mutex_unlock(&r->lock);
+		}
+		update_environment();
+	}
+	pthread_mutex_unlock(&table_lock);
+	return r;
+}
+
+/* The last descriptor of r in this process is being closed: end the remote side. */
+static int finish_remote(struct remote *r)
+{
+	int result = 0;
+
+	/* Wait for an operation another thread may still run on it. */
+	pthread_mutex_lock(&r->lock);
+	pthread_mutex_unlock(&r->lock);
+	if (r->shared) {
+		librmt_abandon(r->handle, false);
+	} else {
+		result = rmt_close(r->handle);
+		if (result < 0)
+			report("close", "remote device", NULL);
+	}
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return result;
+}
+
+static struct remote *new_remote(struct rmt_handle *handle, int open_flags, bool shared)
+{
+	struct remote *r = calloc(1, sizeof(*r));
+	struct stat st;
+	int fd = rmt_fileno(handle);
+
+	if (r == NULL)
+		return NULL;
+	r->handle = handle;
+	r->open_flags = open_flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC);
+	r->shared = shared;
+	pthread_mutex_init(&r->lock, NULL);
+	if (REAL(fstat)(fd, &st) == 0)
+		r->ino = st.st_ino;
+	/* Like the first no-rewind SCSI tape, /dev/nst0: major 9, minor 128. */
+	r->rdev = makedev(9, 128);
+	return r;
+}
+
+/* ------------------------------------------------------------------ open */
+
+static int remote_open(const struct device_map *d, int flags)
+{
+	struct rmt_handle *handle;
+	struct remote *r;
+	int fd;
+
+	handle = rmt_open(d->remote, flags, NULL);
+	if (handle == NULL) {
+		int error = errno;
+
+		report("cannot open", d->remote, rmt_error_text(NULL));
+		return fail(error);
+	}
+	fd = rmt_fileno(handle);
+	/* librmt's sockets are close-on-exec; the program's descriptor is what it asked for. */
+	if (!(flags & O_CLOEXEC)) {
+		int fdflags = REAL(fcntl)(fd, F_GETFD);
+
+		if (fdflags >= 0)
+			REAL(fcntl)(fd, F_SETFD, fdflags & ~FD_CLOEXEC);
+	}
+	r = new_remote(handle, flags, false);
+	if (r == NULL) {
+		rmt_close(handle);
+		return fail(ENOMEM);
+	}
+	register_remote(fd, r);
+	return fd;
+}
+
+static mode_t mode_argument(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return (mode_t)va_arg(ap, int);
+	return 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	const struct device_map *d = match_device(path);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_argument(flags, ap);
+	va_end(ap);
+	if (d != NULL)
+		return remote_open(d, flags);
+	return REAL(open)(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	const struct device_map *d = match_device(path);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_argument(flags, ap);
+	va_end(ap);
+	if (d != NULL)
+		return remote_open(d, flags);
+	return REAL(open64)(path, flags, mode);
+}
+
+/* Relative names under another directory descriptor are never mapped. */
+static const struct device_map *match_at(int dirfd, const char *path)
+{
+	if (path != NULL && (path[0] == '/' || dirfd == AT_FDCWD))
+		return match_device(path);
+	return NULL;
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	const struct device_map *d = match_at(dirfd, path);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_argument(flags, ap);
+	va_end(ap);
+	if (d != NULL)
+		return remote_open(d, flags);
+	return REAL(openat)(dirfd, path, flags, mode);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	const struct device_map *d = match_at(dirfd, path);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_argument(flags, ap);
+	va_end(ap);
+	if (d != NULL)
+		return remote_open(d, flags);
+	return REAL(openat64)(dirfd, path, flags, mode);
+}
+
+EXPORT int __open_2(const char *path, int flags)
+{
+	const struct device_map *d = match_device(path);
+
+	return d != NULL ? remote_open(d, flags) : REAL(__open_2)(path, flags);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	const struct device_map *d = match_device(path);
+
+	return d != NULL ? remote_open(d, flags) : REAL(__open64_2)(path, flags);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	const struct device_map *d = match_at(dirfd, path);
+
+	return d != NULL ? remote_open(d, flags) : REAL(__openat_2)(dirfd, path, flags);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	const struct device_map *d = match_at(dirfd, path);
+
+	return d != NULL ? remote_open(d, flags) : REAL(__openat64_2)(dirfd, path, flags);
+}
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+	const struct device_map *d = match_device(path);
+
+	return d != NULL ? remote_open(d, O_CREAT | O_WRONLY | O_TRUNC) : REAL(creat)(path, mode);
+}
+
+EXPORT int creat64(const char *path, mode_t mode)
+{
+	const struct device_map *d = match_device(path);
+
+	return d != NULL ? remote_open(d, O_CREAT | O_WRONLY | O_TRUNC) : REAL(creat64)(path, mode);
+}
+
+/* ------------------------------------------------------------------ close, dup */
+
+/* close(2) on fd with the remote side handled. */
+static int close_descriptor(int fd)
+{
+	bool last;
+	struct remote *r = detach(fd, &last);
+
+	if (r == NULL || !last)
+		return REAL(close)(fd);
+	/* The handle's descriptor is fd itself: closing the handle closes it. */
+	return finish_remote(r);
+}
+
+EXPORT int close(int fd)
+{
+	if (!any_remote())
+		return REAL(close)(fd);
+	return close_descriptor(fd);
+}
+
+static void close_remote_range(unsigned int first, unsigned int last_fd)
+{
+	for (;;) {
+		int found = -1;
+
+		pthread_mutex_lock(&table_lock);
+		for (int fd = (int)first; fd < table_size && (unsigned int)fd <= last_fd; fd++)
+			if (table[fd] != NULL) {
+				found = fd;
+				break;
+			}
+		pthread_mutex_unlock(&table_lock);
+		if (found < 0)
+			return;
+		close_descriptor(found);
+		first = (unsigned int)found + 1;
+	}
+}
+
+EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	/* CLOSE_RANGE_CLOEXEC (4) only marks them; exec then drops them by itself. */
+	if (any_remote() && !(flags & 4))
+		close_remote_range(first, last);
+	return REAL(close_range)(first, last, flags);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	if (any_remote() && lowfd >= 0)
+		close_remote_range((unsigned int)lowfd, ~0U);
+	REAL(closefrom)(lowfd);
+}
+
+/* newfd now refers to what oldfd does: remember it if that is remote. */
+static int after_dup(int oldfd, int newfd)
+{
+	struct remote *r;
+
+	if (newfd < 0 || !any_remote())
+		return newfd;
+	pthread_mutex_lock(&table_lock);
+	r = oldfd >= 0 && oldfd < table_size ? table[oldfd] : NULL;
+	if (r != NULL && oldfd != newfd && table_put(newfd, r) == 0)
+		update_environment();
+	pthread_mutex_unlock(&table_lock);
+	return newfd;
+}
+
+EXPORT int dup(int oldfd)
+{
+	return after_dup(oldfd, REAL(dup)(oldfd));
+}
+
+EXPORT int dup2(int oldfd, int newfd)
+{
+	if (any_remote() && oldfd != newfd) {
+		/* dup2 closes newfd: if it is remote, end it properly first. */
+		if (REAL(fcntl)(oldfd, F_GETFD) < 0)
+			return -1;
+		close_descriptor(newfd);
+	}
+	return after_dup(oldfd, REAL(dup2)(oldfd, newfd));
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	if (any_remote() && oldfd != newfd) {
+		if (REAL(fcntl)(oldfd, F_GETFD) < 0)
+			return -1;
+		close_descriptor(newfd);
+	}
+	return after_dup(oldfd, REAL(dup3)(oldfd, newfd, flags));
+}
+
+static int remote_fcntl(struct remote *r, int fd, int command, void *arg, bool *handled)
+{
+	*handled = true;
+	switch (command) {
+	case F_GETFL:
+		return r->open_flags;
+	case F_SETFL:
+		/* Never on the socket: librmt relies on its own flags. Remember what was asked. */
+		r->open_flags = (r->open_flags & O_ACCMODE) |
+		                ((int)(long)arg & (O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC));
+		return 0;
+	default:
+		*handled = false;
+		(void)fd;
+		return 0;
+	}
+}
+
+static int fcntl_common(int (*real)(int, int, ...), int fd, int command, void *arg)
+{
+	struct remote *r;
+	bool handled;
+	int result;
+
+	if (!any_remote())
+		return real(fd, command, arg);
+	r = acquire(fd);
+	if (r != NULL) {
+		result = remote_fcntl(r, fd, command, arg, &handled);
+		release(r);
+		if (handled)
+			return result;
+	}
+	result = real(fd, command, arg);
+	if (command == F_DUPFD || command == F_DUPFD_CLOEXEC)
+		return after_dup(fd, result);
+	return result;
+}
+
+/* fcntl's third argument is an int or a pointer; passing it on as a pointer is what glibc does. */
+EXPORT int fcntl(int fd, int command, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, command);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(REAL(fcntl), fd, command, arg);
+}
+
+EXPORT int fcntl64(int fd, int command, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, command);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return fcntl_common(REAL(fcntl64) != NULL ? real_fcntl64 : REAL(fcntl), fd, command, arg);
+}
+
+/* ------------------------------------------------------------------ data */
+
+EXPORT ssize_t read(int fd, void *buffer, size_t count)
+{
+	struct remote *r = acquire(fd);
+	ssize_t n;
+
+	if (r == NULL)
+		return REAL(read)(fd, buffer, count);
+	n = rmt_read(r->handle, buffer, count);
+	if (n < 0)
+		report("read", "remote device", rmt_error_text(r->handle));
+	release(r);
+	return n;
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t buffer_size)
+{
+	if (count > buffer_size)
+		__chk_fail();
+	if (!any_remote())
+		return REAL(__read_chk)(fd, buffer, count, buffer_size);
+	return read(fd, buffer, count);
+}
+
+EXPORT ssize_t write(int fd, const void *buffer, size_t count)
+{
+	struct remote *r = acquire(fd);
+	ssize_t n;
+
+	if (r == NULL)
+		return REAL(write)(fd, buffer, count);
+	n = rmt_write(r->handle, buffer, count);
+	if (n < 0)
+		report("write", "remote device", rmt_error_text(r->handle));
+	release(r);
+	return n;
+}
+
+static size_t iov_total(const struct iovec *iov, int count)
+{
+	size_t total = 0;
+
+	for (int i = 0; i < count; i++) {
+		if (iov[i].iov_len > SSIZE_MAX - total)
+			return SSIZE_MAX;
+		total += iov[i].iov_len;
+	}
+	return total;
+}
+
+/* readv/writev: one record, as the local driver makes one of a vectored call. */
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int count)
+{
+	struct remote *r = acquire(fd);
+	unsigned char *buffer;
+	size_t total;
+	ssize_t n;
+
+	if (r == NULL)
+		return REAL(readv)(fd, iov, count);
+	total = iov_total(iov, count);
+	buffer = malloc(total > 0 ? total : 1);
+	if (buffer == NULL) {
+		release(r);
+		return fail(ENOMEM);
+	}
+	n = rmt_read(r->handle, buffer, total);
+	for (ssize_t done = 0, i = 0; n > 0 && done < n; i++) {
+		size_t part =
+		    iov[i].iov_len < (size_t)(n - done) ? iov[i].iov_len : (size_t)(n - done);
+
+		memcpy(iov[i].iov_base, buffer + done, part);
+		done += (ssize_t)part;
+	}
+	release(r);
+	free(buffer);
+	return n;
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int count)
+{
+	struct remote *r = acquire(fd);
+	unsigned char *buffer;
+	size_t total, done = 0;
+	ssize_t n;
+
+	if (r == NULL)
+		return REAL(writev)(fd, iov, count);
+	total = iov_total(iov, count);
+	buffer = malloc(total > 0 ? total : 1);
+	if (buffer == NULL) {
+		release(r);
+		return fail(ENOMEM);
+	}
+	for (int i = 0; i < count && done < total; i++) {
+		size_t part = iov[i].iov_len < total - done ? iov[i].iov_len : total - done;
+
+		memcpy(buffer + done, iov[i].iov_base, part);
+		done += part;
+	}
+	n = rmt_write(r->handle, buffer, total);
+	release(r);
+	free(buffer);
+	return n;
+}
+
+/* Positioned I/O on a tape is ESPIPE, as on a local character device. */
+static bool is_remote(int fd)
+{
+	struct remote *r = acquire(fd);
+
+	if (r == NULL)
+		return false;
+	release(r);
+	return true;
+}
+
+EXPORT ssize_t pread(int fd, void *buffer, size_t count, off_t offset)
+{
+	return is_remote(fd) ? fail(ESPIPE) : REAL(pread)(fd, buffer, count, offset);
+}
+
+EXPORT ssize_t pread64(int fd, void *buffer, size_t count, off64_t offset)
+{
+	return is_remote(fd) ? fail(ESPIPE) : REAL(pread64)(fd, buffer, count, offset);
+}
+
+EXPORT ssize_t pwrite(int fd, const void *buffer, size_t count, off_t offset)
+{
+	return is_remote(fd) ? fail(ESPIPE) : REAL(pwrite)(fd, buffer, count, offset);
+}
+
+EXPORT ssize_t pwrite64(int fd, const void *buffer, size_t count, off64_t offset)
+{
+	return is_remote(fd) ? fail(ESPIPE) : REAL(pwrite64)(fd, buffer, count, offset);
+}
+
+static off64_t remote_lseek(struct remote *r, off64_t offset, int whence)
+{
+	off_t result = rmt_lseek(r->handle, (off_t)offset, whence);
+
+	if (result < 0)
+		report("lseek", "remote device", rmt_error_text(r->handle));
+	return result;
+}
+
+EXPORT off_t lseek(int fd, off_t offset, int whence)
+{
+	struct remote *r = acquire(fd);
+	off_t result;
+
+	if (r == NULL)
+		return REAL(lseek)(fd, offset, whence);
+	result = (off_t)remote_lseek(r, offset, whence);
+	release(r);
+	return result;
+}
+
+EXPORT off64_t lseek64(int fd, off64_t offset, int whence)
+{
+	struct remote *r = acquire(fd);
+	off64_t result;
+
+	if (r == NULL)
+		return REAL(lseek64)(fd, offset, whence);
+	result = remote_lseek(r, offset, whence);
+	release(r);
+	return result;
+}
+
+EXPORT int ioctl(int fd, unsigned long request, ...)
+{
+	struct remote *r;
+	va_list ap;
+	void *arg;
+	int result;
+
+	va_start(ap, request);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	r = acquire(fd);
+	if (r == NULL)
+		return REAL(ioctl)(fd, request, arg);
+	/* Tape requests go remote; nothing else reaches the socket (FIONBIO would break it). */
+	result = rmt_ioctl(r->handle, request, arg);
+	if (result < 0 && errno != ENOTTY)
+		report("ioctl", "remote device", rmt_error_text(r->handle));
+	release(r);
+	return result;
+}
+
+EXPORT int fsync(int fd)
+{
+	/* Every record was acknowledged by the server; a local st would say EINVAL. */
+	return is_remote(fd) ? 0 : REAL(fsync)(fd);
+}
+
+EXPORT int fdatasync(int fd)
+{
+	return is_remote(fd) ? 0 : REAL(fdatasync)(fd);
+}
+
+EXPORT int ftruncate(int fd, off_t length)
+{
+	return is_remote(fd) ? fail(EINVAL) : REAL(ftruncate)(fd, length);
+}
+
+EXPORT int ftruncate64(int fd, off64_t length)
+{
+	return is_remote(fd) ? fail(EINVAL) : REAL(ftruncate64)(fd, length);
+}
+
+/* ------------------------------------------------------------------ stat */
+
+/* What a remote descriptor or a mapped name looks like: a character device. */
+static void fake_stat(struct stat64 *st, ino_t ino, dev_t rdev)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	memset(st, 0, sizeof(*st));
+	st->st_mode = S_IFCHR | 0660;
+	st->st_nlink = 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_rdev = rdev;
+	st->st_ino = ino;
+	st->st_dev = makedev(0, 5); /* devtmpfs-like */
+	st->st_blksize = 10240;     /* tar's default record */
+	st->st_atim = st->st_mtim = st->st_ctim = now;
+}
+
+static void stat64_to_stat(const struct stat64 *in, struct stat *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->st_dev = in->st_dev;
+	out->st_ino = (ino_t)in->st_ino;
+	out->st_mode = in->st_mode;
+	out->st_nlink = in->st_nlink;
+	out->st_uid = in->st_uid;
+	out->st_gid = in->st_gid;
+	out->st_rdev = in->st_rdev;
+	out->st_blksize = in->st_blksize;
+	out->st_atim = in->st_atim;
+	out->st_mtim = in->st_mtim;
+	out->st_ctim = in->st_ctim;
+}
+
+/* 1 and *st filled if fd is remote; 0 otherwise. */
+static int stat_remote_fd(int fd, struct stat64 *st)
+{
+	struct remote *r = acquire(fd);
+
+	if (r == NULL)
+		return 0;
+	fake_stat(st, r->ino, r->rdev);
+	release(r);
+	return 1;
+}
+
+/* 1 and *st filled if path is a mapped name; 0 otherwise. */
+static int stat_mapped_path(const char *path, struct stat64 *st)
+{
+	const struct device_map *d = match_device(path);
+	unsigned long hash = 5381;
+
+	if (d == NULL)
+		return 0;
+	for (const char *p = d->local; *p != '\0'; p++)
+		hash = hash * 33 + (unsigned char)*p;
+	fake_stat(st, (ino_t)hash, makedev(9, 128 + (unsigned int)(d - devices)));
+	return 1;
+}
+
+EXPORT int fstat(int fd, struct stat *buf)
+{
+	struct stat64 st;
+
+	if (stat_remote_fd(fd, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	return REAL(fstat)(fd, buf);
+}
+
+EXPORT int fstat64(int fd, struct stat64 *buf)
+{
+	if (stat_remote_fd(fd, buf))
+		return 0;
+	return REAL(fstat64)(fd, buf);
+}
+
+EXPORT int __fxstat(int version, int fd, struct stat *buf)
+{
+	struct stat64 st;
+
+	if (stat_remote_fd(fd, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	if (REAL(__fxstat) == NULL)
+		return REAL(fstat)(fd, buf);
+	return real___fxstat(version, fd, buf);
+}
+
+EXPORT int __fxstat64(int version, int fd, struct stat64 *buf)
+{
+	if (stat_remote_fd(fd, buf))
+		return 0;
+	if (REAL(__fxstat64) == NULL)
+		return REAL(fstat64)(fd, buf);
+	return real___fxstat64(version, fd, buf);
+}
+
+/* fstatat(fd, "", AT_EMPTY_PATH) is an fstat; otherwise a name, perhaps a mapped one. */
+static int stat_at(int dirfd, const char *path, int flags, struct stat64 *st)
+{
+	if ((flags & AT_EMPTY_PATH) && path != NULL && path[0] == '\0')
+		return stat_remote_fd(dirfd, st);
+	if (device_count == 0 || path == NULL || (path[0] != '/' && dirfd != AT_FDCWD))
+		return 0;
+	return stat_mapped_path(path, st);
+}
+
+EXPORT int fstatat(int dirfd, const char *path, struct stat *buf, int flags)
+{
+	struct stat64 st;
+
+	if (stat_at(dirfd, path, flags, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	return REAL(fstatat)(dirfd, path, buf, flags);
+}
+
+EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *buf, int flags)
+{
+	if (stat_at(dirfd, path, flags, buf))
+		return 0;
+	return REAL(fstatat64)(dirfd, path, buf, flags);
+}
+
+EXPORT int __fxstatat(int version, int dirfd, const char *path, struct stat *buf, int flags)
+{
+	struct stat64 st;
+
+	if (stat_at(dirfd, path, flags, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	if (REAL(__fxstatat) == NULL)
+		return REAL(fstatat)(dirfd, path, buf, flags);
+	return real___fxstatat(version, dirfd, path, buf, flags);
+}
+
+EXPORT int __fxstatat64(int version, int dirfd, const char *path, struct stat64 *buf, int flags)
+{
+	if (stat_at(dirfd, path, flags, buf))
+		return 0;
+	if (REAL(__fxstatat64) == NULL)
+		return REAL(fstatat64)(dirfd, path, buf, flags);
+	return real___fxstatat64(version, dirfd, path, buf, flags);
+}
+
+EXPORT int stat(const char *path, struct stat *buf)
+{
+	struct stat64 st;
+
+	if (stat_mapped_path(path, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	return REAL(stat)(path, buf);
+}
+
+EXPORT int stat64(const char *path, struct stat64 *buf)
+{
+	if (stat_mapped_path(path, buf))
+		return 0;
+	return REAL(stat64)(path, buf);
+}
+
+EXPORT int lstat(const char *path, struct stat *buf)
+{
+	struct stat64 st;
+
+	if (stat_mapped_path(path, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	return REAL(lstat)(path, buf);
+}
+
+EXPORT int lstat64(const char *path, struct stat64 *buf)
+{
+	if (stat_mapped_path(path, buf))
+		return 0;
+	return REAL(lstat64)(path, buf);
+}
+
+EXPORT int __xstat(int version, const char *path, struct stat *buf)
+{
+	struct stat64 st;
+
+	if (stat_mapped_path(path, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	if (REAL(__xstat) == NULL)
+		return REAL(stat)(path, buf);
+	return real___xstat(version, path, buf);
+}
+
+EXPORT int __xstat64(int version, const char *path, struct stat64 *buf)
+{
+	if (stat_mapped_path(path, buf))
+		return 0;
+	if (REAL(__xstat64) == NULL)
+		return REAL(stat64)(path, buf);
+	return real___xstat64(version, path, buf);
+}
+
+EXPORT int __lxstat(int version, const char *path, struct stat *buf)
+{
+	struct stat64 st;
+
+	if (stat_mapped_path(path, &st)) {
+		stat64_to_stat(&st, buf);
+		return 0;
+	}
+	if (REAL(__lxstat) == NULL)
+		return REAL(lstat)(path, buf);
+	return real___lxstat(version, path, buf);
+}
+
+EXPORT int __lxstat64(int version, const char *path, struct stat64 *buf)
+{
+	if (stat_mapped_path(path, buf))
+		return 0;
+	if (REAL(__lxstat64) == NULL)
+		return REAL(lstat64)(path, buf);
+	return real___lxstat64(version, path, buf);
+}
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *buf)
+{
+	struct stat64 st;
+
+	if (!stat_at(dirfd, path, flags, &st))
+		return REAL(statx)(dirfd, path, flags, mask, buf);
+	memset(buf, 0, sizeof(*buf));
+	buf->stx_mask = STATX_BASIC_STATS;
+	buf->stx_blksize = (uint32_t)st.st_blksize;
+	buf->stx_nlink = (uint32_t)st.st_nlink;
+	buf->stx_uid = st.st_uid;
+	buf->stx_gid = st.st_gid;
+	buf->stx_mode = (uint16_t)st.st_mode;
+	buf->stx_ino = st.st_ino;
+	buf->stx_rdev_major = major(st.st_rdev);
+	buf->stx_rdev_minor = minor(st.st_rdev);
+	buf->stx_dev_major = major(st.st_dev);
+	buf->stx_dev_minor = minor(st.st_dev);
+	buf->stx_atime.tv_sec = st.st_atim.tv_sec;
+	buf->stx_mtime.tv_sec = st.st_mtim.tv_sec;
+	buf->stx_ctime.tv_sec = st.st_ctim.tv_sec;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ fork and exec */
+
+static bool is_preload_variable(const char *entry)
+{
+	return strncmp(entry, PRELOAD_FDS_VAR "=", sizeof(PRELOAD_FDS_VAR)) == 0;
+}
+
+/* Room for the variable: about 8 KiB of "fd:inode:caps:flags" entries. */
+#define PRELOAD_VARIABLE_SIZE (8192 + sizeof(PRELOAD_FDS_VAR))
+
+static size_t environment_count(char *const envp[])
+{
+	size_t count = 0;
+
+	while (envp != NULL && envp[count] != NULL)
+		count++;
+	return count;
+}
+
+/*
+ * Shells (bash, dash) build a child's environment from their own variables, not
+ * from environ, so the exec calls that take an environment get RMT_PRELOAD_FDS
+ * put in here: envp without any old copy, plus the current table, in storage
+ * (environment_count(envp) + 2 entries) and variable (PRELOAD_VARIABLE_SIZE).
+ * No malloc: this may run in a vfork child.
+ */
+static char *const *preload_environment(char *const envp[], char **storage, char *variable)
+{
+	size_t kept = 0, prefix = sizeof(PRELOAD_FDS_VAR);
+
+	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+		if (!is_preload_variable(envp[i]))
+			storage[kept++] = envp[i];
+	if (any_remote()) {
+		memcpy(variable, PRELOAD_FDS_VAR "=", prefix);
+		pthread_mutex_lock(&table_lock);
+		if (format_inherited(variable + prefix, PRELOAD_VARIABLE_SIZE - prefix, true) > 0)
+			storage[kept++] = variable;
+		pthread_mutex_unlock(&table_lock);
+	}
+	storage[kept] = NULL;
+	return storage;
+}
+
+static int (*real_execve)(const char *, char *const[], char *const[]);
+static int (*real_execvpe)(const char *, char *const[], char *const[]);
+static int (*real_execveat)(int, const char *, char *const[], char *const[], int);
+static int (*real_fexecve)(int, char *const[], char *const[]);
+static int (*real_posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                               const posix_spawnattr_t *, char *const[], char *const[]);
+static int (*real_posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
+                                const posix_spawnattr_t *, char *const[], char *const[]);
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	char *storage[environment_count(envp) + 2];
+	char variable[PRELOAD_VARIABLE_SIZE];
+
+	return REAL(execve)(path, argv, preload_environment(envp, storage, variable));
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char *storage[environment_count(envp) + 2];
+	char variable[PRELOAD_VARIABLE_SIZE];
+
+	return REAL(execvpe)(file, argv, preload_environment(envp, storage, variable));
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	char *storage[environment_count(envp) + 2];
+	char variable[PRELOAD_VARIABLE_SIZE];
+
+	return REAL(execveat)(dirfd, path, argv, preload_environment(envp, storage, variable),
+	                      flags);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	char *storage[environment_count(envp) + 2];
+	char variable[PRELOAD_VARIABLE_SIZE];
+
+	return REAL(fexecve)(fd, argv, preload_environment(envp, storage, variable));
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t count = 1;
+	char *const *envp;
+
+	va_start(ap, arg);
+	while (va_arg(ap, char *) != NULL)
+		count++;
+	va_end(ap);
+	char *argv[count + 1];
+
+	va_start(ap, arg);
+	argv[0] = (char *)arg;
+	for (size_t i = 1; i <= count; i++)
+		argv[i] = va_arg(ap, char *);
+	envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+                       const posix_spawnattr_t *attributes, char *const argv[], char *const envp[])
+{
+	char *storage[environment_count(envp) + 2];
+	char variable[PRELOAD_VARIABLE_SIZE];
+
+	return REAL(posix_spawn)(pid, path, actions, attributes, argv,
+	                         preload_environment(envp, storage, variable));
+}
+
+EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                        const posix_spawnattr_t *attributes, char *const argv[], char *const envp[])
+{
+	char *storage[environment_count(envp) + 2];
+	char variable[PRELOAD_VARIABLE_SIZE];
+
+	return REAL(posix_spawnp)(pid, file, actions, attributes, argv,
+	                          preload_environment(envp, storage, variable));
+}
+
+/* After fork, either side may go on using a connection: neither may end it with C alone. */
+static void fork_prepare(void)
+{
+	if (!connection_internal_fork)
+		pthread_mutex_lock(&table_lock);
+}
+
+static void mark_all_shared(void)
+{
+	for (int fd = 0; fd < table_size; fd++)
+		if (table[fd] != NULL)
+			table[fd]->shared = true;
+}
+
+static void fork_parent(void)
+{
+	if (connection_internal_fork)
+		return;
+	mark_all_shared();
+	pthread_mutex_unlock(&table_lock);
+}
+
+static void fork_child(void)
+{
+	if (connection_internal_fork)
+		return;
+	mark_all_shared();
+	/* A lock another thread held at fork time would stay held forever in the child. */
+	for (int fd = 0; fd < table_size; fd++)
+		if (table[fd] != NULL)
+			pthread_mutex_init(&table[fd]->lock, NULL);
+	pthread_mutex_unlock(&table_lock);
+}
+
+/*
+ * Re-adopt the connections the program that exec'd us held: RMT_PRELOAD_FDS is
+ * "fd:inode:caps:flags,...". An entry counts only if fd is still a socket with
+ * that inode (a close-on-exec descriptor is gone, its number maybe reused).
+ */
+static void adopt_inherited(void)
+{
+	const char *spec = getenv(PRELOAD_FDS_VAR);
+	char *copy, *save = NULL;
+
+	if (spec == NULL || *spec == '\0')
+		return;
+	copy = strdup(spec);
+	if (copy == NULL)
+		return;
+	pthread_mutex_lock(&table_lock);
+	for (char *item = strtok_r(copy, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save)) {
+		int fd, flags;
+		unsigned long ino;
+		unsigned int caps;
+		struct stat st;
+		struct remote *r = NULL;
+
+		if (sscanf(item, "%d:%lu:%u:%d", &fd, &ino, &caps, &flags) != 4 || fd < 0)
+			continue;
+		if (REAL(fstat)(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino)
+			continue;
+		for (int other = 0; other < table_size && r == NULL; other++)
+			if (table[other] != NULL && table[other]->ino == ino)
+				r = table[other];
+		if (r == NULL) {
+			struct rmt_handle *handle = librmt_adopt(fd, caps, flags);
+
+			if (handle == NULL)
+				continue;
+			r = new_remote(handle, flags, true);
+			if (r == NULL) {
+				librmt_abandon(handle, true);
+				continue;
+			}
+		}
+		table_put(fd, r);
+	}
+	update_environment();
+	pthread_mutex_unlock(&table_lock);
+	free(copy);
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	const char *v = getenv("RMT_VERBOSE");
+
+	verbose = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+	parse_devices(getenv("RMT_DEVICES"));
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	adopt_inherited();
+}
