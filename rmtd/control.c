@@ -183,7 +183,8 @@ int control_encode_argument(const char *name, char *out, size_t size)
 		unsigned char c = (unsigned char)name[i];
 		/* Blanks inside a name are fine; at its ends they would be trimmed. */
 		bool edge_blank = (c == ' ' || c == '\t') && (i == 0 || i + 1 == length);
-		bool plain = c > 0x20 && c < 0x7f && c != '%';
+		/* A leading '-' is encoded so that a name is never taken for --json. */
+		bool plain = c > 0x20 && c < 0x7f && c != '%' && !(i == 0 && c == '-');
 
 		if (plain || (c == ' ' && !edge_blank)) {
 			if (used + 1 >= size)
@@ -811,17 +812,19 @@ static void connection_event(struct bufferevent *bev, short what, void *arg)
 	struct evbuffer *input = bufferevent_get_input(bev);
 	size_t length = evbuffer_get_length(input);
 
-	/* A request without its newline, then EOF (echo -n status | socat ...): take it. */
-	if ((what & BEV_EVENT_EOF) && !c->answered && c->job == NULL && length > 0 &&
-	    length < CONTROL_REQUEST_MAX) {
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+		connection_free(c);
+		return;
+	}
+	/* EOF. A request without its newline (echo -n status | socat ...) is still one. */
+	if (!c->answered && c->job == NULL && length > 0 && length < CONTROL_REQUEST_MAX) {
 		char line[CONTROL_REQUEST_MAX];
 
 		evbuffer_remove(input, line, length);
 		handle_request(c, line, length);
-		if (c->job != NULL || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-			return; /* the reply goes out if the client still reads */
 	}
-	if (c->job != NULL && !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+	/* rmtctl shuts its side after the request: the reply still has to go out. */
+	if (c->job != NULL || (c->answered && evbuffer_get_length(bufferevent_get_output(bev)) > 0))
 		return;
 	connection_free(c);
 }

@@ -8,8 +8,8 @@
  *   request:  COMMAND [--json] [ARGUMENT]\n
  *             status | session ID | drives | kill ID | catalog [NAME] | help
  *             ARGUMENT is the rest of the line, %XX-decoded (so a name may hold
- *             any byte; clients encode '%', blanks at the ends, control and
- *             non-ASCII bytes).
+ *             any byte; clients encode '%', blanks at the ends, a leading '-',
+ *             control and non-ASCII bytes).
  *   reply:    "OK <length>\n" and exactly <length> bytes of text or JSON, or
  *             "ERR <code> <message>\n" with code usage, notfound, denied,
  *             unavailable, toolong, busy or internal.
@@ -73,8 +73,9 @@ int control_parse_request(const char *line, size_t length, struct control_reques
                           const char **error);
 
 /*
- * Encode a name as a request ARGUMENT into out (NUL-terminated): '%', blanks,
- * control and non-ASCII bytes become %XX. Returns the length, or -ENAMETOOLONG.
+ * Encode a name as a request ARGUMENT into out (NUL-terminated): '%', blanks
+ * at the ends, a leading '-', control and non-ASCII bytes become %XX. Returns
+ * the length, or -ENAMETOOLONG.
  */
 int control_encode_argument(const char *name, char *out, size_t size);
 

@@ -257,17 +257,16 @@ int status_format_session_line(struct evbuffer *out, const struct status_session
 	char peer[ESCAPED_MAX], identity[ESCAPED_MAX], drive[ESCAPED_MAX], label[ESCAPED_MAX];
 	uint64_t bytes = a->bytes_written + a->bytes_read;
 	uint64_t records = a->records_written + a->records_read;
-	int rc;
-
 	bool waiting =
 	    strcmp(s->state, "[drive wait]") == 0 || strcmp(s->state, "[operator wait]") == 0;
+	int rc;
 
 	status_text_escape(peer, sizeof(peer), a->peer);
 	status_text_escape(identity, sizeof(identity), a->identity);
 	/* As in `backup status`: "<id>:  <operation>:   <progress or what it waits for>". */
 	if (strcmp(s->state, "idle") == 0 && s->drive == NULL)
-		rc = add_printf(out, "Session %u:  idle", a->id);
-	else if (waiting)
+		return add_printf(out, "Session %u:  idle;  %s from %s", a->id, identity, peer);
+	if (waiting)
 		rc = add_printf(out, "Session %u:  %s:   %s", a->id, s->operation, s->state);
 	else
 		rc = add_printf(
