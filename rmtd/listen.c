@@ -22,6 +22,7 @@
 #include "listen.h"
 #include "log.h"
 #include "path.h"
+#include "tls.h"
 #include "transport.h"
 
 /* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
@@ -32,13 +33,17 @@
 struct listener {
 	TAILQ_ENTRY(listener) entry;
 	struct evconnlistener *listener;
+	struct server *server;
+	bool tls;
 	char address[80];
 };
 
 struct connection {
 	TAILQ_ENTRY(connection) entry;
 	struct server *server;
-	struct fd_transport *transport;
+	struct fd_transport *transport; /* plaintext */
+	struct tls_transport *tls;      /* or TLS */
+	time_t accepted;
 	char peer[INET6_ADDRSTRLEN + 16]; /* address and port, for logs */
 	char peer_host[INET6_ADDRSTRLEN]; /* address, for the per-peer limit */
 	struct sockaddr_storage address;  /* what peer rules match on */
@@ -56,23 +61,50 @@ struct server {
 	int connection_count;
 	struct event *sweeper;
 	struct event *accept_resume;
+	struct tls_context *tls; /* for TLS listeners */
 	bool shutting_down;
 	bool exit_when_idle; /* inetd: one connection, then exit */
 };
 
 /* ---------------------------------------------------------------- connections */
 
-static void connection_finished(struct fd_transport *transport, const char *why, void *arg)
+static struct session *connection_session(const struct connection *connection)
 {
-	struct connection *connection = arg;
+	if (connection->tls != NULL)
+		return tls_transport_session(connection->tls);
+	return fd_transport_session(connection->transport);
+}
+
+static time_t connection_last_input(const struct connection *connection)
+{
+	if (connection->tls != NULL)
+		return tls_transport_last_input(connection->tls);
+	return fd_transport_last_input(connection->transport);
+}
+
+static void connection_free(struct connection *connection)
+{
 	struct server *server = connection->server;
 
 	TAILQ_REMOVE(&server->connections, connection, entry);
 	server->connection_count--;
-	fd_transport_free(transport);
+	if (connection->tls != NULL)
+		tls_transport_free(connection->tls);
+	else
+		fd_transport_free(connection->transport);
 	free(connection);
 	if (server_finished(server))
 		event_base_loopbreak(server->base);
+}
+
+static void connection_finished(struct fd_transport *transport, const char *why, void *arg)
+{
+	connection_free(arg);
+}
+
+static void connection_tls_finished(struct tls_transport *transport, const char *why, void *arg)
+{
+	connection_free(arg);
 }
 
 static int count_peer(const struct server *server, const char *host)
@@ -117,8 +149,10 @@ static void refuse_connection(int fd, const char *text)
 	close(fd);
 }
 
+static int server_listen_secured(struct server *server, const char *address, bool tls);
+
 static int connection_start(struct server *server, int fd, const struct sockaddr *address,
-                            socklen_t length)
+                            socklen_t length, bool tls)
 {
 	struct session_settings settings;
 	struct connection *connection;
@@ -164,10 +198,19 @@ static int connection_start(struct server *server, int fd, const struct sockaddr
 	settings.identity = connection->peer_host;
 
 	connection->server = server;
+	connection->accepted = time(NULL);
 	TAILQ_INSERT_TAIL(&server->connections, connection, entry);
 	server->connection_count++;
-	connection->transport =
-	    fd_transport_create(server->base, fd, fd, &settings, connection_finished, connection);
+	if (tls) {
+		/* The session starts once the client's certificate has been checked. */
+		connection->tls = tls_transport_create(server->base, server->tls, fd, &settings,
+		                                       connection_tls_finished, connection);
+		if (connection->tls != NULL)
+			return 0;
+	} else {
+		connection->transport = fd_transport_create(server->base, fd, fd, &settings,
+		                                            connection_finished, connection);
+	}
 	if (connection->transport == NULL) {
 		TAILQ_REMOVE(&server->connections, connection, entry);
 		server->connection_count--;
@@ -183,7 +226,9 @@ static int connection_start(struct server *server, int fd, const struct sockaddr
 static void accept_connection(struct evconnlistener *evl, evutil_socket_t fd,
                               struct sockaddr *address, int length, void *arg)
 {
-	connection_start(arg, fd, address, (socklen_t)length);
+	struct listener *listener = arg;
+
+	connection_start(listener->server, fd, address, (socklen_t)length, listener->tls);
 }
 
 static void accept_resume(evutil_socket_t fd, short what, void *arg)
@@ -214,14 +259,16 @@ static void accept_failed(struct evconnlistener *evl, void *arg)
 	evtimer_add(server->accept_resume, &backoff);
 }
 
-static int add_listener(struct server *server, int fd, const char *address)
+static int add_listener(struct server *server, int fd, const char *address, bool tls)
 {
 	struct listener *listener = calloc(1, sizeof(*listener));
 
 	if (listener == NULL)
 		return -ENOMEM;
+	listener->server = server;
+	listener->tls = tls;
 	listener->listener = evconnlistener_new(
-	    server->base, accept_connection, server,
+	    server->base, accept_connection, listener,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED, 0, fd);
 	if (listener->listener == NULL) {
 		free(listener);
@@ -262,6 +309,17 @@ static int split_address(const char *address, char *host, size_t host_size, char
 
 int server_listen(struct server *server, const char *address)
 {
+	return server_listen_secured(server, address, false);
+}
+
+int server_listen_tls(struct server *server, const char *address, struct tls_context *tls)
+{
+	server->tls = tls;
+	return server_listen_secured(server, address, true);
+}
+
+static int server_listen_secured(struct server *server, const char *address, bool tls)
+{
 	struct addrinfo hints, *results, *ai;
 	char host[256], port[32];
 	int error, added = 0;
@@ -293,9 +351,9 @@ int server_listen(struct server *server, const char *address)
 			close(fd);
 			continue;
 		}
-		if (add_listener(server, fd, address) == 0) {
+		if (add_listener(server, fd, address, tls) == 0) {
 			added++;
-			log_info("listening on %s", address);
+			log_info("listening on %s%s", address, tls ? " (TLS)" : "");
 		}
 	}
 	freeaddrinfo(results);
@@ -316,7 +374,7 @@ int server_adopt_systemd_sockets(struct server *server)
 
 		evutil_make_socket_nonblocking(fd);
 		evutil_make_socket_closeonexec(fd);
-		if (add_listener(server, fd, "systemd socket") < 0)
+		if (add_listener(server, fd, "systemd socket", false) < 0)
 			return -ENOMEM;
 	}
 	unsetenv("LISTEN_PID");
@@ -333,7 +391,7 @@ int server_serve_connection(struct server *server, int fd)
 
 	if (getpeername(fd, (struct sockaddr *)&address, &length) < 0)
 		length = 0;
-	return connection_start(server, fd, (struct sockaddr *)&address, length);
+	return connection_start(server, fd, (struct sockaddr *)&address, length, false);
 }
 
 void server_notify_systemd(const char *state)
@@ -370,19 +428,27 @@ static void sweep_connections(evutil_socket_t fd, short what, void *arg)
 
 	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
 	     connection = next) {
-		struct session *session = fd_transport_session(connection->transport);
+		struct session *session = connection_session(connection);
 		struct session_activity activity;
 		time_t quiet;
 
 		next = TAILQ_NEXT(connection, entry);
-		if (session == NULL)
+		if (session == NULL) {
+			/* A TLS handshake that does not finish is a request that does not arrive.
+			 */
+			if (connection->tls != NULL && server->limits.request_timeout > 0 &&
+			    now - connection->accepted > server->limits.request_timeout) {
+				log_warnx("TLS handshake with %s timed out", connection->peer);
+				connection_free(connection);
+			}
 			continue;
+		}
 		session_activity(session, &activity);
 		if (activity.requests != connection->last_requests) {
 			connection->last_requests = activity.requests;
 			connection->request_since = now;
 		}
-		quiet = now - fd_transport_last_input(connection->transport);
+		quiet = now - connection_last_input(connection);
 		switch (session_phase(session)) {
 		case SESSION_PHASE_IDLE:
 			connection->request_since = now;
@@ -480,7 +546,7 @@ void server_shutdown(struct server *server)
 	log_info("shutting down: %d session(s) to finish", server->connection_count);
 	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
 	     connection = next) {
-		struct session *session = fd_transport_session(connection->transport);
+		struct session *session = connection_session(connection);
 
 		next = TAILQ_NEXT(connection, entry);
 		if (session != NULL)
@@ -518,7 +584,7 @@ void server_foreach_session(struct server *server,
 
 	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
 	     connection = next) {
-		struct session *session = fd_transport_session(connection->transport);
+		struct session *session = connection_session(connection);
 
 		next = TAILQ_NEXT(connection, entry);
 		if (session != NULL)

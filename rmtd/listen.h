@@ -18,6 +18,7 @@
 struct event_base;
 struct drive_registry;
 struct config;
+struct tls_context;
 
 struct server_limits {
 	int max_sessions;          /* in total */
@@ -35,6 +36,8 @@ void server_free(struct server *server);
 
 /* Listen on "host:port", "[v6]:port" or ":port"/"port" (loopback). 0 or -errno. */
 int server_listen(struct server *server, const char *address);
+/* The same with TLS and client certificates (tls.c); the context must outlive the server. */
+int server_listen_tls(struct server *server, const char *address, struct tls_context *tls);
 /* Adopt the sockets systemd passed (LISTEN_PID/LISTEN_FDS). Returns how many, or -errno. */
 int server_adopt_systemd_sockets(struct server *server);
 /* Serve one already-accepted connection (inetd: the socket on standard input). */
