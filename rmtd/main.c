@@ -27,6 +27,7 @@
 #include "log.h"
 #include "options.h"
 #include "session.h"
+#include "tls.h"
 #include "status.h"
 #include "transport.h"
 
@@ -140,6 +141,7 @@ static int run_stdio(const struct options *o, struct config *config)
 /* ---------------------------------------------------------------- daemon and inetd */
 
 struct daemon_state {
+	struct tls_context *tls; /* for TLS listeners; lives as long as the daemon */
 	const struct options *options;
 	struct server *server;
 	struct drive_registry *drives;
@@ -239,11 +241,20 @@ static void daemon_listen(struct daemon_state *state, const struct options *o)
 	for (int i = 0; i < state->config->listen_count; i++) {
 		const struct listen_spec *spec = &state->config->listens[i];
 
-		if (spec->tls)
-			fatalx("listen %s tls: this rmtd was built without TLS listeners",
-			       spec->address);
-		if (server_listen(state->server, spec->address) < 0)
+		if (spec->tls) {
+			if (state->tls == NULL) {
+				char error[400];
+
+				state->tls =
+				    tls_context_create(state->config, error, sizeof(error));
+				if (state->tls == NULL)
+					fatalx("TLS: %s", error);
+			}
+			if (server_listen_tls(state->server, spec->address, state->tls) < 0)
+				fatalx("cannot listen on %s", spec->address);
+		} else if (server_listen(state->server, spec->address) < 0) {
 			fatalx("cannot listen on %s", spec->address);
+		}
 		listening++;
 	}
 	for (int i = 0; i < o->listen_count; i++) {
@@ -315,6 +326,7 @@ static int run_daemon(const struct options *o, struct config *config)
 	control_free(state.control);
 	status_monitor_free(state.status);
 	server_free(state.server);
+	tls_context_free(state.tls);
 	drive_registry_free(&drives);
 	event_base_free(base);
 	config_release(state.config);
