@@ -26,6 +26,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "sandbox.h"
 #include "session.h"
 #include "tls.h"
 #include "status.h"
@@ -123,6 +124,9 @@ static int run_stdio(const struct options *o, struct config *config)
 	    fd_transport_create(base, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);
 	if (transport == NULL)
 		fatalx("cannot set up standard input and output");
+	/* One client, one process: it never needs more of the filesystem than the rules name. */
+	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
+		fatalx("cannot confine rmtd");
 	for (size_t i = 0; i < 3; i++) {
 		signals[i] = evsignal_new(base, signal_numbers[i], stdio_terminate, transport);
 		event_add(signals[i], NULL);
@@ -306,6 +310,11 @@ static int run_daemon(const struct options *o, struct config *config)
 		server_start(state.server);
 	}
 	start_operations(&state, base, o);
+	/* Everything that needed privileges is open or bound: give them up for good. */
+	if (sandbox_drop_privileges(config->user, config->group) < 0)
+		fatalx("cannot drop privileges");
+	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
+		fatalx("cannot confine the daemon");
 	if (o->mode != MODE_INETD)
 		server_notify_systemd("READY=1");
 	term = evsignal_new(base, SIGTERM, daemon_terminate, &state);
