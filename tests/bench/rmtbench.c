@@ -74,9 +74,12 @@ struct bench {
 	bool phases[PHASE_COUNT];
 	/* samples[endpoint][record size][phase][repetition]: MB/s, or µs per round trip */
 	double samples[MAX_ENDPOINTS][MAX_RECORD_SIZES][PHASE_COUNT][MAX_REPEAT];
-	/* the server process's own CPU time (user + system) per request, µs: a figure the load of
-	 * the machine hardly moves; NAN where the server is not our child (TCP) */
+	/* the server process's own CPU time (user + system) over its life, seconds: a figure the
+	 * load of the machine hardly moves; NAN where the server is not our child (TCP) */
 	double cpu[MAX_ENDPOINTS][MAX_RECORD_SIZES][PHASE_COUNT][MAX_REPEAT];
+	/* a server that only starts, opens, closes and exits: wall µs and CPU seconds */
+	double start_wall[MAX_ENDPOINTS][MAX_REPEAT];
+	double start_cpu[MAX_ENDPOINTS][MAX_REPEAT];
 	double floor_us[MAX_REPEAT];
 	bool have_floor;
 };
@@ -453,14 +456,14 @@ out:
 }
 
 /* Run one phase with all clients at once; returns MB/s (write, read) or µs per round trip, and
- * in *cpu_us the servers' CPU time per request (NAN if unknown). */
+ * in *cpu_s a server's CPU seconds over its life, averaged over the clients (NAN if unknown). */
 static double run_phase(const struct bench *b, const struct endpoint *ep, enum phase phase,
-                        size_t record, double *cpu_us)
+                        size_t record, double *cpu_s)
 {
 	struct job job = {.bench = b, .endpoint = ep, .phase = phase, .record = record};
 	struct worker workers[MAX_CLIENTS];
 
-	*cpu_us = NAN;
+	*cpu_s = NAN;
 	double first = 0, last = 0, per_op = 0, cpu = 0;
 
 	job.record_total = phase == PHASE_LATENCY ? 0 : b->size / record;
@@ -496,10 +499,7 @@ static double run_phase(const struct bench *b, const struct endpoint *ep, enum p
 		per_op += (w->finished - w->started) / b->count * 1e6;
 		cpu = cpu < 0 || w->server_cpu < 0 ? -1 : cpu + w->server_cpu;
 	}
-	/* requests per client: the timed loop, plus O and C */
-	uint64_t requests = (phase == PHASE_LATENCY ? (uint64_t)b->count : job.record_total) + 2;
-
-	*cpu_us = cpu < 0 ? NAN : cpu / b->clients / (double)requests * 1e6;
+	*cpu_s = cpu < 0 ? NAN : cpu / b->clients;
 	if (phase == PHASE_LATENCY)
 		return per_op / b->clients;
 	return (double)job.record_total * (double)record * b->clients / (last - first) / 1e6;
@@ -656,13 +656,25 @@ static bool any_cpu(const struct bench *b)
 	return false;
 }
 
+static double timed_requests(const struct bench *b, int r, enum phase ph)
+{
+	return ph == PHASE_LATENCY ? (double)b->count : (double)(b->size / b->records[r]);
+}
+
 static void print_cpu_row(const struct bench *b, const char *name, int r, enum phase ph)
 {
 	struct summary row[MAX_ENDPOINTS];
 
 	printf("%-8s", name);
 	for (int e = 0; e < b->endpoint_count; e++) {
-		row[e] = summarize(b->cpu[e][r][ph], b->repeat);
+		/* take out what a server costs to start, open, close and exit */
+		struct summary start = summarize(b->start_cpu[e], b->repeat);
+		double per_request[MAX_REPEAT];
+
+		for (int rep = 0; rep < b->repeat; rep++)
+			per_request[rep] =
+			    (b->cpu[e][r][ph][rep] - start.median) / timed_requests(b, r, ph) * 1e6;
+		row[e] = summarize(per_request, b->repeat);
 		if (!row[e].valid && isnan(b->cpu[e][r][ph][0]) && !isnan(b->samples[e][r][ph][0]))
 			printf(" %-21s", "-"); /* not our child: unknown, not failed */
 		else
@@ -679,8 +691,8 @@ static void print_cpu_table(const struct bench *b)
 
 	if (!any_cpu(b))
 		return;
-	printf("\nserver CPU time per request, microseconds (user + system of the server process, "
-	       "from wait4), median [min-max] of %d\n",
+	printf("\nserver CPU time per request, microseconds (user + system of the server process "
+	       "from wait4, less its start-up), median [min-max] of %d\n",
 	       b->repeat);
 	print_header(b, "request");
 	for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
@@ -695,6 +707,29 @@ static void print_cpu_table(const struct bench *b)
 	}
 	if (b->phases[PHASE_LATENCY])
 		print_cpu_row(b, "L0 0", 0, PHASE_LATENCY);
+
+	struct summary row[MAX_ENDPOINTS];
+	double cpu_us[MAX_REPEAT];
+
+	printf(
+	    "\nserver start-up: fork, exec, O, C and exit, microseconds, median [min-max] of %d\n",
+	    b->repeat);
+	print_header(b, "");
+	printf("%-8s", "wall");
+	for (int e = 0; e < b->endpoint_count; e++) {
+		row[e] = summarize(b->start_wall[e], b->repeat);
+		print_cell(&row[e], true);
+	}
+	print_ratios(b, row, true);
+	printf("\n%-8s", "CPU");
+	for (int e = 0; e < b->endpoint_count; e++) {
+		for (int rep = 0; rep < b->repeat; rep++)
+			cpu_us[rep] = b->start_cpu[e][rep] * 1e6;
+		row[e] = summarize(cpu_us, b->repeat);
+		print_cell(&row[e], true);
+	}
+	print_ratios(b, row, true);
+	printf("\n");
 }
 
 static void print_tables(const struct bench *b)
@@ -825,9 +860,46 @@ static void prepare_pattern(const struct bench *b)
 		die("out of memory");
 }
 
+/* Start a server, open the target for writing, close, let it exit: what one rsh session costs
+ * before any data moves. Only for servers that are our children. */
+static void measure_start(struct bench *b, int e, int rep)
+{
+	const struct endpoint *ep = &b->endpoints[e];
+	struct conn *c;
+	char path[PATH_MAX];
+	double started;
+	int64_t rc;
+
+	b->start_wall[e][rep] = b->start_cpu[e][rep] = NAN;
+	if (ep->kind == EP_TCP)
+		return;
+	c = conn_new();
+	if (c == NULL)
+		die("out of memory");
+	client_path(path, sizeof(path), b->path, 0, b->clients);
+	started = bench_now();
+	rc = endpoint_connect(ep, c);
+	if (rc == 0)
+		rc = conn_request(c, "O%s\n577 O_WRONLY|O_CREAT|O_TRUNC\n", path);
+	if (rc == 0)
+		rc = conn_request(c, "C\n");
+	if (rc < 0)
+		fprintf(stderr, "rmtbench: %s, start: %s\n", ep->label, c->error);
+	conn_finish(c);
+	if (rc == 0) {
+		b->start_wall[e][rep] = (bench_now() - started) * 1e6;
+		b->start_cpu[e][rep] = c->server_cpu;
+	}
+	conn_free(c);
+}
+
 static void run_all(struct bench *b, const char *mode, bool echo_floor)
 {
 	print_environment(b, mode);
+	for (int rep = 0; rep < b->repeat; rep++) {
+		for (int e = 0; e < b->endpoint_count; e++)
+			measure_start(b, e, rep);
+	}
 	for (int r = 0; r < b->record_count; r++) {
 		char size_text[32];
 
