@@ -1,0 +1,516 @@
+#!/usr/bin/env python3
+"""attacks.py - the attack suite: what classic rmt lets anyone do, tried on rmtd.
+
+Each case asserts a clear error, a live server afterwards, and that nothing was
+written where it must not be. Usage: attacks.py RMTD [CASE...]
+"""
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from rmtclient import O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, Rmt, RmtError, free_port  # noqa: E402
+
+RMTD = None
+CASES = []
+
+
+def case(function):
+    CASES.append(function)
+    return function
+
+
+def expect_error(action, errno, text=None):
+    try:
+        action()
+    except RmtError as error:
+        assert error.errno == errno, "got %s, expected E%d" % (error, errno)
+        assert text is None or text in error.text, "reason %r lacks %r" % (error.text, text)
+        return error
+    raise AssertionError("expected E%d, the request succeeded" % errno)
+
+
+class Daemon:
+    def __init__(self, directory, config=None, *options):
+        self.directory = directory
+        self.port = free_port()
+        self.log_path = os.path.join(directory, "rmtd-%d.log" % self.port)
+        self.log = open(self.log_path, "w")
+        argv = [RMTD, "-d", "-v", "--listen", "127.0.0.1:%d" % self.port]
+        if config is not None:
+            path = os.path.join(directory, "rmtd.conf")
+            with open(path, "w") as f:
+                f.write(config)
+            os.chmod(path, 0o644)
+            argv += ["-f", path]
+        argv += list(options)
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while "listening on" not in open(self.log_path).read():
+            assert time.time() < deadline and self.process.poll() is None, \
+                "rmtd did not start:\n" + open(self.log_path).read()
+            time.sleep(0.02)
+
+    def connect(self):
+        return Rmt.connect(self.port)
+
+    def alive(self):
+        rmt = self.connect()
+        assert rmt.version() == 2, "the server no longer answers"
+        rmt.close_transport()
+
+    def logged(self, text):
+        return text in open(self.log_path).read()
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=30) == 0
+        self.log.close()
+
+
+def stdio(directory, *options):
+    return Rmt.spawn([RMTD, "--stdio", "-d"] + list(options), stderr=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------- paths
+
+
+@case
+def paths_outside_the_rules(directory):
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    daemon = Daemon(directory, None, "--allow", spool)
+    rmt = daemon.connect()
+    for path in ["/etc/shadow", "/etc/passwd", "/root/.ssh/authorized_keys", "/proc/self/mem",
+                 "/dev/sda", "/dev/mem", "/", spool + "2/x", "/tmp/x"]:
+        expect_error(lambda: rmt.open(path, O_RDONLY), 13)
+    for path in ["/etc/cron.d/evil", "/tmp/planted"]:
+        expect_error(lambda: rmt.open(path, O_WRONLY | O_CREAT | O_TRUNC), 13)
+        assert not os.path.exists(path), "%s was created" % path
+    assert daemon.logged('open "/etc/shadow" O_RDONLY by 127.0.0.1 from 127.0.0.1:')
+    assert daemon.logged("refused: outside the allowed directories")
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def dot_dot_in_every_position(directory):
+    spool = os.path.join(directory, "spool")
+    os.makedirs(spool + "/sub")
+    daemon = Daemon(directory, None, "--allow", spool)
+    rmt = daemon.connect()
+    for path in ["..", "../x", "../../etc/passwd", "sub/../x", "sub/..", spool + "/..",
+                 spool + "/../rmtd.conf", spool + "/sub/../../x", spool + "/./../x",
+                 spool + "//..//x", "/" + spool.lstrip("/") + "/sub/../sub/x"]:
+        expect_error(lambda: rmt.open(path, O_WRONLY | O_CREAT), 13, "'..'")
+    assert sorted(os.listdir(spool)) == ["sub"], "nothing was created"
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def symlinks_never_lead_out(directory):
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    outside = os.path.join(directory, "outside")
+    with open(outside, "w") as f:
+        f.write("secret\n")
+    os.symlink(outside, spool + "/link")
+    os.symlink("/etc", spool + "/etc")
+    os.symlink(os.path.join(directory, "created-outside"), spool + "/dangling")
+    daemon = Daemon(directory, None, "--allow", spool)
+    rmt = daemon.connect()
+    expect_error(lambda: rmt.open(spool + "/link", O_RDONLY), 13)
+    expect_error(lambda: rmt.open(spool + "/etc/passwd", O_RDONLY), 13)
+    expect_error(lambda: rmt.open(spool + "/link", O_WRONLY | O_TRUNC), 13)
+    expect_error(lambda: rmt.open(spool + "/dangling", O_WRONLY | O_CREAT), 13)
+    assert open(outside).read() == "secret\n", "the target was not touched"
+    assert not os.path.exists(os.path.join(directory, "created-outside"))
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def symlink_swapped_in_between_check_and_open(directory):
+    """A name that flips between a file and a symlink out: never followed."""
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    secret = os.path.join(directory, "secret")
+    with open(secret, "wb") as f:
+        f.write(b"SECRET" * 10)
+    daemon = Daemon(directory, None, "--allow", spool)
+    name = spool + "/race"
+    stop = threading.Event()
+
+    def flipper():
+        while not stop.is_set():
+            for make in (lambda: open(name + ".tmp", "wb").write(b"harmless"),
+                         lambda: os.symlink(secret, name + ".tmp")):
+                try:
+                    make()
+                    os.rename(name + ".tmp", name)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=flipper)
+    thread.start()
+    rmt = daemon.connect()
+    opened = refused = 0
+    try:
+        for _ in range(500):
+            try:
+                rmt.open(name, O_RDONLY)
+            except RmtError as error:
+                assert error.errno in (13, 2), error
+                refused += 1
+                continue
+            opened += 1
+            data = rmt.read(100)
+            assert b"SECRET" not in data, "read through a swapped-in symlink"
+            rmt.close()
+    finally:
+        stop.set()
+        thread.join()
+    assert opened > 0 and refused > 0, "the race was exercised (%d/%d)" % (opened, refused)
+    daemon.alive()
+    daemon.stop()
+
+
+# ---------------------------------------------------------------- flags and rules
+
+
+def ruled(directory):
+    spool = os.path.join(directory, "spool")
+    archive = os.path.join(directory, "archive")
+    os.mkdir(spool)
+    os.mkdir(archive)
+    with open(spool + "/existing.tar", "wb") as f:
+        f.write(b"x" * 1000)
+    with open(spool + "/readonly.tar", "wb") as f:
+        f.write(b"r" * 1000)
+    config = """
+spool %s
+spool %s
+identity local peer 127.0.0.1
+allow local path %s/readonly.tar read-only
+allow local path %s/*.tar read-write
+allow local path %s/* write-once create
+""" % (spool, archive, spool, spool, archive)
+    return Daemon(directory, config), spool, archive
+
+
+@case
+def create_and_truncate_only_where_allowed(directory):
+    daemon, spool, _ = ruled(directory)
+    rmt = daemon.connect()
+    expect_error(lambda: rmt.open(spool + "/new.tar", O_WRONLY | O_CREAT), 13, "creating")
+    expect_error(lambda: rmt.open(spool + "/existing.tar", O_WRONLY | O_TRUNC), 13, "truncat")
+    assert not os.path.exists(spool + "/new.tar")
+    assert os.path.getsize(spool + "/existing.tar") == 1000
+    # Numeric flags alone come from other OSes' clients: masked to the access mode.
+    rmt.send(b"O%s/existing.tar\n577\n" % spool.encode())
+    assert rmt.reply() == 0, "577 is opened as O_WRONLY"
+    rmt.close()
+    assert os.path.getsize(spool + "/existing.tar") == 1000, "577 did not truncate"
+    rmt.send(b"O%s/fresh.tar\n577\n" % spool.encode())
+    expect_error(rmt.reply, 2)
+    assert not os.path.exists(spool + "/fresh.tar"), "577 did not create"
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def read_only_and_write_once_rules(directory):
+    daemon, spool, archive = ruled(directory)
+    rmt = daemon.connect()
+    expect_error(lambda: rmt.open(spool + "/readonly.tar", O_WRONLY), 13, "read-only")
+    expect_error(lambda: rmt.open(spool + "/readonly.tar", O_RDWR), 13, "read-only")
+    rmt.open(spool + "/readonly.tar", O_RDONLY)
+    rmt.close()
+    rmt.open(archive + "/monday.tar", O_WRONLY | O_CREAT)
+    assert rmt.write(b"once") == 4
+    rmt.close()
+    expect_error(lambda: rmt.open(archive + "/monday.tar", O_WRONLY), 13, "write-once")
+    expect_error(lambda: rmt.open(archive + "/monday.tar", O_WRONLY | O_CREAT), 17)
+    rmt.open(archive + "/monday.tar", O_RDONLY)
+    assert rmt.read(100) == b"once"
+    rmt.close()
+    with open(archive + "/monday.tar", "rb") as f:
+        assert f.read() == b"once", "the write-once archive is unchanged"
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def no_debug_file_argument(directory):
+    victim = os.path.join(directory, "victim")
+    with open(victim, "w") as f:
+        f.write("precious\n")
+    for argv in ([RMTD, "--stdio", victim], ["rmt", victim]):
+        process = subprocess.Popen(argv, executable=RMTD, stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out, _ = process.communicate(b"V\n", timeout=30)
+        assert out == b"A2\n", out
+        assert open(victim).read() == "precious\n", "the argument was opened"
+    created = os.path.join(directory, "created")
+    process = subprocess.Popen([RMTD, "--stdio", created], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    process.communicate(b"", timeout=30)
+    assert not os.path.exists(created)
+
+
+# ---------------------------------------------------------------- resources
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+@case
+def counts_up_to_two_to_the_63(directory):
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    daemon = Daemon(directory, None, "--allow", spool)
+    rmt = daemon.connect()
+    rmt.open(spool + "/f", O_RDWR | O_CREAT)
+    before = rss_kib(daemon.process.pid)
+    for count in [2**24, 2**31, 2**32, 2**63 - 1, 2**63, 2**64 - 1]:
+        rmt.send(b"R%d\n" % count)
+        expect_error(rmt.reply, 12)
+    # A W announces its data; the server swallows it without storing it. Announce 2^63-1
+    # bytes, send a little, and leave: nothing may have been allocated for it.
+    rmt.send(b"W%d\n" % (2**63 - 1) + b"z" * 65536)
+    time.sleep(0.2)
+    rmt.sock.close()
+    assert rss_kib(daemon.process.pid) - before < 4096, "memory followed the counts"
+    rmt = daemon.connect()
+    rmt.open(spool + "/f", O_RDWR)
+    rmt.send(b"R-1\n")
+    expect_error(rmt.reply, 22)
+    rmt.send(b"W-5\n")
+    expect_error(rmt.reply, 22)
+    assert rmt.write(b"still in step") == 13
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def thousands_of_connections_from_one_peer(directory):
+    import resource
+    resource.setrlimit(resource.RLIMIT_NOFILE, (8192, 8192))
+    daemon = Daemon(directory, None, "--max-per-peer", "100", "--max-sessions", "5000")
+    held, refused = [], 0
+    for _ in range(2000):
+        try:
+            rmt = daemon.connect()
+        except OSError:
+            refused += 1
+            continue
+        held.append(rmt)
+    answered = 0
+    for rmt in held:
+        try:
+            if rmt.version() == 2:
+                answered += 1
+        except RmtError as error:
+            assert error.errno == 16 and "your address" in error.text, error
+            refused += 1
+        except (EOFError, OSError):
+            refused += 1
+    assert answered == 100, "exactly the per-peer limit is served, got %d" % answered
+    assert refused >= 1900
+    for rmt in held:
+        rmt.close_transport()
+    time.sleep(0.5)
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def one_byte_a_minute(directory):
+    daemon = Daemon(directory, None, "--request-timeout", "2")
+    slow = daemon.connect()
+    began = time.time()
+    try:
+        for byte in b"O/etc/passwd\n0\n":
+            slow.send(bytes([byte]))
+            time.sleep(0.5)
+        raise AssertionError("the trickle was never cut off")
+    except (OSError, EOFError):
+        pass
+    assert time.time() - began < 8
+    assert daemon.logged("request not complete after")
+    daemon.alive()
+    daemon.stop()
+
+
+# ---------------------------------------------------------------- TLS
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def make_pki(directory):
+    def key_and_request(name, subject):
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "%s/%s.key" % (directory, name), "-out", "%s/%s.csr" % (directory, name),
+                "-subj", subject)
+
+    for ca in ("ca", "otherca"):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "%s/%s.key" % (directory, ca), "-out", "%s/%s.crt" % (directory, ca),
+                "-days", "30", "-subj", "/CN=%s" % ca)
+    for name, ca, days in (("server", "ca", "30"), ("client", "ca", "30"),
+                           ("stranger", "otherca", "30"), ("expired", "ca", "0")):
+        key_and_request(name, "/CN=%s.example.org" % name)
+        openssl("x509", "-req", "-in", "%s/%s.csr" % (directory, name), "-CA",
+                "%s/%s.crt" % (directory, ca), "-CAkey", "%s/%s.key" % (directory, ca),
+                "-CAcreateserial", "-out", "%s/%s.crt" % (directory, name), "-days", days)
+    time.sleep(1.1)  # the expired one is now past its end
+
+
+def tls_daemon(directory):
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    make_pki(directory)
+    port = free_port()
+    config = """
+listen 127.0.0.1:%d tls
+tls certificate %s/server.crt
+tls key %s/server.key
+tls ca %s/ca.crt
+spool %s
+identity client subject "CN=client.example.org"
+allow client path %s/* read-write create
+""" % (port, directory, directory, directory, spool, spool)
+    daemon = Daemon(directory, config)
+    daemon.tls_port = port
+    return daemon, spool
+
+
+def tls_connect(directory, port, certificate=None):
+    context = ssl.create_default_context(cafile=directory + "/ca.crt")
+    context.check_hostname = False
+    if certificate:
+        context.load_cert_chain("%s/%s.crt" % (directory, certificate),
+                                "%s/%s.key" % (directory, certificate))
+    sock = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+    return Rmt(sock)
+
+
+@case
+def tls_clients_must_prove_who_they_are(directory):
+    daemon, spool = tls_daemon(directory)
+    good = tls_connect(directory, daemon.tls_port, "client")
+    good.open(spool + "/ok.tar", O_WRONLY | O_CREAT)
+    assert good.write(b"fine") == 4
+    good.close()
+    for certificate, reason in ((None, "peer did not return a certificate"),
+                                ("stranger", "certificate verify failed"),
+                                ("expired", "certificate verify failed")):
+        try:
+            rmt = tls_connect(directory, daemon.tls_port, certificate)
+            rmt.open(spool + "/%s.tar" % certificate, O_WRONLY | O_CREAT)
+            raise AssertionError("%s was served" % certificate)
+        except (ssl.SSLError, OSError, EOFError):
+            pass
+        assert not os.path.exists(spool + "/%s.tar" % certificate)
+    log = open(daemon.log_path).read()
+    assert log.count("TLS handshake with 127.0.0.1") >= 3, log
+    assert "peer did not return a certificate" in log
+    daemon.stop()
+
+
+@case
+def plaintext_to_a_tls_port(directory):
+    daemon, spool = tls_daemon(directory)
+    plain = Rmt.connect(daemon.tls_port)
+    answered = False
+    try:
+        plain.send(b"O%s/plain.tar\n65 O_WRONLY|O_CREAT\nW5\nhello" % spool.encode())
+        plain.reply()
+        answered = True
+    except (EOFError, OSError, AssertionError):
+        pass
+    assert not answered, "plaintext was answered on a TLS port"
+    assert not os.path.exists(spool + "/plain.tar")
+    assert daemon.logged("TLS handshake with")
+    good = tls_connect(directory, daemon.tls_port, "client")
+    assert good.version() == 2
+    daemon.stop()
+
+
+@case
+def truncated_tls_stream_gets_no_acknowledgement(directory):
+    daemon, spool = tls_daemon(directory)
+    rmt = tls_connect(directory, daemon.tls_port, "client")
+    rmt.open(spool + "/cut.tar", O_WRONLY | O_CREAT)
+    assert rmt.write(b"a" * 1000) == 1000
+    rmt.send(b"W5000\n" + b"b" * 2000)
+    time.sleep(0.2)
+    raw = rmt.sock.detach()  # drop the TCP connection under the TLS session, no TLS close
+    socket.socket(fileno=raw).close()
+    time.sleep(0.5)
+    assert os.path.getsize(spool + "/cut.tar") == 1000, "only the acknowledged record"
+    daemon.stop()
+
+
+# ---------------------------------------------------------------- audit
+
+
+@case
+def client_strings_are_escaped_in_the_log(directory):
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    daemon = Daemon(directory, None, "--allow", spool)
+    rmt = daemon.connect()
+    rmt.send(b"O/etc/\x1b[31mred\x07\n0\n")
+    expect_error(rmt.reply, 13)
+    log = open(daemon.log_path, "rb").read()
+    assert b"\x1b" not in log and b"\x07" not in log, "control bytes reached the log"
+    assert b"\\033[31mred\\a" in log or b"\\033[31mred\\007" in log, log[-400:]
+    daemon.stop()
+
+
+def main():
+    global RMTD
+    RMTD = os.path.abspath(sys.argv[1])
+    chosen = sys.argv[2:]
+    failed = passed = 0
+    for function in CASES:
+        if chosen and function.__name__ not in chosen:
+            continue
+        directory = tempfile.mkdtemp(prefix="rmtd-attack-")
+        began = time.time()
+        try:
+            function(directory)
+            passed += 1
+            print("ok   %s (%.1f s)" % (function.__name__, time.time() - began))
+        except Exception as error:  # noqa: BLE001 - every failure is reported
+            failed += 1
+            print("FAIL %s: %s" % (function.__name__, error))
+            for name in os.listdir(directory):
+                if name.endswith(".log"):
+                    print("---- %s" % name)
+                    print("".join(open(os.path.join(directory, name)).readlines()[-12:]))
+        finally:
+            subprocess.run(["rm", "-rf", directory])
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
