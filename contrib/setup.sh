@@ -27,6 +27,7 @@ PACKAGES=(
 	python3 util-linux coreutils diffutils findutils  # test helpers (unshare, taskset, timeout)
 	simh                                              # mtdump, to check .tap images
 	mandoc                                            # man page lint
+	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
 )
 
