@@ -33,7 +33,8 @@ class Daemon:
     def __init__(self, directory, *options, env=None):
         self.port = free_port()
         self.log = open(os.path.join(directory, "rmtd-%d.log" % self.port), "w")
-        argv = [RMTD, "-d", "-v", "--listen", "127.0.0.1:%d" % self.port,
+        # No control socket: the default one may be another test's daemon's.
+        argv = [RMTD, "-d", "-v", "--control", "none", "--listen", "127.0.0.1:%d" % self.port,
                 "--allow", directory] + list(options)
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         # Wait for the log line rather than connecting: a probe would use up a session.
@@ -369,7 +370,7 @@ def inetd_mode(directory):
     listener.listen(1)
     client = socket.create_connection(listener.getsockname())
     accepted, _ = listener.accept()
-    process = subprocess.Popen([RMTD, "--inetd", "-d", "--allow", directory],
+    process = subprocess.Popen([RMTD, "--inetd", "-d", "--control", "none", "--allow", directory],
                                stdin=accepted, stdout=accepted, stderr=subprocess.DEVNULL)
     accepted.close()
     rmt = Rmt(client)
@@ -391,7 +392,7 @@ def systemd_socket_activation(directory):
     notify.bind(notify_path)
     env = dict(os.environ, NOTIFY_SOCKET=notify_path)
     process = subprocess.Popen(["systemd-socket-activate", "-l", "127.0.0.1:%d" % port,
-                                "-E", "NOTIFY_SOCKET", RMTD, "--allow", directory],
+                                "-E", "NOTIFY_SOCKET", RMTD, "--control", "none", "--allow", directory],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port)
     clients = [Rmt.connect(port) for _ in range(3)]

@@ -43,7 +43,7 @@ class Daemon:
         self.port = free_port()
         self.log_path = os.path.join(directory, "rmtd-%d.log" % self.port)
         self.log = open(self.log_path, "w")
-        argv = [RMTD, "-d", "-v", "--listen", "127.0.0.1:%d" % self.port]
+        argv = [RMTD, "-d", "-v", "--control", "none", "--listen", "127.0.0.1:%d" % self.port]
         if config is not None:
             path = os.path.join(directory, "rmtd.conf")
             with open(path, "w") as f:
