@@ -261,10 +261,18 @@ static bool recognise_dump32(const uint8_t *p, size_t length, struct tape_conten
 		out->date = (time_t)read_u32(p + 4, big);
 		out->previous_date = (time_t)read_u32(p + 8, big);
 
+		/* volume 2 and later go on where the previous volume stopped:
+		 * c_tapea counts the TP_BSIZE blocks of the dump before this one */
+		out->continuation = out->volume > 1;
+		if (out->continuation)
+			out->offset = (uint64_t)read_u32(p + 16, big) * DUMP_TP_BSIZE;
+
 		if (magic == DUMP_UFS2_MAGIC) {
 			dump_set_found(out, "ufs2", big);
 			out->date = (time_t)(int64_t)read_u64(p + 896, big);
 			out->previous_date = (time_t)(int64_t)read_u64(p + 904, big);
+			if (out->continuation && read_u64(p + 912, big) < (UINT64_MAX >> 11))
+				out->offset = read_u64(p + 912, big) * DUMP_TP_BSIZE;
 			snprintf(out->program, sizeof(out->program), "BSD dump");
 		} else if (magic == DUMP_MTB_MAGIC) {
 			dump_set_found(out, "mtb", big);
@@ -1562,6 +1570,8 @@ static void describe_dump(struct text *t, const struct tape_content *c)
 	text_field(t, ", label ", c->label);
 	if (c->volume > 0)
 		text_number(t, ", volume ", c->volume, "");
+	if (c->continuation)
+		text_number(t, " (continued at byte ", (long long)c->offset, ")");
 	text_date(t, ", ", c->date);
 	text_date(t, ", since ", c->previous_date);
 	if (strncmp(c->variant, "new-fs little", 13) != 0)

@@ -176,6 +176,7 @@ Test(label_dump, second_volume_synthetic)
 	size_t length;
 	uint8_t *h = load_sample("mvdump-vol1.dump", &length);
 	struct tape_content c;
+	char line[256];
 
 	/* What mvdump-vol2.dump holds (formats.md 3.1): c_volume 2, c_tapea 10,
 	 * c_inumber 14, c_firstrec 10. */
@@ -188,6 +189,11 @@ Test(label_dump, second_volume_synthetic)
 	cr_assert_eq(c.format, LABEL_FORMAT_DUMP);
 	cr_assert_eq(c.volume, 2);
 	cr_assert_str_eq(c.label, "mvlabel");
+	cr_assert(c.continuation);
+	cr_assert_eq(c.offset, 10 * 1024, "c_tapea 10 blocks before this volume");
+	cr_assert_not_null(strstr(label_describe(&c, line, sizeof(line)),
+	                          ", volume 2 (continued at byte 10240), "),
+	                   "%s", line);
 	free(h);
 }
 
