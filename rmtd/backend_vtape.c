@@ -54,9 +54,9 @@
 #define GMT_BIT_DR_OPEN    0x00040000u
 #define GMT_BIT_IM_REP_EN  0x00010000u
 
-/* A small index is saved at every filemark; a large one at most this often. */
-#define INDEX_SAVE_SMALL    4096 /* marks + runs */
-#define INDEX_SAVE_INTERVAL 2    /* seconds */
+/* At a filemark the index is saved at most this often (seconds); a crash costs at most a
+ * forward scan over what was written since. Close, unload and MTNOP always save it. */
+#define INDEX_SAVE_INTERVAL 1
 
 enum rw_state { RW_IDLE, RW_READING, RW_WRITING };
 
@@ -444,13 +444,14 @@ static int load_index(struct vtape *vt, uint64_t image_size)
 		return state;
 	vt->index_on_disk = idx_fd >= 0;
 	vt->saved_generation = vt->index.generation;
-	if (state == TAPEIMAGE_INDEX_VALID)
-		return 0;
-	if (state == TAPEIMAGE_INDEX_STALE)
-		tapeimage_index_reset(&vt->index);
-	error = tapeimage_scan(vt->fd, image_size, &vt->index);
-	if (error < 0)
-		return error;
+	if (state != TAPEIMAGE_INDEX_VALID) {
+		if (state == TAPEIMAGE_INDEX_STALE)
+			tapeimage_index_reset(&vt->index);
+		error = tapeimage_scan(vt->fd, image_size, &vt->index);
+		if (error < 0)
+			return error;
+	}
+	/* A saved index may describe a torn tail that a read-only open could not cut. */
 	if (vt->index.end == TAPEIMAGE_END_TORN && vt->image_writable) {
 		log_warnx("%s: incomplete object at offset %llu (interrupted write); image cut "
 		          "back to its last whole object (%llu bytes)",
@@ -463,7 +464,8 @@ static int load_index(struct vtape *vt, uint64_t image_size)
 		vt->index.generation++;
 		vt->unsynced = true;
 		index_forget(vt);
-	} else if (vt->index.end == TAPEIMAGE_END_TORN || vt->index.end == TAPEIMAGE_END_CORRUPT) {
+	} else if (state != TAPEIMAGE_INDEX_VALID && (vt->index.end == TAPEIMAGE_END_TORN ||
+	                                              vt->index.end == TAPEIMAGE_END_CORRUPT)) {
 		log_warnx("%s: %s at offset %llu: the data ends there", vt->canonical,
 		          tapeimage_end_name(vt->index.end),
 		          (unsigned long long)vt->index.data_size);
@@ -475,7 +477,7 @@ static int load_index(struct vtape *vt, uint64_t image_size)
 static void restore_position(struct vtape *vt)
 {
 	const struct tapeimage_meta *m = &vt->meta;
-	uint64_t start = 0, end = UINT64_MAX;
+	uint64_t start = 0, end = 0;
 
 	go_bot(vt);
 	if (!m->has_position || !m->loaded)
@@ -587,6 +589,7 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 		if (error < 0) {
 			log_warnx("%s: metadata file unreadable: %s", vt->canonical,
 			          strerror(-error));
+			error = error == -ENOMEM ? -ENOMEM : -EIO;
 			goto fail;
 		}
 	}
@@ -946,8 +949,7 @@ static int op_weof(struct vtape *vt, int64_t count, bool immediate)
 	vt->rw = RW_IDLE; /* prevent the automatic filemark at close */
 	if (!immediate && (error = image_sync(vt)) < 0)
 		return error;
-	if (count > 0 && (vt->index.n_marks + vt->index.n_runs < INDEX_SAVE_SMALL ||
-	                  time(NULL) - vt->index_saved_at >= INDEX_SAVE_INTERVAL))
+	if (count > 0 && time(NULL) - vt->index_saved_at >= INDEX_SAVE_INTERVAL)
 		index_save(vt);
 	return 0;
 }

@@ -1274,7 +1274,7 @@ Test(vtape, remaining_operations)
 	close_ok(&dev);
 }
 
-Test(vtape, mtnop_and_weof_save_the_index)
+Test(vtape, mtnop_saves_the_index)
 {
 	struct device dev;
 	struct tapeimage_index index;
@@ -1643,4 +1643,123 @@ Test(vtape, append_and_spacing_cost_does_not_grow_with_the_tape)
 	cr_assert_lt(last, first * 4 + 0.5, "append slowed down: %.3f s -> %.3f s", first, last);
 	cr_assert_lt(fsf, 0.05, "fsf 5000 took %.3f s", fsf);
 	free(block);
+}
+
+/* ------------------------------------------------------------------ rmt-vtape */
+
+/* Run rmt-vtape with arguments; return its exit status and up to size bytes of output. */
+static int tool(char *out, size_t size, const char *arguments)
+{
+	char command[PATH_MAX * 2];
+	size_t used = 0;
+	FILE *p;
+	int status;
+
+	snprintf(command, sizeof(command), "cd '%s' && '%s/rmtd/rmt-vtape' %s 2>&1", dir, BUILD_DIR,
+	         arguments);
+	p = popen(command, "r");
+	cr_assert_not_null(p);
+	while (used + 1 < size && fgets(out + used, (int)(size - used), p) != NULL)
+		used += strlen(out + used);
+	out[used] = '\0';
+	while (fgetc(p) != EOF)
+		;
+	status = pclose(p);
+	cr_assert(WIFEXITED(status), "rmt-vtape %s: died", arguments);
+	return WEXITSTATUS(status);
+}
+
+Test(vtape, rmt_vtape_create_list_info)
+{
+	char out[16384];
+	struct tapeimage_meta meta;
+	struct device dev;
+
+	cr_assert_eq(tool(out, sizeof(out), "--help"), 0);
+	cr_assert_not_null(strstr(out, "usage: rmt-vtape create"));
+	cr_assert_eq(tool(out, sizeof(out),
+	                  "create --capacity 2M --early-warning 64K "
+	                  "--barcode VOL042 t.tap"),
+	             0, "%s", out);
+	read_meta_file("t.tap", &meta);
+	cr_assert_eq(meta.capacity, 2 << 20);
+	cr_assert_eq(meta.early_warning, 64 << 10);
+	cr_assert_str_eq(meta.barcode, "VOL042");
+	cr_assert_not(meta.write_protect);
+	tapeimage_meta_free(&meta);
+	cr_assert_eq(image_size("t.tap"), 0);
+	cr_assert_eq(tool(out, sizeof(out), "create t.tap"), 1); /* exists */
+	cr_assert_not_null(strstr(out, "File exists"));
+	cr_assert_eq(tool(out, sizeof(out), "create --capacity 12X u.tap"), 2);
+	cr_assert_eq(tool(out, sizeof(out), "create --capacity 1M --early-warning 1M u.tap"), 2);
+	cr_assert_eq(tool(out, sizeof(out), "create --barcode 'a b' u.tap"), 2);
+	cr_assert_eq(tool(out, sizeof(out), "frobnicate t.tap"), 2);
+	cr_assert_eq(tool(out, sizeof(out), "create --write-protect wp.tap"), 0);
+	read_meta_file("wp.tap", &meta);
+	cr_assert(meta.write_protect);
+	cr_assert_eq(meta.capacity, VTAPE_DEFAULT_CAPACITY);
+	tapeimage_meta_free(&meta);
+
+	open_ok(&dev, "t.tap", O_RDWR);
+	cr_assert_eq(put(&dev, 10240, 'a'), 10240);
+	cr_assert_eq(put(&dev, 10240, 'a'), 10240);
+	cr_assert_eq(put(&dev, 512, 'a'), 512);
+	cr_assert_eq(op(&dev, MTWEOF, 1), 0);
+	cr_assert_eq(put(&dev, 100, 'b'), 100);
+	close_ok(&dev);
+	/* A client holds the tape while we look: list and info still work. */
+	open_ok(&dev, "t.tap", O_RDONLY);
+	cr_assert_eq(tool(out, sizeof(out), "list t.tap"), 0, "%s", out);
+	cr_assert_str_eq(out, "file 0: 3 records, 20992 bytes\n"
+	                      "  2 x 10240 bytes (objects 0-1)\n"
+	                      "  1 x 512 bytes (objects 2-2)\n"
+	                      "  filemark (object 3, offset 21016)\n"
+	                      "file 1: 1 record, 100 bytes\n"
+	                      "  1 x 100 bytes (objects 4-4)\n"
+	                      "  filemark (object 5, offset 21128)\n"
+	                      "end of data: object 6, offset 21132\n");
+	cr_assert_eq(tool(out, sizeof(out), "info t.tap"), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "barcode:        VOL042\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "filemarks:      2\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "records:        4\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "position:       object 6 (offset 21132), file 2, block 0, "
+	                               "eof state fm\n"),
+	                   "%s", out);
+	cr_assert_not_null(strstr(out, "in use:         yes"), "%s", out);
+	cr_assert_not_null(strstr(out, "index:          saved index is valid\n"), "%s", out);
+	close_ok(&dev);
+	cr_assert_eq(tool(out, sizeof(out), "list missing.tap"), 1);
+}
+
+Test(vtape, torn_tail_described_by_a_saved_index_is_repaired_too)
+{
+	struct device dev;
+	struct tapeimage_index index;
+	char name[PATH_MAX];
+	uint32_t check;
+	int img, idx;
+	off_t good;
+
+	three_files("t.tap", &dev);
+	close_ok(&dev);
+	good = image_size("t.tap");
+	append_raw("t.tap", "\x10\x00\x00\x00half", 8);
+	/* An index that already knows about the torn tail (saved by an open that could not
+	 * cut it) is valid for the image: the open must still repair. */
+	img = open(path_of("t.tap"), O_RDONLY);
+	tapeimage_index_init(&index);
+	cr_assert_eq(tapeimage_scan(img, (uint64_t)image_size("t.tap"), &index), 0);
+	cr_assert_eq(index.end, TAPEIMAGE_END_TORN);
+	cr_assert_eq(tapeimage_tail_check(img, index.file_size, &check), 0);
+	snprintf(name, sizeof(name), "%s.idx", path_of("t.tap"));
+	idx = open(name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_eq(tapeimage_index_save(idx, &index, check), 0);
+	close(idx);
+	close(img);
+	tapeimage_index_free(&index);
+	open_ok(&dev, "t.tap", O_RDONLY);
+	cr_assert_eq(image_size("t.tap"), good);
+	cr_assert_eq(op(&dev, MTEOM, 1), 0);
+	STATUS(&dev, 3, -1, EOD);
+	close_ok(&dev);
 }
