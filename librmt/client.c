@@ -122,9 +122,11 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 
 	if (h->broken)
 		return -EIO;
-	if (connection_pending(&h->conn) > 0)
-		return break_connection(h, "the server sent %zu bytes nobody asked for",
-		                        connection_pending(&h->conn));
+	n = connection_check_idle(&h->conn);
+	if (n > 0)
+		return break_connection(h, "the server sent %zd bytes nobody asked for", n);
+	if (n < 0)
+		return break_connection(h, "the server closed the connection");
 	result = connection_send(&h->conn, iov, iovcnt);
 	if (result < 0)
 		return break_connection(h, "cannot send to the server: %s", io_error_text(result));

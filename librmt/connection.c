@@ -411,9 +411,23 @@ int connection_discard(struct connection *conn, size_t count)
 	return 0;
 }
 
-size_t connection_pending(const struct connection *conn)
+ssize_t connection_check_idle(struct connection *conn)
 {
-	return conn->end - conn->start;
+	ssize_t n;
+
+	if (conn->end > conn->start)
+		return (ssize_t)(conn->end - conn->start);
+	conn->start = conn->end = 0;
+	do
+		n = recv(conn->fd, conn->buffer, sizeof(conn->buffer), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		conn->end = (size_t)n;
+		return n;
+	}
+	if (n == 0)
+		return -ECONNRESET;
+	return 0; /* EAGAIN: quiet, as it should be; other errors show up on send */
 }
 
 void connection_close(struct connection *conn, bool keep_fd)

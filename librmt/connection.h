@@ -67,8 +67,12 @@ int connection_read_exact(struct connection *conn, void *buffer, size_t count);
 /* Read and throw away exactly count bytes. */
 int connection_discard(struct connection *conn, size_t count);
 
-/* Bytes received and not yet consumed (a server talking out of turn). */
-size_t connection_pending(const struct connection *conn);
+/*
+ * Between exchanges nothing may be waiting from the server. Returns the bytes
+ * received and not consumed (a server talking out of turn; a non-blocking look
+ * at the socket included), -ECONNRESET if the server has closed, 0 if all is quiet.
+ */
+ssize_t connection_check_idle(struct connection *conn);
 
 /* Close the descriptor (unless keep_fd) and forget it. */
 void connection_close(struct connection *conn, bool keep_fd);

@@ -1,0 +1,366 @@
+/*
+ * rmt_connect.c - rmt-connect: an rsh stand-in that reaches rmtd's TCP port.
+ *
+ *   rmt-connect [-46n] [-l user] [-p port] host [-l user] [command ...]
+ *
+ * tar --rsh-command=rmt-connect and RSH=rmt-connect dump start it the way they
+ * start rsh; it ignores the remote command, connects to rmtd on host (port from
+ * -p, $RMT_PORT, else RMT_DEFAULT_TCP_PORT) and moves bytes both ways until the
+ * server closes. EOF on stdin half-closes the connection (shutdown SHUT_WR) and
+ * the replies still in flight are drained. Pipes are moved with splice(2), other
+ * descriptors through a buffer. Exit status 0 when the server closed the
+ * connection, 255 when it could not connect or the connection failed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rmt/protocol.h"
+
+#define EXIT_CONNECT      255
+#define COPY_BUFFER_SIZE  (256 * 1024)
+#define SPLICE_CHUNK      (1024 * 1024)
+#define CONNECT_TIMEOUT_S 30
+
+static const char *program = "rmt-connect";
+
+static void __attribute__((noreturn)) usage(void)
+{
+	fprintf(stderr, "usage: %s [-46n] [-l user] [-p port] host [-l user] [command ...]\n",
+	        program);
+	exit(EXIT_CONNECT);
+}
+
+static bool parse_port(const char *text, unsigned int *port)
+{
+	char *end;
+	unsigned long value;
+
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || value == 0 || value > 65535)
+		return false;
+	*port = (unsigned int)value;
+	return true;
+}
+
+/* ------------------------------------------------------------------ connecting */
+
+static int connect_with_timeout(const struct addrinfo *ai, int *error)
+{
+	int fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
+	struct pollfd pfd;
+	socklen_t len = sizeof(*error);
+	int n;
+
+	if (fd < 0) {
+		*error = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		*error = errno;
+		close(fd);
+		return -1;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	do
+		n = poll(&pfd, 1, CONNECT_TIMEOUT_S * 1000);
+	while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		*error = ETIMEDOUT;
+		close(fd);
+		return -1;
+	}
+	if (n < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, error, &len) < 0 || *error != 0) {
+		if (n < 0)
+			*error = errno;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int connect_to(const char *host, unsigned int port, int family)
+{
+	struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *list;
+	char service[16];
+	int result, fd = -1, error = ECONNREFUSED, one = 1;
+
+	snprintf(service, sizeof(service), "%u", port);
+	result = getaddrinfo(host, service, &hints, &list);
+	if (result != 0) {
+		fprintf(stderr, "%s: cannot connect to %s port %u: %s\n", program, host, port,
+		        result == EAI_SYSTEM ? strerror(errno) : gai_strerror(result));
+		exit(EXIT_CONNECT);
+	}
+	for (const struct addrinfo *ai = list; ai != NULL && fd < 0; ai = ai->ai_next)
+		fd = connect_with_timeout(ai, &error);
+	freeaddrinfo(list);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot connect to %s port %u: %s\n", program, host, port,
+		        strerror(error));
+		exit(EXIT_CONNECT);
+	}
+	/* Request/reply over TCP: without this every small message waits for a delayed ACK. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	return fd;
+}
+
+/* ------------------------------------------------------------------ moving bytes */
+
+/* One direction: in -> out, by splice while both ends allow it, else through buffer. */
+struct flow {
+	const char *name;
+	int in, out;
+	bool use_splice;
+	bool in_eof;
+	bool stalled; /* splice mode: the last transfer found out full */
+	size_t start, end;
+	unsigned char *buffer;
+};
+
+static bool flow_drained(const struct flow *f)
+{
+	return f->in_eof && f->start == f->end && !f->stalled;
+}
+
+static bool waits_for_out(const struct flow *f)
+{
+	return f->start < f->end || f->stalled;
+}
+
+static void stop_flow(struct flow *f)
+{
+	f->in_eof = true;
+	f->stalled = false;
+	f->start = f->end = 0;
+}
+
+/* The poll events this flow waits for on in and on out. */
+static void flow_events(const struct flow *f, short *in_events, short *out_events)
+{
+	*in_events = 0;
+	*out_events = 0;
+	if (waits_for_out(f))
+		*out_events = POLLOUT;
+	else if (!f->in_eof)
+		*in_events = POLLIN;
+}
+
+static void __attribute__((noreturn)) lost(const struct flow *f, const char *what)
+{
+	fprintf(stderr, "%s: %s (%s): %s\n", program, what, f->name, strerror(errno));
+	exit(EXIT_CONNECT);
+}
+
+/* Write what is buffered. Returns false when out is closed for good (EPIPE). */
+static bool flow_flush(struct flow *f)
+{
+	while (f->start < f->end) {
+		ssize_t n = write(f->out, f->buffer + f->start, f->end - f->start);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+			if (errno == EPIPE)
+				return false;
+			lost(f, "write failed");
+		}
+		f->start += (size_t)n;
+	}
+	f->start = f->end = 0;
+	return true;
+}
+
+/* Move what is ready. Returns false when the receiving side is gone (EPIPE). */
+static bool flow_step(struct flow *f)
+{
+	ssize_t n;
+
+	if (f->start < f->end)
+		return flow_flush(f);
+	if (f->use_splice) {
+		n = splice(f->in, NULL, f->out, NULL, SPLICE_CHUNK,
+		           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			f->stalled = false;
+			return true;
+		}
+		if (n == 0) {
+			f->in_eof = true;
+			f->stalled = false;
+			return true;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			/* Woken for out: in has run dry; woken for in: out is full. */
+			f->stalled = !f->stalled;
+			return true;
+		}
+		if (errno == EINTR)
+			return true;
+		if (errno == EPIPE)
+			return false;
+		if (errno != EINVAL && errno != ENOSYS)
+			lost(f, "transfer failed");
+		/* Neither end is a pipe, or the file system cannot splice: copy. */
+		f->use_splice = false;
+		f->stalled = false;
+	}
+	n = read(f->in, f->buffer, COPY_BUFFER_SIZE);
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return true;
+		lost(f, "read failed");
+	}
+	if (n == 0) {
+		f->in_eof = true;
+		return true;
+	}
+	f->start = 0;
+	f->end = (size_t)n;
+	return flow_flush(f);
+}
+
+static int shovel(int sock)
+{
+	unsigned char *buffers = malloc(2 * COPY_BUFFER_SIZE);
+	struct flow up = {.name = "to the server", .in = STDIN_FILENO, .out = sock};
+	struct flow down = {.name = "from the server", .in = sock, .out = STDOUT_FILENO};
+	bool half_closed = false;
+
+	if (buffers == NULL) {
+		fprintf(stderr, "%s: out of memory\n", program);
+		return EXIT_CONNECT;
+	}
+	up.buffer = buffers;
+	down.buffer = buffers + COPY_BUFFER_SIZE;
+	up.use_splice = down.use_splice = true;
+	/* Only the socket is ours to make non-blocking: stdin and stdout are shared with the
+	 * parent. */
+	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+
+	while (!flow_drained(&down)) {
+		struct pollfd pfd[3];
+		short in_events, out_events, sock_events = 0;
+		int count = 0, n, up_in = -1, up_out = -1, down_in = -1, down_out = -1;
+
+		if (flow_drained(&up) && !half_closed) {
+			/* EOF from the client: tell the server, keep reading its last replies. */
+			shutdown(sock, SHUT_WR);
+			half_closed = true;
+		}
+		if (!half_closed) {
+			flow_events(&up, &in_events, &out_events);
+			if (in_events) {
+				pfd[count] =
+				    (struct pollfd){.fd = STDIN_FILENO, .events = in_events};
+				up_in = count++;
+			}
+			sock_events |= out_events;
+		}
+		flow_events(&down, &in_events, &out_events);
+		sock_events |= in_events;
+		if (out_events) {
+			pfd[count] = (struct pollfd){.fd = STDOUT_FILENO, .events = out_events};
+			down_out = count++;
+		}
+		if (sock_events) {
+			pfd[count] = (struct pollfd){.fd = sock, .events = sock_events};
+			up_out = down_in = count++;
+		}
+		n = poll(pfd, (nfds_t)count, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			lost(&down, "poll failed");
+		}
+		/* Up: stdin readable, or the socket writable again for what is pending. */
+		if ((up_in >= 0 && pfd[up_in].revents) ||
+		    (up_out >= 0 && (pfd[up_out].revents & (POLLOUT | POLLERR | POLLHUP)) &&
+		     waits_for_out(&up))) {
+			if (!flow_step(&up))
+				stop_flow(
+				    &up); /* the server stopped reading: nothing more goes up */
+		}
+		/* Down: the socket readable, or stdout writable again. */
+		if ((down_in >= 0 && (pfd[down_in].revents & (POLLIN | POLLERR | POLLHUP)) &&
+		     !waits_for_out(&down)) ||
+		    (down_out >= 0 && pfd[down_out].revents)) {
+			if (!flow_step(&down))
+				break; /* the client is gone */
+		}
+	}
+	free(buffers);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int port = RMT_DEFAULT_TCP_PORT;
+	const char *env_port = getenv("RMT_PORT");
+	const char *host;
+	int family = AF_UNSPEC, opt, sock;
+	bool port_given = false;
+
+	if (argv[0] != NULL && argv[0][0] != '\0') {
+		const char *slash = strrchr(argv[0], '/');
+
+		program = slash != NULL ? slash + 1 : argv[0];
+	}
+	/* "+": stop at the host, like rsh; what follows it belongs to the remote command. */
+	while ((opt = getopt(argc, argv, "+46l:np:")) != -1) {
+		switch (opt) {
+		case '4':
+			family = AF_INET;
+			break;
+		case '6':
+			family = AF_INET6;
+			break;
+		case 'l': /* the remote user: rmtd's TCP port has no login */
+		case 'n': /* rsh's "stdin from /dev/null": the protocol needs stdin */
+			break;
+		case 'p':
+			if (!parse_port(optarg, &port)) {
+				fprintf(stderr, "%s: invalid port \"%s\"\n", program, optarg);
+				exit(EXIT_CONNECT);
+			}
+			port_given = true;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind >= argc)
+		usage();
+	host = argv[optind];
+	if (host[0] == '\0' || host[0] == '-')
+		usage();
+	if (!port_given && env_port != NULL && env_port[0] != '\0' &&
+	    !parse_port(env_port, &port)) {
+		fprintf(stderr, "%s: invalid RMT_PORT \"%s\"\n", program, env_port);
+		exit(EXIT_CONNECT);
+	}
+	/* dump puts "-l user" after the host; the command (/etc/rmt ...) is ignored. */
+	signal(SIGPIPE, SIG_IGN);
+	sock = connect_to(host, port, family);
+	return shovel(sock);
+}
