@@ -1222,9 +1222,12 @@ void session_activity(const struct session *s, struct session_activity *activity
 	activity->identity = s->settings.identity;
 	activity->drive = s->drive ? s->drive->name : NULL;
 	activity->operation = s->operation;
+	/* An abort is "sent" once the client has its error and the session is ending. */
 	activity->state = s->state == SESSION_WAITING ? "[drive wait]"
-	                  : s->abort_requested        ? "[abort requested]"
-	                                              : "";
+	                  : s->abort_requested && (s->closing || s->state == SESSION_ENDING)
+	                      ? "[abort sent]"
+	                  : s->abort_requested ? "[abort requested]"
+	                                       : "";
 	activity->bytes_written = s->bytes_written;
 	activity->bytes_read = s->bytes_read;
 	activity->records_written = s->records_written;
