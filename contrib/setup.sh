@@ -306,13 +306,19 @@ step_start() {
 	}
 	log "start: rmtd serves $spool (stdio mode, started by the client through the rsh shim)"
 	start_daemon "$spool"
+	local name=$target shim=$ROOT/tests/interop/rsh-shim
+	# NAME.tap.rewind is the rewinding device of NAME.tap (like /dev/st0 and
+	# /dev/nst0): each tar starts at the beginning of the tape.
+	[ "${target%.tap}" != "$target" ] && name=$target.rewind
 	echo
 	echo "Write a directory to it with GNU tar:"
-	printf '  RMTD_SHIM_ARGS=%q tar --rsh-command=%q -cf %q DIR\n' \
-		"--allow $spool" "$ROOT/tests/interop/rsh-shim" "localhost:$target"
+	echo "  RMTD_SHIM_ARGS=\"--allow $spool\" tar --rsh-command=$shim -cf localhost:$name DIR"
 	echo "List it:"
-	printf '  RMTD_SHIM_ARGS=%q tar --rsh-command=%q -tvf %q\n' \
-		"--allow $spool" "$ROOT/tests/interop/rsh-shim" "localhost:$target"
+	echo "  RMTD_SHIM_ARGS=\"--allow $spool\" tar --rsh-command=$shim -tvf localhost:$name"
+	if [ "$name" != "$target" ]; then
+		echo "(localhost:$target without .rewind keeps its position, like /dev/nst0:"
+		echo " archives go one after the other; position with mt-gnu --rsh-command=$shim -f localhost:$target rewind|fsf N)"
+	fi
 }
 
 case ${1:-} in
