@@ -30,6 +30,7 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -80,6 +81,8 @@ struct bench {
 	/* a server that only starts, opens, closes and exits: wall µs and CPU seconds */
 	double start_wall[MAX_ENDPOINTS][MAX_REPEAT];
 	double start_cpu[MAX_ENDPOINTS][MAX_REPEAT];
+	/* the client thread's CPU seconds in the timed loop */
+	double client_cpu[MAX_ENDPOINTS][MAX_RECORD_SIZES][PHASE_COUNT][MAX_REPEAT];
 	double floor_us[MAX_REPEAT];
 	bool have_floor;
 };
@@ -99,6 +102,7 @@ struct worker {
 	double started;
 	double finished;   /* with the time spent checking data taken out */
 	double server_cpu; /* seconds, or -1 when the server is not our child */
+	double client_cpu; /* this thread's CPU seconds in the timed loop, checking taken out */
 	int rc;
 	char message[400];
 	pthread_t thread;
@@ -407,6 +411,14 @@ static int worker_loop(struct worker *w, struct conn *c, unsigned char *buf, dou
 	}
 }
 
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -435,9 +447,13 @@ static void *worker_main(void *arg)
 	}
 	pthread_barrier_wait(&w->job->barrier);
 	if (rc == 0) {
+		double cpu_started = thread_cpu();
+
 		w->started = bench_now();
 		rc = worker_loop(w, c, buf, &checking);
 		w->finished = bench_now() - checking;
+		/* the check is plain user-space work: its wall time is its CPU time */
+		w->client_cpu = thread_cpu() - cpu_started - checking;
 	}
 	if (rc == 0) {
 		int64_t closed = conn_request(c, "C\n");
@@ -458,13 +474,13 @@ out:
 /* Run one phase with all clients at once; returns MB/s (write, read) or µs per round trip, and
  * in *cpu_s a server's CPU seconds over its life, averaged over the clients (NAN if unknown). */
 static double run_phase(const struct bench *b, const struct endpoint *ep, enum phase phase,
-                        size_t record, double *cpu_s)
+                        size_t record, double *cpu_s, double *client_s)
 {
 	struct job job = {.bench = b, .endpoint = ep, .phase = phase, .record = record};
 	struct worker workers[MAX_CLIENTS];
 
-	*cpu_s = NAN;
-	double first = 0, last = 0, per_op = 0, cpu = 0;
+	*cpu_s = *client_s = NAN;
+	double first = 0, last = 0, per_op = 0, cpu = 0, client = 0;
 
 	job.record_total = phase == PHASE_LATENCY ? 0 : b->size / record;
 	if (phase == PHASE_LATENCY)
@@ -498,8 +514,10 @@ static double run_phase(const struct bench *b, const struct endpoint *ep, enum p
 			last = w->finished;
 		per_op += (w->finished - w->started) / b->count * 1e6;
 		cpu = cpu < 0 || w->server_cpu < 0 ? -1 : cpu + w->server_cpu;
+		client += w->client_cpu;
 	}
 	*cpu_s = cpu < 0 ? NAN : cpu / b->clients;
+	*client_s = client / b->clients;
 	if (phase == PHASE_LATENCY)
 		return per_op / b->clients;
 	return (double)job.record_total * (double)record * b->clients / (last - first) / 1e6;
@@ -661,9 +679,13 @@ static double timed_requests(const struct bench *b, int r, enum phase ph)
 	return ph == PHASE_LATENCY ? (double)b->count : (double)(b->size / b->records[r]);
 }
 
-static void print_cpu_row(const struct bench *b, const char *name, int r, enum phase ph)
+/* estimate: false, the server's CPU µs per request; true, the MB/s (or for round trips the µs)
+ * that client and server CPU time together allow on one CPU */
+static void print_cpu_row(const struct bench *b, const char *name, int r, enum phase ph,
+                          bool estimate)
 {
 	struct summary row[MAX_ENDPOINTS];
+	bool throughput = estimate && ph != PHASE_LATENCY;
 
 	printf("%-8s", name);
 	for (int e = 0; e < b->endpoint_count; e++) {
@@ -671,16 +693,21 @@ static void print_cpu_row(const struct bench *b, const char *name, int r, enum p
 		struct summary start = summarize(b->start_cpu[e], b->repeat);
 		double per_request[MAX_REPEAT];
 
-		for (int rep = 0; rep < b->repeat; rep++)
-			per_request[rep] =
-			    (b->cpu[e][r][ph][rep] - start.median) / timed_requests(b, r, ph) * 1e6;
+		for (int rep = 0; rep < b->repeat; rep++) {
+			double requests = timed_requests(b, r, ph);
+			double us = (b->cpu[e][r][ph][rep] - start.median) / requests * 1e6;
+
+			if (estimate)
+				us += b->client_cpu[e][r][ph][rep] / requests * 1e6;
+			per_request[rep] = throughput ? (double)b->records[r] / us : us;
+		}
 		row[e] = summarize(per_request, b->repeat);
 		if (!row[e].valid && isnan(b->cpu[e][r][ph][0]) && !isnan(b->samples[e][r][ph][0]))
 			printf(" %-21s", "-"); /* not our child: unknown, not failed */
 		else
-			print_cell(&row[e], true);
+			print_cell(&row[e], !throughput);
 	}
-	print_ratios(b, row, true);
+	print_ratios(b, row, !throughput);
 	printf("\n");
 }
 
@@ -702,11 +729,28 @@ static void print_cpu_table(const struct bench *b)
 			format_size(size_text, sizeof(size_text), b->records[r]);
 			snprintf(name, sizeof(name), "%c %s", ph == PHASE_WRITE ? 'W' : 'R',
 			         size_text);
-			print_cpu_row(b, name, r, ph);
+			print_cpu_row(b, name, r, ph, false);
 		}
 	}
 	if (b->phases[PHASE_LATENCY])
-		print_cpu_row(b, "L0 0", 0, PHASE_LATENCY);
+		print_cpu_row(b, "L0 0", 0, PHASE_LATENCY, false);
+
+	printf("\nCPU-bound estimate: the MB/s one CPU running both client and server allows, the "
+	       "record size\nover (client + server CPU time per request); for L0 0 that time in "
+	       "microseconds. Load hardly moves it.\n");
+	print_header(b, "request");
+	for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
+		if (!b->phases[ph])
+			continue;
+		for (int r = 0; r < b->record_count; r++) {
+			format_size(size_text, sizeof(size_text), b->records[r]);
+			snprintf(name, sizeof(name), "%c %s", ph == PHASE_WRITE ? 'W' : 'R',
+			         size_text);
+			print_cpu_row(b, name, r, ph, true);
+		}
+	}
+	if (b->phases[PHASE_LATENCY])
+		print_cpu_row(b, "L0 0", 0, PHASE_LATENCY, true);
 
 	struct summary row[MAX_ENDPOINTS];
 	double cpu_us[MAX_REPEAT];
@@ -911,9 +955,9 @@ static void run_all(struct bench *b, const char *mode, bool echo_floor)
 					if (!b->phases[ph])
 						continue;
 					/* read needs the file this server just wrote */
-					b->samples[e][r][ph][rep] =
-					    run_phase(b, &b->endpoints[e], ph, b->records[r],
-					              &b->cpu[e][r][ph][rep]);
+					b->samples[e][r][ph][rep] = run_phase(
+					    b, &b->endpoints[e], ph, b->records[r],
+					    &b->cpu[e][r][ph][rep], &b->client_cpu[e][r][ph][rep]);
 				}
 			}
 		}
@@ -924,7 +968,8 @@ static void run_all(struct bench *b, const char *mode, bool echo_floor)
 			for (int e = 0; e < b->endpoint_count; e++)
 				b->samples[e][0][PHASE_LATENCY][rep] =
 				    run_phase(b, &b->endpoints[e], PHASE_LATENCY, 16,
-				              &b->cpu[e][0][PHASE_LATENCY][rep]);
+				              &b->cpu[e][0][PHASE_LATENCY][rep],
+				              &b->client_cpu[e][0][PHASE_LATENCY][rep]);
 		}
 	}
 	if (echo_floor) {
