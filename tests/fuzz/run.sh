@@ -29,6 +29,9 @@ if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" "$source_dir" -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		-Dc_args=-fsanitize=fuzzer-no-link
+elif ! grep -q 'fuzzer-no-link' "$build/meson-info/intro-buildoptions.json" 2>/dev/null; then
+	# A build dir set up by hand without it: the fuzzers would run blind.
+	meson configure "$build" -Dc_args=-fsanitize=fuzzer-no-link
 fi
 ninja -C "$build"
 
