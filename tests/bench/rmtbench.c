@@ -53,6 +53,7 @@ struct endpoint {
 	bool reference; /* built in: shown, but never a peer */
 	bool ceiling;
 	pid_t owned_pid;
+	pid_t cpu_pid; /* TCP: the server process whose CPU time to read from /proc, or 0 */
 };
 
 enum phase { PHASE_WRITE, PHASE_READ, PHASE_LATENCY, PHASE_COUNT };
@@ -308,6 +309,7 @@ static void add_tcp_reference(struct bench *b, enum ref_mode mode)
 	    refserver_listen_fork("127.0.0.1", "0", &ep->ref, ep->port, sizeof(ep->port));
 	if (ep->owned_pid < 0)
 		die("cannot start a loopback reference server");
+	ep->cpu_pid = ep->owned_pid;
 }
 
 static void add_ceiling(struct bench *b)
@@ -471,6 +473,30 @@ out:
 	return NULL;
 }
 
+/* User + system seconds of a whole process, threads that have exited included, from
+ * /proc/PID/stat: clock-tick resolution (10 ms), enough over a phase of a few hundred ms. */
+static double process_cpu(pid_t pid)
+{
+	char name[64], line[1024];
+	unsigned long long utime, stime;
+	FILE *f;
+	char *p;
+
+	snprintf(name, sizeof(name), "/proc/%ld/stat", (long)pid);
+	f = fopen(name, "r");
+	if (f == NULL)
+		return NAN;
+	p = fgets(line, sizeof(line), f);
+	fclose(f);
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
+		return NAN;
+	/* after "pid (comm)": state is field 3, utime 14, stime 15 */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+	           &stime) != 2)
+		return NAN;
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Run one phase with all clients at once; returns MB/s (write, read) or µs per round trip, and
  * in *cpu_s a server's CPU seconds over its life, averaged over the clients (NAN if unknown). */
 static double run_phase(const struct bench *b, const struct endpoint *ep, enum phase phase,
@@ -485,6 +511,8 @@ static double run_phase(const struct bench *b, const struct endpoint *ep, enum p
 	job.record_total = phase == PHASE_LATENCY ? 0 : b->size / record;
 	if (phase == PHASE_LATENCY)
 		job.record = 16;
+	double tcp_cpu = ep->cpu_pid > 0 ? process_cpu(ep->cpu_pid) : NAN;
+
 	if (pthread_barrier_init(&job.barrier, NULL, (unsigned)b->clients) != 0)
 		die("pthread_barrier_init failed");
 	for (int i = 0; i < b->clients; i++) {
@@ -517,6 +545,8 @@ static double run_phase(const struct bench *b, const struct endpoint *ep, enum p
 		client += w->client_cpu;
 	}
 	*cpu_s = cpu < 0 ? NAN : cpu / b->clients;
+	if (ep->kind == EP_TCP)
+		*cpu_s = (process_cpu(ep->cpu_pid) - tcp_cpu) / b->clients;
 	*client_s = client / b->clients;
 	if (phase == PHASE_LATENCY)
 		return per_op / b->clients;
@@ -691,6 +721,9 @@ static void print_cpu_row(const struct bench *b, const char *name, int r, enum p
 	for (int e = 0; e < b->endpoint_count; e++) {
 		/* take out what a server costs to start, open, close and exit */
 		struct summary start = summarize(b->start_cpu[e], b->repeat);
+
+		if (b->endpoints[e].kind == EP_TCP)
+			start.median = 0; /* a long-running server: nothing to take out */
 		double per_request[MAX_REPEAT];
 
 		for (int rep = 0; rep < b->repeat; rep++) {
@@ -718,9 +751,11 @@ static void print_cpu_table(const struct bench *b)
 
 	if (!any_cpu(b))
 		return;
-	printf("\nserver CPU time per request, microseconds (user + system of the server process "
-	       "from wait4, less its start-up), median [min-max] of %d\n",
-	       b->repeat);
+	printf(
+	    "\nserver CPU time per request, microseconds, median [min-max] of %d: user + system "
+	    "of the server\nprocess, from wait4 less its start-up (pipes) or from /proc/PID/stat "
+	    "in 10 ms ticks (TCP)\n",
+	    b->repeat);
 	print_header(b, "request");
 	for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
 		if (!b->phases[ph])
@@ -754,7 +789,12 @@ static void print_cpu_table(const struct bench *b)
 
 	struct summary row[MAX_ENDPOINTS];
 	double cpu_us[MAX_REPEAT];
+	bool any_start = false;
 
+	for (int e = 0; e < b->endpoint_count; e++)
+		any_start |= b->endpoints[e].kind != EP_TCP;
+	if (!any_start)
+		return;
 	printf(
 	    "\nserver start-up: fork, exec, O, C and exit, microseconds, median [min-max] of %d\n",
 	    b->repeat);
@@ -762,7 +802,10 @@ static void print_cpu_table(const struct bench *b)
 	printf("%-8s", "wall");
 	for (int e = 0; e < b->endpoint_count; e++) {
 		row[e] = summarize(b->start_wall[e], b->repeat);
-		print_cell(&row[e], true);
+		if (b->endpoints[e].kind == EP_TCP)
+			printf(" %-21s", "-");
+		else
+			print_cell(&row[e], true);
 	}
 	print_ratios(b, row, true);
 	printf("\n%-8s", "CPU");
@@ -770,7 +813,10 @@ static void print_cpu_table(const struct bench *b)
 		for (int rep = 0; rep < b->repeat; rep++)
 			cpu_us[rep] = b->start_cpu[e][rep] * 1e6;
 		row[e] = summarize(cpu_us, b->repeat);
-		print_cell(&row[e], true);
+		if (b->endpoints[e].kind == EP_TCP)
+			printf(" %-21s", "-");
+		else
+			print_cell(&row[e], true);
 	}
 	print_ratios(b, row, true);
 	printf("\n");
@@ -1141,7 +1187,8 @@ static void usage(FILE *out)
 	    "  --server SPEC     a server started over pipes, words split on blanks; or a\n"
 	    "                    built-in reference: @sink, @file or @splice, with :SIZE to\n"
 	    "                    have it enlarge its pipes (F_SETPIPE_SZ) first (repeatable)\n"
-	    "  --connect SPEC    a TCP server (repeatable)\n"
+	    "  --connect SPEC    a TCP server (repeatable); --pid PID after it: the server's\n"
+	    "                    process, for its CPU time per request\n"
 	    "  --ceiling         add the built-in loopback TCP sink (tcp), or measure it (idle)\n"
 	    "  --target PATH     file the server opens (same as --path); %%d = client number\n"
 	    "  --size N          bytes per phase and client (default 256M)\n"
@@ -1260,6 +1307,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PID:
 			pid = atol(optarg);
+			/* tcp: the process behind the --connect just before it */
+			if (b->endpoint_count > 0 &&
+			    b->endpoints[b->endpoint_count - 1].kind == EP_TCP)
+				b->endpoints[b->endpoint_count - 1].cpu_pid = (pid_t)pid;
 			break;
 		case OPT_COMMAND:
 			command = optarg;

@@ -107,10 +107,12 @@ run_tcp() {
 	fi
 	echo
 	echo "## TCP, rmtd daemon against the loopback ceiling, single client"
-	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp" --tcp-file --ceiling "$@"
+	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" --path "$work/tcp" \
+		--tcp-file --ceiling "$@"
 	echo
 	echo "## TCP, 8 clients on 8 targets at once, 32M each, aggregate"
-	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --path "$work/tcp%d" --tcp-file --ceiling --clients 8 \
+	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" --path "$work/tcp%d" \
+		--tcp-file --ceiling --clients 8 \
 		--size 32M --no-latency "$@"
 	echo
 	echo "## TCP, resident memory per idle session (rmtd pid $daemon_pid)"
