@@ -421,10 +421,21 @@ static int resolve_name(const char *name, const struct rmt_options *o, struct re
 
 /* ------------------------------------------------------------------ open, close */
 
+/* Option flags, plus RMT_NEGOTIATE=classic from the environment (for the shim's users). */
+static unsigned int option_flags(const struct rmt_options *o)
+{
+	const char *negotiate = getenv("RMT_NEGOTIATE");
+	unsigned int flags = o != NULL ? o->flags : 0;
+
+	if (negotiate != NULL && strcmp(negotiate, "classic") == 0)
+		flags |= RMT_OPT_CLASSIC;
+	return flags;
+}
+
 static struct rmt_handle *finish_open(struct rmt_handle *h, const char *path, int flags,
                                       const struct rmt_options *o)
 {
-	int result = negotiate(h, path, flags, o != NULL ? o->flags : 0);
+	int result = negotiate(h, path, flags, option_flags(o));
 
 	if (result < 0) {
 		if (h->error_text[0] != '\0')

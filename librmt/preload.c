@@ -3,18 +3,27 @@
  *
  * RMT_DEVICES='/dev/nst0=host:/dev/nst0,/dev/tape=rmt://lib1:5400/dev/nst1' names
  * the local paths that go remote. Opening one of them opens the remote device with
- * librmt and hands the program the connection's socket as its descriptor, so the
- * number is real and unique, and dup, fork and exec carry the connection the way
- * they carry any descriptor. Every call the program makes on such a descriptor
- * (read, write, lseek, ioctl MTIOCTOP/MTIOCGET/MTIOCPOS, fstat, dup, fcntl, close)
- * is turned into the rmt protocol; every other path and descriptor goes straight
- * to libc after one relaxed load of a counter.
+ * librmt. The program gets a placeholder descriptor (an O_PATH descriptor of
+ * /dev/null, at the number open would have returned); the connection's socket sits
+ * on a hidden descriptor above HIDDEN_FD_BASE. Every call the program makes on a
+ * placeholder (read, write, lseek, ioctl MTIOCTOP/MTIOCGET/MTIOCPOS, fstat, dup,
+ * fcntl, close, ...) becomes the rmt protocol; anything that reaches the kernel
+ * without passing through here (stdio's internal writes, raw system calls) fails
+ * loudly with EBADF instead of slipping raw bytes into the protocol stream. Every
+ * other path and descriptor goes straight to libc after one relaxed load of a
+ * counter.
+ *
+ * dup, fork and exec carry a placeholder like any descriptor; the hidden socket
+ * is kept close-on-exec exactly when all its placeholders are, and exec passes
+ * "placeholder:socket:inode:caps:flags" in RMT_PRELOAD_FDS (put into the
+ * environment of execve and friends, since shells do not use environ) for the
+ * next program's shim to adopt.
  *
  * Sharing: a connection used by one process only ends with C on the last close.
- * Once it may be held by another process (after fork, or inherited across exec
- * through RMT_PRELOAD_FDS), closing it only closes this process's socket: the
- * server sees EOF, and closes the device, when the last holder is gone, which is
- * what the kernel does for a local tape too.
+ * Once it may be held by another process (after fork, or inherited across exec),
+ * closing it only closes this process's socket: the server sees EOF, and closes
+ * the device, when the last holder is gone, which is what the kernel does for a
+ * local tape too.
  */
 #undef _FILE_OFFSET_BITS /* we define open and open64, stat and stat64 ... side by side */
 #undef _FORTIFY_SOURCE   /* and read, open and friends without glibc's inline wrappers */
@@ -48,15 +57,20 @@
 #define DEVICES_MAX     32
 #define PRELOAD_FDS_VAR "RMT_PRELOAD_FDS"
 
-/* One remote connection; several descriptors of this process may refer to it. */
+/* Hidden sockets go at or above this descriptor, out of the way of the program's. */
+#define HIDDEN_FD_BASE 200
+
+/* One remote connection; several placeholders of this process may refer to it. */
 struct remote {
 	struct rmt_handle *handle;
+	int sock;             /* the hidden socket (rmt_fileno of the handle) */
 	pthread_mutex_t lock; /* one request at a time on the stream */
-	int refs;             /* descriptors of this process that refer to it */
+	int refs;             /* placeholders of this process that refer to it */
 	bool shared;          /* another process may hold it too: no C on the last close */
 	int open_flags;       /* what F_GETFL reports */
 	ino_t ino;            /* the socket's inode: identifies it across exec */
 	dev_t rdev;           /* the character device it pretends to be */
+	struct remote *next;  /* all remotes of this process */
 };
 
 struct device_map {
@@ -70,9 +84,10 @@ static int device_count;
 static bool verbose;
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct remote **table; /* indexed by descriptor */
+static struct remote **table; /* placeholders, indexed by descriptor */
 static int table_size;
-/* Descriptors in the table: 0 keeps every call on the fast path. */
+static struct remote *remotes; /* every remote, for the hidden sockets */
+/* Placeholders in the table: 0 keeps every call on the fast path. */
 static atomic_int remote_fds;
 
 /* ------------------------------------------------------------------ libc */
@@ -89,7 +104,10 @@ static void *resolve(void **slot, const char *name)
 	return function;
 }
 
-#define REAL(name) ((__typeof__(real_##name))resolve((void **)&real_##name, #name))
+#define REAL(name)                                                                                 \
+	(__builtin_expect(real_##name != NULL, 1)                                                  \
+	     ? real_##name                                                                         \
+	     : (__typeof__(real_##name))resolve((void **)&real_##name, #name))
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
@@ -306,9 +324,57 @@ static const struct device_map *match_device(const char *path)
 
 /* ------------------------------------------------------------------ the table */
 
+/* Under table_lock: the placeholder's remote, or NULL. */
+static struct remote *placeholder(int fd)
+{
+	return fd >= 0 && fd < table_size ? table[fd] : NULL;
+}
+
+/* Under table_lock: the remote whose hidden socket is fd, or NULL. */
+static struct remote *hidden_socket(int fd)
+{
+	for (struct remote *r = remotes; r != NULL; r = r->next)
+		if (r->sock == fd)
+			return r;
+	return NULL;
+}
+
+static bool is_hidden_socket(int fd)
+{
+	bool hidden;
+
+	if (!any_remote())
+		return false;
+	pthread_mutex_lock(&table_lock);
+	hidden = hidden_socket(fd) != NULL;
+	pthread_mutex_unlock(&table_lock);
+	return hidden;
+}
+
+static bool inherited_on_exec(int fd)
+{
+	int flags = REAL(fcntl)(fd, F_GETFD);
+
+	return flags >= 0 && !(flags & FD_CLOEXEC);
+}
+
+/* Under table_lock: the socket goes across exec exactly when some placeholder does. */
+static void sync_cloexec(struct remote *r)
+{
+	bool inherit = false;
+	int flags;
+
+	for (int fd = 0; fd < table_size && !inherit; fd++)
+		if (table[fd] == r)
+			inherit = inherited_on_exec(fd);
+	flags = REAL(fcntl)(r->sock, F_GETFD);
+	if (flags >= 0)
+		REAL(fcntl)(r->sock, F_SETFD, inherit ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC);
+}
+
 /*
- * "fd:inode:caps:flags,..." for the descriptors an exec'd program inherits (not
- * close-on-exec), into buffer. Under table_lock. Returns the number of entries.
+ * "placeholder:socket:inode:caps:flags,..." for the placeholders an exec'd
+ * program inherits, into buffer. Under table_lock. Returns the number of entries.
  */
 static int format_inherited(char *buffer, size_t size, bool mark_shared)
 {
@@ -318,15 +384,13 @@ static int format_inherited(char *buffer, size_t size, bool mark_shared)
 	buffer[0] = '\0';
 	for (int fd = 0; fd < table_size; fd++) {
 		struct remote *r = table[fd];
-		int fdflags, n;
+		int n;
 
-		if (r == NULL)
+		if (r == NULL || !inherited_on_exec(fd))
 			continue;
-		fdflags = REAL(fcntl)(fd, F_GETFD);
-		if (fdflags < 0 || (fdflags & FD_CLOEXEC))
-			continue;
-		n = snprintf(buffer + used, size - used, "%s%d:%lu:%u:%d", entries > 0 ? "," : "",
-		             fd, (unsigned long)r->ino, rmt_capabilities(r->handle), r->open_flags);
+		n = snprintf(buffer + used, size - used, "%s%d:%d:%lu:%u:%d",
+		             entries > 0 ? "," : "", fd, r->sock, (unsigned long)r->ino,
+		             rmt_capabilities(r->handle), r->open_flags);
 		if (n < 0 || (size_t)n >= size - used) {
 			buffer[used] = '\0';
 			break;
@@ -376,24 +440,15 @@ static int table_put(int fd, struct remote *r)
 	return 0;
 }
 
-static void register_remote(int fd, struct remote *r)
-{
-	pthread_mutex_lock(&table_lock);
-	if (table_put(fd, r) == 0)
-		update_environment();
-	pthread_mutex_unlock(&table_lock);
-}
-
-/* The remote behind fd, locked for one operation, or NULL. */
+/* The remote behind placeholder fd, locked for one operation, or NULL. */
 static struct remote *acquire(int fd)
 {
-	struct remote *r = NULL;
+	struct remote *r;
 
 	if (!any_remote())
 		return NULL;
 	pthread_mutex_lock(&table_lock);
-	if (fd >= 0 && fd < table_size)
-		r = table[fd];
+	r = placeholder(fd);
 	if (r != NULL)
 		pthread_mutex_lock(&r->lock);
 	pthread_mutex_unlock(&table_lock);
@@ -406,34 +461,32 @@ static void release(struct remote *r)
 }
 
 /*
- * Take fd out of the table. Returns its remote, or NULL if fd is not remote;
- * *last: no descriptor of this process refers to it any more.
+ * Take placeholder fd out of the table. Returns its remote, or NULL if fd is no
+ * placeholder; *last: no placeholder of this process refers to it any more (it
+ * is then off the list too, and the caller ends it).
  */
 static struct remote *detach(int fd, bool *last)
 {
-	struct remote *r = NULL;
+	struct remote *r;
 
 	*last = false;
 	if (!any_remote())
 		return NULL;
 	pthread_mutex_lock(&table_lock);
-	if (fd >= 0 && fd < table_size)
-		r = table[fd];
+	r = placeholder(fd);
 	if (r != NULL) {
 		table[fd] = NULL;
 		atomic_fetch_sub(&remote_fds, 1);
 		r->refs--;
 		*last = r->refs == 0;
-		if (!*last) {
-			/* The handle talks over fd, which is going away: move it to a sibling. */
-			pthread_mutex_lock(&r->lock);
-			if (rmt_fileno(r->handle) == fd)
-				for (int other = 0; other < table_size; other++)
-					if (table[other] == r) {
-						librmt_set_fd(r->handle, other);
-						break;
-					}
-			pthread_mutex_unlock(&r->lock);
+		if (*last) {
+			for (struct remote **p = &remotes; *p != NULL; p = &(*p)->next)
+				if (*p == r) {
+					*p = r->next;
+					break;
+				}
+		} else {
+			sync_cloexec(r);
 		}
 		update_environment();
 	}
@@ -441,7 +494,7 @@ static struct remote *detach(int fd, bool *last)
 	return r;
 }
 
-/* The last descriptor of r in this process is being closed: end the remote side. */
+/* The last placeholder of r in this process is being closed: end the remote side. */
 static int finish_remote(struct remote *r)
 {
 	int result = 0;
@@ -465,19 +518,50 @@ static struct remote *new_remote(struct rmt_handle *handle, int open_flags, bool
 {
 	struct remote *r = calloc(1, sizeof(*r));
 	struct stat st;
-	int fd = rmt_fileno(handle);
 
 	if (r == NULL)
 		return NULL;
 	r->handle = handle;
+	r->sock = rmt_fileno(handle);
 	r->open_flags = open_flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC);
 	r->shared = shared;
 	pthread_mutex_init(&r->lock, NULL);
-	if (REAL(fstat)(fd, &st) == 0)
+	if (REAL(fstat)(r->sock, &st) == 0)
 		r->ino = st.st_ino;
 	/* Like the first no-rewind SCSI tape, /dev/nst0: major 9, minor 128. */
 	r->rdev = makedev(9, 128);
 	return r;
+}
+
+/* Move a descriptor of ours out of the program's way (to HIDDEN_FD_BASE or above). */
+static int move_high(int fd)
+{
+	int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, HIDDEN_FD_BASE);
+
+	if (high < 0)
+		return fd; /* a low limit on descriptors: stay where it is */
+	REAL(close)(fd);
+	return high;
+}
+
+/* The program wants descriptor fd (dup2 onto it): if it is a hidden socket, move that. */
+static void vacate(int fd)
+{
+	struct remote *r;
+
+	if (!any_remote())
+		return;
+	pthread_mutex_lock(&table_lock);
+	r = hidden_socket(fd);
+	if (r != NULL) {
+		pthread_mutex_lock(&r->lock);
+		r->sock = move_high(fd);
+		librmt_set_fd(r->handle, r->sock);
+		pthread_mutex_unlock(&r->lock);
+		sync_cloexec(r);
+		update_environment();
+	}
+	pthread_mutex_unlock(&table_lock);
 }
 
 /* ------------------------------------------------------------------ open */
@@ -486,29 +570,32 @@ static int remote_open(const struct device_map *d, int flags)
 {
 	struct rmt_handle *handle;
 	struct remote *r;
-	int fd;
+	int fd, error;
 
 	handle = rmt_open(d->remote, flags, NULL);
 	if (handle == NULL) {
-		int error = errno;
-
+		error = errno;
 		report("cannot open", d->remote, rmt_error_text(NULL));
 		return fail(error);
 	}
-	fd = rmt_fileno(handle);
-	/* librmt's sockets are close-on-exec; the program's descriptor is what it asked for. */
-	if (!(flags & O_CLOEXEC)) {
-		int fdflags = REAL(fcntl)(fd, F_GETFD);
-
-		if (fdflags >= 0)
-			REAL(fcntl)(fd, F_SETFD, fdflags & ~FD_CLOEXEC);
-	}
-	r = new_remote(handle, flags, false);
+	/* The socket first goes high, so the placeholder gets the number open would give. */
+	librmt_set_fd(handle, move_high(rmt_fileno(handle)));
+	fd = REAL(open)("/dev/null", O_PATH | (flags & O_CLOEXEC));
+	r = fd >= 0 ? new_remote(handle, flags, false) : NULL;
 	if (r == NULL) {
+		error = fd >= 0 ? ENOMEM : errno;
+		if (fd >= 0)
+			REAL(close)(fd);
 		rmt_close(handle);
-		return fail(ENOMEM);
+		return fail(error);
 	}
-	register_remote(fd, r);
+	pthread_mutex_lock(&table_lock);
+	r->next = remotes;
+	remotes = r;
+	table_put(fd, r);
+	sync_cloexec(r);
+	update_environment();
+	pthread_mutex_unlock(&table_lock);
 	return fd;
 }
 
@@ -632,11 +719,22 @@ static int close_descriptor(int fd)
 {
 	bool last;
 	struct remote *r = detach(fd, &last);
+	int result, error;
 
-	if (r == NULL || !last)
+	if (r == NULL) {
+		/* A close-everything loop must not cut our connections: pretend. */
+		if (is_hidden_socket(fd))
+			return 0;
 		return REAL(close)(fd);
-	/* The handle's descriptor is fd itself: closing the handle closes it. */
-	return finish_remote(r);
+	}
+	if (!last)
+		return REAL(close)(fd);
+	result = finish_remote(r);
+	error = errno;
+	REAL(close)(fd);
+	if (result < 0)
+		errno = error;
+	return result;
 }
 
 EXPORT int close(int fd)
@@ -646,41 +744,95 @@ EXPORT int close(int fd)
 	return close_descriptor(fd);
 }
 
-static void close_remote_range(unsigned int first, unsigned int last_fd)
+/* Sorted hidden sockets in [first, last], at most max of them. Under table_lock. */
+static int hidden_in_range(unsigned int first, unsigned int last, int *out, int max)
 {
-	for (;;) {
+	int n = 0;
+
+	for (struct remote *r = remotes; r != NULL && n < max; r = r->next)
+		if (r->sock >= 0 && (unsigned int)r->sock >= first && (unsigned int)r->sock <= last)
+			out[n++] = r->sock;
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+			int t = out[j];
+
+			out[j] = out[j - 1];
+			out[j - 1] = t;
+		}
+	return n;
+}
+
+/* close_range over [first, last] minus our hidden sockets. */
+static int remote_close_range(unsigned int first, unsigned int last, int flags)
+{
+	int hidden[64], count, result = 0;
+	bool mark_only = (flags & 4) != 0; /* CLOSE_RANGE_CLOEXEC */
+
+	/* Placeholders first, each with its remote side. */
+	for (unsigned int fd = first;; fd++) {
 		int found = -1;
 
 		pthread_mutex_lock(&table_lock);
-		for (int fd = (int)first; fd < table_size && (unsigned int)fd <= last_fd; fd++)
-			if (table[fd] != NULL) {
-				found = fd;
+		for (int i = (int)fd; i < table_size && (unsigned int)i <= last; i++)
+			if (table[i] != NULL) {
+				found = i;
 				break;
 			}
 		pthread_mutex_unlock(&table_lock);
 		if (found < 0)
-			return;
-		close_descriptor(found);
-		first = (unsigned int)found + 1;
+			break;
+		if (mark_only)
+			REAL(fcntl)(found, F_SETFD, FD_CLOEXEC);
+		else
+			close_descriptor(found);
+		fd = (unsigned int)found;
 	}
+	pthread_mutex_lock(&table_lock);
+	count = hidden_in_range(first, last, hidden, 64);
+	pthread_mutex_unlock(&table_lock);
+	for (int i = 0; i <= count && result == 0; i++) {
+		unsigned int end = i < count ? (unsigned int)hidden[i] - 1 : last;
+
+		if (end >= first && !(i < count && (unsigned int)hidden[i] == 0))
+			result = REAL(close_range)(first, end, flags);
+		if (i < count)
+			first = (unsigned int)hidden[i] + 1;
+		if (first == 0) /* wrapped past ~0U */
+			break;
+	}
+	if (mark_only) {
+		pthread_mutex_lock(&table_lock);
+		for (struct remote *r = remotes; r != NULL; r = r->next)
+			sync_cloexec(r);
+		update_environment();
+		pthread_mutex_unlock(&table_lock);
+	}
+	return result;
 }
 
 EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	/* CLOSE_RANGE_CLOEXEC (4) only marks them; exec then drops them by itself. */
-	if (any_remote() && !(flags & 4))
-		close_remote_range(first, last);
-	return REAL(close_range)(first, last, flags);
+	if (!any_remote() || first > last)
+		return REAL(close_range)(first, last, flags);
+	return remote_close_range(first, last, flags);
 }
 
 EXPORT void closefrom(int lowfd)
 {
-	if (any_remote() && lowfd >= 0)
-		close_remote_range((unsigned int)lowfd, ~0U);
-	REAL(closefrom)(lowfd);
+	if (!any_remote() || lowfd < 0) {
+		REAL(closefrom)(lowfd);
+		return;
+	}
+	if (remote_close_range((unsigned int)lowfd, ~0U, 0) < 0) {
+		/* No close_range in this kernel: one by one, up to the limit. */
+		long max = sysconf(_SC_OPEN_MAX);
+
+		for (long fd = lowfd; fd < (max > 0 ? max : 1024); fd++)
+			close_descriptor((int)fd);
+	}
 }
 
-/* newfd now refers to what oldfd does: remember it if that is remote. */
+/* newfd now refers to what oldfd does: remember it if that is a placeholder. */
 static int after_dup(int oldfd, int newfd)
 {
 	struct remote *r;
@@ -688,11 +840,36 @@ static int after_dup(int oldfd, int newfd)
 	if (newfd < 0 || !any_remote())
 		return newfd;
 	pthread_mutex_lock(&table_lock);
-	r = oldfd >= 0 && oldfd < table_size ? table[oldfd] : NULL;
-	if (r != NULL && oldfd != newfd && table_put(newfd, r) == 0)
+	r = placeholder(oldfd);
+	if (r != NULL && oldfd != newfd && table_put(newfd, r) == 0) {
+		sync_cloexec(r);
 		update_environment();
+	}
 	pthread_mutex_unlock(&table_lock);
 	return newfd;
+}
+
+static bool is_placeholder(int fd)
+{
+	bool found;
+
+	pthread_mutex_lock(&table_lock);
+	found = placeholder(fd) != NULL;
+	pthread_mutex_unlock(&table_lock);
+	return found;
+}
+
+/* Before dup2/dup3 onto newfd: make room, and end newfd properly if it is remote. */
+static int before_dup_onto(int oldfd, int newfd)
+{
+	if (!any_remote() || oldfd == newfd)
+		return 0;
+	if (REAL(fcntl)(oldfd, F_GETFD) < 0)
+		return -1; /* EBADF: fail the way dup2 would, with nothing changed */
+	vacate(newfd);
+	if (is_placeholder(newfd))
+		close_descriptor(newfd);
+	return 0;
 }
 
 EXPORT int dup(int oldfd)
@@ -702,61 +879,54 @@ EXPORT int dup(int oldfd)
 
 EXPORT int dup2(int oldfd, int newfd)
 {
-	if (any_remote() && oldfd != newfd) {
-		/* dup2 closes newfd: if it is remote, end it properly first. */
-		if (REAL(fcntl)(oldfd, F_GETFD) < 0)
-			return -1;
-		close_descriptor(newfd);
-	}
+	if (before_dup_onto(oldfd, newfd) < 0)
+		return -1;
 	return after_dup(oldfd, REAL(dup2)(oldfd, newfd));
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	if (any_remote() && oldfd != newfd) {
-		if (REAL(fcntl)(oldfd, F_GETFD) < 0)
-			return -1;
-		close_descriptor(newfd);
-	}
+	if (before_dup_onto(oldfd, newfd) < 0)
+		return -1;
 	return after_dup(oldfd, REAL(dup3)(oldfd, newfd, flags));
-}
-
-static int remote_fcntl(struct remote *r, int fd, int command, void *arg, bool *handled)
-{
-	*handled = true;
-	switch (command) {
-	case F_GETFL:
-		return r->open_flags;
-	case F_SETFL:
-		/* Never on the socket: librmt relies on its own flags. Remember what was asked. */
-		r->open_flags = (r->open_flags & O_ACCMODE) |
-		                ((int)(long)arg & (O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC));
-		return 0;
-	default:
-		*handled = false;
-		(void)fd;
-		return 0;
-	}
 }
 
 static int fcntl_common(int (*real)(int, int, ...), int fd, int command, void *arg)
 {
 	struct remote *r;
-	bool handled;
 	int result;
 
 	if (!any_remote())
 		return real(fd, command, arg);
 	r = acquire(fd);
 	if (r != NULL) {
-		result = remote_fcntl(r, fd, command, arg, &handled);
-		release(r);
-		if (handled)
+		if (command == F_GETFL) {
+			result = r->open_flags;
+			release(r);
 			return result;
+		}
+		if (command == F_SETFL) {
+			/* Remember what was asked; the placeholder has nothing to set. */
+			r->open_flags =
+			    (r->open_flags & O_ACCMODE) |
+			    ((int)(long)arg & (O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC));
+			release(r);
+			return 0;
+		}
+		release(r);
 	}
-	result = real(fd, command, arg);
 	if (command == F_DUPFD || command == F_DUPFD_CLOEXEC)
-		return after_dup(fd, result);
+		return after_dup(fd, real(fd, command, arg));
+	result = real(fd, command, arg);
+	if (r != NULL && command == F_SETFD && result == 0) {
+		pthread_mutex_lock(&table_lock);
+		r = placeholder(fd);
+		if (r != NULL) {
+			sync_cloexec(r);
+			update_environment();
+		}
+		pthread_mutex_unlock(&table_lock);
+	}
 	return result;
 }
 
@@ -787,9 +957,12 @@ EXPORT int fcntl64(int fd, int command, ...)
 
 EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
-	struct remote *r = acquire(fd);
+	struct remote *r;
 	ssize_t n;
 
+	if (!any_remote())
+		return REAL(read)(fd, buffer, count);
+	r = acquire(fd);
 	if (r == NULL)
 		return REAL(read)(fd, buffer, count);
 	n = rmt_read(r->handle, buffer, count);
@@ -810,9 +983,12 @@ EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t buffer_size
 
 EXPORT ssize_t write(int fd, const void *buffer, size_t count)
 {
-	struct remote *r = acquire(fd);
+	struct remote *r;
 	ssize_t n;
 
+	if (!any_remote())
+		return REAL(write)(fd, buffer, count);
+	r = acquire(fd);
 	if (r == NULL)
 		return REAL(write)(fd, buffer, count);
 	n = rmt_write(r->handle, buffer, count);
@@ -837,11 +1013,14 @@ static size_t iov_total(const struct iovec *iov, int count)
 /* readv/writev: one record, as the local driver makes one of a vectored call. */
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int count)
 {
-	struct remote *r = acquire(fd);
+	struct remote *r;
 	unsigned char *buffer;
 	size_t total;
 	ssize_t n;
 
+	if (!any_remote())
+		return REAL(readv)(fd, iov, count);
+	r = acquire(fd);
 	if (r == NULL)
 		return REAL(readv)(fd, iov, count);
 	total = iov_total(iov, count);
@@ -865,11 +1044,14 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int count)
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int count)
 {
-	struct remote *r = acquire(fd);
+	struct remote *r;
 	unsigned char *buffer;
 	size_t total, done = 0;
 	ssize_t n;
 
+	if (!any_remote())
+		return REAL(writev)(fd, iov, count);
+	r = acquire(fd);
 	if (r == NULL)
 		return REAL(writev)(fd, iov, count);
 	total = iov_total(iov, count);
@@ -932,9 +1114,12 @@ static off64_t remote_lseek(struct remote *r, off64_t offset, int whence)
 
 EXPORT off_t lseek(int fd, off_t offset, int whence)
 {
-	struct remote *r = acquire(fd);
+	struct remote *r;
 	off_t result;
 
+	if (!any_remote())
+		return REAL(lseek)(fd, offset, whence);
+	r = acquire(fd);
 	if (r == NULL)
 		return REAL(lseek)(fd, offset, whence);
 	result = (off_t)remote_lseek(r, offset, whence);
@@ -944,9 +1129,12 @@ EXPORT off_t lseek(int fd, off_t offset, int whence)
 
 EXPORT off64_t lseek64(int fd, off64_t offset, int whence)
 {
-	struct remote *r = acquire(fd);
+	struct remote *r;
 	off64_t result;
 
+	if (!any_remote())
+		return REAL(lseek64)(fd, offset, whence);
+	r = acquire(fd);
 	if (r == NULL)
 		return REAL(lseek64)(fd, offset, whence);
 	result = remote_lseek(r, offset, whence);
@@ -1386,18 +1574,12 @@ static void fork_prepare(void)
 		pthread_mutex_lock(&table_lock);
 }
 
-static void mark_all_shared(void)
-{
-	for (int fd = 0; fd < table_size; fd++)
-		if (table[fd] != NULL)
-			table[fd]->shared = true;
-}
-
 static void fork_parent(void)
 {
 	if (connection_internal_fork)
 		return;
-	mark_all_shared();
+	for (struct remote *r = remotes; r != NULL; r = r->next)
+		r->shared = true;
 	pthread_mutex_unlock(&table_lock);
 }
 
@@ -1405,18 +1587,18 @@ static void fork_child(void)
 {
 	if (connection_internal_fork)
 		return;
-	mark_all_shared();
-	/* A lock another thread held at fork time would stay held forever in the child. */
-	for (int fd = 0; fd < table_size; fd++)
-		if (table[fd] != NULL)
-			pthread_mutex_init(&table[fd]->lock, NULL);
+	for (struct remote *r = remotes; r != NULL; r = r->next) {
+		r->shared = true;
+		/* A lock another thread held at fork time would stay held forever here. */
+		pthread_mutex_init(&r->lock, NULL);
+	}
 	pthread_mutex_unlock(&table_lock);
 }
 
 /*
  * Re-adopt the connections the program that exec'd us held: RMT_PRELOAD_FDS is
- * "fd:inode:caps:flags,...". An entry counts only if fd is still a socket with
- * that inode (a close-on-exec descriptor is gone, its number maybe reused).
+ * "placeholder:socket:inode:caps:flags,...". An entry counts only if the socket
+ * is still that socket (same inode) and the placeholder is open.
  */
 static void adopt_inherited(void)
 {
@@ -1431,21 +1613,24 @@ static void adopt_inherited(void)
 	pthread_mutex_lock(&table_lock);
 	for (char *item = strtok_r(copy, ",", &save); item != NULL;
 	     item = strtok_r(NULL, ",", &save)) {
-		int fd, flags;
+		int fd, sock, flags;
 		unsigned long ino;
 		unsigned int caps;
 		struct stat st;
 		struct remote *r = NULL;
 
-		if (sscanf(item, "%d:%lu:%u:%d", &fd, &ino, &caps, &flags) != 4 || fd < 0)
+		if (sscanf(item, "%d:%d:%lu:%u:%d", &fd, &sock, &ino, &caps, &flags) != 5 ||
+		    fd < 0 || sock < 0 || fd == sock)
 			continue;
-		if (REAL(fstat)(fd, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino)
+		if (REAL(fstat)(sock, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino ||
+		    REAL(fcntl)(fd, F_GETFD) < 0)
 			continue;
-		for (int other = 0; other < table_size && r == NULL; other++)
-			if (table[other] != NULL && table[other]->ino == ino)
-				r = table[other];
+		for (struct remote *other = remotes; other != NULL && r == NULL;
+		     other = other->next)
+			if (other->sock == sock)
+				r = other;
 		if (r == NULL) {
-			struct rmt_handle *handle = librmt_adopt(fd, caps, flags);
+			struct rmt_handle *handle = librmt_adopt(sock, caps, flags);
 
 			if (handle == NULL)
 				continue;
@@ -1454,9 +1639,13 @@ static void adopt_inherited(void)
 				librmt_abandon(handle, true);
 				continue;
 			}
+			r->next = remotes;
+			remotes = r;
 		}
 		table_put(fd, r);
 	}
+	for (struct remote *r = remotes; r != NULL; r = r->next)
+		sync_cloexec(r);
 	update_environment();
 	pthread_mutex_unlock(&table_lock);
 	free(copy);

@@ -31,7 +31,12 @@ enum rmt_transport {
 };
 
 /* rmt_options.flags */
-#define RMT_OPT_CLASSIC 0x1u /* no I-1 probe: native Linux op numbers and binary S only */
+/*
+ * No I-1 probe: native Linux op numbers (MTSETBLK and the other Linux-only
+ * operations work against any Linux server) and binary S only. Also set by the
+ * environment variable RMT_NEGOTIATE=classic.
+ */
+#define RMT_OPT_CLASSIC 0x1u
 
 struct rmt_options {
 	enum rmt_transport transport;
