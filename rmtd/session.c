@@ -291,6 +291,12 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 	int result;
 
 	log_escape(escaped, sizeof(escaped), request->path, strlen(request->path));
+	if ((request->open_flags & O_ACCMODE) == O_ACCMODE) {
+		/* O_WRONLY|O_RDWR is no access mode at all; open(2) would guess. */
+		log_warnx("session %u: open \"%s\" refused: access mode 3", s->id, escaped);
+		reply_failure(s, EINVAL, "invalid access mode");
+		return;
+	}
 	result = path_resolve(&s->settings.config->policy, request->path, request->open_flags,
 	                      &s->target, &reason);
 	format_flags(request->open_flags, flags, sizeof(flags));

@@ -321,6 +321,17 @@ Test(session, a_new_open_closes_the_old_device)
 	cr_assert_eq(file_size("two"), 1);
 }
 
+Test(session, access_mode_three_is_refused)
+{
+	char request[PATH_MAX * 2];
+
+	snprintf(request, sizeof(request), "O%s/m\n3\nO%s/m\n3 O_WRONLY|O_RDWR|O_CREAT\n",
+	         directory, directory);
+	feed(request);
+	EXPECT("E22\ninvalid access mode\nE22\ninvalid access mode\n");
+	cr_assert_eq(file_size("m"), (size_t)-1, "nothing was created");
+}
+
 Test(session, garbage_is_answered_and_skipped)
 {
 	feed("X junk here\n \r\t\nV\n");
