@@ -323,7 +323,7 @@ Test(session, a_new_open_closes_the_old_device)
 
 Test(session, access_mode_three_is_refused)
 {
-	char request[PATH_MAX * 2];
+	char request[PATH_MAX * 3];
 
 	snprintf(request, sizeof(request), "O%s/m\n3\nO%s/m\n3 O_WRONLY|O_RDWR|O_CREAT\n",
 	         directory, directory);
