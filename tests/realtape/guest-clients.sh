@@ -8,7 +8,7 @@
 # The clients start rmtd through tests/interop/rsh-shim, exactly as they would
 # start rmt through rsh. Every step is checked; the first failure ends the run.
 set -u
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 3
 STAGE=$PWD
 export RMTD_BUILD_DIR=$STAGE # the shim runs $RMTD_BUILD_DIR/rmtd/rmtd --stdio
 export RMTD_SHIM_ARGS="-d -v -v"
@@ -198,7 +198,9 @@ target=$(awk -F'\t' 'NR == FNR { if (NF == 3) pos[$1] = $3; next }
 	{ ino = $1; gsub(/ /, "", ino); if ((ino in pos) && pos[ino] > best) { best = pos[ino]; name = $2 } }
 	END { print name }' "$STAGE/out/qfa.txt" "$STAGE/out/restore-t.out")
 target=${target#./}
-[ -n "$target" ] && [ -f "$DATA/src/$target" ] || fail "no regular file found for the largest QFA position ('$target')"
+if [ -z "$target" ] || [ ! -f "$DATA/src/$target" ]; then
+	fail "no regular file found for the largest QFA position ('$target')"
+fi
 rm -rf /tmp/qfax && mkdir /tmp/qfax
 (cd /tmp/qfax && must strace -f -e trace=write -s 64 -o "$STAGE/out/restore-qfa.strace" \
 	restore -x -Q "$STAGE/out/qfa.txt" -f localhost:/dev/st1 "./$target") || exit 1

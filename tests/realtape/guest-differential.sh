@@ -6,7 +6,7 @@
 # (/dev/nstK, rewinding twin /dev/stK), through the rmt server given in
 # RT_SERVER (rmtd --stdio by default) via tapescript. Results go to out/st/.
 set -u
-cd "$(dirname "$0")"
+cd "$(dirname "$0")" || exit 3
 mkdir -p out/st
 read -r -a server <<<"${RT_SERVER:-./rmtd/rmtd --stdio -d}"
 

@@ -50,7 +50,7 @@ fail() {
 }
 
 # ------------------------------------------------------------ prerequisites
-[ -x "$RIG/build.sh" ] && [ -x "$RIG/run.sh" ] ||
+{ [ -x "$RIG/build.sh" ] && [ -x "$RIG/run.sh" ]; } ||
 	fail "the realtape rig is missing: $RIG/build.sh and run.sh (set RMTD_SHARED_DIR)"
 [ "$(id -u)" -eq 0 ] ||
 	fail "must run as root: the rig's build.sh needs root (debootstrap, mkfs, apt) and run.sh was proven as root"
@@ -139,10 +139,11 @@ new_vtape() { # DIR LOG
 		echo "rmt-vtape create $dir/tape.tap failed: $(cat "$log")"
 		return 1
 	fi
+	# shellcheck disable=SC2016 # $TAPE is tapescript's placeholder, not ours
 	printf 'open $TAPE 66 O_RDWR|O_CREAT\nexpect : A0\nclose\nexpect : A0\n' >"$dir.create.ops"
-	if ! "$TAPESCRIPT" -t "$dir/tape.tap" -T 60 -e "$log" "$dir.create.ops" -- \
-		"$RMTD" --stdio -d --allow "$dir" >>"$log" 2>&1 || [ ! -e "$dir/tape.tap" ]; then
-		echo "creating a blank $dir/tape.tap through rmtd (O_CREAT) failed: $(cat "$log")"
+	if ! "$TAPESCRIPT" -t "$dir/tape.tap" -T 60 -e "$log.server" "$dir.create.ops" -- \
+		"$RMTD" --stdio -d --allow "$dir" >"$log" 2>&1 || [ ! -e "$dir/tape.tap" ]; then
+		echo "creating a blank $dir/tape.tap through rmtd (O_CREAT) failed: $(cat "$log" "$log.server")"
 		return 1
 	fi
 }
