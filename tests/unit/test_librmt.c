@@ -575,6 +575,144 @@ Test(servers, tcp_transport)
 	cr_assert_eq(errno, ECONNREFUSED);
 }
 
+/* ================================================================== rmtd */
+
+#define RMTD      BUILD_DIR "/rmtd/rmtd"
+#define RMT_VTAPE BUILD_DIR "/rmtd/rmt-vtape"
+
+TestSuite(rmtd, .init = make_work, .fini = remove_work);
+
+static struct rmt_handle *open_rmtd(const char *name, int flags, unsigned int option_flags)
+{
+	static char command[PATH_MAX + 64];
+
+	cr_assert_eq(access(RMTD, X_OK), 0, "rmtd is not built: %s", RMTD);
+	snprintf(command, sizeof(command), "%s --stdio --allow %s", RMTD, work);
+	return open_via(command, name, flags, option_flags);
+}
+
+static void new_vtape(const char *name)
+{
+	char command[PATH_MAX * 2];
+
+	cr_assert_eq(access(RMT_VTAPE, X_OK), 0, "rmt-vtape is not built");
+	snprintf(command, sizeof(command), "%s create '%s/%s' >/dev/null", RMT_VTAPE, work, name);
+	cr_assert_eq(system(command), 0);
+}
+
+Test(rmtd, file_round_trip_and_capabilities)
+{
+	unsigned char data[20000], back[20000];
+	struct rmt_handle *h = open_rmtd("f.dat", O_RDWR | O_CREAT | O_TRUNC, 0);
+
+	cr_assert_not_null(h, "%s", rmt_error_text(NULL));
+	cr_assert_eq(rmt_capabilities(h),
+	             RMT_CAP_V1 | RMT_CAP_STATUS_FIELD | RMT_CAP_EXT_IOCTL | RMT_CAP_QFA);
+	fill_pattern(data, sizeof(data), 11);
+	cr_assert_eq(rmt_write(h, data, sizeof(data)), (ssize_t)sizeof(data));
+	cr_assert_eq(rmt_lseek(h, 1, SEEK_SET), 1, "SEEK_SET 1 is not read as a tell by rmtd");
+	cr_assert_eq(rmt_lseek(h, 2, SEEK_SET), 2, "nor SEEK_SET 2 as a seek to the end");
+	cr_assert_eq(rmt_lseek(h, 0, SEEK_CUR), 2);
+	cr_assert_eq(rmt_lseek(h, 0, SEEK_END), (off_t)sizeof(data));
+	cr_assert_eq(rmt_lseek(h, 0, SEEK_SET), 0);
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), (ssize_t)sizeof(back));
+	cr_assert_arr_eq(back, data, sizeof(data));
+	cr_assert_eq(rmt_close(h), 0);
+
+	errno = 0;
+	cr_assert_null(open_rmtd("../../etc/passwd", O_RDONLY, 0), "rmtd let us out");
+	cr_assert_neq(errno, 0);
+	cr_assert_neq(errno, EIO, "a refusal is an errno from the server, not a broken stream");
+}
+
+Test(rmtd, virtual_tape_operations)
+{
+	unsigned char rec[3000], back[65536];
+	struct rmt_handle *h;
+	struct mtget st;
+	struct mtpos pos;
+	struct mtop op;
+	long value;
+
+	new_vtape("t.tap");
+	h = open_rmtd("t.tap", O_RDWR, 0);
+	cr_assert_not_null(h, "%s", rmt_error_text(NULL));
+	fill_pattern(rec, sizeof(rec), 5);
+	cr_assert_eq(rmt_write(h, rec, 1000), 1000);
+	cr_assert_eq(rmt_write(h, rec, 2000), 2000);
+	cr_assert_eq(rmt_write(h, rec, 3000), 3000);
+	op = (struct mtop){MTWEOF, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(rmt_write(h, rec, 500), 500);
+	op = (struct mtop){MTREW, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+
+	cr_assert_eq(rmt_ioctl(h, MTIOCGET, &st), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(st.mt_fileno, 0);
+	cr_assert_eq(st.mt_blkno, 0);
+	cr_assert(GMT_BOT(st.mt_gstat), "gstat %#lx", st.mt_gstat);
+
+	/* Variable blocks: a large read returns one record. */
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), 1000);
+	cr_assert_arr_eq(back, rec, 1000);
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), 2000);
+	cr_assert_eq(rmt_ioctl(h, MTIOCPOS, &pos), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(pos.mt_blkno, 2);
+	cr_assert_eq(rmt_status_field(h, 'B', &value), 0);
+	cr_assert_eq(value, 2);
+	cr_assert_eq(rmt_status_field(h, 'F', &value), 0);
+	cr_assert_eq(value, 0);
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), 3000);
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), 0, "the filemark");
+	cr_assert_eq(rmt_status_field(h, 'F', &value), 0);
+	cr_assert_eq(value, 1);
+
+	/* A record larger than the read: ENOMEM from the server, as from st. */
+	op = (struct mtop){MTREW, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0);
+	op = (struct mtop){MTFSR, 2};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(rmt_read(h, back, 100), -1);
+	cr_assert_eq(errno, ENOMEM);
+
+	/* Positioning by QFA and the emulated MTFSFM/MTBSFM. */
+	op = (struct mtop){MTSEEK, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(rmt_ioctl(h, MTIOCPOS, &pos), 0);
+	cr_assert_eq(pos.mt_blkno, 1);
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), 2000);
+	op = (struct mtop){MTREW, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0);
+	op = (struct mtop){MTFSFM, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(rmt_ioctl(h, MTIOCGET, &st), 0);
+	cr_assert_eq(st.mt_fileno, 0, "before the first filemark");
+	op = (struct mtop){MTFSF, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0);
+	cr_assert_eq(rmt_read(h, back, sizeof(back)), 500);
+	op = (struct mtop){MTEOM, 1};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(rmt_ioctl(h, MTIOCGET, &st), 0);
+	cr_assert_eq(st.mt_fileno, 2, "end of data after two filemarks (the close wrote one)");
+
+	/* Linux-only operations need the classic numbering. */
+	op = (struct mtop){MTSETBLK, 512};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), -1);
+	cr_assert_eq(errno, EOPNOTSUPP);
+	cr_assert_eq(rmt_status_field(h, 'f', &value), -1, "Linux has no mt_flags");
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(rmt_close(h), 0);
+
+	h = open_rmtd("t.tap", O_RDONLY, RMT_OPT_CLASSIC);
+	cr_assert_not_null(h, "%s", rmt_error_text(NULL));
+	cr_assert_eq(rmt_capabilities(h) & RMT_CAP_V1, 0);
+	op = (struct mtop){MTSETBLK, 512};
+	cr_assert_eq(rmt_ioctl(h, MTIOCTOP, &op), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(rmt_ioctl(h, MTIOCGET, &st), 0, "%s", rmt_error_text(h));
+	cr_assert_eq(st.mt_dsreg & 0xffffff, 512, "block size in mt_dsreg");
+	cr_assert_eq(rmt_close(h), 0);
+}
+
 /* ================================================================== lying servers */
 
 /*
