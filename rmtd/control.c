@@ -487,6 +487,7 @@ struct control_connection {
 	struct bufferevent *bev;
 	uid_t uid;
 	pid_t pid;
+	bool denied; /* not allowed: its request is read, then refused */
 	bool answered;
 	struct catalog_job *job; /* a catalog being read for this connection */
 };
@@ -722,6 +723,12 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	const char *error;
 	int rc = 0;
 
+	/* Refused only now that the request is read: closing on unread data resets the peer. */
+	if (c->denied) {
+		reply_error(c, CONTROL_ERR_DENIED,
+		            "only root and the control group may use this socket");
+		return;
+	}
 	if (control_parse_request(line, length, &request, &error) < 0) {
 		reply_error(c, CONTROL_ERR_USAGE, error);
 		return;
@@ -862,17 +869,18 @@ static void control_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	uid_t uid = (uid_t)-1;
 	pid_t pid = 0;
 	static const char busy[] = "ERR " CONTROL_ERR_BUSY " too many control connections\n";
-	static const char denied[] =
-	    "ERR " CONTROL_ERR_DENIED " only root and the control group may use this socket\n";
+	bool allowed = peer_allowed(fd, control->group, &uid, &pid);
 
-	if (!peer_allowed(fd, control->group, &uid, &pid)) {
+	if (!allowed)
 		log_warnx("control: refused uid %d (pid %d): not root, not in the control group",
 		          (int)uid, (int)pid);
-		(void)!send(fd, denied, sizeof(denied) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-		close(fd);
-		return;
-	}
 	if (control->connection_count >= CONTROL_CONNECTIONS_MAX) {
+		char discard[512];
+
+		/* Take what request has arrived, so that closing does not reset the reply. */
+		for (int i = 0; i < CONTROL_REQUEST_MAX / (int)sizeof(discard); i++)
+			if (recv(fd, discard, sizeof(discard), MSG_DONTWAIT) <= 0)
+				break;
 		(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		close(fd);
 		return;
@@ -885,6 +893,7 @@ static void control_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	c->control = control;
 	c->uid = uid;
 	c->pid = pid;
+	c->denied = !allowed;
 	c->bev = bufferevent_socket_new(control->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		close(fd);

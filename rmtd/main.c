@@ -202,6 +202,10 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	state->control = control_create(base, state->status, &control);
 	if (state->control == NULL && chosen)
 		fatalx("cannot create the control socket %s", control.path);
+	/* Named in the configuration, the socket may still be removed once sandboxed. */
+	if (state->control != NULL && control.path != state->config->control_socket)
+		strlcpy(state->config->control_socket, control.path,
+		        sizeof(state->config->control_socket));
 }
 
 static void daemon_terminate(evutil_socket_t signal_number, short what, void *arg)

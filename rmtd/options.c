@@ -280,6 +280,13 @@ static int add_command_line(const struct options *o, struct config *config, char
 		snprintf(error, size, "--state-dir: name too long");
 		return -1;
 	}
+	/* The sandbox allows the status directory the configuration names. */
+	if (o->status_directory != NULL &&
+	    strlcpy(config->status_directory, o->status_directory,
+	            sizeof(config->status_directory)) >= sizeof(config->status_directory)) {
+		snprintf(error, size, "--status-dir: name too long");
+		return -1;
+	}
 	for (int i = 0; i < o->allowed_count; i++) {
 		int result = path_policy_allow(&config->policy, o->allowed[i], true);
 

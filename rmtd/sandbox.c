@@ -184,6 +184,14 @@ int sandbox_restrict_filesystem(const struct config *config)
 	    allow_path(ruleset, config->state_directory, directories, attr.handled_access_fs) < 0;
 	failures +=
 	    allow_path(ruleset, config->status_directory, directories, attr.handled_access_fs) < 0;
+	/* The control socket is removed when the daemon ends. */
+	if (config->control_socket[0] != '\0') {
+		char parent[PATH_MAX];
+
+		parent_of(config->control_socket, parent, sizeof(parent));
+		failures += allow_path(ruleset, parent, LANDLOCK_ACCESS_FS_REMOVE_FILE,
+		                       attr.handled_access_fs) < 0;
+	}
 	/* SIGHUP reads the configuration again. */
 	failures += allow_path(ruleset, config->path[0] == '/' ? config->path : NULL,
 	                       LANDLOCK_ACCESS_FS_READ_FILE, attr.handled_access_fs) < 0;
