@@ -9,9 +9,10 @@
  *
  * What st reports is reproduced, including its blind spots: mt_fileno/mt_blkno are -1
  * after MTBSF, MTEOM, MTSEEK and errors even though the index knows the numbers.
- * Deliberate differences (documented in rmt-vtape(1)): negative counts give EINVAL,
- * MTSETDRVBUFFER needs no privilege, filemarks may be written past the capacity, MTERASE
- * truncates at the position and then rewinds (st reports file 0 block 0 after it).
+ * The answers were checked line by line against the real driver with
+ * tests/realtape/run.sh differential. Deliberate differences (documented in
+ * rmt-vtape(1)): a negative MTWEOF count gives EINVAL, MTSETDRVBUFFER needs no
+ * privilege, filemarks may be written past the capacity.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -833,10 +834,10 @@ static ssize_t vtape_read(struct device *dev, void *buf, size_t count)
 {
 	struct vtape *vt = vtape_of(dev);
 
+	if (vt->access == O_WRONLY)
+		return -EBADF; /* the VFS refuses read(2) on a write-only descriptor */
 	if (!vt->loaded)
 		return -ENOMEDIUM;
-	if (vt->access == O_WRONLY)
-		return -EBADF; /* read(2) on a write-only descriptor */
 	if (count == 0)
 		return 0;
 	if (vt->meta.block_size == 0 && count > TAPEIMAGE_MAX_RECORD)
@@ -867,6 +868,8 @@ static ssize_t vtape_write(struct device *dev, const void *buf, size_t count)
 	uint64_t span, offset, object, blocks, fit, end;
 	int error;
 
+	if (vt->access == O_RDONLY)
+		return -EBADF; /* the VFS refuses write(2) on a read-only descriptor */
 	if (!vt->loaded)
 		return -ENOMEDIUM;
 	if (count == 0)
@@ -954,107 +957,225 @@ static int op_weof(struct vtape *vt, int64_t count, bool immediate)
 	return 0;
 }
 
-static int op_fsf(struct vtape *vt, int64_t count)
+/*
+ * Spacing. st passes the signed count to SCSI SPACE, so a negative count moves the
+ * other way, while its file/block bookkeeping follows the operation's own direction
+ * (the realtape rig shows it: MTFSF -1 goes back over a mark and reports fileno - 1,
+ * blkno 0). The movement helpers below return how many objects they passed and what
+ * stopped them; the op_* functions apply st_int_ioctl's bookkeeping, including the
+ * residue ("undone") arithmetic of its error paths.
+ */
+enum stop { STOP_NONE, STOP_MARK, STOP_EOD, STOP_BOT };
+
+/* Forward over n marks: after the nth, or at EOD. */
+static enum stop marks_forward(struct vtape *vt, uint64_t n, uint64_t *passed)
 {
 	size_t file = tapeimage_index_marks_before(&vt->index, vt->obj);
-	uint64_t target = (uint64_t)file + (uint64_t)count - 1;
+	size_t left = vt->index.n_marks - file;
 
-	if (count == 0) {
-		vt->blkno = 0;
-		vt->eof = TAPEIMAGE_EOF_FM;
-		return 0;
+	if (n == 0) {
+		*passed = 0;
+		return STOP_NONE;
 	}
-	if (target < vt->index.n_marks) {
-		vt->obj = vt->index.marks[target].object + 1;
-		vt->pos = vt->index.marks[target].offset + 4;
-		vt->fileno = counter_add(vt->fileno, count);
-		vt->blkno = 0;
-		vt->eof = TAPEIMAGE_EOF_FM;
-		return 0;
+	if (n <= left) {
+		const struct tapeimage_mark *mark = &vt->index.marks[file + (size_t)n - 1];
+
+		vt->obj = mark->object + 1;
+		vt->pos = mark->offset + 4;
+		*passed = n;
+		return STOP_NONE;
 	}
-	/* End of data first: EIO, the file number counts the marks passed. */
-	vt->fileno = counter_add(vt->fileno, (int64_t)(vt->index.n_marks - file));
 	go_eod(vt);
-	vt->blkno = -1;
-	vt->eof = TAPEIMAGE_EOF_EOD;
-	return -EIO;
+	*passed = left;
+	return STOP_EOD;
 }
 
-static int op_bsf(struct vtape *vt, int64_t count)
+/* Backward over n marks: before (on the BOT side of) the nth, or at BOT. */
+static enum stop marks_backward(struct vtape *vt, uint64_t n, uint64_t *passed)
 {
 	size_t file = tapeimage_index_marks_before(&vt->index, vt->obj);
 
-	vt->eof = TAPEIMAGE_EOF_NONE;
-	if ((uint64_t)count <= file) {
-		if (count > 0) {
-			const struct tapeimage_mark *mark = &vt->index.marks[file - (size_t)count];
-
-			vt->obj = mark->object;
-			vt->pos = mark->offset;
-		}
-		vt->fileno = counter_add(vt->fileno, -count);
-		vt->blkno = -1;
-		return 0;
+	if (n == 0) {
+		*passed = 0;
+		return STOP_NONE;
 	}
-	/* Beginning of tape first: EIO; st adds the marks not passed back to its count. */
+	if (n <= file) {
+		const struct tapeimage_mark *mark = &vt->index.marks[file - (size_t)n];
+
+		vt->obj = mark->object;
+		vt->pos = mark->offset;
+		*passed = n;
+		return STOP_NONE;
+	}
 	vt->obj = 0;
 	vt->pos = 0;
-	vt->fileno = counter_add(vt->fileno, -(int64_t)file);
-	vt->blkno = 0;
-	return -EIO;
+	*passed = file;
+	return STOP_BOT;
 }
 
-static int op_fsr(struct vtape *vt, int64_t count)
+/* Forward over n records: a mark stops it after the mark, or EOD. */
+static enum stop records_forward(struct vtape *vt, uint64_t n, uint64_t *passed)
 {
 	size_t next = tapeimage_index_marks_before(&vt->index, vt->obj);
-	uint64_t limit =
-	    next < vt->index.n_marks ? vt->index.marks[next].object : vt->index.n_objects;
-	uint64_t available = limit - vt->obj;
+	bool mark = next < vt->index.n_marks;
+	uint64_t available = (mark ? vt->index.marks[next].object : vt->index.n_objects) - vt->obj;
 
-	vt->eof = TAPEIMAGE_EOF_NONE;
-	if ((uint64_t)count <= available) {
-		set_position(vt, vt->obj + (uint64_t)count);
-		vt->blkno = counter_add(vt->blkno, count);
-		return 0;
+	if (n <= available) {
+		set_position(vt, vt->obj + n);
+		*passed = n;
+		return STOP_NONE;
 	}
-	if (next < vt->index.n_marks) {
-		/* A filemark stops it: EIO, after the mark. */
-		vt->obj = vt->index.marks[next].object + 1;
-		vt->pos = vt->index.marks[next].offset + 4;
-		vt->fileno = counter_add(vt->fileno, 1);
-		vt->blkno = 0;
-		vt->eof = TAPEIMAGE_EOF_FM;
-		return -EIO;
+	*passed = available;
+	if (!mark) {
+		go_eod(vt);
+		return STOP_EOD;
 	}
-	go_eod(vt);
-	vt->blkno = counter_add(vt->blkno, (int64_t)available);
-	vt->eof = TAPEIMAGE_EOF_EOD;
-	return -EIO;
+	vt->obj = vt->index.marks[next].object + 1;
+	vt->pos = vt->index.marks[next].offset + 4;
+	return STOP_MARK;
 }
 
-static int op_bsr(struct vtape *vt, int64_t count)
+/* Backward over n records: a mark stops it before the mark, or BOT. */
+static enum stop records_backward(struct vtape *vt, uint64_t n, uint64_t *passed)
 {
 	size_t before = tapeimage_index_marks_before(&vt->index, vt->obj);
 	uint64_t first = before > 0 ? vt->index.marks[before - 1].object + 1 : 0;
 	uint64_t available = vt->obj - first;
 
-	vt->eof = TAPEIMAGE_EOF_NONE;
-	if ((uint64_t)count <= available) {
-		set_position(vt, vt->obj - (uint64_t)count);
-		vt->blkno = counter_add(vt->blkno, -count);
+	if (n <= available) {
+		set_position(vt, vt->obj - n);
+		*passed = n;
+		return STOP_NONE;
+	}
+	*passed = available;
+	if (before == 0) {
+		vt->obj = 0;
+		vt->pos = 0;
+		return STOP_BOT;
+	}
+	vt->obj = vt->index.marks[before - 1].object;
+	vt->pos = vt->index.marks[before - 1].offset;
+	return STOP_MARK;
+}
+
+/* A 64-bit result of st's int arithmetic as mt_fileno/mt_blkno show it. */
+static int32_t st_counter(int64_t value)
+{
+	return value < INT32_MIN || value > INT32_MAX ? -1 : (int32_t)value;
+}
+
+/* SPACE's residue: requested minus done, with the sign of the direction moved. */
+static int64_t residue(int64_t count, uint64_t passed)
+{
+	return count >= 0 ? count - (int64_t)passed : count + (int64_t)passed;
+}
+
+static int op_fsf(struct vtape *vt, int64_t count)
+{
+	int64_t fileno = vt->fileno >= 0 ? (int64_t)vt->fileno + count : vt->fileno;
+	uint64_t passed;
+	enum stop stop = count >= 0 ? marks_forward(vt, (uint64_t)count, &passed)
+	                            : marks_backward(vt, (uint64_t)-count, &passed);
+
+	if (stop == STOP_NONE) {
+		vt->fileno = st_counter(fileno);
+		vt->blkno = 0;
+		vt->eof = TAPEIMAGE_EOF_FM;
 		return 0;
 	}
-	if (before > 0) {
-		/* A filemark stops it: EIO, before (on the BOT side of) the mark. */
-		vt->obj = vt->index.marks[before - 1].object;
-		vt->pos = vt->index.marks[before - 1].offset;
-		vt->fileno = counter_add(vt->fileno, -1);
+	/* EOD (BLANK CHECK) or BOT: the file number loses what was not spaced. */
+	if (fileno >= 0)
+		fileno -= residue(count, passed);
+	vt->fileno = st_counter(fileno);
+	vt->blkno = -1;
+	vt->eof = stop == STOP_EOD ? TAPEIMAGE_EOF_EOD : TAPEIMAGE_EOF_NONE;
+	return -EIO;
+}
+
+static int op_bsf(struct vtape *vt, int64_t count)
+{
+	int64_t fileno = vt->fileno >= 0 ? (int64_t)vt->fileno - count : vt->fileno;
+	uint64_t passed;
+	enum stop stop = count >= 0 ? marks_backward(vt, (uint64_t)count, &passed)
+	                            : marks_forward(vt, (uint64_t)-count, &passed);
+	int64_t undone;
+
+	vt->eof = TAPEIMAGE_EOF_NONE;
+	if (stop == STOP_NONE) {
+		vt->fileno = st_counter(fileno);
+		vt->blkno = -1;
+		return 0;
+	}
+	/* SPACE went -count marks; st flips a negative residue for a positive count ("some
+	 * drives get this wrong"), so undone is what was not spaced, either way. */
+	undone = residue(-count, passed);
+	if (count > 0 && undone < 0)
+		undone = -undone;
+	if (vt->fileno >= 0)
+		vt->fileno = st_counter(fileno + undone);
+	vt->blkno = 0;
+	if (stop == STOP_EOD)
+		vt->eof = TAPEIMAGE_EOF_EOD;
+	return -EIO;
+}
+
+static int op_fsr(struct vtape *vt, int64_t count)
+{
+	int64_t blkno = vt->blkno >= 0 ? (int64_t)vt->blkno + count : vt->blkno;
+	uint64_t passed;
+	enum stop stop = count >= 0 ? records_forward(vt, (uint64_t)count, &passed)
+	                            : records_backward(vt, (uint64_t)-count, &passed);
+	int64_t undone;
+
+	vt->eof = TAPEIMAGE_EOF_NONE;
+	if (stop == STOP_NONE) {
+		vt->blkno = st_counter(blkno);
+		return 0;
+	}
+	if (stop == STOP_MARK) {
+		/* A filemark stops it: after the mark going forward, before it going back. */
+		if (vt->fileno >= 0)
+			vt->fileno = st_counter((int64_t)vt->fileno + 1);
+		vt->blkno = 0;
+		vt->eof = TAPEIMAGE_EOF_FM;
+		return -EIO;
+	}
+	undone = residue(count, passed);
+	vt->blkno = blkno >= undone ? st_counter(blkno - undone) : -1;
+	if (stop == STOP_EOD)
+		vt->eof = TAPEIMAGE_EOF_EOD;
+	return -EIO;
+}
+
+static int op_bsr(struct vtape *vt, int64_t count)
+{
+	int64_t blkno = vt->blkno >= 0 ? (int64_t)vt->blkno - count : vt->blkno;
+	int32_t old_blkno = vt->blkno;
+	uint64_t passed;
+	enum stop stop = count >= 0 ? records_backward(vt, (uint64_t)count, &passed)
+	                            : records_forward(vt, (uint64_t)-count, &passed);
+	int64_t undone;
+
+	vt->eof = TAPEIMAGE_EOF_NONE;
+	if (stop == STOP_NONE) {
+		vt->blkno = st_counter(blkno);
+		return 0;
+	}
+	if (stop == STOP_MARK) {
+		/* st decrements unconditionally; an unknown file number stays unknown here. */
+		if (vt->fileno >= 0)
+			vt->fileno--;
 		vt->blkno = -1;
 		return -EIO;
 	}
-	vt->obj = 0;
-	vt->pos = 0;
-	vt->blkno = 0;
+	undone = residue(-count, passed); /* SPACE went -count blocks */
+	if (count > 0 && undone < 0)
+		undone = -undone;
+	/* BOT comes with EOM sense, after which st counts from block 0. */
+	if (stop == STOP_BOT || old_blkno >= 0)
+		vt->blkno = st_counter(blkno + undone);
+	if (stop == STOP_EOD)
+		vt->eof = TAPEIMAGE_EOF_EOD;
 	return -EIO;
 }
 
@@ -1075,9 +1196,8 @@ static int op_eom(struct vtape *vt)
 static int op_seek(struct vtape *vt, int64_t block)
 {
 	vt->eof = TAPEIMAGE_EOF_NONE;
-	if (block < 0)
-		return -EINVAL;
-	if ((uint64_t)block > vt->index.n_objects) {
+	/* st's LOCATE takes an unsigned block: a negative one is far past the end. */
+	if (block < 0 || (uint64_t)block > vt->index.n_objects) {
 		go_eod(vt);
 		vt->fileno = vt->blkno = -1;
 		return -EIO;
@@ -1093,10 +1213,11 @@ static int op_erase(struct vtape *vt)
 
 	if (cannot_write(vt))
 		return -EACCES;
+	/* Everything from the position on is gone; st's counters do not move. */
 	error = prepare_append(vt);
 	if (error == 0)
 		error = image_sync(vt);
-	go_bot(vt);
+	vt->eof = TAPEIMAGE_EOF_NONE;
 	return error;
 }
 
@@ -1168,10 +1289,10 @@ static bool keeps_write_state(int op)
 	       op == MTSETDRVBUFFER || op == MTSETPART;
 }
 
-static bool counted_space(int op)
+/* A negative count would make st write 2^24 - n filemarks (the 24-bit SCSI field). */
+static bool refuses_negative(int op)
 {
-	return op == MTFSF || op == MTBSF || op == MTFSR || op == MTBSR || op == MTFSFM ||
-	       op == MTBSFM || op == MTWEOF || op == MTWEOFI || op == MTSEEK;
+	return op == MTWEOF || op == MTWEOFI;
 }
 
 static int vtape_tape_op(struct device *dev, int op, int count)
@@ -1182,7 +1303,7 @@ static int vtape_tape_op(struct device *dev, int op, int count)
 
 	if (!vt->loaded && !works_without_tape(op))
 		return -ENOMEDIUM;
-	if (counted_space(op) && count < 0)
+	if (refuses_negative(op) && count < 0)
 		return -EINVAL;
 	drop_partial(vt);
 	/* "If rewind, offline, bsf, or seek is done and previous tape operation was write, a
@@ -1318,6 +1439,9 @@ static int vtape_position(struct device *dev, int64_t *block)
 		return -ENOMEDIUM;
 	drop_partial(vt);
 	*block = (int64_t)vt->obj;
+	/* READ POSITION reports BOP there, and st then sets file and block to 0 (get_location). */
+	if (vt->obj == 0)
+		vt->fileno = vt->blkno = 0;
 	return 0;
 }
 
