@@ -77,8 +77,9 @@ struct vtape {
 	uint64_t saved_generation; /* index generation on disk */
 	bool index_on_disk;        /* an .idx file may exist */
 	time_t index_saved_at;
-	bool unsynced;    /* written since the last fdatasync */
-	bool meta_warned; /* saving .meta failed once: say it once */
+	bool unsynced;      /* written since the last fdatasync */
+	bool meta_warned;   /* saving .meta failed once: say it once */
+	char *meta_on_disk; /* the .meta as last read or written, formatted */
 	/* st's position bookkeeping */
 	uint64_t pos;          /* byte offset: after the previous object */
 	uint64_t obj;          /* logical object number */
@@ -195,6 +196,8 @@ static void index_forget(struct vtape *vt)
 
 static void meta_save(struct vtape *vt)
 {
+	char *text = NULL;
+	size_t length;
 	int error;
 
 	vt->meta.has_position = true;
@@ -204,12 +207,36 @@ static void meta_save(struct vtape *vt)
 	vt->meta.block_number = vt->blkno;
 	vt->meta.eof_state = vt->eof;
 	vt->meta.loaded = vt->loaded;
+	/* An open and close that changed nothing (mt status) need not rewrite the file. */
+	if (tapeimage_meta_format(&vt->meta, &text, &length) < 0)
+		text = NULL;
+	if (text != NULL && vt->meta_on_disk != NULL && strcmp(text, vt->meta_on_disk) == 0) {
+		free(text);
+		return;
+	}
+	free(vt->meta_on_disk);
+	vt->meta_on_disk = NULL;
 	error = sidecar_replace(vt, ".meta", true, fill_meta, &vt->meta);
-	if (error < 0 && !vt->meta_warned) {
+	if (error == 0) {
+		vt->meta_on_disk = text;
+		return;
+	}
+	free(text);
+	if (!vt->meta_warned) {
 		log_warnx("%s: cannot save the tape's metadata (position is lost): %s",
 		          vt->canonical, strerror(-error));
 		vt->meta_warned = true;
 	}
+}
+
+/* Remember the metadata as the file holds it, for meta_save's comparison. */
+static void meta_loaded(struct vtape *vt)
+{
+	size_t length;
+
+	free(vt->meta_on_disk);
+	if (tapeimage_meta_format(&vt->meta, &vt->meta_on_disk, &length) < 0)
+		vt->meta_on_disk = NULL;
 }
 
 static int image_sync(struct vtape *vt)
@@ -418,10 +445,14 @@ static int open_image(struct vtape *vt, int flags, bool *created)
 	fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR, 0);
 	if (fd == -ENOENT && (flags & O_CREAT)) {
 		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_CREAT | O_EXCL, 0666);
-		if (fd >= 0)
+		if (fd >= 0) {
 			*created = true;
-		else if (fd == -EEXIST)
-			fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR, 0);
+			vt->image_writable = true;
+			return fd;
+		}
+		if (fd != -EEXIST)
+			return fd; /* say why it could not be created, not that it is missing */
+		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR, 0);
 	}
 	if (fd == -EACCES || fd == -EROFS || fd == -EPERM || fd == -ETXTBSY) {
 		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDONLY, 0);
@@ -510,6 +541,7 @@ static void vtape_free(struct vtape *vt)
 	tapeimage_meta_free(&vt->meta);
 	free(vt->partial);
 	free(vt->canonical);
+	free(vt->meta_on_disk);
 	free(vt);
 }
 
@@ -593,6 +625,8 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 			error = error == -ENOMEM ? -ENOMEM : -EIO;
 			goto fail;
 		}
+		if (found)
+			meta_loaded(vt);
 	}
 	vt->write_prot = vt->meta.write_protect || !vt->image_writable;
 	if (vt->write_prot && vt->access != O_RDONLY && !(target->flags & O_NONBLOCK)) {

@@ -1852,3 +1852,27 @@ Test(vtape, spacing_on_a_blank_tape_and_position_at_bop)
 	STATUS(&dev, 0, 0, BOT);
 	close_ok(&dev);
 }
+
+Test(vtape, an_open_that_changes_nothing_does_not_rewrite_the_metadata)
+{
+	struct device dev;
+	char meta[PATH_MAX];
+	struct stat before, after;
+
+	two_files("t.tap", &dev);
+	close_ok(&dev);
+	snprintf(meta, sizeof(meta), "%s.meta", path_of("t.tap"));
+	cr_assert_eq(stat(meta, &before), 0);
+	open_ok(&dev, "t.tap", O_RDONLY);
+	STATUS(&dev, 0, 0, BOT);
+	cr_assert_eq(op(&dev, MTNOP, 1), 0);
+	close_ok(&dev);
+	cr_assert_eq(stat(meta, &after), 0);
+	cr_assert_eq(before.st_ino, after.st_ino, "the .meta was replaced");
+	/* A change of position is saved (a new file replaces the old one). */
+	open_ok(&dev, "t.tap", O_RDONLY);
+	cr_assert_eq(op(&dev, MTFSF, 1), 0);
+	close_ok(&dev);
+	cr_assert_eq(stat(meta, &after), 0);
+	cr_assert_neq(before.st_ino, after.st_ino);
+}
