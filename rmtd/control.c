@@ -477,9 +477,49 @@ int control_catalog_body(const char *state_dir, const char *const *candidates, s
 	return error;
 }
 
+int control_drives_body(const char *state_dir, struct status_drive *drives, size_t count, bool json,
+                        char **body, size_t *length)
+{
+	struct counters *counters = calloc(count + 1, sizeof(*counters));
+	struct status_snapshot snapshot = {
+	    .when = time(NULL), .drives = drives, .drive_count = count};
+	struct evbuffer *out = evbuffer_new();
+	int error = counters && out ? 0 : -ENOMEM;
+
+	*body = NULL;
+	*length = 0;
+	for (size_t i = 0; error == 0 && i < count; i++) {
+		/* Counted under the drive's canonical name; a declared drive perhaps by its own. */
+		if (counters_load(state_dir, COUNTERS_DRIVE, drives[i].name, &counters[i]) < 0 ||
+		    (counters[i].first_use == 0 && drives[i].alias != NULL &&
+		     counters_load(state_dir, COUNTERS_DRIVE, drives[i].alias, &counters[i]) < 0))
+			counters[i].first_use = 0; /* unreadable: shown without totals */
+		drives[i].counters = &counters[i];
+	}
+	if (error == 0)
+		error = json ? status_format_drives_json(out, &snapshot)
+		             : status_format_drives_text(out, &snapshot);
+	if (error == 0) {
+		*length = evbuffer_get_length(out);
+		*body = malloc(*length + 1);
+		if (*body == NULL) {
+			error = -ENOMEM;
+		} else {
+			evbuffer_remove(out, *body, *length);
+			(*body)[*length] = '\0';
+		}
+	}
+	for (size_t i = 0; i < count; i++)
+		drives[i].counters = NULL;
+	if (out != NULL)
+		evbuffer_free(out);
+	free(counters);
+	return error;
+}
+
 /* ---------------------------------------------------------------- the socket */
 
-struct catalog_job;
+struct file_job;
 
 struct control_connection {
 	TAILQ_ENTRY(control_connection) entry;
@@ -489,19 +529,32 @@ struct control_connection {
 	pid_t pid;
 	bool denied; /* not allowed: its request is read, then refused */
 	bool answered;
-	struct catalog_job *job; /* a catalog being read for this connection */
+	struct file_job *job; /* state files being read for this connection */
 };
 
-/* A catalog request on its thread; the loop picks the result up in catalog_done. */
-struct catalog_job {
-	TAILQ_ENTRY(catalog_job) entry;
+/* A drive as a drives job keeps it: the thread must not look at the live registry. */
+struct drive_copy {
+	char name[PATH_MAX];
+	char alias[64];
+	char cartridge[CONTROL_NAME_MAX];
+	struct status_drive drive; /* name and alias point above */
+};
+
+/*
+ * A request that reads state files (catalogs, counters) runs on its own thread;
+ * the loop picks the result up in file_job_done.
+ */
+struct file_job {
+	TAILQ_ENTRY(file_job) entry;
 	struct control *control;
 	struct control_connection *connection; /* NULL once the client has gone */
 	struct event *done;
 	pthread_t thread;
 	char *state_directory;
-	char *candidates[3];
+	char *candidates[4];
 	size_t count;
+	struct drive_copy *drives; /* a drives request: what the registry said */
+	size_t drive_count;
 	bool json;
 	int result;
 	char *body;
@@ -519,7 +572,7 @@ struct control {
 	char *state_directory;
 	TAILQ_HEAD(, control_connection) connections;
 	int connection_count;
-	TAILQ_HEAD(, catalog_job) jobs;
+	TAILQ_HEAD(, file_job) jobs;
 };
 
 static void connection_free(struct control_connection *c)
@@ -567,18 +620,30 @@ static const char help_text[] =
     "catalog [--json] [NAME]  the catalog of a drive's or a named cartridge\n"
     "help                     this text\n";
 
-static void *catalog_thread(void *arg)
+static void *file_job_thread(void *arg)
 {
-	struct catalog_job *job = arg;
+	struct file_job *job = arg;
 
-	job->result =
-	    control_catalog_body(job->state_directory, (const char *const *)job->candidates,
-	                         job->count, job->json, &job->body, &job->length);
+	if (job->drives != NULL) {
+		struct status_drive *drives = calloc(job->drive_count + 1, sizeof(*drives));
+
+		for (size_t i = 0; drives != NULL && i < job->drive_count; i++)
+			drives[i] = job->drives[i].drive;
+		job->result = drives == NULL ? -ENOMEM
+		                             : control_drives_body(job->state_directory, drives,
+		                                                   job->drive_count, job->json,
+		                                                   &job->body, &job->length);
+		free(drives);
+	} else {
+		job->result =
+		    control_catalog_body(job->state_directory, (const char *const *)job->candidates,
+		                         job->count, job->json, &job->body, &job->length);
+	}
 	event_active(job->done, EV_READ, 0);
 	return NULL;
 }
 
-static void catalog_job_free(struct catalog_job *job)
+static void file_job_free(struct file_job *job)
 {
 	TAILQ_REMOVE(&job->control->jobs, job, entry);
 	if (job->done != NULL)
@@ -586,13 +651,14 @@ static void catalog_job_free(struct catalog_job *job)
 	free(job->state_directory);
 	for (size_t i = 0; i < job->count; i++)
 		free(job->candidates[i]);
+	free(job->drives);
 	free(job->body);
 	free(job);
 }
 
-static void catalog_done(evutil_socket_t fd, short what, void *arg)
+static void file_job_done(evutil_socket_t fd, short what, void *arg)
 {
-	struct catalog_job *job = arg;
+	struct file_job *job = arg;
 	struct control_connection *c = job->connection;
 
 	pthread_join(job->thread, NULL);
@@ -607,21 +673,35 @@ static void catalog_done(evutil_socket_t fd, short what, void *arg)
 				reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 			if (body != NULL)
 				evbuffer_free(body);
-		} else if (job->result == -ENOENT) {
+		} else if (job->result == -ENOENT && job->drives == NULL) {
 			reply_error(c, CONTROL_ERR_NOTFOUND,
 			            "no catalog for that drive or cartridge");
 		} else {
 			char message[160];
 
-			snprintf(message, sizeof(message), "cannot read the catalog: %s",
-			         strerror(-job->result));
+			snprintf(message, sizeof(message), "cannot read the %s: %s",
+			         job->drives ? "counters" : "catalog", strerror(-job->result));
 			reply_error(c, CONTROL_ERR_INTERNAL, message);
 		}
 	}
-	catalog_job_free(job);
+	file_job_free(job);
 }
 
-static int add_candidate(struct catalog_job *job, const char *name)
+static int file_job_start(struct file_job *job)
+{
+	int error;
+
+	job->done = event_new(job->control->base, -1, 0, file_job_done, job);
+	if (job->done == NULL)
+		return -ENOMEM;
+	error = pthread_create(&job->thread, NULL, file_job_thread, job);
+	if (error != 0)
+		return -error;
+	job->connection->job = job;
+	return 0;
+}
+
+static int add_candidate(struct file_job *job, const char *name)
 {
 	for (size_t i = 0; i < job->count; i++)
 		if (strcmp(job->candidates[i], name) == 0)
@@ -637,7 +717,7 @@ static int add_candidate(struct catalog_job *job, const char *name)
 static void handle_catalog(struct control_connection *c, const struct control_request *request)
 {
 	struct control *control = c->control;
-	struct catalog_job *job;
+	struct file_job *job;
 	struct status_snapshot snapshot;
 	int error = 0;
 
@@ -667,23 +747,64 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 				if (strcmp(d->name, request->name) != 0 &&
 				    (d->alias == NULL || strcmp(d->alias, request->name) != 0))
 					continue;
-				error = add_candidate(job, d->name);
+				/* The cartridge in the drive, else a virtual tape's own name. */
+				if (d->cartridge != NULL)
+					error = add_candidate(job, d->cartridge);
+				if (error == 0)
+					error = add_candidate(job, d->name);
 				if (error == 0 && d->alias != NULL)
 					error = add_candidate(job, d->alias);
 			}
 		}
 	}
-	if (error == 0) {
-		job->done = event_new(control->base, -1, 0, catalog_done, job);
-		if (job->done == NULL)
-			error = -ENOMEM;
-	}
-	if (error == 0 && (error = -pthread_create(&job->thread, NULL, catalog_thread, job)) == 0) {
-		c->job = job;
+	if (error == 0 && file_job_start(job) == 0)
+		return;
+	file_job_free(job);
+	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the catalog");
+}
+
+/* drives, with the counters kept in the state directory: read on a thread too. */
+static void handle_drives_with_counters(struct control_connection *c,
+                                        const struct control_request *request,
+                                        const struct status_snapshot *snapshot)
+{
+	struct control *control = c->control;
+	struct file_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL) {
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 		return;
 	}
-	catalog_job_free(job);
-	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the catalog");
+	job->control = control;
+	job->connection = c;
+	job->json = request->json;
+	TAILQ_INSERT_TAIL(&control->jobs, job, entry);
+	job->state_directory = strdup(control->state_directory);
+	job->drive_count = snapshot->drive_count;
+	job->drives = calloc(snapshot->drive_count + 1, sizeof(*job->drives));
+	if (job->state_directory != NULL && job->drives != NULL) {
+		for (size_t i = 0; i < snapshot->drive_count; i++) {
+			struct drive_copy *copy = &job->drives[i];
+
+			copy->drive = snapshot->drives[i];
+			strlcpy(copy->name, snapshot->drives[i].name, sizeof(copy->name));
+			copy->drive.name = copy->name;
+			if (snapshot->drives[i].alias != NULL) {
+				strlcpy(copy->alias, snapshot->drives[i].alias,
+				        sizeof(copy->alias));
+				copy->drive.alias = copy->alias;
+			}
+			if (snapshot->drives[i].cartridge != NULL) {
+				strlcpy(copy->cartridge, snapshot->drives[i].cartridge,
+				        sizeof(copy->cartridge));
+				copy->drive.cartridge = copy->cartridge;
+			}
+		}
+		if (file_job_start(job) == 0)
+			return;
+	}
+	file_job_free(job);
+	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the counters");
 }
 
 static void handle_kill(struct control_connection *c, unsigned id, struct evbuffer *body)
@@ -766,6 +887,11 @@ static void handle_request(struct control_connection *c, const char *line, size_
 			rc = evbuffer_add(body, "\n", 1);
 		break;
 	case CONTROL_DRIVES:
+		if (control->state_directory != NULL) {
+			handle_drives_with_counters(c, &request, &snapshot);
+			evbuffer_free(body);
+			return;
+		}
 		rc = request.json ? status_format_drives_json(body, &snapshot)
 		                  : status_format_drives_text(body, &snapshot);
 		break;
@@ -1031,7 +1157,7 @@ fail:
 void control_free(struct control *control)
 {
 	struct control_connection *c;
-	struct catalog_job *job;
+	struct file_job *job;
 	struct stat st;
 
 	if (control == NULL)
@@ -1042,7 +1168,7 @@ void control_free(struct control *control)
 	/* Threads still reading a catalog: wait for them (only at exit). */
 	while ((job = TAILQ_FIRST(&control->jobs)) != NULL) {
 		pthread_join(job->thread, NULL);
-		catalog_job_free(job);
+		file_job_free(job);
 	}
 	/* Remove the socket only if it is still ours (not a successor's). */
 	if (stat(control->path, &st) == 0 && st.st_dev == control->dev && st.st_ino == control->ino)

@@ -120,4 +120,14 @@ void control_free(struct control *control);
 int control_catalog_body(const char *state_directory, const char *const *candidates, size_t count,
                          bool json, char **body, size_t *length);
 
+struct status_drive;
+
+/*
+ * The drives reply with each drive's persistent counters from the state
+ * directory (blocking file I/O: runs on a thread in the daemon). Returns 0 with
+ * *body malloc'd, or -errno.
+ */
+int control_drives_body(const char *state_directory, struct status_drive *drives, size_t count,
+                        bool json, char **body, size_t *length);
+
 #endif

@@ -180,6 +180,10 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	    .state_directory = pick_text(o->state_directory, c->state_directory),
 	};
 
+	/* Landlock allows only what exists when the door shuts: make the state directory now. */
+	if (control.state_directory != NULL && mkdir(control.state_directory, 0750) < 0 &&
+	    errno != EEXIST)
+		fatal("state directory %s", control.state_directory);
 	state->status = status_monitor_create(base, state->server, state->drives, &status);
 	if (state->status == NULL)
 		fatalx("cannot start the status monitor");

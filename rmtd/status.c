@@ -18,6 +18,8 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "catalog.h"
+#include "counters.h"
 #include "drive.h"
 #include "listen.h"
 #include "log.h"
@@ -292,6 +294,40 @@ int status_format_session_line(struct evbuffer *out, const struct status_session
 	return rc;
 }
 
+static const char *format_time(time_t when, char *out, size_t size);
+
+/* The drive's totals since it was first used, when the state directory keeps them. */
+static int format_counters_text(struct evbuffer *out, const struct counters *c)
+{
+	const struct counters_delta *t = &c->totals;
+	char when[64];
+
+	if (c->first_use == 0)
+		return 0;
+	return add_printf(out,
+	                  ";  in all %" PRIu64 " Kbytes written, %" PRIu64 " Kbytes read, %" PRIu64
+	                  " files written, %" PRIu64 " mounts, %" PRIu64 " errors, last used %s",
+	                  t->bytes_written / 1024, t->bytes_read / 1024, t->files_written,
+	                  t->mounts, t->errors, format_time(c->last_use, when, sizeof(when)));
+}
+
+static int format_counters_json(struct evbuffer *out, const struct counters *c)
+{
+	const struct counters_delta *t = &c->totals;
+
+	if (c->first_use == 0)
+		return add_printf(out, ",\"counters\":null");
+	return add_printf(out,
+	                  ",\"counters\":{\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
+	                  ",\"records_written\":%" PRIu64 ",\"records_read\":%" PRIu64
+	                  ",\"files_written\":%" PRIu64 ",\"files_read\":%" PRIu64
+	                  ",\"times_full\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"mounts\":%" PRIu64
+	                  ",\"first_use\":%lld,\"last_use\":%lld}",
+	                  t->bytes_written, t->bytes_read, t->records_written, t->records_read,
+	                  t->files_written, t->files_read, t->times_full, t->errors, t->mounts,
+	                  (long long)c->first_use, (long long)c->last_use);
+}
+
 static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 {
 	char name[ESCAPED_MAX];
@@ -317,6 +353,11 @@ static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 		                d->waiters);
 	if (rc == 0 && d->holder == 0 && !d->device_open && d->waiters == 0)
 		rc = add_printf(out, " idle");
+	if (rc == 0 && d->cartridge != NULL && strcmp(d->cartridge, d->name) != 0)
+		rc = add_printf(out, ", cartridge %s",
+		                status_text_escape(name, sizeof(name), d->cartridge));
+	if (rc == 0 && d->counters != NULL)
+		rc = format_counters_text(out, d->counters);
 	if (rc == 0)
 		rc = add_printf(out, "\n");
 	return rc;
@@ -421,6 +462,8 @@ static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 	if (rc == 0)
 		rc = json_key_string(out, "alias", d->alias, true);
 	if (rc == 0)
+		rc = json_key_string(out, "cartridge", d->cartridge, true);
+	if (rc == 0)
 		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
 	if (rc == 0)
 		rc = add_printf(out, ",\"declared\":%s,\"device_open\":%s",
@@ -434,6 +477,8 @@ static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 	if (rc == 0)
 		rc = json_key_string(out, "status_file", d->status_file[0] ? d->status_file : NULL,
 		                     true);
+	if (rc == 0 && d->counters != NULL)
+		rc = format_counters_json(out, d->counters);
 	if (rc == 0)
 		rc = add_printf(out, "}");
 	return rc;
@@ -841,6 +886,8 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 		out->declared = drive->declared;
 		out->device_open = drive->device_open;
 		out->waiters = drive->waiter_count;
+		if (drive->has_cartridge && drive->catalog.cartridge != NULL)
+			out->cartridge = drive->catalog.cartridge;
 		for (size_t i = 0; i < m->declared_count; i++) {
 			if (strcmp(m->declared[i].device, drive->name) == 0) {
 				out->alias = m->declared[i].alias;

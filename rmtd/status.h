@@ -26,6 +26,7 @@
 struct event_base;
 struct evbuffer;
 struct path_policy;
+struct counters;
 struct server;
 struct drive_registry;
 
@@ -50,14 +51,16 @@ struct status_session {
 
 /* One drive. */
 struct status_drive {
-	const char *name;  /* canonical: the device path */
-	const char *alias; /* the declared name (vt0), or NULL */
+	const char *name;      /* canonical: the device path */
+	const char *alias;     /* the declared name (vt0), or NULL */
+	const char *cartridge; /* the cartridge loaded, as the catalog knows it, or NULL */
 	enum device_kind kind;
 	bool declared;
 	bool device_open;
 	unsigned holder; /* session id, 0 when free */
 	int waiters;
-	char status_file[512]; /* "" when no status directory */
+	char status_file[512];           /* "" when no status directory */
+	const struct counters *counters; /* persistent totals (counters.h), or NULL */
 };
 
 struct status_snapshot {

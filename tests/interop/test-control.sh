@@ -28,6 +28,7 @@ fi
 SPOOL=$WORK/spool
 STATUS=$WORK/status
 SOCK=$WORK/control.sock
+STATE=$WORK/state
 mkdir -p "$SPOOL"
 DAEMON_PID=
 
@@ -100,7 +101,7 @@ start_daemon() {
 	for attempt in 1 2 3 4 5; do
 		PORT=$(free_port)
 		"$RMTD" -d -v --listen "127.0.0.1:$PORT" --allow "$SPOOL" --control "$SOCK" \
-			--control-mode 0600 --status-dir "$STATUS" --status-interval 1 \
+			--control-mode 0600 --status-dir "$STATUS" --status-interval 1 --state-dir "$STATE" \
 			--drive-wait 120 >>"$WORK/server.log" 2>&1 &
 		DAEMON_PID=$!
 		local i
@@ -404,6 +405,29 @@ for p in glob.glob(sys.argv[1] + '/*.json'):
             seen += 1
 assert seen >= 3, seen
 PYEOF
+	ok
+
+	check "rmtctl catalog shows the tape's files by drive name, and lists the cartridge"
+	rc=0; ctl catalog "$SPOOL/t.tap" >"$WORK/catalog.txt" 2>"$WORK/err" || rc=$?
+	[ "$rc" -eq 0 ] || fail "rmtctl catalog: exit $rc: $(cat "$WORK/err")"
+	grep -q 'WEEKLY "07"' "$WORK/catalog.txt" || fail "catalog: $(cat "$WORK/catalog.txt")"
+	ctl catalog --json "$SPOOL/t.tap" >"$WORK/catalog.json" || fail "rmtctl catalog --json"
+	json_get 'd["cartridge"]' <"$WORK/catalog.json" | grep -qx "$SPOOL/t.tap" ||
+		fail "catalog JSON: $(cat "$WORK/catalog.json")"
+	ctl catalog >"$WORK/catalogs.txt" || fail "rmtctl catalog (list)"
+	grep -q "^Cartridge $SPOOL/t.tap: [0-9]* files\?, [0-9]* Kbytes, label WEEKLY \"07\"$" \
+		"$WORK/catalogs.txt" || fail "catalog list: $(cat "$WORK/catalogs.txt")"
+	rc=0; ctl catalog "$SPOOL/no-such.tap" >/dev/null 2>&1 || rc=$?
+	[ "$rc" -eq 1 ] || fail "catalog of an unknown cartridge: exit $rc"
+	ok
+
+	check "rmtctl drives shows each drive with its persistent counters"
+	ctl drives >"$WORK/drives.txt" || fail "rmtctl drives"
+	grep -q "^Drive $SPOOL/t.tap (vtape): idle;  in all [1-9][0-9]* Kbytes written, " \
+		"$WORK/drives.txt" || fail "drives: $(cat "$WORK/drives.txt")"
+	ctl drives --json >"$WORK/drives.json" || fail "rmtctl drives --json"
+	json_get "[x['counters']['bytes_written'] for x in d['drives'] if x['name'] == '$SPOOL/t.tap'][0] >= $(stat -c %s "$SRC/random.bin")" \
+		<"$WORK/drives.json" | grep -qx True || fail "drives JSON: $(cat "$WORK/drives.json")"
 	ok
 
 	if [ "$(id -u)" -eq 0 ] && command -v dump >/dev/null && command -v mke2fs >/dev/null &&

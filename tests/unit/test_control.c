@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "control.h"
+#include "counters.h"
 #include "drive.h"
 #include "label.h"
 #include "listen.h"
@@ -205,6 +207,7 @@ static void setup(void)
 	struct status_options status = {.directory = NULL, .interval = 5};
 
 	evthread_use_pthreads();
+	signal(SIGPIPE, SIG_IGN); /* as rmtd does: a client that left is not a reason to die */
 	cr_assert_not_null(mkdtemp(directory));
 	snprintf(socket_path, sizeof(socket_path), "%s/control.sock", directory);
 	base = event_base_new();
@@ -550,4 +553,96 @@ Test(catalog, bodies, .init = setup, .fini = teardown)
 	body_of(state, names, 1, false, -ENOENT);
 	names[0] = "../../etc/passwd";
 	body_of(state, names, 1, false, -ENOENT);
+}
+
+Test(catalog, through_the_socket, .init = setup, .fini = teardown)
+{
+	char state[300];
+	struct control_options options = {
+	    .path = socket_path, .mode = 0600, .group = (gid_t)-1, .state_directory = state};
+	struct control *control;
+	char *reply;
+
+	snprintf(state, sizeof(state), "%s/state", directory);
+	save_catalog(state, "/srv/tapes/vt1.tap", "MONTHLY", 2);
+	control = control_create(base, monitor, &options);
+	cr_assert_not_null(control);
+	/* Read on a thread; the loop answers when it is done. */
+	reply = ask("catalog\n");
+	cr_assert(strncmp(reply, "OK ", 3) == 0, "%s", reply);
+	cr_assert(
+	    strstr(reply, "\nCartridge /srv/tapes/vt1.tap: 2 files, 40 Kbytes, label MONTHLY\n") !=
+	        NULL,
+	    "%s", reply);
+	free(reply);
+	reply = ask("catalog --json %2Fsrv%2Ftapes%2Fvt1.tap\n");
+	cr_assert(strstr(reply, "\n{\"cartridge\":\"/srv/tapes/vt1.tap\"") != NULL, "%s", reply);
+	free(reply);
+	reply = ask("catalog nothing\n");
+	cr_assert_str_eq(reply, "ERR notfound no catalog for that drive or cartridge\n");
+	free(reply);
+	/* The connection can go before its catalog has been read. */
+	{
+		int fd = connect_to(socket_path);
+
+		cr_assert_eq(send(fd, "catalog\n", 8, MSG_NOSIGNAL), 8);
+		for (int i = 0; i < 3; i++)
+			event_base_loop(base, EVLOOP_NONBLOCK);
+		close(fd);
+		for (int i = 0; i < 200; i++) {
+			event_base_loop(base, EVLOOP_NONBLOCK);
+			usleep(1000);
+		}
+	}
+	/* drives, with a state directory, reads the counters on a thread as well. */
+	reply = ask("drives --json\n");
+	cr_assert(strncmp(reply, "OK ", 3) == 0, "%s", reply);
+	cr_assert(strstr(reply, "\"drives\":[]") != NULL, "%s", reply);
+	free(reply);
+	control_free(control);
+}
+
+Test(drives, with_persistent_counters, .init = setup, .fini = teardown)
+{
+	char state[300], *body;
+	size_t length;
+	struct counters counters;
+	struct counters_delta delta = {
+	    .bytes_written = 2048000, .files_written = 2, .mounts = 3, .records_written = 200};
+	struct status_drive list[2];
+
+	snprintf(state, sizeof(state), "%s/state", directory);
+	counters_init(&counters, COUNTERS_DRIVE, "/srv/tapes/vt0.tap");
+	counters_add(&counters, &delta, 1700000000);
+	cr_assert_eq(counters_save(state, &counters), 0);
+	memset(list, 0, sizeof(list));
+	list[0].name = "/srv/tapes/vt0.tap";
+	list[0].alias = "vt0";
+	list[0].kind = DEVICE_KIND_VTAPE;
+	list[0].declared = true;
+	list[1].name = "/srv/spool/x.tar";
+	list[1].cartridge = "TAPE\n01"; /* a real cartridge known by its label */
+	list[1].kind = DEVICE_KIND_FILE;
+	list[1].holder = 4;
+
+	cr_assert_eq(control_drives_body(state, list, 2, false, &body, &length), 0);
+	cr_assert_eq(strlen(body), length);
+	cr_assert_str_eq(body, "Drive vt0 (/srv/tapes/vt0.tap, vtape): idle;  in all 2000 Kbytes "
+	                       "written, 0 Kbytes read, 2 files written, 3 mounts, 0 errors, last "
+	                       "used 2023-11-14 22:13:20 UTC\n"
+	                       "Drive /srv/spool/x.tar (file): session 4, cartridge TAPE\\n01\n");
+	free(body);
+	cr_assert_eq(control_drives_body(state, list, 2, true, &body, &length), 0);
+	cr_assert(strstr(body, "\"counters\":{\"bytes_written\":2048000,\"bytes_read\":0,"
+	                       "\"records_written\":200,\"records_read\":0,\"files_written\":2,"
+	                       "\"files_read\":0,\"times_full\":0,\"errors\":0,\"mounts\":3,"
+	                       "\"first_use\":1700000000,\"last_use\":1700000000}") != NULL,
+	          "%s", body);
+	cr_assert(strstr(body, "\"cartridge\":\"TAPE\\n01\"") != NULL, "%s", body);
+	cr_assert(
+	    strstr(body, "\"holder\":4,\"waiters\":0,\"status_file\":null,\"counters\":null}") !=
+	        NULL,
+	    "%s", body);
+	free(body);
+	cr_assert_null(list[0].counters, "the caller's drives point at nothing freed");
 }
