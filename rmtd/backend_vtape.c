@@ -39,9 +39,6 @@
 #ifndef MT_ST_SET_CLN
 #define MT_ST_SET_CLN 0x80000000
 #endif
-#ifndef MT_ST_SCSI2LOGICAL
-#define MT_ST_SCSI2LOGICAL 0x800
-#endif
 #define MT_ST_BOOLEAN_BITS 0xFFFFu /* BUFFER_WRITES .. NOWAIT_EOF */
 #define GMT_BIT_EOF        0x80000000u
 #define GMT_BIT_BOT        0x40000000u
@@ -105,6 +102,15 @@ static int sidecar_name(const struct vtape *vt, const char *suffix, char *out, s
 	return 0;
 }
 
+static int regular_file(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
+}
+
 /* Write a sidecar atomically: temp file, optional fsync, rename over the old one. */
 static int sidecar_replace(struct vtape *vt, const char *suffix, bool durable,
                            int (*fill)(int fd, const void *arg), const void *arg)
@@ -116,10 +122,14 @@ static int sidecar_replace(struct vtape *vt, const char *suffix, bool durable,
 	    (error = sidecar_name(vt, suffix, temp, sizeof(temp))) < 0)
 		return error;
 	strlcat(temp, ".new", sizeof(temp));
-	fd = openat(vt->dir_fd, temp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+	/* O_NONBLOCK: a FIFO planted under that name must not hang the drive. */
+	fd = openat(vt->dir_fd, temp,
+	            O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
 	if (fd < 0)
 		return -errno;
-	error = fill(fd, arg);
+	error = regular_file(fd);
+	if (error == 0)
+		error = fill(fd, arg);
 	if (error == 0 && durable && fsync(fd) < 0)
 		error = -errno;
 	if (close(fd) < 0 && error == 0)
@@ -138,12 +148,19 @@ static int sidecar_replace(struct vtape *vt, const char *suffix, bool durable,
 static int sidecar_open(int dir_fd, const char *base, const char *suffix)
 {
 	char name[NAME_MAX + 32];
+	int fd;
 
 	if (snprintf(name, sizeof(name), "%s%s", base, suffix) >= (int)sizeof(name)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && regular_file(fd) < 0) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
 }
 
 struct index_fill {
@@ -441,8 +458,9 @@ static int open_image(struct vtape *vt, int flags, bool *created)
 {
 	int fd;
 
+	/* O_NONBLOCK so that a FIFO by that name cannot hang the open (it is refused later). */
 	*created = false;
-	fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR, 0);
+	fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_NONBLOCK, 0);
 	if (fd == -ENOENT && (flags & O_CREAT)) {
 		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_CREAT | O_EXCL, 0666);
 		if (fd >= 0) {
@@ -452,10 +470,10 @@ static int open_image(struct vtape *vt, int flags, bool *created)
 		}
 		if (fd != -EEXIST)
 			return fd; /* say why it could not be created, not that it is missing */
-		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR, 0);
+		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_NONBLOCK, 0);
 	}
 	if (fd == -EACCES || fd == -EROFS || fd == -EPERM || fd == -ETXTBSY) {
-		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDONLY, 0);
+		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDONLY | O_NONBLOCK, 0);
 		vt->image_writable = false;
 	} else {
 		vt->image_writable = fd >= 0;
@@ -1578,7 +1596,7 @@ int vtape_inspect(int directory_fd, const char *name, struct vtape_inspection *o
 	dir_fd = open_directory(directory_fd, name, base, sizeof(base));
 	if (dir_fd < 0)
 		return dir_fd;
-	fd = path_open_beneath(dir_fd, base, O_RDONLY, 0);
+	fd = path_open_beneath(dir_fd, base, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0) {
 		close(dir_fd);
 		return fd;

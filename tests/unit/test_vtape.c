@@ -1876,3 +1876,25 @@ Test(vtape, an_open_that_changes_nothing_does_not_rewrite_the_metadata)
 	cr_assert_eq(stat(meta, &after), 0);
 	cr_assert_neq(before.st_ino, after.st_ino);
 }
+
+Test(vtape, planted_fifos_do_not_hang_the_drive)
+{
+	struct device dev;
+	char name[PATH_MAX];
+
+	cr_assert_eq(mkfifo(path_of("fifo.tap"), 0600), 0);
+	cr_assert_eq(open_ex(&dev, "fifo.tap", O_RDONLY, false, 0), -EINVAL);
+	cr_assert_eq(open_ex(&dev, "fifo.tap", O_RDWR, false, 0), -EINVAL);
+
+	two_files("t.tap", &dev);
+	close_ok(&dev);
+	snprintf(name, sizeof(name), "%s.idx", path_of("t.tap"));
+	cr_assert_eq(unlink(name), 0);
+	cr_assert_eq(mkfifo(name, 0600), 0); /* the index is rebuilt by a scan instead */
+	snprintf(name, sizeof(name), "%s.meta.new", path_of("t.tap"));
+	cr_assert_eq(mkfifo(name, 0600), 0); /* saving the position fails, and says so */
+	open_ok(&dev, "t.tap", O_RDONLY);
+	cr_assert_eq(op(&dev, MTFSF, 1), 0);
+	cr_assert_eq(get(&dev, 1000, 'C'), 300);
+	close_ok(&dev);
+}
