@@ -1047,10 +1047,12 @@ static int clear_stale_socket(const char *path, const struct sockaddr_un *addres
 		log_warnx("control socket %s: a file that is not a socket is in the way", path);
 		return -EEXIST;
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* Non-blocking: a live daemon with a full backlog answers EAGAIN, not a wait. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	live = connect(fd, (const struct sockaddr *)address, sizeof(*address)) == 0;
+	live =
+	    connect(fd, (const struct sockaddr *)address, sizeof(*address)) == 0 || errno == EAGAIN;
 	close(fd);
 	if (live) {
 		log_warnx("control socket %s: another daemon is serving it", path);

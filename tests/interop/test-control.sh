@@ -137,6 +137,17 @@ ctl status --json >"$WORK/idle.json" || fail "rmtctl status --json: exit $?"
 	fail "idle JSON: $(cat "$WORK/idle.json")"
 ok
 
+check "rmtctl status --watch --json repeats, one JSON document per line"
+timeout 2.3 "$RMTCTL" -s "$SOCK" status --watch 0.5 --json >"$WORK/watch.out" 2>&1 || true
+python3 - "$WORK/watch.out" <<'PYEOF' || fail "watch output: $(head -c 300 "$WORK/watch.out")"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) >= 3, lines
+times = [json.loads(line)['time'] for line in lines]
+assert times == sorted(times), times
+PYEOF
+ok
+
 check "the control socket has the mode asked for (0600)"
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "mode $(stat -c %a "$SOCK")"
 ok
