@@ -259,6 +259,13 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 			return -ENAMETOOLONG;
 		}
 		snprintf(out->name, sizeof(out->name), "%s", relative);
+		/* A virtual tape's index and metadata belong to the tape, not to clients. */
+		if (has_suffix(out->name, ".tap.idx") || has_suffix(out->name, ".tap.meta") ||
+		    has_suffix(out->name, ".tap.idx.new") ||
+		    has_suffix(out->name, ".tap.meta.new")) {
+			*reason = "that is part of a virtual tape; open the .tap";
+			return -EACCES;
+		}
 		if (has_suffix(out->name, ".tap.rewind")) {
 			out->name[strlen(out->name) - strlen(".rewind")] = '\0';
 			out->canonical[strlen(out->canonical) - strlen(".rewind")] = '\0';

@@ -66,6 +66,27 @@ size_t reply_ok(char *buf, size_t size, int64_t value)
 	return length;
 }
 
+size_t reply_signed(char *buf, size_t size, int64_t value)
+{
+	char line[1 + 1 + 20 + 1];
+	size_t length = 0;
+	uint64_t magnitude = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
+
+	line[length++] = 'A';
+	if (value < 0)
+		line[length++] = '-';
+	length += format_unsigned(line + length, magnitude);
+	line[length++] = '\n';
+	if (length + 1 > size) {
+		if (size > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	memcpy(buf, line, length);
+	buf[length] = '\0';
+	return length;
+}
+
 size_t reply_error(char *buf, size_t size, int errnum, const char *text)
 {
 	char line[1 + 10 + 1 + REPLY_TEXT_MAX + 1];

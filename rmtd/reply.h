@@ -25,6 +25,12 @@
 size_t reply_ok(char *buf, size_t size, int64_t value);
 
 /*
+ * "A<value>\n" keeping the sign: for status fields, where -1 means "unknown"
+ * (mt_fileno, mt_blkno) and the clients that ask (DUMP, star) read it so.
+ */
+size_t reply_signed(char *buf, size_t size, int64_t value);
+
+/*
  * "E<errno>\n<text>\n". text NULL or empty means strerror(errnum). Newlines,
  * control bytes and non-ASCII bytes in text are replaced (by ' ' for blanks and
  * line ends, '?' otherwise), and it is cut at REPLY_TEXT_MAX. A negative errnum

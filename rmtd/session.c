@@ -135,6 +135,14 @@ static void reply_value(struct session *s, int64_t value)
 	session_send(s, header, n, NULL, 0);
 }
 
+static void reply_signed_value(struct session *s, int64_t value)
+{
+	char header[REPLY_HEADER_MAX];
+	size_t n = reply_signed(header, sizeof(header), value);
+
+	session_send(s, header, n, NULL, 0);
+}
+
 static void reply_failure(struct session *s, int error, const char *text)
 {
 	char header[REPLY_HEADER_MAX];
@@ -827,7 +835,8 @@ static void reply_for_job(struct session *s, const struct job *job)
 		reply_with_data(s, &job->status, sizeof(job->status));
 		break;
 	case PROTO_STATUS_FIELD:
-		reply_value(s, status_field(&job->status, request->status_letter));
+		/* -1 is "unknown" for file and block numbers; DUMP and star read it so. */
+		reply_signed_value(s, status_field(&job->status, request->status_letter));
 		break;
 	case PROTO_IOCTL:
 	case PROTO_IOCTL_EXTENDED:

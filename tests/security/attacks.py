@@ -428,8 +428,11 @@ def tls_clients_must_prove_who_they_are(directory):
         except (ssl.SSLError, OSError, EOFError):
             pass
         assert not os.path.exists(spool + "/%s.tar" % certificate)
+    deadline = time.time() + 10  # the server logs after the client has seen the alert
+    while open(daemon.log_path).read().count("TLS handshake with 127.0.0.1") < 3:
+        assert time.time() < deadline, open(daemon.log_path).read()
+        time.sleep(0.05)
     log = open(daemon.log_path).read()
-    assert log.count("TLS handshake with 127.0.0.1") >= 3, log
     assert "peer did not return a certificate" in log
     daemon.stop()
 

@@ -178,6 +178,19 @@ Test(path, virtual_tapes_and_their_rewinding_names)
 	cr_assert_str_eq(out.name, "t.tap");
 }
 
+Test(path, a_virtual_tapes_sidecars_are_not_files)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 32];
+
+	for (const char *const *suffix =
+	         (const char *const[]){".idx", ".meta", ".idx.new", ".meta.new", NULL};
+	     *suffix != NULL; suffix++) {
+		snprintf(name, sizeof(name), "%s/t.tap%s", spool, *suffix);
+		cr_assert_eq(resolve(name, O_RDWR, &out), -EACCES, "%s", name);
+	}
+}
+
 Test(path, declared_drives)
 {
 	struct resolved_path out;

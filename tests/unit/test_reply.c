@@ -239,3 +239,16 @@ Test(reply, error_is_thread_safe)
 		cr_assert(work[i].ok, "errno %d got a wrong text", work[i].errnum);
 	}
 }
+
+Test(reply, signed_values_keep_their_sign)
+{
+	char buf[REPLY_HEADER_MAX];
+
+	cr_assert_eq(reply_signed(buf, sizeof(buf), -1), 4);
+	cr_assert_str_eq(buf, "A-1\n");
+	cr_assert_eq(reply_signed(buf, sizeof(buf), 42), 4);
+	cr_assert_str_eq(buf, "A42\n");
+	cr_assert_gt(reply_signed(buf, sizeof(buf), INT64_MIN), 0);
+	cr_assert_str_eq(buf, "A-9223372036854775808\n");
+	cr_assert_eq(reply_signed(buf, 3, -1), 0, "never a partial reply");
+}
