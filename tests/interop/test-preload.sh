@@ -33,6 +33,39 @@ else
 	CLIENT_ASAN_OPTIONS=${ASAN_OPTIONS:-}
 fi
 
+# dd itself aborts under the ASan runtime (its aligned_alloc size is not a multiple
+# of the alignment), so sanitizer builds get the same open/read/write/close calls,
+# and dd's record report, from a small stand-in; the shim is checked all the same.
+if [ -n "$asan_runtime" ]; then
+	cat >"$WORK/dd.py" <<'PYEOF'
+import os, sys
+args = dict(a.split('=', 1) for a in sys.argv[1:])
+bs = int(args.get('bs', '512'))
+full = part = 0
+try:
+    src = os.open(args['if'], os.O_RDONLY) if 'if' in args else 0
+    dst = os.open(args['of'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666) if 'of' in args else 1
+    while True:
+        data = os.read(src, bs)
+        if not data:
+            break
+        os.write(dst, data)
+        if len(data) == bs:
+            full += 1
+        else:
+            part += 1
+except OSError as e:
+    print('dd: %s' % e.strerror, file=sys.stderr)
+    sys.exit(1)
+os.close(dst)
+os.close(src)
+print('%d+%d records in\n%d+%d records out' % (full, part, full, part), file=sys.stderr)
+PYEOF
+	DD=(python3 "$WORK/dd.py")
+else
+	DD=(dd)
+fi
+
 # ------------------------------------------------------------------ rmtd on loopback
 RMTD_PID=
 stop_rmtd() {
@@ -57,7 +90,10 @@ start_rmtd() {
 	local tries
 	for tries in 1 2 3; do
 		PORT=$(free_port)
-		"$RMTD" -d --listen "127.0.0.1:$PORT" --allow "$WORK/spool" --control none \
+		# rmtd's sandbox (Landlock, seccomp) keeps LeakSanitizer from reading
+		# /proc at exit; leaks are the daemon tests' business, errors stay on.
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			"$RMTD" -d --listen "127.0.0.1:$PORT" --allow "$WORK/spool" --control none \
 			--drive-wait 20 >>"$WORK/server.log" 2>&1 &
 		RMTD_PID=$!
 		for _ in $(seq 1 100); do
@@ -130,7 +166,7 @@ grep -q 'SCSI 2 tape drive' "$WORK/status.out" || fail "mt_type did not come thr
 ok
 
 check "dd writes file 0 (3 records) to the remote tape"
-run_remote "dd write" dd if="$WORK/a.dat" of="$LOCAL" bs=10240
+run_remote "dd write" "${DD[@]}" if="$WORK/a.dat" of="$LOCAL" bs=10240
 grep -q '^3+0 records out' "$WORK/client.err" || { cat "$WORK/client.err" >&2; fail "dd record count"; }
 ok
 
@@ -139,7 +175,7 @@ expect_position 1 0
 ok
 
 check "dd writes file 1 (a full and a short record)"
-run_remote "dd write" dd if="$WORK/b.dat" of="$LOCAL" bs=10240
+run_remote "dd write" "${DD[@]}" if="$WORK/b.dat" of="$LOCAL" bs=10240
 expect_position 2 0
 ok
 
@@ -161,7 +197,7 @@ expect_position 0 0
 ok
 
 check "dd reads file 0 back byte for byte (stops at the filemark)"
-run_remote "dd read" dd if="$LOCAL" of="$WORK/a.back" bs=10240
+run_remote "dd read" "${DD[@]}" if="$LOCAL" of="$WORK/a.back" bs=10240
 cmp "$WORK/a.dat" "$WORK/a.back" || fail "file 0 differs"
 expect_position 1 0
 ok
@@ -170,7 +206,7 @@ check "mt-st rewind, fsf 1: file 1, block 0; dd reads file 1 back"
 run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
 run_remote "mt-st fsf" mt-st -f "$LOCAL" fsf 1
 expect_position 1 0
-run_remote "dd read" dd if="$LOCAL" of="$WORK/b.back" bs=10240
+run_remote "dd read" "${DD[@]}" if="$LOCAL" of="$WORK/b.back" bs=10240
 cmp "$WORK/b.dat" "$WORK/b.back" || fail "file 1 differs"
 ok
 
@@ -279,7 +315,7 @@ run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
 head -c 4096 "$WORK/a.dat" >"$WORK/4k.dat"
 run_remote "dup chain" bash -c "exec 5>'$LOCAL'; exec 6>&5; exec 5>&-; cat '$WORK/4k.dat' >&6; exec 6>&-"
 run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
-run_remote "dd read" dd if="$LOCAL" of="$WORK/dup.back" bs=10240
+run_remote "dd read" "${DD[@]}" if="$LOCAL" of="$WORK/dup.back" bs=10240
 cmp "$WORK/4k.dat" "$WORK/dup.back" || fail "data written through a dup differs"
 ok
 
@@ -293,7 +329,7 @@ run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" bash -c \
 	fail "echo to a remote descriptor: exit $rc"
 }
 run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
-run_remote "dd read" dd if="$LOCAL" of="$WORK/echo.back" bs=10240
+run_remote "dd read" "${DD[@]}" if="$LOCAL" of="$WORK/echo.back" bs=10240
 cmp "$WORK/4k.dat" "$WORK/echo.back" || fail "the record after the refused echo differs"
 ok
 
@@ -310,7 +346,7 @@ ok
 # ------------------------------------------------------------------ errors
 check "a remote error reaches the program as the server's errno"
 rc=0
-run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" RMT_DEVICES="$LOCAL=rmt://127.0.0.1:$PORT/etc/shadow" dd if="$LOCAL" of=/dev/null || rc=$?
+run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" RMT_DEVICES="$LOCAL=rmt://127.0.0.1:$PORT/etc/shadow" "${DD[@]}" if="$LOCAL" of=/dev/null || rc=$?
 [ "$rc" -ne 0 ] || fail "rmtd let a client read /etc/shadow"
 grep -E -q 'Permission denied|No such file|Operation not permitted' "$WORK/err" || {
 	cat "$WORK/err" >&2
@@ -321,13 +357,13 @@ ok
 
 check "a dead server is EIO for the program, not a hang"
 rc=0
-run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" RMT_DEVICES="$LOCAL=rmt://127.0.0.1:1/x" dd if="$LOCAL" of=/dev/null || rc=$?
+run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" RMT_DEVICES="$LOCAL=rmt://127.0.0.1:1/x" "${DD[@]}" if="$LOCAL" of=/dev/null || rc=$?
 [ "$rc" -ne 0 ] && grep -q 'Connection refused' "$WORK/err" || { cat "$WORK/err" >&2; fail "refused"; }
 ok
 
 # ------------------------------------------------------------------ untouched descriptors
 check "paths and descriptors not in RMT_DEVICES are untouched"
-run_remote "local dd" dd if="$WORK/a.dat" of="$WORK/local.copy" bs=4096
+run_remote "local dd" "${DD[@]}" if="$WORK/a.dat" of="$WORK/local.copy" bs=4096
 cmp "$WORK/a.dat" "$WORK/local.copy" || fail "local copy through the shim differs"
 ok
 
