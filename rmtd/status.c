@@ -1033,11 +1033,15 @@ static void write_status_files(struct status_monitor *m, const struct status_sna
 			b->drive.name = b->drive_name;
 			b->drive.alias = d->alias ? b->alias : NULL;
 			write_drive_file(m, d, holder, snapshot->when);
-		} else if (rewrite_busy) {
+		} else if (rewrite_busy || b->drive.holder != d->holder ||
+		           b->drive.waiters != d->waiters) {
+			/* As afbackup does, a change of state is written at once. */
 			write_drive_file(m, d, holder, snapshot->when);
 		}
 		b->seen = true;
 		b->drive.kind = d->kind;
+		b->drive.holder = d->holder;
+		b->drive.waiters = d->waiters;
 	}
 	/* Drives that were busy and are not any more: say so once. */
 	for (size_t i = 0; i < m->busy_count; i++) {

@@ -86,9 +86,10 @@ while True:
     if ahead > 0:
         time.sleep(ahead)
 EOF
+# exec: no shell may keep the client's reply pipe open once the connection is gone.
 cat >"$WORK/slow-connect" <<EOF
-#!/bin/sh
-python3 "$WORK/throttle.py" | "$CONNECT" "\$@"
+#!/bin/bash
+exec "$CONNECT" "\$@" < <(exec python3 "$WORK/throttle.py")
 EOF
 chmod +x "$WORK/slow-connect"
 
@@ -360,6 +361,11 @@ grep -q "^Session [0-9]*:  Open:   \[drive wait\];  drive $SPOOL/b.tar;" "$WORK/
 grep -q "^Session $WRITER_ID:  Write:   [0-9]* Kbytes transferred, [0-9]* records, [0-9]* KB/s" \
 	"$WORK/wait.txt" || fail "writer line: $(cat "$WORK/wait.txt")"
 stfile=$(json_get "[x['status_file'] for x in d['drives'] if x['name'] == '$SPOOL/b.tar'][0]" <"$WORK/last.json")
+# The monitor looks once a second and writes a change at once.
+for i in $(seq 1 30); do
+	grep -qx "waiting: 1" "$stfile" && break
+	sleep 0.1
+done
 grep -qx "waiting: 1" "$stfile" || fail "status file: $(cat "$stfile")"
 grep -qx "session: $WRITER_ID" "$stfile" || fail "status file: $(cat "$stfile")"
 ok
