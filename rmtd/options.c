@@ -87,7 +87,8 @@ static int parse_mode(const char *option, const char *text)
 	errno = 0;
 	value = strtol(text, &end, 8);
 	/* Others are refused by the daemon anyway (SO_PEERCRED): never offer them the socket. */
-	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > 0777 || (value & 0007))
+	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > 0777 ||
+	    (value & 0007))
 		fatalx("%s: an octal mode from 0 to 0770, never for others", option);
 	return (int)value;
 }
