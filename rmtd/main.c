@@ -72,14 +72,12 @@ static void stdio_finished(struct fd_transport *transport, const char *why, void
 	event_base_loopbreak(arg);
 }
 
-static void stdio_terminate(evutil_socket_t signal_number, short what, void *arg)
-{
-	struct fd_transport *transport = arg;
-	struct session *session = fd_transport_session(transport);
+static volatile sig_atomic_t stdio_stop;
 
-	log_info("signal %d: closing the device and ending", (int)signal_number);
-	if (session != NULL)
-		session_close(session, "terminated by a signal");
+/* SIGTERM, SIGHUP, SIGINT: the serve loop finishes the request, closes the device, ends. */
+static void stdio_terminate(int signal_number)
+{
+	stdio_stop = signal_number;
 }
 
 static int run_stdio(const struct options *o, struct config *config)
@@ -89,7 +87,6 @@ static int run_stdio(const struct options *o, struct config *config)
 	struct drive_registry drives;
 	struct fd_transport *transport;
 	struct event_base *base;
-	struct event *signals[3];
 	static const int signal_numbers[] = {SIGTERM, SIGHUP, SIGINT};
 	char user[64], peer[128];
 	const char *ssh_command = getenv("SSH_ORIGINAL_COMMAND");
@@ -128,14 +125,17 @@ static int run_stdio(const struct options *o, struct config *config)
 	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
 		fatalx("cannot confine rmtd");
 	for (size_t i = 0; i < 3; i++) {
-		signals[i] = evsignal_new(base, signal_numbers[i], stdio_terminate, transport);
-		event_add(signals[i], NULL);
+		/* No SA_RESTART: a blocked read returns EINTR and the loop sees the signal. */
+		struct sigaction action = {.sa_handler = stdio_terminate};
+
+		sigemptyset(&action.sa_mask);
+		sigaction(signal_numbers[i], &action, NULL);
 	}
 
-	event_base_dispatch(base);
+	fd_transport_serve(transport, &stdio_stop);
+	if (stdio_stop)
+		log_info("signal %d: the device is closed; ending", (int)stdio_stop);
 
-	for (size_t i = 0; i < 3; i++)
-		event_free(signals[i]);
 	fd_transport_free(transport);
 	drive_registry_free(&drives);
 	event_base_free(base);

@@ -587,6 +587,55 @@ static void handle_seek(struct session *s, const struct rmt_request *request)
 	session_submit(s, JOB_SEEK, STEP_REPLY);
 }
 
+/*
+ * A large R from a regular file in stdio mode: the reply's data goes from the
+ * file into the client's pipe without passing through memory. The count is
+ * known beforehand (a regular file reads min(count, size - offset)), so the
+ * header goes first. Returns false when the ordinary read must answer.
+ */
+static bool session_splice_read(struct session *s, uint64_t count)
+{
+	struct device *dev = &s->drive->device;
+	struct counters_delta delta = {0};
+	char header[REPLY_HEADER_MAX];
+	struct stat st;
+	ssize_t moved;
+	off_t here;
+	size_t length;
+
+	if (!s->splice_target || s->transport->splice_out == NULL || count < SPLICE_MINIMUM ||
+	    s->transport->splice_out(s->context, dev->fd, 0) < 0)
+		return false;
+	here = lseek(dev->fd, 0, SEEK_CUR);
+	if (here < 0 || fstat(dev->fd, &st) < 0 || st.st_size <= here)
+		return false;
+	length =
+	    (uint64_t)(st.st_size - here) < count ? (size_t)(st.st_size - here) : (size_t)count;
+	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
+	moved = s->transport->splice_out(s->context, dev->fd, length);
+	if (moved < (ssize_t)length) {
+		/* The file shrank under us: the promised bytes still go out, as zeros. */
+		static const char zeros[4096];
+		size_t missing = length - (moved > 0 ? (size_t)moved : 0);
+
+		log_warnx("session %u: %s shrank during a read; %zu bytes sent as zeros", s->id,
+		          s->drive->name, missing);
+		while (missing > 0 && !s->input_ended) {
+			size_t piece = missing < sizeof(zeros) ? missing : sizeof(zeros);
+
+			session_send(s, zeros, piece, NULL, 0);
+			missing -= piece;
+		}
+	}
+	s->operation = "Read";
+	s->bytes_read += length;
+	s->records_read++;
+	delta.bytes_read = length;
+	delta.records_read = 1;
+	drive_count(s->drive, &delta);
+	return true;
+}
+
 static void handle_read(struct session *s, const struct rmt_request *request)
 {
 	if (!device_is_open(s)) {
@@ -597,6 +646,8 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 		reply_failure(s, ENOMEM, "Record larger than your rule allows");
 		return;
 	}
+	if (session_splice_read(s, request->length))
+		return;
 	s->job.count = (size_t)request->length;
 	s->job.buffer = drive_record_buffer(s->drive, s->job.count);
 	if (s->job.buffer == NULL && s->job.count > 0) {

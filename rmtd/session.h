@@ -32,17 +32,23 @@ struct session_transport {
 	void (*input_changed)(void *context);
 	/* True while so much output waits that no new request should be started. */
 	bool (*output_full)(void *context);
+	/*
+	 * Move length bytes from fd straight to the client (splice), after whatever
+	 * was sent before. NULL, or -EOPNOTSUPP, when the transport cannot. Returns
+	 * the bytes moved (fewer only at the end of fd), or -errno.
+	 */
+	ssize_t (*splice_out)(void *context, int fd, size_t length);
 };
 
 struct session_settings {
 	struct config *config; /* drives, spools and rules; held for the session's life */
 	struct drive_registry *drives;
 	uint64_t max_record;
-	size_t input_buffer_size; /* for headers and small records */
-	const char *peer;         /* "local", an address, or SSH_CONNECTION's client */
-	const char *identity;     /* the user or certificate the rules apply to, for logs */
+	size_t input_buffer_size;   /* for headers and small records */
+	const char *peer;           /* "local", an address, or SSH_CONNECTION's client */
+	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */
-	bool splice_input;        /* input is a pipe and device calls run inline (stdio) */
+	bool splice_input;          /* input is a pipe and device calls run inline (stdio) */
 };
 
 /* Snapshot of what a session is doing, for the operator (rmtctl status). */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <time.h>
 
 struct event_base;
@@ -27,6 +28,8 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 /* Close the descriptors and free (after finished() was called). */
 void fd_transport_free(struct fd_transport *transport);
 struct session *fd_transport_session(struct fd_transport *transport);
+/* stdio: serve the session with blocking reads until it ends, or *stop is set. */
+void fd_transport_serve(struct fd_transport *transport, volatile sig_atomic_t *stop);
 /* When input last arrived (for idle timeouts). */
 time_t fd_transport_last_input(const struct fd_transport *transport);
 
