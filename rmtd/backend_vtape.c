@@ -128,6 +128,18 @@ static int sidecar_replace(struct vtape *vt, const char *suffix, bool durable,
 	if (fd < 0)
 		return -errno;
 	error = regular_file(fd);
+	if (error == 0) {
+		/*
+		 * The sidecars carry the image's own permissions, whatever umask the
+		 * client left rmtd with: a world-writable .meta would let anyone lift
+		 * the write protection or change the capacity.
+		 */
+		struct stat image;
+
+		if (vt->fd >= 0 && fstat(vt->fd, &image) == 0 &&
+		    fchmod(fd, image.st_mode & 0666 & ~(mode_t)0022) < 0)
+			error = -errno;
+	}
 	if (error == 0)
 		error = fill(fd, arg);
 	if (error == 0 && durable && fsync(fd) < 0)

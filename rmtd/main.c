@@ -359,6 +359,8 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	options_parse(argc, argv, &o);
+	/* Files clients create are never writable by others, whatever umask we inherited. */
+	umask(umask(0) | 022);
 	log_init("rmtd", o.foreground || o.check_only, o.verbosity);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() < 0)
