@@ -30,6 +30,7 @@
 #include "remote_name.h"
 #include "rmt/protocol.h"
 #include "rmt/rmt.h"
+#include "tls_client.h"
 #include "wire.h"
 
 #define DEFAULT_RSH             "ssh"
@@ -86,20 +87,6 @@ static int break_connection(struct rmt_handle *h, const char *format, ...)
 	return -EIO;
 }
 
-static const char *io_error_text(int error)
-{
-	switch (error) {
-	case -ECONNRESET:
-		return "the server closed the connection";
-	case -ETIMEDOUT:
-		return "the server did not answer in time";
-	case -EPROTO:
-		return "reply line too long";
-	default:
-		return strerror(-error);
-	}
-}
-
 static void *return_errno(int negative_error)
 {
 	errno = -negative_error;
@@ -129,10 +116,11 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 		return break_connection(h, "the server closed the connection");
 	result = connection_send(&h->conn, iov, iovcnt);
 	if (result < 0)
-		return break_connection(h, "cannot send to the server: %s", io_error_text(result));
+		return break_connection(h, "cannot send to the server: %s",
+		                        connection_error_text(&h->conn, result));
 	n = connection_read_line(&h->conn, line, sizeof(line), true);
 	if (n < 0)
-		return break_connection(h, "no reply: %s", io_error_text((int)n));
+		return break_connection(h, "no reply: %s", connection_error_text(&h->conn, (int)n));
 	if (wire_parse_status(line, (size_t)n, &reply) < 0) {
 		char shown[40];
 
@@ -146,7 +134,7 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 	n = connection_read_line(&h->conn, text, sizeof(text), false);
 	if (n < 0)
 		return break_connection(h, "error reply without its text: %s",
-		                        io_error_text((int)n));
+		                        connection_error_text(&h->conn, (int)n));
 	wire_clean_text(h->error_text, sizeof(h->error_text), text);
 	result = wire_errno(reply.value);
 	if (reply.kind == WIRE_REPLY_FATAL) {
@@ -328,6 +316,13 @@ static unsigned int tcp_port(const struct remote_name *name, const struct rmt_op
 	return RMT_DEFAULT_TCP_PORT;
 }
 
+static const char *option_or_environment(const char *option, const char *variable)
+{
+	const char *value = option != NULL ? option : getenv(variable);
+
+	return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
 /* Make the connection the name and options ask for. */
 static int connect_transport(struct connection *conn, struct remote_name *name,
                              const struct rmt_options *o, char *why, size_t why_size)
@@ -390,9 +385,41 @@ static int connect_transport(struct connection *conn, struct remote_name *name,
 			         strerror(-result));
 		return result;
 	}
-	case RMT_TRANSPORT_TLS:
-		snprintf(why, why_size, "TLS is not available yet");
-		return -EPROTONOSUPPORT;
+	case RMT_TRANSPORT_TLS: {
+		struct tls_client_config tls = {
+		    .ca_file =
+		        option_or_environment(o != NULL ? o->tls_ca_file : NULL, "RMT_TLS_CA"),
+		    .cert_file =
+		        option_or_environment(o != NULL ? o->tls_cert_file : NULL, "RMT_TLS_CERT"),
+		    .key_file =
+		        option_or_environment(o != NULL ? o->tls_key_file : NULL, "RMT_TLS_KEY"),
+		    .server_name = option_or_environment(o != NULL ? o->tls_server_name : NULL,
+		                                         "RMT_TLS_SERVER_NAME"),
+		};
+		char reason[200] = "";
+
+		if (name->host[0] == '\0') {
+			snprintf(why, why_size, "TLS needs a host");
+			return -EINVAL;
+		}
+		if (tls.server_name == NULL)
+			tls.server_name = name->host;
+		result =
+		    connection_tcp(conn, name->host, tcp_port(name, o), connect_timeout, &resolver);
+		if (result < 0) {
+			snprintf(why, why_size, "cannot connect to %.64s port %u: %s", name->host,
+			         tcp_port(name, o),
+			         resolver != NULL ? resolver : strerror(-result));
+			return result;
+		}
+		result = connection_start_tls(conn, &tls, connect_timeout, reason, sizeof(reason));
+		if (result < 0) {
+			snprintf(why, why_size, "%.64s port %u: %s", name->host, tcp_port(name, o),
+			         reason);
+			close(conn->fd);
+		}
+		return result;
+	}
 	default:
 		snprintf(why, why_size, "unknown transport");
 		return -EINVAL;
@@ -452,7 +479,7 @@ static struct rmt_handle *finish_open(struct rmt_handle *h, const char *path, in
 struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_options *options)
 {
 	struct remote_name *parsed = calloc(1, sizeof(*parsed));
-	struct connection conn;
+	struct connection conn = {.fd = -1};
 	struct rmt_handle *h;
 	char why[160];
 	int result;
@@ -473,10 +500,11 @@ struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_option
 	}
 	h = new_handle(conn.fd, options, flags);
 	if (h == NULL) {
-		close(conn.fd);
+		connection_close(&conn, false);
 		free(parsed);
 		return return_errno(-ENOMEM);
 	}
+	h->conn.tls = conn.tls;
 	h = finish_open(h, parsed->path, flags, options);
 	free(parsed);
 	return h;
@@ -546,13 +574,20 @@ void librmt_abandon(struct rmt_handle *h, bool keep_fd)
 {
 	if (h == NULL)
 		return;
+	/* No close_notify: another process may go on with this session. */
+	connection_drop_tls(&h->conn);
 	connection_close(&h->conn, keep_fd);
 	free(h);
 }
 
+bool librmt_is_tls(const struct rmt_handle *h)
+{
+	return h->conn.tls != NULL;
+}
+
 void librmt_set_fd(struct rmt_handle *h, int fd)
 {
-	h->conn.fd = fd;
+	connection_set_fd(&h->conn, fd);
 }
 
 int librmt_open_flags(const struct rmt_handle *h)
@@ -610,7 +645,8 @@ ssize_t rmt_read(struct rmt_handle *h, void *buffer, size_t count)
 		    h, "the server announced %" PRId64 " bytes for a read of %zu", value, count));
 	result = connection_read_exact(&h->conn, buffer, (size_t)value);
 	if (result < 0)
-		return fail_ssize(break_connection(h, "read data lost: %s", io_error_text(result)));
+		return fail_ssize(break_connection(h, "read data lost: %s",
+		                                   connection_error_text(&h->conn, result)));
 	return (ssize_t)value;
 }
 
@@ -747,13 +783,15 @@ static int binary_status(struct rmt_handle *h, struct mtget *status)
 	if ((size_t)value != sizeof(*status)) {
 		result = connection_discard(&h->conn, (size_t)value);
 		if (result < 0)
-			return break_connection(h, "status data lost: %s", io_error_text(result));
+			return break_connection(h, "status data lost: %s",
+			                        connection_error_text(&h->conn, result));
 		return set_error(h, EPROTO,
 		                 "status of %" PRId64 " bytes is not this system's mtget", value);
 	}
 	result = connection_read_exact(&h->conn, status, sizeof(*status));
 	if (result < 0)
-		return break_connection(h, "status data lost: %s", io_error_text(result));
+		return break_connection(h, "status data lost: %s",
+		                        connection_error_text(&h->conn, result));
 	return 0;
 }
 

@@ -19,6 +19,9 @@ void librmt_abandon(struct rmt_handle *handle, bool keep_fd);
 /* Go on over another descriptor of the same socket (the old one is being closed). */
 void librmt_set_fd(struct rmt_handle *handle, int fd);
 
+/* Does the handle run over TLS? (Its session cannot follow the socket across exec.) */
+bool librmt_is_tls(const struct rmt_handle *handle);
+
 /* The open(2) flags the handle was opened with. */
 int librmt_open_flags(const struct rmt_handle *handle);
 

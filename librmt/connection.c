@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "tls_client.h"
 
 volatile int connection_internal_fork;
 
@@ -32,6 +33,7 @@ volatile int connection_internal_fork;
 void connection_init(struct connection *conn, int fd, int reply_timeout_ms, int silence_timeout_ms)
 {
 	conn->fd = fd;
+	conn->tls = NULL;
 	conn->reply_timeout_ms = reply_timeout_ms;
 	conn->silence_timeout_ms = silence_timeout_ms > 0 ? silence_timeout_ms : 60000;
 	conn->start = 0;
@@ -194,6 +196,7 @@ int connection_spawn(struct connection *conn, char *const argv[])
 		return error;
 	}
 	conn->fd = sv[0];
+	conn->tls = NULL;
 	conn->start = conn->end = 0;
 	return 0;
 }
@@ -269,11 +272,97 @@ int connection_tcp(struct connection *conn, const char *host, unsigned int port,
 	if (fd < 0)
 		return fd;
 	conn->fd = fd;
+	conn->tls = NULL;
 	conn->start = conn->end = 0;
 	return 0;
 }
 
+int connection_start_tls(struct connection *conn, const struct tls_client_config *config,
+                         int timeout_ms, char *why, size_t why_size)
+{
+	return tls_client_start(conn->fd, config, timeout_ms, &conn->tls, why, why_size);
+}
+
+void connection_set_fd(struct connection *conn, int fd)
+{
+	conn->fd = fd;
+	if (conn->tls != NULL)
+		tls_client_set_fd(conn->tls, fd);
+}
+
+const char *connection_error_text(const struct connection *conn, int error)
+{
+	switch (error) {
+	case -ECONNRESET:
+		return "the server closed the connection";
+	case -ETIMEDOUT:
+		return "the server did not answer in time";
+	case -EMSGSIZE:
+		return "reply line too long";
+	case -EPROTO:
+		if (conn->tls != NULL && tls_client_error(conn->tls)[0] != '\0')
+			return tls_client_error(conn->tls);
+		return "protocol error";
+	default:
+		return strerror(-error);
+	}
+}
+
+void connection_drop_tls(struct connection *conn)
+{
+	tls_client_free(conn->tls, false);
+	conn->tls = NULL;
+}
+
 /* ------------------------------------------------------------------ I/O */
+
+/* TLS: every byte of buffer through the session. */
+static int tls_send_all(struct connection *conn, const unsigned char *buffer, size_t length)
+{
+	while (length > 0) {
+		short events = 0;
+		ssize_t n = tls_client_write(conn->tls, buffer, length, &events);
+		int result;
+
+		if (n > 0) {
+			buffer += n;
+			length -= (size_t)n;
+			continue;
+		}
+		if (n != -EAGAIN)
+			return (int)n;
+		result = wait_ready(conn->fd, events, conn->silence_timeout_ms);
+		if (result < 0)
+			return result;
+	}
+	return 0;
+}
+
+/* TLS: header and a small record go out as one TLS record, like one sendmsg. */
+static int tls_send(struct connection *conn, const struct iovec *iov, int iovcnt)
+{
+	unsigned char joined[16384];
+	size_t total = 0;
+	int result;
+
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (iovcnt > 1 && total <= sizeof(joined)) {
+		size_t used = 0;
+
+		for (int i = 0; i < iovcnt; i++) {
+			memcpy(joined + used, iov[i].iov_base, iov[i].iov_len);
+			used += iov[i].iov_len;
+		}
+		return tls_send_all(conn, joined, total);
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		result = tls_send_all(conn, iov[i].iov_base, iov[i].iov_len);
+		if (result < 0)
+			return result;
+	}
+	return 0;
+}
 
 int connection_send(struct connection *conn, const struct iovec *iov, int iovcnt)
 {
@@ -283,6 +372,8 @@ int connection_send(struct connection *conn, const struct iovec *iov, int iovcnt
 
 	if (iovcnt < 1 || iovcnt > 8)
 		return -EINVAL;
+	if (conn->tls != NULL)
+		return tls_send(conn, iov, iovcnt);
 	memcpy(local, iov, sizeof(*iov) * (size_t)iovcnt);
 	msg.msg_iov = local;
 	msg.msg_iovlen = (size_t)iovcnt;
@@ -316,6 +407,17 @@ int connection_send(struct connection *conn, const struct iovec *iov, int iovcnt
 /* Receive up to len bytes into dst, waiting at most timeout_ms. */
 static ssize_t receive(struct connection *conn, void *dst, size_t len, int timeout_ms)
 {
+	while (conn->tls != NULL) {
+		short events = 0;
+		ssize_t n = tls_client_read(conn->tls, dst, len, &events);
+		int result;
+
+		if (n > 0 || n != -EAGAIN)
+			return n;
+		result = wait_ready(conn->fd, events, timeout_ms);
+		if (result < 0)
+			return result;
+	}
 	for (;;) {
 		ssize_t n = recv(conn->fd, dst, len, MSG_DONTWAIT);
 		int result;
@@ -360,7 +462,7 @@ ssize_t connection_read_line(struct connection *conn, char *line, size_t size, b
 				return (ssize_t)length;
 			}
 			if (length + 1 >= size)
-				return -EPROTO;
+				return -EMSGSIZE;
 			line[length++] = (char)c;
 		}
 		/* Only the very first byte of a reply may take as long as the operation does. */
@@ -418,6 +520,15 @@ ssize_t connection_check_idle(struct connection *conn)
 	if (conn->end > conn->start)
 		return (ssize_t)(conn->end - conn->start);
 	conn->start = conn->end = 0;
+	if (conn->tls != NULL) {
+		short events;
+
+		/* Also digests what TLS 1.3 sends unasked (session tickets). */
+		n = tls_client_read(conn->tls, conn->buffer, sizeof(conn->buffer), &events);
+		if (n > 0)
+			conn->end = (size_t)n;
+		return n == -EAGAIN ? 0 : n == -ECONNRESET ? -ECONNRESET : n;
+	}
 	do
 		n = recv(conn->fd, conn->buffer, sizeof(conn->buffer), MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
@@ -432,6 +543,8 @@ ssize_t connection_check_idle(struct connection *conn)
 
 void connection_close(struct connection *conn, bool keep_fd)
 {
+	tls_client_free(conn->tls, !keep_fd);
+	conn->tls = NULL;
 	if (conn->fd >= 0 && !keep_fd)
 		close(conn->fd);
 	conn->fd = -1;

@@ -17,8 +17,12 @@
 
 #define CONNECTION_BUFFER_SIZE 4096
 
+struct tls_client;
+struct tls_client_config;
+
 struct connection {
 	int fd;
+	struct tls_client *tls; /* NULL: plain stream */
 	int reply_timeout_ms;   /* wait for the first byte of a reply; < 0: none */
 	int silence_timeout_ms; /* inside a reply or while sending; > 0 */
 	size_t start, end;      /* unread bytes are buffer[start..end) */
@@ -50,14 +54,27 @@ int connection_spawn(struct connection *conn, char *const argv[]);
 int connection_tcp(struct connection *conn, const char *host, unsigned int port, int timeout_ms,
                    const char **why);
 
+/* Run TLS over the connected socket (see tls_client_start). */
+int connection_start_tls(struct connection *conn, const struct tls_client_config *config,
+                         int timeout_ms, char *why, size_t why_size);
+
+/* Let go of the TLS session without a close_notify (another process may use it). */
+void connection_drop_tls(struct connection *conn);
+
+/* The socket now has another descriptor number (the old one is being closed). */
+void connection_set_fd(struct connection *conn, int fd);
+
+/* Words for a negative errno from this layer (for TLS, OpenSSL's reason). */
+const char *connection_error_text(const struct connection *conn, int error);
+
 /* Send every byte of iov, or fail. */
 int connection_send(struct connection *conn, const struct iovec *iov, int iovcnt);
 
 /*
  * Read one line, without its '\n', into line (NUL-terminated). first: the
  * start of a reply, so the reply timeout applies to the first byte. Returns its
- * length, -EPROTO when it does not fit in size - 1 bytes, -ECONNRESET at EOF,
- * -ETIMEDOUT, or the socket's error.
+ * length, -EMSGSIZE when it does not fit in size - 1 bytes, -ECONNRESET at EOF,
+ * -ETIMEDOUT, -EPROTO for a TLS error, or the socket's error.
  */
 ssize_t connection_read_line(struct connection *conn, char *line, size_t size, bool first);
 
@@ -74,7 +91,7 @@ int connection_discard(struct connection *conn, size_t count);
  */
 ssize_t connection_check_idle(struct connection *conn);
 
-/* Close the descriptor (unless keep_fd) and forget it. */
+/* End TLS (with close_notify unless keep_fd), close the descriptor (unless keep_fd), forget it. */
 void connection_close(struct connection *conn, bool keep_fd);
 
 #endif

@@ -19,6 +19,10 @@
  * environment of execve and friends, since shells do not use environ) for the
  * next program's shim to adopt.
  *
+ * A TLS session lives in this process's memory, so a TLS connection goes across
+ * fork but not exec: its placeholder then reaches the new program unadopted, and
+ * fails with EBADF there.
+ *
  * Sharing: a connection used by one process only ends with C on the last close.
  * Once it may be held by another process (after fork, or inherited across exec),
  * closing it only closes this process's socket: the server sees EOF, and closes
@@ -364,7 +368,8 @@ static void sync_cloexec(struct remote *r)
 	bool inherit = false;
 	int flags;
 
-	for (int fd = 0; fd < table_size && !inherit; fd++)
+	/* A TLS session lives in this process's memory: it cannot follow across exec. */
+	for (int fd = 0; fd < table_size && !inherit && !librmt_is_tls(r->handle); fd++)
 		if (table[fd] == r)
 			inherit = inherited_on_exec(fd);
 	flags = REAL(fcntl)(r->sock, F_GETFD);
@@ -386,7 +391,7 @@ static int format_inherited(char *buffer, size_t size, bool mark_shared)
 		struct remote *r = table[fd];
 		int n;
 
-		if (r == NULL || !inherited_on_exec(fd))
+		if (r == NULL || librmt_is_tls(r->handle) || !inherited_on_exec(fd))
 			continue;
 		n = snprintf(buffer + used, size - used, "%s%d:%d:%lu:%u:%d",
 		             entries > 0 ? "," : "", fd, r->sock, (unsigned long)r->ino,

@@ -5,7 +5,7 @@
  * at the first '@' and the first ':', as GNU does), the URL rmt://[user@]host[:port]/path
  * for rmtd's TCP port, and exec:COMMAND:path for a local server (tests). Whatever
  * ends up on a command line (user, host) is checked so that it cannot be taken for
- * an option of the remote shell.
+ * an option of the remote shell. rmts:// is the same URL over TLS.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,8 +13,9 @@
 
 #include "remote_name.h"
 
-#define URL_PREFIX  "rmt://"
-#define EXEC_PREFIX "exec:"
+#define URL_PREFIX     "rmt://"
+#define TLS_URL_PREFIX "rmts://"
+#define EXEC_PREFIX    "exec:"
 
 bool remote_name_is_host_form(const char *name)
 {
@@ -30,7 +31,8 @@ bool remote_name_is_remote(const char *name)
 {
 	if (name == NULL)
 		return false;
-	if (strncmp(name, URL_PREFIX, strlen(URL_PREFIX)) == 0)
+	if (strncmp(name, URL_PREFIX, strlen(URL_PREFIX)) == 0 ||
+	    strncmp(name, TLS_URL_PREFIX, strlen(TLS_URL_PREFIX)) == 0)
 		return true;
 	if (strncmp(name, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
 		return true;
@@ -121,9 +123,10 @@ static int split_user(const char *start, const char *end, struct remote_name *ou
 	return 0;
 }
 
-static int parse_url(const char *name, struct remote_name *out)
+static int parse_url(const char *name, size_t prefix, enum rmt_transport transport,
+                     struct remote_name *out)
 {
-	const char *authority = name + strlen(URL_PREFIX);
+	const char *authority = name + prefix;
 	const char *slash = strchr(authority, '/');
 	const char *host, *host_end, *port_start = NULL;
 	int result;
@@ -160,7 +163,7 @@ static int parse_url(const char *name, struct remote_name *out)
 		if (result < 0)
 			return result;
 	}
-	out->transport = RMT_TRANSPORT_TCP;
+	out->transport = transport;
 	return set_path(out, slash);
 }
 
@@ -205,7 +208,9 @@ int remote_name_parse(const char *name, struct remote_name *out)
 	if (name == NULL)
 		return -EINVAL;
 	if (strncmp(name, URL_PREFIX, strlen(URL_PREFIX)) == 0)
-		return parse_url(name, out);
+		return parse_url(name, strlen(URL_PREFIX), RMT_TRANSPORT_TCP, out);
+	if (strncmp(name, TLS_URL_PREFIX, strlen(TLS_URL_PREFIX)) == 0)
+		return parse_url(name, strlen(TLS_URL_PREFIX), RMT_TRANSPORT_TLS, out);
 	if (strncmp(name, EXEC_PREFIX, strlen(EXEC_PREFIX)) == 0)
 		return parse_exec(name, out);
 	if (remote_name_is_host_form(name))

@@ -1,6 +1,6 @@
 /*
  * remote_name.h - librmt's remote device names: [user@]host:path,
- * rmt://[user@]host[:port]/path and exec:COMMAND:path. Pure: no I/O.
+ * rmt://[user@]host[:port]/path (rmts:// for TLS) and exec:COMMAND:path. Pure: no I/O.
  */
 #ifndef LIBRMT_REMOTE_NAME_H
 #define LIBRMT_REMOTE_NAME_H

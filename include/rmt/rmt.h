@@ -27,7 +27,7 @@ enum rmt_transport {
 	RMT_TRANSPORT_RSH,     /* a remote shell runs the rmt command: ssh by default */
 	RMT_TRANSPORT_TCP,     /* rmtd's TCP port, plaintext */
 	RMT_TRANSPORT_COMMAND, /* a local command speaks rmt on its stdin/stdout (tests) */
-	RMT_TRANSPORT_TLS,     /* reserved: fails with EPROTONOSUPPORT until TLS exists */
+	RMT_TRANSPORT_TLS,     /* rmtd's TCP port over TLS 1.3 (rmts:// names) */
 };
 
 /* rmt_options.flags */
@@ -57,10 +57,16 @@ struct rmt_options {
 	 * silent for at most this long, or 60 s when no limit is set.
 	 */
 	int timeout_ms;
-	/* Longest wait for a TCP connection or a remote shell to start; 0: 30 s. */
+	/* Longest wait for a TCP connection (and its TLS handshake); 0: 30 s. */
 	int connect_timeout_ms;
 	unsigned int flags; /* RMT_OPT_* */
-	/* Reserved for TLS (not used yet); leave NULL. */
+	/*
+	 * TLS: the CA that signed the server's certificate (NULL: $RMT_TLS_CA, else
+	 * the system's), the client certificate and key rmtd asks for (NULL:
+	 * $RMT_TLS_CERT, $RMT_TLS_KEY; the key may be in the certificate file), and
+	 * the name the server's certificate must carry (NULL: $RMT_TLS_SERVER_NAME,
+	 * else the host).
+	 */
 	const char *tls_ca_file;
 	const char *tls_cert_file;
 	const char *tls_key_file;
@@ -79,7 +85,7 @@ struct rmt_options {
 void rmt_options_init(struct rmt_options *options);
 
 /*
- * Does this name denote a remote device? rmt://..., exec:..., or
+ * Does this name denote a remote device? rmt://..., rmts://..., exec:..., or
  * [user@]host:path with no '/' before the first ':' and the ':' not first (the
  * rule GNU tar and cpio use).
  */
@@ -89,10 +95,12 @@ int rmt_is_remote_name(const char *name);
  * Open a remote device. Names:
  *   [user@]host:path              remote shell (TCP when options->transport says so)
  *   rmt://[user@]host[:port]/path rmtd's TCP port; the path keeps its leading '/'
+ *   rmts://[user@]host[:port]/path the same over TLS
  *   exec:COMMAND ARGS...:path     a local command (no ':' in the command part)
  * flags are open(2) flags; O_CLOEXEC is local and never sent. options may be NULL.
  * Returns NULL with errno set: the server's errno for a refused open, EINVAL for
- * a bad name, the connect(2) or exec error, EIO for a broken server.
+ * a bad name, the connect(2) or exec error, EPROTO for a failed TLS handshake,
+ * EIO for a broken server.
  */
 struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_options *options);
 
@@ -126,7 +134,10 @@ int rmt_ioctl(struct rmt_handle *handle, unsigned long request, void *arg);
  */
 int rmt_status_field(struct rmt_handle *handle, char letter, long *value);
 
-/* C, then the connection is closed and the handle freed (also on failure). */
+/*
+ * C, then the connection is closed and the handle freed (also on failure).
+ * A handle serves one thread at a time.
+ */
 int rmt_close(struct rmt_handle *handle);
 
 /* RMT_CAP_* bits learned at open. */

@@ -10,7 +10,7 @@
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-require_tools dd mt-st tar cpio gzip dash python3 cmp diff
+require_tools dd mt-st tar cpio gzip dash python3 cmp diff openssl
 [ -z "${RMT_SERVER:-}" ] || { say "RMT_SERVER is set: this test needs rmtd itself"; }
 [ -x "$RMTD" ] || fail "rmtd is not built: $RMTD"
 PRELOAD=$RMTD_BUILD_DIR/librmt/librmt-preload.so
@@ -68,12 +68,17 @@ fi
 
 # ------------------------------------------------------------------ rmtd on loopback
 RMTD_PID=
+TLS_PID=
 stop_rmtd() {
-	if [ -n "$RMTD_PID" ]; then
-		kill "$RMTD_PID" 2>/dev/null || true
-		wait "$RMTD_PID" 2>/dev/null || true
-		RMTD_PID=
-	fi
+	local pid
+	for pid in "$RMTD_PID" "$TLS_PID"; do
+		if [ -n "$pid" ]; then
+			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+		fi
+	done
+	RMTD_PID=
+	TLS_PID=
 }
 finish() {
 	local rc=$?
@@ -84,6 +89,10 @@ trap 'finish; cleanup_work' EXIT
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+port_open() {
+	python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$1" 2>/dev/null
 }
 
 start_rmtd() {
@@ -388,6 +397,93 @@ print(p, s)' "$plain" "$shimmed")
 		"$best_plain" "$best_shimmed" || fail "300k dd calls: ${best_plain}s plain, ${best_shimmed}s with the shim"
 	ok "${best_plain}s plain, ${best_shimmed}s with the shim"
 fi
+
+# ------------------------------------------------------------------ TLS
+# A CA, the server's certificate (localhost, 127.0.0.1), a client certificate,
+# and a client certificate from another CA that rmtd must refuse.
+make_certificates() {
+	local d=$WORK/tls who
+	mkdir -p "$d"
+	(
+		cd "$d"
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj /CN=test-ca -keyout ca.key -out ca.crt
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+			-subj /CN=other-ca -keyout ca2.key -out ca2.crt
+		for who in server client stranger; do
+			openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$who" \
+				-keyout "$who.key" -out "$who.csr"
+		done
+		printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile san.ext -out server.crt
+		openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-out client.crt
+		openssl x509 -req -in stranger.csr -CA ca2.crt -CAkey ca2.key -CAcreateserial -days 2 \
+			-out stranger.crt
+		chmod 600 ./*.key
+	) >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log" >&2; fail "openssl could not make test certificates"; }
+}
+
+start_tls_rmtd() {
+	local conf=$WORK/tls/rmtd.conf
+	TLS_PORT=$(free_port)
+	{
+		printf 'listen 127.0.0.1:%s tls\n' "$TLS_PORT"
+		printf 'tls certificate %s/tls/server.crt\ntls key %s/tls/server.key\ntls ca %s/tls/ca.crt\n' \
+			"$WORK" "$WORK" "$WORK"
+		printf 'spool %s/spool\nallow * path %s/spool/* read-write create truncate\n' "$WORK" "$WORK"
+	} >"$conf"
+	chmod 600 "$conf"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$RMTD" -d -f "$conf" --control none >>"$WORK/server.log" 2>&1 &
+	TLS_PID=$!
+	for _ in $(seq 1 100); do
+		port_open "$TLS_PORT" && return 0
+		kill -0 "$TLS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "rmtd with a TLS listener did not start (see $WORK/server.log)"
+}
+
+make_certificates
+start_tls_rmtd
+say "rmtd listening with TLS on 127.0.0.1:$TLS_PORT (pid $TLS_PID)"
+TLS_ENV=(RMT_TLS_CA="$WORK/tls/ca.crt" RMT_TLS_CERT="$WORK/tls/client.crt" RMT_TLS_KEY="$WORK/tls/client.key"
+	RMT_DEVICES="$LOCAL=rmts://127.0.0.1:$TLS_PORT$WORK/spool/tls.dat")
+
+check "dd to and from a remote file over TLS (rmts://, client certificate)"
+run_remote "dd write over TLS" env "${TLS_ENV[@]}" "${DD[@]}" if="$WORK/b.dat" of="$LOCAL" bs=10240
+cmp "$WORK/b.dat" "$WORK/spool/tls.dat" || fail "the file written over TLS differs"
+run_remote "dd read over TLS" env "${TLS_ENV[@]}" "${DD[@]}" if="$LOCAL" of="$WORK/tls.back" bs=10240
+cmp "$WORK/b.dat" "$WORK/tls.back" || fail "the file read over TLS differs"
+ok
+
+check "tar --force-local -czf / -tzf over TLS"
+(cd "$WORK" && run_remote "tar -cz over TLS" env "${TLS_ENV[@]}" tar --force-local -czf "$LOCAL" src)
+run_remote "tar -tz over TLS" env "${TLS_ENV[@]}" tar --force-local -tzf "$LOCAL"
+sort "$WORK/client.out" | diff "$WORK/expected.list" - >&2 || fail "tar -tz over TLS"
+ok
+
+check "a certificate from another CA is refused, and the program sees an error"
+rc=0
+run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" "${TLS_ENV[@]}" RMT_TLS_CERT="$WORK/tls/stranger.crt" \
+	RMT_TLS_KEY="$WORK/tls/stranger.key" "${DD[@]}" if="$LOCAL" of=/dev/null || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'unknown ca' "$WORK/err" || { cat "$WORK/err" >&2; fail "stranger: exit $rc"; }
+ok
+
+check "a server certificate the client's CA did not sign is refused"
+rc=0
+run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" "${TLS_ENV[@]}" RMT_TLS_CA="$WORK/tls/ca2.crt" \
+	"${DD[@]}" if="$LOCAL" of=/dev/null || rc=$?
+[ "$rc" -ne 0 ] && grep -q "the server's certificate" "$WORK/err" || { cat "$WORK/err" >&2; fail "wrong CA: exit $rc"; }
+ok
+
+check "a TLS session cannot follow exec: the inheriting program gets EBADF, not a broken stream"
+rc=0
+run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" "${TLS_ENV[@]}" bash -c "gzip -c < '$WORK/b.dat' > '$LOCAL'" || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'Bad file descriptor' "$WORK/err" || { cat "$WORK/err" >&2; fail "exec over TLS: exit $rc"; }
+ok
 
 # ------------------------------------------------------------------ rmt-connect
 check "tar --rsh-command=rmt-connect -cf / -tf host:file (RMT_PORT)"

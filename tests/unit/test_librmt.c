@@ -76,6 +76,12 @@ Test(names, url_form)
 
 	cr_assert_eq(remote_name_parse("rmt://lib1/dev/nst0", &n), 0);
 	cr_assert_eq(n.port, 0, "no port: the caller's default applies");
+
+	cr_assert_eq(remote_name_parse("rmts://lib1:5443/srv/t.tap", &n), 0);
+	cr_assert_eq(n.transport, RMT_TRANSPORT_TLS);
+	cr_assert_str_eq(n.host, "lib1");
+	cr_assert_eq(n.port, 5443);
+	cr_assert_str_eq(n.path, "/srv/t.tap");
 }
 
 Test(names, exec_form)
@@ -436,16 +442,6 @@ Test(servers, missing_command)
 	cr_assert_eq(errno, ENOENT, "the exec error, not a later EIO");
 	cr_assert(strstr(rmt_error_text(NULL), "/nonexistent/rmt-server") != NULL, "text: %s",
 	          rmt_error_text(NULL));
-}
-
-Test(servers, tls_is_reserved)
-{
-	struct rmt_options o;
-
-	rmt_options_init(&o);
-	o.transport = RMT_TRANSPORT_TLS;
-	cr_assert_null(rmt_open("rmt://localhost/x", O_RDONLY, &o));
-	cr_assert_eq(errno, EPROTONOSUPPORT);
 }
 
 /* The remote shell transport, with a stand-in rsh that logs its argv. */
@@ -1381,6 +1377,100 @@ Test(liars, server_gone_between_requests)
 	cr_assert_eq(errno, EIO);
 	cr_assert(strstr(rmt_error_text(h), "closed") != NULL, "%s", rmt_error_text(h));
 	rmt_close(h);
+}
+
+/* A TCP listener on loopback whose one connection gets a canned behaviour. */
+struct raw_server {
+	int listener;
+	const char *say; /* written at once, then the server only reads; NULL: silent */
+	pthread_t thread;
+};
+
+static void *raw_serve(void *arg)
+{
+	struct raw_server *s = arg;
+	int c = accept(s->listener, NULL, NULL);
+	char sink[512];
+
+	if (c < 0)
+		return NULL;
+	if (s->say != NULL)
+		(void)!send(c, s->say, strlen(s->say), MSG_NOSIGNAL);
+	while (read(c, sink, sizeof(sink)) > 0)
+		;
+	close(c);
+	return NULL;
+}
+
+static unsigned int raw_server_start(struct raw_server *s, const char *say)
+{
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+	                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(addr);
+
+	s->say = say;
+	s->listener = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(s->listener, 0);
+	cr_assert_eq(bind(s->listener, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	cr_assert_eq(listen(s->listener, 1), 0);
+	cr_assert_eq(getsockname(s->listener, (struct sockaddr *)&addr, &len), 0);
+	pthread_create(&s->thread, NULL, raw_serve, s);
+	return ntohs(addr.sin_port);
+}
+
+Test(liars, tls_to_a_plaintext_server)
+{
+	struct raw_server s;
+	unsigned int port = raw_server_start(&s, "A0\nE5\nnot TLS at all\n");
+	char name[64];
+
+	snprintf(name, sizeof(name), "rmts://127.0.0.1:%u/dev/nst0", port);
+	errno = 0;
+	cr_assert_null(rmt_open(name, O_RDONLY, NULL));
+	cr_assert_eq(errno, EPROTO, "errno %d (%s)", errno, rmt_error_text(NULL));
+	cr_assert(strstr(rmt_error_text(NULL), "TLS") != NULL, "%s", rmt_error_text(NULL));
+	pthread_join(s.thread, NULL);
+	close(s.listener);
+}
+
+Test(liars, tls_handshake_times_out)
+{
+	struct raw_server s;
+	unsigned int port = raw_server_start(&s, NULL);
+	struct rmt_options o;
+	struct timespec t0, t1;
+	char name[64];
+	long ms;
+
+	rmt_options_init(&o);
+	o.connect_timeout_ms = 300;
+	snprintf(name, sizeof(name), "rmts://127.0.0.1:%u/dev/nst0", port);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_null(rmt_open(name, O_RDONLY, &o));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(errno, ETIMEDOUT, "errno %d (%s)", errno, rmt_error_text(NULL));
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	cr_assert(ms >= 250 && ms < 3000, "gave up after %ld ms", ms);
+	pthread_join(s.thread, NULL);
+	close(s.listener);
+}
+
+Test(liars, tls_unreadable_client_certificate)
+{
+	struct raw_server s;
+	unsigned int port = raw_server_start(&s, NULL);
+	struct rmt_options o;
+	char name[64];
+
+	rmt_options_init(&o);
+	o.tls_cert_file = "/nonexistent/client.crt";
+	snprintf(name, sizeof(name), "rmts://127.0.0.1:%u/dev/nst0", port);
+	cr_assert_null(rmt_open(name, O_RDONLY, &o));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert(strstr(rmt_error_text(NULL), "client certificate") != NULL, "%s",
+	          rmt_error_text(NULL));
+	pthread_join(s.thread, NULL);
+	close(s.listener);
 }
 
 /* ================================================================== the shared object */
