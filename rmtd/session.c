@@ -96,6 +96,7 @@ struct session {
 
 	/* Tapes: where a file begins, so its first record can be recognised. */
 	bool at_file_start;
+	bool no_medium;        /* the last call found no cartridge: "[operator wait]" */
 	bool wrote_since_mark; /* closing will write a filemark */
 	struct tape_content recognised;
 };
@@ -496,6 +497,9 @@ static void session_note_failure(struct session *s, int error)
 {
 	struct counters_delta delta = {0};
 
+	/* No cartridge in the drive: the session waits for an operator to load one. */
+	s->no_medium = error == ENOMEDIUM;
+
 	if (error == ENOSPC)
 		delta.times_full = 1;
 	else if (error == EIO || error == ENXIO || error == ENOMEDIUM || error == EMEDIUMTYPE)
@@ -865,6 +869,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 		reply_failure(s, (int)-job->result, NULL);
 		return;
 	}
+	s->no_medium = false;
 	switch (request->command) {
 	case PROTO_READ:
 		s->bytes_read += (uint64_t)job->result;
@@ -1293,6 +1298,7 @@ void session_activity(const struct session *s, struct session_activity *activity
 	                  : s->abort_requested && (s->closing || s->state == SESSION_ENDING)
 	                      ? "[abort sent]"
 	                  : s->abort_requested ? "[abort requested]"
+	                  : s->no_medium       ? "[operator wait]"
 	                                       : "";
 	activity->bytes_written = s->bytes_written;
 	activity->bytes_read = s->bytes_read;

@@ -29,6 +29,9 @@ def test(function):
     return function
 
 
+STARTED = []  # every rmtd a test started, killed when the test ends however it ends
+
+
 class Daemon:
     def __init__(self, directory, *options, env=None):
         self.port = free_port()
@@ -37,6 +40,7 @@ class Daemon:
         argv = [RMTD, "-d", "-v", "--control", "none", "--listen", "127.0.0.1:%d" % self.port,
                 "--allow", directory] + list(options)
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        STARTED.append(self.process)
         # Wait for the log line rather than connecting: a probe would use up a session.
         deadline = time.time() + 10
         while "listening on" not in open(self.log.name).read():
@@ -434,6 +438,12 @@ def main():
                     with open(os.path.join(directory, name)) as log:
                         print("---- %s (last lines)" % name)
                         print("".join(log.readlines()[-15:]))
+        finally:
+            for process in STARTED:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            STARTED.clear()
     sys.exit(1 if failed else 0)
 
 

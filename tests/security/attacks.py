@@ -37,6 +37,9 @@ def expect_error(action, errno, text=None):
     raise AssertionError("expected E%d, the request succeeded" % errno)
 
 
+STARTED = []  # every rmtd a test started, killed when the test ends however it ends
+
+
 class Daemon:
     def __init__(self, directory, config=None, *options):
         self.directory = directory
@@ -52,6 +55,7 @@ class Daemon:
             argv += ["-f", path]
         argv += list(options)
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        STARTED.append(self.process)
         deadline = time.time() + 10
         while "listening on" not in open(self.log_path).read():
             assert time.time() < deadline and self.process.poll() is None, \
@@ -510,6 +514,11 @@ def main():
                     print("---- %s" % name)
                     print("".join(open(os.path.join(directory, name)).readlines()[-12:]))
         finally:
+            for process in STARTED:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+            STARTED.clear()
             subprocess.run(["rm", "-rf", directory])
     print("%d passed, %d failed" % (passed, failed))
     sys.exit(1 if failed else 0)

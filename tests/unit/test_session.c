@@ -390,6 +390,23 @@ Test(session, phases_for_timeouts)
 	cr_assert_str_eq(activity.peer, "local");
 }
 
+Test(session, a_drive_without_a_medium_is_an_operator_wait)
+{
+	struct session_activity activity;
+	char request[PATH_MAX * 2];
+
+	/* An unloaded virtual tape answers ENOMEDIUM until a cartridge is loaded. */
+	snprintf(request, sizeof(request), "O%s/w.tap\n2 O_RDWR|O_CREAT\nI7\n1\nR100\n", directory);
+	feed(request);
+	cr_assert(strstr(fake.output, "E123\n") != NULL, "reads after offline: ENOMEDIUM");
+	session_activity(session, &activity);
+	cr_assert_str_eq(activity.state, "[operator wait]");
+	fake.output_length = 0;
+	feed("I30\n1\nR100\n"); /* MTLOAD: the operator loaded it */
+	session_activity(session, &activity);
+	cr_assert_str_eq(activity.state, "");
+}
+
 Test(session, abort_answers_the_client_and_ends)
 {
 	open_file("ab", "1 O_WRONLY|O_CREAT");
