@@ -1,7 +1,8 @@
 /*
  * rmt_connect.c - rmt-connect: an rsh stand-in that reaches rmtd's TCP port.
  *
- *   rmt-connect [-46n] [-l user] [-p port] host [-l user] [command ...]
+ *   rmt-connect [-46n] [--tls [--ca F] [--cert F] [--key F] [--server-name N]]
+ *               [-l user] [-p port] host [-l user] [command ...]
  *
  * tar --rsh-command=rmt-connect and RSH=rmt-connect dump start it the way they
  * start rsh; it ignores the remote command, connects to rmtd on host (port from
@@ -10,6 +11,10 @@
  * the replies still in flight are drained. Pipes are moved with splice(2), other
  * descriptors through a buffer. Exit status 0 when the server closed the
  * connection, 255 when it could not connect or the connection failed.
+ *
+ * With --tls (or RMT_TLS=1) the connection is TLS with a client certificate,
+ * as rmtd's TLS listeners require; the files come from the options or from
+ * RMT_TLS_CA, RMT_TLS_CERT, RMT_TLS_KEY and RMT_TLS_SERVER_NAME, as in librmt.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <getopt.h>
+
 #include "rmt/protocol.h"
+#include "tls_client.h"
 
 #define EXIT_CONNECT      255
 #define COPY_BUFFER_SIZE  (256 * 1024)
@@ -37,8 +45,11 @@ static const char *program = "rmt-connect";
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: %s [-46n] [-l user] [-p port] host [-l user] [command ...]\n",
-	        program);
+	fprintf(
+	    stderr,
+	    "usage: %s [-46n] [--tls [--ca FILE] [--cert FILE] [--key FILE] [--server-name NAME]]\n"
+	    "       [-l user] [-p port] host [-l user] [command ...]\n",
+	    program);
 	exit(EXIT_CONNECT);
 }
 
@@ -313,8 +324,103 @@ static int shovel(int sock)
 	return 0;
 }
 
+static bool write_all(int fd, const char *data, size_t length)
+{
+	while (length > 0) {
+		ssize_t n = write(fd, data, length);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		data += n;
+		length -= (size_t)n;
+	}
+	return true;
+}
+
+/*
+ * The TLS relay: one thread, the socket nonblocking. Everything TLS has is
+ * written to stdout at once; stdin is read only when the last piece went up.
+ * EOF on stdin ends the session with a TLS close (the client has read its
+ * replies by then: rmt is strictly request and reply).
+ */
+static int shovel_tls(struct tls_client *tls, int sock)
+{
+	static char up[COPY_BUFFER_SIZE], down[COPY_BUFFER_SIZE];
+	size_t up_length = 0, up_offset = 0;
+	short read_wants = POLLIN, write_wants = POLLOUT;
+	bool input_open = true;
+
+	for (;;) {
+		struct pollfd pfd[2];
+		int count = 1;
+		ssize_t n;
+
+		while ((n = tls_client_read(tls, down, sizeof(down), &read_wants)) > 0)
+			if (!write_all(STDOUT_FILENO, down, (size_t)n))
+				return EXIT_CONNECT; /* the client is gone */
+		if (n == 0)
+			return 0; /* the server closed */
+		if (n != -EAGAIN) {
+			fprintf(stderr, "%s: %s\n", program, tls_client_error(tls));
+			return EXIT_CONNECT;
+		}
+		while (up_offset < up_length) {
+			n = tls_client_write(tls, up + up_offset, up_length - up_offset,
+			                     &write_wants);
+			if (n == -EAGAIN)
+				break;
+			if (n <= 0) {
+				fprintf(stderr, "%s: %s\n", program, tls_client_error(tls));
+				return EXIT_CONNECT;
+			}
+			up_offset += (size_t)n;
+		}
+		if (up_offset == up_length)
+			up_offset = up_length = 0;
+		if (!input_open && up_length == 0) {
+			tls_client_free(tls, true);
+			return 0;
+		}
+		pfd[0].fd = sock;
+		pfd[0].events = (short)(read_wants | (up_length > 0 ? write_wants : 0));
+		if (input_open && up_length == 0) {
+			pfd[1].fd = STDIN_FILENO;
+			pfd[1].events = POLLIN;
+			count = 2;
+		}
+		if (poll(pfd, (nfds_t)count, -1) < 0 && errno != EINTR)
+			return EXIT_CONNECT;
+		if (count == 2 && pfd[1].revents != 0) {
+			n = read(STDIN_FILENO, up, sizeof(up));
+			if (n > 0)
+				up_length = (size_t)n;
+			else if (n == 0 || errno != EINTR)
+				input_open = false;
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	enum { OPT_TLS = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_SERVER_NAME };
+	static const struct option long_options[] = {
+	    {"tls", no_argument, NULL, OPT_TLS},
+	    {"ca", required_argument, NULL, OPT_CA},
+	    {"cert", required_argument, NULL, OPT_CERT},
+	    {"key", required_argument, NULL, OPT_KEY},
+	    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *env_tls = getenv("RMT_TLS");
+	bool tls = env_tls != NULL && strcmp(env_tls, "1") == 0;
+	struct tls_client_config tls_config = {
+	    .ca_file = getenv("RMT_TLS_CA"),
+	    .cert_file = getenv("RMT_TLS_CERT"),
+	    .key_file = getenv("RMT_TLS_KEY"),
+	    .server_name = getenv("RMT_TLS_SERVER_NAME"),
+	};
 	unsigned int port = RMT_DEFAULT_TCP_PORT;
 	const char *env_port = getenv("RMT_PORT");
 	const char *host;
@@ -327,8 +433,23 @@ int main(int argc, char **argv)
 		program = slash != NULL ? slash + 1 : argv[0];
 	}
 	/* "+": stop at the host, like rsh; what follows it belongs to the remote command. */
-	while ((opt = getopt(argc, argv, "+46l:np:")) != -1) {
+	while ((opt = getopt_long(argc, argv, "+46l:np:", long_options, NULL)) != -1) {
 		switch (opt) {
+		case OPT_TLS:
+			tls = true;
+			break;
+		case OPT_CA:
+			tls_config.ca_file = optarg;
+			break;
+		case OPT_CERT:
+			tls_config.cert_file = optarg;
+			break;
+		case OPT_KEY:
+			tls_config.key_file = optarg;
+			break;
+		case OPT_SERVER_NAME:
+			tls_config.server_name = optarg;
+			break;
 		case '4':
 			family = AF_INET;
 			break;
@@ -362,5 +483,18 @@ int main(int argc, char **argv)
 	/* dump puts "-l user" after the host; the command (/etc/rmt ...) is ignored. */
 	signal(SIGPIPE, SIG_IGN);
 	sock = connect_to(host, port, family);
+	if (tls) {
+		struct tls_client *session;
+		char why[256] = "";
+
+		if (tls_config.server_name == NULL)
+			tls_config.server_name = host;
+		if (tls_client_start(sock, &tls_config, CONNECT_TIMEOUT_S * 1000, &session, why,
+		                     sizeof(why)) < 0) {
+			fprintf(stderr, "%s: %s: %s\n", program, host, why);
+			exit(EXIT_CONNECT);
+		}
+		return shovel_tls(session, sock);
+	}
 	return shovel(sock);
 }
