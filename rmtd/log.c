@@ -35,6 +35,9 @@ int log_get_verbosity(void)
 }
 
 static void log_emit(int priority, const char *fmt, va_list ap, int with_errno)
+    __attribute__((format(printf, 2, 0)));
+
+static void log_emit(int priority, const char *fmt, va_list ap, int with_errno)
 {
 	char message[1024];
 	int saved_errno = errno;

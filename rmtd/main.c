@@ -117,8 +117,9 @@ static int run_stdio(const struct options *o, struct config *config)
 	settings.who.peer = peer;
 	settings.splice_input = true;
 
+	/* No event base: stdio is served by a blocking loop (fd_transport_serve). */
 	transport =
-	    fd_transport_create(base, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);
+	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);
 	if (transport == NULL)
 		fatalx("cannot set up standard input and output");
 	/* One client, one process: it never needs more of the filesystem than the rules name. */

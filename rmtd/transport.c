@@ -282,13 +282,20 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 		t->output_is_file = fstat(output_fd, &st) == 0 && S_ISREG(st.st_mode);
 		t->output_is_pipe = fstat(output_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 	}
-	if (t->input_is_file)
+	/* Without an event base the transport is served by fd_transport_serve() (stdio). */
+	t->blocking = base == NULL;
+	if (t->blocking)
+		t->read_event = NULL;
+	else if (t->input_is_file)
 		t->read_event = event_new(base, -1, 0, transport_read, t);
 	else
 		t->read_event = event_new(base, input_fd, EV_READ | EV_PERSIST, transport_read, t);
-	t->write_event = event_new(base, output_fd, EV_WRITE | EV_PERSIST, transport_write, t);
+	if (!t->blocking)
+		t->write_event =
+		    event_new(base, output_fd, EV_WRITE | EV_PERSIST, transport_write, t);
 	t->output = evbuffer_new();
-	if (t->read_event == NULL || t->write_event == NULL || t->output == NULL)
+	if ((!t->blocking && (t->read_event == NULL || t->write_event == NULL)) ||
+	    t->output == NULL)
 		goto fail;
 	{
 		struct session_settings adjusted = *settings;

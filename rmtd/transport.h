@@ -22,6 +22,7 @@ struct fd_transport;
 /* Called once the session has ended and the transport is finished with. */
 typedef void (*transport_finished_fn)(struct fd_transport *transport, const char *why, void *arg);
 
+/* base NULL: no events at all; fd_transport_serve() serves it (stdio). */
 struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
                                          const struct session_settings *settings,
                                          transport_finished_fn finished, void *arg);
