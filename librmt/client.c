@@ -760,9 +760,17 @@ static int tape_operation(struct rmt_handle *h, const struct mtop *op)
 			return error;
 		return 0;
 	default:
-		return set_error(h, EOPNOTSUPP,
-		                 "tape operation %d has no RMT V1 number on this server",
-		                 op->mt_op);
+		/* rmtd takes native Linux ops as i<1000+op>; a classic server answers E22. */
+		if (op->mt_op < 0 || RMT_EXT_NATIVE_BASE + op->mt_op > RMT_EXT_NATIVE_LAST)
+			result = -EINVAL;
+		else
+			result = send_tape_op(h, RMT_CMD_IOCTL_EXTENDED,
+			                      RMT_EXT_NATIVE_BASE + op->mt_op, op->mt_count);
+		if (result == -EINVAL)
+			return set_error(h, EOPNOTSUPP,
+			                 "tape operation %d has no RMT V1 number on this server",
+			                 op->mt_op);
+		return result;
 	}
 }
 

@@ -547,6 +547,11 @@ static void handle_ioctl_extended(struct session *s, const struct rmt_request *r
 		op = MTEOM;
 		break;
 	default:
+		if (request->ioctl_op >= RMT_EXT_NATIVE_BASE &&
+		    request->ioctl_op <= RMT_EXT_NATIVE_LAST) {
+			op = request->ioctl_op - RMT_EXT_NATIVE_BASE;
+			break;
+		}
 		/* MTCACHE, MTNOCACHE and MTNBSF have no Linux equivalent. */
 		reply_failure(s, EINVAL, "Operation not supported on Linux");
 		return;

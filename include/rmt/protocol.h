@@ -53,6 +53,13 @@
 #define RMT_EXT_ERASE   3
 #define RMT_EXT_EOM     4
 #define RMT_EXT_NBSF    5
+/*
+ * rmtd's extension: i<RMT_EXT_NATIVE_BASE + op> runs native Linux MTIOCTOP op,
+ * for the operations RMT V1 has no number for (MTSETBLK, MTLOAD, ...). Classic
+ * servers answer an unknown i code with E22 and stay in step.
+ */
+#define RMT_EXT_NATIVE_BASE 1000
+#define RMT_EXT_NATIVE_LAST (RMT_EXT_NATIVE_BASE + 63)
 
 /* Sub-commands of the 's' command (section 2, s). */
 #define RMT_STATUS_ERREG  'E'

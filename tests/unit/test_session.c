@@ -289,6 +289,20 @@ Test(session, extended_ioctl_and_status_fields)
 	fake.output_length = 0;
 }
 
+Test(session, native_linux_ops_after_i_minus_1)
+{
+	char request[PATH_MAX * 2];
+
+	/* V1 numbering has no MTSETBLK; rmtd takes it as i<1000+20>. */
+	snprintf(request, sizeof(request), "O%s/n.tap\n2 O_RDWR|O_CREAT\nI-1\n0\ni1020\n512\nsD",
+		 directory);
+	feed(request);
+	EXPECT("A0\nA1\nA512\nA512\n");
+	feed("i1064\n0\n");
+	cr_assert_eq(strncmp(fake.output, "E22\n", 4), 0, "beyond the native range");
+	fake.output_length = 0;
+}
+
 Test(session, qfa_on_a_file_is_the_file_offset)
 {
 	open_file("q", "2 O_RDWR|O_CREAT");
