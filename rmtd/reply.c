@@ -48,24 +48,6 @@ static char printable(unsigned char c)
 	return (char)c;
 }
 
-size_t reply_ok(char *buf, size_t size, int64_t value)
-{
-	char line[1 + 20 + 1];
-	size_t length = 0;
-
-	line[length++] = 'A';
-	length += format_unsigned(line + length, value < 0 ? 0 : (uint64_t)value);
-	line[length++] = '\n';
-	if (length + 1 > size) {
-		if (size > 0)
-			buf[0] = '\0';
-		return 0;
-	}
-	memcpy(buf, line, length);
-	buf[length] = '\0';
-	return length;
-}
-
 size_t reply_signed(char *buf, size_t size, int64_t value)
 {
 	char line[1 + 1 + 20 + 1];
@@ -85,6 +67,12 @@ size_t reply_signed(char *buf, size_t size, int64_t value)
 	memcpy(buf, line, length);
 	buf[length] = '\0';
 	return length;
+}
+
+size_t reply_ok(char *buf, size_t size, int64_t value)
+{
+	/* GNU clients cannot parse A-3: a count below zero goes out as A0. */
+	return reply_signed(buf, size, value < 0 ? 0 : value);
 }
 
 size_t reply_error(char *buf, size_t size, int errnum, const char *text)
