@@ -34,7 +34,10 @@
 
 /* Linux mtio.h values glibc's header lacks. */
 #ifndef MT_ST_TIMEOUTS
-#define MT_ST_TIMEOUTS 0x70000000
+/* How long an open waits for another process to let go of the image: 2 s. */
+#define VTAPE_LOCK_TRIES    100
+#define VTAPE_LOCK_PAUSE_NS (20 * 1000 * 1000)
+#define MT_ST_TIMEOUTS      0x70000000
 #endif
 #ifndef MT_ST_SET_CLN
 #define MT_ST_SET_CLN 0x80000000
@@ -575,6 +578,26 @@ static void vtape_free(struct vtape *vt)
 	free(vt);
 }
 
+/*
+ * Take the image for this process. The process that had it may still be
+ * closing it (an rsh client that quits without C leaves its rmt to notice the
+ * EOF, write the filemark and exit), so wait a little, as a drive becomes ready
+ * a moment after the previous user let go; then EBUSY, as st gives.
+ */
+static int vtape_lock(int fd)
+{
+	for (int tries = 0; tries < VTAPE_LOCK_TRIES; tries++) {
+		struct timespec pause = {0, VTAPE_LOCK_PAUSE_NS};
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		nanosleep(&pause, NULL);
+	}
+	return -EBUSY;
+}
+
 static int read_meta(int dir_fd, const char *base, struct tapeimage_meta *meta, bool *found,
                      const char *canonical)
 {
@@ -633,10 +656,9 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 		error = -EINVAL;
 		goto fail;
 	}
-	if (flock(vt->fd, LOCK_EX | LOCK_NB) < 0) {
-		error = errno == EWOULDBLOCK ? -EBUSY : -errno;
+	error = vtape_lock(vt->fd);
+	if (error < 0)
 		goto fail;
-	}
 	if (created) {
 		uint64_t capacity =
 		    target->create_capacity ? target->create_capacity : VTAPE_DEFAULT_CAPACITY;

@@ -53,9 +53,11 @@ ok
 
 check "dump level 0 and level 1 as the first two files of one tape"
 mke2fs -q -t ext2 -b 1024 -d "$WORK/tree1" -F "$WORK/fs.img" 8M
+sleep 1.1 # dump compares inode times with its dates to the second
 RSH=$RSH_SHIM must_succeed "dump -0" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
 	dump -0 -u -D "$WORK/dumpdates" -f "$T/dumps.tap" "$WORK/fs.img"
 echo "added later" >"$WORK/added.txt"
+sleep 1.1
 debugfs -w -R "write $WORK/added.txt added.txt" "$WORK/fs.img" >/dev/null 2>&1
 RSH=$RSH_SHIM must_succeed "dump -1" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
 	dump -1 -u -D "$WORK/dumpdates" -f "$T/dumps.tap" "$WORK/fs.img"
