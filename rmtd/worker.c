@@ -1,14 +1,20 @@
 /*
  * worker.c - one thread per drive for the blocking device calls.
  *
- * The queue is a singly linked list under a mutex; the loop is woken with
- * event_active() on an event owned by the worker, which libevent makes safe
- * across threads once evthread_use_pthreads() has been called (main.c does).
+ * The queues are small arrays under a mutex that is held only to push or pop.
+ * Each direction has its own eventfd: the loop wakes the thread by writing
+ * submit_fd, the thread wakes the loop by writing done_fd, which the loop
+ * watches like any other descriptor. The thread never calls into libevent, so
+ * it never waits for the loop's lock while the loop runs callbacks; a round
+ * trip through the worker costs two small writes and two wake-ups.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -20,13 +26,14 @@
 struct worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
 	struct job *pending[WORKER_QUEUE_MAX]; /* submitted, not yet run */
 	int pending_count;
 	struct job *finished[WORKER_QUEUE_MAX]; /* run, completion not yet delivered */
 	int finished_count;
 	int running;
 	bool stopping;
+	int submit_fd; /* eventfd: work queued (the thread blocks reading it) */
+	int done_fd;   /* eventfd, nonblocking: completions queued (the loop watches it) */
 	struct event *completion;
 };
 
@@ -82,18 +89,37 @@ void job_execute(struct job *job)
 	}
 }
 
+static void eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	/* Cannot fail short of a counter near 2^64; EINTR is retried. */
+	while (write(fd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *worker = arg;
+	uint64_t count;
 
-	pthread_mutex_lock(&worker->lock);
 	for (;;) {
 		struct job *job;
 
-		while (worker->pending_count == 0 && !worker->stopping)
-			pthread_cond_wait(&worker->wake, &worker->lock);
-		if (worker->pending_count == 0)
-			break;
+		pthread_mutex_lock(&worker->lock);
+		if (worker->pending_count == 0) {
+			bool stopping = worker->stopping;
+
+			pthread_mutex_unlock(&worker->lock);
+			if (stopping)
+				break;
+			if (read(worker->submit_fd, &count, sizeof(count)) < 0 && errno != EINTR &&
+			    errno != EAGAIN) {
+				log_warn("drive worker: wait for work");
+				break;
+			}
+			continue;
+		}
 		job = worker->pending[0];
 		memmove(worker->pending, worker->pending + 1,
 		        (size_t)(worker->pending_count - 1) * sizeof(job));
@@ -106,9 +132,9 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&worker->lock);
 		worker->running = 0;
 		worker->finished[worker->finished_count++] = job;
-		event_active(worker->completion, EV_READ, 0);
+		pthread_mutex_unlock(&worker->lock);
+		eventfd_signal(worker->done_fd);
 	}
-	pthread_mutex_unlock(&worker->lock);
 	return NULL;
 }
 
@@ -116,8 +142,12 @@ static void worker_deliver(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *worker = arg;
 	struct job *done[WORKER_QUEUE_MAX];
+	uint64_t signals;
 	int count;
 
+	if (read(worker->done_fd, &signals, sizeof(signals)) < 0 && errno != EAGAIN &&
+	    errno != EINTR)
+		log_warn("drive worker: completion wake-up");
 	pthread_mutex_lock(&worker->lock);
 	count = worker->finished_count;
 	memcpy(done, worker->finished, (size_t)count * sizeof(done[0]));
@@ -127,6 +157,18 @@ static void worker_deliver(evutil_socket_t fd, short what, void *arg)
 		done[i]->done(done[i], done[i]->arg);
 }
 
+static void worker_free(struct worker *worker)
+{
+	if (worker->completion)
+		event_free(worker->completion);
+	if (worker->submit_fd >= 0)
+		close(worker->submit_fd);
+	if (worker->done_fd >= 0)
+		close(worker->done_fd);
+	pthread_mutex_destroy(&worker->lock);
+	free(worker);
+}
+
 struct worker *worker_create(struct event_base *base)
 {
 	struct worker *worker = calloc(1, sizeof(*worker));
@@ -134,14 +176,15 @@ struct worker *worker_create(struct event_base *base)
 	if (worker == NULL)
 		return NULL;
 	pthread_mutex_init(&worker->lock, NULL);
-	pthread_cond_init(&worker->wake, NULL);
-	worker->completion = event_new(base, -1, 0, worker_deliver, worker);
-	if (worker->completion == NULL ||
+	worker->submit_fd = eventfd(0, EFD_CLOEXEC);
+	worker->done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (worker->submit_fd >= 0 && worker->done_fd >= 0)
+		worker->completion =
+		    event_new(base, worker->done_fd, EV_READ | EV_PERSIST, worker_deliver, worker);
+	if (worker->completion == NULL || event_add(worker->completion, NULL) < 0 ||
 	    pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
 		log_warnx("cannot start a drive worker thread");
-		if (worker->completion)
-			event_free(worker->completion);
-		free(worker);
+		worker_free(worker);
 		return NULL;
 	}
 	return worker;
@@ -153,13 +196,10 @@ void worker_destroy(struct worker *worker)
 		return;
 	pthread_mutex_lock(&worker->lock);
 	worker->stopping = true;
-	pthread_cond_signal(&worker->wake);
 	pthread_mutex_unlock(&worker->lock);
+	eventfd_signal(worker->submit_fd);
 	pthread_join(worker->thread, NULL);
-	event_free(worker->completion);
-	pthread_mutex_destroy(&worker->lock);
-	pthread_cond_destroy(&worker->wake);
-	free(worker);
+	worker_free(worker);
 }
 
 void worker_submit(struct worker *worker, struct job *job)
@@ -178,8 +218,8 @@ void worker_submit(struct worker *worker, struct job *job)
 		return;
 	}
 	worker->pending[worker->pending_count++] = job;
-	pthread_cond_signal(&worker->wake);
 	pthread_mutex_unlock(&worker->lock);
+	eventfd_signal(worker->submit_fd);
 }
 
 bool worker_busy(const struct worker *worker)
