@@ -24,7 +24,11 @@ struct drive_registry;
 struct config;
 
 struct session_transport {
-	/* Send a reply (all of it, queueing what cannot go out now). 0, or -errno. */
+	/*
+	 * Send a reply (all of it, queueing what cannot go out now). 0, or -errno.
+	 * The last part (R data) may be sent from where it lies, not copied, so the
+	 * session changes nothing there while output_full() is true.
+	 */
 	int (*send)(void *context, const struct iovec *iov, int count);
 	/* The session has ended (why: a short reason for the log); free the transport. */
 	void (*finished)(void *context, const char *why);

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -19,6 +20,17 @@
 
 /* Stop starting requests while more than this waits to go out (a slow reader of R). */
 #define OUTPUT_LIMIT (256 * 1024)
+/*
+ * The part of a large R record the socket did not take at once is sent from the
+ * drive's record buffer, not copied: the session starts nothing that could
+ * overwrite that buffer while output_full() says so.
+ */
+#define HOLD_MINIMUM (64 * 1024)
+/*
+ * While a large W record arrives, a socket wakes the loop only once this much of
+ * it is queued (SO_RCVLOWAT), not for every segment: fewer turns of the loop.
+ */
+#define WAKE_MINIMUM (256 * 1024)
 
 struct fd_transport {
 	struct event_base *base;
@@ -26,10 +38,14 @@ struct fd_transport {
 	int input_flags, output_flags; /* restored at the end (stdio may be a terminal) */
 	struct event *read_event, *write_event;
 	struct evbuffer *output;
+	const uint8_t *held; /* record data still to send after output, not copied */
+	size_t held_length;
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe;  /* records may be spliced from it */
+	bool input_is_pipe; /* records may be spliced from it */
+	bool input_is_socket;
+	int wake_threshold;  /* SO_RCVLOWAT now set on a socket */
 	bool input_is_file;  /* a regular file: always readable, epoll cannot watch it */
 	bool output_is_file; /* a regular file: writes never wait, epoll cannot watch it */
 	bool output_is_pipe; /* replies may be spliced into it */
@@ -52,7 +68,15 @@ static void transport_update_reading(struct fd_transport *t)
 	session_input_space(t->session, &where, &length);
 	if (length == 0 && t->input_is_pipe)
 		session_input_sink(t->session, &length);
-	want = length > 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
+	want = length > 0 && t->held_length == 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
+	if (t->input_is_socket) {
+		int threshold = length >= 2 * WAKE_MINIMUM ? WAKE_MINIMUM : 1;
+
+		if (threshold != t->wake_threshold &&
+		    setsockopt(t->input_fd, SOL_SOCKET, SO_RCVLOWAT, &threshold,
+		               sizeof(threshold)) == 0)
+			t->wake_threshold = threshold;
+	}
 	if (t->input_is_file) {
 		/* Nothing to wait for: read again on the next turn of the loop. */
 		if (want)
@@ -107,16 +131,45 @@ static void transport_read(evutil_socket_t fd, short what, void *arg)
 	session_input_added(t->session, (size_t)n);
 }
 
+/* Copy held record data into the output queue: the record buffer is about to change hands. */
+static int transport_copy_held(struct fd_transport *t)
+{
+	int rc = 0;
+
+	if (t->held_length > 0 && !t->output_broken)
+		rc = evbuffer_add(t->output, t->held, t->held_length) < 0 ? -ENOMEM : 0;
+	t->held = NULL;
+	t->held_length = 0;
+	return rc;
+}
+
 static void transport_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct fd_transport *t = arg;
 
-	if (evbuffer_write(t->output, t->output_fd) < 0 && errno != EAGAIN && errno != EINTR) {
+	if (evbuffer_get_length(t->output) > 0 && evbuffer_write(t->output, t->output_fd) < 0 &&
+	    errno != EAGAIN && errno != EINTR) {
 		t->output_broken = true;
 		evbuffer_drain(t->output, evbuffer_get_length(t->output));
+		t->held_length = 0;
 	}
 	if (evbuffer_get_length(t->output) > 0)
 		return;
+	while (t->held_length > 0) {
+		ssize_t n = write(t->output_fd, t->held, t->held_length);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			t->output_broken = true;
+			t->held_length = 0;
+			break;
+		}
+		t->held += n;
+		t->held_length -= (size_t)n;
+	}
 	event_del(t->write_event);
 	if (t->session == NULL) {
 		t->finished(t, NULL, t->finished_arg);
@@ -162,6 +215,9 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 		}
 		return 0;
 	}
+	if (t->held_length > 0 && transport_copy_held(t) < 0)
+		return -ENOMEM; /* a reply while a record is still going out (rare): keep the order
+		                 */
 	if (evbuffer_get_length(t->output) == 0) {
 		do {
 			n = writev(t->output_fd, iov, count);
@@ -180,10 +236,14 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 		size_t skip = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
 
 		n -= (ssize_t)skip;
-		if (iov[i].iov_len > skip &&
-		    evbuffer_add(t->output, (const char *)iov[i].iov_base + skip,
-		                 iov[i].iov_len - skip) < 0)
+		if (iov[i].iov_len - skip >= HOLD_MINIMUM && i == count - 1) {
+			t->held = (const uint8_t *)iov[i].iov_base + skip;
+			t->held_length = iov[i].iov_len - skip;
+		} else if (iov[i].iov_len > skip &&
+		           evbuffer_add(t->output, (const char *)iov[i].iov_base + skip,
+		                        iov[i].iov_len - skip) < 0) {
 			return -ENOMEM;
+		}
 	}
 	event_add(t->write_event, NULL);
 	return 0;
@@ -199,6 +259,7 @@ static void transport_finished(void *context, const char *why)
 		t->reading = false;
 	}
 	/* Replies still queued go out before the transport is given back. */
+	transport_copy_held(t);
 	if (evbuffer_get_length(t->output) > 0 && !t->output_broken)
 		return;
 	t->finished(t, why, t->finished_arg);
@@ -213,7 +274,7 @@ static bool transport_output_full(void *context)
 {
 	struct fd_transport *t = context;
 
-	return evbuffer_get_length(t->output) > OUTPUT_LIMIT;
+	return t->held_length > 0 || evbuffer_get_length(t->output) > OUTPUT_LIMIT;
 }
 
 static ssize_t transport_splice_out(void *context, int fd, size_t length)
@@ -302,6 +363,8 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 		struct stat st;
 
 		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
+		t->input_is_socket = S_ISSOCK(st.st_mode);
+		t->wake_threshold = 1;
 		adjusted.splice_input = settings->splice_input && t->input_is_pipe;
 		t->session = session_create(&adjusted, &fd_transport_ops, t);
 	}
