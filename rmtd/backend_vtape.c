@@ -1618,6 +1618,45 @@ out:
 	return error;
 }
 
+int vtape_set_write_protect(int directory_fd, const char *name, bool protect)
+{
+	struct vtape *vt;
+	bool found;
+	int error;
+
+	vt = calloc(1, sizeof(*vt));
+	if (vt == NULL)
+		return -ENOMEM;
+	vt->fd = -1;
+	tapeimage_index_init(&vt->index);
+	tapeimage_meta_init(&vt->meta, 0);
+	vt->canonical = strdup(name);
+	vt->dir_fd = open_directory(directory_fd, name, vt->base, sizeof(vt->base));
+	if (vt->canonical == NULL || vt->dir_fd < 0) {
+		error = vt->canonical == NULL ? -ENOMEM : vt->dir_fd;
+		goto out;
+	}
+	vt->fd = path_open_beneath(vt->dir_fd, vt->base, O_RDONLY | O_NONBLOCK, 0);
+	if (vt->fd < 0) {
+		error = vt->fd;
+		goto out;
+	}
+	/* A drive holding the tape keeps its own copy of the metadata and would overwrite ours. */
+	if (flock(vt->fd, LOCK_EX | LOCK_NB) < 0) {
+		error = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		goto out;
+	}
+	error = read_meta(vt->dir_fd, vt->base, &vt->meta, &found, NULL);
+	if (error < 0)
+		goto out;
+	/* Without a .meta the defaults stand (no capacity limit), now written down. */
+	vt->meta.write_protect = protect;
+	error = sidecar_replace(vt, ".meta", true, fill_meta, &vt->meta);
+out:
+	vtape_free(vt);
+	return error;
+}
+
 int vtape_inspect(int directory_fd, const char *name, struct vtape_inspection *out)
 {
 	char base[NAME_MAX + 1];

@@ -8,6 +8,7 @@
 #ifndef RMTD_BACKEND_VTAPE_H
 #define RMTD_BACKEND_VTAPE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tapeimage.h"
@@ -20,6 +21,12 @@
  * its .meta. -EEXIST if the image exists. A stale .idx is removed.
  */
 int vtape_create(int directory_fd, const char *name, const struct tapeimage_meta *meta);
+
+/*
+ * Set or clear the write-protect tab in the image's .meta (created when missing).
+ * -EBUSY while a drive holds the image.
+ */
+int vtape_set_write_protect(int directory_fd, const char *name, bool protect);
 
 struct vtape_inspection {
 	struct tapeimage_meta meta;

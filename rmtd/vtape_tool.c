@@ -5,6 +5,7 @@
  *                    [--barcode ID] FILE.tap
  *   rmt-vtape list FILE.tap     files, records per file with their sizes, marks, EOD
  *   rmt-vtape info FILE.tap     metadata, saved position, counts
+ *   rmt-vtape write-protect on|off FILE.tap   the cartridge's write-protect tab
  *
  * list and info change nothing: they read the .idx when it describes the image and scan
  * the image otherwise. See man/rmt-vtape.1 for the image format.
@@ -27,6 +28,7 @@ static const char usage_text[] =
     "                        [--barcode ID] FILE.tap\n"
     "       rmt-vtape list FILE.tap\n"
     "       rmt-vtape info FILE.tap\n"
+    "       rmt-vtape write-protect on|off FILE.tap\n"
     "       rmt-vtape --help\n"
     "SIZE is a number of bytes with an optional K, M, G or T suffix (powers of 1024).\n";
 
@@ -290,6 +292,32 @@ static int command_info(int argc, char **argv)
 	return 0;
 }
 
+static int command_write_protect(int argc, char **argv)
+{
+	bool protect;
+	int error;
+
+	if (argc != 3)
+		return usage(stderr, 2);
+	if (strcmp(argv[1], "on") == 0)
+		protect = true;
+	else if (strcmp(argv[1], "off") == 0)
+		protect = false;
+	else
+		return usage(stderr, 2);
+	error = vtape_set_write_protect(AT_FDCWD, argv[2], protect);
+	if (error == -EBUSY) {
+		fprintf(stderr, "rmt-vtape: %s: in use by a drive; try again once it is closed\n",
+		        argv[2]);
+		return 1;
+	}
+	if (error < 0) {
+		fprintf(stderr, "rmt-vtape: %s: %s\n", argv[2], strerror(-error));
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -303,6 +331,8 @@ int main(int argc, char **argv)
 		return command_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "info") == 0)
 		return command_info(argc - 1, argv + 1);
+	if (strcmp(argv[1], "write-protect") == 0)
+		return command_write_protect(argc - 1, argv + 1);
 	fprintf(stderr, "rmt-vtape: unknown command '%s'\n", argv[1]);
 	return usage(stderr, 2);
 }

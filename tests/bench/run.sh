@@ -91,8 +91,10 @@ run_tcp() {
 		echo "run.sh: no working rmtd: TCP daemon figures skipped" >&2
 		return
 	fi
-	"$rmtd" -d --listen "127.0.0.1:$port" --allow "$work" --max-sessions 4096 \
-		--max-per-peer 4096 2>"$work/daemon.err" &
+	# "null" is /dev/zero through the file backend: writes vanish, reads are zeros, so the
+	# device costs about what the ceiling's sink does and the comparison is of rmtd alone.
+	"$rmtd" -d --listen "127.0.0.1:$port" --allow "$work" --drive null=/dev/zero \
+		--max-sessions 4096 --max-per-peer 4096 2>"$work/daemon.err" &
 	daemon_pid=$!
 	for _ in $(seq 50); do
 		"$bench" idle --connect "127.0.0.1:$port" --pid "$daemon_pid" --sessions 1 \
@@ -109,6 +111,10 @@ run_tcp() {
 	echo "## TCP, rmtd daemon against the loopback ceiling, single client"
 	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" --path "$work/tcp" \
 		--tcp-file --ceiling "$@"
+	echo
+	echo "## TCP, rmtd on a null drive (/dev/zero: no file to write) against the ceiling, single client"
+	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" --path null --no-verify \
+		--ceiling "$@"
 	echo
 	echo "## TCP, 8 clients on 8 targets at once, 32M each, aggregate"
 	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" --path "$work/tcp%d" \

@@ -1744,6 +1744,52 @@ Test(vtape, rmt_vtape_create_list_info)
 	cr_assert_eq(tool(out, sizeof(out), "list missing.tap"), 1);
 }
 
+Test(vtape, rmt_vtape_write_protect_toggles_the_tab)
+{
+	char out[4096];
+	struct tapeimage_meta meta;
+	struct device dev;
+	int fd;
+
+	make_tape("t.tap", 1 << 20, 0, false);
+	cr_assert_eq(tool(out, sizeof(out), "write-protect on t.tap"), 0, "%s", out);
+	cr_assert_eq(open_ex(&dev, "t.tap", O_RDWR, false, 0), -EROFS);
+	read_meta_file("t.tap", &meta);
+	cr_assert(meta.write_protect);
+	cr_assert_eq(meta.capacity, 1 << 20, "the rest of the metadata is kept");
+	tapeimage_meta_free(&meta);
+
+	/* A drive holding the tape would write its own copy back: refused, tab unchanged. */
+	open_ok(&dev, "t.tap", O_RDONLY);
+	cr_assert_eq(tool(out, sizeof(out), "write-protect off t.tap"), 1);
+	cr_assert_not_null(strstr(out, "in use by a drive"), "%s", out);
+	close_ok(&dev);
+	read_meta_file("t.tap", &meta);
+	cr_assert(meta.write_protect);
+	tapeimage_meta_free(&meta);
+
+	cr_assert_eq(tool(out, sizeof(out), "write-protect off t.tap"), 0, "%s", out);
+	open_ok(&dev, "t.tap", O_RDWR);
+	cr_assert_eq(put(&dev, 10, 'a'), 10);
+	close_ok(&dev);
+
+	cr_assert_eq(tool(out, sizeof(out), "write-protect maybe t.tap"), 2);
+	cr_assert_eq(tool(out, sizeof(out), "write-protect on"), 2);
+	cr_assert_eq(tool(out, sizeof(out), "write-protect on missing.tap"), 1);
+	cr_assert_not_null(strstr(out, "No such file"), "%s", out);
+
+	/* An image copied from elsewhere has no .meta: it gets one, still without a limit. */
+	fd = open(path_of("bare.tap"), O_WRONLY | O_CREAT | O_EXCL, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	cr_assert_eq(tool(out, sizeof(out), "write-protect on bare.tap"), 0, "%s", out);
+	read_meta_file("bare.tap", &meta);
+	cr_assert(meta.write_protect);
+	cr_assert_eq(meta.capacity, 0);
+	tapeimage_meta_free(&meta);
+	cr_assert_eq(open_ex(&dev, "bare.tap", O_WRONLY, false, 0), -EROFS);
+}
+
 Test(vtape, torn_tail_described_by_a_saved_index_is_repaired_too)
 {
 	struct device dev;
