@@ -193,6 +193,7 @@ static int connection_start(struct server *server, int fd, const struct sockaddr
 	}
 	settings.drives = server->drives;
 	settings.max_record = server->limits.max_record;
+	settings.request_timeout = server->limits.request_timeout;
 	settings.input_buffer_size = SESSION_INPUT_BUFFER;
 	settings.peer = connection->peer;
 	settings.identity = connection->peer_host;

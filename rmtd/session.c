@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "reply.h"
 #include "session.h"
+#include "transfer.h"
 #include "worker.h"
 
 enum session_state {
@@ -168,6 +169,8 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 
 	job->kind = kind;
 	job->device = &s->drive->device;
+	if (kind != JOB_READ && kind != JOB_WRITE)
+		job->socket = -1; /* only a record moves between socket and device */
 	job->done = session_job_done;
 	job->arg = s;
 	/* Calls that move a tape report where it is now (see session_note_position). */
@@ -176,6 +179,15 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	if (s->state != SESSION_ENDING)
 		s->state = SESSION_BUSY;
 	worker_submit(s->drive->worker, job);
+}
+
+/* The client's socket when the drive's thread may move a record of length bytes itself. */
+static int session_direct_socket(struct session *s, uint64_t length)
+{
+	if (length < TRANSFER_MINIMUM || s->drive->worker == NULL ||
+	    s->transport->direct_socket == NULL)
+		return -1;
+	return s->transport->direct_socket(s->context);
 }
 
 static void session_release_drive(struct session *s)
@@ -663,6 +675,8 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 		reply_failure(s, ENOMEM, NULL);
 		return;
 	}
+	s->job.socket = session_direct_socket(s, request->length);
+	s->job.sent = 0;
 	s->operation = "Read";
 	session_submit(s, JOB_READ, STEP_REPLY);
 }
@@ -766,6 +780,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	s->job.count = (size_t)length;
 	if (available >= length) {
 		s->job.buffer = s->input + s->input_start;
+		s->job.socket = -1;
 		s->input_start += length;
 		session_submit(s, JOB_WRITE, STEP_REPLY);
 		return;
@@ -783,6 +798,16 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	}
 	memcpy(s->record, s->input + s->input_start, available);
 	s->input_start += available;
+	s->job.socket = session_direct_socket(s, length - available);
+	if (s->job.socket >= 0) {
+		/* The drive's thread receives the rest and writes it (transfer.h). */
+		s->job.buffer = s->record;
+		s->job.have = available;
+		s->job.timeout_ms = s->settings.request_timeout * 1000;
+		s->job.transfer_error = 0;
+		session_submit(s, JOB_WRITE, STEP_REPLY);
+		return;
+	}
 	s->record_have = available;
 	s->data_remaining = length - available;
 	s->state = SESSION_DATA;
@@ -865,6 +890,22 @@ static int64_t status_field(const struct mtget *status, char letter)
 	}
 }
 
+/* The rest of an R reply the drive's thread began to send. */
+static void session_send_rest(struct session *s, const struct job *job)
+{
+	size_t total = job->reply_length + (size_t)job->result;
+	size_t sent = job->sent;
+
+	if (sent >= total)
+		return;
+	if (sent < job->reply_length)
+		session_send(s, job->reply + sent, job->reply_length - sent, job->buffer,
+		             (size_t)job->result);
+	else
+		session_send(s, (const uint8_t *)job->buffer + (sent - job->reply_length),
+		             total - sent, NULL, 0);
+}
+
 static void reply_for_job(struct session *s, const struct job *job)
 {
 	const struct rmt_request *request = &s->request;
@@ -884,7 +925,10 @@ static void reply_for_job(struct session *s, const struct job *job)
 		} else {
 			session_note_filemark(s, false, 1);
 		}
-		reply_with_data(s, job->buffer, (size_t)job->result);
+		if (job->socket >= 0 && job->result > 0)
+			session_send_rest(s, job);
+		else
+			reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
 		s->bytes_written += (uint64_t)job->result;
@@ -1023,6 +1067,21 @@ static void session_job_done(struct job *job, void *arg)
 		}
 		break;
 	case STEP_REPLY:
+		if (job->kind == JOB_WRITE && job->socket >= 0 && job->transfer_error < 0) {
+			/* The rest of the record never came: nothing was written or is answered. */
+			if (job->transfer_error == -ETIMEDOUT)
+				log_warnx("session %u: record not complete after %d s, closing",
+				          s->id, s->settings.request_timeout);
+			s->closing = true;
+			s->input_ended = true;
+			if (s->end_reason[0] == '\0')
+				strlcpy(s->end_reason,
+				        job->transfer_error == -ETIMEDOUT
+				            ? "request timeout"
+				            : "client closed mid-record",
+				        sizeof(s->end_reason));
+			break;
+		}
 		if (s->request.command == PROTO_CLOSE) {
 			session_device_closed(s);
 			if (job->result < 0)
@@ -1082,6 +1141,7 @@ static void session_data_complete(struct session *s)
 	}
 	s->job.buffer = s->record;
 	s->job.count = (size_t)s->record_have;
+	s->job.socket = -1;
 	session_submit(s, JOB_WRITE, STEP_REPLY);
 }
 
@@ -1162,6 +1222,7 @@ struct session *session_create(const struct session_settings *settings,
 		return NULL;
 	}
 	s->id = session_next_id++;
+	s->job.socket = -1;
 	s->transport = transport;
 	s->context = context;
 	s->state = SESSION_READING;
@@ -1218,7 +1279,9 @@ void session_input_spliced(struct session *s, ssize_t result)
 
 void session_input_space(struct session *s, void **where, size_t *length)
 {
-	if (s->state == SESSION_SPLICE) {
+	if (s->state == SESSION_SPLICE ||
+	    (s->state == SESSION_BUSY && s->job.kind == JOB_WRITE && s->job.socket >= 0)) {
+		/* The record's bytes go elsewhere (a file, or the drive's thread). */
 		*where = NULL;
 		*length = 0;
 		return;

@@ -42,6 +42,12 @@ struct session_transport {
 	 * the bytes moved (fewer only at the end of fd), or -errno.
 	 */
 	ssize_t (*splice_out)(void *context, int fd, size_t length);
+	/*
+	 * The plaintext socket the drive's thread may receive a record from and send
+	 * a reply to itself (transfer.h), or -1 (NULL op: never). Only while nothing
+	 * waits to go out; the transport reads nothing while such a W is in flight.
+	 */
+	int (*direct_socket)(void *context);
 };
 
 struct session_settings {
@@ -53,6 +59,7 @@ struct session_settings {
 	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */
 	bool splice_input;          /* input is a pipe and device calls run inline (stdio) */
+	int request_timeout;        /* seconds a request may take to arrive (0: no limit) */
 };
 
 /* Snapshot of what a session is doing, for the operator (rmtctl status). */

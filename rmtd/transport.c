@@ -301,12 +301,23 @@ static ssize_t transport_splice_out(void *context, int fd, size_t length)
 	return (ssize_t)moved;
 }
 
+static int transport_direct_socket(void *context)
+{
+	struct fd_transport *t = context;
+
+	if (t->blocking || !t->input_is_socket || t->input_fd != t->output_fd || t->output_broken ||
+	    t->held_length > 0 || evbuffer_get_length(t->output) > 0)
+		return -1;
+	return t->input_fd;
+}
+
 static const struct session_transport fd_transport_ops = {
     .send = transport_send,
     .finished = transport_finished,
     .input_changed = transport_input_changed,
     .output_full = transport_output_full,
     .splice_out = transport_splice_out,
+    .direct_socket = transport_direct_socket,
 };
 
 static int set_nonblocking(int fd, int *saved)

@@ -19,6 +19,8 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "reply.h"
+#include "transfer.h"
 #include "worker.h"
 
 #define WORKER_QUEUE_MAX 8
@@ -55,8 +57,22 @@ void job_execute(struct job *job)
 		break;
 	case JOB_READ:
 		job->result = ops->read(dev, job->buffer, job->count);
+		if (job->socket >= 0 && job->result > 0) {
+			job->reply_length = reply_ok(job->reply, sizeof(job->reply), job->result);
+			job->sent = transfer_send(job->socket, job->reply, job->reply_length,
+			                          job->buffer, (size_t)job->result);
+		}
 		break;
 	case JOB_WRITE:
+		if (job->socket >= 0) {
+			job->transfer_error = transfer_receive(job->socket, job->buffer, &job->have,
+			                                       job->count, job->timeout_ms);
+			if (job->transfer_error < 0) {
+				job->result =
+				    job->transfer_error; /* a cut record is never written */
+				break;
+			}
+		}
 		job->result = ops->write(dev, job->buffer, job->count);
 		break;
 	case JOB_SEEK:

@@ -45,8 +45,20 @@ struct job {
 	int whence;                    /* JOB_SEEK */
 	int op, op_count;              /* JOB_TAPE_OP */
 
+	/*
+	 * JOB_READ, JOB_WRITE of large records on a plaintext socket: the record moves
+	 * between socket and device on the drive's thread (transfer.h). -1: the loop
+	 * moves it.
+	 */
+	int socket;
+	size_t have;    /* JOB_WRITE: bytes of the record already in buffer */
+	int timeout_ms; /* JOB_WRITE: how long the rest may take to arrive (<= 0: no limit) */
+
 	/* outputs */
-	int64_t result; /* >= 0 success value, < 0 -errno */
+	int64_t result;     /* >= 0 success value, < 0 -errno */
+	int transfer_error; /* JOB_WRITE on a socket: the record did not arrive whole (-errno) */
+	char reply[24];     /* JOB_READ on a socket: the reply header, and how much of */
+	size_t reply_length, sent; /* header + data the thread already sent */
 	struct mtget status;
 	bool with_status; /* JOB_WRITE/JOB_READ/JOB_TAPE_OP on a tape: also fill status after */
 

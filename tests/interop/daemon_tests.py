@@ -334,6 +334,77 @@ def a_slow_reader_of_large_records_gets_every_byte(directory):
     assert daemon.stop() == 0
 
 
+def tape_records(daemon, tape):
+    """Every record of the first file of tape, then check the filemark ends it."""
+    reader = daemon.connect()
+    reader.open(tape, O_RDONLY)
+    reader.ioctl(MTREW)
+    records = []
+    while True:
+        data = reader.read(1 << 20)
+        if not data:
+            break
+        records.append(data)
+    reader.close()
+    return records
+
+
+@test
+def large_records_cut_stalled_or_finished_at_sigterm(directory):
+    # Records of 64 KiB and more are received by the drive's thread (rmtd/transfer.h):
+    # the same rules hold there as on the loop.
+    size = 256 * 1024
+    daemon = Daemon(directory, "--request-timeout", "2")
+
+    # A client killed mid-record loses that record only.
+    cut = directory + "/cut.tap"
+    rmt = daemon.connect()
+    rmt.open(cut, O_RDWR | O_CREAT)
+    for i in range(3):
+        assert rmt.write(record(5, i, size)) == size
+    rmt.send(b"W%d\n" % size + record(5, 3, size)[:100000])
+    time.sleep(0.2)
+    rmt.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    rmt.sock.close()
+    time.sleep(0.3)
+    assert tape_records(daemon, cut) == [record(5, i, size) for i in range(3)]
+
+    # A record that stops arriving: closed at the request timeout, the loop never waits.
+    stalled = directory + "/stalled.tap"
+    rmt = daemon.connect()
+    rmt.open(stalled, O_RDWR | O_CREAT)
+    assert rmt.write(record(6, 0, size)) == size
+    rmt.send(b"W%d\n" % size + record(6, 1, size)[:size // 2])
+    began = time.time()
+    other = daemon.connect()
+    while time.time() - began < 1.5:
+        assert other.version() == 2  # answered while the drive's thread waits
+    try:
+        rmt.read_line()
+        raise AssertionError("a stalled record got an answer")
+    except (EOFError, OSError):
+        pass
+    assert time.time() - began < 8, "closed by the request timeout"
+    assert tape_records(daemon, stalled) == [record(6, 0, size)]
+
+    # SIGTERM while a record is half sent: it is finished, answered and kept.
+    finished = directory + "/finished.tap"
+    rmt = daemon.connect()
+    rmt.open(finished, O_RDWR | O_CREAT)
+    assert rmt.write(record(7, 0, size)) == size
+    rmt.send(b"W%d\n" % size + record(7, 1, size)[:1000])
+    time.sleep(0.2)
+    daemon.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    assert daemon.alive(), "the record in flight is waited for"
+    rmt.send(record(7, 1, size)[1000:])
+    assert rmt.reply() == size
+    assert daemon.stop(timeout=30) == 0
+    reader = Daemon(directory)
+    assert tape_records(reader, finished) == [record(7, i, size) for i in range(2)]
+    assert reader.stop() == 0
+
+
 @test
 def thousand_idle_connections_then_a_clear_refusal(directory):
     resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
