@@ -1582,12 +1582,13 @@ const struct backend_ops backend_vtape_ops = {
 
 /* ------------------------------------------------------------------ rmt-vtape helpers */
 
-int vtape_create(int directory_fd, const char *name, const struct tapeimage_meta *meta)
+/* rmt-vtape works on an image without opening it as a drive: the name, its directory. */
+static int vtape_for_tool(int directory_fd, const char *name, struct vtape **out)
 {
-	struct vtape *vt;
+	struct vtape *vt = calloc(1, sizeof(*vt));
 	int error;
 
-	vt = calloc(1, sizeof(*vt));
+	*out = vt;
 	if (vt == NULL)
 		return -ENOMEM;
 	vt->fd = -1;
@@ -1597,8 +1598,21 @@ int vtape_create(int directory_fd, const char *name, const struct tapeimage_meta
 	vt->dir_fd = open_directory(directory_fd, name, vt->base, sizeof(vt->base));
 	if (vt->canonical == NULL || vt->dir_fd < 0) {
 		error = vt->canonical == NULL ? -ENOMEM : vt->dir_fd;
-		goto out;
+		vtape_free(vt);
+		*out = NULL;
+		return error;
 	}
+	return 0;
+}
+
+int vtape_create(int directory_fd, const char *name, const struct tapeimage_meta *meta)
+{
+	struct vtape *vt;
+	int error;
+
+	error = vtape_for_tool(directory_fd, name, &vt);
+	if (error < 0)
+		return error;
 	vt->fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_CREAT | O_EXCL, 0666);
 	if (vt->fd < 0) {
 		error = vt->fd;
@@ -1624,18 +1638,9 @@ int vtape_set_write_protect(int directory_fd, const char *name, bool protect)
 	bool found;
 	int error;
 
-	vt = calloc(1, sizeof(*vt));
-	if (vt == NULL)
-		return -ENOMEM;
-	vt->fd = -1;
-	tapeimage_index_init(&vt->index);
-	tapeimage_meta_init(&vt->meta, 0);
-	vt->canonical = strdup(name);
-	vt->dir_fd = open_directory(directory_fd, name, vt->base, sizeof(vt->base));
-	if (vt->canonical == NULL || vt->dir_fd < 0) {
-		error = vt->canonical == NULL ? -ENOMEM : vt->dir_fd;
-		goto out;
-	}
+	error = vtape_for_tool(directory_fd, name, &vt);
+	if (error < 0)
+		return error;
 	vt->fd = path_open_beneath(vt->dir_fd, vt->base, O_RDONLY | O_NONBLOCK, 0);
 	if (vt->fd < 0) {
 		error = vt->fd;
