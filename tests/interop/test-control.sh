@@ -139,7 +139,11 @@ ctl status --json >"$WORK/idle.json" || fail "rmtctl status --json: exit $?"
 ok
 
 check "rmtctl status --watch --json repeats, one JSON document per line"
-timeout 2.3 "$RMTCTL" -s "$SOCK" status --watch 0.5 --json >"$WORK/watch.out" 2>&1 || true
+# Stopped by a signal: in a sanitizer build LeakSanitizer's exit-time scan of a process
+# that is being killed can hang (seen once in 20 runs), so it is not asked for here; -k
+# makes sure the test goes on whatever happens.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	timeout -k 5 2.3 "$RMTCTL" -s "$SOCK" status --watch 0.5 --json >"$WORK/watch.out" 2>&1 || true
 python3 - "$WORK/watch.out" <<'PYEOF' || fail "watch output: $(head -c 300 "$WORK/watch.out")"
 import json, sys
 lines = open(sys.argv[1]).read().splitlines()
