@@ -738,16 +738,8 @@ static int store_entry(struct catalog *cat, struct catalog_entry *loaded)
 static int catalog_location(const char *state_dir, const char *cartridge, bool create, char *dir,
                             size_t dir_size, char *file, size_t file_size)
 {
-	char stem[STATE_NAME_MAX + 1];
-	int error;
-
-	if ((error = state_safe_name(cartridge, stem, sizeof(stem))) < 0)
-		return error;
-	if ((error = state_directory(state_dir, COUNTERS_CARTRIDGE, create, dir, dir_size)) < 0)
-		return error;
-	if ((size_t)snprintf(file, file_size, "%s%s", stem, CATALOG_SUFFIX) >= file_size)
-		return -ENAMETOOLONG;
-	return 0;
+	return state_file_location(state_dir, COUNTERS_CARTRIDGE, cartridge, CATALOG_SUFFIX, create,
+	                           dir, dir_size, file, file_size);
 }
 
 int catalog_load(const char *state_dir, const char *cartridge, struct catalog *cat)

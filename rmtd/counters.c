@@ -410,8 +410,9 @@ static void counters_parse_line(struct counters *c, char *line, const char *path
 	/* kind, name, version and unknown keys: informational or newer; ignored */
 }
 
-static int counters_path(const char *state_dir, enum counters_kind kind, const char *name,
-                         bool create, char *dir, size_t dir_size, char *file, size_t file_size)
+int state_file_location(const char *state_dir, enum counters_kind kind, const char *name,
+                        const char *suffix, bool create, char *dir, size_t dir_size, char *file,
+                        size_t file_size)
 {
 	char stem[STATE_NAME_MAX + 1];
 	int error;
@@ -420,7 +421,7 @@ static int counters_path(const char *state_dir, enum counters_kind kind, const c
 		return error;
 	if ((error = state_directory(state_dir, kind, create, dir, dir_size)) < 0)
 		return error;
-	if ((size_t)snprintf(file, file_size, "%s%s", stem, COUNTERS_SUFFIX) >= file_size)
+	if ((size_t)snprintf(file, file_size, "%s%s", stem, suffix) >= file_size)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -435,7 +436,8 @@ int counters_load(const char *state_dir, enum counters_kind kind, const char *na
 	int error;
 
 	counters_init(out, kind, name);
-	error = counters_path(state_dir, kind, name, false, dir, sizeof(dir), file, sizeof(file));
+	error = state_file_location(state_dir, kind, name, COUNTERS_SUFFIX, false, dir, sizeof(dir),
+	                            file, sizeof(file));
 	if (error < 0)
 		return error;
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
@@ -467,8 +469,8 @@ int counters_save(const char *state_dir, const struct counters *c)
 	size_t used;
 	int error, n;
 
-	error =
-	    counters_path(state_dir, c->kind, c->name, true, dir, sizeof(dir), file, sizeof(file));
+	error = state_file_location(state_dir, c->kind, c->name, COUNTERS_SUFFIX, true, dir,
+	                            sizeof(dir), file, sizeof(file));
 	if (error < 0)
 		return error;
 	text = malloc(COUNTERS_TEXT_SIZE);

@@ -103,6 +103,14 @@ int state_directory(const char *state_dir, enum counters_kind kind, bool create,
                     size_t size);
 
 /*
+ * Where the state file of a drive or cartridge lies: its directory (made when
+ * create) and its file name, the safe stem of name followed by suffix.
+ */
+int state_file_location(const char *state_dir, enum counters_kind kind, const char *name,
+                        const char *suffix, bool create, char *dir, size_t dir_size, char *file,
+                        size_t file_size);
+
+/*
  * Replace dir/file_name by data atomically: temporary file in dir, write,
  * fsync, rename, fsync dir. Mode 0640. Returns 0 or -errno; on failure the
  * old file is untouched and the temporary file is removed.

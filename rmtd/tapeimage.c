@@ -99,39 +99,19 @@ static size_t iov_total(const struct iovec *iov, int count)
 	return total;
 }
 
-/* pwritev all of it (the iovecs are consumed). Returns 0 or -errno. */
-static int pwritev_full(int fd, struct iovec *iov, int count, uint64_t offset)
+/*
+ * pwritev or preadv all of it (the iovecs are consumed). Returns 0 or -errno; a
+ * file that ends first is -EIO, an offset past what off_t holds -EFBIG (writing).
+ */
+static int vectored_full(int fd, struct iovec *iov, int count, uint64_t offset, bool writing)
 {
 	size_t left = iov_total(iov, count);
 
 	if (offset > (uint64_t)INT64_MAX - left)
-		return -EFBIG;
+		return writing ? -EFBIG : -EIO;
 	while (left > 0) {
-		ssize_t n = pwritev(fd, iov, count, (off_t)offset);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		offset += (uint64_t)n;
-		left -= (size_t)n;
-		iov_advance(&iov, &count, (size_t)n);
-	}
-	return 0;
-}
-
-/* preadv all of it; a short file is -EIO. */
-static int preadv_full(int fd, struct iovec *iov, int count, uint64_t offset)
-{
-	size_t left = iov_total(iov, count);
-
-	if (offset > (uint64_t)INT64_MAX - left)
-		return -EIO;
-	while (left > 0) {
-		ssize_t n = preadv(fd, iov, count, (off_t)offset);
+		ssize_t n = writing ? pwritev(fd, iov, count, (off_t)offset)
+		                    : preadv(fd, iov, count, (off_t)offset);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -260,7 +240,7 @@ int tapeimage_read_data(int fd, const struct tapeimage_object *object, void *buf
 	iov[0].iov_len = object->length;
 	iov[1].iov_base = tail;
 	iov[1].iov_len = pad + 4;
-	error = preadv_full(fd, iov, 2, object->offset + 4);
+	error = vectored_full(fd, iov, 2, object->offset + 4, false);
 	if (error < 0)
 		return error;
 	return get_le32(tail + pad) == object->word ? 0 : -EIO;
@@ -292,7 +272,7 @@ int tapeimage_write_records(int fd, uint64_t offset, const void *data, uint32_t 
 			iov[3 * i + 2].iov_base = tail;
 			iov[3 * i + 2].iov_len = pad + 4;
 		}
-		error = pwritev_full(fd, iov, (int)(3 * batch), offset);
+		error = vectored_full(fd, iov, (int)(3 * batch), offset, true);
 		if (error < 0)
 			return error;
 		offset += span * batch;
@@ -309,7 +289,7 @@ int tapeimage_write_marks(int fd, uint64_t offset, size_t count)
 	while (count > 0) {
 		size_t batch = count < sizeof(zeros) / 4 ? count : sizeof(zeros) / 4;
 		struct iovec iov = {.iov_base = (void *)zeros, .iov_len = batch * 4};
-		int error = pwritev_full(fd, &iov, 1, offset);
+		int error = vectored_full(fd, &iov, 1, offset, true);
 
 		if (error < 0)
 			return error;
