@@ -714,6 +714,24 @@ static int add_candidate(struct file_job *job, const char *name)
 	return 0;
 }
 
+/* A job reading state files for c, listed with the control; NULL (and the answer sent) if not. */
+static struct file_job *file_job_new(struct control_connection *c,
+                                     const struct control_request *request)
+{
+	struct file_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL) {
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	job->control = c->control;
+	job->connection = c;
+	job->json = request->json;
+	TAILQ_INSERT_TAIL(&c->control->jobs, job, entry);
+	job->state_directory = strdup(c->control->state_directory);
+	return job;
+}
+
 static void handle_catalog(struct control_connection *c, const struct control_request *request)
 {
 	struct control *control = c->control;
@@ -725,16 +743,9 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 		reply_error(c, CONTROL_ERR_UNAVAILABLE, "no state directory is configured");
 		return;
 	}
-	job = calloc(1, sizeof(*job));
-	if (job == NULL) {
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+	job = file_job_new(c, request);
+	if (job == NULL)
 		return;
-	}
-	job->control = control;
-	job->connection = c;
-	job->json = request->json;
-	TAILQ_INSERT_TAIL(&control->jobs, job, entry);
-	job->state_directory = strdup(control->state_directory);
 	if (job->state_directory == NULL)
 		error = -ENOMEM;
 	if (error == 0 && request->has_name) {
@@ -768,18 +779,10 @@ static void handle_drives_with_counters(struct control_connection *c,
                                         const struct control_request *request,
                                         const struct status_snapshot *snapshot)
 {
-	struct control *control = c->control;
-	struct file_job *job = calloc(1, sizeof(*job));
+	struct file_job *job = file_job_new(c, request);
 
-	if (job == NULL) {
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+	if (job == NULL)
 		return;
-	}
-	job->control = control;
-	job->connection = c;
-	job->json = request->json;
-	TAILQ_INSERT_TAIL(&control->jobs, job, entry);
-	job->state_directory = strdup(control->state_directory);
 	job->drive_count = snapshot->drive_count;
 	job->drives = calloc(snapshot->drive_count + 1, sizeof(*job->drives));
 	if (job->state_directory != NULL && job->drives != NULL) {

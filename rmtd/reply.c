@@ -48,6 +48,19 @@ static char printable(unsigned char c)
 	return (char)c;
 }
 
+/* The whole reply into buf with a NUL, or an empty string and 0 when it does not fit. */
+static size_t copy_reply(char *buf, size_t size, const char *line, size_t length)
+{
+	if (length + 1 > size) {
+		if (size > 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	memcpy(buf, line, length);
+	buf[length] = '\0';
+	return length;
+}
+
 size_t reply_signed(char *buf, size_t size, int64_t value)
 {
 	char line[1 + 1 + 20 + 1];
@@ -59,14 +72,7 @@ size_t reply_signed(char *buf, size_t size, int64_t value)
 		line[length++] = '-';
 	length += format_unsigned(line + length, magnitude);
 	line[length++] = '\n';
-	if (length + 1 > size) {
-		if (size > 0)
-			buf[0] = '\0';
-		return 0;
-	}
-	memcpy(buf, line, length);
-	buf[length] = '\0';
-	return length;
+	return copy_reply(buf, size, line, length);
 }
 
 size_t reply_ok(char *buf, size_t size, int64_t value)
@@ -94,12 +100,5 @@ size_t reply_error(char *buf, size_t size, int errnum, const char *text)
 	for (size_t i = 0; text[i] != '\0' && i < REPLY_TEXT_MAX; i++)
 		line[length++] = printable((unsigned char)text[i]);
 	line[length++] = '\n';
-	if (length + 1 > size) {
-		if (size > 0)
-			buf[0] = '\0';
-		return 0;
-	}
-	memcpy(buf, line, length);
-	buf[length] = '\0';
-	return length;
+	return copy_reply(buf, size, line, length);
 }
