@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -26,11 +25,6 @@
  * overwrite that buffer while output_full() says so.
  */
 #define HOLD_MINIMUM (64 * 1024)
-/*
- * While a large W record arrives, a socket wakes the loop only once this much of
- * it is queued (SO_RCVLOWAT), not for every segment: fewer turns of the loop.
- */
-#define WAKE_MINIMUM (256 * 1024)
 
 struct fd_transport {
 	struct event_base *base;
@@ -43,13 +37,12 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe; /* records may be spliced from it */
-	bool input_is_socket;
-	int wake_threshold;  /* SO_RCVLOWAT now set on a socket */
-	bool input_is_file;  /* a regular file: always readable, epoll cannot watch it */
-	bool output_is_file; /* a regular file: writes never wait, epoll cannot watch it */
-	bool output_is_pipe; /* replies may be spliced into it */
-	bool blocking;       /* stdio: served by fd_transport_serve(), no event loop */
+	bool input_is_pipe;   /* records may be spliced from it */
+	bool input_is_socket; /* the drive's thread may move large records (transfer.h) */
+	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
+	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
+	bool output_is_pipe;  /* replies may be spliced into it */
+	bool blocking;        /* stdio: served by fd_transport_serve(), no event loop */
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
@@ -69,14 +62,6 @@ static void transport_update_reading(struct fd_transport *t)
 	if (length == 0 && t->input_is_pipe)
 		session_input_sink(t->session, &length);
 	want = length > 0 && t->held_length == 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
-	if (t->input_is_socket) {
-		int threshold = length >= 2 * WAKE_MINIMUM ? WAKE_MINIMUM : 1;
-
-		if (threshold != t->wake_threshold &&
-		    setsockopt(t->input_fd, SOL_SOCKET, SO_RCVLOWAT, &threshold,
-		               sizeof(threshold)) == 0)
-			t->wake_threshold = threshold;
-	}
 	if (t->input_is_file) {
 		/* Nothing to wait for: read again on the next turn of the loop. */
 		if (want)
@@ -375,7 +360,6 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 
 		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 		t->input_is_socket = S_ISSOCK(st.st_mode);
-		t->wake_threshold = 1;
 		adjusted.splice_input = settings->splice_input && t->input_is_pipe;
 		t->session = session_create(&adjusted, &fd_transport_ops, t);
 	}
