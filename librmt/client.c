@@ -137,6 +137,9 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 		                        connection_error_text(&h->conn, (int)n));
 	wire_clean_text(h->error_text, sizeof(h->error_text), text);
 	result = wire_errno(reply.value);
+	/* Classic servers may send an empty text: the errno still says why. */
+	if (h->error_text[0] == '\0')
+		snprintf(h->error_text, sizeof(h->error_text), "%s", strerror(result));
 	if (reply.kind == WIRE_REPLY_FATAL) {
 		h->broken = true;
 		shutdown(h->conn.fd, SHUT_RDWR);
@@ -484,9 +487,11 @@ struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_option
 	char why[160];
 	int result;
 
-	if (parsed == NULL)
-		return return_errno(-ENOMEM);
 	open_error[0] = '\0';
+	if (parsed == NULL) {
+		snprintf(open_error, sizeof(open_error), "%s", strerror(ENOMEM));
+		return return_errno(-ENOMEM);
+	}
 	why[0] = '\0';
 	result = resolve_name(name, options, parsed);
 	if (result < 0)
@@ -494,7 +499,8 @@ struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_option
 	else
 		result = connect_transport(&conn, parsed, options, why, sizeof(why));
 	if (result < 0) {
-		snprintf(open_error, sizeof(open_error), "%s", why);
+		snprintf(open_error, sizeof(open_error), "%s",
+		         why[0] != '\0' ? why : strerror(-result));
 		free(parsed);
 		return return_errno(result);
 	}

@@ -931,6 +931,36 @@ Test(liars, garbage_reply)
 	fake_finish(&f);
 }
 
+Test(liars, error_reply_without_text)
+{
+	/* Some classic servers send "E5\n\n": the caller still learns why. */
+	static const struct step steps[] = {
+	    OPEN_V1,
+	    {"R5\n", "E5\n\n", 0, STEP_REPLY},
+	    END_OF_SCRIPT,
+	};
+	static const struct step refused[] = {
+	    {"O/dev/nst0\n2 O_RDWR\n", "E13\n\n", 0, STEP_REPLY},
+	    END_OF_SCRIPT,
+	};
+	struct fake f;
+	struct rmt_handle *h = fake_open(&f, steps, 5000);
+	char buf[5];
+
+	cr_assert_not_null(h);
+	cr_assert_eq(rmt_read(h, buf, 5), -1);
+	cr_assert_eq(errno, EIO);
+	cr_assert_str_eq(rmt_error_text(h), strerror(EIO));
+	rmt_close(h);
+	fake_finish(&f);
+
+	h = fake_open(&f, refused, 5000);
+	cr_assert_null(h);
+	cr_assert_eq(errno, EACCES);
+	cr_assert_str_eq(rmt_error_text(NULL), strerror(EACCES));
+	fake_finish(&f);
+}
+
 Test(liars, endless_status_line)
 {
 	/* A status line that never ends: bounded, then EIO, no hang and no growth. */
