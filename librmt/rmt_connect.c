@@ -15,6 +15,9 @@
  * With --tls (or RMT_TLS=1) the connection is TLS with a client certificate,
  * as rmtd's TLS listeners require; the files come from the options or from
  * RMT_TLS_CA, RMT_TLS_CERT, RMT_TLS_KEY and RMT_TLS_SERVER_NAME, as in librmt.
+ * Clients that start it with no options (tar, dump) find what a host needs in
+ * /etc/rmt-connect.conf (or $RMT_CONNECT_CONFIG, connect_config.h); options
+ * win over the environment, the environment over the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +37,7 @@
 #include <getopt.h>
 
 #include "rmt/protocol.h"
+#include "connect_config.h"
 #include "tls_client.h"
 
 #define EXIT_CONNECT      255
@@ -43,13 +47,37 @@
 
 static const char *program = "rmt-connect";
 
-static void __attribute__((noreturn)) usage(void)
+static void usage(FILE *out)
 {
-	fprintf(
-	    stderr,
-	    "usage: %s [-46n] [--tls [--ca FILE] [--cert FILE] [--key FILE] [--server-name NAME]]\n"
-	    "       [-l user] [-p port] host [-l user] [command ...]\n",
-	    program);
+	fprintf(out,
+	        "usage: %s [-46n] [--tls [--ca FILE] [--cert FILE] [--key FILE] [--server-name "
+	        "NAME]]\n"
+	        "       [-l user] [-p port] host [-l user] [command ...]\n"
+	        "       %s --help | --version\n"
+	        "\n"
+	        "Stands in for rsh: connects to rmtd on host (port: -p, $RMT_PORT, the\n"
+	        "configuration, else %d) and passes standard input and output through.\n"
+	        "\n"
+	        "  -4, -6               IPv4 or IPv6 only\n"
+	        "  -l user, -n          accepted and ignored, as rsh clients pass them\n"
+	        "  -p port              the port\n"
+	        "  --tls                TLS 1.3 with a client certificate ($RMT_TLS=1)\n"
+	        "  --ca FILE            CA of the server's certificate ($RMT_TLS_CA)\n"
+	        "  --cert FILE          client certificate ($RMT_TLS_CERT)\n"
+	        "  --key FILE           its key ($RMT_TLS_KEY)\n"
+	        "  --server-name NAME   name the server's certificate carries\n"
+	        "                       ($RMT_TLS_SERVER_NAME)\n"
+	        "  --help, --version    this text, the version\n"
+	        "\n"
+	        "Per-host settings, for clients that pass no options (tar, dump):\n"
+	        "%s, or the file $RMT_CONNECT_CONFIG names.\n"
+	        "Options win over the environment, the environment over the file.\n",
+	        program, program, RMT_DEFAULT_TCP_PORT, CONNECT_CONFIG_DEFAULT_PATH);
+}
+
+static void __attribute__((noreturn)) usage_error(void)
+{
+	usage(stderr);
 	exit(EXIT_CONNECT);
 }
 
@@ -339,6 +367,16 @@ static bool write_all(int fd, const char *data, size_t length)
 	return true;
 }
 
+/* Why the TLS connection failed, never an empty line. */
+static void tls_failed(const struct tls_client *tls, ssize_t result)
+{
+	const char *why = tls_client_error(tls);
+
+	if (why[0] == '\0')
+		why = result < 0 ? strerror((int)-result) : "the connection ended";
+	fprintf(stderr, "%s: %s\n", program, why);
+}
+
 /*
  * The TLS relay: one thread, the socket nonblocking. Everything TLS has is
  * written to stdout at once; stdin is read only when the last piece went up.
@@ -363,7 +401,7 @@ static int shovel_tls(struct tls_client *tls, int sock)
 		if (n == 0)
 			return 0; /* the server closed */
 		if (n != -EAGAIN) {
-			fprintf(stderr, "%s: %s\n", program, tls_client_error(tls));
+			tls_failed(tls, n);
 			return EXIT_CONNECT;
 		}
 		while (up_offset < up_length) {
@@ -372,7 +410,7 @@ static int shovel_tls(struct tls_client *tls, int sock)
 			if (n == -EAGAIN)
 				break;
 			if (n <= 0) {
-				fprintf(stderr, "%s: %s\n", program, tls_client_error(tls));
+				tls_failed(tls, n);
 				return EXIT_CONNECT;
 			}
 			up_offset += (size_t)n;
@@ -402,30 +440,39 @@ static int shovel_tls(struct tls_client *tls, int sock)
 	}
 }
 
+/* The first that is set: an option, the environment, the configuration file. */
+static const char *first_of(const char *option, const char *environment, const char *file)
+{
+	if (option != NULL)
+		return option;
+	if (environment != NULL && environment[0] != '\0')
+		return environment;
+	return file;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_TLS = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_SERVER_NAME };
+	enum { OPT_TLS = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_SERVER_NAME, OPT_HELP, OPT_VERSION };
 	static const struct option long_options[] = {
 	    {"tls", no_argument, NULL, OPT_TLS},
 	    {"ca", required_argument, NULL, OPT_CA},
 	    {"cert", required_argument, NULL, OPT_CERT},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
 	};
+	struct tls_client_config options = {0}, tls_config;
+	struct connect_settings file = {.tls = -1};
 	const char *env_tls = getenv("RMT_TLS");
-	bool tls = env_tls != NULL && strcmp(env_tls, "1") == 0;
-	struct tls_client_config tls_config = {
-	    .ca_file = getenv("RMT_TLS_CA"),
-	    .cert_file = getenv("RMT_TLS_CERT"),
-	    .key_file = getenv("RMT_TLS_KEY"),
-	    .server_name = getenv("RMT_TLS_SERVER_NAME"),
-	};
-	unsigned int port = RMT_DEFAULT_TCP_PORT;
 	const char *env_port = getenv("RMT_PORT");
+	const char *config_path = getenv("RMT_CONNECT_CONFIG");
+	unsigned int port = RMT_DEFAULT_TCP_PORT;
 	const char *host;
 	int family = AF_UNSPEC, opt, sock;
-	bool port_given = false;
+	bool port_given = false, tls_given = false, tls;
+	char error[512];
 
 	if (argv[0] != NULL && argv[0][0] != '\0') {
 		const char *slash = strrchr(argv[0], '/');
@@ -436,20 +483,26 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+46l:np:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case OPT_TLS:
-			tls = true;
+			tls_given = true;
 			break;
 		case OPT_CA:
-			tls_config.ca_file = optarg;
+			options.ca_file = optarg;
 			break;
 		case OPT_CERT:
-			tls_config.cert_file = optarg;
+			options.cert_file = optarg;
 			break;
 		case OPT_KEY:
-			tls_config.key_file = optarg;
+			options.key_file = optarg;
 			break;
 		case OPT_SERVER_NAME:
-			tls_config.server_name = optarg;
+			options.server_name = optarg;
 			break;
+		case OPT_HELP:
+			usage(stdout);
+			exit(0);
+		case OPT_VERSION:
+			printf("%s %s\n", program, RMTD_VERSION);
+			exit(0);
 		case '4':
 			family = AF_INET;
 			break;
@@ -467,34 +520,63 @@ int main(int argc, char **argv)
 			port_given = true;
 			break;
 		default:
-			usage();
+			usage_error();
 		}
 	}
 	if (optind >= argc)
-		usage();
+		usage_error();
 	host = argv[optind];
 	if (host[0] == '\0' || host[0] == '-')
-		usage();
-	if (!port_given && env_port != NULL && env_port[0] != '\0' &&
-	    !parse_port(env_port, &port)) {
-		fprintf(stderr, "%s: invalid RMT_PORT \"%s\"\n", program, env_port);
+		usage_error();
+	if (connect_config_read(config_path != NULL && config_path[0] != '\0'
+	                            ? config_path
+	                            : CONNECT_CONFIG_DEFAULT_PATH,
+	                        config_path != NULL && config_path[0] != '\0', host, &file, error,
+	                        sizeof(error)) < 0) {
+		fprintf(stderr, "%s: %s\n", program, error);
 		exit(EXIT_CONNECT);
 	}
+	if (!port_given && env_port != NULL && env_port[0] != '\0') {
+		if (!parse_port(env_port, &port)) {
+			fprintf(stderr, "%s: invalid RMT_PORT \"%s\"\n", program, env_port);
+			exit(EXIT_CONNECT);
+		}
+	} else if (!port_given && file.port != 0) {
+		port = file.port;
+	}
+	if (tls_given)
+		tls = true;
+	else if (env_tls != NULL && (strcmp(env_tls, "1") == 0 || strcmp(env_tls, "0") == 0))
+		tls = env_tls[0] == '1';
+	else
+		tls = file.tls == 1;
+	tls_config = (struct tls_client_config){
+	    .ca_file = first_of(options.ca_file, getenv("RMT_TLS_CA"), file.ca),
+	    .cert_file = first_of(options.cert_file, getenv("RMT_TLS_CERT"), file.cert),
+	    .key_file = first_of(options.key_file, getenv("RMT_TLS_KEY"), file.key),
+	    .server_name =
+	        first_of(options.server_name, getenv("RMT_TLS_SERVER_NAME"), file.server_name),
+	};
 	/* dump puts "-l user" after the host; the command (/etc/rmt ...) is ignored. */
 	signal(SIGPIPE, SIG_IGN);
 	sock = connect_to(host, port, family);
 	if (tls) {
 		struct tls_client *session;
 		char why[256] = "";
+		int result;
 
 		if (tls_config.server_name == NULL)
 			tls_config.server_name = host;
-		if (tls_client_start(sock, &tls_config, CONNECT_TIMEOUT_S * 1000, &session, why,
-		                     sizeof(why)) < 0) {
-			fprintf(stderr, "%s: %s: %s\n", program, host, why);
+		result = tls_client_start(sock, &tls_config, CONNECT_TIMEOUT_S * 1000, &session,
+		                          why, sizeof(why));
+		if (result < 0) {
+			fprintf(stderr, "%s: %s: %s\n", program, host,
+			        why[0] != '\0' ? why : strerror(-result));
 			exit(EXIT_CONNECT);
 		}
+		connect_settings_free(&file);
 		return shovel_tls(session, sock);
 	}
+	connect_settings_free(&file);
 	return shovel(sock);
 }

@@ -124,8 +124,10 @@ int tls_client_start(int fd, const struct tls_client_config *config, int timeout
 	*out = NULL;
 	ERR_clear_error();
 	tls = calloc(1, sizeof(*tls));
-	if (tls == NULL)
+	if (tls == NULL) {
+		snprintf(why, why_size, "%s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	tls->context = make_context(config, why, why_size);
 	if (tls->context == NULL) {
 		free(tls);
@@ -196,6 +198,10 @@ static ssize_t io_failure(struct tls_client *tls, short *events)
 		openssl_reason(tls->error, sizeof(tls->error), "TLS error");
 		return -EPROTO;
 	}
+	if (result == -ECONNRESET)
+		snprintf(tls->error, sizeof(tls->error), "the server ended the connection");
+	else if (result != -EAGAIN)
+		snprintf(tls->error, sizeof(tls->error), "%s", strerror(-result));
 	return result;
 }
 
