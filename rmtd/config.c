@@ -481,8 +481,8 @@ static int config_check(struct parser *p)
 		return fail(p, "a tls listener needs tls certificate, key and ca");
 	if (c->rules.rule_count == 0 && (c->rules.matcher_count > 0 || c->policy.drive_count > 0 ||
 	                                 c->policy.directory_count > 0))
-		return fail(p, "drives, spools or identities but no allow rule: nobody could open "
-		               "anything");
+		return fail(p, "drives, spools or identities but no allow rule: say who may open "
+		               "them (\"allow * drive NAME read-write create truncate\" for anyone)");
 	return 0;
 }
 
@@ -533,16 +533,22 @@ failed:
 
 int config_load(const char *path, struct config *config, char *error, size_t error_size)
 {
-	struct stat st;
-	char *text;
-	ssize_t n;
-	int fd, result;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		snprintf(error, error_size, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	return config_load_fd(fd, path, config, error, error_size);
+}
+
+int config_load_fd(int fd, const char *path, struct config *config, char *error, size_t error_size)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	int result;
+
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(error, error_size, "%s: not a regular file", path);
 		close(fd);

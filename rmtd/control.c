@@ -822,8 +822,8 @@ static void handle_kill(struct control_connection *c, unsigned id, struct evbuff
 		reply_error(c, CONTROL_ERR_NOTFOUND, "no such session");
 		return;
 	}
-	log_info("control: session %u aborted by uid %u (pid %d)", id, (unsigned)c->uid,
-	         (int)c->pid);
+	log_notice("control: session %u aborted by uid %u (pid %d)", id, (unsigned)c->uid,
+	           (int)c->pid);
 	snprintf(why, sizeof(why), "aborted by the operator (uid %u)", (unsigned)c->uid);
 	/* May end the session at once: look it up again rather than touch it. */
 	session_abort(session, why);

@@ -21,6 +21,7 @@
 
 #include "rmt/protocol.h"
 #include "config.h"
+#include "config_reader.h"
 #include "control.h"
 #include "drive.h"
 #include "listen.h"
@@ -153,6 +154,7 @@ struct daemon_state {
 	struct config *config;
 	struct status_monitor *status;
 	struct control *control;
+	struct config_reader *reader; /* SIGHUP's configuration file, past Landlock */
 };
 
 /* The command line's value, else the configuration file's (""), else NULL. */
@@ -227,10 +229,20 @@ static void daemon_reload(evutil_socket_t signal_number, short what, void *arg)
 	struct daemon_state *state = arg;
 	struct server_limits limits;
 	struct config *config;
+	const char *file;
 	char error[600];
-	int drive_wait;
+	int drive_wait, config_fd = -1;
 
-	config = options_configure(state->options, error, sizeof(error));
+	file = options_config_file(state->options);
+	if (file != NULL && state->reader != NULL) {
+		config_fd = config_reader_open(state->reader);
+		if (config_fd < 0) {
+			log_warnx("SIGHUP: configuration not reloaded: %s: %s", file,
+			          strerror(-config_fd));
+			return;
+		}
+	}
+	config = options_configure_from(state->options, config_fd, error, sizeof(error));
 	if (config == NULL) {
 		log_warnx("SIGHUP: configuration not reloaded: %s", error);
 		return;
@@ -240,8 +252,8 @@ static void daemon_reload(evutil_socket_t signal_number, short what, void *arg)
 	state->drives->wait_seconds = drive_wait;
 	config_release(state->config);
 	state->config = config;
-	log_info("SIGHUP: configuration reloaded (%s)",
-	         config->path[0] ? config->path : "command line only");
+	log_notice("SIGHUP: configuration reloaded (%s)",
+	           config->path[0] ? config->path : "command line only");
 }
 
 static void daemon_listen(struct daemon_state *state, const struct options *o)
@@ -322,6 +334,13 @@ static int run_daemon(const struct options *o, struct config *config)
 	/* Everything that needed privileges is open or bound: give them up for good. */
 	if (sandbox_drop_privileges(config->user, config->group) < 0)
 		fatalx("cannot drop privileges");
+	/* Forked before the sandbox: it keeps the right to read the configuration's directory. */
+	if (o->mode == MODE_DAEMON) {
+		state.reader = config_reader_start(o->config_file != NULL ? o->config_file
+		                                                          : CONFIG_DEFAULT_PATH);
+		if (state.reader == NULL)
+			fatalx("cannot start the configuration reader");
+	}
 	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
 		fatalx("cannot confine the daemon");
 	if (o->mode != MODE_INETD)
@@ -341,6 +360,7 @@ static int run_daemon(const struct options *o, struct config *config)
 	event_free(term);
 	event_free(intr);
 	event_free(hup);
+	config_reader_stop(state.reader);
 	control_free(state.control);
 	status_monitor_free(state.status);
 	server_free(state.server);
@@ -350,6 +370,47 @@ static int run_daemon(const struct options *o, struct config *config)
 	config_release(state.config);
 	log_info("exiting");
 	return 0;
+}
+
+/*
+ * -n: what start would refuse, short of binding and creating: the user and
+ * groups to become, and the TLS files loaded as a TLS listener loads them.
+ */
+static bool check_start(const struct options *o, const struct config *config)
+{
+	const char *control_group = pick_text(o->control_group, config->control_group);
+	bool ok = true, tls = false;
+
+	if (config->user[0] != '\0' && getpwnam(config->user) == NULL) {
+		log_warnx("user %s: no such user", config->user);
+		ok = false;
+	}
+	if (config->group[0] != '\0' && getgrnam(config->group) == NULL) {
+		log_warnx("group %s: no such group", config->group);
+		ok = false;
+	}
+	if (control_group != NULL && getgrnam(control_group) == NULL) {
+		char *end;
+
+		strtoul(control_group, &end, 10);
+		if (*end != '\0' || end == control_group) {
+			log_warnx("control group %s: no such group", control_group);
+			ok = false;
+		}
+	}
+	for (int i = 0; i < config->listen_count && o->mode != MODE_STDIO; i++)
+		tls |= config->listens[i].tls;
+	if (tls) {
+		char error[400];
+		struct tls_context *context = tls_context_create(config, error, sizeof(error));
+
+		if (context == NULL) {
+			log_warnx("TLS: %s", error);
+			ok = false;
+		}
+		tls_context_free(context);
+	}
+	return ok;
 }
 
 int main(int argc, char **argv)
@@ -371,6 +432,10 @@ int main(int argc, char **argv)
 	if (config == NULL)
 		fatalx("%s", error);
 	if (o.check_only) {
+		if (!check_start(&o, config)) {
+			config_release(config);
+			return 1;
+		}
 		printf("rmtd: configuration OK%s%s\n", config->path[0] ? ": " : "", config->path);
 		config_release(config);
 		return 0;

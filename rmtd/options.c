@@ -32,7 +32,8 @@ static void usage(FILE *out)
 	    "\n"
 	    "  --stdio               serve one client on standard input and output (rsh/ssh)\n"
 	    "  --inetd               serve the TCP connection on standard input (inetd)\n"
-	    "  -f FILE               the configuration file (default %s, if it exists)\n"
+	    "  -f FILE               the configuration file (default %s, if it exists;\n"
+	    "                        stdio mode reads one only when -f names it)\n"
 	    "  --listen ADDR:PORT    listen on this address (repeatable; [::1]:PORT for IPv6);\n"
 	    "                        sockets passed by systemd (LISTEN_FDS) are used as well\n"
 	    "  --allow DIR           clients may open files and virtual tapes (*.tap) below DIR,\n"
@@ -59,7 +60,8 @@ static void usage(FILE *out)
 	    "  -c COMMAND            accepted and ignored (rmtd as a login shell)\n"
 	    "  -d                    stay in the foreground and log to standard error\n"
 	    "  -v                    more logging (repeat for debug)\n"
-	    "  -n                    check the configuration and options, and exit\n"
+	    "  -n                    check the configuration, options, users, groups and TLS\n"
+	    "                        files, and exit\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         the version\n",
 	    RMT_DEFAULT_TCP_PORT, CONFIG_DEFAULT_PATH, RMT_MAX_RECORD_DEFAULT, DEFAULT_DRIVE_WAIT,
@@ -320,21 +322,43 @@ static int add_command_line(const struct options *o, struct config *config, char
 	return 0;
 }
 
+const char *options_config_file(const struct options *o)
+{
+	if (o->config_file != NULL)
+		return o->config_file;
+	/*
+	 * The default file is the daemon's: what it says for TCP and TLS clients
+	 * must not change what an ssh user's rmt may do.
+	 */
+	if (o->mode != MODE_STDIO && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		return CONFIG_DEFAULT_PATH;
+	return NULL;
+}
+
 struct config *options_configure(const struct options *o, char *error, size_t size)
 {
-	const char *file = o->config_file;
+	return options_configure_from(o, -1, error, size);
+}
+
+struct config *options_configure_from(const struct options *o, int config_fd, char *error,
+                                      size_t size)
+{
+	const char *file = options_config_file(o);
 	struct config *config = config_new();
 
 	if (config == NULL) {
+		if (config_fd >= 0)
+			close(config_fd);
 		snprintf(error, size, "out of memory");
 		return NULL;
 	}
-	if (file == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		file = CONFIG_DEFAULT_PATH;
-	if (file != NULL && config_load(file, config, error, size) < 0) {
+	if (file != NULL && (config_fd >= 0 ? config_load_fd(config_fd, file, config, error, size)
+	                                    : config_load(file, config, error, size)) < 0) {
 		config_release(config);
 		return NULL;
 	}
+	if (file == NULL && config_fd >= 0)
+		close(config_fd);
 	if (add_command_line(o, config, error, size) < 0) {
 		config_release(config);
 		return NULL;

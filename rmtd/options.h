@@ -1,7 +1,8 @@
 /*
  * options.h - rmtd's command line, and how it combines with rmtd.conf.
  *
- * The configuration file (-f, or /etc/rmtd.conf when it exists) comes first;
+ * The configuration file (-f, or /etc/rmtd.conf when it exists and rmtd is not
+ * in stdio mode) comes first;
  * what the command line says goes on top: --allow and --drive add spools and
  * drives, --listen adds listeners, and a limit given on the command line wins
  * over the file's.
@@ -60,6 +61,14 @@ void options_parse(int argc, char **argv, struct options *options);
  * NULL with error ("file:line: message") when it does not hold together.
  */
 struct config *options_configure(const struct options *options, char *error, size_t size);
+/* The same with the configuration file already open (config_fd, closed here). */
+struct config *options_configure_from(const struct options *options, int config_fd,
+                                      char *error, size_t size);
+/*
+ * The configuration file in force: -f, else /etc/rmtd.conf when it exists,
+ * except in stdio mode, which reads a file only when -f names one. NULL: none.
+ */
+const char *options_config_file(const struct options *options);
 
 /* The limits in force: the command line's, else the file's, else the defaults. */
 void options_limits(const struct options *options, const struct config *config,

@@ -209,9 +209,7 @@ int sandbox_restrict_filesystem(const struct config *config)
 	    allow_path(ruleset, "/proc", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
 	               attr.handled_access_fs) < 0;
 #endif
-	/* SIGHUP reads the configuration again. */
-	failures += allow_path(ruleset, config->path[0] == '/' ? config->path : NULL,
-	                       LANDLOCK_ACCESS_FS_READ_FILE, attr.handled_access_fs) < 0;
+	/* SIGHUP's configuration file comes from the reader (config_reader.h), not from here. */
 	if (failures > 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
 		log_warn("landlock: cannot restrict the filesystem");
@@ -221,6 +219,27 @@ int sandbox_restrict_filesystem(const struct config *config)
 	close(ruleset);
 	log_info("landlock (ABI %d): filesystem confined to the configured paths", abi);
 	return abi;
+}
+
+int sandbox_restrict_to_reading(const char *directory)
+{
+	struct landlock_ruleset_attr attr = {0};
+	int abi = landlock_abi();
+	int ruleset, failed;
+
+	if (abi <= 0)
+		return 0;
+	attr.handled_access_fs = handled_rights(abi);
+	ruleset =
+	    (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr.handled_access_fs), 0);
+	if (ruleset < 0)
+		return -1;
+	failed = allow_path(ruleset, directory, LANDLOCK_ACCESS_FS_READ_FILE,
+	                    attr.handled_access_fs) < 0 ||
+	         prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	         syscall(SYS_landlock_restrict_self, ruleset, 0) < 0;
+	close(ruleset);
+	return failed ? -1 : abi;
 }
 
 /* ---------------------------------------------------------------- seccomp */

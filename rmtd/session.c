@@ -334,12 +334,12 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 		return;
 	}
 	if (decision.rule_line > 0)
-		log_info("session %u: open %s %s by %s from %s (rule at line %d)", s->id,
-		         s->target.canonical, flags, s->settings.identity, s->settings.peer,
-		         decision.rule_line);
+		log_notice("session %u: open %s %s by %s from %s (rule at line %d)", s->id,
+		           s->target.canonical, flags, s->settings.identity, s->settings.peer,
+		           decision.rule_line);
 	else
-		log_info("session %u: open %s %s by %s from %s", s->id, s->target.canonical, flags,
-		         s->settings.identity, s->settings.peer);
+		log_notice("session %u: open %s %s by %s from %s", s->id, s->target.canonical,
+		           flags, s->settings.identity, s->settings.peer);
 	/* O while a device is open closes that device first (every classic server does). */
 	if (device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_OPEN_AFTER_CLOSE);
