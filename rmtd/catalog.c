@@ -31,7 +31,8 @@ static void entry_free_strings(struct catalog_entry *e)
 	free(e->filesystem);
 	free(e->device);
 	free(e->member);
-	e->label = e->host = e->filesystem = e->device = e->member = NULL;
+	free(e->compression);
+	e->label = e->host = e->filesystem = e->device = e->member = e->compression = NULL;
 }
 
 static void entry_init(struct catalog_entry *e, uint64_t file_number)
@@ -90,6 +91,7 @@ static int entry_set_content(struct catalog_entry *e, const struct tape_content 
 	ok &= set_string(&e->filesystem, c->filesystem);
 	ok &= set_string(&e->device, c->device);
 	ok &= set_string(&e->member, c->member);
+	ok &= set_string(&e->compression, c->compression);
 	e->level = c->level;
 	e->date = c->date;
 	e->previous_date = c->previous_date;
@@ -203,8 +205,9 @@ int catalog_file_begin(struct catalog *cat, uint64_t file_number,
 		        : "unknown";
 
 		e = &cat->entries[index];
-		/* reading a file we know whole: keep what we know */
-		if (e->complete && strcmp(e->format, format) == 0 &&
+		/* reading a file we know whole, or saw cut while written: keep what we know */
+		if ((e->complete || (e->written && !writing && !e->counting)) &&
+		    strcmp(e->format, format) == 0 &&
 		    strcmp(e->variant, content ? content->variant : "") == 0) {
 			e->counting = false;
 			return 0;
@@ -261,6 +264,22 @@ void catalog_file_end(struct catalog *cat, uint64_t file_number)
 	e->dirty = true;
 }
 
+void catalog_file_cut(struct catalog *cat, uint64_t file_number)
+{
+	bool found;
+	size_t index = find_index(cat, file_number, &found);
+	struct catalog_entry *e;
+
+	if (!found)
+		return;
+	e = &cat->entries[index];
+	if (!e->counting)
+		return;
+	e->counting = false;
+	e->complete = false;
+	e->dirty = true;
+}
+
 const struct catalog_entry *catalog_find(const struct catalog *cat, uint64_t file_number)
 {
 	bool found;
@@ -300,6 +319,8 @@ static void entry_write_json(const struct catalog_entry *e, FILE *out)
 	json_optional_string(out, "filesystem", e->filesystem);
 	json_optional_string(out, "device", e->device);
 	json_optional_string(out, "member", e->member);
+	json_optional_string(out, "compression", e->compression);
+	fprintf(out, ",\"compressed\":%s", e->compression != NULL ? "true" : "false");
 	fprintf(out,
 	        ",\"level\":%d,\"date\":%lld,\"ddate\":%lld,\"volume\":%d,\"continuation\":%s"
 	        ",\"offset\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"records\":%" PRIu64
@@ -615,6 +636,8 @@ static bool line_apply(struct catalog_line *line, const char *key, const struct 
 		return line_string(&e->device, v);
 	} else if (strcmp(key, "member") == 0) {
 		return line_string(&e->member, v);
+	} else if (strcmp(key, "compression") == 0) {
+		return line_string(&e->compression, v);
 	} else if (strcmp(key, "level") == 0) {
 		if (!number_in(v, -1, INT_MAX, &n))
 			return false;

@@ -46,8 +46,9 @@ struct catalog_entry {
 	char format[16];      /* "dump", "tar", ..., "unknown" */
 	char variant[LABEL_VARIANT_MAX];
 	char *label, *host, *filesystem, *device, *member; /* malloc'd; NULL: none */
-	int level;                                         /* -1: none */
-	time_t date;                                       /* 0: none */
+	char *compression; /* "compressed" (dump -z), "gzip", ...; malloc'd; NULL: none */
+	int level;         /* -1: none */
+	time_t date;       /* 0: none */
 	time_t previous_date;
 	int volume; /* 0: not stated */
 	bool continuation;
@@ -55,7 +56,8 @@ struct catalog_entry {
 	uint64_t bytes;  /* bytes in the file (so far, until complete) */
 	uint64_t records;
 	uint32_t record_size; /* length of the first record */
-	bool complete;        /* its end (filemark) was seen: bytes/records are the size */
+	bool complete;        /* it ended normally (the writer closed it or wrote its filemark),
+	                         or its filemark was read: bytes/records are the size */
 	bool written;         /* we saw it written (not only read) */
 	time_t seen;          /* when its first record passed */
 
@@ -95,7 +97,8 @@ int catalog_save(const char *state_dir, struct catalog *cat);
  * UNKNOWN: unrecognised data), first_record_length its first record's size.
  * writing: the file is being written, so files from file_number on are gone
  * and the entry starts afresh; reading: an entry already complete for the same
- * format is kept (sizes too), anything else is replaced and counted.
+ * format, or one whose writing was cut, is kept (sizes too), anything else is
+ * replaced and counted.
  * Returns 0, -ENOSPC (CATALOG_MAX_FILES), -EINVAL or -ENOMEM.
  */
 int catalog_file_begin(struct catalog *cat, uint64_t file_number,
@@ -107,6 +110,13 @@ void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t lengt
 
 /* The filemark after file_number passed: its size is now known. */
 void catalog_file_end(struct catalog *cat, uint64_t file_number);
+
+/*
+ * Writing file_number stopped without a normal end (the session was killed, the
+ * client vanished, the daemon stopped): what was counted is all there is, and
+ * the file stays incomplete, also when it is read back later.
+ */
+void catalog_file_cut(struct catalog *cat, uint64_t file_number);
 
 /* Files from file_number on no longer exist (e.g. written over, erased). */
 void catalog_truncate(struct catalog *cat, uint64_t file_number);

@@ -498,8 +498,15 @@ static void session_note_filemark(struct session *s, bool written, int count)
 /* The device is closed: a tape got its filemark if it was written; save the counters. */
 static void session_device_closed(struct session *s)
 {
-	if (s->drive->device.is_tape && s->wrote_since_mark)
+	/* A close the client asked for ends its archive; one at the end of a killed,
+	 * vanished or shut-down session cuts it, filemark or not. */
+	bool asked = s->state != SESSION_ENDING && !s->abort_requested;
+
+	if (s->drive->device.is_tape && s->wrote_since_mark) {
+		if (!asked && s->drive->has_cartridge && s->file_number >= 0)
+			catalog_file_cut(&s->drive->catalog, (uint64_t)s->file_number);
 		session_note_filemark(s, true, 1);
+	}
 	drive_accounting_stop(s->drive);
 	s->drive->device_open = false;
 }

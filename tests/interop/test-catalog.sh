@@ -76,3 +76,17 @@ check "the drive's counters survive too"
 drive_counters=$(ls "$WORK"/state/drives/*.counters)
 [ "$(value files_written "$drive_counters")" = 3 ] || fail "drive files_written"
 ok
+
+check "dump -z: the catalog keeps that the dump is compressed"
+RSH=$RSH_SHIM must_succeed "dump -z" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
+	dump -0 -z -L zdump -D "$WORK/dumpdates" -f "localhost:$WORK/spool/z.tap" "$WORK/img.ext2"
+zcatalog=$(grep -l '"zdump"' "$WORK"/state/cartridges/*.catalog) || fail "no catalog names the dump -z"
+python3 - "$zcatalog" <<'PY' || fail "dump -z catalog entry: $(cat "$zcatalog")"
+import json, sys
+entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+dump = [e for e in entries if e.get("label") == "zdump"]
+assert len(dump) == 1, dump
+assert dump[0]["format"] == "dump" and dump[0]["compressed"] is True, dump[0]
+assert dump[0]["compression"] == "compressed" and dump[0]["complete"], dump[0]
+PY
+ok

@@ -87,7 +87,8 @@ ok
 start_daemon() {
 	# No -v: what is logged here is what an administrator sees by default.
 	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		"$RMTD" -d -f "$CONF" --control "$SOCK" --control-mode 0600 >>"$WORK/server.log" 2>&1 &
+		"$RMTD" -d -f "$CONF" --control "$SOCK" --control-mode 0600 --state-dir "$WORK/state" \
+		>>"$WORK/server.log" 2>&1 &
 	DAEMON_PID=$!
 	local i
 	for i in $(seq 1 100); do
@@ -164,13 +165,18 @@ ok
 
 # ------------------------------------------------------------------ rmtctl kill
 check "rmtctl kill: logged at the default level, and rmt-connect says why it ended"
-python3 - "$CONNECT" "$RMTCTL" "$SOCK" "$WORK/connect.err" <<'PY' || fail "kill over TLS"
+tar -cf "$WORK/one.tar" -C "$WORK" src/f1.txt
+python3 - "$CONNECT" "$RMTCTL" "$SOCK" "$WORK/connect.err" "$WORK/one.tar" <<'PY' || fail "kill over TLS"
 import json, os, subprocess, sys, time
-connect, rmtctl, sock, errfile = sys.argv[1:]
+connect, rmtctl, sock, errfile, record = sys.argv[1:]
+record = open(record, "rb").read()[:10240]
 p = subprocess.Popen([connect, "127.0.0.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                      stderr=open(errfile, "wb"), bufsize=0)
-p.stdin.write(b"Ovt1\n0\n")
+p.stdin.write(b"Ovt1\n1\n")
 assert p.stdout.readline() == b"A0\n", "open vt1"
+# The first record of a tar archive whose end never comes.
+p.stdin.write(b"W%d\n" % len(record) + record)
+assert p.stdout.readline() == b"A%d\n" % len(record), "write"
 ids = []
 for _ in range(100):
     status = json.loads(subprocess.run([rmtctl, "-s", sock, "status", "--json"],
@@ -231,6 +237,19 @@ if grep -E -q '^rmt-connect: *$|: $' "$WORK/reset.err"; then
 	fail "rmt-connect printed an empty reason: $(cat -A "$WORK/reset.err")"
 fi
 ok "$(head -n 1 "$WORK/reset.err")"
+
+check "the catalog: the archive the kill cut is not complete, the one tar ended is"
+"$RMTCTL" -s "$SOCK" catalog --json vt1 >"$WORK/vt1.json" || fail "rmtctl catalog vt1"
+"$RMTCTL" -s "$SOCK" catalog --json vt0 >"$WORK/vt0.json" || fail "rmtctl catalog vt0"
+python3 - "$WORK/vt1.json" "$WORK/vt0.json" <<'PY' || fail "catalogs: $(cat "$WORK/vt1.json" "$WORK/vt0.json")"
+import json, sys
+cut = json.load(open(sys.argv[1]))["files"]
+whole = json.load(open(sys.argv[2]))["files"]
+assert len(cut) == 1 and cut[0]["format"] == "tar" and cut[0]["complete"] is False, cut
+assert cut[0]["bytes"] == 10240, cut
+assert whole[0]["format"] == "tar" and whole[0]["complete"] is True, whole
+PY
+ok
 
 # ------------------------------------------------------------------ reload after sed -i
 reloads() { grep -c 'SIGHUP: configuration reloaded' "$WORK/server.log" || true; }

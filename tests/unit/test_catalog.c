@@ -105,6 +105,7 @@ static void assert_same_entry(const struct catalog_entry *a, const struct catalo
 	same_string(a->filesystem, b->filesystem, "filesystem");
 	same_string(a->device, b->device, "device");
 	same_string(a->member, b->member, "member");
+	same_string(a->compression, b->compression, "compression");
 	cr_assert_eq(a->level, b->level);
 	cr_assert_eq(a->date, b->date);
 	cr_assert_eq(a->previous_date, b->previous_date);
@@ -366,6 +367,56 @@ Test(catalog_files, round_trip_rewrite_and_append, .init = setup, .fini = teardo
 	free(text);
 	catalog_free(&cat);
 	catalog_free(&back);
+}
+
+Test(catalog_files, a_cut_archive_stays_incomplete_and_compression_is_kept, .init = setup,
+     .fini = teardown)
+{
+	struct catalog cat, back;
+	struct tape_content c;
+	const struct catalog_entry *e;
+	char path[PATH_MAX + 64];
+	char *text;
+	size_t length;
+
+	cr_assert_eq(catalog_init(&cat, "cut.tap"), 0);
+	/* file 0: a dump -z, ended normally; file 1: a tar whose writer was killed */
+	sample_content("level0.dump", &c);
+	snprintf(c.compression, sizeof(c.compression), "compressed");
+	cr_assert_eq(catalog_file_begin(&cat, 0, &c, 10240, true, 1000), 0);
+	catalog_file_end(&cat, 0);
+	sample_content("ustar.tar", &c);
+	cr_assert_eq(catalog_file_begin(&cat, 1, &c, 10240, true, 1001), 0);
+	catalog_file_record(&cat, 1, 10240);
+	catalog_file_cut(&cat, 1);
+	/* the filemark the close then writes does not make it whole */
+	catalog_file_end(&cat, 1);
+	e = catalog_find(&cat, 1);
+	cr_assert_not(e->complete);
+	cr_assert_eq(e->bytes, 20480);
+	cr_assert(catalog_find(&cat, 0)->complete);
+	cr_assert_str_eq(catalog_find(&cat, 0)->compression, "compressed");
+	cr_assert_null(e->compression);
+
+	cr_assert_eq(catalog_save(state_dir, &cat), 0);
+	catalog_path(path, sizeof(path), "cut.tap");
+	text = read_all(path, &length);
+	cr_assert(strstr(text, "\"compression\":\"compressed\",\"compressed\":true") != NULL, "%s",
+	          text);
+	cr_assert(strstr(text, "\"compressed\":false") != NULL, "%s", text);
+	free(text);
+	cr_assert_eq(catalog_load(state_dir, "cut.tap", &back), 0);
+	assert_same_catalog(&cat, &back);
+
+	/* reading the cut file back to its filemark keeps what the writing left */
+	cr_assert_eq(catalog_file_begin(&back, 1, &c, 10240, false, 2000), 0);
+	catalog_file_record(&back, 1, 10240);
+	catalog_file_end(&back, 1);
+	e = catalog_find(&back, 1);
+	cr_assert_not(e->complete, "a cut archive read to its filemark is still cut");
+	cr_assert_eq(e->bytes, 20480);
+	catalog_free(&back);
+	catalog_free(&cat);
 }
 
 Test(catalog_files, journal_is_compacted, .init = setup, .fini = teardown)
