@@ -50,6 +50,34 @@ static bool valid_barcode(const char *id)
 	return true;
 }
 
+/*
+ * rmtd serves a name as a virtual tape only when it ends in .tap (NAME.tap.rewind
+ * being the same tape, rewound on close); under any other name the image would
+ * be served as a plain file. Returns false after saying why.
+ */
+static bool servable_tape_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t length;
+
+	base = base != NULL ? base + 1 : path;
+	length = strlen(base);
+	if (length > 11 && strcmp(base + length - 11, ".tap.rewind") == 0) {
+		fprintf(stderr,
+		        "rmt-vtape: %s: that is the rewinding name of %.*s; create that instead\n",
+		        path, (int)(strlen(path) - 7), path);
+		return false;
+	}
+	if (length <= 4 || strcmp(base + length - 4, ".tap") != 0) {
+		fprintf(stderr,
+		        "rmt-vtape: %s: a virtual tape's name ends in .tap (rmtd serves any "
+		        "other name as a plain file)\n",
+		        path);
+		return false;
+	}
+	return true;
+}
+
 static int command_create(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -103,6 +131,8 @@ static int command_create(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage(stderr, 2);
+	if (!servable_tape_name(argv[optind]))
+		return 2;
 	if (early_warning_given && capacity != 0 && early_warning >= capacity) {
 		fprintf(stderr, "rmt-vtape: the early warning must be smaller than the capacity\n");
 		return 2;

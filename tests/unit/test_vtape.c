@@ -1744,6 +1744,23 @@ Test(vtape, rmt_vtape_create_list_info)
 	cr_assert_eq(tool(out, sizeof(out), "list missing.tap"), 1);
 }
 
+Test(vtape, rmt_vtape_create_refuses_names_rmtd_would_not_serve_as_a_tape)
+{
+	char out[4096], path[PATH_MAX + 32];
+
+	/* rmtd serves only NAME.tap as a virtual tape; NAME.tap.rewind is NAME.tap */
+	cr_assert_eq(tool(out, sizeof(out), "create backup.img"), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "ends in .tap"), "%s", out);
+	snprintf(path, sizeof(path), "%s/backup.img", dir);
+	cr_assert_eq(access(path, F_OK), -1);
+	cr_assert_eq(tool(out, sizeof(out), "create t.tap.rewind"), 2, "%s", out);
+	cr_assert_not_null(strstr(out, "rewinding name of t.tap"), "%s", out);
+	snprintf(path, sizeof(path), "%s/t.tap.rewind", dir);
+	cr_assert_eq(access(path, F_OK), -1);
+	cr_assert_eq(tool(out, sizeof(out), "create .tap"), 2, "%s", out);
+	cr_assert_eq(tool(out, sizeof(out), "create t.tap"), 0, "%s", out);
+}
+
 Test(vtape, rmt_vtape_write_protect_toggles_the_tab)
 {
 	char out[4096];
