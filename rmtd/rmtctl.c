@@ -44,7 +44,8 @@ static void usage(FILE *out)
 	        "\n"
 	        "  -s SOCKET   rmtd's control socket (default $RMTD_CONTROL_SOCKET, else %s)\n"
 	        "  --json      one JSON document per line, for programs\n"
-	        "  --watch     refresh every SECONDS (default 2) until interrupted\n"
+	        "  --watch     refresh every SECONDS (default 2; 0.5 or 0,5 for half a second)\n"
+	        "              until interrupted\n"
 	        "  --wait      how long kill follows the session until it ends (default 30)\n"
 	        "\n"
 	        "Exit status: 0 done, 1 rmtd answered with an error, 2 rmtd unreachable or\n"
@@ -324,11 +325,19 @@ static int kill_session(const char *socket_path, unsigned id, double wait_second
 	}
 }
 
+/* Seconds, fractions allowed: 0.5, .5, and 0,5 as locales with a decimal comma write it. */
 static bool parse_seconds(const char *text, double *out)
 {
-	char *end;
+	char copy[32], *comma, *end;
 	double value;
 
+	if (strlen(text) >= sizeof(copy))
+		return false;
+	strlcpy(copy, text, sizeof(copy));
+	comma = strchr(copy, ',');
+	if (comma != NULL)
+		*comma = '.';
+	text = copy;
 	errno = 0;
 	value = strtod(text, &end);
 	if (errno != 0 || end == text || *end != '\0' || !(value >= 0.1) || value > 86400)
@@ -406,10 +415,15 @@ int main(int argc, char **argv)
 			watching = true;
 			if (i + 1 < argc && parse_seconds(argv[i + 1], &interval))
 				i++;
+			else if (i + 1 < argc && argv[i + 1][0] != '\0' &&
+			         strchr("0123456789.,", argv[i + 1][0]) != NULL)
+				return usage_error(
+				    "--watch: seconds from 0.1 to 86400 (0.5 is fine)");
 		} else if (strncmp(word, "--watch=", 8) == 0) {
 			watching = true;
 			if (!parse_seconds(word + 8, &interval))
-				return usage_error("--watch: seconds from 0.1 to 86400");
+				return usage_error(
+				    "--watch: seconds from 0.1 to 86400 (0.5 is fine)");
 		} else if (strcmp(word, "--no-wait") == 0) {
 			no_wait = true;
 		} else if (strcmp(word, "--wait") == 0) {
