@@ -937,6 +937,7 @@ Test(liars, error_reply_without_text)
 	static const struct step steps[] = {
 	    OPEN_V1,
 	    {"R5\n", "E5\n\n", 0, STEP_REPLY},
+	    {"C\n", "A0\n", 0, STEP_REPLY},
 	    END_OF_SCRIPT,
 	};
 	static const struct step refused[] = {
@@ -951,7 +952,7 @@ Test(liars, error_reply_without_text)
 	cr_assert_eq(rmt_read(h, buf, 5), -1);
 	cr_assert_eq(errno, EIO);
 	cr_assert_str_eq(rmt_error_text(h), strerror(EIO));
-	rmt_close(h);
+	cr_assert_eq(rmt_close(h), 0);
 	fake_finish(&f);
 
 	h = fake_open(&f, refused, 5000);
