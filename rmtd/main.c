@@ -381,6 +381,9 @@ static bool check_start(const struct options *o, const struct config *config)
 	const char *control_group = pick_text(o->control_group, config->control_group);
 	bool ok = true, tls = false;
 
+	/* stdio mode runs as the ssh user, with no control socket and no listener. */
+	if (o->mode == MODE_STDIO)
+		return true;
 	if (config->user[0] != '\0' && getpwnam(config->user) == NULL) {
 		log_warnx("user %s: no such user", config->user);
 		ok = false;
@@ -398,7 +401,7 @@ static bool check_start(const struct options *o, const struct config *config)
 			ok = false;
 		}
 	}
-	for (int i = 0; i < config->listen_count && o->mode != MODE_STDIO; i++)
+	for (int i = 0; i < config->listen_count; i++)
 		tls |= config->listens[i].tls;
 	if (tls) {
 		char error[400];
