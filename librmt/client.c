@@ -87,8 +87,11 @@ static int break_connection(struct rmt_handle *h, const char *format, ...)
 	return -EIO;
 }
 
+/* A failed open: NULL with errno, and a reason for rmt_error_text(NULL) in any case. */
 static void *return_errno(int negative_error)
 {
+	if (open_error[0] == '\0')
+		snprintf(open_error, sizeof(open_error), "%s", strerror(-negative_error));
 	errno = -negative_error;
 	return NULL;
 }
@@ -488,10 +491,8 @@ struct rmt_handle *rmt_open(const char *name, int flags, const struct rmt_option
 	int result;
 
 	open_error[0] = '\0';
-	if (parsed == NULL) {
-		snprintf(open_error, sizeof(open_error), "%s", strerror(ENOMEM));
+	if (parsed == NULL)
 		return return_errno(-ENOMEM);
-	}
 	why[0] = '\0';
 	result = resolve_name(name, options, parsed);
 	if (result < 0)
@@ -523,6 +524,7 @@ struct rmt_handle *rmt_open_fd(int fd, const char *path, int flags,
 	int type = 0;
 	socklen_t len = sizeof(type);
 
+	open_error[0] = '\0';
 	if (fd < 0 || path == NULL) {
 		if (fd >= 0)
 			close(fd);

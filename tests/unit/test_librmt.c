@@ -960,6 +960,11 @@ Test(liars, error_reply_without_text)
 	cr_assert_eq(errno, EACCES);
 	cr_assert_str_eq(rmt_error_text(NULL), strerror(EACCES));
 	fake_finish(&f);
+
+	/* refused before a word is sent: still a reason, not the last open's */
+	cr_assert_null(rmt_open_fd(-1, "/dev/nst0", O_RDONLY, NULL));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_str_eq(rmt_error_text(NULL), strerror(EINVAL));
 }
 
 Test(liars, endless_status_line)
