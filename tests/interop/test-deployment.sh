@@ -298,6 +298,12 @@ expect_n_refuses "group nosuchgroup-rmtd" "group nosuchgroup-rmtd: no such group
 printf 'control %s/c.sock group nosuchgroup-rmtd\n' "$WORK" >"$WORK/n.conf"
 expect_n_refuses "control group nosuchgroup-rmtd" "control group nosuchgroup-rmtd"
 ok
+check "rmtd -n refuses drives that no allow rule opens, as rmtd.conf(5) says"
+printf 'drive vt0 %s/srv/tapes/vt0.tap\n' "$WORK" >"$WORK/n.conf"
+expect_n_refuses "a drive without rules" "no allow rule: say who may open them"
+printf 'allow * drive vt0 read-write create truncate\n' >>"$WORK/n.conf"
+"$RMTD" -n -f "$WORK/n.conf" >"$WORK/n.out" 2>&1 || fail "the rule rmtd.conf(5) suggests: $(cat "$WORK/n.out")"
+ok
 check "rmtd -n refuses TLS files that cannot be loaded"
 sed "s#tls key .*#tls key $WORK/etc/missing.key#" "$CONF" >"$WORK/n.conf"
 expect_n_refuses "a missing key" "missing.key"
