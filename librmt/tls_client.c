@@ -194,6 +194,15 @@ static ssize_t io_failure(struct tls_client *tls, short *events)
 	int result = ssl_status(tls->ssl, 0, events);
 
 	if (result == 0 || result == -EPROTO) {
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+		/* OpenSSL 3 reports a peer that closed without close_notify this way. */
+		if (ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			snprintf(tls->error, sizeof(tls->error),
+			         "the server ended the connection without closing TLS");
+			return -EPROTO;
+		}
+#endif
 		/* An alert from the server (a refused certificate, say) lands here. */
 		openssl_reason(tls->error, sizeof(tls->error), "TLS error");
 		return -EPROTO;
