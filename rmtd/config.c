@@ -481,8 +481,9 @@ static int config_check(struct parser *p)
 		return fail(p, "a tls listener needs tls certificate, key and ca");
 	if (c->rules.rule_count == 0 && (c->rules.matcher_count > 0 || c->policy.drive_count > 0 ||
 	                                 c->policy.directory_count > 0))
-		return fail(p, "drives, spools or identities but no allow rule: say who may open "
-		               "them (\"allow * drive NAME read-write create truncate\" for anyone)");
+		return fail(p,
+		            "drives, spools or identities but no allow rule: say who may open "
+		            "them (\"allow * drive NAME read-write create truncate\" for anyone)");
 	return 0;
 }
 

@@ -63,8 +63,7 @@ struct config {
  */
 int config_load(const char *path, struct config *config, char *error, size_t error_size);
 /* The same with the file already open (fd is closed); path names it in messages. */
-int config_load_fd(int fd, const char *path, struct config *config, char *error,
-                   size_t error_size);
+int config_load_fd(int fd, const char *path, struct config *config, char *error, size_t error_size);
 /* Parse from memory (tests, fuzzing): no file checks, spools not opened. */
 int config_parse(const char *name, const char *text, size_t length, struct config *config,
                  bool open_spools, char *error, size_t error_size);

@@ -62,8 +62,8 @@ void options_parse(int argc, char **argv, struct options *options);
  */
 struct config *options_configure(const struct options *options, char *error, size_t size);
 /* The same with the configuration file already open (config_fd, closed here). */
-struct config *options_configure_from(const struct options *options, int config_fd,
-                                      char *error, size_t size);
+struct config *options_configure_from(const struct options *options, int config_fd, char *error,
+                                      size_t size);
 /*
  * The configuration file in force: -f, else /etc/rmtd.conf when it exists,
  * except in stdio mode, which reads a file only when -f names one. NULL: none.
