@@ -41,7 +41,7 @@ STARTED = []  # every rmtd a test started, killed when the test ends however it 
 
 
 class Daemon:
-    def __init__(self, directory, config=None, *options):
+    def __init__(self, directory, config=None, *options, nofile=None):
         self.directory = directory
         self.port = free_port()
         self.log_path = os.path.join(directory, "rmtd-%d.log" % self.port)
@@ -54,7 +54,13 @@ class Daemon:
             os.chmod(path, 0o644)
             argv += ["-f", path]
         argv += list(options)
-        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
+        def limits():
+            if nofile is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                        preexec_fn=limits)
         STARTED.append(self.process)
         deadline = time.time() + 10
         while "listening on" not in open(self.log_path).read():
@@ -338,6 +344,52 @@ def thousands_of_connections_from_one_peer(directory):
         rmt.close_transport()
     time.sleep(0.5)
     daemon.alive()
+    daemon.stop()
+
+
+@case
+def out_of_file_descriptors(directory):
+    """More connections than descriptors: clear refusals, no crash, served again later."""
+    daemon = Daemon(directory, None, "--max-per-peer", "1000", "--max-sessions", "5000",
+                    nofile=64)
+    held = []
+    for _ in range(150):
+        held.append(socket.create_connection(("127.0.0.1", daemon.port), timeout=10))
+    time.sleep(1.0)
+    refused = 0
+    for sock in held:
+        sock.settimeout(0.05)
+        try:
+            answer = sock.recv(200)
+        except socket.timeout:
+            continue  # accepted and waiting for a request
+        except OSError:
+            answer = b""
+        assert answer.startswith(b"E16\n") and b"file descriptors" in answer, answer
+        refused += 1
+    assert daemon.process.poll() is None, "rmtd died when it ran out of descriptors"
+    assert 0 < refused < len(held), "%d of %d refused" % (refused, len(held))
+    assert daemon.logged("refusing new connections until sessions end")
+    for sock in held:
+        sock.close()
+    time.sleep(1.5)
+    for _ in range(3):
+        daemon.alive()
+    daemon.stop()
+
+
+@case
+def first_request_split_across_the_timeout_check(directory):
+    """A request begun right after connecting is timed from then, not from 1970."""
+    daemon = Daemon(directory, None, "--request-timeout", "3")
+    for _ in range(2):
+        rmt = daemon.connect()
+        rmt.send(b"V")
+        time.sleep(1.5)  # at least one sweep sees the half request
+        rmt.send(b"2\n")
+        assert rmt.reply() == 2, "the split first request was answered"
+        rmt.close_transport()
+    assert not daemon.logged("request not complete")
     daemon.stop()
 
 
