@@ -23,6 +23,7 @@
 #include "config.h"
 #include "control.h"
 #include "drive.h"
+#include "escape.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
@@ -90,10 +91,12 @@ static int run_stdio(const struct options *o, struct config *config)
 	static const int signal_numbers[] = {SIGTERM, SIGHUP, SIGINT};
 	char user[64], peer[128];
 	const char *ssh_command = getenv("SSH_ORIGINAL_COMMAND");
+	char shown[4 * 60 + 1];
 	int drive_wait;
 
 	if (ssh_command != NULL)
-		log_info("ssh asked for \"%.60s\"; serving rmt", ssh_command);
+		log_info("ssh asked for \"%s\"; serving rmt",
+		         escape_bytes(shown, sizeof(shown), ssh_command, strnlen(ssh_command, 60), 0));
 	if (o->ignored_arguments > 0)
 		log_warnx("ignoring %d argument(s): rmtd takes no debug file name",
 		          o->ignored_arguments);

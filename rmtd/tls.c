@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "escape.h"
 #include "log.h"
 #include "session.h"
 #include "tls.h"
@@ -275,6 +276,7 @@ static void tls_handshake_done(struct tls_transport *t)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(t->bev);
 	X509 *certificate = SSL_get1_peer_certificate(ssl);
+	char shown[4 * sizeof(t->subject)];
 
 	if (certificate == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
 		/* Not reached with SSL_VERIFY_FAIL_IF_NO_PEER_CERT; kept as the last word. */
@@ -291,7 +293,7 @@ static void tls_handshake_done(struct tls_transport *t)
 	t->settings.who.fingerprint = t->fingerprint;
 	t->settings.identity = t->subject;
 	log_info("TLS from %s: %s, certificate %s (%s)", t->settings.peer, SSL_get_version(ssl),
-	         t->subject, t->fingerprint);
+	         escape_text(shown, sizeof(shown), t->subject), t->fingerprint);
 	t->session = session_create(&t->settings, &tls_session_ops, t);
 	if (t->session == NULL) {
 		t->broken = true;

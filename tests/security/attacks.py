@@ -419,26 +419,29 @@ def openssl(*args):
                    stderr=subprocess.DEVNULL)
 
 
-def make_pki(directory):
-    def key_and_request(name, subject):
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "%s/%s.key" % (directory, name), "-out", "%s/%s.csr" % (directory, name),
-                "-subj", subject)
+def issue_certificate(directory, name, subject, ca="ca", days="30", utf8=False):
+    """A client key and certificate signed by ca, subject in openssl's /A=b/C=d form."""
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", "%s/%s.key" % (directory, name), "-out", "%s/%s.csr" % (directory, name),
+            "-subj", subject, *(["-utf8"] if utf8 else []))
+    openssl("x509", "-req", "-in", "%s/%s.csr" % (directory, name), "-CA",
+            "%s/%s.crt" % (directory, ca), "-CAkey", "%s/%s.key" % (directory, ca),
+            "-CAcreateserial", "-out", "%s/%s.crt" % (directory, name), "-days", days)
 
+
+def make_pki(directory):
     for ca in ("ca", "otherca"):
         openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", "%s/%s.key" % (directory, ca), "-out", "%s/%s.crt" % (directory, ca),
                 "-days", "30", "-subj", "/CN=%s" % ca)
     for name, ca, days in (("server", "ca", "30"), ("client", "ca", "30"),
                            ("stranger", "otherca", "30"), ("expired", "ca", "0")):
-        key_and_request(name, "/CN=%s.example.org" % name)
-        openssl("x509", "-req", "-in", "%s/%s.csr" % (directory, name), "-CA",
-                "%s/%s.crt" % (directory, ca), "-CAkey", "%s/%s.key" % (directory, ca),
-                "-CAcreateserial", "-out", "%s/%s.crt" % (directory, name), "-days", days)
+        issue_certificate(directory, name, "/CN=%s.example.org" % name, ca, days)
     time.sleep(1.1)  # the expired one is now past its end
 
 
-def tls_daemon(directory):
+def tls_daemon(directory, identity='identity client subject "CN=client.example.org"',
+               extra=""):
     spool = os.path.join(directory, "spool")
     os.mkdir(spool)
     make_pki(directory)
@@ -449,9 +452,9 @@ tls certificate %s/server.crt
 tls key %s/server.key
 tls ca %s/ca.crt
 spool %s
-identity client subject "CN=client.example.org"
+%s
 allow client path %s/* read-write create
-""" % (port, directory, directory, directory, spool, spool)
+%s""" % (port, directory, directory, directory, spool, identity, spool, extra)
     daemon = Daemon(directory, config)
     daemon.tls_port = port
     return daemon, spool
@@ -530,6 +533,14 @@ def truncated_tls_stream_gets_no_acknowledgement(directory):
 # ---------------------------------------------------------------- audit
 
 
+def assert_log_is_clean(path):
+    """Every byte of the log is printable ASCII or the newline that ends a line."""
+    log = open(path, "rb").read()
+    raw = sorted(set(b for b in log if b != 10 and not 0x20 <= b < 0x7f))
+    assert not raw, "raw bytes %s reached the log:\n%r" % (raw, log[-600:])
+    return log
+
+
 @case
 def client_strings_are_escaped_in_the_log(directory):
     spool = os.path.join(directory, "spool")
@@ -538,9 +549,47 @@ def client_strings_are_escaped_in_the_log(directory):
     rmt = daemon.connect()
     rmt.send(b"O/etc/\x1b[31mred\x07\n0\n")
     expect_error(rmt.reply, 13)
-    log = open(daemon.log_path, "rb").read()
-    assert b"\x1b" not in log and b"\x07" not in log, "control bytes reached the log"
-    assert b"\\033[31mred\\a" in log or b"\\033[31mred\\007" in log, log[-400:]
+    # A served name: carriage return, a forged line, C1 CSI and a right-to-left override.
+    name = b"%s/ok\rrmtd: session 9: forged\x9b2J\xe2\x80\xaerat.tar" % spool.encode()
+    rmt.send(b"O%s\n66 O_RDWR|O_CREAT\n" % name)
+    assert rmt.reply() == 0
+    rmt.close()
+    rmt.send(b"\x1b\n")  # a garbage command letter
+    expect_error(rmt.reply, 22)
+    log = assert_log_is_clean(daemon.log_path)
+    assert b"\\033[31mred\\007" in log, log[-400:]
+    assert b"ok\\rrmtd: session 9: forged\\233" in log, log[-400:]
+    assert b"\\342\\200\\256rat.tar" in log, log[-400:]
+    assert b"garbage command \"\\033\"" in log, log[-400:]
+    daemon.stop()
+
+
+@case
+def ssh_original_command_is_escaped_in_the_log(directory):
+    log_path = os.path.join(directory, "stdio.log")
+    forged = "rmt\nrmtd: session 1: open /etc/shadow O_RDONLY by root\x1b]0;owned\x07"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([RMTD, "--stdio", "-d", "-v"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=log,
+                                   env=dict(os.environ, SSH_ORIGINAL_COMMAND=forged))
+        out, _ = process.communicate(b"V2\n", timeout=30)
+    assert out == b"A2\n", out
+    log = assert_log_is_clean(log_path)
+    assert b'ssh asked for "rmt\\nrmtd: session 1: open /etc/shadow' in log, log
+    assert not any(line.startswith(b"rmtd: session 1: open") for line in log.split(b"\n")), \
+        "a forged line reached the log"
+
+
+@case
+def certificate_subjects_are_escaped_in_the_log(directory):
+    daemon, spool = tls_daemon(directory, 'identity client subject "CN=*"')
+    # U+0085 (a C1 control, NEL) and U+202E (right-to-left override) in a UTF8String.
+    issue_certificate(directory, "bidi", "/CN=ok\u0085forged\u202egro.elpmaxe", utf8=True)
+    rmt = tls_connect(directory, daemon.tls_port, "bidi")
+    rmt.open(spool + "/bidi.tar", O_WRONLY | O_CREAT)
+    rmt.close()
+    log = assert_log_is_clean(daemon.log_path)
+    assert b"CN=ok\\302\\205forged\\342\\200\\256gro.elpmaxe" in log, log[-600:]
     daemon.stop()
 
 
