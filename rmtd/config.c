@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "subject.h"
 
 #define WORDS_MAX      16
 #define LINE_MAX_BYTES 4096
@@ -317,12 +318,20 @@ static int statement_identity(struct parser *p, char **words, int count)
 		if (acl_parse_peer(words[3], m) < 0)
 			return fail(p, "\"%s\": expected an address or ADDRESS/BITS", words[3]);
 	} else if (strcmp(words[2], "subject") == 0) {
+		const char *reason;
+
 		m->kind = IDENTITY_SUBJECT;
+		if (subject_pattern_check(words[3], &reason) < 0)
+			return fail(p, "subject \"%s\": %s", words[3], reason);
 	} else if (strcmp(words[2], "fingerprint") == 0) {
 		m->kind = IDENTITY_FINGERPRINT;
-		if (strncasecmp(words[3], "sha256:", 7) != 0 ||
-		    strspn(words[3] + 7, "0123456789abcdefABCDEF") != 64 || words[3][71] != '\0')
-			return fail(p, "\"%s\": expected sha256: and 64 hex digits", words[3]);
+		if (acl_parse_fingerprint(words[3], m->text, sizeof(m->text)) < 0)
+			return fail(p,
+			            "\"%s\": expected sha256: and 64 hex digits, or 32 pairs "
+			            "AB:CD:...",
+			            words[3]);
+		rules->matcher_count++;
+		return 0;
 	} else {
 		return fail(p, "\"%s\": expected any, user, peer, subject or fingerprint",
 		            words[2]);

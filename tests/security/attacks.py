@@ -496,6 +496,83 @@ def tls_clients_must_prove_who_they_are(directory):
     daemon.stop()
 
 
+def served(directory, port, certificate, spool):
+    """Did the daemon let this certificate create a file?"""
+    try:
+        rmt = tls_connect(directory, port, certificate)
+        rmt.open(spool + "/%s.tar" % certificate, O_WRONLY | O_CREAT)
+        rmt.close()
+        return True
+    except RmtError as error:
+        assert error.errno == 13, error
+        return False
+
+
+@case
+def subject_patterns_match_whole_components(directory):
+    # The first pattern is rmtd.conf(5)'s; the second globs one component's value.
+    daemon, spool = tls_daemon(directory, """
+identity client subject "CN=backup.example.org,O=Example"
+identity client subject CN=*.example.org,OU=Backup,O=Example
+""")
+    certificates = {
+        "good": ("/O=Example/CN=backup.example.org", True),
+        "globbed": ("/O=Example/OU=Backup/CN=host7.example.org", True),
+        # one CN whose value holds ",CN=backup.example.org"
+        "comma": ("/O=Example/CN=evil,CN=backup.example.org", False),
+        "glued": ("/O=Example/CN=xCN=backup.example.org", False),
+        "evilcorp": ("/CN=backup.example.org/O=EvilCorp", False),
+        "extra": ("/O=Example/CN=backup.example.org/DC=evil", False),
+        # '*' reaching across components: "CN=evil,OU=Backup,CN=a.example.org,..."
+        "across": ("/O=Example/OU=Backup/CN=a.example.org/OU=Backup/CN=evil", False),
+    }
+    for name, (subject, _) in certificates.items():
+        issue_certificate(directory, name, subject)
+    for name, (subject, expected) in certificates.items():
+        assert served(directory, daemon.tls_port, name, spool) == expected, \
+            "%s (%s) %s" % (name, subject, "refused" if expected else "was served")
+        assert os.path.exists(spool + "/%s.tar" % name) == expected
+    daemon.stop()
+    # The pattern the manual used to show is refused, with the reason.
+    config = os.path.join(directory, "old.conf")
+    with open(config, "w") as f:
+        f.write('identity backup subject "*CN=backup.example.org"\n')
+    check = subprocess.run([RMTD, "-n", "-f", config], capture_output=True, text=True)
+    assert check.returncode != 0 and "TYPE=VALUE" in check.stderr, check
+
+
+@case
+def fingerprints_in_openssl_form(directory):
+    make_pki(directory)
+    printed = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+                              directory + "/client.crt"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    colons = printed.split("=", 1)[1]  # "AB:CD:..."
+    assert len(colons) == 95, printed
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    port = free_port()
+    daemon = Daemon(directory, """
+listen 127.0.0.1:%d tls
+tls certificate %s/server.crt
+tls key %s/server.key
+tls ca %s/ca.crt
+spool %s
+identity pinned fingerprint %s
+identity plain fingerprint sha256:%s
+allow pinned path %s/pinned* read-write create
+allow plain path %s/plain* read-write create
+""" % (port, directory, directory, directory, spool, colons,
+       colons.replace(":", "").lower(), spool, spool))
+    for name in ("pinned", "plain"):
+        rmt = tls_connect(directory, port, "client")
+        rmt.open(spool + "/%s.tar" % name, O_WRONLY | O_CREAT)
+        rmt.close()
+    rmt = tls_connect(directory, port, "server")  # signed by the CA, another fingerprint
+    expect_error(lambda: rmt.open(spool + "/pinned.tar", O_RDONLY), 13)
+    daemon.stop()
+
+
 @case
 def plaintext_to_a_tls_port(directory):
     daemon, spool = tls_daemon(directory)
