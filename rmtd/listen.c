@@ -378,6 +378,11 @@ int server_listen_tls(struct server *server, const char *address, struct tls_con
 	return server_listen_secured(server, address, true);
 }
 
+void server_set_tls(struct server *server, struct tls_context *tls)
+{
+	server->tls = tls;
+}
+
 static int server_listen_secured(struct server *server, const char *address, bool tls)
 {
 	struct addrinfo hints, *results, *ai;

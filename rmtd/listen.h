@@ -38,6 +38,8 @@ void server_free(struct server *server);
 int server_listen(struct server *server, const char *address);
 /* The same with TLS and client certificates (tls.c); the context must outlive the server. */
 int server_listen_tls(struct server *server, const char *address, struct tls_context *tls);
+/* The context for handshakes from now on (SIGHUP); running sessions keep theirs. */
+void server_set_tls(struct server *server, struct tls_context *tls);
 /* Adopt the sockets systemd passed (LISTEN_PID/LISTEN_FDS). Returns how many, or -errno. */
 int server_adopt_systemd_sockets(struct server *server);
 /* Serve one already-accepted connection (inetd: the socket on standard input). */

@@ -238,6 +238,19 @@ static void daemon_reload(evutil_socket_t signal_number, short what, void *arg)
 		log_warnx("SIGHUP: configuration not reloaded: %s", error);
 		return;
 	}
+	/* A new CA, CRL, certificate or key counts from the next handshake on. */
+	if (state->tls != NULL) {
+		struct tls_context *tls = tls_context_create(config, error, sizeof(error));
+
+		if (tls == NULL) {
+			log_warnx("SIGHUP: configuration not reloaded, TLS: %s", error);
+			config_release(config);
+			return;
+		}
+		server_set_tls(state->server, tls);
+		tls_context_free(state->tls); /* running TLS sessions hold their own reference */
+		state->tls = tls;
+	}
 	options_limits(state->options, config, &limits, &drive_wait);
 	server_reconfigure(state->server, config, &limits);
 	state->drives->wait_seconds = drive_wait;

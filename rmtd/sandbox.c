@@ -147,6 +147,24 @@ static void parent_of(const char *path, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)(slash - path), path);
 }
 
+/* SIGHUP reads the TLS files again; a new CRL is often renamed into place: their directories. */
+static int allow_tls_files(int ruleset, const struct config *config, __u64 handled)
+{
+	const char *files[] = {config->tls_certificate, config->tls_key, config->tls_ca,
+	                       config->tls_crl};
+	int failures = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char parent[PATH_MAX];
+
+		if (files[i][0] != '/')
+			continue;
+		parent_of(files[i], parent, sizeof(parent));
+		failures += allow_path(ruleset, parent, LANDLOCK_ACCESS_FS_READ_FILE, handled) < 0;
+	}
+	return failures;
+}
+
 int sandbox_restrict_filesystem(const struct config *config)
 {
 	const __u64 files = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
@@ -212,6 +230,7 @@ int sandbox_restrict_filesystem(const struct config *config)
 	/* SIGHUP reads the configuration again. */
 	failures += allow_path(ruleset, config->path[0] == '/' ? config->path : NULL,
 	                       LANDLOCK_ACCESS_FS_READ_FILE, attr.handled_access_fs) < 0;
+	failures += allow_tls_files(ruleset, config, attr.handled_access_fs);
 	if (failures > 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
 		log_warn("landlock: cannot restrict the filesystem");

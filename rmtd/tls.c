@@ -325,11 +325,17 @@ static void tls_event(struct bufferevent *bev, short what, void *arg)
 	if (t->session == NULL && !t->finishing) {
 		/* Audit: every failed authentication is one line with the peer and the reason. */
 		unsigned long code = bufferevent_get_openssl_error(bev);
+		long verify = SSL_get_verify_result(bufferevent_openssl_get_ssl(bev));
 		char reason[200] = "the connection closed during the handshake";
 
 		if (code != 0)
 			ERR_error_string_n(code, reason, sizeof(reason));
-		log_warnx("TLS handshake with %s failed: %s", t->settings.peer, reason);
+		/* Say which check the certificate failed: revoked, expired, unknown CA... */
+		if (verify != X509_V_OK)
+			log_warnx("TLS handshake with %s failed: %s (%s)", t->settings.peer, reason,
+			          X509_verify_cert_error_string(verify));
+		else
+			log_warnx("TLS handshake with %s failed: %s", t->settings.peer, reason);
 		t->broken = true;
 		tls_finish_later(t);
 		return;

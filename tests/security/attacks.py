@@ -441,10 +441,11 @@ def make_pki(directory):
 
 
 def tls_daemon(directory, identity='identity client subject "CN=client.example.org"',
-               extra=""):
+               extra="", pki=None):
     spool = os.path.join(directory, "spool")
     os.mkdir(spool)
-    make_pki(directory)
+    if pki is None:
+        make_pki(directory)
     port = free_port()
     config = """
 listen 127.0.0.1:%d tls
@@ -454,7 +455,8 @@ tls ca %s/ca.crt
 spool %s
 %s
 allow client path %s/* read-write create
-%s""" % (port, directory, directory, directory, spool, identity, spool, extra)
+%s""" % (port, pki or directory, pki or directory, pki or directory, spool, identity, spool,
+       extra)
     daemon = Daemon(directory, config)
     daemon.tls_port = port
     return daemon, spool
@@ -570,6 +572,69 @@ allow plain path %s/plain* read-write create
         rmt.close()
     rmt = tls_connect(directory, port, "server")  # signed by the CA, another fingerprint
     expect_error(lambda: rmt.open(spool + "/pinned.tar", O_RDONLY), 13)
+    daemon.stop()
+
+
+def certificate_authority(directory):
+    """An openssl ca setup over make_pki's CA, to revoke certificates and issue CRLs."""
+    with open(directory + "/ca.cnf", "w") as f:
+        f.write("[ca]\ndefault_ca = own\n[own]\ndatabase = %s/index.txt\n"
+                "crlnumber = %s/crlnumber\ndefault_md = sha256\ndefault_crl_days = 30\n"
+                "certificate = %s/ca.crt\nprivate_key = %s/ca.key\n"
+                % (directory, directory, directory, directory))
+    open(directory + "/index.txt", "w").close()
+    with open(directory + "/crlnumber", "w") as f:
+        f.write("01\n")
+
+
+def publish_crl(directory):
+    """A new CRL, renamed into place the way a deployment tool would."""
+    openssl("ca", "-config", directory + "/ca.cnf", "-gencrl", "-out", directory + "/crl.new")
+    os.rename(directory + "/crl.new", directory + "/crl.pem")
+
+
+def wait_for_log(daemon, text, count):
+    deadline = time.time() + 10
+    while open(daemon.log_path).read().count(text) < count:
+        assert time.time() < deadline, "no %r in the log:\n%s" % (text, open(daemon.log_path).read())
+        time.sleep(0.05)
+
+
+@case
+def sighup_reloads_the_crl(directory):
+    tls_directory = os.path.join(directory, "pki")
+    os.mkdir(tls_directory)
+    make_pki(tls_directory)
+    certificate_authority(tls_directory)
+    issue_certificate(tls_directory, "other", "/CN=other.example.org")
+    publish_crl(tls_directory)
+    daemon, spool = tls_daemon(directory, "identity client subject CN=*.example.org",
+                               "tls crl %s/crl.pem\n" % tls_directory, tls_directory)
+    for name in ("client", "other"):
+        assert served(tls_directory, daemon.tls_port, name, spool), name
+    openssl("ca", "-config", tls_directory + "/ca.cnf", "-revoke", tls_directory + "/client.crt")
+    publish_crl(tls_directory)
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for_log(daemon, "SIGHUP: configuration reloaded", 1)
+    try:
+        served(tls_directory, daemon.tls_port, "client", spool)
+        raise AssertionError("a revoked certificate was served after SIGHUP")
+    except (ssl.SSLError, OSError, EOFError):
+        pass
+    wait_for_log(daemon, "certificate revoked", 1)
+    assert served(tls_directory, daemon.tls_port, "other", spool), "other is still good"
+    # A CRL that does not load: the reload is refused, the context in use stays.
+    with open(tls_directory + "/crl.pem", "w") as f:
+        f.write("-----BEGIN X509 CRL-----\nnot a CRL\n-----END X509 CRL-----\n")
+    daemon.process.send_signal(signal.SIGHUP)
+    wait_for_log(daemon, "SIGHUP: configuration not reloaded, TLS: %s/crl.pem" % tls_directory, 1)
+    assert served(tls_directory, daemon.tls_port, "other", spool)
+    try:
+        served(tls_directory, daemon.tls_port, "client", spool)
+        raise AssertionError("the revocation was forgotten by a failed reload")
+    except (ssl.SSLError, OSError, EOFError):
+        pass
+    assert daemon.process.poll() is None
     daemon.stop()
 
 
