@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import ssl
+import stat
 import subprocess
 import sys
 import tempfile
@@ -254,6 +255,35 @@ def read_only_and_write_once_rules(directory):
     rmt.close()
     with open(archive + "/monday.tar", "rb") as f:
         assert f.read() == b"once", "the write-once archive is unchanged"
+    daemon.alive()
+    daemon.stop()
+
+
+@case
+def spools_serve_files_with_one_link_only(directory):
+    spool = os.path.join(directory, "spool")
+    os.makedirs(spool + "/sub")
+    secret = os.path.join(directory, "secret")
+    with open(secret, "wb") as f:
+        f.write(b"SECRET")
+    os.link(secret, spool + "/linked")
+    os.mknod(spool + "/zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero's numbers
+    with open(spool + "/plain", "wb") as f:
+        f.write(b"plain")
+    daemon = Daemon(directory, None, "--allow", spool)
+    rmt = daemon.connect()
+    for name, flags in (("linked", O_RDONLY), ("linked", O_WRONLY | O_TRUNC), ("zero", O_RDONLY)):
+        expect_error(lambda: rmt.open(spool + "/" + name, flags), 13)
+    assert open(secret, "rb").read() == b"SECRET", "the other link was not truncated"
+    assert daemon.logged("more than one hard link, inside an allowed directory; not served")
+    rmt.open(spool + "/plain", O_RDONLY)
+    assert rmt.read(100) == b"plain"
+    rmt.close()
+    # No descriptor without data, no file without a name: whatever the numbers say.
+    for name, extra in (("plain", 0o10000000), ("sub", 0o20200000)):  # O_PATH, O_TMPFILE
+        rmt.send(b"O%s/%s\n%d O_RDWR|%d\n" % (spool.encode(), name.encode(), 2 | extra, extra))
+        expect_error(rmt.reply, 22, "O_PATH and O_TMPFILE")
+    assert sorted(os.listdir(spool + "/sub")) == []
     daemon.alive()
     daemon.stop()
 
