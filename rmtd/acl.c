@@ -74,6 +74,22 @@ int acl_parse_fingerprint(const char *text, char *out, size_t size)
 	return 0;
 }
 
+bool acl_address_is_loopback(const struct sockaddr *address)
+{
+	if (address->sa_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+
+		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (address->sa_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)address)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(v6) ||
+		       (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+	}
+	return false;
+}
+
 static bool prefix_matches(const struct identity_matcher *m, const struct sockaddr *address)
 {
 	const uint8_t *bytes;

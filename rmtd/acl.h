@@ -109,6 +109,9 @@ int acl_check(const struct access_rules *rules, const struct client_identity *wh
  */
 int acl_parse_fingerprint(const char *text, char *out, size_t size);
 
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+bool acl_address_is_loopback(const struct sockaddr *address);
+
 /* Parse "10.0.0.0/8", "::1", "192.168.1.7" into a matcher. 0, or -EINVAL. */
 int acl_parse_peer(const char *text, struct identity_matcher *matcher);
 

@@ -154,7 +154,8 @@ static void refuse_connection(int fd, const char *text)
 	close(fd);
 }
 
-static int server_listen_secured(struct server *server, const char *address, bool tls);
+static int server_listen_secured(struct server *server, const char *address, bool tls,
+                                 bool any_address);
 
 static int connection_start(struct server *server, int fd, const struct sockaddr *address,
                             socklen_t length, bool tls)
@@ -369,13 +370,36 @@ static int split_address(const char *address, char *host, size_t host_size, char
 
 int server_listen(struct server *server, const char *address)
 {
-	return server_listen_secured(server, address, false);
+	return server_listen_secured(server, address, false, false);
+}
+
+int server_listen_trusted(struct server *server, const char *address)
+{
+	return server_listen_secured(server, address, false, true);
 }
 
 int server_listen_tls(struct server *server, const char *address, struct tls_context *tls)
 {
 	server->tls = tls;
-	return server_listen_secured(server, address, true);
+	return server_listen_secured(server, address, true, true);
+}
+
+/* Plaintext goes only where nobody else can listen in: every resolved address is loopback. */
+static bool resolves_to_loopback(const char *address, const struct addrinfo *results)
+{
+	for (const struct addrinfo *ai = results; ai != NULL; ai = ai->ai_next) {
+		char host[INET6_ADDRSTRLEN] = "?";
+
+		if (acl_address_is_loopback(ai->ai_addr))
+			continue;
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0,
+		            NI_NUMERICHOST);
+		log_warnx("listen %s: plaintext on %s, which is not a loopback address: use a tls "
+		          "listener, or plaintext-trusted in rmtd.conf",
+		          address, host);
+		return false;
+	}
+	return true;
 }
 
 void server_set_tls(struct server *server, struct tls_context *tls)
@@ -383,7 +407,8 @@ void server_set_tls(struct server *server, struct tls_context *tls)
 	server->tls = tls;
 }
 
-static int server_listen_secured(struct server *server, const char *address, bool tls)
+static int server_listen_secured(struct server *server, const char *address, bool tls,
+                                 bool any_address)
 {
 	struct addrinfo hints, *results, *ai;
 	char host[256], port[32];
@@ -399,6 +424,10 @@ static int server_listen_secured(struct server *server, const char *address, boo
 	if (error != 0) {
 		log_warnx("listen %s: %s", address, gai_strerror(error));
 		return -EINVAL;
+	}
+	if (!any_address && !resolves_to_loopback(address, results)) {
+		freeaddrinfo(results);
+		return -EACCES;
 	}
 	for (ai = results; ai != NULL; ai = ai->ai_next) {
 		int one = 1;

@@ -95,8 +95,9 @@ static int run_stdio(const struct options *o, struct config *config)
 	int drive_wait;
 
 	if (ssh_command != NULL)
-		log_info("ssh asked for \"%s\"; serving rmt",
-		         escape_bytes(shown, sizeof(shown), ssh_command, strnlen(ssh_command, 60), 0));
+		log_info(
+		    "ssh asked for \"%s\"; serving rmt",
+		    escape_bytes(shown, sizeof(shown), ssh_command, strnlen(ssh_command, 60), 0));
 	if (o->ignored_arguments > 0)
 		log_warnx("ignoring %d argument(s): rmtd takes no debug file name",
 		          o->ignored_arguments);
@@ -281,7 +282,9 @@ static void daemon_listen(struct daemon_state *state, const struct options *o)
 			}
 			if (server_listen_tls(state->server, spec->address, state->tls) < 0)
 				fatalx("cannot listen on %s", spec->address);
-		} else if (server_listen(state->server, spec->address) < 0) {
+		} else if ((spec->trusted_plaintext
+		                ? server_listen_trusted(state->server, spec->address)
+		                : server_listen(state->server, spec->address)) < 0) {
 			fatalx("cannot listen on %s", spec->address);
 		}
 		listening++;

@@ -424,6 +424,36 @@ def first_request_split_across_the_timeout_check(directory):
 
 
 @case
+def plaintext_listens_on_loopback_only(directory):
+    port = free_port()
+    # The command line obeys the rule the file does, judged on the resolved address.
+    for address in ("0.0.0.0:%d" % port, "[::]:%d" % port):
+        try:
+            run = subprocess.run([RMTD, "-d", "--control", "none", "--listen", address],
+                                 capture_output=True, text=True, timeout=5)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("rmtd served plaintext on %s" % address)
+        assert run.returncode != 0, "rmtd served plaintext on %s" % address
+        assert "which is not a loopback address" in run.stderr, run.stderr
+    config = os.path.join(directory, "rmtd.conf")
+    for address, loopback in (("127.evil.example:%d" % port, False),
+                              ("0.0.0.0:%d" % port, False), ("[::ffff:10.0.0.1]:%d" % port, False),
+                              ("127.1:%d" % port, True), ("[::1]:%d" % port, True),
+                              ("[::ffff:127.0.0.1]:%d" % port, True),
+                              ("localhost:%d" % port, True)):
+        with open(config, "w") as f:
+            f.write("listen %s\n" % address)
+        os.chmod(config, 0o644)
+        check = subprocess.run([RMTD, "-n", "-f", config], capture_output=True, text=True)
+        assert (check.returncode == 0) == loopback, "%s: %s" % (address, check.stderr)
+        if not loopback:
+            assert "plaintext on" in check.stderr, check.stderr
+    daemon = Daemon(directory, None, "--listen", "localhost:%d" % free_port())
+    daemon.alive()
+    daemon.stop()
+
+
+@case
 def one_byte_a_minute(directory):
     daemon = Daemon(directory, None, "--request-timeout", "2")
     slow = daemon.connect()
