@@ -172,6 +172,8 @@ def symlink_swapped_in_between_check_and_open(directory):
 
     thread = threading.Thread(target=flipper)
     thread.start()
+    while not os.path.lexists(name):  # the race starts once the name exists
+        time.sleep(0.001)
     rmt = daemon.connect()
     opened = refused = 0
     try:
