@@ -188,8 +188,9 @@ Test(subject, whole_components_only)
 	const char *pattern = "CN=backup.example.org,O=Example";
 
 	cr_assert(subject_matches(pattern, "CN=backup.example.org,O=Example"));
-	cr_assert(subject_matches("cn=backup.example.org,o=Example", "CN=backup.example.org,O=Example"),
-	          "types ignore case");
+	cr_assert(
+	    subject_matches("cn=backup.example.org,o=Example", "CN=backup.example.org,O=Example"),
+	    "types ignore case");
 	cr_assert_not(subject_matches(pattern, "CN=backup.example.org,O=example"),
 	              "values do not ignore case");
 	cr_assert_not(subject_matches(pattern, "CN=evil\\,CN=backup.example.org,O=Example"));
@@ -221,8 +222,8 @@ Test(subject, rfc2253_escapes)
 	cr_assert(subject_matches("CN=a\\,b", "CN=a\\,b"));
 	cr_assert(subject_matches("CN=a\\2Cb", "CN=a\\,b"), "\\XX is the byte");
 	cr_assert(subject_matches("CN=a\\,b", "CN=a\\2cb"));
-	cr_assert(subject_matches("CN=\\\"q\\\"\\+\\;\\<\\>\\=\\\\",
-	                          "CN=\\\"q\\\"\\+\\;\\<\\>=\\\\"));
+	cr_assert(
+	    subject_matches("CN=\\\"q\\\"\\+\\;\\<\\>\\=\\\\", "CN=\\\"q\\\"\\+\\;\\<\\>=\\\\"));
 	cr_assert(subject_matches("CN=\\ x\\ ", "CN=\\ x\\ "), "blanks at either end");
 	cr_assert(subject_matches("CN=\\#1", "CN=\\#1"));
 	cr_assert(subject_matches("CN=x\\*", "CN=x*"), "an escaped '*' is a star");
@@ -234,8 +235,15 @@ Test(subject, rfc2253_escapes)
 Test(subject, bad_patterns_are_refused)
 {
 	static const char *bad[] = {
-	    "*CN=backup.example.org", "CN=backup.example.org,", "", "=x", "CN",
-	    "CN=a\\q",              "CN=a\\4",                "CN=\"x\"", "CN=a\\00",
+	    "*CN=backup.example.org",
+	    "CN=backup.example.org,",
+	    "",
+	    "=x",
+	    "CN",
+	    "CN=a\\q",
+	    "CN=a\\4",
+	    "CN=\"x\"",
+	    "CN=a\\00",
 	};
 	const char *reason;
 
@@ -250,7 +258,8 @@ Test(subject, bad_patterns_are_refused)
 
 Test(subject, fingerprints_in_openssl_form)
 {
-	static const char hex[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	static const char hex[] =
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 	char colons[128], out[80];
 
 	for (int i = 0; i < 32; i++)
@@ -260,11 +269,13 @@ Test(subject, fingerprints_in_openssl_form)
 	cr_assert_eq(acl_parse_fingerprint(hex, out, sizeof(out)), 0);
 	cr_assert_str_eq(out + 7, hex);
 	cr_assert_eq(acl_parse_fingerprint(colons, out, sizeof(out)), 0, "%s", colons);
-	cr_assert_str_eq(out, "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
-	cr_assert_eq(acl_parse_fingerprint("SHA256:00112233445566778899AABBCCDDEEFF00112233445566778899"
-	                                   "AABBCCDDEEFF",
-	                                   out, sizeof(out)),
-	             0);
+	cr_assert_str_eq(out,
+	                 "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+	cr_assert_eq(
+	    acl_parse_fingerprint("SHA256:00112233445566778899AABBCCDDEEFF00112233445566778899"
+	                          "AABBCCDDEEFF",
+	                          out, sizeof(out)),
+	    0);
 	cr_assert_eq(acl_parse_fingerprint("sha256:abc", out, sizeof(out)), -EINVAL);
 	colons[5] = '-';
 	cr_assert_eq(acl_parse_fingerprint(colons, out, sizeof(out)), -EINVAL);
