@@ -4,7 +4,7 @@
 #   contrib/setup.sh deps    install the Debian packages the build and tests need (when missing)
 #   contrib/setup.sh build   configure and build into build/ (warnings are errors)
 #   contrib/setup.sh test    deps + build + every meson test in build/ + an ASan/UBSan build
-#                            (unit and interop suites) + fuzzers for a bounded time + man
+#                            (unit, interop and security suites) + fuzzers for a bounded time + man
 #                            page lint; ends with "N passed, N failed"
 #   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, the
 #                            TCP daemon on 127.0.0.1:5400 (RMTD_PORT) serving it, and prints
@@ -219,6 +219,9 @@ step_test() {
 		# cheap, so they run against the sanitized server too.
 		if [ -x build-asan/rmtd/rmtd ]; then
 			meson_tests "ASan+UBSan interop" build-asan --suite interop
+			# The attack suite: hostile clients against the sanitized server (bounded
+			# by its meson timeout).
+			meson_tests "ASan+UBSan security" build-asan --suite security
 		fi
 	else
 		record "build (build-asan/)" 0 1 "build failed"

@@ -2,6 +2,7 @@
  * acl.c - identities, rules, and the decision at each open.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "subject.h"
 
 int acl_parse_peer(const char *text, struct identity_matcher *matcher)
 {
@@ -42,6 +44,50 @@ int acl_parse_peer(const char *text, struct identity_matcher *matcher)
 		matcher->prefix_bits = (int)bits;
 	}
 	return 0;
+}
+
+int acl_parse_fingerprint(const char *text, char *out, size_t size)
+{
+	size_t n = 0;
+	bool colons;
+
+	if (size < 8 + 64)
+		return -EINVAL;
+	if (strncasecmp(text, "sha256:", 7) == 0)
+		text += 7;
+	/* 64 hexadecimal digits, or 32 pairs with 31 ':' between them as openssl prints. */
+	colons = strlen(text) == 64 + 31;
+	if (!colons && strlen(text) != 64)
+		return -EINVAL;
+	strlcpy(out, "sha256:", size);
+	for (size_t i = 0; text[i] != '\0'; i++) {
+		if (colons && i % 3 == 2) {
+			if (text[i] != ':')
+				return -EINVAL;
+			continue;
+		}
+		if (!isxdigit((unsigned char)text[i]))
+			return -EINVAL;
+		out[7 + n++] = (char)tolower((unsigned char)text[i]);
+	}
+	out[7 + n] = '\0';
+	return 0;
+}
+
+bool acl_address_is_loopback(const struct sockaddr *address)
+{
+	if (address->sa_family == AF_INET) {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+
+		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (address->sa_family == AF_INET6) {
+		const struct in6_addr *v6 = &((const struct sockaddr_in6 *)address)->sin6_addr;
+
+		return IN6_IS_ADDR_LOOPBACK(v6) ||
+		       (IN6_IS_ADDR_V4MAPPED(v6) && v6->s6_addr[12] == 127);
+	}
+	return false;
 }
 
 static bool prefix_matches(const struct identity_matcher *m, const struct sockaddr *address)
@@ -90,7 +136,7 @@ static bool matcher_matches(const struct identity_matcher *m, const struct clien
 	case IDENTITY_PEER:
 		return prefix_matches(m, who->address);
 	case IDENTITY_SUBJECT:
-		return who->subject != NULL && fnmatch(m->text, who->subject, 0) == 0;
+		return who->subject != NULL && subject_matches(m->text, who->subject);
 	case IDENTITY_FINGERPRINT:
 		return who->fingerprint != NULL && strcasecmp(who->fingerprint, m->text) == 0;
 	}

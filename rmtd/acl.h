@@ -12,6 +12,7 @@
 #define RMTD_ACL_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,7 +39,7 @@ enum identity_match {
 	IDENTITY_ANY,
 	IDENTITY_USER,
 	IDENTITY_PEER,        /* address or prefix */
-	IDENTITY_SUBJECT,     /* exact subject, or a pattern */
+	IDENTITY_SUBJECT,     /* a pattern matched component by component (subject.h) */
 	IDENTITY_FINGERPRINT, /* sha256:hex */
 };
 
@@ -101,6 +102,15 @@ bool acl_identity_matches(const struct access_rules *rules, const char *name,
 int acl_check(const struct access_rules *rules, const struct client_identity *who,
               const struct resolved_path *target, int flags, struct access_decision *decision,
               const char **reason);
+
+/*
+ * Parse a SHA-256 fingerprint, "sha256:" (optional) then 64 hexadecimal digits or
+ * openssl's AB:CD:... form, into "sha256:" and 64 lower-case digits. 0, or -EINVAL.
+ */
+int acl_parse_fingerprint(const char *text, char *out, size_t size);
+
+/* 127.0.0.0/8, ::1 or ::ffff:127.x.y.z. */
+bool acl_address_is_loopback(const struct sockaddr *address);
 
 /* Parse "10.0.0.0/8", "::1", "192.168.1.7" into a matcher. 0, or -EINVAL. */
 int acl_parse_peer(const char *text, struct identity_matcher *matcher);

@@ -1,5 +1,6 @@
 /*
- * backend_file.c - plain files, FIFOs and non-tape devices below an allowed directory.
+ * backend_file.c - plain files and FIFOs below an allowed directory, and declared
+ * drives that are files or non-tape devices.
  *
  * Every call is the one system call the request names. Tape operations answer
  * ENOTTY, as ioctl(2) does on a file with the classic servers.
@@ -12,13 +13,53 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "escape.h"
+#include "log.h"
 #include "path.h"
+
+/*
+ * Below an allowed directory nothing that aliases something else is served: a
+ * device node opens whatever device it names, and a file with a second hard link
+ * also lives somewhere the rules may not allow.
+ */
+static bool aliases_something(const struct stat *st)
+{
+	return S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ||
+	       (S_ISREG(st->st_mode) && st->st_nlink > 1);
+}
+
+/* Look before opening, since opening a device node acts on the device. */
+static bool aliases_before_open(const struct open_target *target)
+{
+	int fd = path_open_beneath(target->directory_fd, target->name, O_PATH, 0);
+	struct stat st;
+	bool aliases;
+
+	if (fd < 0)
+		return false; /* nothing there yet, or refused: the open itself says why */
+	aliases = fstat(fd, &st) == 0 && aliases_something(&st);
+	close(fd);
+	return aliases;
+}
+
+static int refuse_alias(const struct open_target *target)
+{
+	char shown[4 * 256 + 1];
+
+	log_warnx("%s: a device node, or a file with more than one hard link, inside an allowed "
+	          "directory; not served",
+	          escape_text(shown, sizeof(shown), target->canonical));
+	return -EACCES;
+}
 
 static int file_open(struct device *dev, const struct open_target *target)
 {
+	bool in_spool = target->directory_fd != AT_FDCWD;
 	struct stat st;
 	int fd;
 
+	if (in_spool && aliases_before_open(target))
+		return refuse_alias(target);
 	fd = path_open_beneath(target->directory_fd, target->name, target->flags, 0666);
 	if (fd < 0)
 		return fd;
@@ -27,6 +68,11 @@ static int file_open(struct device *dev, const struct open_target *target)
 
 		close(fd);
 		return error;
+	}
+	/* Swapped in between the look and the open: judged on what was opened. */
+	if (in_spool && aliases_something(&st)) {
+		close(fd);
+		return refuse_alias(target);
 	}
 	if (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode)) {
 		close(fd);

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "subject.h"
 
 #define WORDS_MAX      16
 #define LINE_MAX_BYTES 4096
@@ -131,10 +133,18 @@ static int copy_path(struct parser *p, char *out, size_t size, const char *word,
 	return copy_word(p, out, size, word, what);
 }
 
+/*
+ * A numeric loopback address, or "localhost": judged as an address, never by its
+ * spelling ("127.evil.example" is a name). No name is looked up here; the daemon
+ * checks what every listen address resolves to before it binds (listen.c).
+ */
 static bool is_loopback_address(const char *address)
 {
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM};
+	struct addrinfo *results;
 	char host[128];
 	const char *colon;
+	bool loopback;
 
 	if (address[0] == '[') {
 		const char *close = strchr(address, ']');
@@ -147,8 +157,15 @@ static bool is_loopback_address(const char *address)
 	} else {
 		return true; /* a bare port listens on loopback */
 	}
-	return host[0] == '\0' || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
-	       strcmp(host, "localhost") == 0;
+	if (host[0] == '\0' || strcmp(host, "localhost") == 0)
+		return true;
+	if (getaddrinfo(host, NULL, &hints, &results) != 0)
+		return false;
+	loopback = true;
+	for (const struct addrinfo *ai = results; ai != NULL; ai = ai->ai_next)
+		loopback = loopback && acl_address_is_loopback(ai->ai_addr);
+	freeaddrinfo(results);
+	return loopback;
 }
 
 static int statement_listen(struct parser *p, char **words, int count)
@@ -317,12 +334,20 @@ static int statement_identity(struct parser *p, char **words, int count)
 		if (acl_parse_peer(words[3], m) < 0)
 			return fail(p, "\"%s\": expected an address or ADDRESS/BITS", words[3]);
 	} else if (strcmp(words[2], "subject") == 0) {
+		const char *reason;
+
 		m->kind = IDENTITY_SUBJECT;
+		if (subject_pattern_check(words[3], &reason) < 0)
+			return fail(p, "subject \"%s\": %s", words[3], reason);
 	} else if (strcmp(words[2], "fingerprint") == 0) {
 		m->kind = IDENTITY_FINGERPRINT;
-		if (strncasecmp(words[3], "sha256:", 7) != 0 ||
-		    strspn(words[3] + 7, "0123456789abcdefABCDEF") != 64 || words[3][71] != '\0')
-			return fail(p, "\"%s\": expected sha256: and 64 hex digits", words[3]);
+		if (acl_parse_fingerprint(words[3], m->text, sizeof(m->text)) < 0)
+			return fail(p,
+			            "\"%s\": expected sha256: and 64 hex digits, or 32 pairs "
+			            "AB:CD:...",
+			            words[3]);
+		rules->matcher_count++;
+		return 0;
 	} else {
 		return fail(p, "\"%s\": expected any, user, peer, subject or fingerprint",
 		            words[2]);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
 #include "label.h"
 
 /* dump constants (formats.md 3.1) */
@@ -1432,40 +1433,7 @@ const char *label_operation(const struct tape_content *content, bool writing)
 
 const char *label_escape(char *out, size_t size, const char *in)
 {
-	size_t used = 0;
-
-	if (size == 0)
-		return out;
-	for (const unsigned char *s = (const unsigned char *)in; *s; s++) {
-		char piece[5];
-		size_t n;
-
-		if (*s == '\\') {
-			memcpy(piece, "\\\\", 3);
-		} else if (*s == '\n') {
-			memcpy(piece, "\\n", 3);
-		} else if (*s == '\t') {
-			memcpy(piece, "\\t", 3);
-		} else if (*s == '\r') {
-			memcpy(piece, "\\r", 3);
-		} else if (*s < 0x20 || *s >= 0x7f) {
-			piece[0] = '\\';
-			piece[1] = (char)('0' + ((*s >> 6) & 7));
-			piece[2] = (char)('0' + ((*s >> 3) & 7));
-			piece[3] = (char)('0' + (*s & 7));
-			piece[4] = '\0';
-		} else {
-			piece[0] = (char)*s;
-			piece[1] = '\0';
-		}
-		n = strlen(piece);
-		if (used + n > size - 1)
-			break;
-		memcpy(out + used, piece, n);
-		used += n;
-	}
-	out[used] = '\0';
-	return out;
+	return escape_text(out, size, in);
 }
 
 const char *label_format_date(time_t when, char *out, size_t size)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -25,8 +26,10 @@
 #include "tls.h"
 #include "transport.h"
 
-/* After EMFILE/ENFILE, accepting pauses this long instead of spinning. */
+/* When no descriptor can be had even for a refusal, accepting pauses this long. */
 #define ACCEPT_BACKOFF_SECONDS 1
+/* Out of descriptors: at most this many waiting connections refused per wake-up. */
+#define ACCEPT_REFUSALS_PER_WAKEUP 64
 /* The daemon's input buffer per session: headers and small records only. */
 #define SESSION_INPUT_BUFFER (16 * 1024)
 
@@ -61,6 +64,9 @@ struct server {
 	int connection_count;
 	struct event *sweeper;
 	struct event *accept_resume;
+	int accept_reserve;       /* a spare descriptor, given up to refuse when out of them */
+	uint64_t accept_refusals; /* connections refused for want of descriptors */
+	time_t accept_refusal_logged;
 	struct tls_context *tls; /* for TLS listeners */
 	bool shutting_down;
 	bool exit_when_idle; /* inetd: one connection, then exit */
@@ -143,13 +149,13 @@ static void refuse_connection(int fd, const char *text)
 {
 	char reply[128];
 	int n = snprintf(reply, sizeof(reply), "E%d\n%s\n", EBUSY, text);
-
 	if (write(fd, reply, (size_t)n) < 0)
 		log_debug("refusal not delivered: %s", strerror(errno));
 	close(fd);
 }
 
-static int server_listen_secured(struct server *server, const char *address, bool tls);
+static int server_listen_secured(struct server *server, const char *address, bool tls,
+                                 bool any_address);
 
 static int connection_start(struct server *server, int fd, const struct sockaddr *address,
                             socklen_t length, bool tls)
@@ -200,6 +206,8 @@ static int connection_start(struct server *server, int fd, const struct sockaddr
 
 	connection->server = server;
 	connection->accepted = time(NULL);
+	/* A first request split across a sweep is timed from the connection's start. */
+	connection->request_since = connection->accepted;
 	TAILQ_INSERT_TAIL(&server->connections, connection, entry);
 	server->connection_count++;
 	if (tls) {
@@ -232,32 +240,84 @@ static void accept_connection(struct evconnlistener *evl, evutil_socket_t fd,
 	connection_start(listener->server, fd, address, (socklen_t)length, listener->tls);
 }
 
+/* Whatever the cause, reopen the spare descriptor as soon as one is free. */
+static void accept_reserve_take(struct server *server)
+{
+	if (server->accept_reserve < 0)
+		server->accept_reserve = eventfd(0, EFD_CLOEXEC);
+}
+
 static void accept_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *server = arg;
 	struct listener *listener;
 
+	accept_reserve_take(server);
 	TAILQ_FOREACH(listener, &server->listeners, entry)
 	evconnlistener_enable(listener->listener);
 }
 
-static void accept_failed(struct evconnlistener *evl, void *arg)
+static void accept_pause(struct server *server, int error)
 {
-	struct server *server = arg;
 	struct listener *listener;
 	struct timeval backoff = {ACCEPT_BACKOFF_SECONDS, 0};
-	int error = EVUTIL_SOCKET_ERROR();
 
-	if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
-		log_warnx("accept: %s", strerror(error));
-		return;
-	}
-	/* Out of descriptors: back off instead of spinning on a readable listener. */
 	log_warnx("accept: %s; pausing new connections for %d s", strerror(error),
 	          ACCEPT_BACKOFF_SECONDS);
 	TAILQ_FOREACH(listener, &server->listeners, entry)
 	evconnlistener_disable(listener->listener);
 	evtimer_add(server->accept_resume, &backoff);
+}
+
+/*
+ * Out of descriptors: give up the spare one, accept the waiting connection,
+ * tell it why and close it, then take the spare back (OpenBSD's accept reserve).
+ * Clients get a clear refusal instead of a connection that hangs in the backlog.
+ */
+static bool accept_and_refuse(struct server *server, int listen_fd)
+{
+	int fd;
+
+	if (server->accept_reserve < 0)
+		return false;
+	close(server->accept_reserve);
+	server->accept_reserve = -1;
+	fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		refuse_connection(fd, "Server busy: out of file descriptors, try again later");
+		server->accept_refusals++;
+	}
+	accept_reserve_take(server);
+	return fd >= 0 && server->accept_reserve >= 0;
+}
+
+static void accept_failed(struct evconnlistener *evl, void *arg)
+{
+	struct listener *listener = arg;
+	struct server *server = listener->server;
+	int error = EVUTIL_SOCKET_ERROR();
+	time_t now;
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+		log_warnx("accept: %s", strerror(error));
+		return;
+	}
+	if (error == ENOBUFS || error == ENOMEM) {
+		accept_pause(server, error);
+		return;
+	}
+	for (int i = 0; i < ACCEPT_REFUSALS_PER_WAKEUP; i++)
+		if (!accept_and_refuse(server, evconnlistener_get_fd(evl)))
+			break;
+	now = time(NULL);
+	if (now != server->accept_refusal_logged) {
+		server->accept_refusal_logged = now;
+		log_warnx("accept: %s; refusing new connections until sessions end (%llu refused "
+		          "so far)",
+		          strerror(error), (unsigned long long)server->accept_refusals);
+	}
+	if (server->accept_reserve < 0)
+		accept_pause(server, error); /* not even one descriptor for a refusal */
 }
 
 static int add_listener(struct server *server, int fd, const char *address, bool tls)
@@ -310,16 +370,45 @@ static int split_address(const char *address, char *host, size_t host_size, char
 
 int server_listen(struct server *server, const char *address)
 {
-	return server_listen_secured(server, address, false);
+	return server_listen_secured(server, address, false, false);
+}
+
+int server_listen_trusted(struct server *server, const char *address)
+{
+	return server_listen_secured(server, address, false, true);
 }
 
 int server_listen_tls(struct server *server, const char *address, struct tls_context *tls)
 {
 	server->tls = tls;
-	return server_listen_secured(server, address, true);
+	return server_listen_secured(server, address, true, true);
 }
 
-static int server_listen_secured(struct server *server, const char *address, bool tls)
+/* Plaintext goes only where nobody else can listen in: every resolved address is loopback. */
+static bool resolves_to_loopback(const char *address, const struct addrinfo *results)
+{
+	for (const struct addrinfo *ai = results; ai != NULL; ai = ai->ai_next) {
+		char host[INET6_ADDRSTRLEN] = "?";
+
+		if (acl_address_is_loopback(ai->ai_addr))
+			continue;
+		getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), NULL, 0,
+		            NI_NUMERICHOST);
+		log_warnx("listen %s: plaintext on %s, which is not a loopback address: use a tls "
+		          "listener, or plaintext-trusted in rmtd.conf",
+		          address, host);
+		return false;
+	}
+	return true;
+}
+
+void server_set_tls(struct server *server, struct tls_context *tls)
+{
+	server->tls = tls;
+}
+
+static int server_listen_secured(struct server *server, const char *address, bool tls,
+                                 bool any_address)
 {
 	struct addrinfo hints, *results, *ai;
 	char host[256], port[32];
@@ -335,6 +424,10 @@ static int server_listen_secured(struct server *server, const char *address, boo
 	if (error != 0) {
 		log_warnx("listen %s: %s", address, gai_strerror(error));
 		return -EINVAL;
+	}
+	if (!any_address && !resolves_to_loopback(address, results)) {
+		freeaddrinfo(results);
+		return -EACCES;
 	}
 	for (ai = results; ai != NULL; ai = ai->ai_next) {
 		int one = 1;
@@ -492,6 +585,8 @@ struct server *server_create(struct event_base *base, struct drive_registry *dri
 	server->drives = drives;
 	server->config = config_hold(config);
 	server->limits = *limits;
+	server->accept_reserve = -1;
+	accept_reserve_take(server);
 	TAILQ_INIT(&server->listeners);
 	TAILQ_INIT(&server->connections);
 	server->sweeper = event_new(base, -1, EV_PERSIST, sweep_connections, server);
@@ -524,6 +619,8 @@ void server_free(struct server *server)
 		event_free(server->sweeper);
 	if (server->accept_resume)
 		event_free(server->accept_resume);
+	if (server->accept_reserve >= 0)
+		close(server->accept_reserve);
 	config_release(server->config);
 	free(server);
 }

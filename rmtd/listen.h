@@ -34,10 +34,18 @@ struct server *server_create(struct event_base *base, struct drive_registry *dri
                              struct config *config, const struct server_limits *limits);
 void server_free(struct server *server);
 
-/* Listen on "host:port", "[v6]:port" or ":port"/"port" (loopback). 0 or -errno. */
+/*
+ * Listen on "host:port", "[v6]:port" or ":port"/"port" (loopback). Plaintext:
+ * -EACCES unless every address the host resolves to is a loopback address.
+ * 0 or -errno.
+ */
 int server_listen(struct server *server, const char *address);
+/* Plaintext on any address: a network the configuration says is trusted. */
+int server_listen_trusted(struct server *server, const char *address);
 /* The same with TLS and client certificates (tls.c); the context must outlive the server. */
 int server_listen_tls(struct server *server, const char *address, struct tls_context *tls);
+/* The context for handshakes from now on (SIGHUP); running sessions keep theirs. */
+void server_set_tls(struct server *server, struct tls_context *tls);
 /* Adopt the sockets systemd passed (LISTEN_PID/LISTEN_FDS). Returns how many, or -errno. */
 int server_adopt_systemd_sockets(struct server *server);
 /* Serve one already-accepted connection (inetd: the socket on standard input). */

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
-#include <vis.h>
 
+#include "escape.h"
 #include "log.h"
 
 static int log_to_stderr = 1;
@@ -39,7 +39,7 @@ static void log_emit(int priority, const char *fmt, va_list ap, int with_errno)
 
 static void log_emit(int priority, const char *fmt, va_list ap, int with_errno)
 {
-	char message[1024];
+	char message[1024], shown[4 * sizeof(message)];
 	int saved_errno = errno;
 	int n;
 
@@ -48,11 +48,16 @@ static void log_emit(int priority, const char *fmt, va_list ap, int with_errno)
 		return;
 	if (with_errno && (size_t)n < sizeof(message))
 		snprintf(message + n, sizeof(message) - n, ": %s", strerror(saved_errno));
+	/*
+	 * Callers escape what clients sent (escape.h); this catches any control byte that
+	 * still got through, so no log line can carry one or be split in two.
+	 */
+	escape_bytes(shown, sizeof(shown), message, strlen(message), ESCAPE_KEEP_BACKSLASH);
 	if (log_to_stderr) {
-		fprintf(stderr, "%s: %s\n", log_name, message);
+		fprintf(stderr, "%s: %s\n", log_name, shown);
 		fflush(stderr);
 	} else {
-		syslog(priority, "%s", message);
+		syslog(priority, "%s", shown);
 	}
 	errno = saved_errno;
 }
@@ -124,15 +129,4 @@ void fatalx(const char *fmt, ...)
 	log_emit(LOG_CRIT, fmt, ap, 0);
 	va_end(ap);
 	exit(1);
-}
-
-const char *log_escape(char *out, size_t size, const char *in, size_t in_length)
-{
-	/* strvisx needs 4 output bytes per input byte plus the NUL. */
-	if (size == 0)
-		return out;
-	if (in_length > (size - 1) / 4)
-		in_length = (size - 1) / 4;
-	strvisx(out, in, in_length, VIS_CSTYLE | VIS_OCTAL | VIS_NL | VIS_TAB);
-	return out;
 }

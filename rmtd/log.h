@@ -2,7 +2,8 @@
  * log.h - one clear line per event, to stderr (foreground) or syslog (daemon).
  *
  * Modelled on OpenBSD's log.c: log_warn appends strerror(errno), log_warnx does not.
- * Messages are one line; callers escape client-supplied strings (log_escape).
+ * Messages are one line; callers escape client-supplied strings (escape.h), and
+ * any control byte left is escaped on the way out.
  */
 #ifndef RMTD_LOG_H
 #define RMTD_LOG_H
@@ -24,11 +25,5 @@ void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Log and exit(1): for start-up errors only, never on client input. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-/*
- * Copy a client-supplied string into out, escaping control and non-ASCII bytes
- * (libbsd strvisx, VIS_CSTYLE | VIS_OCTAL), cut to fit. Returns out.
- */
-const char *log_escape(char *out, size_t size, const char *in, size_t in_length);
 
 #endif

@@ -24,6 +24,7 @@
 #include "config_reader.h"
 #include "control.h"
 #include "drive.h"
+#include "escape.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
@@ -91,10 +92,13 @@ static int run_stdio(const struct options *o, struct config *config)
 	static const int signal_numbers[] = {SIGTERM, SIGHUP, SIGINT};
 	char user[64], peer[128];
 	const char *ssh_command = getenv("SSH_ORIGINAL_COMMAND");
+	char shown[4 * 60 + 1];
 	int drive_wait;
 
 	if (ssh_command != NULL)
-		log_info("ssh asked for \"%.60s\"; serving rmt", ssh_command);
+		log_info(
+		    "ssh asked for \"%s\"; serving rmt",
+		    escape_bytes(shown, sizeof(shown), ssh_command, strnlen(ssh_command, 60), 0));
 	if (o->ignored_arguments > 0)
 		log_warnx("ignoring %d argument(s): rmtd takes no debug file name",
 		          o->ignored_arguments);
@@ -247,6 +251,19 @@ static void daemon_reload(evutil_socket_t signal_number, short what, void *arg)
 		log_warnx("SIGHUP: configuration not reloaded: %s", error);
 		return;
 	}
+	/* A new CA, CRL, certificate or key counts from the next handshake on. */
+	if (state->tls != NULL) {
+		struct tls_context *tls = tls_context_create(config, error, sizeof(error));
+
+		if (tls == NULL) {
+			log_warnx("SIGHUP: configuration not reloaded, TLS: %s", error);
+			config_release(config);
+			return;
+		}
+		server_set_tls(state->server, tls);
+		tls_context_free(state->tls); /* running TLS sessions hold their own reference */
+		state->tls = tls;
+	}
 	options_limits(state->options, config, &limits, &drive_wait);
 	server_reconfigure(state->server, config, &limits);
 	state->drives->wait_seconds = drive_wait;
@@ -277,7 +294,9 @@ static void daemon_listen(struct daemon_state *state, const struct options *o)
 			}
 			if (server_listen_tls(state->server, spec->address, state->tls) < 0)
 				fatalx("cannot listen on %s", spec->address);
-		} else if (server_listen(state->server, spec->address) < 0) {
+		} else if ((spec->trusted_plaintext
+		                ? server_listen_trusted(state->server, spec->address)
+		                : server_listen(state->server, spec->address)) < 0) {
 			fatalx("cannot listen on %s", spec->address);
 		}
 		listening++;

@@ -197,6 +197,11 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 		*reason = "empty device name";
 		return -ENOENT;
 	}
+	/* A descriptor without data (O_PATH) or a file without a name (O_TMPFILE) is no device. */
+	if (flags & (O_PATH | __O_TMPFILE)) {
+		*reason = "O_PATH and O_TMPFILE are not allowed";
+		return -EINVAL;
+	}
 	error = normalise(client_name, normalised, sizeof(normalised), reason);
 	if (error < 0)
 		return error;

@@ -147,6 +147,24 @@ static void parent_of(const char *path, char *out, size_t size)
 		snprintf(out, size, "%.*s", (int)(slash - path), path);
 }
 
+/* SIGHUP reads the TLS files again; a new CRL is often renamed into place: their directories. */
+static int allow_tls_files(int ruleset, const struct config *config, __u64 handled)
+{
+	const char *files[] = {config->tls_certificate, config->tls_key, config->tls_ca,
+	                       config->tls_crl};
+	int failures = 0;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char parent[PATH_MAX];
+
+		if (files[i][0] != '/')
+			continue;
+		parent_of(files[i], parent, sizeof(parent));
+		failures += allow_path(ruleset, parent, LANDLOCK_ACCESS_FS_READ_FILE, handled) < 0;
+	}
+	return failures;
+}
+
 int sandbox_restrict_filesystem(const struct config *config)
 {
 	const __u64 files = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
@@ -210,6 +228,7 @@ int sandbox_restrict_filesystem(const struct config *config)
 	               attr.handled_access_fs) < 0;
 #endif
 	/* SIGHUP's configuration file comes from the reader (config_reader.h), not from here. */
+	failures += allow_tls_files(ruleset, config, attr.handled_access_fs);
 	if (failures > 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    syscall(SYS_landlock_restrict_self, ruleset, 0) < 0) {
 		log_warn("landlock: cannot restrict the filesystem");
@@ -244,10 +263,28 @@ int sandbox_restrict_to_reading(const char *directory)
 
 /* ---------------------------------------------------------------- seccomp */
 
+/* The one system call ABI this binary uses; any other (int 0x80, x32) is an attack. */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_RISCV64
+#endif
+
+#define KILL BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS)
+
 #define REFUSE(name)                                                                               \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_##name, 0, 1),                                    \
 	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA))
 
+#ifndef NATIVE_AUDIT_ARCH
+int sandbox_restrict_system_calls(void)
+{
+	log_info("seccomp: no filter for this architecture; system calls not restricted");
+	return 0;
+}
+#else
 int sandbox_restrict_system_calls(void)
 {
 	/*
@@ -257,10 +294,16 @@ int sandbox_restrict_system_calls(void)
 	 * compromise; none of them is part of serving a tape.
 	 */
 	struct sock_filter filter[] = {
+	    /* The 32-bit ABI has its own numbers for every call below: none of it is allowed. */
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW), /* other ABIs: left alone */
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 1, 0),
+	    KILL,
 	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+#ifdef __X32_SYSCALL_BIT
+	    /* x32 calls share the x86-64 audit arch; their numbers carry this bit. */
+	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, 0, 1),
+	    KILL,
+#endif
 	    REFUSE(execve),
 	    REFUSE(execveat),
 #ifndef SANITIZER_BUILD
@@ -303,6 +346,8 @@ int sandbox_restrict_system_calls(void)
 		log_warn("seccomp: cannot install the filter");
 		return -1;
 	}
-	log_info("seccomp: exec, ptrace, mount and kernel administration calls refused");
+	log_info("seccomp: exec, ptrace, mount and kernel administration calls refused; "
+	         "other system call ABIs kill the process");
 	return 0;
 }
+#endif

@@ -21,6 +21,7 @@
 #include "rmt/protocol.h"
 #include "config.h"
 #include "drive.h"
+#include "escape.h"
 #include "label.h"
 #include "log.h"
 #include "path.h"
@@ -52,6 +53,7 @@ enum session_step {
 struct session {
 	unsigned id;
 	struct session_settings settings;
+	char identity_shown[4 * 256 + 1]; /* settings.identity, escaped for the log */
 	const struct session_transport *transport;
 	void *context;
 
@@ -311,7 +313,7 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 	const char *reason;
 	int result;
 
-	log_escape(escaped, sizeof(escaped), request->path, strlen(request->path));
+	escape_text(escaped, sizeof(escaped), request->path);
 	if ((request->open_flags & O_ACCMODE) == O_ACCMODE) {
 		/* O_WRONLY|O_RDWR is no access mode at all; open(2) would guess. */
 		log_warnx("session %u: open \"%s\" refused: access mode 3", s->id, escaped);
@@ -329,17 +331,17 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 	}
 	if (result < 0) {
 		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
-		          flags, s->settings.identity, s->settings.peer, reason);
+		          flags, s->identity_shown, s->settings.peer, reason);
 		reply_failure(s, -result, reason);
 		return;
 	}
+	escape_text(escaped, sizeof(escaped), s->target.canonical);
 	if (decision.rule_line > 0)
-		log_notice("session %u: open %s %s by %s from %s (rule at line %d)", s->id,
-		           s->target.canonical, flags, s->settings.identity, s->settings.peer,
-		           decision.rule_line);
+		log_notice("session %u: open %s %s by %s from %s (rule at line %d)", s->id, escaped,
+		           flags, s->identity_shown, s->settings.peer, decision.rule_line);
 	else
-		log_notice("session %u: open %s %s by %s from %s", s->id, s->target.canonical,
-		           flags, s->settings.identity, s->settings.peer);
+		log_notice("session %u: open %s %s by %s from %s", s->id, escaped, flags,
+		           s->identity_shown, s->settings.peer);
 	/* O while a device is open closes that device first (every classic server does). */
 	if (device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_OPEN_AFTER_CLOSE);
@@ -833,7 +835,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			char letter = request->letter;
 
 			log_warnx("session %u: garbage command \"%s\" from %s", s->id,
-			          log_escape(escaped, sizeof(escaped), &letter, 1),
+			          escape_bytes(escaped, sizeof(escaped), &letter, 1, 0),
 			          s->settings.peer);
 		}
 		reply_failure(s, request->error, request->error_text);
@@ -1238,7 +1240,8 @@ struct session *session_create(const struct session_settings *settings,
 	s->file_number = -1;
 	limits.max_record = settings->max_record;
 	proto_parser_init(&s->parser, &limits);
-	log_info("session %u: started for %s from %s", s->id, settings->identity, settings->peer);
+	escape_text(s->identity_shown, sizeof(s->identity_shown), settings->identity);
+	log_info("session %u: started for %s from %s", s->id, s->identity_shown, settings->peer);
 	return s;
 }
 

@@ -21,6 +21,7 @@
 #include "catalog.h"
 #include "counters.h"
 #include "drive.h"
+#include "escape.h"
 #include "listen.h"
 #include "log.h"
 #include "path.h"
@@ -138,31 +139,9 @@ void status_session_derive(struct status_session *entry)
 /* keep_backslash: the text is label.c's, already escaped; do not double its escapes. */
 static const char *text_escape(char *out, size_t size, const char *in, bool keep_backslash)
 {
-	size_t used = 0;
-
-	if (size == 0)
-		return out;
-	for (const unsigned char *p = (const unsigned char *)(in ? in : ""); *p; p++) {
-		char piece[5];
-		size_t n;
-
-		if (*p == '\\' && !keep_backslash)
-			n = (size_t)snprintf(piece, sizeof(piece), "\\\\");
-		else if (*p == '\n')
-			n = (size_t)snprintf(piece, sizeof(piece), "\\n");
-		else if (*p == '\t')
-			n = (size_t)snprintf(piece, sizeof(piece), "\\t");
-		else if (*p < 0x20 || *p >= 0x7f)
-			n = (size_t)snprintf(piece, sizeof(piece), "\\%03o", *p);
-		else
-			piece[0] = (char)*p, piece[1] = '\0', n = 1;
-		if (used + n >= size)
-			break; /* never half an escape */
-		memcpy(out + used, piece, n);
-		used += n;
-	}
-	out[used] = '\0';
-	return out;
+	if (in == NULL)
+		in = "";
+	return escape_bytes(out, size, in, strlen(in), keep_backslash ? ESCAPE_KEEP_BACKSLASH : 0);
 }
 
 const char *status_text_escape(char *out, size_t size, const char *in)

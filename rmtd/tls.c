@@ -22,8 +22,10 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "escape.h"
 #include "log.h"
 #include "session.h"
+#include "subject.h"
 #include "tls.h"
 
 /* Stop starting requests while more than this waits to go out. */
@@ -40,7 +42,7 @@ struct tls_transport {
 	struct bufferevent *bev;
 	struct session *session;
 	struct session_settings settings;
-	char subject[256];
+	char subject[SUBJECT_TEXT_MAX];
 	char fingerprint[8 + 64];
 	time_t last_input;
 	bool pumping;
@@ -126,6 +128,7 @@ void tls_context_free(struct tls_context *context)
 
 /* ---------------------------------------------------------------- identity */
 
+/* The subject in RFC 2253 form (subject.h), or "" when it does not fit whole. */
 static void certificate_identity(X509 *certificate, char *subject, size_t subject_size,
                                  char *fingerprint, size_t fingerprint_size)
 {
@@ -141,6 +144,9 @@ static void certificate_identity(X509 *certificate, char *subject, size_t subjec
 		                   XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 		n = BIO_read(bio, subject, (int)subject_size - 1);
 		subject[n > 0 ? n : 0] = '\0';
+		/* Half a subject could match a pattern the whole one does not. */
+		if (BIO_pending(bio) > 0)
+			subject[0] = '\0';
 		BIO_free(bio);
 	}
 	fingerprint[0] = '\0';
@@ -275,6 +281,7 @@ static void tls_handshake_done(struct tls_transport *t)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(t->bev);
 	X509 *certificate = SSL_get1_peer_certificate(ssl);
+	char shown[4 * sizeof(t->subject)];
 
 	if (certificate == NULL || SSL_get_verify_result(ssl) != X509_V_OK) {
 		/* Not reached with SSL_VERIFY_FAIL_IF_NO_PEER_CERT; kept as the last word. */
@@ -287,11 +294,15 @@ static void tls_handshake_done(struct tls_transport *t)
 	certificate_identity(certificate, t->subject, sizeof(t->subject), t->fingerprint,
 	                     sizeof(t->fingerprint));
 	X509_free(certificate);
-	t->settings.who.subject = t->subject;
+	if (t->subject[0] == '\0')
+		log_warnx("TLS from %s: the certificate's subject is empty or longer than %d "
+		          "bytes; no subject rule applies",
+		          t->settings.peer, SUBJECT_TEXT_MAX - 1);
+	t->settings.who.subject = t->subject[0] != '\0' ? t->subject : NULL;
 	t->settings.who.fingerprint = t->fingerprint;
-	t->settings.identity = t->subject;
+	t->settings.identity = t->subject[0] != '\0' ? t->subject : t->fingerprint;
 	log_info("TLS from %s: %s, certificate %s (%s)", t->settings.peer, SSL_get_version(ssl),
-	         t->subject, t->fingerprint);
+	         escape_text(shown, sizeof(shown), t->subject), t->fingerprint);
 	t->session = session_create(&t->settings, &tls_session_ops, t);
 	if (t->session == NULL) {
 		t->broken = true;
@@ -314,11 +325,17 @@ static void tls_event(struct bufferevent *bev, short what, void *arg)
 	if (t->session == NULL && !t->finishing) {
 		/* Audit: every failed authentication is one line with the peer and the reason. */
 		unsigned long code = bufferevent_get_openssl_error(bev);
+		long verify = SSL_get_verify_result(bufferevent_openssl_get_ssl(bev));
 		char reason[200] = "the connection closed during the handshake";
 
 		if (code != 0)
 			ERR_error_string_n(code, reason, sizeof(reason));
-		log_warnx("TLS handshake with %s failed: %s", t->settings.peer, reason);
+		/* Say which check the certificate failed: revoked, expired, unknown CA... */
+		if (verify != X509_V_OK)
+			log_warnx("TLS handshake with %s failed: %s (%s)", t->settings.peer, reason,
+			          X509_verify_cert_error_string(verify));
+		else
+			log_warnx("TLS handshake with %s failed: %s", t->settings.peer, reason);
 		t->broken = true;
 		tls_finish_later(t);
 		return;

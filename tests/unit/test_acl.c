@@ -9,6 +9,7 @@
 
 #include "acl.h"
 #include "config.h"
+#include "subject.h"
 
 static struct config config;
 
@@ -20,7 +21,7 @@ static void load(void)
 	    "identity backup user backup\n"
 	    "identity office peer 192.168.1.0/24\n"
 	    "identity v6 peer 2001:db8::/32\n"
-	    "identity ops subject \"CN=ops.*\"\n"
+	    "identity ops subject \"CN=ops.*,O=Example\"\n"
 	    "identity pinned fingerprint sha256:" /* 64 hex digits */
 	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
 	    "allow backup drive vt0 read-write\n"
@@ -177,4 +178,106 @@ Test(acl, rules_off_without_a_configuration)
 	memset(&none, 0, sizeof(none));
 	cr_assert_eq(acl_check(&none, &who, &f, O_WRONLY | O_CREAT | O_TRUNC, &d, &reason), 0);
 	cr_assert_eq(d.flags, O_WRONLY | O_CREAT | O_TRUNC);
+}
+
+/* ---------------------------------------------------------------- subjects */
+
+Test(subject, whole_components_only)
+{
+	/* The pattern rmtd.conf(5) shows; then what a careless CA might sign. */
+	const char *pattern = "CN=backup.example.org,O=Example";
+
+	cr_assert(subject_matches(pattern, "CN=backup.example.org,O=Example"));
+	cr_assert(
+	    subject_matches("cn=backup.example.org,o=Example", "CN=backup.example.org,O=Example"),
+	    "types ignore case");
+	cr_assert_not(subject_matches(pattern, "CN=backup.example.org,O=example"),
+	              "values do not ignore case");
+	cr_assert_not(subject_matches(pattern, "CN=evil\\,CN=backup.example.org,O=Example"));
+	cr_assert_not(subject_matches(pattern, "CN=xCN=backup.example.org,O=Example"));
+	cr_assert_not(subject_matches(pattern, "CN=backup.example.org,O=EvilCorp"));
+	cr_assert_not(subject_matches(pattern, "CN=backup.example.org,O=Example,DC=evil"),
+	              "a component the pattern does not name");
+	cr_assert_not(subject_matches(pattern, "OU=x,CN=backup.example.org,O=Example"));
+	cr_assert_not(subject_matches(pattern, "CN=backup.example.org"));
+	cr_assert_not(subject_matches(pattern, "CN=backup.example.org+UID=7,O=Example"));
+	cr_assert_not(subject_matches("CN=backup.example.org", "O=EvilCorp,CN=backup.example.org"));
+	cr_assert_not(subject_matches("CN=backup.example.org", "CN=evil\\,CN=backup.example.org"));
+}
+
+Test(subject, globs_stay_inside_one_value)
+{
+	cr_assert(subject_matches("CN=*.example.org,O=Example", "CN=a.example.org,O=Example"));
+	cr_assert_not(subject_matches("CN=*,O=Example", "CN=a,OU=b,O=Example"),
+	              "'*' does not reach into the next component");
+	cr_assert(subject_matches("CN=*,O=*", "CN=a\\,O=b,O=c"), "one CN holding a comma");
+	cr_assert_not(subject_matches("CN=*", "CN=a,O=b"));
+	cr_assert(subject_matches("CN=host?,O=[EX]xample", "CN=host7,O=Example"));
+	cr_assert(subject_matches("CN=a+UID=*,O=b", "CN=a+UID=1000,O=b"), "multi-valued");
+	cr_assert_not(subject_matches("CN=a,UID=*,O=b", "CN=a+UID=1000,O=b"));
+}
+
+Test(subject, rfc2253_escapes)
+{
+	cr_assert(subject_matches("CN=a\\,b", "CN=a\\,b"));
+	cr_assert(subject_matches("CN=a\\2Cb", "CN=a\\,b"), "\\XX is the byte");
+	cr_assert(subject_matches("CN=a\\,b", "CN=a\\2cb"));
+	cr_assert(
+	    subject_matches("CN=\\\"q\\\"\\+\\;\\<\\>\\=\\\\", "CN=\\\"q\\\"\\+\\;\\<\\>=\\\\"));
+	cr_assert(subject_matches("CN=\\ x\\ ", "CN=\\ x\\ "), "blanks at either end");
+	cr_assert(subject_matches("CN=\\#1", "CN=\\#1"));
+	cr_assert(subject_matches("CN=x\\*", "CN=x*"), "an escaped '*' is a star");
+	cr_assert_not(subject_matches("CN=x\\*", "CN=xy"));
+	cr_assert(subject_matches("CN=\\E2\\80\\AE", "CN=\xe2\x80\xae"), "UTF-8 bytes");
+	cr_assert_not(subject_matches("CN=*", "CN=a\\00b"), "a NUL never matches");
+}
+
+Test(subject, bad_patterns_are_refused)
+{
+	static const char *bad[] = {
+	    "*CN=backup.example.org",
+	    "CN=backup.example.org,",
+	    "",
+	    "=x",
+	    "CN",
+	    "CN=a\\q",
+	    "CN=a\\4",
+	    "CN=\"x\"",
+	    "CN=a\\00",
+	};
+	const char *reason;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		reason = NULL;
+		cr_assert_eq(subject_pattern_check(bad[i], &reason), -EINVAL, "%s", bad[i]);
+		cr_assert_not_null(reason);
+	}
+	cr_assert_eq(subject_pattern_check("CN=a, O=b", &reason), 0);
+	cr_assert(subject_matches("CN=a, O=b", "CN=a,O=b"), "a blank after ',' is allowed");
+}
+
+Test(subject, fingerprints_in_openssl_form)
+{
+	static const char hex[] =
+	    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+	char colons[128], out[80];
+
+	for (int i = 0; i < 32; i++)
+		snprintf(colons + 3 * i, sizeof(colons) - 3 * (size_t)i, i ? ":%02X" : "%02X",
+		         i % 16 * 0x11);
+	memmove(colons + 2, colons + 3, strlen(colons + 3) + 1); /* "00" then ":11..." */
+	cr_assert_eq(acl_parse_fingerprint(hex, out, sizeof(out)), 0);
+	cr_assert_str_eq(out + 7, hex);
+	cr_assert_eq(acl_parse_fingerprint(colons, out, sizeof(out)), 0, "%s", colons);
+	cr_assert_str_eq(out,
+	                 "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+	cr_assert_eq(
+	    acl_parse_fingerprint("SHA256:00112233445566778899AABBCCDDEEFF00112233445566778899"
+	                          "AABBCCDDEEFF",
+	                          out, sizeof(out)),
+	    0);
+	cr_assert_eq(acl_parse_fingerprint("sha256:abc", out, sizeof(out)), -EINVAL);
+	colons[5] = '-';
+	cr_assert_eq(acl_parse_fingerprint(colons, out, sizeof(out)), -EINVAL);
+	cr_assert_eq(acl_parse_fingerprint("00:11", out, sizeof(out)), -EINVAL);
 }
