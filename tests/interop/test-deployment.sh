@@ -49,7 +49,7 @@ mkdir -p "$WORK/etc" "$WORK/srv/tapes" "$WORK/srv/spool" "$WORK/client" "$WORK/s
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
 		-keyout server.key -out server.csr
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-subj /CN=backup.example.org -keyout "$WORK/client/client.key" -out client.csr
+		-subj /O=Example/CN=backup.example.org -keyout "$WORK/client/client.key" -out client.csr
 	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >san.ext
 	openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
 		-extfile san.ext -out server.crt
