@@ -359,7 +359,7 @@ static int statement_allow(struct parser *p, char **words, int count)
 	if (count < 5)
 		return fail(p, "usage: allow IDENTITY drive NAME|path PATTERN "
 		               "read-only|read-write|write-once [create] [truncate] [append] "
-		               "[record SIZE]");
+		               "[settings] [record SIZE]");
 	if (rules->rule_count == ACL_RULES_MAX)
 		return fail(p, "too many allow statements");
 	rule = &rules->rules[rules->rule_count];
@@ -399,6 +399,8 @@ static int statement_allow(struct parser *p, char **words, int count)
 			rule->permissions |= RULE_MAY_TRUNCATE;
 		} else if (strcmp(words[i], "append") == 0) {
 			rule->permissions |= RULE_MAY_APPEND;
+		} else if (strcmp(words[i], "settings") == 0) {
+			rule->permissions |= RULE_MAY_SETTINGS;
 		} else if (strcmp(words[i], "record") == 0 && i + 1 < count) {
 			int64_t size;
 
@@ -406,11 +408,12 @@ static int statement_allow(struct parser *p, char **words, int count)
 				return -1;
 			rule->max_record = (uint64_t)size;
 		} else {
-			return fail(p, "\"%s\": expected create, truncate, append or record SIZE",
-			            words[i]);
+			return fail(
+			    p, "\"%s\": expected create, truncate, append, settings or record SIZE",
+			    words[i]);
 		}
 	}
-	if (rule->mode == ACCESS_READ_ONLY && rule->permissions != 0)
+	if (rule->mode == ACCESS_READ_ONLY && (rule->permissions & ~RULE_MAY_SETTINGS) != 0)
 		return fail(p, "a read-only rule cannot create, truncate or append");
 	rules->enabled = true;
 	rules->rule_count++;

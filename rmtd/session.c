@@ -27,6 +27,7 @@
 #include "proto.h"
 #include "reply.h"
 #include "session.h"
+#include "tapeop_class.h"
 #include "transfer.h"
 #include "worker.h"
 
@@ -79,6 +80,7 @@ struct session {
 	bool splice_target; /* the open device is a regular file the input may be spliced to */
 	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
 	off_t splice_start;         /* where the record being spliced began, to undo a cut one */
+	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
 
 	/* The drive held, and the one an O is opening. */
 	struct drive *drive;
@@ -326,6 +328,8 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 		                   s->target.flags, &decision, &reason);
 		s->target.flags = decision.flags;
 		s->device_max_record = decision.max_record;
+		s->tape_grant.writable = (s->target.flags & O_ACCMODE) != O_RDONLY;
+		s->tape_grant.settings = decision.may_change_settings;
 	}
 	if (result < 0) {
 		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
@@ -400,6 +404,20 @@ static const char *operation_of_tape_op(int op)
 
 static void handle_tape_op(struct session *s, int native_op, int count)
 {
+	const char *reason;
+	char number[16], drive[PATH_MAX * 4 + 1], identity[ACL_TEXT_MAX * 4 + 1];
+	int refused = tapeop_allowed(native_op, &s->tape_grant, &reason);
+
+	if (refused < 0) {
+		log_escape(drive, sizeof(drive), s->drive->name, strlen(s->drive->name));
+		log_escape(identity, sizeof(identity), s->settings.identity,
+		           strlen(s->settings.identity));
+		log_warnx("session %u: %s %d on %s by %s from %s refused: %s", s->id,
+		          tapeop_name(native_op, number, sizeof(number)), count, drive, identity,
+		          s->settings.peer, reason);
+		reply_failure(s, -refused, reason);
+		return;
+	}
 	s->job.op = native_op;
 	s->job.op_count = count;
 	s->operation = operation_of_tape_op(native_op);
