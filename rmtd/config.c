@@ -234,9 +234,11 @@ static int statement_limit(struct parser *p, char **words, int count)
 
 	if (count != 3)
 		return fail(p, "usage: limit sessions|per-peer|idle-timeout|request-timeout|"
-		               "drive-wait|record VALUE");
+		               "drive-wait|record|read-buffers VALUE");
 	if (strcmp(words[1], "record") == 0)
 		return parse_size(p, words[2], 16 * 1024 * 1024 - 1, &c->max_record);
+	if (strcmp(words[1], "read-buffers") == 0)
+		return parse_size(p, words[2], (int64_t)1 << 40, &c->read_buffers);
 	if (parse_number(p, words[2], 0, 1000000, &value) < 0)
 		return -1;
 	if (strcmp(words[1], "sessions") == 0 && value > 0)
@@ -470,6 +472,7 @@ static void config_defaults(struct config *c)
 	c->request_timeout = -1;
 	c->drive_wait = -1;
 	c->max_record = -1;
+	c->read_buffers = -1;
 }
 
 static int config_check(struct parser *p)

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "path.h"
 #include "proto.h"
+#include "read_buffer.h"
 #include "reply.h"
 #include "session.h"
 #include "tapeop_class.h"
@@ -81,6 +82,7 @@ struct session {
 	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
 	off_t splice_start;         /* where the record being spliced began, to undo a cut one */
 	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
+	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
 
 	/* The drive held, and the one an O is opening. */
 	struct drive *drive;
@@ -675,6 +677,21 @@ static bool session_splice_read(struct session *s, uint64_t count)
 	return true;
 }
 
+/* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
+static uint64_t session_read_total(const struct session *s)
+{
+	int64_t total = s->settings.config->read_buffers;
+
+	return total > 0 ? (uint64_t)total : READ_BUFFER_DEFAULT_TOTAL;
+}
+
+/* A large R's record is kept only until the transport no longer sends from it. */
+static void session_settle_read_buffer(struct session *s)
+{
+	if (s->read_buffer.data != NULL && !s->transport->output_full(s->context))
+		read_buffer_give(&s->read_buffer);
+}
+
 static void handle_read(struct session *s, const struct rmt_request *request)
 {
 	if (!device_is_open(s)) {
@@ -688,10 +705,27 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 	if (session_splice_read(s, request->length))
 		return;
 	s->job.count = (size_t)request->length;
-	s->job.buffer = drive_record_buffer(s->drive, s->job.count);
-	if (s->job.buffer == NULL && s->job.count > 0) {
-		reply_failure(s, ENOMEM, NULL);
-		return;
+	if (s->job.count > READ_BUFFER_SMALL) {
+		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
+
+		if (error < 0) {
+			log_warnx("session %u: R%zu refused: %s (%llu bytes held by all sessions)",
+			          s->id, s->job.count,
+			          error == -ENOBUFS ? "the read buffer total is reached"
+			                            : strerror(-error),
+			          (unsigned long long)read_buffer_in_use());
+			reply_failure(s, -error,
+			              error == -ENOBUFS ? "Read buffers of all sessions in use"
+			                                : NULL);
+			return;
+		}
+		s->job.buffer = s->read_buffer.data;
+	} else {
+		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
+		if (s->job.buffer == NULL && s->job.count > 0) {
+			reply_failure(s, ENOMEM, NULL);
+			return;
+		}
 	}
 	s->job.socket = session_direct_socket(s, request->length);
 	s->job.sent = 0;
@@ -991,6 +1025,7 @@ static void session_finish(struct session *s)
 {
 	const struct session_transport *transport = s->transport;
 	void *context = s->context;
+	struct read_buffer unsent = s->read_buffer;
 	char why[sizeof(s->end_reason)];
 
 	session_release_drive(s);
@@ -1001,7 +1036,9 @@ static void session_finish(struct session *s)
 	config_release(s->settings.config);
 	free(s->input);
 	free(s);
+	/* The transport drops what it still sends from the record before it is unmapped. */
 	transport->finished(context, why);
+	read_buffer_give(&unsent);
 }
 
 /* The one way out: leave any drive queue, close the device (its filemark), finish. */
@@ -1108,6 +1145,7 @@ static void session_job_done(struct job *job, void *arg)
 		}
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
+		session_settle_read_buffer(s);
 		if (job->result >= 0)
 			session_note_position(s, job);
 		if (s->request.command == PROTO_CLOSE)
@@ -1177,7 +1215,8 @@ static void session_run(struct session *s)
 		}
 		if (s->state != SESSION_READING)
 			break;
-		if (s->draining && !proto_parser_in_request(&s->parser)) {
+		if (s->draining && !proto_parser_in_request(&s->parser) &&
+		    !s->transport->output_full(s->context)) {
 			s->closing = true;
 			break;
 		}
@@ -1197,9 +1236,10 @@ static void session_run(struct session *s)
 			handle_request(s, &s->request);
 	}
 	s->handling = false;
+	/* A client that closed its side still gets the reply that is going out. */
 	if (!s->closing && s->input_ended &&
-	    (s->state == SESSION_READING || s->state == SESSION_DATA ||
-	     s->state == SESSION_SWALLOW)) {
+	    (s->state == SESSION_DATA || s->state == SESSION_SWALLOW ||
+	     (s->state == SESSION_READING && !s->transport->output_full(s->context)))) {
 		/* EOF: a half-sent command is dropped quietly; a cut record is never written. */
 		if (s->state != SESSION_READING)
 			reply_failure(s, EIO, "Premature eof");
@@ -1342,6 +1382,7 @@ void session_input_end(struct session *s)
 
 void session_output_drained(struct session *s)
 {
+	session_settle_read_buffer(s);
 	session_run(s);
 }
 
