@@ -179,12 +179,20 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	                                            : CONTROL_MODE_DEFAULT),
 	    .group = (gid_t)-1,
 	    .state_directory = pick_text(o->state_directory, c->state_directory),
+	    .owner = sandbox_run_uid(c->user),
 	};
 
-	/* Landlock allows only what exists when the door shuts: make the state directory now. */
-	if (control.state_directory != NULL && mkdir(control.state_directory, 0750) < 0 &&
-	    errno != EEXIST)
+	/*
+	 * Landlock allows only what exists when the door shuts: make the state directory
+	 * now, as the user the daemon will run as.
+	 */
+	if (control.state_directory != NULL && mkdir(control.state_directory, 0750) == 0) {
+		if (control.owner != geteuid() &&
+		    chown(control.state_directory, control.owner, (gid_t)-1) < 0)
+			fatal("state directory %s", control.state_directory);
+	} else if (control.state_directory != NULL && errno != EEXIST) {
 		fatal("state directory %s", control.state_directory);
+	}
 	state->status = status_monitor_create(base, state->server, state->drives, &status);
 	if (state->status == NULL)
 		fatalx("cannot start the status monitor");
