@@ -2,10 +2,11 @@
  * read_buffer.h - memory for large R records, counted against one total for
  * all sessions.
  *
- * A large record is read into memory of its own, mapped for that request and
- * unmapped as soon as the client has taken the reply, so a session that stops
- * reading holds at most one record and an idle one none. The sum over all
- * sessions never passes the configured total: a request that would is refused
+ * A large record is read into memory of its own, taken for that request and
+ * given back as soon as the client has taken the reply, so a session that
+ * stops reading holds at most one record and an idle one none. Up to 16 MiB of
+ * given-back buffers are kept for the next request. The sum of all, held and
+ * kept, never passes the configured total: a request that would is refused
  * (ENOBUFS) before the device is touched. Loop thread only.
  */
 #ifndef RMTD_READ_BUFFER_H
@@ -23,11 +24,14 @@ struct read_buffer {
 	size_t size;
 };
 
-/* Map size bytes if the total allows. 0, -ENOBUFS (total reached) or -ENOMEM. */
+/*
+ * At least size bytes (a kept buffer, or a new mapping) if the total allows.
+ * 0, -ENOBUFS (total reached) or -ENOMEM.
+ */
 int read_buffer_take(struct read_buffer *buffer, size_t size, uint64_t total);
-/* Unmap and uncount (nothing when none is held). */
+/* Give back: kept for reuse, or unmapped and uncounted (nothing when none is held). */
 void read_buffer_give(struct read_buffer *buffer);
-/* Bytes held by all sessions now. */
+/* Bytes mapped now: held by sessions, and kept. */
 uint64_t read_buffer_in_use(void);
 
 #endif

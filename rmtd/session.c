@@ -709,7 +709,7 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
 
 		if (error < 0) {
-			log_warnx("session %u: R%zu refused: %s (%llu bytes held by all sessions)",
+			log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)",
 			          s->id, s->job.count,
 			          error == -ENOBUFS ? "the read buffer total is reached"
 			                            : strerror(-error),
