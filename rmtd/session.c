@@ -1465,6 +1465,7 @@ void session_shutdown(struct session *s)
 	s->draining = true;
 	if (s->state == SESSION_WAITING)
 		session_close(s, s->end_reason);
-	else if (s->state == SESSION_READING && !proto_parser_in_request(&s->parser))
-		session_close(s, s->end_reason);
+	else if (s->state == SESSION_READING && !proto_parser_in_request(&s->parser) &&
+	         !s->transport->output_full(s->context))
+		session_close(s, s->end_reason); /* else once the reply going out has gone */
 }

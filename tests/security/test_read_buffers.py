@@ -123,7 +123,19 @@ def main():
             time.sleep(0.02)
         run(directory, process, port)
         assert "the read buffer total is reached" in open(log_path).read()
+        # SIGTERM while a record is going out to a slow reader: it still gets all of it.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        slow = Rmt(sock)
+        slow.open(spool + "/big1", O_RDONLY)
+        slow.send(b"R%d\n" % RECORD)
+        assert first_line(slow.sock) == b"A%d\n" % RECORD
+        time.sleep(0.3)  # the reply is queued, the session between requests
         process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert len(slow.read_exact(RECORD)) == RECORD, "the record went out whole"
+        slow.close_transport()
         assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
     except Exception:
         print("".join(open(log_path).readlines()[-20:]))
