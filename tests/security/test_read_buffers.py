@@ -134,6 +134,7 @@ def main():
         time.sleep(0.3)  # the reply is queued, the session between requests
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # now read fast
         assert len(slow.read_exact(RECORD)) == RECORD, "the record went out whole"
         slow.close_transport()
         assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
