@@ -104,15 +104,21 @@ def run(directory):
     assert uid == 0 and caps["CapEff"] != 0, caps
     daemon.stop()
 
-    # `user nobody`: the socket's directory is made nobody's, and the socket goes at exit.
+    # `user nobody`: the directories rmtd makes are nobody's; the socket goes at exit.
     os.rmdir(os.path.dirname(socket_path))
-    daemon = Daemon(directory, "nobody", base + "user nobody\n")
+    state, status = os.path.join(directory, "state"), os.path.join(directory, "status")
+    daemon = Daemon(directory, "nobody", base + "user nobody\nstate-directory %s\n"
+                    "status-directory %s\n" % (state, status))
+    nobody = pwd.getpwnam("nobody").pw_uid
     caps, uid, _ = daemon.capabilities()
-    assert uid == pwd.getpwnam("nobody").pw_uid and caps["CapEff"] == 0, caps
+    assert uid == nobody and caps["CapEff"] == 0, caps
     assert os.path.exists(socket_path)
+    for made in (os.path.dirname(socket_path), state, status):
+        assert os.stat(made).st_uid == nobody, "%s is not nobody's" % made
     daemon.serves(spool)
     log = daemon.stop()
     assert not os.path.exists(socket_path), "the control socket was left behind:\n" + log
+    assert "cannot" not in log and "Permission denied" not in log, log
 
 
 def main():
