@@ -43,13 +43,13 @@ RMT_EXT_NATIVE_BASE = 1000
 STARTED = []  # every rmtd started, killed at the end however the test ends
 
 
-def expect_error(action, errno):
+def expect_error(action, errno, what=""):
     try:
         action()
     except RmtError as error:
-        assert error.errno == errno, "got %s, expected E%d" % (error, errno)
+        assert error.errno == errno, "%s: got %s, expected E%d" % (what, error, errno)
         return error
-    raise AssertionError("expected E%d, the request succeeded" % errno)
+    raise AssertionError("%s: expected E%d, the request succeeded" % (what, errno))
 
 
 class Daemon:
@@ -131,11 +131,11 @@ allow operator drive vt0 read-only settings
     rmt = daemon.connect("127.0.0.1")
     rmt.open("vt0", O_RDONLY)
     for name, (op, count) in SETTINGS.items():
-        expect_error(lambda: rmt.ioctl(op, count), EPERM)
-        expect_error(lambda: extended(rmt, op, count), EPERM)
+        expect_error(lambda: rmt.ioctl(op, count), EPERM, name)
+        expect_error(lambda: extended(rmt, op, count), EPERM, "i " + name)
     for name, (op, count) in WRITES.items():
-        expect_error(lambda: rmt.ioctl(op, count), EACCES)
-        expect_error(lambda: extended(rmt, op, count), EACCES)
+        expect_error(lambda: rmt.ioctl(op, count), EACCES, name)
+        expect_error(lambda: extended(rmt, op, count), EACCES, "i " + name)
     assert rmt.ioctl(6, 1) == 1, "MTREW at the beginning moves nothing"
     rmt.close()
     # Standard numbering after I-1: offline is 6, a filemark 0.
