@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import O_CREAT, O_RDWR, Rmt, free_port  # noqa: E402
 
 AS_ROOT = os.geteuid() == 0
+STARTED = []  # every rmtd started, killed at the end however the test ends
 
 
 def status_fields(pid):
@@ -43,6 +44,7 @@ class Daemon:
         self.process = subprocess.Popen(
             [RMTD, "-d", "-v", "-f", path, "--listen", "127.0.0.1:%d" % self.port],
             stdout=self.log, stderr=subprocess.STDOUT)
+        STARTED.append(self.process)
         deadline = time.time() + 10
         # "listening" comes before the privileges are dropped: wait for that line.
         while "running as" not in open(self.log_path).read():
@@ -134,6 +136,10 @@ def main():
                 print("".join(open(os.path.join(directory, name)).readlines()[-15:]))
         raise
     finally:
+        for process in STARTED:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         subprocess.run(["rm", "-rf", directory], check=False)
     print("ok   privileges: none kept unless asked for (%s)" % ("root" if AS_ROOT else "user"))
 
