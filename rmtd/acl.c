@@ -175,6 +175,7 @@ int acl_check(const struct access_rules *rules, const struct client_identity *wh
 	decision->flags = flags;
 	decision->max_record = 0;
 	decision->rule_line = 0;
+	decision->may_change_settings = !rules->enabled;
 	*reason = NULL;
 	if (!rules->enabled)
 		return 0;
@@ -191,6 +192,7 @@ int acl_check(const struct access_rules *rules, const struct client_identity *wh
 	}
 	decision->rule_line = rule->line;
 	decision->max_record = rule->max_record;
+	decision->may_change_settings = (rule->permissions & RULE_MAY_SETTINGS) != 0;
 	if (writing && rule->mode == ACCESS_READ_ONLY) {
 		*reason = "read-only for you";
 		return -EACCES;

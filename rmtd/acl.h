@@ -5,8 +5,9 @@
  * a TLS certificate subject or fingerprint, or anyone). Rules, in file order,
  * give an identity access to a declared drive or to paths matching a pattern:
  * read-only, read-write or write-once (create new, then only read back), and
- * whether it may create, truncate or append. The first rule whose identity and
- * target match decides; no matching rule means EACCES.
+ * whether it may create, truncate or append, and change drive settings. The
+ * first rule whose identity and target match decides; no matching rule means
+ * EACCES.
  */
 #ifndef RMTD_ACL_H
 #define RMTD_ACL_H
@@ -66,6 +67,7 @@ enum rule_target {
 #define RULE_MAY_CREATE   0x1
 #define RULE_MAY_TRUNCATE 0x2
 #define RULE_MAY_APPEND   0x4
+#define RULE_MAY_SETTINGS 0x8 /* change drive settings that outlive the session */
 
 struct access_rule {
 	char identity[ACL_NAME_MAX]; /* an identity name, or "*" for anyone */
@@ -86,9 +88,10 @@ struct access_rules {
 };
 
 struct access_decision {
-	int flags;           /* the flags to open with */
-	uint64_t max_record; /* 0: the server's maximum */
-	int rule_line;       /* the rule that allowed it, 0 when rules are off */
+	int flags;                /* the flags to open with */
+	uint64_t max_record;      /* 0: the server's maximum */
+	int rule_line;            /* the rule that allowed it, 0 when rules are off */
+	bool may_change_settings; /* the rule says settings, or rules are off */
 };
 
 /* Does the identity called name include this client? */

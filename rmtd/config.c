@@ -251,9 +251,11 @@ static int statement_limit(struct parser *p, char **words, int count)
 
 	if (count != 3)
 		return fail(p, "usage: limit sessions|per-peer|idle-timeout|request-timeout|"
-		               "drive-wait|record VALUE");
+		               "drive-wait|record|read-buffers VALUE");
 	if (strcmp(words[1], "record") == 0)
 		return parse_size(p, words[2], 16 * 1024 * 1024 - 1, &c->max_record);
+	if (strcmp(words[1], "read-buffers") == 0)
+		return parse_size(p, words[2], (int64_t)1 << 40, &c->read_buffers);
 	if (parse_number(p, words[2], 0, 1000000, &value) < 0)
 		return -1;
 	if (strcmp(words[1], "sessions") == 0 && value > 0)
@@ -384,7 +386,7 @@ static int statement_allow(struct parser *p, char **words, int count)
 	if (count < 5)
 		return fail(p, "usage: allow IDENTITY drive NAME|path PATTERN "
 		               "read-only|read-write|write-once [create] [truncate] [append] "
-		               "[record SIZE]");
+		               "[settings] [record SIZE]");
 	if (rules->rule_count == ACL_RULES_MAX)
 		return fail(p, "too many allow statements");
 	rule = &rules->rules[rules->rule_count];
@@ -424,6 +426,8 @@ static int statement_allow(struct parser *p, char **words, int count)
 			rule->permissions |= RULE_MAY_TRUNCATE;
 		} else if (strcmp(words[i], "append") == 0) {
 			rule->permissions |= RULE_MAY_APPEND;
+		} else if (strcmp(words[i], "settings") == 0) {
+			rule->permissions |= RULE_MAY_SETTINGS;
 		} else if (strcmp(words[i], "record") == 0 && i + 1 < count) {
 			int64_t size;
 
@@ -431,11 +435,12 @@ static int statement_allow(struct parser *p, char **words, int count)
 				return -1;
 			rule->max_record = (uint64_t)size;
 		} else {
-			return fail(p, "\"%s\": expected create, truncate, append or record SIZE",
-			            words[i]);
+			return fail(
+			    p, "\"%s\": expected create, truncate, append, settings or record SIZE",
+			    words[i]);
 		}
 	}
-	if (rule->mode == ACCESS_READ_ONLY && rule->permissions != 0)
+	if (rule->mode == ACCESS_READ_ONLY && (rule->permissions & ~RULE_MAY_SETTINGS) != 0)
 		return fail(p, "a read-only rule cannot create, truncate or append");
 	rules->enabled = true;
 	rules->rule_count++;
@@ -492,6 +497,7 @@ static void config_defaults(struct config *c)
 	c->request_timeout = -1;
 	c->drive_wait = -1;
 	c->max_record = -1;
+	c->read_buffers = -1;
 }
 
 static int config_check(struct parser *p)

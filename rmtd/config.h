@@ -51,6 +51,7 @@ struct config {
 	int request_timeout;
 	int drive_wait;
 	int64_t max_record;
+	int64_t read_buffers; /* large R records of all sessions together, bytes */
 
 	struct path_policy policy; /* spool directories and declared drives */
 	struct access_rules rules;

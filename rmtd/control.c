@@ -1066,10 +1066,14 @@ static int clear_stale_socket(const char *path, const struct sockaddr_un *addres
 	return 0;
 }
 
-/* The socket's directory (one level, e.g. /run/rmtd) is made if it is missing. */
-static void make_parent(const char *path)
+/*
+ * The socket's directory (one level, e.g. /run/rmtd) is made if it is missing,
+ * as the owner's: the daemon, no longer root at exit, must remove the socket.
+ */
+static void make_parent(const char *path, uid_t owner)
 {
 	char parent[PATH_MAX];
+	struct stat st;
 	char *slash;
 
 	strlcpy(parent, path, sizeof(parent));
@@ -1077,8 +1081,17 @@ static void make_parent(const char *path)
 	if (slash == NULL || slash == parent)
 		return;
 	*slash = '\0';
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+	if (mkdir(parent, 0755) == 0) {
+		if (owner != geteuid() && chown(parent, owner, (gid_t)-1) < 0)
+			log_warn("control socket directory %s", parent);
+	} else if (errno != EEXIST) {
 		log_warn("control socket directory %s", parent);
+	} else if (owner != geteuid() && stat(parent, &st) == 0 && st.st_uid != owner &&
+	           !(st.st_mode & S_IWOTH)) {
+		log_warnx("control socket %s: uid %u cannot remove it at exit (%s is not its); "
+		          "the next start replaces it",
+		          path, (unsigned)owner, parent);
+	}
 }
 
 struct control *control_create(struct event_base *base, struct status_monitor *monitor,
@@ -1112,7 +1125,7 @@ struct control *control_create(struct event_base *base, struct status_monitor *m
 		free(control);
 		return NULL;
 	}
-	make_parent(options->path);
+	make_parent(options->path, options->owner);
 	if ((rc = clear_stale_socket(options->path, &address)) < 0) {
 		if (rc != -EEXIST && rc != -EADDRINUSE)
 			log_warnx("control socket %s: %s", options->path, strerror(-rc));

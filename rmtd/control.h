@@ -98,13 +98,16 @@ struct control_options {
 	mode_t mode;                 /* socket file mode, e.g. 0660 */
 	gid_t group;                 /* socket file group; (gid_t)-1: the daemon's */
 	const char *state_directory; /* catalogs and counters; NULL: none */
+	uid_t owner; /* the user the daemon runs as later, who removes the socket at exit */
 };
 
 struct control;
 
 /*
  * Create the socket (replacing a stale one, refusing a live one or any other
- * file), set its mode and group, and serve it on base. NULL on error (logged).
+ * file), set its mode and group, and serve it on base. A directory it makes
+ * for the socket belongs to options->owner, so that the socket can still be
+ * removed after privileges are dropped. NULL on error (logged).
  */
 struct control *control_create(struct event_base *base, struct status_monitor *monitor,
                                const struct control_options *options);

@@ -167,6 +167,19 @@ static const char *pick_text(const char *command_line, const char *file)
 	return command_line != NULL ? command_line : file[0] != '\0' ? file : NULL;
 }
 
+/* A directory the daemon writes in once it runs as owner: made now, and made owner's. */
+static void make_directory(const char *path, mode_t mode, uid_t owner, const char *what)
+{
+	if (path == NULL)
+		return;
+	if (mkdir(path, mode) == 0) {
+		if (owner != geteuid() && chown(path, owner, (gid_t)-1) < 0)
+			fatal("%s %s", what, path);
+	} else if (errno != EEXIST) {
+		fatal("%s %s", what, path);
+	}
+}
+
 /* The operator's view: status files and the control socket (rmtctl, control.h). */
 static void start_operations(struct daemon_state *state, struct event_base *base,
                              const struct options *o)
@@ -185,12 +198,15 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	                                            : CONTROL_MODE_DEFAULT),
 	    .group = (gid_t)-1,
 	    .state_directory = pick_text(o->state_directory, c->state_directory),
+	    .owner = sandbox_run_uid(c->user),
 	};
 
-	/* Landlock allows only what exists when the door shuts: make the state directory now. */
-	if (control.state_directory != NULL && mkdir(control.state_directory, 0750) < 0 &&
-	    errno != EEXIST)
-		fatal("state directory %s", control.state_directory);
+	/*
+	 * Landlock allows only what exists when the door shuts: make the state and status
+	 * directories now, as the user the daemon will run as.
+	 */
+	make_directory(control.state_directory, 0750, control.owner, "state directory");
+	make_directory(status.directory, 0755, control.owner, "status directory");
 	state->status = status_monitor_create(base, state->server, state->drives, &status);
 	if (state->status == NULL)
 		fatalx("cannot start the status monitor");

@@ -6,10 +6,13 @@
 #include <glob.h>
 #include <grp.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
+#include <linux/securebits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,19 +49,27 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 
-int sandbox_drop_privileges(const char *user, const char *group)
+/* The account to become: the configured one, else the default if it exists (NULL: none). */
+static const struct passwd *run_account(const char *user)
 {
-	const struct passwd *pw;
-	gid_t gid;
+	if (user != NULL && user[0] != '\0')
+		return getpwnam(user);
+	if (geteuid() != 0)
+		return NULL;
+	return getpwnam(SANDBOX_DEFAULT_USER);
+}
 
-	if (user == NULL || user[0] == '\0')
-		return 0;
-	pw = getpwnam(user);
-	if (pw == NULL) {
-		log_warnx("user %s: no such user", user);
-		return -1;
-	}
-	gid = pw->pw_gid;
+uid_t sandbox_run_uid(const char *user)
+{
+	const struct passwd *pw = run_account(user);
+
+	return pw != NULL ? pw->pw_uid : geteuid();
+}
+
+static int become(const struct passwd *pw, const char *group)
+{
+	gid_t gid = pw->pw_gid;
+
 	if (group != NULL && group[0] != '\0') {
 		const struct group *gr = getgrnam(group);
 
@@ -68,18 +79,79 @@ int sandbox_drop_privileges(const char *user, const char *group)
 		}
 		gid = gr->gr_gid;
 	}
-	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	/* The account's supplementary groups too: tape devices are reached through "tape". */
+	if (initgroups(pw->pw_name, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
-		log_warn("cannot become %s", user);
+		log_warn("cannot become %s", pw->pw_name);
 		return -1;
 	}
 	/* Changing to a non-root uid clears every capability; make sure none can come back. */
 	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		log_warnx("could become root again after dropping to %s; refusing to run", user);
+		log_warnx("could become root again after dropping to %s; refusing to run",
+		          pw->pw_name);
 		return -1;
 	}
-	log_info("running as %s (uid %u, gid %u)", user, (unsigned)pw->pw_uid, (unsigned)gid);
+	if (pw->pw_uid == 0)
+		log_info("running as root, as configured: every capability kept");
+	else
+		log_info("running as %s (uid %u, gid %u)", pw->pw_name, (unsigned)pw->pw_uid,
+		         (unsigned)gid);
 	return 0;
+}
+
+/*
+ * No account to become: keep the uid but no capability, in every set, and no
+ * way to get one back (no setuid fix-up, no root on exec, no new privileges).
+ */
+static int drop_capabilities(void)
+{
+	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	bool may_set = false;
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &header, data) == 0)
+		may_set =
+		    (data[CAP_TO_INDEX(CAP_SETPCAP)].effective & CAP_TO_MASK(CAP_SETPCAP)) != 0;
+	if (may_set) {
+		if (prctl(PR_SET_SECUREBITS,
+		          SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+		              SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED,
+		          0, 0, 0) < 0) {
+			log_warn("cannot lock the securebits");
+			return -1;
+		}
+		for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+				log_warn("cannot drop capability %d from the bounding set", cap);
+				return -1;
+			}
+	}
+	memset(data, 0, sizeof(data));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+		log_warn("cannot clear the ambient capabilities");
+		return -1;
+	}
+	if (syscall(SYS_capset, &header, data) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_warn("cannot drop capabilities");
+		return -1;
+	}
+	log_info("running as uid %u without capabilities (no user %s; \"user root\" keeps them)",
+	         (unsigned)getuid(), SANDBOX_DEFAULT_USER);
+	return 0;
+}
+
+int sandbox_drop_privileges(const char *user, const char *group)
+{
+	const struct passwd *pw = run_account(user);
+
+	if (pw == NULL && user != NULL && user[0] != '\0') {
+		log_warnx("user %s: no such user", user);
+		return -1;
+	}
+	if (pw == NULL || (pw->pw_uid == geteuid() && pw->pw_uid != 0))
+		return drop_capabilities();
+	return become(pw, group);
 }
 
 /* ---------------------------------------------------------------- Landlock */

@@ -26,8 +26,10 @@
 #include "log.h"
 #include "path.h"
 #include "proto.h"
+#include "read_buffer.h"
 #include "reply.h"
 #include "session.h"
+#include "tapeop_class.h"
 #include "transfer.h"
 #include "worker.h"
 
@@ -81,6 +83,8 @@ struct session {
 	bool splice_target; /* the open device is a regular file the input may be spliced to */
 	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
 	off_t splice_start;         /* where the record being spliced began, to undo a cut one */
+	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
+	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
 
 	/* The drive held, and the one an O is opening. */
 	struct drive *drive;
@@ -328,6 +332,8 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 		                   s->target.flags, &decision, &reason);
 		s->target.flags = decision.flags;
 		s->device_max_record = decision.max_record;
+		s->tape_grant.writable = (s->target.flags & O_ACCMODE) != O_RDONLY;
+		s->tape_grant.settings = decision.may_change_settings;
 	}
 	if (result < 0) {
 		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
@@ -402,6 +408,18 @@ static const char *operation_of_tape_op(int op)
 
 static void handle_tape_op(struct session *s, int native_op, int count)
 {
+	const char *reason;
+	char number[16], drive[PATH_MAX * 4 + 1];
+	int refused = tapeop_allowed(native_op, &s->tape_grant, &reason);
+
+	if (refused < 0) {
+		escape_text(drive, sizeof(drive), s->drive->name);
+		log_warnx("session %u: %s %d on %s by %s from %s refused: %s", s->id,
+		          tapeop_name(native_op, number, sizeof(number)), count, drive,
+		          s->identity_shown, s->settings.peer, reason);
+		reply_failure(s, -refused, reason);
+		return;
+	}
 	s->job.op = native_op;
 	s->job.op_count = count;
 	s->operation = operation_of_tape_op(native_op);
@@ -666,6 +684,21 @@ static bool session_splice_read(struct session *s, uint64_t count)
 	return true;
 }
 
+/* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
+static uint64_t session_read_total(const struct session *s)
+{
+	int64_t total = s->settings.config->read_buffers;
+
+	return total > 0 ? (uint64_t)total : READ_BUFFER_DEFAULT_TOTAL;
+}
+
+/* A large R's record is kept only until the transport no longer sends from it. */
+static void session_settle_read_buffer(struct session *s)
+{
+	if (s->read_buffer.data != NULL && !s->transport->output_full(s->context))
+		read_buffer_give(&s->read_buffer);
+}
+
 static void handle_read(struct session *s, const struct rmt_request *request)
 {
 	if (!device_is_open(s)) {
@@ -679,10 +712,27 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 	if (session_splice_read(s, request->length))
 		return;
 	s->job.count = (size_t)request->length;
-	s->job.buffer = drive_record_buffer(s->drive, s->job.count);
-	if (s->job.buffer == NULL && s->job.count > 0) {
-		reply_failure(s, ENOMEM, NULL);
-		return;
+	if (s->job.count > READ_BUFFER_SMALL) {
+		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
+
+		if (error < 0) {
+			log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)",
+			          s->id, s->job.count,
+			          error == -ENOBUFS ? "the read buffer total is reached"
+			                            : strerror(-error),
+			          (unsigned long long)read_buffer_in_use());
+			reply_failure(s, -error,
+			              error == -ENOBUFS ? "Read buffers of all sessions in use"
+			                                : NULL);
+			return;
+		}
+		s->job.buffer = s->read_buffer.data;
+	} else {
+		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
+		if (s->job.buffer == NULL && s->job.count > 0) {
+			reply_failure(s, ENOMEM, NULL);
+			return;
+		}
 	}
 	s->job.socket = session_direct_socket(s, request->length);
 	s->job.sent = 0;
@@ -982,6 +1032,7 @@ static void session_finish(struct session *s)
 {
 	const struct session_transport *transport = s->transport;
 	void *context = s->context;
+	struct read_buffer unsent = s->read_buffer;
 	char why[sizeof(s->end_reason)];
 
 	session_release_drive(s);
@@ -992,7 +1043,9 @@ static void session_finish(struct session *s)
 	config_release(s->settings.config);
 	free(s->input);
 	free(s);
+	/* The transport drops what it still sends from the record before it is unmapped. */
 	transport->finished(context, why);
+	read_buffer_give(&unsent);
 }
 
 /* The one way out: leave any drive queue, close the device (its filemark), finish. */
@@ -1099,6 +1152,7 @@ static void session_job_done(struct job *job, void *arg)
 		}
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
+		session_settle_read_buffer(s);
 		if (job->result >= 0)
 			session_note_position(s, job);
 		if (s->request.command == PROTO_CLOSE)
@@ -1168,7 +1222,8 @@ static void session_run(struct session *s)
 		}
 		if (s->state != SESSION_READING)
 			break;
-		if (s->draining && !proto_parser_in_request(&s->parser)) {
+		if (s->draining && !proto_parser_in_request(&s->parser) &&
+		    !s->transport->output_full(s->context)) {
 			s->closing = true;
 			break;
 		}
@@ -1188,9 +1243,10 @@ static void session_run(struct session *s)
 			handle_request(s, &s->request);
 	}
 	s->handling = false;
+	/* A client that closed its side still gets the reply that is going out. */
 	if (!s->closing && s->input_ended &&
-	    (s->state == SESSION_READING || s->state == SESSION_DATA ||
-	     s->state == SESSION_SWALLOW)) {
+	    (s->state == SESSION_DATA || s->state == SESSION_SWALLOW ||
+	     (s->state == SESSION_READING && !s->transport->output_full(s->context)))) {
 		/* EOF: a half-sent command is dropped quietly; a cut record is never written. */
 		if (s->state != SESSION_READING)
 			reply_failure(s, EIO, "Premature eof");
@@ -1334,6 +1390,7 @@ void session_input_end(struct session *s)
 
 void session_output_drained(struct session *s)
 {
+	session_settle_read_buffer(s);
 	session_run(s);
 }
 
@@ -1416,6 +1473,7 @@ void session_shutdown(struct session *s)
 	s->draining = true;
 	if (s->state == SESSION_WAITING)
 		session_close(s, s->end_reason);
-	else if (s->state == SESSION_READING && !proto_parser_in_request(&s->parser))
-		session_close(s, s->end_reason);
+	else if (s->state == SESSION_READING && !proto_parser_in_request(&s->parser) &&
+	         !s->transport->output_full(s->context))
+		session_close(s, s->end_reason); /* else once the reply going out has gone */
 }

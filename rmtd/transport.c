@@ -243,8 +243,19 @@ static void transport_finished(void *context, const char *why)
 		event_del(t->read_event);
 		t->reading = false;
 	}
-	/* Replies still queued go out before the transport is given back. */
-	transport_copy_held(t);
+	/*
+	 * Replies still queued go out before the transport is given back, but not a
+	 * record the client has stopped taking: the session's buffer goes with it, so
+	 * the reply cannot complete and the connection ends now.
+	 */
+	if (t->held_length > 0) {
+		log_debug("session ended with %zu bytes of a record unsent; closing",
+		          t->held_length);
+		t->held = NULL;
+		t->held_length = 0;
+		t->output_broken = true;
+		evbuffer_drain(t->output, evbuffer_get_length(t->output));
+	}
 	if (evbuffer_get_length(t->output) > 0 && !t->output_broken)
 		return;
 	t->finished(t, why, t->finished_arg);

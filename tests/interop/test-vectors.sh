@@ -39,9 +39,13 @@ probe "star: O, I-1, W, I-1 + V1 ioctl, I-1 + sE sT, L, R, C, reopen on the same
 expect_exit_zero
 cmp -s "$D/star.dat" <(printf hello) || fail "star.dat does not hold 'hello'"
 
-probe "star: i (extended ioctl) after I-1: RETEN/ERASE/EOM reach the device (E25 on a file), CACHE/NOCACHE/NBSF are E22" \
+probe "star: i (extended ioctl) after I-1: RETEN/EOM reach the device (E25 on a file), ERASE on a read-only open is E13 before it, CACHE/NOCACHE/NBSF are E22" \
 	"O$D/f100\n0 O_RDONLY\nI-1\n0\ni2\n1\ni3\n1\ni4\n1\ni0\n1\ni1\n1\ni5\n1\ni6\n1\nC\n" \
-	"A0\nA1\n${E25}${E25}${E25}E22\n@TEXT@\nE22\n@TEXT@\nE22\n@TEXT@\nE22\n@TEXT@\nA0\n" "${A[@]}"
+	"A0\nA1\n${E25}E13\n@TEXT@\n${E25}E22\n@TEXT@\nE22\n@TEXT@\nE22\n@TEXT@\nE22\n@TEXT@\nA0\n" "${A[@]}"
+
+probe "star: i ERASE on a read-write open reaches the device (E25 on a file)" \
+	"O$D/f100\n2 O_RDWR\nI-1\n0\ni3\n1\nC\n" \
+	"A0\nA1\n${E25}A0\n" "${A[@]}"
 
 probe "star: s f and s b (Solaris-only fields) are E22, not Linux gstat" \
 	"O$D/f100\n0 O_RDONLY\nI-1\n0\nsfsbC\n" \
@@ -141,8 +145,12 @@ probe "O is answered A0, not with a descriptor number" \
 	"A0\nA0\nA0\n" "${A[@]}"
 
 probe "I-1 answers A1 (also repeated), plain-file ioctls are E25 in both numberings" \
-	"O$D/f100\n0\nI6\n1\nI-1\n0\nI-1\n0\nI5\n1\nI0\n1\nC\n" \
+	"O$D/f100\n2\nI6\n1\nI-1\n0\nI-1\n0\nI5\n1\nI0\n1\nC\n" \
 	"A0\n${E25}A1\nA1\n${E25}${E25}A0\n" "${A[@]}"
+
+probe "V1 WEOF on a read-only open is refused before the device (E13), REW is not" \
+	"O$D/f100\n0\nI-1\n0\nI0\n1\nI5\n1\nC\n" \
+	"A0\nA1\nE13\n@TEXT@\n${E25}A0\n" "${A[@]}"
 
 probe "V1 numbering: ops above 10 are refused with E22 after I-1" \
 	"O$D/f100\n0\nI-1\n0\nI11\n1\nV\n" \

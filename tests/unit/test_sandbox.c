@@ -115,7 +115,49 @@ Test(sandbox, foreign_system_call_abis_kill_the_process)
 Test(sandbox, dropping_to_a_missing_user_fails_cleanly)
 {
 	cr_assert_eq(sandbox_drop_privileges("no-such-user-rmtd", NULL), -1);
-	cr_assert_eq(sandbox_drop_privileges(NULL, NULL), 0, "no user configured: nothing to do");
+}
+
+/* A field of /proc/self/status, as a number in base. */
+static unsigned long long status_field(const char *name, int base)
+{
+	char line[256];
+	unsigned long long value = ~0ULL;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, name, strlen(name)) == 0 && line[strlen(name)] == ':')
+			value = strtoull(line + strlen(name) + 1, NULL, base);
+	fclose(f);
+	return value;
+}
+
+Test(sandbox, no_user_line_keeps_no_capability)
+{
+	uid_t expected = sandbox_run_uid(NULL);
+
+	cr_assert_eq(sandbox_drop_privileges(NULL, NULL), 0);
+	cr_assert_eq(getuid(), expected, "the default account, or the same uid");
+	cr_assert_eq(status_field("CapEff", 16), 0);
+	cr_assert_eq(status_field("CapPrm", 16), 0);
+	cr_assert_eq(status_field("CapAmb", 16), 0);
+	cr_assert_eq(status_field("NoNewPrivs", 10), 1);
+	if (expected == 0) {
+		/* Root without capabilities: none in reach either, and no file of another user. */
+		cr_assert_eq(status_field("CapBnd", 16), 0);
+		/* This thread's own call: glibc would abort when criterion's thread still may. */
+		cr_assert_eq(syscall(SYS_setresuid, 1, 1, 1), -1, "CAP_SETUID is gone");
+	}
+}
+
+Test(sandbox, user_root_keeps_root_when_asked)
+{
+	if (getuid() != 0) {
+		cr_assert_eq(sandbox_drop_privileges("root", NULL), -1, "only root can stay root");
+		return;
+	}
+	cr_assert_eq(sandbox_drop_privileges("root", NULL), 0);
+	cr_assert_neq(status_field("CapEff", 16), 0);
 }
 
 Test(sandbox, dropping_privileges_for_good)

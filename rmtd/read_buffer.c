@@ -1,0 +1,100 @@
+/*
+ * read_buffer.c - mapped record buffers, the total they are counted in, and a
+ * few kept for the next request.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/mman.h>
+
+#include "read_buffer.h"
+
+/*
+ * A session streaming large records gives its buffer back after each reply and
+ * takes one again for the next request: a few given-back mappings are kept
+ * (counted in the total) so that the next take finds its pages already there.
+ */
+#define KEPT_MAX       2
+#define KEPT_BYTES_MAX ((size_t)16 * 1024 * 1024)
+
+/* Every session runs on the one loop thread: no lock. */
+static uint64_t in_use; /* mapped: held by sessions, and kept */
+static struct read_buffer kept[KEPT_MAX];
+static int kept_count;
+static size_t kept_bytes;
+
+/* Sizes in steps (powers of two, then whole pages), so that a kept mapping fits again. */
+static size_t mapping_size(size_t size)
+{
+	size_t step = 4096;
+
+	while (step < size && step <= ((size_t)1 << 30))
+		step <<= 1;
+	if (step >= size)
+		return step;
+	return size > SIZE_MAX - 4095 ? size : (size + 4095) & ~(size_t)4095;
+}
+
+static void unmap_kept(int i)
+{
+	munmap(kept[i].data, kept[i].size);
+	in_use -= kept[i].size;
+	kept_bytes -= kept[i].size;
+	kept[i] = kept[--kept_count];
+}
+
+static bool fits(size_t size, uint64_t total)
+{
+	return size <= total && in_use <= total - size;
+}
+
+int read_buffer_take(struct read_buffer *buffer, size_t size, uint64_t total)
+{
+	size_t length = mapping_size(size);
+	void *data;
+
+	buffer->data = NULL;
+	buffer->size = 0;
+	for (int i = 0; i < kept_count; i++) {
+		if (kept[i].size == length) {
+			*buffer = kept[i];
+			kept_bytes -= length;
+			kept[i] = kept[--kept_count];
+			return 0;
+		}
+	}
+	/* Kept mappings of other sizes give way to a request that needs the room. */
+	while (kept_count > 0 && !fits(length, total))
+		unmap_kept(kept_count - 1);
+	if (!fits(length, total))
+		return -ENOBUFS;
+	data = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (data == MAP_FAILED)
+		return -ENOMEM;
+	buffer->data = data;
+	buffer->size = length;
+	in_use += length;
+	return 0;
+}
+
+void read_buffer_give(struct read_buffer *buffer)
+{
+	if (buffer->data == NULL)
+		return;
+	if (buffer->size <= KEPT_BYTES_MAX) {
+		/* The latest is the likeliest to be asked for again: others make way. */
+		while (kept_count == KEPT_MAX || kept_bytes + buffer->size > KEPT_BYTES_MAX)
+			unmap_kept(0);
+		kept[kept_count++] = *buffer;
+		kept_bytes += buffer->size;
+	} else {
+		munmap(buffer->data, buffer->size);
+		in_use -= buffer->size;
+	}
+	buffer->data = NULL;
+	buffer->size = 0;
+}
+
+uint64_t read_buffer_in_use(void)
+{
+	return in_use;
+}
