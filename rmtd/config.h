@@ -51,6 +51,7 @@ struct config {
 	int request_timeout;
 	int drive_wait;
 	int64_t max_record;
+	int sync_records; /* "sync yes": fdatasync each record before acknowledging it */
 
 	struct path_policy policy; /* spool directories and declared drives */
 	struct access_rules rules;
