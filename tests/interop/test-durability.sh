@@ -42,7 +42,6 @@ PYEOF
 
 # wait_acks PREFIX N: until N W records were acknowledged (at most 20 s)
 wait_acks() {
-
 	for _ in $(seq 2000); do
 		[ -f "$1.lens" ] && [ "$(grep -c '^W' "$1.lens")" -ge "$2" ] && return 0
 		sleep 0.01
