@@ -10,10 +10,11 @@
 # 3. A plain file held by a daemon session is refused to a stdio rmt (and back).
 # 4. A full disk (a small tmpfs): a record that does not fit is answered E28 and
 #    is not in the file, for small records and for records of 64 KiB and more.
+# 5. --sync: every record is synced (fdatasync) before it is acknowledged.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
-require_tools tar python3 timeout diff mtdump unshare
+require_tools tar python3 timeout diff mtdump unshare strace
 require_server
 have_vtape || fail "the durability tests need the virtual tape"
 make_work
@@ -229,4 +230,25 @@ assert request(b'C\n') == b'A0\n'
 print('%d records acknowledged, then %r' % (acked, answer.split(b'\n')[0]))
 PYEOF
 	ok "$(tail -n 1 "$WORK/full.out")"
+done
+
+# ---------------------------------------------------------------- 5. synchronous records
+for target in sync.tap sync.tar; do
+	check "--sync: tar -c to $target syncs every record before its reply"
+	rm -f "$WORK/strace".*
+	RMTD_SHIM_ARGS="--allow $D -d --sync" must_succeed "tar --sync" \
+		strace -f -qq -e trace=fdatasync -o "$WORK/strace" \
+		tar -c -b 20 -f "localhost:$D/$target" --rsh-command="$RSH_SHIM" -C "$WORK/src2" .
+	records=$(( ($(du -b --apparent-size -s "$WORK/src2" | cut -f1) + 10239) / 10240 ))
+	syncs=$(grep -c 'fdatasync(' "$WORK/strace" || true)
+	[ "$syncs" -ge "$records" ] || fail "$syncs fdatasync calls for about $records records"
+	rm -rf "$WORK/out5" && mkdir "$WORK/out5"
+	if [ "$target" = sync.tap ]; then
+		$CHECK extract "$D/$target" 0 "$WORK/sync-archive"
+		tar -x -f "$WORK/sync-archive" -C "$WORK/out5" || fail "tar -x"
+	else
+		tar -x -f "$D/$target" -C "$WORK/out5" || fail "tar -x"
+	fi
+	diff -r "$WORK/src2" "$WORK/out5" >&2 || fail "the archive differs from its source"
+	ok "$syncs fdatasync calls"
 done
