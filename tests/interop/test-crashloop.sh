@@ -43,7 +43,7 @@ for d in range(4):
         with open(os.path.join(sub, 'file%02d' % f), 'wb') as fh:
             fh.write(rng.randbytes(rng.choice([0, 1, 1023, 4096, 50000, 200000])))
 with open(os.path.join(root, 'big.bin'), 'wb') as fh:
-    fh.write(rng.randbytes(3 * 1024 * 1024 + 17))
+    fh.write(rng.randbytes(2 * 1024 * 1024 + 17))
 os.symlink('big.bin', os.path.join(root, 'link'))
 PYEOF
 IMG=$WORK/fs.ext2
@@ -66,7 +66,7 @@ acked() { # acked PREFIX: W records acknowledged so far
 # acknowledged records (and a random moment more), wait for the client.
 crash() {
 	local kind=$1 target=$2 prefix=$3 threshold pid
-	threshold=$((RANDOM % 150))
+	threshold=$((RANDOM % 120))
 	rm -f "$WORK/pid"
 	ACK_LOG=$prefix ACK_PID=$WORK/pid ACK_DELAY=0.002 \
 		timeout -k 5 60 bash -c "$(declare -f client); client $kind '$target'" \
