@@ -1821,6 +1821,22 @@ static int tool(char *out, size_t size, const char *arguments)
 	return WEXITSTATUS(status);
 }
 
+/* rmt-vtape info tells a tape whose writer died from one that was closed. */
+Test(vtape, rmt_vtape_info_shows_an_unclean_end)
+{
+	char out[16384];
+	struct device dev;
+
+	make_tape("u.tap", 0, 0, false);
+	killed_writer("u.tap", false, 2, 'a');
+	cr_assert_eq(tool(out, sizeof(out), "info u.tap"), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "ended without closing it"), "%s", out);
+	open_ok(&dev, "u.tap", O_RDONLY);
+	close_ok(&dev);
+	cr_assert_eq(tool(out, sizeof(out), "info u.tap"), 0, "%s", out);
+	cr_assert_null(strstr(out, "ended without closing it"), "%s", out);
+}
+
 Test(vtape, rmt_vtape_create_list_info)
 {
 	char out[16384];
