@@ -77,6 +77,7 @@ struct vtape {
 	bool unsynced;      /* written since the last fdatasync */
 	bool sync_records;  /* fdatasync every record and filemark before answering */
 	bool in_use_saved;  /* .meta says a process is changing the image */
+	bool unclean_kept;  /* a dead writer's filemark could not be written: keep the mark */
 	bool meta_warned;   /* saving .meta failed once: say it once */
 	char *meta_on_disk; /* the .meta as last read or written, formatted */
 	/* st's position bookkeeping */
@@ -607,33 +608,40 @@ moved:
  * BOT if that process had the rewinding variant), so the next archive goes after
  * every record the dead process had acknowledged.
  */
-static int recover_unclean_end(struct vtape *vt)
+static void recover_unclean_end(struct vtape *vt)
 {
 	uint64_t n = vt->index.n_objects;
 	bool ends_with_mark = n > 0 && tapeimage_index_is_mark(&vt->index, n - 1);
 	bool rewinds = vt->meta.in_use_rewinds;
-	const char *what = "the data already ended with a filemark";
-	int error;
+	char what[160] = "the data already ended with a filemark";
+	int error = 0;
 
 	go_eod(vt);
 	vt->fileno = st_counter((int64_t)vt->index.n_marks);
 	vt->blkno = 0;
 	vt->eof = n > 0 ? TAPEIMAGE_EOF_FM : TAPEIMAGE_EOF_NONE;
 	if (n == 0) {
-		what = "the tape is blank";
-	} else if (!ends_with_mark && !vt->image_writable) {
-		what = "the image is read-only, so the filemark after the last record is missing";
+		strlcpy(what, "the tape is blank", sizeof(what));
+	} else if (!ends_with_mark && vt->write_prot) {
+		strlcpy(what,
+		        "the tape is write-protected, so the filemark after its last record is "
+		        "still missing",
+		        sizeof(what));
+		vt->unclean_kept = true;
+	} else if (!ends_with_mark && (error = close_filemarks(vt)) < 0) {
+		snprintf(what, sizeof(what),
+		         "the filemark after its last record cannot be written "
+		         "(%s)",
+		         strerror(-error));
+		vt->unclean_kept = true;
+	} else if (!ends_with_mark) {
+		strlcpy(what, "wrote the missing filemark after the last whole record",
+		        sizeof(what));
+	}
+	if (vt->unclean_kept) {
+		go_eod(vt);
 		vt->blkno = -1;
 		vt->eof = TAPEIMAGE_EOF_NONE;
-	} else if (!ends_with_mark) {
-		error = close_filemarks(vt);
-		if (error < 0) {
-			log_warnx("%s: the last holder ended without closing the tape, and the "
-			          "filemark after its last record cannot be written: %s",
-			          vt->canonical, strerror(-error));
-			return error;
-		}
-		what = "wrote the missing filemark after the last whole record";
 	}
 	if (rewinds)
 		go_bot(vt);
@@ -641,12 +649,22 @@ static int recover_unclean_end(struct vtape *vt)
 	          "the tape is at %s (object %llu)",
 	          vt->canonical, what, rewinds ? "BOT (rewinding device)" : "the end of data",
 	          (unsigned long long)vt->obj);
+	if (vt->unclean_kept)
+		return; /* the mark stays for an open that can write the filemark */
 	vt->meta.in_use = false;
 	vt->meta.in_use_rewinds = false;
-	if (!vt->image_writable)
-		return 0;
 	vt->in_use_saved = false;
-	return meta_save(vt);
+	meta_save(vt); /* a failure is logged; the close tries again and reports it */
+}
+
+/* The image needs no recovery any more: a clean close or unload takes the mark back. */
+static void clear_in_use(struct vtape *vt)
+{
+	if (vt->unclean_kept)
+		return;
+	vt->meta.in_use = false;
+	vt->meta.in_use_rewinds = false;
+	vt->in_use_saved = false;
 }
 
 static void vtape_free(struct vtape *vt)
@@ -756,11 +774,8 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 		goto fail;
 	}
 	restore_position(vt);
-	if (vt->meta.in_use) {
-		error = recover_unclean_end(vt);
-		if (error < 0)
-			goto fail;
-	}
+	if (vt->meta.in_use)
+		recover_unclean_end(vt);
 	vt->loaded = true;
 	if (!vt->meta.loaded) {
 		vt->meta.loads++;
@@ -814,8 +829,7 @@ static int vtape_close(struct device *dev)
 	}
 	index_save(vt);
 	/* The data is synced: the image no longer needs recovering (unless this fails). */
-	vt->meta.in_use = false;
-	vt->meta.in_use_rewinds = false;
+	clear_in_use(vt);
 	error = meta_save(vt);
 	/* A read-only image's position is kept where possible, but is no reason to fail. */
 	if (result == 0 && vt->image_writable)
@@ -1396,11 +1410,8 @@ static int op_unload(struct vtape *vt)
 	vt->loaded = false;
 	vt->rewind_on_close = false;
 	vt->fileno = vt->blkno = -1;
-	if (error == 0) {
-		vt->meta.in_use = false;
-		vt->meta.in_use_rewinds = false;
-		vt->in_use_saved = false;
-	}
+	if (error == 0)
+		clear_in_use(vt);
 	meta_err = meta_save(vt);
 	return error < 0 ? error : meta_err;
 }

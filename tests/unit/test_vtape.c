@@ -1473,6 +1473,32 @@ Test(vtape, killed_writer_on_the_rewinding_device_leaves_the_tape_at_bot)
 	cr_assert_eq(marks_in("kr.tap"), 1);
 }
 
+/* Write-protected since: the filemark waits for an open that may write it. */
+Test(vtape, killed_writer_then_write_protected_keeps_the_marker)
+{
+	struct tapeimage_meta meta;
+	struct device dev;
+
+	make_tape("kp.tap", 0, 0, false);
+	killed_writer("kp.tap", false, 3, 'a');
+	cr_assert_eq(vtape_set_write_protect(AT_FDCWD, path_of("kp.tap"), true), 0);
+	open_ok(&dev, "kp.tap", O_RDONLY);
+	cr_assert_eq(where(&dev), 3); /* at the end of data, where the next archive would go */
+	close_ok(&dev);
+	cr_assert_eq(marks_in("kp.tap"), 0);
+	read_meta_file("kp.tap", &meta);
+	cr_assert(meta.in_use);
+	tapeimage_meta_free(&meta);
+	cr_assert_eq(vtape_set_write_protect(AT_FDCWD, path_of("kp.tap"), false), 0);
+	open_ok(&dev, "kp.tap", O_RDONLY);
+	STATUS(&dev, 1, 0, EOFM);
+	close_ok(&dev);
+	cr_assert_eq(marks_in("kp.tap"), 1);
+	read_meta_file("kp.tap", &meta);
+	cr_assert_not(meta.in_use);
+	tapeimage_meta_free(&meta);
+}
+
 /* A tape that was only read, or closed cleanly, keeps its position: no marker was left. */
 Test(vtape, a_clean_close_clears_the_in_use_marker)
 {
