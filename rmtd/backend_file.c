@@ -46,6 +46,11 @@ static int sync_parent_directory(int directory_fd, const char *name)
 		parent[slash - name] = '\0';
 	}
 	fd = path_open_beneath(directory_fd, parent, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -EACCES || fd == -EPERM) {
+		/* a directory we may create in but not read: nothing more can be done */
+		log_debug("%s: directory not synced: %s", name, strerror(-fd));
+		return 0;
+	}
 	if (fd < 0)
 		return fd;
 	if (fsync(fd) < 0 && errno != EINVAL)
