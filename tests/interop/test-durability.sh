@@ -10,7 +10,8 @@
 # 3. A plain file held by a daemon session is refused to a stdio rmt (and back).
 # 4. A full disk (a small tmpfs): a record that does not fit is answered E28 and
 #    is not in the file, for small records and for records of 64 KiB and more.
-# 5. --sync: every record is synced (fdatasync) before it is acknowledged.
+# 5. --sync: every record is synced (fdatasync) before it is acknowledged; the
+#    directory of a file or tape an open created is synced.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -237,11 +238,13 @@ for target in sync.tap sync.tar; do
 	check "--sync: tar -c to $target syncs every record before its reply"
 	rm -f "$WORK/strace".*
 	RMTD_SHIM_ARGS="--allow $D -d --sync" must_succeed "tar --sync" \
-		strace -f -qq -e trace=fdatasync -o "$WORK/strace" \
+		strace -f -qq -y -e trace=fdatasync,fsync -o "$WORK/strace" \
 		tar -c -b 20 -f "localhost:$D/$target" --rsh-command="$RSH_SHIM" -C "$WORK/src2" .
 	records=$(( ($(du -b --apparent-size -s "$WORK/src2" | cut -f1) + 10239) / 10240 ))
 	syncs=$(grep -c 'fdatasync(' "$WORK/strace" || true)
 	[ "$syncs" -ge "$records" ] || fail "$syncs fdatasync calls for about $records records"
+	# the new file's (or new tape's) name is made durable too: its directory is synced
+	grep -q "fsync([0-9]*<$D>)" "$WORK/strace" || fail "the directory $D was not synced"
 	rm -rf "$WORK/out5" && mkdir "$WORK/out5"
 	if [ "$target" = sync.tap ]; then
 		$CHECK extract "$D/$target" 0 "$WORK/sync-archive"
