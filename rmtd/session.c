@@ -1006,7 +1006,10 @@ static void session_job_done(struct job *job, void *arg)
 			log_warnx("session %u: open %s failed: %s", s->id, s->target.canonical,
 			          strerror((int)-job->result));
 			if (!ending)
-				reply_failure(s, (int)-job->result, NULL);
+				reply_failure(s, (int)-job->result,
+				              job->result == -EBUSY
+				                  ? "Device busy: another process has it open"
+				                  : NULL);
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
