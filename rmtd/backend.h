@@ -37,6 +37,7 @@ struct open_target {
 	bool rewind_on_close;  /* vtape: the image was named as its rewinding variant */
 	uint64_t max_record;   /* largest record this session may write or read */
 	uint64_t create_capacity; /* vtape: capacity of a tape made by O_CREAT (0 = default) */
+	bool sync_records;        /* fdatasync each record before it is acknowledged */
 };
 
 struct backend_ops {
@@ -73,6 +74,12 @@ struct device {
 extern const struct backend_ops backend_file_ops;
 extern const struct backend_ops backend_vtape_ops;
 extern const struct backend_ops backend_st_ops;
+
+/*
+ * Take an flock (LOCK_EX or LOCK_SH) for this process, waiting up to 2 s for
+ * another to let go. Returns 0, -EBUSY, or -errno.
+ */
+int backend_lock(int fd, int operation);
 
 /* Does this open descriptor answer MTIOCGET, i.e. is it a tape the st backend can drive? */
 bool backend_st_recognises(int fd);

@@ -2,12 +2,18 @@
  * backend_file.c - plain files and FIFOs below an allowed directory, and declared
  * drives that are files or non-tape devices.
  *
- * Every call is the one system call the request names. Tape operations answer
- * ENOTTY, as ioctl(2) does on a file with the classic servers.
+ * Every call is the one system call the request names, except that a record
+ * written to a regular file is whole or not there (write_record). Regular
+ * files are locked like virtual tapes. Tape operations answer ENOTTY, as
+ * ioctl(2) does on a file with the classic servers.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,22 +58,89 @@ static int refuse_alias(const struct open_target *target)
 	return -EACCES;
 }
 
+/* What a plain file keeps between calls. */
+struct file_state {
+	bool regular;      /* a regular file: locked, records atomic, syncable */
+	bool sync_records; /* fdatasync each record before it is acknowledged */
+	char *canonical;   /* for the log */
+};
+
+/* Make a new name durable: fsync the directory that holds it. */
+static int sync_parent_directory(int directory_fd, const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	char parent[PATH_MAX];
+	int fd, error = 0;
+
+	if (slash == NULL) {
+		strlcpy(parent, ".", sizeof(parent));
+	} else if (slash == name) {
+		strlcpy(parent, "/", sizeof(parent));
+	} else {
+		if ((size_t)(slash - name) >= sizeof(parent))
+			return -ENAMETOOLONG;
+		memcpy(parent, name, (size_t)(slash - name));
+		parent[slash - name] = '\0';
+	}
+	fd = path_open_beneath(directory_fd, parent, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -EACCES || fd == -EPERM) {
+		/* a directory we may create in but not read: nothing more can be done */
+		log_debug("%s: directory not synced: %s", name, strerror(-fd));
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	if (fsync(fd) < 0 && errno != EINVAL)
+		error = -errno;
+	close(fd);
+	return error;
+}
+
+/*
+ * Open without O_TRUNC (another process's file is not emptied before its lock is
+ * seen), and tell whether O_CREAT made the file.
+ */
+static int open_file(const struct open_target *target, bool *created)
+{
+	int flags = target->flags & ~O_TRUNC;
+	int fd;
+
+	*created = false;
+	if (!(flags & O_CREAT))
+		return path_open_beneath(target->directory_fd, target->name, flags, 0666);
+	for (int tries = 0; tries < 3; tries++) {
+		if (!(flags & O_EXCL)) {
+			fd = path_open_beneath(target->directory_fd, target->name, flags & ~O_CREAT,
+			                       0666);
+			if (fd != -ENOENT)
+				return fd;
+		}
+		fd = path_open_beneath(target->directory_fd, target->name, flags | O_EXCL, 0666);
+		if (fd >= 0)
+			*created = true;
+		if (fd != -EEXIST || (flags & O_EXCL))
+			return fd;
+		/* made by someone else between the two opens: open it as it is now */
+	}
+	return -EEXIST;
+}
+
 static int file_open(struct device *dev, const struct open_target *target)
 {
 	bool in_spool = target->directory_fd != AT_FDCWD;
+	struct file_state *state;
 	struct stat st;
-	int fd;
+	bool created;
+	int fd, error;
 
 	if (in_spool && aliases_before_open(target))
 		return refuse_alias(target);
-	fd = path_open_beneath(target->directory_fd, target->name, target->flags, 0666);
+	fd = open_file(target, &created);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0) {
-		int error = -errno;
-
-		close(fd);
-		return error;
+		error = -errno;
+		goto fail;
 	}
 	/* Swapped in between the look and the open: judged on what was opened. */
 	if (in_spool && aliases_something(&st)) {
@@ -75,27 +148,60 @@ static int file_open(struct device *dev, const struct open_target *target)
 		return refuse_alias(target);
 	}
 	if (S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode)) {
-		close(fd);
-		return S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+		error = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
+		goto fail;
+	}
+	state = calloc(1, sizeof(*state));
+	if (state == NULL) {
+		error = -ENOMEM;
+		goto fail;
+	}
+	state->canonical = strdup(target->canonical != NULL ? target->canonical : target->name);
+	if (state->canonical == NULL) {
+		free(state);
+		error = -ENOMEM;
+		goto fail;
+	}
+	state->regular = S_ISREG(st.st_mode);
+	state->sync_records = target->sync_records;
+	if (state->regular) {
+		/* One writer or several readers, as a tape has one holder (rmtd(8)). */
+		bool writing = (target->flags & O_ACCMODE) != O_RDONLY;
+
+		error = backend_lock(fd, writing ? LOCK_EX : LOCK_SH);
+		if (error == 0 && writing && (target->flags & O_TRUNC) && ftruncate(fd, 0) < 0)
+			error = -errno;
+		if (error == 0 && created)
+			error = sync_parent_directory(target->directory_fd, target->name);
+		if (error < 0) {
+			free(state->canonical);
+			free(state);
+			goto fail;
+		}
 	}
 	dev->fd = fd;
 	dev->is_tape = false;
 	dev->open_flags = target->flags;
-	dev->state = NULL;
+	dev->state = state;
 	return 0;
+fail:
+	close(fd);
+	return error;
 }
 
 static int file_close(struct device *dev)
 {
-	struct stat st;
+	struct file_state *state = dev->state;
 	int error = 0;
 
 	/* Acknowledged data must survive a crash of the host once the client has closed. */
-	if ((dev->open_flags & O_ACCMODE) != O_RDONLY && fstat(dev->fd, &st) == 0 &&
-	    S_ISREG(st.st_mode) && fsync(dev->fd) < 0)
+	if ((dev->open_flags & O_ACCMODE) != O_RDONLY && state->regular && fsync(dev->fd) < 0)
 		error = -errno;
 	if (close(dev->fd) < 0 && error == 0 && errno != EINTR)
 		error = -errno;
+	free(state->canonical);
+	free(state);
+	dev->state = NULL;
 	dev->fd = -1;
 	return error;
 }
@@ -110,10 +216,56 @@ static ssize_t file_read(struct device *dev, void *buf, size_t count)
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * A record goes into a regular file whole or not at all: if the disk fills (or
+ * a limit is reached) part-way, the part written is cut off again and the
+ * client gets the error (ENOSPC), as a tape refuses a record that does not fit.
+ * Written over older data, the old bytes are not restored; the length is.
+ */
+static ssize_t write_record(struct device *dev, const uint8_t *buf, size_t count)
+{
+	struct file_state *state = dev->state;
+	struct stat st;
+	off_t start;
+	size_t done = 0;
+	int error = 0;
+
+	if (fstat(dev->fd, &st) < 0)
+		return -errno;
+	start = (dev->open_flags & O_APPEND) ? st.st_size : lseek(dev->fd, 0, SEEK_CUR);
+	if (start < 0)
+		return -errno;
+	while (done < count) {
+		ssize_t n = write(dev->fd, buf + done, count - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			error = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (error < 0) {
+		/* The file gets its old length back, and the offset is where the record began. */
+		if (done > 0 &&
+		    ((start + (off_t)done > st.st_size && ftruncate(dev->fd, st.st_size) < 0) ||
+		     lseek(dev->fd, start, SEEK_SET) < 0))
+			log_warn("%s: cannot take back a partly written record", state->canonical);
+		return error;
+	}
+	if (state->sync_records && fdatasync(dev->fd) < 0)
+		return -errno;
+	return (ssize_t)count;
+}
+
 static ssize_t file_write(struct device *dev, const void *buf, size_t count)
 {
+	struct file_state *state = dev->state;
 	ssize_t n;
 
+	if (state->regular && count > 0)
+		return write_record(dev, buf, count);
 	do {
 		n = write(dev->fd, buf, count);
 	} while (n < 0 && errno == EINTR);

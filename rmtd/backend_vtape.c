@@ -34,10 +34,7 @@
 
 /* Linux mtio.h values glibc's header lacks. */
 #ifndef MT_ST_TIMEOUTS
-/* How long an open waits for another process to let go of the image: 2 s. */
-#define VTAPE_LOCK_TRIES    100
-#define VTAPE_LOCK_PAUSE_NS (20 * 1000 * 1000)
-#define MT_ST_TIMEOUTS      0x70000000
+#define MT_ST_TIMEOUTS 0x70000000
 #endif
 #ifndef MT_ST_SET_CLN
 #define MT_ST_SET_CLN 0x80000000
@@ -78,6 +75,9 @@ struct vtape {
 	bool index_on_disk;        /* an .idx file may exist */
 	time_t index_saved_at;
 	bool unsynced;      /* written since the last fdatasync */
+	bool sync_records;  /* fdatasync every record and filemark before answering */
+	bool in_use_saved;  /* .meta says a process is changing the image */
+	bool unclean_kept;  /* a dead writer's filemark could not be written: keep the mark */
 	bool meta_warned;   /* saving .meta failed once: say it once */
 	char *meta_on_disk; /* the .meta as last read or written, formatted */
 	/* st's position bookkeeping */
@@ -226,7 +226,8 @@ static void index_forget(struct vtape *vt)
 		vt->index_on_disk = false;
 }
 
-static void meta_save(struct vtape *vt)
+/* Save .meta durably if it changed. Returns 0 or -errno (logged once per open). */
+static int meta_save(struct vtape *vt)
 {
 	char *text = NULL;
 	size_t length;
@@ -244,14 +245,14 @@ static void meta_save(struct vtape *vt)
 		text = NULL;
 	if (text != NULL && vt->meta_on_disk != NULL && strcmp(text, vt->meta_on_disk) == 0) {
 		free(text);
-		return;
+		return 0;
 	}
 	free(vt->meta_on_disk);
 	vt->meta_on_disk = NULL;
 	error = sidecar_replace(vt, ".meta", true, fill_meta, &vt->meta);
 	if (error == 0) {
 		vt->meta_on_disk = text;
-		return;
+		return 0;
 	}
 	free(text);
 	if (!vt->meta_warned) {
@@ -259,6 +260,29 @@ static void meta_save(struct vtape *vt)
 		          vt->canonical, strerror(-error));
 		vt->meta_warned = true;
 	}
+	return error;
+}
+
+/*
+ * Before the first change to the image, say durably in .meta that a process is
+ * changing it; a clean close takes it back. Finding it at open means the last
+ * holder died without its closing filemark (see recover_unclean_end).
+ */
+static int mark_in_use(struct vtape *vt)
+{
+	int error;
+
+	if (vt->in_use_saved)
+		return 0;
+	vt->meta.in_use = true;
+	vt->meta.in_use_rewinds = vt->rewind_on_close;
+	error = meta_save(vt);
+	if (error < 0) {
+		vt->meta.in_use = false;
+		return error;
+	}
+	vt->in_use_saved = true;
+	return 0;
 }
 
 /* Remember the metadata as the file holds it, for meta_save's comparison. */
@@ -373,11 +397,18 @@ static uint64_t write_offset(const struct vtape *vt)
 	return end;
 }
 
+static int write_error(int error)
+{
+	return error == -ENOSPC || error == -EDQUOT || error == -EFBIG ? -ENOSPC : -EIO;
+}
+
 /* Make the position the end of data: a drive forgets everything after what it writes. */
 static int prepare_append(struct vtape *vt)
 {
-	int error;
+	int error = mark_in_use(vt);
 
+	if (error < 0)
+		return write_error(error);
 	if (vt->obj == vt->index.n_objects && vt->index.file_size == vt->index.data_size &&
 	    vt->pos == vt->index.data_size)
 		return 0;
@@ -405,11 +436,6 @@ static void undo_append(struct vtape *vt, uint64_t object, uint64_t offset)
 	vt->pos = offset;
 }
 
-static int write_error(int error)
-{
-	return error == -ENOSPC || error == -EDQUOT || error == -EFBIG ? -ENOSPC : -EIO;
-}
-
 /* Append count filemarks at the position. */
 static int append_marks(struct vtape *vt, int64_t count)
 {
@@ -435,7 +461,7 @@ static int append_marks(struct vtape *vt, int64_t count)
 	vt->obj = vt->index.n_objects;
 	vt->pos = vt->index.data_size;
 	vt->meta.filemarks_written += (uint64_t)count;
-	return 0;
+	return vt->sync_records ? image_sync(vt) : 0;
 }
 
 /* ------------------------------------------------------------------ open and close */
@@ -475,6 +501,13 @@ static int open_image(struct vtape *vt, int flags, bool *created)
 
 	/* O_NONBLOCK so that a FIFO by that name cannot hang the open (it is refused later). */
 	*created = false;
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+		/* As open(2) on a file: only a new tape (write-once rules depend on it). */
+		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_CREAT | O_EXCL, 0666);
+		*created = fd >= 0;
+		vt->image_writable = fd >= 0;
+		return fd;
+	}
 	fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_NONBLOCK, 0);
 	if (fd == -ENOENT && (flags & O_CREAT)) {
 		fd = path_open_beneath(vt->dir_fd, vt->base, O_RDWR | O_CREAT | O_EXCL, 0666);
@@ -495,6 +528,9 @@ static int open_image(struct vtape *vt, int flags, bool *created)
 	}
 	return fd;
 }
+
+static int close_filemarks(struct vtape *vt);
+static int32_t st_counter(int64_t value);
 
 /* Load the index: use the saved one when it describes the image, else scan; repair. */
 static int load_index(struct vtape *vt, uint64_t image_size)
@@ -564,6 +600,73 @@ moved:
 	         vt->canonical, (unsigned long long)m->position);
 }
 
+/*
+ * The last process that changed the image died without closing it (a crash, a kill,
+ * a power cut): do what st does when its holder goes away after writing. The
+ * data ends with the last whole object (load_index cut a torn one); a filemark is
+ * written after it unless one is there, and the tape is at the end of data (at
+ * BOT if that process had the rewinding variant), so the next archive goes after
+ * every record the dead process had acknowledged.
+ */
+static void recover_unclean_end(struct vtape *vt)
+{
+	uint64_t n = vt->index.n_objects;
+	bool ends_with_mark = n > 0 && tapeimage_index_is_mark(&vt->index, n - 1);
+	bool rewinds = vt->meta.in_use_rewinds;
+	char what[160] = "the data already ended with a filemark";
+	int error = 0;
+
+	go_eod(vt);
+	vt->fileno = st_counter((int64_t)vt->index.n_marks);
+	vt->blkno = 0;
+	vt->eof = n > 0 ? TAPEIMAGE_EOF_FM : TAPEIMAGE_EOF_NONE;
+	if (n == 0) {
+		strlcpy(what, "the tape is blank", sizeof(what));
+	} else if (!ends_with_mark && vt->write_prot) {
+		strlcpy(what,
+		        "the tape is write-protected, so the filemark after its last record is "
+		        "still missing",
+		        sizeof(what));
+		vt->unclean_kept = true;
+	} else if (!ends_with_mark && (error = close_filemarks(vt)) < 0) {
+		snprintf(what, sizeof(what),
+		         "the filemark after its last record cannot be written "
+		         "(%s)",
+		         strerror(-error));
+		vt->unclean_kept = true;
+	} else if (!ends_with_mark) {
+		strlcpy(what, "wrote the missing filemark after the last whole record",
+		        sizeof(what));
+	}
+	if (vt->unclean_kept) {
+		go_eod(vt);
+		vt->blkno = -1;
+		vt->eof = TAPEIMAGE_EOF_NONE;
+	}
+	if (rewinds)
+		go_bot(vt);
+	log_warnx("%s: the last process writing this tape ended without closing it; %s; "
+	          "the tape is at %s (object %llu)",
+	          vt->canonical, what, rewinds ? "BOT (rewinding device)" : "the end of data",
+	          (unsigned long long)vt->obj);
+	if (vt->unclean_kept)
+		return; /* the mark stays for an open that can write the filemark */
+	vt->meta.in_use = false;
+	vt->meta.in_use_rewinds = false;
+	vt->in_use_saved = false;
+	meta_save(vt); /* a failure is logged; the close tries again and reports it */
+}
+
+/* The image needs no recovery any more: a clean close or unload takes the mark back. */
+static void clear_in_use(struct vtape *vt)
+{
+	if (vt->unclean_kept)
+		return;
+	vt->meta.in_use = false;
+	vt->meta.in_use_rewinds = false;
+	vt->in_use_saved = false;
+}
+
 static void vtape_free(struct vtape *vt)
 {
 	if (vt->fd >= 0)
@@ -576,26 +679,6 @@ static void vtape_free(struct vtape *vt)
 	free(vt->canonical);
 	free(vt->meta_on_disk);
 	free(vt);
-}
-
-/*
- * Take the image for this process. The process that had it may still be
- * closing it (an rsh client that quits without C leaves its rmt to notice the
- * EOF, write the filemark and exit), so wait a little, as a drive becomes ready
- * a moment after the previous user let go; then EBUSY, as st gives.
- */
-static int vtape_lock(int fd)
-{
-	for (int tries = 0; tries < VTAPE_LOCK_TRIES; tries++) {
-		struct timespec pause = {0, VTAPE_LOCK_PAUSE_NS};
-
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
-			return 0;
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return -errno;
-		nanosleep(&pause, NULL);
-	}
-	return -EBUSY;
 }
 
 static int read_meta(int dir_fd, const char *base, struct tapeimage_meta *meta, bool *found,
@@ -656,7 +739,7 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 		error = -EINVAL;
 		goto fail;
 	}
-	error = vtape_lock(vt->fd);
+	error = backend_lock(vt->fd, LOCK_EX);
 	if (error < 0)
 		goto fail;
 	if (created) {
@@ -691,14 +774,17 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 		goto fail;
 	}
 	restore_position(vt);
+	if (vt->meta.in_use)
+		recover_unclean_end(vt);
 	vt->loaded = true;
 	if (!vt->meta.loaded) {
 		vt->meta.loads++;
 		vt->meta.loaded = true;
 	}
 	vt->rw = RW_IDLE;
-	if (created)
-		meta_save(vt);
+	vt->sync_records = target->sync_records;
+	if (created && (error = meta_save(vt)) < 0)
+		goto fail;
 	dev->fd = vt->fd;
 	dev->is_tape = true;
 	dev->open_flags = target->flags;
@@ -742,7 +828,12 @@ static int vtape_close(struct device *dev)
 			result = error;
 	}
 	index_save(vt);
-	meta_save(vt);
+	/* The data is synced: the image no longer needs recovering (unless this fails). */
+	clear_in_use(vt);
+	error = meta_save(vt);
+	/* A read-only image's position is kept where possible, but is no reason to fail. */
+	if (result == 0 && vt->image_writable)
+		result = error;
 	vtape_free(vt);
 	dev->state = NULL;
 	dev->fd = -1;
@@ -1016,6 +1107,9 @@ static ssize_t vtape_write(struct device *dev, const void *buf, size_t count)
 		vt->eof = TAPEIMAGE_EOF_EOM_OK;
 	else if (vt->eof != TAPEIMAGE_EOF_EOM_OK)
 		vt->eof = TAPEIMAGE_EOF_NONE;
+	/* Synchronous records: on the disk before the client hears of them. */
+	if (vt->sync_records && (error = image_sync(vt)) < 0)
+		return error;
 	return (ssize_t)(fit * length);
 }
 
@@ -1309,15 +1403,17 @@ static int op_erase(struct vtape *vt)
 
 static int op_unload(struct vtape *vt)
 {
-	int error = image_sync(vt);
+	int error = image_sync(vt), meta_err;
 
 	go_bot(vt);
 	index_save(vt);
 	vt->loaded = false;
 	vt->rewind_on_close = false;
 	vt->fileno = vt->blkno = -1;
-	meta_save(vt);
-	return error;
+	if (error == 0)
+		clear_in_use(vt);
+	meta_err = meta_save(vt);
+	return error < 0 ? error : meta_err;
 }
 
 static int op_load(struct vtape *vt)

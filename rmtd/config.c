@@ -480,6 +480,12 @@ static int statement(struct parser *p, char **words, int count)
 	if (strcmp(keyword, "status-directory") == 0)
 		return copy_path(p, c->status_directory, sizeof(c->status_directory), words[1],
 		                 "status-directory");
+	if (strcmp(keyword, "sync") == 0) {
+		if (strcmp(words[1], "yes") != 0 && strcmp(words[1], "no") != 0)
+			return fail(p, "sync \"%s\": expected yes or no", words[1]);
+		c->sync_records = strcmp(words[1], "yes") == 0;
+		return 0;
+	}
 	return fail(p, "\"%s\": unknown statement", keyword);
 }
 
@@ -498,6 +504,7 @@ static void config_defaults(struct config *c)
 	c->drive_wait = -1;
 	c->max_record = -1;
 	c->read_buffers = -1;
+	c->sync_records = -1;
 }
 
 static int config_check(struct parser *p)

@@ -52,6 +52,7 @@ struct config {
 	int drive_wait;
 	int64_t max_record;
 	int64_t read_buffers; /* large R records of all sessions together, bytes */
+	int sync_records; /* "sync yes": fdatasync each record before acknowledging it */
 
 	struct path_policy policy; /* spool directories and declared drives */
 	struct access_rules rules;

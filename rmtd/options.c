@@ -58,6 +58,8 @@ static void usage(FILE *out)
 	    "  --status-dir DIR      keep DIR/<drive>.status up to date while drives are busy\n"
 	    "  --status-interval S   rewrite status files every S seconds (default 5)\n"
 	    "  --state-dir DIR       persistent counters and catalogs (rmtctl catalog)\n"
+	    "  --sync                each record reaches the disk (fdatasync) before it is\n"
+	    "                        acknowledged: virtual tapes and files (slower)\n"
 	    "  -c COMMAND            accepted and ignored (rmtd as a login shell)\n"
 	    "  -d                    stay in the foreground and log to standard error\n"
 	    "  -v                    more logging (repeat for debug)\n"
@@ -141,6 +143,7 @@ void options_parse(int argc, char **argv, struct options *o)
 		OPT_STATUS_DIR,
 		OPT_STATUS_INTERVAL,
 		OPT_STATE_DIR,
+		OPT_SYNC,
 	};
 	static const struct option long_options[] = {
 	    {"stdio", no_argument, NULL, OPT_STDIO},
@@ -160,6 +163,7 @@ void options_parse(int argc, char **argv, struct options *o)
 	    {"status-dir", required_argument, NULL, OPT_STATUS_DIR},
 	    {"status-interval", required_argument, NULL, OPT_STATUS_INTERVAL},
 	    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	    {"sync", no_argument, NULL, OPT_SYNC},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -238,6 +242,9 @@ void options_parse(int argc, char **argv, struct options *o)
 		case OPT_STATE_DIR:
 			o->state_directory = optarg;
 			break;
+		case OPT_SYNC:
+			o->sync_records = true;
+			break;
 		case 'f':
 			o->config_file = optarg;
 			break;
@@ -292,6 +299,8 @@ static int add_command_line(const struct options *o, struct config *config, char
 		snprintf(error, size, "--status-dir: name too long");
 		return -1;
 	}
+	if (o->sync_records)
+		config->sync_records = 1;
 	for (int i = 0; i < o->allowed_count; i++) {
 		int result = path_policy_allow(&config->policy, o->allowed[i], true);
 

@@ -51,6 +51,7 @@ struct options {
 	const char *status_directory;
 	int status_interval;
 	const char *state_directory;
+	bool sync_records; /* --sync */
 };
 
 /* Parse argv; usage errors exit 64, --help and --version exit 0. */

@@ -36,7 +36,6 @@
 enum session_state {
 	SESSION_READING,
 	SESSION_DATA,
-	SESSION_SPLICE, /* a W record moves from the input pipe straight into a file */
 	SESSION_SWALLOW,
 	SESSION_BUSY,
 	SESSION_WAITING,
@@ -80,9 +79,8 @@ struct session {
 	uint64_t data_remaining;
 	int swallow_error;
 	const char *swallow_text;
-	bool splice_target; /* the open device is a regular file the input may be spliced to */
+	bool splice_target; /* the open device is a regular file R data may be spliced from */
 	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
-	off_t splice_start;         /* where the record being spliced began, to undo a cut one */
 	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
 	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
 
@@ -237,6 +235,7 @@ static void session_open_target(struct session *s)
 	job->target.flags = s->target.flags;
 	job->target.rewind_on_close = s->target.rewind_on_close;
 	job->target.max_record = s->settings.max_record;
+	job->target.sync_records = s->settings.config->sync_records == 1;
 	session_submit(s, JOB_OPEN, STEP_OPEN);
 }
 
@@ -781,38 +780,6 @@ static void handle_status_field(struct session *s, const struct rmt_request *req
 	session_submit(s, JOB_STATUS, STEP_REPLY);
 }
 
-/*
- * Start splicing a large record into a plain file. Only at the end of the file
- * (or with O_APPEND), so that a record cut short can be undone by truncating.
- * The bytes already read are written first. Runs inline: stdio mode only.
- */
-static bool session_start_splice(struct session *s, uint64_t length, size_t available)
-{
-	struct device *dev = &s->drive->device;
-	struct stat st;
-	off_t here = lseek(dev->fd, 0, SEEK_CUR);
-
-	if (here < 0 || fstat(dev->fd, &st) < 0 ||
-	    (here != st.st_size && !(dev->open_flags & O_APPEND)))
-		return false;
-	s->splice_start = (dev->open_flags & O_APPEND) ? st.st_size : here;
-	if (available > 0) {
-		ssize_t n = dev->ops->write(dev, s->input + s->input_start, available);
-
-		if (n != (ssize_t)available) {
-			if (n > 0 && ftruncate(dev->fd, s->splice_start) == 0)
-				lseek(dev->fd, s->splice_start, SEEK_SET);
-			return false; /* the ordinary path reports the error */
-		}
-	}
-	s->input_start += available;
-	s->operation = "Write";
-	s->record_have = available;
-	s->data_remaining = length - available;
-	s->state = SESSION_SPLICE;
-	return true;
-}
-
 /* W: take the record from the input buffer in place if it is all there, else collect it. */
 static void handle_write_header(struct session *s, const struct rmt_request *request)
 {
@@ -844,9 +811,10 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 		session_submit(s, JOB_WRITE, STEP_REPLY);
 		return;
 	}
-	if (s->splice_target && length - available >= SPLICE_MINIMUM &&
-	    session_start_splice(s, length, available))
-		return;
+	/*
+	 * A record goes to the device only once all of it is here, whatever the
+	 * device: a crash of rmtd while it arrives leaves no part of it behind.
+	 */
 	s->record = drive_record_buffer(s->drive, (size_t)length);
 	if (s->record == NULL) {
 		s->swallow_error = ENOMEM;
@@ -1051,14 +1019,6 @@ static void session_finish(struct session *s)
 /* The one way out: leave any drive queue, close the device (its filemark), finish. */
 static void session_teardown(struct session *s)
 {
-	if (s->state == SESSION_SPLICE) {
-		/* A record being spliced when the session ends is undone, like a cut one. */
-		struct device *dev = &s->drive->device;
-
-		if (ftruncate(dev->fd, s->splice_start) < 0)
-			log_warn("session %u: cannot undo a partial record in %s", s->id,
-			         s->drive->name);
-	}
 	if (s->state == SESSION_WAITING) {
 		struct drive *drive =
 		    drive_lookup(s->settings.drives, s->target.canonical, s->target.kind);
@@ -1108,7 +1068,10 @@ static void session_job_done(struct job *job, void *arg)
 			log_warnx("session %u: open %s failed: %s", s->id, s->target.canonical,
 			          strerror((int)-job->result));
 			if (!ending)
-				reply_failure(s, (int)-job->result, NULL);
+				reply_failure(s, (int)-job->result,
+				              job->result == -EBUSY
+				                  ? "Device busy: another process has it open"
+				                  : NULL);
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
@@ -1301,53 +1264,10 @@ struct session *session_create(const struct session_settings *settings,
 	return s;
 }
 
-int session_input_sink(struct session *s, size_t *length)
-{
-	if (s->state != SESSION_SPLICE || s->input_ended) {
-		*length = 0;
-		return -1;
-	}
-	*length = (size_t)s->data_remaining;
-	return s->drive->device.fd;
-}
-
-void session_input_spliced(struct session *s, ssize_t result)
-{
-	struct device *dev = &s->drive->device;
-
-	if (result > 0) {
-		s->record_have += (uint64_t)result;
-		s->data_remaining -= (uint64_t)result;
-		if (s->data_remaining > 0)
-			return;
-		s->state = SESSION_READING;
-		s->bytes_written += s->record_have;
-		s->records_written++;
-		reply_value(s, (int64_t)s->record_have);
-		session_run(s);
-		return;
-	}
-	/* Cut short or failed: the record must not stay half-written. */
-	if (ftruncate(dev->fd, s->splice_start) < 0 ||
-	    lseek(dev->fd, s->splice_start, SEEK_SET) < 0)
-		log_warn("session %u: cannot undo a partial record in %s", s->id, s->drive->name);
-	if (result == 0) {
-		s->state = SESSION_DATA; /* the EOF path answers "Premature eof" */
-		session_input_end(s);
-		return;
-	}
-	log_warnx("session %u: write to %s: %s", s->id, s->drive->name, strerror((int)-result));
-	s->swallow_error = (int)-result;
-	s->swallow_text = NULL;
-	s->state = SESSION_SWALLOW;
-	session_run(s);
-}
-
 void session_input_space(struct session *s, void **where, size_t *length)
 {
-	if (s->state == SESSION_SPLICE ||
-	    (s->state == SESSION_BUSY && s->job.kind == JOB_WRITE && s->job.socket >= 0)) {
-		/* The record's bytes go elsewhere (a file, or the drive's thread). */
+	if (s->state == SESSION_BUSY && s->job.kind == JOB_WRITE && s->job.socket >= 0) {
+		/* The record's bytes go to the drive's thread. */
 		*where = NULL;
 		*length = 0;
 		return;
@@ -1455,7 +1375,6 @@ enum session_phase session_phase(const struct session *s)
 	case SESSION_ENDED:
 		return SESSION_PHASE_BUSY;
 	case SESSION_DATA:
-	case SESSION_SPLICE:
 	case SESSION_SWALLOW:
 		return SESSION_PHASE_PARTIAL;
 	case SESSION_READING:

@@ -58,7 +58,7 @@ struct session_settings {
 	const char *peer;           /* "local", an address, or SSH_CONNECTION's client */
 	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */
-	bool splice_input;          /* input is a pipe and device calls run inline (stdio) */
+	bool splice_input;          /* device calls run inline on a pipe (stdio): R may splice */
 	int request_timeout;        /* seconds a request may take to arrive (0: no limit) */
 };
 
@@ -86,14 +86,6 @@ struct session *session_create(const struct session_settings *settings,
 void session_input_space(struct session *session, void **where, size_t *length);
 /* length bytes were placed where session_input_space said; handle what is complete. */
 void session_input_added(struct session *session, size_t length);
-/*
- * For a large W record to a plain file in stdio mode the next input bytes should
- * not pass through memory at all: returns the file's descriptor and how many
- * bytes to splice(2) into it, or -1 when input goes to session_input_space().
- */
-int session_input_sink(struct session *session, size_t *length);
-/* The transport spliced result bytes (0: end of input, < 0: -errno of the splice). */
-void session_input_spliced(struct session *session, ssize_t result);
 /* The client closed its side (or the connection broke). */
 void session_input_end(struct session *session);
 /* The transport's output drained below its limit again (backpressure released). */

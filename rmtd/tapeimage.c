@@ -1182,6 +1182,8 @@ static const struct meta_key meta_keys[] = {
     {"records_read", META_U64, FIELD(records_read), 0},
     {"filemarks_written", META_U64, FIELD(filemarks_written), 0},
     {"errors", META_U64, FIELD(errors), 0},
+    {"in_use", META_BOOL, FIELD(in_use), 0},
+    {"in_use_rewinds", META_BOOL, FIELD(in_use_rewinds), 0},
 };
 #undef FIELD
 
@@ -1407,6 +1409,10 @@ int tapeimage_meta_format(const struct tapeimage_meta *meta, char **out, size_t 
 	EMIT("records_read=%llu\n", (unsigned long long)meta->records_read);
 	EMIT("filemarks_written=%llu\n", (unsigned long long)meta->filemarks_written);
 	EMIT("errors=%llu\n", (unsigned long long)meta->errors);
+	if (meta->in_use) {
+		EMIT("in_use=1\n");
+		EMIT("in_use_rewinds=%d\n", meta->in_use_rewinds ? 1 : 0);
+	}
 #undef EMIT
 	if (meta->extra_length > 0) {
 		if (meta->extra_length >= size - used)

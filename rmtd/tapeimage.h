@@ -213,6 +213,9 @@ struct tapeimage_meta {
 	int32_t file_number;      /* st mt_fileno (-1 unknown) */
 	int32_t block_number;     /* st mt_blkno (-1 unknown) */
 	enum tapeimage_eof_state eof_state;
+	/* a process is changing the image: set before its first change, cleared at its close */
+	bool in_use;
+	bool in_use_rewinds; /* that process had the rewinding variant open */
 	/* counters */
 	uint64_t bytes_written, bytes_read, records_written, records_read;
 	uint64_t filemarks_written, errors;

@@ -37,7 +37,7 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe;   /* records may be spliced from it */
+	bool input_is_pipe;   /* stdio over pipes: R data may be spliced to the output */
 	bool input_is_socket; /* the drive's thread may move large records (transfer.h) */
 	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
 	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
@@ -59,8 +59,6 @@ static void transport_update_reading(struct fd_transport *t)
 	if (t->session == NULL)
 		return;
 	session_input_space(t->session, &where, &length);
-	if (length == 0 && t->input_is_pipe)
-		session_input_sink(t->session, &length);
 	want = length > 0 && t->held_length == 0 && evbuffer_get_length(t->output) <= OUTPUT_LIMIT;
 	if (t->input_is_file) {
 		/* Nothing to wait for: read again on the next turn of the loop. */
@@ -83,19 +81,6 @@ static void transport_read(evutil_socket_t fd, short what, void *arg)
 	size_t length;
 	ssize_t n;
 
-	if (t->input_is_pipe) {
-		int sink = session_input_sink(t->session, &length);
-
-		if (sink >= 0) {
-			n = splice(t->input_fd, NULL, sink, NULL, length,
-			           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				return;
-			t->last_input = time(NULL);
-			session_input_spliced(t->session, n < 0 ? -errno : n);
-			return;
-		}
-	}
 	session_input_space(t->session, &where, &length);
 	if (length == 0) {
 		transport_update_reading(t);
@@ -427,19 +412,10 @@ void fd_transport_serve(struct fd_transport *t, volatile sig_atomic_t *stop)
 		void *where;
 		size_t length;
 		ssize_t n;
-		int sink;
 
 		if (*stop) {
 			session_close(t->session, "terminated by a signal");
 			break;
-		}
-		sink = t->input_is_pipe ? session_input_sink(t->session, &length) : -1;
-		if (sink >= 0) {
-			n = splice(t->input_fd, NULL, sink, NULL, length, SPLICE_F_MOVE);
-			if (n < 0 && errno == EINTR)
-				continue;
-			session_input_spliced(t->session, n < 0 ? -errno : n);
-			continue;
 		}
 		session_input_space(t->session, &where, &length);
 		if (length == 0) {

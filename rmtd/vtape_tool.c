@@ -312,7 +312,14 @@ static int command_info(int argc, char **argv)
 	print_size("record data:", tapeimage_index_data_bytes(x));
 	printf("%-16soffset %" PRIu64 "%s\n", "end of data:", x->data_size, end_note(x));
 	printf("%-16s%s\n", "index:", index_state_name(in.index_state));
-	printf("%-16s%s\n", "in use:", in.busy ? "yes (a drive holds it open)" : "no");
+	if (in.busy)
+		printf("%-16s%s\n", "in use:", "yes (a drive holds it open)");
+	else if (m->in_use)
+		printf("%-16s%s\n", "in use:",
+		       "no, but its last writer ended without closing it (the next open "
+		       "writes the filemark)");
+	else
+		printf("%-16s%s\n", "in use:", "no");
 	printf("%-16s%" PRIu64 " bytes in %" PRIu64 " records, %" PRIu64 " filemarks\n",
 	       "written:", m->bytes_written, m->records_written, m->filemarks_written);
 	printf("%-16s%" PRIu64 " bytes in %" PRIu64 " records\n", "read:", m->bytes_read,

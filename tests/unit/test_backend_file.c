@@ -1,13 +1,16 @@
 /*
- * test_backend_file.c - the plain-file backend: one call per request, errors as -errno.
+ * test_backend_file.c - the plain-file backend: one call per request, errors as -errno,
+ * whole records, one writer at a time.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,4 +126,117 @@ Test(backend_file, zero_length_write)
 	cr_assert_eq(open_device(&dev, "z", O_WRONLY | O_CREAT), 0);
 	cr_assert_eq(dev.ops->write(&dev, "", 0), 0);
 	dev.ops->close(&dev);
+}
+
+static off_t size_of(const char *name)
+{
+	struct stat st;
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	cr_assert_eq(stat(path, &st), 0);
+	return st.st_size;
+}
+
+static ssize_t put(struct device *dev, size_t n, int fill)
+{
+	char *buf = malloc(n);
+	ssize_t r;
+
+	memset(buf, fill, n);
+	r = backend_file_ops.write(dev, buf, n);
+	free(buf);
+	return r;
+}
+
+/* One writer or several readers between processes (each open is one here). */
+Test(backend_file, a_regular_file_has_one_writer_or_readers)
+{
+	struct device writer, reader, other;
+
+	cr_assert_eq(open_device(&writer, "locked.dat", O_WRONLY | O_CREAT), 0);
+	cr_assert_eq(put(&writer, 100, 'a'), 100);
+	cr_assert_eq(open_device(&reader, "locked.dat", O_RDONLY), -EBUSY);
+	/* a refused O_TRUNC must not have emptied the file it could not lock */
+	cr_assert_eq(open_device(&other, "locked.dat", O_WRONLY | O_TRUNC), -EBUSY);
+	cr_assert_eq(size_of("locked.dat"), 100);
+	cr_assert_eq(backend_file_ops.close(&writer), 0);
+
+	cr_assert_eq(open_device(&reader, "locked.dat", O_RDONLY), 0);
+	cr_assert_eq(open_device(&other, "locked.dat", O_RDONLY), 0);
+	cr_assert_eq(open_device(&writer, "locked.dat", O_RDWR), -EBUSY);
+	cr_assert_eq(backend_file_ops.close(&reader), 0);
+	cr_assert_eq(backend_file_ops.close(&other), 0);
+	cr_assert_eq(open_device(&writer, "locked.dat", O_WRONLY | O_TRUNC), 0);
+	cr_assert_eq(size_of("locked.dat"), 0);
+	cr_assert_eq(backend_file_ops.close(&writer), 0);
+}
+
+/* A record that does not fit is not there at all, and the next one goes where it began. */
+static void partial_record_is_taken_back(int flags)
+{
+	struct device dev;
+	struct rlimit limit;
+
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(open_device(&dev, "full.dat", O_WRONLY | O_CREAT | flags), 0);
+	cr_assert_eq(put(&dev, 6000, 'a'), 6000);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &limit), 0);
+	limit.rlim_cur = 10000;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	cr_assert_eq(put(&dev, 5000, 'b'), -EFBIG); /* 4000 bytes of it fit */
+	cr_assert_eq(size_of("full.dat"), 6000);
+	cr_assert_eq(put(&dev, 3000, 'c'), 3000);
+	cr_assert_eq(size_of("full.dat"), 9000);
+	limit.rlim_cur = limit.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	{
+		char path[PATH_MAX + 64], buf[9000];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/full.dat", directory);
+		fd = open(path, O_RDONLY);
+		cr_assert_eq(read(fd, buf, sizeof(buf)), 9000);
+		close(fd);
+		for (int i = 0; i < 9000; i++)
+			cr_assert_eq(buf[i], i < 6000 ? 'a' : 'c', "byte %d", i);
+	}
+}
+
+Test(backend_file, a_record_past_the_limit_is_taken_back)
+{
+	partial_record_is_taken_back(0);
+}
+
+Test(backend_file, a_record_past_the_limit_is_taken_back_with_append)
+{
+	partial_record_is_taken_back(O_APPEND);
+}
+
+/* Creating (the directory is synced), exclusive creation, and synchronous records. */
+Test(backend_file, create_exclusive_and_synchronous)
+{
+	struct open_target target = {
+	    .directory_fd = directory_fd,
+	    .name = "sub/new.dat",
+	    .canonical = "sub/new.dat",
+	    .flags = O_WRONLY | O_CREAT | O_EXCL,
+	    .max_record = 1 << 20,
+	    .sync_records = true,
+	};
+	struct device dev = {.fd = -1, .ops = &backend_file_ops};
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/sub", directory);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(backend_file_ops.open(&dev, &target), 0);
+	cr_assert_eq(put(&dev, 512, 'x'), 512);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	cr_assert_eq(size_of("sub/new.dat"), 512);
+	cr_assert_eq(backend_file_ops.open(&dev, &target), -EEXIST);
+	target.flags = O_WRONLY | O_CREAT;
+	cr_assert_eq(backend_file_ops.open(&dev, &target), 0);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	cr_assert_eq(size_of("sub/new.dat"), 512);
 }

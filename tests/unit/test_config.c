@@ -102,6 +102,20 @@ Test(config, errors_name_the_line)
 	expect_error("spool /srv\n", "no allow rule");
 }
 
+Test(config, sync_records)
+{
+	cr_assert_eq(parse("# nothing\n"), 0);
+	cr_assert_eq(config.sync_records, -1);
+	config_free(&config);
+	cr_assert_eq(parse("sync yes\n"), 0);
+	cr_assert_eq(config.sync_records, 1);
+	config_free(&config);
+	cr_assert_eq(parse("sync no\n"), 0);
+	cr_assert_eq(config.sync_records, 0);
+	config_free(&config);
+	expect_error("sync maybe\n", "t.conf:1: sync \"maybe\": expected yes or no");
+}
+
 Test(config, nul_bytes_and_long_lines)
 {
 	char text[8000];

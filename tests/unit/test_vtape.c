@@ -15,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mtio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1395,33 +1397,196 @@ Test(vtape, interrupted_write_is_repaired_on_open)
 	close_ok(&dev);
 }
 
-Test(vtape, killed_writer_loses_nothing_acknowledged)
+/* A child process opens the tape, writes count records of 1000 bytes and dies without C. */
+static void killed_writer(const char *name, bool rewind, int count, int fill)
 {
-	struct device dev;
-	pid_t child;
+	pid_t child = fork();
 	int status;
 
-	make_tape("k.tap", 0, 0, false);
-	child = fork();
 	cr_assert_geq(child, 0);
 	if (child == 0) {
 		struct device d;
 
-		if (open_ex(&d, "k.tap", O_RDWR, false, 0) != 0)
+		if (open_ex(&d, name, O_RDWR, rewind, 0) != 0)
 			_exit(1);
-		for (int i = 0; i < 50; i++)
-			if (put(&d, 1000, 'a' + i % 26) != 1000)
+		for (int i = 0; i < count; i++)
+			if (put(&d, 1000, fill + i % 26) != 1000)
 				_exit(2);
 		_exit(0); /* no close: no filemark, no saved index or position */
 	}
 	cr_assert_eq(waitpid(child, &status, 0), child);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* As st when its holder dies: the filemark is written and the next archive goes after. */
+Test(vtape, killed_writer_loses_nothing_acknowledged)
+{
+	struct tapeimage_meta meta;
+	struct device dev;
+
+	make_tape("k.tap", 0, 0, false);
+	killed_writer("k.tap", false, 50, 'a');
+	read_meta_file("k.tap", &meta);
+	cr_assert(meta.in_use, "the writer's first record did not mark the tape as in use");
+	tapeimage_meta_free(&meta);
 	open_ok(&dev, "k.tap", O_RDONLY);
-	STATUS(&dev, 0, 0, BOT);
+	STATUS(&dev, 1, 0, EOFM); /* after the filemark the open wrote */
+	cr_assert_eq(where(&dev), 51);
+	close_ok(&dev);
+	read_meta_file("k.tap", &meta);
+	cr_assert_not(meta.in_use);
+	tapeimage_meta_free(&meta);
+	cr_assert_eq(marks_in("k.tap"), 1);
+
+	/* The next writer (a non-rewinding open, as tar -c) goes after the first archive. */
+	killed_writer("k.tap", false, 5, 'A');
+	/* and this one dies in the middle of a record: the torn tail is cut, the mark follows */
+	append_raw("k.tap", "\x88\x13\0\0zzzz", 8);
+	open_ok(&dev, "k.tap", O_RDWR);
+	STATUS(&dev, 2, 0, EOFM);
+	cr_assert_eq(where(&dev), 57);
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
 	for (int i = 0; i < 50; i++)
 		cr_assert_eq(get(&dev, 4096, 'a' + i % 26), 1000);
-	cr_assert_eq(get(&dev, 4096, 0), -EIO); /* no mark was written */
+	cr_assert_eq(get(&dev, 4096, 0), 0);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(get(&dev, 4096, 'A' + i), 1000);
+	cr_assert_eq(get(&dev, 4096, 0), 0);
+	cr_assert_eq(get(&dev, 4096, 0), 0); /* end of data right after a filemark */
 	close_ok(&dev);
+	cr_assert_eq(marks_in("k.tap"), 2);
+}
+
+/* The holder had the rewinding variant open: the mark is written, then the tape is at BOT. */
+Test(vtape, killed_writer_on_the_rewinding_device_leaves_the_tape_at_bot)
+{
+	struct device dev;
+
+	make_tape("kr.tap", 0, 0, false);
+	killed_writer("kr.tap", true, 3, 'a');
+	open_ok(&dev, "kr.tap", O_RDONLY);
+	STATUS(&dev, 0, 0, BOT);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(get(&dev, 4096, 'a' + i), 1000);
+	cr_assert_eq(get(&dev, 4096, 0), 0);
+	close_ok(&dev);
+	cr_assert_eq(marks_in("kr.tap"), 1);
+}
+
+/* Write-protected since: the filemark waits for an open that may write it. */
+Test(vtape, killed_writer_then_write_protected_keeps_the_marker)
+{
+	struct tapeimage_meta meta;
+	struct device dev;
+
+	make_tape("kp.tap", 0, 0, false);
+	killed_writer("kp.tap", false, 3, 'a');
+	cr_assert_eq(vtape_set_write_protect(AT_FDCWD, path_of("kp.tap"), true), 0);
+	open_ok(&dev, "kp.tap", O_RDONLY);
+	cr_assert_eq(where(&dev), 3); /* at the end of data, where the next archive would go */
+	close_ok(&dev);
+	cr_assert_eq(marks_in("kp.tap"), 0);
+	read_meta_file("kp.tap", &meta);
+	cr_assert(meta.in_use);
+	tapeimage_meta_free(&meta);
+	cr_assert_eq(vtape_set_write_protect(AT_FDCWD, path_of("kp.tap"), false), 0);
+	open_ok(&dev, "kp.tap", O_RDONLY);
+	STATUS(&dev, 1, 0, EOFM);
+	close_ok(&dev);
+	cr_assert_eq(marks_in("kp.tap"), 1);
+	read_meta_file("kp.tap", &meta);
+	cr_assert_not(meta.in_use);
+	tapeimage_meta_free(&meta);
+}
+
+/* A tape that was only read, or closed cleanly, keeps its position: no marker was left. */
+Test(vtape, a_clean_close_clears_the_in_use_marker)
+{
+	struct tapeimage_meta meta;
+	struct device dev;
+
+	two_files("c.tap", &dev);
+	close_ok(&dev);
+	read_meta_file("c.tap", &meta);
+	cr_assert_not(meta.in_use);
+	tapeimage_meta_free(&meta);
+	open_ok(&dev, "c.tap", O_RDONLY);
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	cr_assert_eq(op(&dev, MTFSF, 1), 0);
+	close_ok(&dev);
+	open_ok(&dev, "c.tap", O_RDONLY);
+	STATUS(&dev, 1, 0, EOFM);
+	close_ok(&dev);
+	cr_assert_eq(marks_in("c.tap"), 2);
+}
+
+/* A .meta that cannot be saved at close (here: the file size limit) fails the close. */
+Test(vtape, a_failed_metadata_save_fails_the_close)
+{
+	struct tapeimage_meta meta;
+	struct device dev;
+	struct rlimit limit;
+
+	make_tape("m.tap", 0, 0, false);
+	open_ok(&dev, "m.tap", O_RDWR);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(put(&dev, 10, 'a' + i), 10);
+	/* room for the closing filemark, not for the metadata (several hundred bytes) */
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &limit), 0);
+	limit.rlim_cur = (rlim_t)image_size("m.tap") + 16;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	cr_assert_eq(ops->close(&dev), -EFBIG);
+	limit.rlim_cur = limit.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	cr_assert_eq(marks_in("m.tap"), 1);
+	/* The saved metadata still says "in use": the next open finds the end of data. */
+	read_meta_file("m.tap", &meta);
+	cr_assert(meta.in_use);
+	tapeimage_meta_free(&meta);
+	open_ok(&dev, "m.tap", O_WRONLY);
+	STATUS(&dev, 1, 0, EOFM);
+	cr_assert_eq(put(&dev, 10, 'z'), 10);
+	close_ok(&dev);
+	cr_assert_eq(marks_in("m.tap"), 2);
+}
+
+/* O_CREAT|O_EXCL makes a new tape or fails with EEXIST, as open(2) does on a file. */
+Test(vtape, exclusive_create_refuses_an_existing_tape)
+{
+	struct device dev;
+
+	make_tape("x.tap", 0, 0, false);
+	cr_assert_eq(open_ex(&dev, "x.tap", O_WRONLY | O_CREAT | O_EXCL, false, 0), -EEXIST);
+	cr_assert_eq(open_ex(&dev, "new.tap", O_WRONLY | O_CREAT | O_EXCL, false, 0), 0);
+	cr_assert_eq(put(&dev, 10, 'a'), 10);
+	close_ok(&dev);
+	cr_assert_eq(open_ex(&dev, "new.tap", O_WRONLY | O_CREAT | O_EXCL, false, 0), -EEXIST);
+	cr_assert_eq(marks_in("new.tap"), 1);
+}
+
+/* Synchronous records: the same tape, each record synced before it is answered. */
+Test(vtape, synchronous_records_write_the_same_tape)
+{
+	struct open_target t;
+	struct device dev;
+
+	make_tape("s.tap", 0, 0, false);
+	memset(&t, 0, sizeof(t));
+	memset(&dev, 0, sizeof(dev));
+	dev.ops = ops;
+	t.directory_fd = AT_FDCWD;
+	t.name = t.canonical = path_of("s.tap");
+	t.flags = O_RDWR;
+	t.max_record = 1 << 24;
+	t.sync_records = true;
+	cr_assert_eq(ops->open(&dev, &t), 0);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(put(&dev, 1000, 'a' + i), 1000);
+	cr_assert_eq(op(&dev, MTWEOF, 1), 0);
+	cr_assert_eq(put(&dev, 10, 'q'), 10);
+	close_ok(&dev);
+	cr_assert_eq(marks_in("s.tap"), 2);
 }
 
 static void copy_sample(const char *sample, const char *name)
@@ -1680,6 +1845,22 @@ static int tool(char *out, size_t size, const char *arguments)
 	status = pclose(p);
 	cr_assert(WIFEXITED(status), "rmt-vtape %s: died", arguments);
 	return WEXITSTATUS(status);
+}
+
+/* rmt-vtape info tells a tape whose writer died from one that was closed. */
+Test(vtape, rmt_vtape_info_shows_an_unclean_end)
+{
+	char out[16384];
+	struct device dev;
+
+	make_tape("u.tap", 0, 0, false);
+	killed_writer("u.tap", false, 2, 'a');
+	cr_assert_eq(tool(out, sizeof(out), "info u.tap"), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "ended without closing it"), "%s", out);
+	open_ok(&dev, "u.tap", O_RDONLY);
+	close_ok(&dev);
+	cr_assert_eq(tool(out, sizeof(out), "info u.tap"), 0, "%s", out);
+	cr_assert_null(strstr(out, "ended without closing it"), "%s", out);
 }
 
 Test(vtape, rmt_vtape_create_list_info)
@@ -1959,5 +2140,5 @@ Test(vtape, planted_fifos_do_not_hang_the_drive)
 	open_ok(&dev, "t.tap", O_RDONLY);
 	cr_assert_eq(op(&dev, MTFSF, 1), 0);
 	cr_assert_eq(get(&dev, 1000, 'C'), 300);
-	close_ok(&dev);
+	cr_assert_eq(ops->close(&dev), -ENXIO);
 }
