@@ -419,7 +419,9 @@ void fd_transport_serve(struct fd_transport *t, volatile sig_atomic_t *stop)
 		int sink;
 
 		if (*stop) {
-			session_close(t->session, "terminated by a signal");
+			/* The client is told why, in reply to its pending or its next request. */
+			session_cut(t->session, ESHUTDOWN, "rmtd shutting down",
+			            "terminated by a signal", false);
 			break;
 		}
 		sink = t->input_is_pipe ? session_input_sink(t->session, &length) : -1;
