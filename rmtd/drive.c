@@ -32,14 +32,49 @@ static void drive_free(struct drive *drive)
 	free(drive);
 }
 
-/* Free a drive nobody needs any more; declared drives stay for the daemon's life. */
+static bool drive_unused(const struct drive *drive)
+{
+	return drive->holder == NULL && TAILQ_EMPTY(&drive->waiters) && !drive->device_open &&
+	       !worker_busy(drive->worker);
+}
+
+/*
+ * Nobody needs the drive any more: its thread, descriptors and record buffer
+ * go. Declared drives stay, and so do the most recently used drives of names
+ * that were opened, for the operator's list; the rest is freed.
+ */
 static void drive_forget_if_unused(struct drive_registry *registry, struct drive *drive)
 {
-	if (drive->declared || drive->holder != NULL || !TAILQ_EMPTY(&drive->waiters) ||
-	    drive->device_open || worker_busy(drive->worker))
+	struct drive *oldest = NULL, *each;
+	int remembered = 0;
+
+	if (!drive_unused(drive))
 		return;
-	TAILQ_REMOVE(&registry->drives, drive, entry);
-	drive_free(drive);
+	worker_destroy(drive->worker);
+	drive->worker = NULL;
+	free(drive->record);
+	drive->record = NULL;
+	drive->record_capacity = 0;
+	if (drive->declared)
+		return;
+	if (!drive->opened) {
+		TAILQ_REMOVE(&registry->drives, drive, entry);
+		drive_free(drive);
+		return;
+	}
+	/* The list runs from the least to the most recently taken. */
+	TAILQ_FOREACH(each, &registry->drives, entry)
+	{
+		if (each->declared || !drive_unused(each))
+			continue;
+		if (oldest == NULL)
+			oldest = each;
+		remembered++;
+	}
+	if (remembered > DRIVE_IDLE_REMEMBERED) {
+		TAILQ_REMOVE(&registry->drives, oldest, entry);
+		drive_free(oldest);
+	}
 }
 
 void drive_registry_free(struct drive_registry *registry)
@@ -113,6 +148,9 @@ static int drive_take(struct drive_registry *registry, struct drive *drive, void
 	}
 	drive->holder = holder;
 	drive->abandoned = false;
+	/* Most recently taken last: the oldest idle drive is the first to be forgotten. */
+	TAILQ_REMOVE(&registry->drives, drive, entry);
+	TAILQ_INSERT_TAIL(&registry->drives, drive, entry);
 	return 0;
 }
 

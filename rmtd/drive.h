@@ -9,8 +9,10 @@
  * buffer its data passes through, so an idle session costs no record memory.
  *
  * Declared drives live as long as the daemon. A drive made for any other name
- * is freed, with its thread and descriptors, as soon as nobody holds it, waits
- * for it or has a call in flight on it: a name costs nothing once its last
+ * gives back its thread, descriptors and record buffer as soon as nobody holds
+ * it, waits for it or has a call in flight on it. Its entry is kept for the
+ * operator (rmtctl drives) only if its device was ever opened, and only for the
+ * DRIVE_IDLE_REMEMBERED most recently used: a name costs nothing once its last
  * session is done with it.
  */
 #ifndef RMTD_DRIVE_H
@@ -34,6 +36,8 @@ struct drive;
 
 /* Seconds a device call may hold up SIGTERM or rmtctl kill before its drive is abandoned. */
 #define DRIVE_STOP_GRACE_DEFAULT 10
+/* Idle drives of names (not declared) kept in the list for the operator. */
+#define DRIVE_IDLE_REMEMBERED 64
 
 /* Called on the loop when a queued acquisition ends: error 0 (acquired) or -EBUSY. */
 typedef void (*drive_acquired_fn)(struct drive *drive, int error, void *arg);
@@ -55,6 +59,7 @@ struct drive {
 	enum device_kind kind;
 	bool declared;  /* declared in the configuration (kept when idle) */
 	bool abandoned; /* its holder ended while a device call had not returned */
+	bool opened;    /* its device was opened at least once: worth listing when idle */
 
 	struct device device;
 	bool device_open;

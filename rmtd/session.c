@@ -141,8 +141,8 @@ static void session_send(struct session *s, const void *header, size_t header_le
 	struct iovec iov[2];
 	int count = 1;
 
-	if (s->detached)
-		return; /* the client was let go */
+	if (s->detached || s->told)
+		return; /* the client was let go, or has its last answer */
 	iov[0].iov_base = (void *)header;
 	iov[0].iov_len = header_length;
 	if (data_length > 0) {
@@ -191,8 +191,8 @@ static void session_tell(struct session *s, int error, const char *text)
 {
 	if (s->told)
 		return;
-	s->told = true;
 	reply_failure(s, error, text);
+	s->told = true; /* a call still in flight is not answered after this */
 }
 
 /* ---------------------------------------------------------------- device calls */
@@ -1189,6 +1189,7 @@ static void session_job_done(struct job *job, void *arg)
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
+			s->drive->opened = true;
 			s->drive->device.open_flags = s->target.flags;
 			s->wrote_since_mark = false;
 			s->content[0] = '\0';

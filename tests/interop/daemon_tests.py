@@ -582,7 +582,9 @@ def rmtctl_release_takes_a_drive_back(directory):
     assert holder.version() == 2, "the session itself lives on"
     done = subprocess.run([rmtctl, "-s", socket_path, "release", tape], capture_output=True,
                           text=True, timeout=10)
-    # Nobody uses it now, so the daemon no longer knows a drive of that name.
+    assert done.returncode == 1 and "nobody holds" in done.stderr, done
+    done = subprocess.run([rmtctl, "-s", socket_path, "release", directory + "/never.tap"],
+                          capture_output=True, text=True, timeout=10)
     assert done.returncode == 1 and "no such drive" in done.stderr, done
     assert "control: drive %s taken back from session 1" % tape in log_of(daemon)
     assert daemon.stop() == 0
