@@ -514,6 +514,8 @@ def kill_ends_a_session_stuck_in_open(directory):
     assert time.time() - began < 4, "ended within the grace"
     log = log_of(daemon)
     assert "session 1: drive %s abandoned: its open has not returned" % fifo in log, log[-800:]
+    drives = control(socket_path, "drives")
+    assert "abandoned to a device call that has not returned" in drives, drives
     # The daemon goes on; once the call returns, the drive is given back.
     other = daemon.connect()
     other.open(directory + "/other.dat", O_RDWR | O_CREAT)
@@ -524,6 +526,8 @@ def kill_ends_a_session_stuck_in_open(directory):
         assert time.time() < deadline, "the abandoned call's return was not handled"
         time.sleep(0.05)
     os.close(reader)
+    drives = control(socket_path, "drives")
+    assert "abandoned" not in drives, drives
     assert daemon.stop(timeout=10) == 0
 
 
