@@ -1072,13 +1072,14 @@ static void session_finish(struct session *s)
 	void *context = s->context;
 	char why[sizeof(s->end_reason)];
 
-	session_release_drive(s);
 	strlcpy(why, s->end_reason, sizeof(why));
 	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, why,
 	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
 	s->state = SESSION_ENDED;
-	session_free(s);
+	/* First: the transport copies what it still sends from the drive's record buffer. */
 	transport->finished(context, why);
+	session_release_drive(s);
+	session_free(s);
 }
 
 /* The one way out: leave any drive queue, close the device (its filemark), finish. */
@@ -1312,7 +1313,9 @@ static void session_run(struct session *s)
 			s->closing = true;
 			break;
 		}
-		if (s->take_back != 0 && s->drive != NULL) {
+		/* Not while a reply still goes out from the drive's record buffer. */
+		if (s->take_back != 0 && s->drive != NULL &&
+		    !s->transport->output_full(s->context)) {
 			session_take_back(s);
 			continue;
 		}

@@ -334,6 +334,39 @@ def a_slow_reader_of_large_records_gets_every_byte(directory):
     assert daemon.stop() == 0
 
 
+@test
+def a_large_reply_still_going_out_when_the_session_ends_is_sent_whole(directory):
+    # The unsent part of a large R reply lies in the drive's record buffer. The idle
+    # timeout ends the session, which lets the drive go (freed, for a name) while
+    # that reply still has to go out, whole and unchanged.
+    daemon = Daemon(directory, "--idle-timeout", "1")
+    path = directory + "/whole.img"
+    size = 4 << 20
+    writer = daemon.connect()
+    writer.open(path, O_WRONLY | O_CREAT)
+    assert writer.write(record(8, 0, size)) == size
+    writer.close()
+    writer.close_transport()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.connect(("127.0.0.1", daemon.port))
+    reader = Rmt(sock)
+    reader.open(path, O_RDONLY)
+    reader.send(b"R%d\n" % size)
+    deadline = time.time() + 10
+    while "session 2: ended (idle timeout)" not in log_of(daemon):
+        assert time.time() < deadline, "the idle timeout did not end the session"
+        time.sleep(0.1)
+    # Another session takes a drive and fills a record buffer meanwhile.
+    other = daemon.connect()
+    other.open(directory + "/other.img", O_RDWR | O_CREAT)
+    assert other.write(b"z" * size) == size
+    assert reader.reply() == size
+    assert reader.read_exact(size) == record(8, 0, size), "the reply changed under way"
+    assert daemon.alive()
+    assert daemon.stop() == 0
+
+
 def tape_records(daemon, tape):
     """Every record of the first file of tape, then check the filemark ends it."""
     reader = daemon.connect()
