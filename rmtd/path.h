@@ -85,6 +85,9 @@ int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode
  * the call (it arranges to be interrupted now and then), end() after it, and at
  * each EINTR interrupted() says whether to go on waiting (0) or to give up with
  * that errno. No watch (the default): an interrupted open is simply retried.
+ * Opening with O_NONBLOCK instead would change what the open means: a FIFO's
+ * reader would see end of data at once and its writer ENXIO, and st would not
+ * wait for a drive becoming ready.
  */
 struct path_open_watch {
 	void (*begin)(void);
