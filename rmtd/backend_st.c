@@ -48,6 +48,7 @@
 
 #include "backend.h"
 #include "log.h"
+#include "path.h"
 
 struct st_state {
 	bool wrote; /* a write since the last tape operation: flush() has work to do */
@@ -78,19 +79,22 @@ static int tape_open(struct device *dev, const struct open_target *target)
 {
 	struct st_state *state;
 	int flags = (target->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC | O_NOCTTY;
-	int fd;
+	int fd, error = 0;
 
 	state = calloc(1, sizeof(*state));
 	if (state == NULL)
 		return -ENOMEM;
+	/* st waits interruptibly for a drive becoming ready: a watch may end the wait. */
+	path_open_watch_begin();
 	do {
 		fd = openat(target->directory_fd, target->name, flags);
-	} while (fd < 0 && errno == EINTR);
+		if (fd < 0)
+			error = errno == EINTR ? path_open_watch_interrupted() : errno;
+	} while (fd < 0 && error == 0);
+	path_open_watch_end();
 	if (fd < 0) {
-		int error = -errno;
-
 		free(state);
-		return error;
+		return -error;
 	}
 	if (!backend_st_recognises(fd)) {
 		log_warnx("%s is not a tape drive (no answer to MTIOCGET); refusing it",

@@ -251,7 +251,7 @@ static int statement_limit(struct parser *p, char **words, int count)
 
 	if (count != 3)
 		return fail(p, "usage: limit sessions|per-peer|idle-timeout|request-timeout|"
-		               "drive-wait|record|read-buffers VALUE");
+		               "drive-wait|hold-timeout|stop-grace|record|read-buffers VALUE");
 	if (strcmp(words[1], "record") == 0)
 		return parse_size(p, words[2], 16 * 1024 * 1024 - 1, &c->max_record);
 	if (strcmp(words[1], "read-buffers") == 0)
@@ -268,6 +268,10 @@ static int statement_limit(struct parser *p, char **words, int count)
 		c->request_timeout = (int)value;
 	else if (strcmp(words[1], "drive-wait") == 0)
 		c->drive_wait = (int)value;
+	else if (strcmp(words[1], "hold-timeout") == 0)
+		c->hold_timeout = (int)value;
+	else if (strcmp(words[1], "stop-grace") == 0 && value > 0)
+		c->stop_grace = (int)value;
 	else
 		return fail(p, "\"%s %s\": unknown limit, or 0 where it must be positive", words[1],
 		            words[2]);
@@ -502,6 +506,8 @@ static void config_defaults(struct config *c)
 	c->idle_timeout = -1;
 	c->request_timeout = -1;
 	c->drive_wait = -1;
+	c->hold_timeout = -1;
+	c->stop_grace = -1;
 	c->max_record = -1;
 	c->read_buffers = -1;
 	c->sync_records = -1;

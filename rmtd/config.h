@@ -50,6 +50,8 @@ struct config {
 	int idle_timeout;
 	int request_timeout;
 	int drive_wait;
+	int hold_timeout; /* seconds an idle session may hold a drive (0: for ever) */
+	int stop_grace;   /* seconds a device call may hold up SIGTERM or rmtctl kill */
 	int64_t max_record;
 	int64_t read_buffers; /* large R records of all sessions together, bytes */
 	int sync_records; /* "sync yes": fdatasync each record before acknowledging it */

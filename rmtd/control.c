@@ -98,11 +98,12 @@ int control_parse_request(const char *line, size_t length, struct control_reques
 	static const struct {
 		const char *word;
 		enum control_command command;
-		int argument; /* 0 none, 1 session id, 2 optional name */
+		int argument; /* 0 none, 1 session id, 2 optional name, 3 name */
 	} commands[] = {
 	    {"status", CONTROL_STATUS, 0},   {"session", CONTROL_SESSION, 1},
 	    {"drives", CONTROL_DRIVES, 0},   {"kill", CONTROL_KILL, 1},
 	    {"catalog", CONTROL_CATALOG, 2}, {"help", CONTROL_HELP, 0},
+	    {"release", CONTROL_RELEASE, 3},
 	};
 	size_t word, at = 0;
 	int argument = -1;
@@ -161,6 +162,11 @@ int control_parse_request(const char *line, size_t length, struct control_reques
 		}
 		break;
 	case 2:
+	case 3:
+		if (at == length && argument == 3) {
+			*error = "expected a drive";
+			return -EINVAL;
+		}
 		if (at == length)
 			break;
 		if (!decode_argument(line + at, length - at, out->name, sizeof(out->name)) ||
@@ -617,6 +623,7 @@ static const char help_text[] =
     "session [--json] ID      one session\n"
     "drives [--json]          every drive known\n"
     "kill ID                  abort a session at its next request boundary\n"
+    "release DRIVE            take a drive back from the session holding it\n"
     "catalog [--json] [NAME]  the catalog of a drive's or a named cartridge\n"
     "help                     this text\n";
 
@@ -837,6 +844,43 @@ static void handle_kill(struct control_connection *c, unsigned id, struct evbuff
 	reply_body(c, body);
 }
 
+/* Take a drive back from its holder, which lives on without it (session.h). */
+static void handle_release(struct control_connection *c, const char *name,
+                           const struct status_snapshot *snapshot, struct evbuffer *body)
+{
+	const char *drive = NULL; /* the registry's name: it outlives the snapshot */
+	unsigned holder = 0;
+	struct session *session;
+
+	for (size_t i = 0; i < snapshot->drive_count && drive == NULL; i++) {
+		const struct status_drive *d = &snapshot->drives[i];
+
+		if (strcmp(d->name, name) == 0 ||
+		    (d->alias != NULL && strcmp(d->alias, name) == 0)) {
+			drive = d->name;
+			holder = d->holder;
+		}
+	}
+	if (drive == NULL) {
+		reply_error(c, CONTROL_ERR_NOTFOUND, "no such drive");
+		return;
+	}
+	if (holder == 0 ||
+	    (session = status_monitor_find_session(c->control->monitor, holder)) == NULL) {
+		reply_error(c, CONTROL_ERR_NOTFOUND, "nobody holds that drive");
+		return;
+	}
+	evbuffer_add_printf(body, "Drive %s: taken back from session %u\n", drive, holder);
+	log_info("control: drive %s taken back from session %u by uid %u (pid %d)", drive, holder,
+	         (unsigned)c->uid, (int)c->pid);
+	/* May end the session: the body is written first, from the snapshot. */
+	if (!session_take_back_drive(session)) {
+		reply_error(c, CONTROL_ERR_BUSY, "the session holding it is ending");
+		return;
+	}
+	reply_body(c, body);
+}
+
 static void handle_request(struct control_connection *c, const char *line, size_t length)
 {
 	struct control *control = c->control;
@@ -905,6 +949,10 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	case CONTROL_HELP:
 		rc = evbuffer_add(body, help_text, sizeof(help_text) - 1);
 		break;
+	case CONTROL_RELEASE:
+		handle_release(c, request.name, &snapshot, body);
+		evbuffer_free(body);
+		return;
 	case CONTROL_CATALOG:
 		break;
 	}

@@ -6,7 +6,8 @@
  * with the '\n'), and gets one reply, after which the daemon closes:
  *
  *   request:  COMMAND [--json] [ARGUMENT]\n
- *             status | session ID | drives | kill ID | catalog [NAME] | help
+ *             status | session ID | drives | kill ID | catalog [NAME] |
+ *             release DRIVE | help
  *             ARGUMENT is the rest of the line, %XX-decoded (so a name may hold
  *             any byte; clients encode '%', blanks at the ends, a leading '-',
  *             control and non-ASCII bytes).
@@ -46,13 +47,14 @@ enum control_command {
 	CONTROL_KILL,
 	CONTROL_CATALOG,
 	CONTROL_HELP,
+	CONTROL_RELEASE,
 };
 
 struct control_request {
 	enum control_command command;
 	bool json;
 	unsigned session;            /* session and kill */
-	bool has_name;               /* catalog NAME */
+	bool has_name;               /* catalog NAME, release DRIVE */
 	char name[CONTROL_NAME_MAX]; /* decoded; may hold any byte but NUL */
 };
 

@@ -21,6 +21,8 @@ void drive_registry_init(struct drive_registry *registry, struct event_base *bas
 	registry->base = base;
 	registry->threaded = threaded;
 	registry->wait_seconds = wait_seconds;
+	registry->hold_seconds = 0;
+	registry->stop_grace = DRIVE_STOP_GRACE_DEFAULT;
 }
 
 static void drive_free(struct drive *drive)
@@ -30,17 +32,69 @@ static void drive_free(struct drive *drive)
 	free(drive);
 }
 
+static bool drive_unused(const struct drive *drive)
+{
+	return drive->holder == NULL && TAILQ_EMPTY(&drive->waiters) && !drive->device_open &&
+	       !worker_busy(drive->worker);
+}
+
+/*
+ * Nobody needs the drive any more: its thread, descriptors and record buffer
+ * go. Declared drives stay, and so do the most recently used drives of names
+ * that were opened, for the operator's list; the rest is freed.
+ */
+static void drive_forget_if_unused(struct drive_registry *registry, struct drive *drive)
+{
+	struct drive *oldest = NULL, *each;
+	int remembered = 0;
+
+	if (!drive_unused(drive))
+		return;
+	worker_destroy(drive->worker);
+	drive->worker = NULL;
+	free(drive->record);
+	drive->record = NULL;
+	drive->record_capacity = 0;
+	if (drive->declared)
+		return;
+	if (!drive->opened) {
+		TAILQ_REMOVE(&registry->drives, drive, entry);
+		drive_free(drive);
+		return;
+	}
+	/* The list runs from the least to the most recently taken. */
+	TAILQ_FOREACH(each, &registry->drives, entry)
+	{
+		if (each->declared || !drive_unused(each))
+			continue;
+		if (oldest == NULL)
+			oldest = each;
+		remembered++;
+	}
+	if (remembered > DRIVE_IDLE_REMEMBERED) {
+		TAILQ_REMOVE(&registry->drives, oldest, entry);
+		drive_free(oldest);
+	}
+}
+
 void drive_registry_free(struct drive_registry *registry)
 {
 	struct drive *drive;
 
 	while ((drive = TAILQ_FIRST(&registry->drives)) != NULL) {
 		TAILQ_REMOVE(&registry->drives, drive, entry);
+		if (worker_busy(drive->worker)) {
+			/* Joining a thread stuck in the device would hang the exit: leave it. */
+			log_warnx("drive %s abandoned: a device call on it has not returned",
+			          drive->name);
+			worker_abandon(drive->worker);
+			continue;
+		}
 		drive_free(drive);
 	}
 }
 
-struct drive *drive_lookup(struct drive_registry *registry, const char *name, enum device_kind kind)
+struct drive *drive_find(struct drive_registry *registry, const char *name)
 {
 	struct drive *drive;
 
@@ -49,11 +103,34 @@ struct drive *drive_lookup(struct drive_registry *registry, const char *name, en
 		if (strcmp(drive->name, name) == 0)
 			return drive;
 	}
+	return NULL;
+}
+
+size_t drive_count_known(const struct drive_registry *registry)
+{
+	const struct drive *drive;
+	size_t count = 0;
+
+	TAILQ_FOREACH(drive, &registry->drives, entry)
+	count++;
+	return count;
+}
+
+struct drive *drive_lookup(struct drive_registry *registry, const char *name, enum device_kind kind,
+                           bool declared)
+{
+	struct drive *drive = drive_find(registry, name);
+
+	if (drive != NULL) {
+		drive->declared |= declared;
+		return drive;
+	}
 	drive = calloc(1, sizeof(*drive));
 	if (drive == NULL)
 		return NULL;
 	strlcpy(drive->name, name, sizeof(drive->name));
 	drive->kind = kind;
+	drive->declared = declared;
 	drive->device.fd = -1;
 	TAILQ_INIT(&drive->waiters);
 	TAILQ_INSERT_TAIL(&registry->drives, drive, entry);
@@ -63,11 +140,17 @@ struct drive *drive_lookup(struct drive_registry *registry, const char *name, en
 static int drive_take(struct drive_registry *registry, struct drive *drive, void *holder)
 {
 	if (registry->threaded && drive->worker == NULL) {
-		drive->worker = worker_create(registry->base);
+		int error = 0;
+
+		drive->worker = worker_create(registry->base, &error);
 		if (drive->worker == NULL)
-			return -EAGAIN;
+			return -error;
 	}
 	drive->holder = holder;
+	drive->abandoned = false;
+	/* Most recently taken last: the oldest idle drive is the first to be forgotten. */
+	TAILQ_REMOVE(&registry->drives, drive, entry);
+	TAILQ_INSERT_TAIL(&registry->drives, drive, entry);
 	return 0;
 }
 
@@ -91,8 +174,13 @@ int drive_acquire(struct drive_registry *registry, struct drive *drive, void *ho
 
 	if (drive->holder == holder)
 		return 0;
-	if (drive->holder == NULL && TAILQ_EMPTY(&drive->waiters))
-		return drive_take(registry, drive, holder);
+	if (drive->holder == NULL && TAILQ_EMPTY(&drive->waiters)) {
+		int error = drive_take(registry, drive, holder);
+
+		if (error < 0)
+			drive_forget_if_unused(registry, drive);
+		return error;
+	}
 	if (registry->wait_seconds <= 0)
 		return -EBUSY;
 	waiter = calloc(1, sizeof(*waiter));
@@ -127,6 +215,7 @@ void drive_cancel_wait(struct drive_registry *registry, struct drive *drive, voi
 			drive->waiter_count--;
 			event_free(waiter->timeout);
 			free(waiter);
+			drive_forget_if_unused(registry, drive);
 			return;
 		}
 	}
@@ -154,8 +243,9 @@ void drive_release(struct drive_registry *registry, struct drive *drive, void *h
 		waiter->acquired(drive, error, waiter->arg);
 		free(waiter);
 		if (error == 0)
-			break;
+			return;
 	}
+	drive_forget_if_unused(registry, drive);
 }
 
 uint8_t *drive_record_buffer(struct drive *drive, size_t size)

@@ -7,6 +7,13 @@
  * first-come queue until it is released or their wait times out (then EBUSY).
  * A drive owns the worker thread that runs its device calls and the record
  * buffer its data passes through, so an idle session costs no record memory.
+ *
+ * Declared drives live as long as the daemon. A drive made for any other name
+ * gives back its thread, descriptors and record buffer as soon as nobody holds
+ * it, waits for it or has a call in flight on it. Its entry is kept for the
+ * operator (rmtctl drives) only if its device was ever opened, and only for the
+ * DRIVE_IDLE_REMEMBERED most recently used: a name costs nothing once its last
+ * session is done with it.
  */
 #ifndef RMTD_DRIVE_H
 #define RMTD_DRIVE_H
@@ -27,6 +34,11 @@ struct event_base;
 struct worker;
 struct drive;
 
+/* Seconds a device call may hold up SIGTERM or rmtctl kill before its drive is abandoned. */
+#define DRIVE_STOP_GRACE_DEFAULT 10
+/* Idle drives of names (not declared) kept in the list for the operator. */
+#define DRIVE_IDLE_REMEMBERED 64
+
 /* Called on the loop when a queued acquisition ends: error 0 (acquired) or -EBUSY. */
 typedef void (*drive_acquired_fn)(struct drive *drive, int error, void *arg);
 
@@ -45,7 +57,9 @@ struct drive {
 	TAILQ_ENTRY(drive) entry;
 	char name[PATH_MAX]; /* canonical name: its identity */
 	enum device_kind kind;
-	bool declared; /* declared in the configuration (kept when idle) */
+	bool declared;  /* declared in the configuration (kept when idle) */
+	bool abandoned; /* its holder ended while a device call had not returned */
+	bool opened;    /* its device was opened at least once: worth listing when idle */
 
 	struct device device;
 	bool device_open;
@@ -70,25 +84,39 @@ struct drive_registry {
 	struct event_base *base;
 	bool threaded;    /* a worker thread per drive (daemon) or inline (stdio) */
 	int wait_seconds; /* how long a session waits for a busy drive; 0: EBUSY at once */
+	int hold_seconds; /* an idle holder loses its drive after this long; 0: never */
+	int stop_grace;   /* how long a device call may hold up an ending session */
 };
 
 void drive_registry_init(struct drive_registry *registry, struct event_base *base, bool threaded,
                          int wait_seconds);
 void drive_registry_free(struct drive_registry *registry);
 
-/* Find the drive of this canonical name, creating it if new. NULL on ENOMEM. */
-struct drive *drive_lookup(struct drive_registry *registry, const char *name,
-                           enum device_kind kind);
+/*
+ * Find the drive of this canonical name, creating it if new (declared: one the
+ * configuration names, kept when idle). NULL on ENOMEM.
+ */
+struct drive *drive_lookup(struct drive_registry *registry, const char *name, enum device_kind kind,
+                           bool declared);
+/* The drive of this canonical name, or NULL; never creates one. */
+struct drive *drive_find(struct drive_registry *registry, const char *name);
+/* How many drives the registry holds now. */
+size_t drive_count_known(const struct drive_registry *registry);
 
 /*
  * Acquire for holder. Returns 0 if acquired now, 1 if queued (acquired() will be
- * called later), -EBUSY if busy and waiting is not configured, -errno otherwise.
+ * called later), -EBUSY if busy and waiting is not configured, -errno otherwise
+ * (-EMFILE, -ENFILE: no descriptors left for the drive's thread; -EAGAIN: no
+ * thread can be started). A drive nobody uses after a failure is freed.
  */
 int drive_acquire(struct drive_registry *registry, struct drive *drive, void *holder,
                   drive_acquired_fn acquired, void *arg);
 /* Leave the queue without acquiring (the waiting session went away). */
 void drive_cancel_wait(struct drive_registry *registry, struct drive *drive, void *holder);
-/* Release; the next waiter acquires it. The device must already be closed. */
+/*
+ * Release; the next waiter acquires it. The device must already be closed. A
+ * drive left unused is freed (unless declared): the caller must forget it.
+ */
 void drive_release(struct drive_registry *registry, struct drive *drive, void *holder);
 
 /* Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM). */

@@ -8,12 +8,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -28,6 +31,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "path.h"
 #include "sandbox.h"
 #include "session.h"
 #include "tls.h"
@@ -81,6 +85,64 @@ static void stdio_terminate(int signal_number)
 {
 	stdio_stop = signal_number;
 }
+
+/* SIGALRM only interrupts a blocking open, so that the watch below can look around. */
+static void stdio_tick(int signal_number)
+{
+}
+
+static void stdio_watch_begin(void)
+{
+	struct itimerval tick = {.it_interval = {1, 0}, .it_value = {1, 0}};
+
+	setitimer(ITIMER_REAL, &tick, NULL);
+}
+
+static void stdio_watch_end(void)
+{
+	struct itimerval off = {0};
+
+	setitimer(ITIMER_REAL, &off, NULL);
+}
+
+/*
+ * Nobody will read our answer: standard output's reader is gone, or standard
+ * input has ended with nothing left in it (rsh and ssh close both when the
+ * client goes).
+ */
+static bool stdio_client_gone(void)
+{
+	struct pollfd fds[2] = {
+	    {.fd = STDIN_FILENO, .events = POLLIN | POLLRDHUP},
+	    {.fd = STDOUT_FILENO, .events = 0},
+	};
+	char byte;
+
+	if (poll(fds, 2, 0) <= 0)
+		return false;
+	if (fds[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+		return true;
+	if (fds[0].revents & (POLLERR | POLLNVAL))
+		return true;
+	if ((fds[0].revents & POLLHUP) && !(fds[0].revents & POLLIN))
+		return true; /* a pipe whose writer has gone, drained */
+	return (fds[0].revents & POLLRDHUP) &&
+	       recv(STDIN_FILENO, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/* A blocking open gives up when we are told to end or the client has gone. */
+static int stdio_watch_interrupted(void)
+{
+	if (stdio_stop)
+		return ESHUTDOWN;
+	return stdio_client_gone() ? ECONNRESET : 0;
+}
+
+static const struct path_open_watch stdio_open_watch = {
+    .begin = stdio_watch_begin,
+    .interrupted = stdio_watch_interrupted,
+    .end = stdio_watch_end,
+};
 
 static int run_stdio(const struct options *o, struct config *config)
 {
@@ -137,6 +199,13 @@ static int run_stdio(const struct options *o, struct config *config)
 		sigemptyset(&action.sa_mask);
 		sigaction(signal_numbers[i], &action, NULL);
 	}
+	{
+		struct sigaction tick = {.sa_handler = stdio_tick};
+
+		sigemptyset(&tick.sa_mask);
+		sigaction(SIGALRM, &tick, NULL);
+		path_set_open_watch(&stdio_open_watch);
+	}
 
 	fd_transport_serve(transport, &stdio_stop);
 	if (stdio_stop)
@@ -159,6 +228,9 @@ struct daemon_state {
 	struct status_monitor *status;
 	struct control *control;
 	struct config_reader *reader; /* SIGHUP's configuration file, past Landlock */
+	struct event *stop_timer; /* SIGTERM's grace: first the sessions, then the devices */
+	int stop_phase;           /* 0 before SIGTERM, 1 during the grace, 2 once cut */
+	bool stop_now;            /* the grace for devices is over too: exit */
 };
 
 /* The command line's value, else the configuration file's (""), else NULL. */
@@ -235,11 +307,92 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 		        sizeof(state->config->control_socket));
 }
 
+struct session_ids {
+	unsigned *ids;
+	size_t count, capacity;
+};
+
+static void collect_session_id(struct session *session, void *arg)
+{
+	struct session_ids *list = arg;
+	struct session_activity activity;
+
+	if (list->count == list->capacity) {
+		size_t capacity = list->capacity ? list->capacity * 2 : 64;
+		unsigned *grown = reallocarray(list->ids, capacity, sizeof(*grown));
+
+		if (grown == NULL)
+			return;
+		list->ids = grown;
+		list->capacity = capacity;
+	}
+	session_activity(session, &activity);
+	list->ids[list->count++] = activity.id;
+}
+
+struct session_by_id {
+	unsigned id;
+	struct session *found;
+};
+
+static void find_session(struct session *session, void *arg)
+{
+	struct session_by_id *wanted = arg;
+	struct session_activity activity;
+
+	session_activity(session, &activity);
+	if (activity.id == wanted->id)
+		wanted->found = session;
+}
+
+/*
+ * The grace after SIGTERM is over. First every session still there is ended:
+ * its client is told why, a half-sent record is dropped, its device closed.
+ * One more grace period later the daemon exits whatever device calls are still
+ * in flight; their drives are named in the log as abandoned.
+ */
+static void daemon_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon_state *state = arg;
+	struct timeval grace = {state->drives->stop_grace, 0};
+	struct session_ids list = {0};
+
+	if (state->stop_phase == 2) {
+		log_warnx("shutting down: device calls still in progress %d s after the sessions "
+		          "were ended; exiting without them",
+		          state->drives->stop_grace);
+		state->stop_now = true;
+		event_base_loopbreak(event_get_base(state->stop_timer));
+		return;
+	}
+	state->stop_phase = 2;
+	server_foreach_session(state->server, collect_session_id, &list);
+	log_warnx("shutting down: %zu session(s) not finished after %d s; ending them", list.count,
+	          state->drives->stop_grace);
+	/* One at a time, looked up again: ending one may end or free others. */
+	for (size_t i = 0; i < list.count; i++) {
+		struct session_by_id wanted = {.id = list.ids[i]};
+
+		server_foreach_session(state->server, find_session, &wanted);
+		if (wanted.found != NULL)
+			session_cut(wanted.found, ESHUTDOWN, "rmtd shutting down",
+			            "server shutting down", false);
+	}
+	free(list.ids);
+	evtimer_add(state->stop_timer, &grace);
+}
+
 static void daemon_terminate(evutil_socket_t signal_number, short what, void *arg)
 {
 	struct daemon_state *state = arg;
+	struct timeval grace = {state->drives->stop_grace, 0};
 
-	log_info("signal %d: finishing every session, then exiting", (int)signal_number);
+	if (state->stop_phase != 0)
+		return;
+	state->stop_phase = 1;
+	log_info("signal %d: finishing every session (at most %d s), then exiting",
+	         (int)signal_number, state->drives->stop_grace);
+	evtimer_add(state->stop_timer, &grace);
 	server_shutdown(state->server);
 }
 
@@ -283,6 +436,8 @@ static void daemon_reload(evutil_socket_t signal_number, short what, void *arg)
 	options_limits(state->options, config, &limits, &drive_wait);
 	server_reconfigure(state->server, config, &limits);
 	state->drives->wait_seconds = drive_wait;
+	options_drive_timing(state->options, config, &state->drives->hold_seconds,
+	                     &state->drives->stop_grace);
 	config_release(state->config);
 	state->config = config;
 	log_notice("SIGHUP: configuration reloaded (%s)",
@@ -352,7 +507,11 @@ static int run_daemon(const struct options *o, struct config *config)
 		fatalx("cannot create the event loop");
 	options_limits(o, config, &limits, &drive_wait);
 	drive_registry_init(&drives, base, true, drive_wait);
+	options_drive_timing(o, config, &drives.hold_seconds, &drives.stop_grace);
 	state.drives = &drives;
+	state.stop_timer = evtimer_new(base, daemon_stop_timer, &state);
+	if (state.stop_timer == NULL)
+		fatalx("cannot create the event loop");
 	state.server = server_create(base, &drives, config, &limits);
 	if (state.server == NULL)
 		fatalx("cannot create the server");
@@ -387,7 +546,7 @@ static int run_daemon(const struct options *o, struct config *config)
 	event_add(intr, NULL);
 	event_add(hup, NULL);
 
-	while (!server_finished(state.server))
+	while (!server_finished(state.server) && !state.stop_now)
 		if (event_base_dispatch(base) != 0)
 			break;
 
@@ -396,6 +555,7 @@ static int run_daemon(const struct options *o, struct config *config)
 	event_free(intr);
 	event_free(hup);
 	config_reader_stop(state.reader);
+	event_free(state.stop_timer);
 	control_free(state.control);
 	status_monitor_free(state.status);
 	server_free(state.server);

@@ -10,6 +10,7 @@
 
 #include "rmt/protocol.h"
 #include "config.h"
+#include "drive.h"
 #include "log.h"
 #include "options.h"
 
@@ -18,6 +19,7 @@
 #define DEFAULT_MAX_PER_PEER    64
 #define DEFAULT_IDLE_TIMEOUT    3600
 #define DEFAULT_REQUEST_TIMEOUT 120
+#define DEFAULT_HOLD_TIMEOUT    0
 
 static void usage(FILE *out)
 {
@@ -51,6 +53,10 @@ static void usage(FILE *out)
 	    "  --idle-timeout S      close a session idle this long (default %d; 0: never)\n"
 	    "  --request-timeout S   close a session whose request takes longer to arrive\n"
 	    "                        (default %d; 0: never)\n"
+	    "  --hold-timeout S      take a drive back from a session idle this long\n"
+	    "                        (default 0: never)\n"
+	    "  --stop-grace S        how long SIGTERM or rmtctl kill waits for a request or\n"
+	    "                        device call in progress before ending it (default %d)\n"
 	    "  --control PATH        control socket for rmtctl (default %s when run\n"
 	    "                        as root; \"none\": no socket)\n"
 	    "  --control-mode OCTAL  its file mode (default 0660)\n"
@@ -69,7 +75,7 @@ static void usage(FILE *out)
 	    "  -V, --version         the version\n",
 	    RMT_DEFAULT_TCP_PORT, CONFIG_DEFAULT_PATH, RMT_MAX_RECORD_DEFAULT, DEFAULT_DRIVE_WAIT,
 	    DEFAULT_MAX_SESSIONS, DEFAULT_MAX_PER_PEER, DEFAULT_IDLE_TIMEOUT,
-	    DEFAULT_REQUEST_TIMEOUT, RMT_DEFAULT_CONTROL_SOCKET);
+	    DEFAULT_REQUEST_TIMEOUT, DRIVE_STOP_GRACE_DEFAULT, RMT_DEFAULT_CONTROL_SOCKET);
 }
 
 static int parse_count(const char *option, const char *text, int minimum)
@@ -137,6 +143,8 @@ void options_parse(int argc, char **argv, struct options *o)
 		OPT_MAX_PER_PEER,
 		OPT_IDLE_TIMEOUT,
 		OPT_REQUEST_TIMEOUT,
+		OPT_HOLD_TIMEOUT,
+		OPT_STOP_GRACE,
 		OPT_CONTROL,
 		OPT_CONTROL_MODE,
 		OPT_CONTROL_GROUP,
@@ -157,6 +165,8 @@ void options_parse(int argc, char **argv, struct options *o)
 	    {"max-per-peer", required_argument, NULL, OPT_MAX_PER_PEER},
 	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+	    {"hold-timeout", required_argument, NULL, OPT_HOLD_TIMEOUT},
+	    {"stop-grace", required_argument, NULL, OPT_STOP_GRACE},
 	    {"control", required_argument, NULL, OPT_CONTROL},
 	    {"control-mode", required_argument, NULL, OPT_CONTROL_MODE},
 	    {"control-group", required_argument, NULL, OPT_CONTROL_GROUP},
@@ -178,6 +188,8 @@ void options_parse(int argc, char **argv, struct options *o)
 	o->max_per_peer = -1;
 	o->idle_timeout = -1;
 	o->request_timeout = -1;
+	o->hold_timeout = -1;
+	o->stop_grace = -1;
 	o->control_mode = -1;
 	o->status_interval = -1;
 	while ((c = getopt_long(argc, argv, "+c:f:dvnhV", long_options, NULL)) != -1) {
@@ -223,6 +235,12 @@ void options_parse(int argc, char **argv, struct options *o)
 			break;
 		case OPT_REQUEST_TIMEOUT:
 			o->request_timeout = parse_count("--request-timeout", optarg, 0);
+			break;
+		case OPT_HOLD_TIMEOUT:
+			o->hold_timeout = parse_count("--hold-timeout", optarg, 0);
+			break;
+		case OPT_STOP_GRACE:
+			o->stop_grace = parse_count("--stop-grace", optarg, 1);
 			break;
 		case OPT_CONTROL:
 			o->control_socket = strcmp(optarg, "none") == 0 ? "" : optarg;
@@ -394,4 +412,11 @@ void options_limits(const struct options *o, const struct config *c, struct serv
 	                     : c->max_record > 0 ? (uint64_t)c->max_record
 	                                         : RMT_MAX_RECORD_DEFAULT;
 	*drive_wait = pick(o->drive_wait, c->drive_wait, DEFAULT_DRIVE_WAIT);
+}
+
+void options_drive_timing(const struct options *o, const struct config *c, int *hold_timeout,
+                          int *stop_grace)
+{
+	*hold_timeout = pick(o->hold_timeout, c->hold_timeout, DEFAULT_HOLD_TIMEOUT);
+	*stop_grace = pick(o->stop_grace, c->stop_grace, DRIVE_STOP_GRACE_DEFAULT);
 }

@@ -44,6 +44,8 @@ struct options {
 	int max_per_peer;
 	int idle_timeout;
 	int request_timeout;
+	int hold_timeout;
+	int stop_grace;
 	/* the operations issue's options (control socket, status files) */
 	const char *control_socket; /* "" (--control none): no socket */
 	int control_mode;
@@ -74,5 +76,8 @@ const char *options_config_file(const struct options *options);
 /* The limits in force: the command line's, else the file's, else the defaults. */
 void options_limits(const struct options *options, const struct config *config,
                     struct server_limits *limits, int *drive_wait);
+/* The same for the drives: the hold timeout (0: none) and the stop grace, in seconds. */
+void options_drive_timing(const struct options *options, const struct config *config,
+                          int *hold_timeout, int *stop_grace);
 
 #endif

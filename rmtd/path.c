@@ -287,23 +287,56 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 	return -EACCES;
 }
 
+static const struct path_open_watch *open_watch;
+
+void path_set_open_watch(const struct path_open_watch *watch)
+{
+	open_watch = watch;
+}
+
+void path_open_watch_begin(void)
+{
+	if (open_watch != NULL)
+		open_watch->begin();
+}
+
+int path_open_watch_interrupted(void)
+{
+	return open_watch != NULL ? open_watch->interrupted() : 0;
+}
+
+void path_open_watch_end(void)
+{
+	if (open_watch != NULL)
+		open_watch->end();
+}
+
 int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode)
 {
 	struct open_how how;
-	int fd;
+	int fd, error = 0;
 
-	if (directory_fd == AT_FDCWD) {
-		fd = open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-		return fd < 0 ? -errno : fd;
-	}
 	memset(&how, 0, sizeof(how));
 	how.flags = (unsigned long long)(flags | O_NOFOLLOW | O_CLOEXEC);
 	how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	do {
-		fd = (int)syscall(SYS_openat2, directory_fd, name, &how, sizeof(how));
-	} while (fd < 0 && (errno == EINTR || errno == EAGAIN));
-	if (fd < 0 && (errno == ELOOP || errno == EXDEV))
+	path_open_watch_begin();
+	for (;;) {
+		if (directory_fd == AT_FDCWD)
+			fd = open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		else
+			fd = (int)syscall(SYS_openat2, directory_fd, name, &how, sizeof(how));
+		if (fd >= 0 || (errno != EINTR && (errno != EAGAIN || directory_fd == AT_FDCWD)))
+			break;
+		if (errno == EINTR && (error = path_open_watch_interrupted()) != 0)
+			break;
+	}
+	if (fd < 0 && error == 0)
+		error = errno;
+	path_open_watch_end();
+	if (fd >= 0)
+		return fd;
+	if (directory_fd != AT_FDCWD && (error == ELOOP || error == EXDEV))
 		return -EACCES; /* a symlink on the way, or a way out: refused, not followed */
-	return fd < 0 ? -errno : fd;
+	return -error;
 }

@@ -78,4 +78,26 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
  */
 int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode);
 
+/*
+ * An open that blocks (a FIFO with no partner, a tape drive becoming ready) can
+ * wait for ever. In the daemon its drive is abandoned after a grace period; in
+ * stdio mode the process itself waits, so a watch is installed: begin() before
+ * the call (it arranges to be interrupted now and then), end() after it, and at
+ * each EINTR interrupted() says whether to go on waiting (0) or to give up with
+ * that errno. No watch (the default): an interrupted open is simply retried.
+ * Opening with O_NONBLOCK instead would change what the open means: a FIFO's
+ * reader would see end of data at once and its writer ENXIO, and st would not
+ * wait for a drive becoming ready.
+ */
+struct path_open_watch {
+	void (*begin)(void);
+	int (*interrupted)(void);
+	void (*end)(void);
+};
+void path_set_open_watch(const struct path_open_watch *watch);
+/* For the backends' own blocking opens: 0 to retry an EINTR, or the errno to give. */
+void path_open_watch_begin(void);
+int path_open_watch_interrupted(void);
+void path_open_watch_end(void);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * rmtctl.c - the operator's command for a running rmtd: what the drives and
- * sessions are doing, abort a session, list drives and catalogs.
+ * sessions are doing, abort a session, take a drive back, list drives and
+ * catalogs.
  *
  * It speaks the control socket's one-line protocol (control.h): connect, send
  * one request, read the reply to the end. --watch repeats that.
@@ -38,6 +39,7 @@ static void usage(FILE *out)
 	        "usage: rmtctl [-s SOCKET] status [--json] [--watch [SECONDS]]\n"
 	        "       rmtctl [-s SOCKET] session [--json] SESSION\n"
 	        "       rmtctl [-s SOCKET] kill [--no-wait | --wait SECONDS] SESSION\n"
+	        "       rmtctl [-s SOCKET] release DRIVE\n"
 	        "       rmtctl [-s SOCKET] drives [--json]\n"
 	        "       rmtctl [-s SOCKET] catalog [--json] [DRIVE | CARTRIDGE]\n"
 	        "       rmtctl -h | --help | -V | --version\n"
@@ -467,6 +469,16 @@ int main(int argc, char **argv)
 		if (argument != NULL)
 			return usage_error("drives takes no argument");
 		snprintf(request, sizeof(request), "drives%s\n", json ? " --json" : "");
+		return simple(socket_path, request);
+	}
+	if (strcmp(command, "release") == 0) {
+		char encoded[CONTROL_REQUEST_MAX - 32];
+
+		if (argument == NULL)
+			return usage_error("expected a drive");
+		if (control_encode_argument(argument, encoded, sizeof(encoded)) < 0)
+			return usage_error("name too long");
+		snprintf(request, sizeof(request), "release %s\n", encoded);
 		return simple(socket_path, request);
 	}
 	if (strcmp(command, "catalog") == 0) {

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "rmt/protocol.h"
 #include "config.h"
 #include "drive.h"
@@ -49,7 +51,12 @@ enum session_step {
 	STEP_OPEN_AFTER_CLOSE, /* the old device is closed: now open the new one */
 	STEP_OPEN,             /* the open completed */
 	STEP_END,              /* the device is closed: end the session */
+	STEP_TAKEN_BACK,       /* the device is closed: let the drive go, keep the session */
 };
+
+/* What a client ended by SIGTERM reads, in reply to its pending or next request. */
+#define SHUTDOWN_TEXT "rmtd shutting down"
+#define ABORT_TEXT    "Session aborted by the operator"
 
 struct session {
 	unsigned id;
@@ -67,7 +74,20 @@ struct session {
 	bool closing;  /* the session ends once the call in flight completes */
 	bool draining; /* end after the request being received (SIGTERM) */
 	bool abort_requested;
+	bool told; /* the client has its last reply: an error saying why the session ends */
 	char end_reason[64];
+
+	/*
+	 * Ended while a device call had not returned (session_cut): the client is gone,
+	 * the session waits for the call, then closes the device and lets the drive go.
+	 */
+	bool detached;
+	struct event *timer;   /* the hold timeout, and the end of an abort's grace */
+	time_t idle_since;     /* when the last request began or a device call ended */
+	time_t abort_deadline; /* rmtctl kill: when a call still in flight is given up on */
+	int take_back;         /* take the drive back at the next chance: the error to give */
+	int taken_back;        /* the drive was taken back: the next request's error, 0 none */
+	const char *taken_back_text;
 
 	/* Input buffer: [start, end) holds unparsed bytes. */
 	uint8_t *input;
@@ -113,6 +133,9 @@ static unsigned session_next_id = 1;
 
 static void session_run(struct session *s);
 static void session_job_done(struct job *job, void *arg);
+static void session_timer_fired(evutil_socket_t fd, short what, void *arg);
+static void session_arm_timer(struct session *s, time_t seconds);
+static void session_free(struct session *s);
 
 /* ---------------------------------------------------------------- replies */
 
@@ -122,6 +145,8 @@ static void session_send(struct session *s, const void *header, size_t header_le
 	struct iovec iov[2];
 	int count = 1;
 
+	if (s->detached || s->told)
+		return; /* the client was let go, or has its last answer */
 	iov[0].iov_base = (void *)header;
 	iov[0].iov_len = header_length;
 	if (data_length > 0) {
@@ -165,6 +190,15 @@ static void reply_with_data(struct session *s, const void *data, size_t length)
 	session_send(s, header, n, data, length);
 }
 
+/* The last reply of a session that is being ended: an error saying why, once. */
+static void session_tell(struct session *s, int error, const char *text)
+{
+	if (s->told)
+		return;
+	reply_failure(s, error, text);
+	s->told = true; /* a call still in flight is not answered after this */
+}
+
 /* ---------------------------------------------------------------- device calls */
 
 static void session_submit(struct session *s, enum job_kind kind, enum session_step step)
@@ -175,6 +209,7 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	job->device = &s->drive->device;
 	if (kind != JOB_READ && kind != JOB_WRITE)
 		job->socket = -1; /* only a record moves between socket and device */
+	job->socket_revoked = false;
 	job->done = session_job_done;
 	job->arg = s;
 	/* Calls that move a tape report where it is now (see session_note_position). */
@@ -206,6 +241,27 @@ static void session_release_drive(struct session *s)
 static bool device_is_open(const struct session *s)
 {
 	return s->drive != NULL && s->drive->device_open;
+}
+
+/*
+ * Take the drive back from this session (idle too long, or the operator asked):
+ * the device is closed as at any close (a written tape gets its filemark), the
+ * drive goes to whoever waits, and the session lives on; its next request on the
+ * drive gets the reason as its error.
+ */
+static void session_take_back(struct session *s)
+{
+	s->taken_back = s->take_back;
+	s->take_back = 0;
+	s->taken_back_text = s->taken_back == ETIMEDOUT
+	                         ? "Drive taken back: the session was idle too long"
+	                         : "Drive taken back by the operator";
+	if (device_is_open(s)) {
+		s->operation = "Close";
+		session_submit(s, JOB_CLOSE, STEP_TAKEN_BACK);
+		return;
+	}
+	session_release_drive(s);
 }
 
 /* ---------------------------------------------------------------- open */
@@ -260,17 +316,24 @@ static void session_acquire_and_open(struct session *s)
 	struct drive *drive;
 	int result;
 
-	drive = drive_lookup(s->settings.drives, s->target.canonical, s->target.kind);
+	drive = drive_lookup(s->settings.drives, s->target.canonical, s->target.kind,
+	                     s->target.drive_name[0] != '\0');
 	if (drive == NULL) {
 		reply_failure(s, ENOMEM, NULL);
 		return;
 	}
 	result = drive_acquire(s->settings.drives, drive, s, session_drive_acquired, s);
 	if (result < 0) {
-		log_warnx("session %u: open %s refused: drive busy", s->id, s->target.canonical);
-		reply_failure(s, -result,
-		              result == -EBUSY ? "Device busy: another session holds this drive"
-		                               : NULL);
+		/* drive may be freed now: only the target's name is used below. */
+		const char *text =
+		    result == -EBUSY ? "Device busy: another session holds this drive"
+		    : result == -EMFILE || result == -ENFILE
+		        ? "rmtd has no file descriptors left for another drive"
+		    : result == -EAGAIN ? "rmtd cannot start a thread for another drive"
+		                        : strerror(-result);
+
+		log_warnx("session %u: open %s refused: %s", s->id, s->target.canonical, text);
+		reply_failure(s, -result, text);
 		return;
 	}
 	if (result == 1) {
@@ -840,9 +903,43 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	s->state = SESSION_DATA;
 }
 
+/* Requests that answer EBADF when no device is open. */
+static bool request_needs_device(const struct rmt_request *request)
+{
+	switch (request->command) {
+	case PROTO_OPEN:
+	case PROTO_VERSION_BSD:
+	case PROTO_VERSION_SCHILY:
+	case PROTO_GARBAGE:
+		return false;
+	case PROTO_IOCTL:
+		return request->ioctl_op != RMT_IOCTL_VERSION_QUERY;
+	default:
+		return true;
+	}
+}
+
 static void handle_request(struct session *s, const struct rmt_request *request)
 {
 	s->requests++;
+	s->idle_since = time(NULL);
+	if (request->command == PROTO_OPEN)
+		s->taken_back = 0;
+	if (s->taken_back != 0 && request->error == 0 && request_needs_device(request)) {
+		/* Once, instead of EBADF: the client learns where its device went. */
+		int error = s->taken_back;
+
+		s->taken_back = 0;
+		if (request->command == PROTO_WRITE) {
+			s->swallow_error = error;
+			s->swallow_text = s->taken_back_text;
+			s->data_remaining = request->data_length;
+			s->state = SESSION_SWALLOW;
+			return;
+		}
+		reply_failure(s, error, s->taken_back_text);
+		return;
+	}
 	if (request->command == PROTO_WRITE) {
 		handle_write_header(s, request);
 		return;
@@ -1003,16 +1100,14 @@ static void session_finish(struct session *s)
 	struct read_buffer unsent = s->read_buffer;
 	char why[sizeof(s->end_reason)];
 
-	session_release_drive(s);
 	strlcpy(why, s->end_reason, sizeof(why));
 	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, why,
 	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
 	s->state = SESSION_ENDED;
-	config_release(s->settings.config);
-	free(s->input);
-	free(s);
 	/* The transport drops what it still sends from the record before it is unmapped. */
 	transport->finished(context, why);
+	session_release_drive(s);
+	session_free(s);
 	read_buffer_give(&unsent);
 }
 
@@ -1020,8 +1115,7 @@ static void session_finish(struct session *s)
 static void session_teardown(struct session *s)
 {
 	if (s->state == SESSION_WAITING) {
-		struct drive *drive =
-		    drive_lookup(s->settings.drives, s->target.canonical, s->target.kind);
+		struct drive *drive = drive_find(s->settings.drives, s->target.canonical);
 
 		if (drive != NULL)
 			drive_cancel_wait(s->settings.drives, drive, s);
@@ -1035,12 +1129,54 @@ static void session_teardown(struct session *s)
 	session_finish(s);
 }
 
+/* Free what the session owns; the transport has been told already. */
+static void session_free(struct session *s)
+{
+	if (s->timer != NULL)
+		event_free(s->timer);
+	config_release(s->settings.config);
+	free(s->input);
+	free(s);
+}
+
+/*
+ * A detached session's call came back at last: close what is open (a written
+ * tape gets its filemark), then let the drive go and free the session.
+ */
+static void session_detached_job_done(struct session *s, const struct job *job)
+{
+	if (job->kind == JOB_OPEN && job->result >= 0)
+		s->drive->device_open = true;
+	else if (job->kind == JOB_CLOSE)
+		session_device_closed(s);
+	if (device_is_open(s)) {
+		session_submit(s, JOB_CLOSE, STEP_END);
+		return;
+	}
+	log_info("session %u: the call left on %s returned; the drive is free again", s->id,
+	         s->drive->name);
+	session_release_drive(s);
+	session_free(s);
+}
+
 static void session_job_done(struct job *job, void *arg)
 {
 	struct session *s = arg;
 	bool ending = s->state == SESSION_ENDING;
 
+	s->idle_since = time(NULL);
+	if (s->detached) {
+		session_detached_job_done(s, job);
+		return;
+	}
 	switch (s->step) {
+	case STEP_TAKEN_BACK:
+		if (job->result < 0)
+			log_warnx("session %u: closing %s to take it back: %s", s->id,
+			          s->drive->name, strerror((int)-job->result));
+		session_device_closed(s);
+		session_release_drive(s);
+		break;
 	case STEP_END:
 		if (job->result < 0)
 			log_warnx("session %u: closing %s at the end: %s", s->id, s->drive->name,
@@ -1065,21 +1201,27 @@ static void session_job_done(struct job *job, void *arg)
 		break;
 	case STEP_OPEN:
 		if (job->result < 0) {
+			/* ESHUTDOWN: stdio's open watch gave up on a blocking open at a signal. */
+			const char *text = job->result == -ESHUTDOWN ? SHUTDOWN_TEXT : NULL;
+
 			log_warnx("session %u: open %s failed: %s", s->id, s->target.canonical,
-			          strerror((int)-job->result));
+			          text != NULL ? text : strerror((int)-job->result));
 			if (!ending)
 				reply_failure(s, (int)-job->result,
-				              job->result == -EBUSY
-				                  ? "Device busy: another process has it open"
-				                  : NULL);
+				              text != NULL               ? text
+				              : job->result == -EBUSY ? "Device busy: another process has it open"
+				                                      : NULL);
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
+			s->drive->opened = true;
 			s->drive->device.open_flags = s->target.flags;
 			s->wrote_since_mark = false;
 			s->content[0] = '\0';
 			label_clear(&s->recognised);
 			session_note_position(s, job);
+			if (s->settings.drives->hold_seconds > 0)
+				session_arm_timer(s, s->settings.drives->hold_seconds);
 			/* A virtual tape is a cartridge of its own; a real one is known by its
 			 * label. */
 			drive_accounting_start(s->drive, s->settings.config->state_directory,
@@ -1187,13 +1329,21 @@ static void session_run(struct session *s)
 			break;
 		if (s->draining && !proto_parser_in_request(&s->parser) &&
 		    !s->transport->output_full(s->context)) {
+			/* Between requests: the client reads why as the answer to its next one. */
+			session_tell(s, ESHUTDOWN, SHUTDOWN_TEXT);
 			s->closing = true;
 			break;
 		}
 		if (s->abort_requested) {
-			reply_failure(s, ECANCELED, "Session aborted by the operator");
+			session_tell(s, ECANCELED, ABORT_TEXT);
 			s->closing = true;
 			break;
+		}
+		/* Not while a reply still goes out from the drive's record buffer. */
+		if (s->take_back != 0 && s->drive != NULL &&
+		    !s->transport->output_full(s->context)) {
+			session_take_back(s);
+			continue;
 		}
 		if (s->input_start == s->input_end || s->transport->output_full(s->context))
 			break;
@@ -1256,6 +1406,7 @@ struct session *session_create(const struct session_settings *settings,
 	s->state = SESSION_READING;
 	s->operation = "idle";
 	s->started = time(NULL);
+	s->idle_since = s->started;
 	s->file_number = -1;
 	limits.max_record = settings->max_record;
 	proto_parser_init(&s->parser, &limits);
@@ -1330,14 +1481,127 @@ void session_close(struct session *s, const char *why)
 	session_teardown(s);
 }
 
+/* Run the session's timer in seconds (the daemon's loop only: stdio has no timers). */
+static void session_arm_timer(struct session *s, time_t seconds)
+{
+	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
+
+	if (!s->settings.drives->threaded)
+		return;
+	if (s->timer == NULL)
+		s->timer = evtimer_new(s->settings.drives->base, session_timer_fired, s);
+	if (s->timer != NULL)
+		evtimer_add(s->timer, &tv);
+}
+
+/* An abort's grace ran out, or the drive may have been held idle too long. */
+static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	time_t now = time(NULL);
+	int hold = s->settings.drives->hold_seconds;
+
+	if (s->detached || s->state == SESSION_ENDED)
+		return;
+	if (s->abort_requested) {
+		if (now >= s->abort_deadline) {
+			log_warnx("session %u: not ended %d s after the abort; cutting it", s->id,
+			          s->settings.drives->stop_grace);
+			session_cut(s, ECANCELED, ABORT_TEXT, s->end_reason, true);
+		} else {
+			session_arm_timer(s, s->abort_deadline - now);
+		}
+		return;
+	}
+	if (hold <= 0 || s->drive == NULL || s->take_back != 0)
+		return;
+	if (session_phase(s) != SESSION_PHASE_IDLE || now - s->idle_since < hold) {
+		session_arm_timer(s, session_phase(s) == SESSION_PHASE_IDLE
+		                         ? hold - (now - s->idle_since)
+		                         : hold);
+		return;
+	}
+	log_warnx("session %u: idle for %lld s holding %s; taking the drive back", s->id,
+	          (long long)(now - s->idle_since), s->drive->name);
+	s->take_back = ETIMEDOUT;
+	session_run(s);
+}
+
 void session_abort(struct session *s, const char *why)
 {
 	s->abort_requested = true;
 	strlcpy(s->end_reason, why, sizeof(s->end_reason));
-	if (s->state == SESSION_WAITING)
+	if (s->state == SESSION_WAITING) {
+		session_tell(s, ECANCELED, ABORT_TEXT);
 		session_close(s, why);
-	else if (s->state == SESSION_READING)
+		return;
+	}
+	/* A call or a record in progress gets the grace period, then the session is cut. */
+	s->abort_deadline = time(NULL) + s->settings.drives->stop_grace;
+	session_arm_timer(s, s->settings.drives->stop_grace);
+	if (s->state == SESSION_READING)
+		session_run(s); /* may end and free the session */
+}
+
+bool session_take_back_drive(struct session *s)
+{
+	if (s->drive == NULL || s->detached || s->closing || s->state == SESSION_ENDING ||
+	    s->state == SESSION_ENDED)
+		return false;
+	s->take_back = ECANCELED;
+	/* Between requests at once; otherwise once the request in progress is answered. */
+	if (s->state == SESSION_READING)
 		session_run(s);
+	return true;
+}
+
+/* The client is let go now; the call in flight keeps the drive until it returns. */
+static void session_detach(struct session *s)
+{
+	static const char *const calls[] = {
+	    [JOB_OPEN] = "open",     [JOB_CLOSE] = "close",   [JOB_READ] = "read",
+	    [JOB_WRITE] = "write",   [JOB_SEEK] = "seek",     [JOB_TAPE_OP] = "tape operation",
+	    [JOB_STATUS] = "status", [JOB_POSITION] = "tell", [JOB_LOCATE] = "locate",
+	    [JOB_FLUSH] = "flush",
+	};
+	const struct session_transport *transport = s->transport;
+
+	log_warnx("session %u: drive %s abandoned: its %s has not returned", s->id, s->drive->name,
+	          calls[s->job.kind]);
+	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, s->end_reason,
+	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
+	s->drive->abandoned = true;
+	s->detached = true;
+	s->state = SESSION_ENDING;
+	if (s->timer != NULL)
+		event_del(s->timer);
+	transport->finished(s->context, s->end_reason);
+}
+
+void session_cut(struct session *s, int error, const char *text, const char *why, bool leave_call)
+{
+	bool prompt;
+
+	if (s->detached || s->state == SESSION_ENDED)
+		return;
+	if (s->end_reason[0] == '\0')
+		strlcpy(s->end_reason, why, sizeof(s->end_reason));
+	if (s->state != SESSION_BUSY && s->state != SESSION_ENDING) {
+		/* Nothing in flight: a half-received record is dropped, the device closed. */
+		session_tell(s, error, text);
+		session_close(s, why);
+		return;
+	}
+	/* The thread gives the socket back: a record it was receiving is never written. */
+	prompt = worker_revoke_socket(s->drive->worker, &s->job);
+	/* Not into the middle of an R reply the thread has begun to send. */
+	if (!(s->job.kind == JOB_READ && s->job.sent > 0))
+		session_tell(s, error, text);
+	s->closing = true;
+	s->input_ended = true;
+	s->state = SESSION_ENDING;
+	if (leave_call && !prompt && s->drive->worker != NULL)
+		session_detach(s);
 }
 
 void session_activity(const struct session *s, struct session_activity *activity)
@@ -1390,9 +1654,10 @@ void session_shutdown(struct session *s)
 	if (s->end_reason[0] == '\0')
 		strlcpy(s->end_reason, "server shutting down", sizeof(s->end_reason));
 	s->draining = true;
-	if (s->state == SESSION_WAITING)
+	if (s->state == SESSION_WAITING) {
+		session_tell(s, ESHUTDOWN, SHUTDOWN_TEXT); /* in reply to its open */
 		session_close(s, s->end_reason);
-	else if (s->state == SESSION_READING && !proto_parser_in_request(&s->parser) &&
-	         !s->transport->output_full(s->context))
-		session_close(s, s->end_reason); /* else once the reply going out has gone */
+	} else if (s->state == SESSION_READING) {
+		session_run(s); /* between requests it ends now, telling the client why */
+	}
 }

@@ -92,8 +92,28 @@ void session_input_end(struct session *session);
 void session_output_drained(struct session *session);
 /* End the session now: the request in flight completes, the device is closed. */
 void session_close(struct session *session, const char *why);
-/* Ask a session to end at its next request boundary, answering the client with an error. */
+/*
+ * Ask a session to end at its next request boundary, answering the client with an
+ * error (E125). A call or a record still in progress after the drives' stop grace
+ * gets session_cut(), leaving the call. May end and free the session at once.
+ */
 void session_abort(struct session *session, const char *why);
+/*
+ * End now, whatever the session is doing: the client gets E<error> with text in
+ * reply to the request it is sending or waiting on (not in the middle of a reply
+ * already begun), and a half-received record is dropped, never written. A device
+ * call in flight is waited for, unless leave_call: then the client is let go at
+ * once and the drive, logged as abandoned, stays with the call until it returns.
+ */
+void session_cut(struct session *session, int error, const char *text, const char *why,
+                 bool leave_call);
+/*
+ * Take the session's drive back (rmtctl release): between requests at once, else
+ * once the request in progress is answered. The device is closed, the drive goes
+ * to the next waiter, and the session's next request on it fails with ECANCELED.
+ * False when the session holds no drive or is ending. May free the session.
+ */
+bool session_take_back_drive(struct session *session);
 
 void session_activity(const struct session *session, struct session_activity *activity);
 
@@ -106,8 +126,10 @@ enum session_phase {
 enum session_phase session_phase(const struct session *session);
 
 /*
- * Shut down gracefully (SIGTERM): a record being received is completed and
- * written, then the device is closed and the session ends.
+ * Shut down gracefully (SIGTERM): a request being received is completed and
+ * answered, then the device is closed and the session ends. Between requests the
+ * client gets "E108 rmtd shutting down" (ESHUTDOWN) as the answer to its next
+ * request; what is still in progress after the grace period gets session_cut().
  */
 void session_shutdown(struct session *session);
 

@@ -330,7 +330,9 @@ static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 	if (rc == 0 && d->waiters > 0)
 		rc = add_printf(out, "%s %d waiting", d->holder || d->device_open ? "," : "",
 		                d->waiters);
-	if (rc == 0 && d->holder == 0 && !d->device_open && d->waiters == 0)
+	if (rc == 0 && d->abandoned)
+		rc = add_printf(out, " abandoned to a device call that has not returned");
+	if (rc == 0 && d->holder == 0 && !d->device_open && d->waiters == 0 && !d->abandoned)
 		rc = add_printf(out, " idle");
 	if (rc == 0 && d->cartridge != NULL && strcmp(d->cartridge, d->name) != 0)
 		rc = add_printf(out, ", cartridge %s",
@@ -445,8 +447,9 @@ static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 	if (rc == 0)
 		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
 	if (rc == 0)
-		rc = add_printf(out, ",\"declared\":%s,\"device_open\":%s",
-		                d->declared ? "true" : "false", d->device_open ? "true" : "false");
+		rc = add_printf(out, ",\"declared\":%s,\"device_open\":%s,\"abandoned\":%s",
+		                d->declared ? "true" : "false", d->device_open ? "true" : "false",
+		                d->abandoned ? "true" : "false");
 	if (rc == 0 && d->holder != 0)
 		rc = add_printf(out, ",\"holder\":%u", d->holder);
 	else if (rc == 0)
@@ -864,6 +867,7 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 		out->kind = drive->kind;
 		out->declared = drive->declared;
 		out->device_open = drive->device_open;
+		out->abandoned = drive->abandoned && drive->holder != NULL;
 		out->waiters = drive->waiter_count;
 		if (drive->has_cartridge && drive->catalog.cartridge != NULL)
 			out->cartridge = drive->catalog.cartridge;

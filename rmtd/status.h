@@ -57,6 +57,7 @@ struct status_drive {
 	enum device_kind kind;
 	bool declared;
 	bool device_open;
+	bool abandoned;  /* its session ended while a device call had not returned */
 	unsigned holder; /* session id, 0 when free */
 	int waiters;
 	char status_file[512];           /* "" when no status directory */

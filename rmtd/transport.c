@@ -414,7 +414,9 @@ void fd_transport_serve(struct fd_transport *t, volatile sig_atomic_t *stop)
 		ssize_t n;
 
 		if (*stop) {
-			session_close(t->session, "terminated by a signal");
+			/* The client is told why, in reply to its pending or its next request. */
+			session_cut(t->session, ESHUTDOWN, "rmtd shutting down",
+			            "terminated by a signal", false);
 			break;
 		}
 		session_input_space(t->session, &where, &length);

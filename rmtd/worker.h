@@ -10,6 +10,7 @@
 #ifndef RMTD_WORKER_H
 #define RMTD_WORKER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,8 +52,9 @@ struct job {
 	 * moves it.
 	 */
 	int socket;
-	size_t have;    /* JOB_WRITE: bytes of the record already in buffer */
-	int timeout_ms; /* JOB_WRITE: how long the rest may take to arrive (<= 0: no limit) */
+	bool socket_revoked; /* worker_revoke_socket(): the thread must leave socket alone */
+	size_t have;         /* JOB_WRITE: bytes of the record already in buffer */
+	int timeout_ms;      /* JOB_WRITE: how long the rest may take to arrive (<= 0: no limit) */
 
 	/* outputs */
 	int64_t result;     /* >= 0 success value, < 0 -errno */
@@ -69,16 +71,35 @@ struct job {
 
 struct worker;
 
-/* Start a worker thread whose completions are delivered through base. */
-struct worker *worker_create(struct event_base *base);
+/*
+ * Start a worker thread whose completions are delivered through base. NULL with
+ * *error set (EMFILE, ENFILE: no descriptors; EAGAIN: no thread; ENOMEM).
+ */
+struct worker *worker_create(struct event_base *base, int *error);
 /* Ask the thread to finish its queue and stop; frees the worker once it has. */
 void worker_destroy(struct worker *worker);
+/*
+ * At exit, a thread stuck in a device call cannot be joined: stop delivering its
+ * completions and leave it (and its memory) to the end of the process.
+ */
+void worker_abandon(struct worker *worker);
+/*
+ * Take the client's socket back from the job in flight (job->socket): a record
+ * being received is cut (the job fails, nothing is written), and once this
+ * returns the thread never touches the socket again, so it may be closed.
+ * Returns true when the job will now complete without a device call (the record
+ * it was receiving is cut); false when it may still be waiting for the device.
+ */
+bool worker_revoke_socket(struct worker *worker, struct job *job);
 /* Queue a job; job->done runs later on the loop. With worker NULL the job runs now. */
 void worker_submit(struct worker *worker, struct job *job);
 /* True while a job of this worker is queued or running. */
 bool worker_busy(const struct worker *worker);
 
-/* Run one job's backend call in the calling thread (what the worker thread does). */
-void job_execute(struct job *job);
+/*
+ * Run one job's backend call in the calling thread (what the worker thread does).
+ * socket_lock (NULL inline) is held while the job uses the client's socket.
+ */
+void job_execute(struct job *job, pthread_mutex_t *socket_lock);
 
 #endif

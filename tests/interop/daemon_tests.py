@@ -334,6 +334,39 @@ def a_slow_reader_of_large_records_gets_every_byte(directory):
     assert daemon.stop() == 0
 
 
+@test
+def a_large_reply_still_going_out_when_the_session_ends_is_sent_whole(directory):
+    # The unsent part of a large R reply lies in the drive's record buffer. The idle
+    # timeout ends the session, which lets the drive go (freed, for a name) while
+    # that reply still has to go out, whole and unchanged.
+    daemon = Daemon(directory, "--idle-timeout", "1")
+    path = directory + "/whole.img"
+    size = 4 << 20
+    writer = daemon.connect()
+    writer.open(path, O_WRONLY | O_CREAT)
+    assert writer.write(record(8, 0, size)) == size
+    writer.close()
+    writer.close_transport()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.connect(("127.0.0.1", daemon.port))
+    reader = Rmt(sock)
+    reader.open(path, O_RDONLY)
+    reader.send(b"R%d\n" % size)
+    deadline = time.time() + 10
+    while "session 2: ended (idle timeout)" not in log_of(daemon):
+        assert time.time() < deadline, "the idle timeout did not end the session"
+        time.sleep(0.1)
+    # Another session takes a drive and fills a record buffer meanwhile.
+    other = daemon.connect()
+    other.open(directory + "/other.img", O_RDWR | O_CREAT)
+    assert other.write(b"z" * size) == size
+    assert reader.reply() == size
+    assert reader.read_exact(size) == record(8, 0, size), "the reply changed under way"
+    assert daemon.alive()
+    assert daemon.stop() == 0
+
+
 def tape_records(daemon, tape):
     """Every record of the first file of tape, then check the filemark ends it."""
     reader = daemon.connect()
@@ -403,6 +436,221 @@ def large_records_cut_stalled_or_finished_at_sigterm(directory):
     reader = Daemon(directory)
     assert tape_records(reader, finished) == [record(7, i, size) for i in range(2)]
     assert reader.stop() == 0
+
+
+def expect_rmt_error(action, errno, text=None):
+    try:
+        action()
+    except RmtError as error:
+        assert error.errno == errno, "got %s, expected E%d" % (error, errno)
+        assert text is None or text in error.text, "reason %r lacks %r" % (error.text, text)
+        return error
+    raise AssertionError("expected E%d, the request succeeded" % errno)
+
+
+def expect_closed(rmt):
+    try:
+        rmt.read_line()
+        raise AssertionError("the connection stayed open")
+    except (EOFError, OSError):
+        pass
+
+
+def log_of(daemon):
+    return open(daemon.log.name).read()
+
+
+def control(path, line):
+    """One request on rmtd's control socket; the whole reply."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.connect(path)
+    sock.sendall(line.encode() + b"\n")
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data.decode()
+
+
+@test
+def sigterm_ends_a_stuck_open_after_the_grace(directory):
+    """open(2) of a FIFO with no reader never returns: SIGTERM still ends rmtd."""
+    fifo = directory + "/stuck"
+    os.mkfifo(fifo)
+    daemon = Daemon(directory, "--stop-grace", "1")
+    idle = daemon.connect()
+    assert idle.version() == 2
+    stuck = daemon.connect()
+    stuck.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    time.sleep(0.3)
+    began = time.time()
+    daemon.process.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    # Between requests the client reads why as the answer to its next request.
+    expect_rmt_error(idle.version, 108, "rmtd shutting down")
+    expect_closed(idle)
+    # The open is answered once the grace is over; the call itself is left behind.
+    expect_rmt_error(stuck.reply, 108, "rmtd shutting down")
+    code = daemon.process.wait(timeout=10)
+    took = time.time() - began
+    daemon.log.close()
+    assert code == 0, "SIGTERM exits 0, got %s" % code
+    assert took < 4, "exited %.1f s after SIGTERM, the grace is 1 s (twice for devices)" % took
+    assert "drive %s abandoned" % fifo in log_of(daemon), log_of(daemon)[-800:]
+
+
+@test
+def sigterm_drops_stalled_records_after_the_grace(directory):
+    """A half-sent record holds SIGTERM up for the grace, not the request timeout."""
+    daemon = Daemon(directory, "--stop-grace", "1", "--request-timeout", "120")
+    clients = []
+    for name, size in (("thread", 256 * 1024), ("loop", 10240)):
+        tape = "%s/%s.tap" % (directory, name)
+        rmt = daemon.connect()
+        rmt.open(tape, O_RDWR | O_CREAT)
+        assert rmt.write(record(1, 0, size)) == size
+        rmt.send(b"W%d\n" % size + record(1, 1, size)[:size // 3])
+        clients.append((rmt, tape, size))
+    time.sleep(0.3)
+    began = time.time()
+    daemon.process.send_signal(signal.SIGTERM)
+    for rmt, tape, size in clients:
+        expect_rmt_error(rmt.reply, 108, "rmtd shutting down")
+    code = daemon.process.wait(timeout=10)
+    took = time.time() - began
+    daemon.log.close()
+    assert code == 0 and took < 4, "exit %s after %.1f s" % (code, took)
+    reader = Daemon(directory)
+    for rmt, tape, size in clients:
+        assert tape_records(reader, tape) == [record(1, 0, size)], \
+            "%s: the whole record only, then the filemark" % tape
+    assert reader.stop() == 0
+
+
+@test
+def kill_ends_a_session_stuck_in_open(directory):
+    fifo = directory + "/stuck"
+    os.mkfifo(fifo)
+    socket_path = directory + "/control"
+    daemon = Daemon(directory, "--stop-grace", "1", "--control", socket_path)
+    stuck = daemon.connect(timeout=10)
+    stuck.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    time.sleep(0.3)
+    assert control(socket_path, "kill 1").startswith("OK "), "kill accepted"
+    began = time.time()
+    expect_rmt_error(stuck.reply, 125, "aborted by the operator")
+    expect_closed(stuck)
+    assert time.time() - began < 4, "ended within the grace"
+    log = log_of(daemon)
+    assert "session 1: drive %s abandoned: its open has not returned" % fifo in log, log[-800:]
+    drives = control(socket_path, "drives")
+    assert "abandoned to a device call that has not returned" in drives, drives
+    # The daemon goes on; once the call returns, the drive is given back.
+    other = daemon.connect()
+    other.open(directory + "/other.dat", O_RDWR | O_CREAT)
+    assert other.write(b"x" * 100) == 100
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    deadline = time.time() + 5
+    while "returned; the drive is free again" not in log_of(daemon):
+        assert time.time() < deadline, "the abandoned call's return was not handled"
+        time.sleep(0.05)
+    os.close(reader)
+    drives = control(socket_path, "drives")
+    assert "abandoned" not in drives, drives
+    assert daemon.stop(timeout=10) == 0
+
+
+@test
+def hold_timeout_takes_an_idle_drive_back(directory):
+    daemon = Daemon(directory, "--hold-timeout", "2", "--drive-wait", "20")
+    tape = directory + "/held.tap"
+    holder = daemon.connect()
+    holder.open(tape, O_RDWR | O_CREAT)
+    for i in range(3):
+        assert holder.write(record(3, i)) == 10240
+    began = time.time()
+    waiter = daemon.connect()
+    assert waiter.open(tape, O_RDONLY) == 0  # queued until the holder's drive is taken back
+    waited = time.time() - began
+    assert 1.5 < waited < 5, "the idle holder kept the drive %.1f s" % waited
+    # The holder learns why on its next request; its records and filemark are there.
+    expect_rmt_error(lambda: holder.write(record(3, 3)), 110, "taken back")
+    waiter.ioctl(MTREW)
+    for i in range(3):
+        assert waiter.read(65536) == record(3, i)
+    assert waiter.read(65536) == b"", "closing the taken drive wrote the filemark"
+    waiter.close()
+    assert "idle for" in log_of(daemon) and "taking the drive back" in log_of(daemon)
+    # A session that is busy is never idle: a steady writer keeps its drive.
+    holder.open(tape, O_RDWR)
+    holder.ioctl(MTEOM)
+    for i in range(30):
+        assert holder.write(record(4, i)) == 10240
+        time.sleep(0.1)
+    holder.close()
+    assert daemon.stop() == 0
+
+
+@test
+def rmtctl_release_takes_a_drive_back(directory):
+    socket_path = directory + "/control"
+    rmtctl = os.path.join(os.path.dirname(RMTD), "rmtctl")
+    daemon = Daemon(directory, "--control", socket_path, "--drive-wait", "0")
+    tape = directory + "/released.tap"
+    holder = daemon.connect()
+    holder.open(tape, O_RDWR | O_CREAT)
+    for i in range(2):
+        assert holder.write(record(5, i)) == 10240
+    done = subprocess.run([rmtctl, "-s", socket_path, "release", tape], capture_output=True,
+                          text=True, timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert "taken back from session 1" in done.stdout, done.stdout
+    time.sleep(0.2)
+    other = daemon.connect()
+    assert other.open(tape, O_RDONLY) == 0, "the drive is free at once"
+    other.ioctl(MTREW)
+    assert [other.read(65536) for _ in range(3)] == [record(5, 0), record(5, 1), b""]
+    other.close()
+    expect_rmt_error(lambda: holder.write(record(5, 2)), 125, "taken back by the operator")
+    assert holder.version() == 2, "the session itself lives on"
+    done = subprocess.run([rmtctl, "-s", socket_path, "release", tape], capture_output=True,
+                          text=True, timeout=10)
+    assert done.returncode == 1 and "nobody holds" in done.stderr, done
+    done = subprocess.run([rmtctl, "-s", socket_path, "release", directory + "/never.tap"],
+                          capture_output=True, text=True, timeout=10)
+    assert done.returncode == 1 and "no such drive" in done.stderr, done
+    assert "control: drive %s taken back from session 1" % tape in log_of(daemon)
+    assert daemon.stop() == 0
+
+
+@test
+def stdio_blocked_open_ends_at_disconnect_and_sigterm(directory):
+    """rmt over ssh: the process itself waits in open(2); a gone client or SIGTERM ends it."""
+    fifo = directory + "/stuck"
+    os.mkfifo(fifo)
+    argv = [RMTD, "--stdio", "--allow", directory]
+    # The client goes away: both pipes close.
+    rmt = Rmt.spawn(argv, stderr=subprocess.DEVNULL)
+    STARTED.append(rmt.process)
+    rmt.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    time.sleep(0.3)
+    began = time.time()
+    rmt.process.stdin.close()
+    rmt.process.stdout.close()
+    assert rmt.process.wait(timeout=10) == 0
+    assert time.time() - began < 4, "noticed within a few seconds"
+    # SIGTERM: the open is answered with the reason, and rmtd ends.
+    rmt = Rmt.spawn(argv, stderr=subprocess.DEVNULL)
+    STARTED.append(rmt.process)
+    rmt.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    time.sleep(0.3)
+    rmt.process.send_signal(signal.SIGTERM)
+    expect_rmt_error(rmt.reply, 108, "rmtd shutting down")
+    assert rmt.process.wait(timeout=10) == 0
 
 
 @test

@@ -116,6 +116,19 @@ Test(config, sync_records)
 	expect_error("sync maybe\n", "t.conf:1: sync \"maybe\": expected yes or no");
 }
 
+Test(config, drive_timing_limits)
+{
+	cr_assert_eq(parse("limit hold-timeout 600\nlimit stop-grace 5\n"), 0, "%s", error);
+	cr_assert_eq(config.hold_timeout, 600);
+	cr_assert_eq(config.stop_grace, 5);
+	config_free(&config);
+	cr_assert_eq(parse("limit hold-timeout 0\n"), 0, "%s", error);
+	cr_assert_eq(config.hold_timeout, 0, "0: never");
+	cr_assert_eq(config.stop_grace, -1, "not set");
+	config_free(&config);
+	expect_error("limit stop-grace 0\n", "0 where it must be positive");
+}
+
 Test(config, nul_bytes_and_long_lines)
 {
 	char text[8000];

@@ -75,6 +75,10 @@ Test(request, commands)
 	cr_assert_str_eq(r.name, "/srv/my tapes/a b.tap");
 	cr_assert_eq(parse("catalog %2Fa%0Ab%25c%20", &r), 0);
 	cr_assert_str_eq(r.name, "/a\nb%c ");
+	cr_assert_eq(parse("release /srv/tapes/a%20b.tap", &r), 0);
+	cr_assert_eq(r.command, CONTROL_RELEASE);
+	cr_assert(r.has_name);
+	cr_assert_str_eq(r.name, "/srv/tapes/a b.tap");
 	/* "--jsonx" is not the flag: it is the name. */
 	cr_assert_eq(parse("catalog --jsonx", &r), 0);
 	cr_assert_not(r.json);
@@ -104,6 +108,9 @@ Test(request, refusals)
 	    "catalog %4",
 	    "catalog %zz",
 	    "catalog a%00b",
+	    "release",
+	    "release   ",
+	    "release %zz",
 	    "status\x01",
 	    "kill\n12",
 	};

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "path.h"
@@ -248,4 +250,47 @@ Test(path, open_beneath_refuses_a_symlinked_directory)
 	snprintf(link, sizeof(link), "%s/etc", spool);
 	cr_assert_eq(symlink("/etc", link), 0);
 	cr_assert_eq(path_open_beneath(dirfd, "etc/passwd", O_RDONLY, 0), -EACCES);
+}
+
+/* A watch like stdio mode's: a tick every 20 ms, giving up at the third. */
+static int ticks;
+
+static void tick(int signal_number)
+{
+}
+
+static void watch_begin(void)
+{
+	struct itimerval every = {.it_interval = {0, 20000}, .it_value = {0, 20000}};
+
+	setitimer(ITIMER_REAL, &every, NULL);
+}
+
+static int watch_interrupted(void)
+{
+	return ++ticks >= 3 ? ECONNRESET : 0;
+}
+
+static void watch_end(void)
+{
+	struct itimerval off = {0};
+
+	setitimer(ITIMER_REAL, &off, NULL);
+}
+
+Test(path, a_blocking_open_ends_when_the_watch_says_so, .timeout = 10)
+{
+	static const struct path_open_watch watch = {watch_begin, watch_interrupted, watch_end};
+	struct sigaction action = {.sa_handler = tick};
+	char fifo[PATH_MAX + 8];
+
+	snprintf(fifo, sizeof(fifo), "%s/fifo", spool);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGALRM, &action, NULL); /* no SA_RESTART: the open sees EINTR */
+	path_set_open_watch(&watch);
+	/* Nobody opens the other end: without the watch this waits for ever. */
+	cr_assert_eq(path_open_beneath(policy.directories[0].fd, "fifo", O_WRONLY, 0), -ECONNRESET);
+	cr_assert_eq(ticks, 3, "asked at each interruption");
+	path_set_open_watch(NULL);
 }

@@ -431,3 +431,59 @@ Test(session, abort_answers_the_client_and_ends)
 	cr_assert_eq(strncmp(fake.output, "E125\n", 5), 0);
 	cr_assert_eq(file_size("ab"), 2);
 }
+
+Test(session, shutdown_between_requests_says_why)
+{
+	open_file("sd", "1 O_WRONLY|O_CREAT");
+	feed("W2\nab");
+	EXPECT("A2\n");
+	session_shutdown(session);
+	cr_assert(fake.finished);
+	EXPECT("E108\nrmtd shutting down\n");
+	cr_assert_eq(file_size("sd"), 2);
+}
+
+Test(session, shutdown_mid_request_answers_it_first)
+{
+	open_file("sm", "1 O_WRONLY|O_CREAT");
+	feed("W4\nab");
+	session_shutdown(session);
+	cr_assert_not(fake.finished, "the record being received is waited for");
+	feed("cd");
+	cr_assert(fake.finished);
+	EXPECT("A4\nE108\nrmtd shutting down\n");
+	cr_assert_eq(file_size("sm"), 4);
+}
+
+Test(session, a_cut_drops_the_half_record_and_says_why)
+{
+	open_file("cut", "1 O_WRONLY|O_CREAT");
+	feed("W2\nabW4\nxy");
+	EXPECT("A2\n");
+	session_cut(session, ESHUTDOWN, "rmtd shutting down", "server shutting down", false);
+	cr_assert(fake.finished);
+	cr_assert_str_eq(fake.why, "server shutting down");
+	EXPECT("E108\nrmtd shutting down\n");
+	cr_assert_eq(file_size("cut"), 2, "the half-sent record is never written");
+}
+
+Test(session, a_drive_taken_back_fails_the_next_request_once)
+{
+	open_file("tb", "1 O_WRONLY|O_CREAT");
+	feed("W2\nab");
+	EXPECT("A2\n");
+	cr_assert(session_take_back_drive(session));
+	cr_assert_eq(drive_count_known(&drives), 1, "the opened drive is listed, idle");
+	cr_assert_null(TAILQ_FIRST(&drives.drives)->holder, "nobody holds it now");
+	cr_assert_not(TAILQ_FIRST(&drives.drives)->device_open, "its device is closed");
+	feed("W3\nxyz");
+	EXPECT("E125\nDrive taken back by the operator\n");
+	feed("W3\nxyz");
+	EXPECT("E9\nBad file descriptor\n");
+	cr_assert_not(fake.finished, "the session lives on");
+	cr_assert_not(session_take_back_drive(session), "nothing to take now");
+	open_file("tb", "1 O_WRONLY");
+	feed("W1\nq");
+	EXPECT("A1\n");
+	cr_assert_eq(file_size("tb"), 2, "the device was closed and opened again");
+}

@@ -1,0 +1,184 @@
+/*
+ * test_drive.c - the drive registry's lifecycle: drives made for names give back
+ * their thread and descriptors once nobody holds, waits for or uses them, and
+ * are forgotten unless opened (then the most recent few are listed); declared
+ * drives stay; running out of descriptors is EMFILE, not EAGAIN.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "drive.h"
+
+static struct event_base *base;
+static struct drive_registry drives;
+static int acquired_error = 1;
+
+static void setup(void)
+{
+	cr_assert_eq(evthread_use_pthreads(), 0);
+	base = event_base_new();
+	cr_assert_not_null(base);
+}
+
+static void teardown(void)
+{
+	drive_registry_free(&drives);
+	event_base_free(base);
+}
+
+TestSuite(drive, .init = setup, .fini = teardown);
+
+static int count_entries(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *entry;
+	int count = 0;
+
+	cr_assert_not_null(dir);
+	while ((entry = readdir(dir)) != NULL)
+		count += entry->d_name[0] != '.';
+	closedir(dir);
+	return count;
+}
+
+static void acquired(struct drive *drive, int error, void *arg)
+{
+	acquired_error = error;
+}
+
+Test(drive, a_name_is_forgotten_when_released)
+{
+	struct drive *drive;
+	int holder;
+
+	drive_registry_init(&drives, base, false, 0);
+	drive = drive_lookup(&drives, "/spool/a.tap", DEVICE_KIND_VTAPE, false);
+	cr_assert_not_null(drive);
+	cr_assert_eq(drive_lookup(&drives, "/spool/a.tap", DEVICE_KIND_VTAPE, false), drive);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+	cr_assert_eq(drive_count_known(&drives), 1);
+	drive_release(&drives, drive, &holder);
+	cr_assert_eq(drive_count_known(&drives), 0, "an unused drive of a name is freed");
+	cr_assert_null(drive_find(&drives, "/spool/a.tap"));
+}
+
+Test(drive, declared_drives_stay)
+{
+	struct drive *drive;
+	int holder;
+
+	drive_registry_init(&drives, base, false, 0);
+	drive = drive_lookup(&drives, "/dev/nst0", DEVICE_KIND_TAPE, true);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+	drive_release(&drives, drive, &holder);
+	cr_assert_eq(drive_find(&drives, "/dev/nst0"), drive, "a declared drive is kept");
+	cr_assert(drive->declared);
+}
+
+Test(drive, kept_while_waited_for_and_freed_after)
+{
+	struct drive *drive;
+	int first, second;
+
+	drive_registry_init(&drives, base, false, 30);
+	drive = drive_lookup(&drives, "/spool/b.tap", DEVICE_KIND_VTAPE, false);
+	cr_assert_eq(drive_acquire(&drives, drive, &first, acquired, NULL), 0);
+	cr_assert_eq(drive_acquire(&drives, drive, &second, acquired, NULL), 1, "queued");
+	drive_release(&drives, drive, &first);
+	cr_assert_eq(acquired_error, 0, "the waiter got it");
+	cr_assert_eq(drive->holder, &second);
+	cr_assert_eq(drive_count_known(&drives), 1);
+	/* A waiter that leaves while another holds: the holder keeps it. */
+	cr_assert_eq(drive_acquire(&drives, drive, &first, acquired, NULL), 1);
+	drive_cancel_wait(&drives, drive, &first);
+	cr_assert_eq(drive_count_known(&drives), 1);
+	drive_release(&drives, drive, &second);
+	cr_assert_eq(drive_count_known(&drives), 0);
+}
+
+Test(drive, an_open_device_keeps_its_drive)
+{
+	struct drive *drive;
+	int holder;
+
+	drive_registry_init(&drives, base, false, 0);
+	drive = drive_lookup(&drives, "/spool/c.dat", DEVICE_KIND_FILE, false);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+	drive->device_open = true; /* released without closing: a bug, but never freed open */
+	drive_release(&drives, drive, &holder);
+	cr_assert_eq(drive_count_known(&drives), 1);
+	drive->device_open = false;
+}
+
+Test(drive, threads_and_descriptors_come_back)
+{
+	int threads = count_entries("/proc/self/task");
+	int fds = count_entries("/proc/self/fd");
+
+	drive_registry_init(&drives, base, true, 0);
+	for (int i = 0; i < 200; i++) {
+		char name[64];
+		struct drive *drive;
+		int holder;
+
+		snprintf(name, sizeof(name), "/spool/name-%d", i);
+		drive = drive_lookup(&drives, name, DEVICE_KIND_FILE, false);
+		cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+		cr_assert_not_null(drive->worker);
+		drive_release(&drives, drive, &holder);
+	}
+	cr_assert_eq(drive_count_known(&drives), 0);
+	cr_assert_eq(count_entries("/proc/self/task"), threads, "every drive thread was joined");
+	cr_assert_eq(count_entries("/proc/self/fd"), fds, "every eventfd was closed");
+}
+
+Test(drive, opened_names_are_remembered_without_their_threads)
+{
+	int threads = count_entries("/proc/self/task");
+	int fds = count_entries("/proc/self/fd");
+	char name[64];
+
+	drive_registry_init(&drives, base, true, 0);
+	for (int i = 0; i < 3 * DRIVE_IDLE_REMEMBERED; i++) {
+		struct drive *drive;
+		int holder;
+
+		snprintf(name, sizeof(name), "/spool/tape-%d.tap", i);
+		drive = drive_lookup(&drives, name, DEVICE_KIND_VTAPE, false);
+		cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+		drive->opened = true;
+		drive_release(&drives, drive, &holder);
+		cr_assert_null(drive->worker, "an idle drive has no thread");
+	}
+	cr_assert_eq(drive_count_known(&drives), DRIVE_IDLE_REMEMBERED);
+	cr_assert_not_null(drive_find(&drives, name), "the most recent is listed");
+	cr_assert_null(drive_find(&drives, "/spool/tape-0.tap"), "the oldest is forgotten");
+	cr_assert_eq(count_entries("/proc/self/task"), threads);
+	cr_assert_eq(count_entries("/proc/self/fd"), fds);
+}
+
+Test(drive, out_of_descriptors_is_emfile)
+{
+	struct rlimit limit = {64, 64};
+	struct drive *drive;
+	int holder, fd, last = -1;
+
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &limit), 0);
+	drive_registry_init(&drives, base, true, 0);
+	/* Fill the table, then give one back: the drive's second eventfd finds none. */
+	while ((fd = open("/dev/null", O_RDONLY)) >= 0)
+		last = fd;
+	cr_assert_eq(errno, EMFILE);
+	close(last);
+	drive = drive_lookup(&drives, "/spool/d.dat", DEVICE_KIND_FILE, false);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), -EMFILE);
+	cr_assert_eq(drive_count_known(&drives), 0, "the drive that could not start is freed");
+}
