@@ -1,0 +1,10 @@
+#!/bin/sh
+# Random fault schedules under GNU tar (create to a virtual tape and to a file, extract
+# from a virtual tape) and dump (to a virtual tape), through the fault drive
+# (tests/interop/fault_schedules.py). Seeded: the base seed is printed, and
+# FAULT_BASE_SEED=S replays a run, FAULT_SEED=S FAULT_KIND=K one iteration.
+# FAULT_ITERATIONS sets the number of tar runs (default 24; dump runs: a quarter).
+set -eu
+: "${RMTD_BUILD_DIR:?run through meson test}"
+: "${RMTD_SHARED_DIR:?run through meson test}"
+exec timeout 580 python3 "$(dirname "$0")/fault_schedules.py" "$RMTD_BUILD_DIR" "$RMTD_SHARED_DIR"
