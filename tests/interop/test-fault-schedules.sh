@@ -6,5 +6,8 @@
 # FAULT_ITERATIONS sets the number of tar runs (default 24; dump runs: a quarter).
 set -eu
 : "${RMTD_BUILD_DIR:?run through meson test}"
+# Sanitizer builds: a report ends the server and shows in the log the test reads.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
 : "${RMTD_SHARED_DIR:?run through meson test}"
 exec timeout 580 python3 "$(dirname "$0")/fault_schedules.py" "$RMTD_BUILD_DIR" "$RMTD_SHARED_DIR"
