@@ -293,6 +293,20 @@ def write_short(d):
 
 
 @case
+def a_late_device_is_only_late(d):
+    tape = new_tape(d, "t.tap")
+
+    def body(s):
+        s.ok(opener(tape, O_RDWR), 0)
+        started = time.time()
+        s.ok(write(100), 100)
+        expect(time.time() - started >= 0.3, "the delayed write was not late")
+        s.ok(close(), 0)
+    run_stdio(d, "write#1=delay:300", body)
+    expect(tape_records(tape) == [[100]], "tape %r" % tape_records(tape))
+
+
+@case
 def read_fails(d):
     tape = new_tape(d, "t.tap", [[100, 200, 300]])
 
