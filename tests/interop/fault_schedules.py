@@ -3,8 +3,9 @@
 
 Each iteration draws a schedule for the fault drive from a seeded generator (the
 seed is printed, and FAULT_SEED=S replays exactly that iteration), runs an
-unmodified client against rmtd-fault through an rsh stand-in that records both
-directions of the conversation, and checks:
+unmodified client against rmtd-fault (in stdio mode, or the daemon for tar's
+128 KiB records, which the drive's thread moves) through an rsh stand-in that
+records both directions of the conversation, and checks:
   - every failure reached the program: when any request got an E reply (or a W
     an acknowledgement short of its length), the client exits non-zero and says
     so (the error's text, or tar's "Wrote only"); when none did, it succeeds and
@@ -30,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rmtclient import MTREW, O_RDONLY, Rmt, RmtError  # noqa: E402
+from rmtclient import MTREW, O_RDONLY, Rmt, RmtError, free_port, wait_for_port  # noqa: E402
 
 BUILD = SHARED = WORK = None
 RECORD = 10240  # tar's default 20 blocks, and dump's 10 KiB records
@@ -54,6 +55,15 @@ exec 2>>"$FAULT_RUN/server.log"
 tee "$base.c2s" | "$FAULT_SERVER" --stdio -d --allow "$FAULT_SPOOL" | tee "$base.s2c"
 : >"$base.done"
 """
+
+
+DAEMON_SHIM = r"""#!/bin/sh
+# rsh stand-in: a TCP connection to the rmtd-fault daemon, both directions recorded.
+base=$(mktemp "$FAULT_RUN/conn.XXXXXX")
+tee "$base.c2s" | "$FAULT_CONNECT" -p "$FAULT_PORT" 127.0.0.1 | tee "$base.s2c"
+: >"$base.done"
+"""
+BIG_BLOCKING = 256  # tar -b 256: 128 KiB records, which the daemon's drive thread moves
 
 
 class Stream:
@@ -163,23 +173,53 @@ def tape_file_records(tape):
 def check_nothing_lost(writes, medium, is_tape):
     """writes: [(data, reply)]. The medium (records, or a file's bytes) must hold every
     acknowledged record in order; a failed one may be there only whole (written, then
-    reported as failed)."""
-    at = 0
-    for number, (data, reply) in enumerate(writes, 1):
+    reported as failed). A client may send a failed record again (dump after ENOSPC), so
+    whether a failed one is on the medium is decided by what follows."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 4 * len(writes) + 100))
+    memo = {}
+
+    def piece(at, length):
         if is_tape:
-            here = medium[at] if at < len(medium) else None
+            return medium[at] if at < len(medium) else None
+        return medium[at:at + length]
+
+    def step(at, length):
+        return at + (1 if is_tape else length)
+
+    def fits(i, at):
+        """Can writes[i:] account for the medium from at on? Returns the first write that
+        cannot (an acknowledged one missing), or None."""
+        key = (i, at)
+        if key in memo:
+            return memo[key]
+        if i == len(writes):
+            result = None if at == len(medium) else ("extra", at)
         else:
-            here = medium[at:at + len(data)]
-        if reply is not None and reply[0] == "A":
-            n = reply[1]
-            expect(here is not None and here[:n] == data[:n] and (not is_tape or len(here) == n),
-                   "acknowledged record %d (%d bytes) is not on the medium" % (number, n))
-            at += 1 if is_tape else n
-        elif here == data:
-            at += 1 if is_tape else len(data)
-    left = len(medium) - at
-    expect(left == 0, "%d %s on the medium that no acknowledged or failed write put there"
-           % (left, "records" if is_tape else "bytes"))
+            data, reply = writes[i]
+            if reply is not None and reply[0] == "A":
+                n = reply[1]
+                here = piece(at, n)
+                if here is not None and here[:n] == data[:n] and (not is_tape or len(here) == n):
+                    result = fits(i + 1, step(at, n))
+                else:
+                    result = ("missing", i)
+            else:
+                result = fits(i + 1, at)
+                if result is not None and piece(at, len(data)) == data:
+                    taken = fits(i + 1, step(at, len(data)))
+                    result = taken if taken is None or taken > result else result
+        memo[key] = result
+        return result
+
+    problem = fits(0, 0)
+    if problem is None:
+        return
+    if problem[0] == "extra":
+        raise Failure("%s on the medium from %s %d on that no write put there"
+                      % ("records" if is_tape else "bytes", "record" if is_tape else "offset",
+                         problem[1]))
+    raise Failure("acknowledged record %d (%d bytes) is not on the medium"
+                  % (problem[1] + 1, writes[problem[1]][1][1]))
 
 
 # ---------------------------------------------------------------- schedules
@@ -261,7 +301,8 @@ def check_server_log(pairs):
 
 def tar_env():
     env = dict(os.environ, FAULT_RUN=RUN, FAULT_SPOOL=SPOOL,
-               FAULT_SERVER=os.path.join(BUILD, "rmtd", "rmtd-fault"))
+               FAULT_SERVER=os.path.join(BUILD, "rmtd", "rmtd-fault"),
+               FAULT_CONNECT=os.path.join(BUILD, "librmt", "rmt-connect"))
     return env
 
 
@@ -289,6 +330,43 @@ def tar_create(seed, target_is_tape):
         whole = b"".join(medium) if target_is_tape else medium
         expect(whole == open(LOCAL_ARCHIVE, "rb").read(),
                "the archive differs from a local tar -c")
+    check_server_log(pairs)
+
+
+def tar_daemon(seed):
+    """tar -c -b 256 to a virtual tape in the daemon: each record goes from the socket to
+    the device on the drive's thread, where the faults happen."""
+    rng = random.Random(seed)
+    records = os.path.getsize(LOCAL_BIG_ARCHIVE) // (BIG_BLOCKING * 512)
+    schedule = draw_schedule(rng, {"open": 1, "write": records, "close": 1})
+    name = os.path.join(SPOOL, "t%d.tap" % seed)
+    subprocess.run([os.path.join(BUILD, "rmtd", "rmt-vtape"), "create", name], check=True,
+                   stdout=subprocess.DEVNULL)
+    print("[fault-schedules] seed %d: tar -c -b %d to a virtual tape in the daemon, "
+          "RMTD_FAULT='%s'" % (seed, BIG_BLOCKING, schedule), flush=True)
+    port = free_port()
+    log = open(os.path.join(RUN, "server.log"), "w")
+    daemon = subprocess.Popen([os.path.join(BUILD, "rmtd", "rmtd-fault"), "-d", "--control",
+                               "none", "--listen", "127.0.0.1:%d" % port, "--allow", SPOOL],
+                              stdout=log, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, RMTD_FAULT=schedule))
+    try:
+        wait_for_port(port)
+        rc, output, _ = run_client(["tar", "--rsh-command=" + DAEMON_SHIM_PATH, "-b",
+                                    str(BIG_BLOCKING), "-cf", "localhost:" + name, "-C", SRC,
+                                    "."], dict(tar_env(), FAULT_PORT=str(port)))
+        pairs = conversations()
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+        log.close()
+    failed = check_reported(pairs, rc, output, "tar -c -b %d" % BIG_BLOCKING)
+    writes = [(data, reply) for letter, data, reply in pairs if letter == b"W"]
+    medium = tape_file_records(name)
+    check_nothing_lost(writes, medium, True)
+    if not failed:
+        expect(b"".join(medium) == open(LOCAL_BIG_ARCHIVE, "rb").read(),
+               "the archive differs from a local tar -c -b %d" % BIG_BLOCKING)
     check_server_log(pairs)
 
 
@@ -368,7 +446,7 @@ def make_tree(root):
 
 def main():
     global BUILD, SHARED, WORK, RUN, SPOOL, SRC, SHIM_PATH, LOCAL_ARCHIVE, READ_TAPE, IMAGE
-    global DUMP_RECORDS
+    global DUMP_RECORDS, DAEMON_SHIM_PATH, LOCAL_BIG_ARCHIVE
     BUILD, SHARED = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     iterations = int(os.environ.get("FAULT_ITERATIONS", "24"))
     only = os.environ.get("FAULT_SEED")
@@ -381,8 +459,15 @@ def main():
     with open(SHIM_PATH, "w") as f:
         f.write(SHIM)
     os.chmod(SHIM_PATH, 0o755)
+    DAEMON_SHIM_PATH = os.path.join(WORK, "fault-daemon-shim")
+    with open(DAEMON_SHIM_PATH, "w") as f:
+        f.write(DAEMON_SHIM)
+    os.chmod(DAEMON_SHIM_PATH, 0o755)
     LOCAL_ARCHIVE = os.path.join(WORK, "local.tar")
     subprocess.run(["tar", "-cf", LOCAL_ARCHIVE, "-C", SRC, "."], check=True)
+    LOCAL_BIG_ARCHIVE = os.path.join(WORK, "local-big.tar")
+    subprocess.run(["tar", "-b", str(BIG_BLOCKING), "-cf", LOCAL_BIG_ARCHIVE, "-C", SRC, "."],
+                   check=True)
     # the tape tar -x reads, written without faults
     READ_TAPE = os.path.join(SPOOL, "read.tap")
     subprocess.run([os.path.join(BUILD, "rmtd", "rmt-vtape"), "create", READ_TAPE], check=True,
@@ -411,13 +496,13 @@ def main():
     plan = []
     for i in range(iterations):
         seed = base_seed + i
-        plan.append((seed, ["tar-tape", "tar-file", "tar-extract"][i % 3]))
+        plan.append((seed, ["tar-tape", "tar-file", "tar-extract", "tar-daemon"][i % 4]))
     for i in range(max(1, iterations // 4)):
         plan.append((base_seed + iterations + i, "dump"))
     if only is not None:
         plan = [(int(only), os.environ.get("FAULT_KIND", "tar-tape"))]
     print("[fault-schedules] base seed %d (FAULT_BASE_SEED=%d replays the run; FAULT_SEED=S "
-          "with FAULT_KIND=tar-tape|tar-file|tar-extract|dump one iteration)"
+          "with FAULT_KIND=tar-tape|tar-file|tar-extract|tar-daemon|dump one iteration)"
           % (base_seed, base_seed), flush=True)
     failed = 0
     for seed, kind in plan:
@@ -430,6 +515,8 @@ def main():
                 tar_create(seed, False)
             elif kind == "tar-extract":
                 tar_extract(seed)
+            elif kind == "tar-daemon":
+                tar_daemon(seed)
             else:
                 dump_run(seed)
         except Exception as error:  # noqa: BLE001 - every failure is reported with its seed

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Random fault schedules under GNU tar (create to a virtual tape and to a file, extract
+# Random fault schedules under GNU tar (create to a virtual tape and to a file, and in
+# the daemon with 128 KiB records; extract
 # from a virtual tape) and dump (to a virtual tape), through the fault drive
 # (tests/interop/fault_schedules.py). Seeded: the base seed is printed, and
 # FAULT_BASE_SEED=S replays a run, FAULT_SEED=S FAULT_KIND=K one iteration.
