@@ -18,7 +18,7 @@ records both directions of the conversation, and checks:
   - the server logged one line for each E reply and no crash or sanitizer report.
 
 Usage: fault_schedules.py BUILD_DIR SHARED_DIR
-Environment: FAULT_ITERATIONS (tar runs, default 24; dump runs are a quarter of
+Environment: FAULT_ITERATIONS (tar runs, default 40; dump runs are a quarter of
 it), FAULT_SEED (run only the iteration with this seed), RMTD_KEEP_TMP.
 """
 import os
@@ -448,7 +448,7 @@ def main():
     global BUILD, SHARED, WORK, RUN, SPOOL, SRC, SHIM_PATH, LOCAL_ARCHIVE, READ_TAPE, IMAGE
     global DUMP_RECORDS, DAEMON_SHIM_PATH, LOCAL_BIG_ARCHIVE
     BUILD, SHARED = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
-    iterations = int(os.environ.get("FAULT_ITERATIONS", "24"))
+    iterations = int(os.environ.get("FAULT_ITERATIONS", "40"))
     only = os.environ.get("FAULT_SEED")
     base_seed = int(os.environ.get("FAULT_BASE_SEED", str(int(time.time()))))
     WORK = os.path.realpath(tempfile.mkdtemp(prefix="rmtd-fault-schedules-"))

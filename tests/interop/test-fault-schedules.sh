@@ -1,10 +1,10 @@
 #!/bin/sh
-# Random fault schedules under GNU tar (create to a virtual tape and to a file, and in
-# the daemon with 128 KiB records; extract
-# from a virtual tape) and dump (to a virtual tape), through the fault drive
+# Random fault schedules under GNU tar (create to a virtual tape, to a file and, with
+# 128 KiB records, in the daemon; extract from a virtual tape) and dump (to a virtual
+# tape), through the fault drive
 # (tests/interop/fault_schedules.py). Seeded: the base seed is printed, and
 # FAULT_BASE_SEED=S replays a run, FAULT_SEED=S FAULT_KIND=K one iteration.
-# FAULT_ITERATIONS sets the number of tar runs (default 24; dump runs: a quarter).
+# FAULT_ITERATIONS sets the number of tar runs (default 40; dump runs: a quarter).
 set -eu
 : "${RMTD_BUILD_DIR:?run through meson test}"
 # Sanitizer builds: a report ends the server and shows in the log the test reads.
