@@ -81,6 +81,9 @@ extern const struct backend_ops backend_st_ops;
  */
 int backend_lock(int fd, int operation);
 
+/* The test server (rmtd-fault) puts every backend behind this wrapper; NULL in rmtd. */
+extern const struct backend_ops *(*backend_wrapper)(const struct backend_ops *inner);
+
 /* Does this open descriptor answer MTIOCGET, i.e. is it a tape the st backend can drive? */
 bool backend_st_recognises(int fd);
 

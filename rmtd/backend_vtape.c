@@ -89,6 +89,10 @@ struct vtape {
 	/* fixed-block mode: the unread rest of a block a short read consumed */
 	unsigned char *partial;
 	size_t partial_capacity, partial_length, partial_used;
+	/* fixed-block mode: blocks left of st's last READ window, and whether st has
+	 * given up direct I/O for this open (after a read that splits a block) */
+	uint32_t window_left;
+	bool buffered_reads;
 };
 
 static struct vtape *vtape_of(struct device *dev)
@@ -339,6 +343,7 @@ static void go_eod(struct vtape *vt)
 static void drop_partial(struct vtape *vt)
 {
 	vt->partial_length = vt->partial_used = 0;
+	vt->window_left = 0;
 }
 
 /* st's counters: unknown (-1) stays unknown, one that would overflow becomes unknown. */
@@ -931,16 +936,73 @@ static ssize_t read_variable(struct vtape *vt, void *buf, size_t count)
 	return (ssize_t)o.length;
 }
 
+/* st's fixed-block read-ahead: a buffer of 32 KiB (buffer_kbs), at least one block. */
+#define ST_READ_AHEAD_BYTES 32768
+
+/*
+ * How many blocks st asks the drive for when it must fetch more: with direct I/O (the
+ * count a multiple of the block size, until a read that is not) the blocks still
+ * wanted; otherwise a whole read-ahead buffer.
+ */
+static uint32_t read_window(const struct vtape *vt, size_t count, size_t total)
+{
+	uint32_t block = vt->meta.block_size;
+	uint64_t blocks;
+
+	if (vt->buffered_reads)
+		blocks = block >= ST_READ_AHEAD_BYTES ? 1 : ST_READ_AHEAD_BYTES / block;
+	else
+		blocks = (count - total + block - 1) / block;
+	return blocks > UINT32_MAX ? UINT32_MAX : (uint32_t)blocks;
+}
+
+/*
+ * Does end of data come within the next window blocks, before a filemark or any
+ * other object that would end the drive's READ? *blocks: the whole blocks before it.
+ * The position is not changed.
+ */
+static bool window_meets_eod(struct vtape *vt, uint32_t window, uint32_t *blocks)
+{
+	uint64_t pos = vt->pos, obj = vt->obj;
+	bool eod = false;
+
+	*blocks = 0;
+	while (*blocks < window) {
+		struct tapeimage_object o;
+
+		if (next_object(vt, &o) < 0)
+			break;
+		if (o.kind == TAPEIMAGE_OBJ_EOD) {
+			eod = true;
+			break;
+		}
+		if (o.kind != TAPEIMAGE_OBJ_RECORD || o.length != vt->meta.block_size ||
+		    (o.word & TAPEIMAGE_ERROR_FLAG))
+			break;
+		vt->pos = o.end;
+		vt->obj++;
+		(*blocks)++;
+	}
+	vt->pos = pos;
+	vt->obj = obj;
+	return eod;
+}
+
 /*
  * Fixed-block mode: any count is served from whole blocks; the rest of a block a short
  * read cut is kept for the next read until any other call (st's read-ahead buffer, which
- * MTIOCGET and every other operation flush). A filemark or end of data after some blocks
- * ends the read; the next read meets it.
+ * MTIOCGET and every other operation flush). A filemark after some blocks ends the read;
+ * the next read meets it. When st's READ of a window of blocks runs into end of data the
+ * drive answers BLANK CHECK with the blocks it read; st drops them and the tape is at end
+ * of data, block unknown: the read fails with EIO, or returns 0 right after a filemark.
  */
 static ssize_t read_fixed(struct vtape *vt, unsigned char *buf, size_t count)
 {
 	uint32_t block = vt->meta.block_size;
 	size_t total = 0;
+
+	if (count % block != 0)
+		vt->buffered_reads = true; /* st: direct I/O cannot split a block */
 
 	if (vt->partial_used < vt->partial_length) {
 		size_t n = vt->partial_length - vt->partial_used;
@@ -958,8 +1020,22 @@ static ssize_t read_fixed(struct vtape *vt, unsigned char *buf, size_t count)
 
 		if (total == 0 && eod_state_answer(vt, &answer))
 			return answer;
+		if (vt->window_left == 0) {
+			uint32_t window = read_window(vt, count, total), blocks;
+
+			if (window_meets_eod(vt, window, &blocks) && (blocks > 0 || total > 0)) {
+				vt->meta.records_read += blocks;
+				go_eod(vt);
+				drop_partial(vt);
+				return read_at_eod(vt);
+			}
+			vt->window_left = window;
+		}
 		if (next_object(vt, &o) < 0)
 			o.kind = TAPEIMAGE_OBJ_BAD;
+		if (o.kind != TAPEIMAGE_OBJ_RECORD || o.length != block ||
+		    (o.word & TAPEIMAGE_ERROR_FLAG))
+			vt->window_left = 0; /* the drive's READ ends here */
 		if (total > 0 && (o.kind != TAPEIMAGE_OBJ_RECORD || o.length != block ||
 		                  (o.word & TAPEIMAGE_ERROR_FLAG)))
 			break;
@@ -1000,6 +1076,7 @@ static ssize_t read_fixed(struct vtape *vt, unsigned char *buf, size_t count)
 		vt->obj++;
 		vt->blkno = counter_add(vt->blkno, 1);
 		vt->meta.records_read++;
+		vt->window_left--;
 	}
 	if (vt->eof == TAPEIMAGE_EOF_FM)
 		vt->eof = TAPEIMAGE_EOF_NONE;

@@ -266,7 +266,9 @@ static void session_take_back(struct session *s)
 
 /* ---------------------------------------------------------------- open */
 
-static const struct backend_ops *backend_for(enum device_kind kind)
+const struct backend_ops *(*backend_wrapper)(const struct backend_ops *inner);
+
+static const struct backend_ops *backend_of_kind(enum device_kind kind)
 {
 	switch (kind) {
 	case DEVICE_KIND_VTAPE:
@@ -277,6 +279,13 @@ static const struct backend_ops *backend_for(enum device_kind kind)
 	default:
 		return &backend_file_ops;
 	}
+}
+
+static const struct backend_ops *backend_for(enum device_kind kind)
+{
+	const struct backend_ops *ops = backend_of_kind(kind);
+
+	return backend_wrapper != NULL ? backend_wrapper(ops) : ops;
 }
 
 static void session_open_target(struct session *s)
@@ -1030,12 +1039,52 @@ static void session_send_rest(struct session *s, const struct job *job)
 		             total - sent, NULL, 0);
 }
 
+/* One line for a device call that failed; open and close say so where they complete. */
+static void log_device_failure(const struct session *s, const struct job *job, int error)
+{
+	const struct rmt_request *request = &s->request;
+	char what[64];
+
+	switch (request->command) {
+	case PROTO_READ:
+		snprintf(what, sizeof(what), "read of %zu bytes", job->count);
+		break;
+	case PROTO_WRITE:
+		snprintf(what, sizeof(what), "write of %zu bytes", job->count);
+		break;
+	case PROTO_IOCTL:
+	case PROTO_IOCTL_EXTENDED:
+		snprintf(what, sizeof(what), "tape operation %d (count %d)", job->op,
+		         job->op_count);
+		break;
+	case PROTO_SEEK:
+		snprintf(what, sizeof(what), "%s",
+		         job->kind == JOB_POSITION ? "tape position"
+		         : job->kind == JOB_LOCATE ? "tape locate"
+		                                   : "seek");
+		break;
+	case PROTO_STATUS:
+	case PROTO_STATUS_FIELD:
+		snprintf(what, sizeof(what), "status");
+		break;
+	default:
+		return;
+	}
+	/* ENOTTY is a file's answer to tape requests, which clients send to probe. */
+	if (error == ENOTTY)
+		log_info("session %u: %s on %s: %s", s->id, what, s->drive->name, strerror(error));
+	else
+		log_warnx("session %u: %s on %s failed: %s", s->id, what, s->drive->name,
+		          strerror(error));
+}
+
 static void reply_for_job(struct session *s, const struct job *job)
 {
 	const struct rmt_request *request = &s->request;
 
 	if (job->result < 0) {
 		session_note_failure(s, (int)-job->result);
+		log_device_failure(s, job, (int)-job->result);
 		reply_failure(s, (int)-job->result, NULL);
 		return;
 	}

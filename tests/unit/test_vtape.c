@@ -513,6 +513,60 @@ Test(vtape, fixed_mode_wrong_size_record_is_eio_and_nothing_moves)
 	close_ok(&dev);
 }
 
+/*
+ * st asks the drive for a window of blocks (the blocks wanted with direct I/O, 32 KiB of
+ * read-ahead once a read split a block); a window that runs into end of data gets
+ * BLANK CHECK, and st drops the blocks: EIO, at end of data, block unknown (0 right
+ * after a filemark). Seen through the realtape rig (tests/realtape/scripts/29-*).
+ */
+Test(vtape, fixed_mode_read_window_into_end_of_data)
+{
+	struct device dev;
+	char buf[2048];
+
+	make_tape("e.tap", 0, 0, false);
+	open_ok(&dev, "e.tap", O_RDWR);
+	cr_assert_eq(op(&dev, MTSETBLK, 512), 0);
+	cr_assert_eq(put(&dev, 512, 'a'), 512);
+	cr_assert_eq(put(&dev, 512, 'b'), 512);
+	cr_assert_eq(op(&dev, MTBSR, 1), 0); /* no filemark: end of data after b */
+	cr_assert_eq(get(&dev, 2048, 'b'), -EIO);
+	STATUS(&dev, 0, -1, MID);
+	cr_assert_eq(where(&dev), 2);
+	cr_assert_eq(get(&dev, 512, 0), -EIO);
+	/* a window that ends before end of data reads whole blocks */
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	cr_assert_eq(get(&dev, 512, 'a'), 512);
+	cr_assert_eq(get(&dev, 512, 'b'), 512);
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	cr_assert_eq(ops->read(&dev, buf, 1024), 1024);
+	cr_assert_eq(get(&dev, 512, 0), -EIO);
+	/* a read that splits a block ends direct I/O: 32 KiB of read-ahead from then on */
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	cr_assert_eq(get(&dev, 100, 'a'), -EIO);
+	STATUS(&dev, 0, -1, MID);
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	cr_assert_eq(get(&dev, 512, 'a'), -EIO);
+	close_ok(&dev);
+
+	/* right after a filemark the same read returns 0, then EIO */
+	open_ok(&dev, "e.tap", O_RDWR);
+	cr_assert_eq(op(&dev, MTSETBLK, 512), 0);
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	cr_assert_eq(put(&dev, 512, 'a'), 512);
+	cr_assert_eq(op(&dev, MTWEOF, 1), 0);
+	cr_assert_eq(put(&dev, 512, 'b'), 512);
+	cr_assert_eq(put(&dev, 512, 'c'), 512);
+	cr_assert_eq(op(&dev, MTBSR, 2), 0);
+	cr_assert_eq(op(&dev, MTBSF, 1), 0);
+	cr_assert_eq(get(&dev, 512, 0), 0); /* the filemark */
+	cr_assert_eq(get(&dev, 2048, 0), 0);
+	STATUS(&dev, 1, -1, EOD);
+	cr_assert_eq(where(&dev), 4);
+	cr_assert_eq(get(&dev, 2048, 0), -EIO);
+	close_ok(&dev);
+}
+
 Test(vtape, block_size_density_compression_persist_across_open)
 {
 	struct device dev;
