@@ -6,11 +6,12 @@
  * with the '\n'), and gets one reply, after which the daemon closes:
  *
  *   request:  COMMAND [--json] [ARGUMENT]\n
- *             status | session ID | drives | kill ID | catalog [NAME] | help
+ *             status | session ID | drives | kill ID | catalog [NAME] | metrics | help
  *             ARGUMENT is the rest of the line, %XX-decoded (so a name may hold
  *             any byte; clients encode '%', blanks at the ends, a leading '-',
  *             control and non-ASCII bytes).
- *   reply:    "OK <length>\n" and exactly <length> bytes of text or JSON, or
+ *   reply:    "OK <length>\n" and exactly <length> bytes of text or JSON (metrics:
+ *             Prometheus text, metrics.h), or
  *             "ERR <code> <message>\n" with code usage, notfound, denied,
  *             unavailable, toolong, busy or internal.
  *
@@ -45,6 +46,7 @@ enum control_command {
 	CONTROL_DRIVES,
 	CONTROL_KILL,
 	CONTROL_CATALOG,
+	CONTROL_METRICS,
 	CONTROL_HELP,
 };
 

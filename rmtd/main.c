@@ -171,6 +171,8 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	    .directory = pick_text(o->status_directory, c->status_directory),
 	    .interval = o->status_interval > 0 ? o->status_interval : STATUS_INTERVAL_DEFAULT,
 	    .policy = &c->policy,
+	    /* One per host: an inetd instance serves one client and would overwrite it. */
+	    .metrics = o->mode == MODE_DAEMON,
 	};
 	struct control_options control = {
 	    .path = pick_text(o->control_socket, c->control_socket),

@@ -1,6 +1,6 @@
 /*
  * rmtctl.c - the operator's command for a running rmtd: what the drives and
- * sessions are doing, abort a session, list drives and catalogs.
+ * sessions are doing, abort a session, list drives and catalogs, print metrics.
  *
  * It speaks the control socket's one-line protocol (control.h): connect, send
  * one request, read the reply to the end. --watch repeats that.
@@ -40,6 +40,7 @@ static void usage(FILE *out)
 	        "       rmtctl [-s SOCKET] kill [--no-wait | --wait SECONDS] SESSION\n"
 	        "       rmtctl [-s SOCKET] drives [--json]\n"
 	        "       rmtctl [-s SOCKET] catalog [--json] [DRIVE | CARTRIDGE]\n"
+	        "       rmtctl [-s SOCKET] metrics\n"
 	        "       rmtctl -h | --help | -V | --version\n"
 	        "\n"
 	        "  -s SOCKET   rmtd's control socket (default $RMTD_CONTROL_SOCKET, else %s)\n"
@@ -464,6 +465,11 @@ int main(int argc, char **argv)
 		snprintf(request, sizeof(request), "catalog%s%s%s\n", json ? " --json" : "",
 		         argument ? " " : "", encoded);
 		return simple(socket_path, request);
+	}
+	if (strcmp(command, "metrics") == 0) {
+		if (argument != NULL || json)
+			return usage_error("metrics takes no argument and has no JSON form");
+		return simple(socket_path, "metrics\n");
 	}
 	if (strcmp(command, "help") == 0) {
 		usage(stdout);

@@ -1254,9 +1254,13 @@ void session_input_spliced(struct session *s, ssize_t result)
 		s->data_remaining -= (uint64_t)result;
 		if (s->data_remaining > 0)
 			return;
+		struct counters_delta delta = {.bytes_written = s->record_have,
+		                               .records_written = 1};
+
 		s->state = SESSION_READING;
 		s->bytes_written += s->record_have;
 		s->records_written++;
+		drive_count(s->drive, &delta);
 		reply_value(s, (int64_t)s->record_have);
 		session_run(s);
 		return;
@@ -1351,6 +1355,11 @@ void session_abort(struct session *s, const char *why)
 		session_close(s, why);
 	else if (s->state == SESSION_READING)
 		session_run(s);
+}
+
+uint64_t session_started_count(void)
+{
+	return session_next_id - 1;
 }
 
 void session_activity(const struct session *s, struct session_activity *activity)

@@ -104,6 +104,8 @@ void session_close(struct session *session, const char *why);
 void session_abort(struct session *session, const char *why);
 
 void session_activity(const struct session *session, struct session_activity *activity);
+/* How many sessions this process has started (the metrics' sessions counter). */
+uint64_t session_started_count(void);
 
 /* What a session is doing, for timeouts: a busy or waiting session is never idle. */
 enum session_phase {
