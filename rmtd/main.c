@@ -299,9 +299,6 @@ static int run_daemon(const struct options *o, struct config *config)
 	bool systemd = getenv("LISTEN_FDS") != NULL || getenv("NOTIFY_SOCKET") != NULL;
 	int drive_wait;
 
-	/* Before the loop and threads exist: a fork keeps no threads. */
-	if (o->mode == MODE_DAEMON && !o->foreground && !systemd && daemon(0, 0) < 0)
-		fatal("daemon");
 	base = event_base_new();
 	if (base == NULL)
 		fatalx("cannot create the event loop");
@@ -321,6 +318,14 @@ static int run_daemon(const struct options *o, struct config *config)
 		server_start(state.server);
 	}
 	start_operations(&state, base, o);
+	/*
+	 * Into the background only now that the sockets listen: when the command
+	 * returns, clients can connect. No thread exists yet (a fork keeps none);
+	 * the loop's kernel state is remade for the child.
+	 */
+	if (o->mode == MODE_DAEMON && !o->foreground && !systemd &&
+	    (daemon(0, 0) < 0 || event_reinit(base) < 0))
+		fatal("daemon");
 	/* Everything that needed privileges is open or bound: give them up for good. */
 	if (sandbox_drop_privileges(config->user, config->group) < 0)
 		fatalx("cannot drop privileges");
