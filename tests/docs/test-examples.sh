@@ -35,10 +35,12 @@ done
 # ---------------------------------------------------------------- the rig
 mkdir -p "$REALTAPE_CACHE" || fail "cannot create $REALTAPE_CACHE"
 log=$REALTAPE_CACHE/.docs-build.log
+# build.sh installs host packages before its own lock: the realtape suite's lock
+# (tests/realtape/run.sh) keeps the two suites' builds from racing on dpkg's.
 (
 	flock 8 || exit 1
 	"$RIG/build.sh" >"$log" 2>&1
-) 8>"$REALTAPE_CACHE.lock" || { tail -n 30 "$log" >&2; fail "building the realtape rig failed (log $log)"; }
+) 8>/var/cache/realtape-rmtd.rmtd-lock || { tail -n 30 "$log" >&2; fail "building the realtape rig failed (log $log)"; }
 
 # ---------------------------------------------------------------- the stage
 # The VM sees this directory at the same path: the installed tree, the examples
