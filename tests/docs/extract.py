@@ -13,12 +13,14 @@ For each document with examples, OUT_DIR/<doc>/ gets:
                 (rmtd.conf.5 -> rmtd.conf); the runner puts it where the page says
   list.txt      what was found, with line numbers, for the log
 Extraction is generic: every ```sh block of README.md; every .Bd -literal block
-and .Dl line in the EXAMPLES section of man/*.[1-9]. A comment just before an
-example may say how to run it:
+and .Dl line of man/*.[1-9] (of a section 5 page, those in EXAMPLES). A comment
+just before one may say what it is or how to run it:
   README:  <!-- docs-test: interrupt SECONDS -->     mdoc:  .\\" docs-test: interrupt SECONDS
   README:  <!-- docs-test: ci -->                     (the block is what CI itself runs)
+                                                      mdoc:  .\\" docs-test: output
 "interrupt" sends SIGINT after SECONDS to a command documented to run until
-interrupted; it must still be running then and end by the signal.
+interrupted; it must still be running then and end by the signal. "output" is
+what a program prints, shown to the reader: not a command.
 """
 import os
 import re
@@ -62,22 +64,26 @@ def readme_examples(path):
     return examples
 
 
-def man_examples(path):
+def man_examples(path, section):
+    """Literal blocks and .Dl lines: in every section of a page, except in a
+    section 5 page, where only EXAMPLES holds the example file (the rest are
+    fragments of it); a block marked "output" shows what a program prints."""
     examples, pending, in_examples = [], None, False
     lines = open(path, encoding='utf-8').read().split('\n')
     i = 0
     while i < len(lines):
         line = lines[i]
+        wanted = in_examples or section != '5'
         if line.startswith('.Sh '):
             in_examples = line.split(None, 1)[1].strip() == 'EXAMPLES'
-        elif not in_examples:
-            pass
+            pending = None
         elif line.startswith('.\\"'):
             if directive(line[3:]) is not None:
                 pending = directive(line[3:])
         elif line.startswith('.Dl '):
-            examples.append({'line': i + 1, 'kind': 'sh', 'text': [mdoc_text(line[4:])],
-                             'directive': pending})
+            if wanted:
+                examples.append({'line': i + 1, 'kind': 'sh', 'text': [mdoc_text(line[4:])],
+                                 'directive': pending})
             pending = None
         elif line.startswith('.Bd ') and '-literal' in line.split():
             start, body = i + 2, []
@@ -85,7 +91,9 @@ def man_examples(path):
             while i < len(lines) and not lines[i].startswith('.Ed'):
                 body.append(mdoc_text(lines[i]))
                 i += 1
-            examples.append({'line': start, 'kind': 'block', 'text': body, 'directive': pending})
+            if wanted:
+                examples.append({'line': start, 'kind': 'block', 'text': body,
+                                 'directive': pending})
             pending = None
         i += 1
     return examples
@@ -132,6 +140,9 @@ def write_doc(out_dir, doc, section, examples):
         if ex['directive'] == 'ci':
             listing.append('%s  run by CI itself (.ci/run), not here: %s' % (where, first))
             continue
+        if ex['directive'] == 'output':
+            listing.append('%s  output a program prints, not a command: %s' % (where, first))
+            continue
         cmds = commands(text)
         listing.append('%s  shell, %d line(s)%s' % (where, len(cmds),
                        ', ' + ex['directive'] if ex['directive'] else ''))
@@ -158,7 +169,7 @@ def main():
     for name in sorted(os.listdir(man)):
         m = re.match(r'^.+\.([1-9])$', name)
         if m:
-            docs.append((name, m.group(1), man_examples(os.path.join(man, name))))
+            docs.append((name, m.group(1), man_examples(os.path.join(man, name), m.group(1))))
     total = 0
     for doc, section, examples in docs:
         if examples:

@@ -32,8 +32,14 @@ PAGE1 = """.Dd x
 .Dt TOOL 1
 .Sh DESCRIPTION
 .Bd -literal
-not in EXAMPLES
+described elsewhere
 .Ed
+.\\" docs-test: output
+.Bd -literal
+what it prints
+.Ed
+.\\" docs-test: output
+.Dl Printed
 .Sh EXAMPLES
 .Dl $ tool \\-v \\(aqx\\(aq
 .\\" docs-test: interrupt 2
@@ -55,6 +61,10 @@ int main(void) { return 0; }
 
 PAGE5 = """.Dd x
 .Dt TOOL.CONF 5
+.Sh DESCRIPTION
+.Bd -literal
+fragment
+.Ed
 .Sh EXAMPLES
 .Bd -literal -offset indent
 key "value\\e"
@@ -88,8 +98,10 @@ def main():
         assert "example_interrupt 2 'tool --watch'" in lines, page
         assert 'first arg \\' in lines and '    more' in lines, page
         assert 'second' in lines and 'as root' in lines, page
-        assert 'output line' not in page and 'not in EXAMPLES' not in page, page
-        assert 'not an example either' not in page, page
+        assert 'described elsewhere' in lines, 'a block outside EXAMPLES is an example too'
+        assert 'not an example either' in lines, page
+        assert 'output line' not in page and 'what it prints' not in page, page
+        assert 'Printed' not in page, page
         c = open(os.path.join(out, 'tool.1', 'example.c')).read()
         assert c.startswith('#include <stdio.h>\n'), c
 
