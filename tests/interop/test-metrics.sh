@@ -8,7 +8,8 @@
 # growing; the file is replaced whole (never read half-written, mode 0644, no
 # temporary file left for the collector) and, while only the counts move, at
 # most every --status-interval seconds. When tar ends the file says idle at once
-# and its counters equal what tar wrote; when rmtd stops the file goes away.
+# and its counters equal what tar wrote; a full tape counts an end of medium;
+# when rmtd stops the file goes away.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -184,6 +185,21 @@ timeout -k 5 60 tar -t -b 20 --rsh-command="$CONNECT" -f "127.0.0.1:$ARCHIVE" >/
 [ "$(value "$WORK/after.prom" "rmtd_drive_read_bytes_total$DRIVE")" -ge 10240 ] ||
 	fail "read bytes: $(value "$WORK/after.prom" "rmtd_drive_read_bytes_total$DRIVE")"
 [ "$(value "$WORK/after.prom" "rmtd_drive_mounts_total$DRIVE")" = 2 ] || fail "mounts after the read"
+ok
+
+check "a full virtual tape counts an end of medium, with its kind in the info metric"
+SMALL=$SPOOL/small.tap
+"$RMTD_BUILD_DIR/rmtd/rmt-vtape" create --capacity 100K "$SMALL" >/dev/null || fail "rmt-vtape create"
+if timeout -k 5 60 tar -c -b 20 --rsh-command="$CONNECT" -f "127.0.0.1:$SMALL" -C "$WORK" src \
+	>/dev/null 2>"$WORK/tar.err"; then
+	fail "1.2 MB went onto a 100 KB tape"
+fi
+"$RMTCTL" -s "$SOCK" metrics >"$WORK/full.prom"
+promtool check metrics <"$WORK/full.prom" >"$WORK/lint" 2>&1 || fail "promtool: $(cat "$WORK/lint")"
+[ "$(value "$WORK/full.prom" "rmtd_drive_end_of_medium_total{drive=\"$SMALL\"}")" -ge 1 ] ||
+	fail "end of medium: $(grep "$SMALL" "$WORK/full.prom")"
+grep -q "^rmtd_drive_info{drive=\"$SMALL\",alias=\"\",kind=\"vtape\"," "$WORK/full.prom" ||
+	fail "info: $(grep "rmtd_drive_info" "$WORK/full.prom")"
 ok
 
 check "when rmtd stops, rmtd.prom goes away (no stale drives for the collector)"
