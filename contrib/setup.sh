@@ -29,6 +29,7 @@ PACKAGES=(
 	mandoc                                            # man page lint
 	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
+	prometheus                                        # promtool, to check the metrics
 )
 
 log() { printf '==> %s\n' "$*"; }

@@ -31,6 +31,7 @@
 #include "control.h"
 #include "counters.h"
 #include "log.h"
+#include "metrics.h"
 #include "session.h"
 #include "status.h"
 
@@ -102,8 +103,8 @@ int control_parse_request(const char *line, size_t length, struct control_reques
 	} commands[] = {
 	    {"status", CONTROL_STATUS, 0},   {"session", CONTROL_SESSION, 1},
 	    {"drives", CONTROL_DRIVES, 0},   {"kill", CONTROL_KILL, 1},
-	    {"catalog", CONTROL_CATALOG, 2}, {"help", CONTROL_HELP, 0},
-	    {"release", CONTROL_RELEASE, 3},
+	    {"catalog", CONTROL_CATALOG, 2}, {"metrics", CONTROL_METRICS, 0},
+	    {"help", CONTROL_HELP, 0}, {"release", CONTROL_RELEASE, 3},
 	};
 	size_t word, at = 0;
 	int argument = -1;
@@ -144,6 +145,10 @@ int control_parse_request(const char *line, size_t length, struct control_reques
 		at += 6;
 		while (at < length && (line[at] == ' ' || line[at] == '\t'))
 			at++;
+	}
+	if (out->json && out->command == CONTROL_METRICS) {
+		*error = "metrics are Prometheus text, not JSON";
+		return -EINVAL;
 	}
 	/* The argument is the rest of the line; blanks at its end are not part of it. */
 	while (length > at && (line[length - 1] == ' ' || line[length - 1] == '\t'))
@@ -625,6 +630,7 @@ static const char help_text[] =
     "kill ID                  abort a session at its next request boundary\n"
     "release DRIVE            take a drive back from the session holding it\n"
     "catalog [--json] [NAME]  the catalog of a drive's or a named cartridge\n"
+    "metrics                  drives and counters in the Prometheus text format\n"
     "help                     this text\n";
 
 static void *file_job_thread(void *arg)
@@ -946,6 +952,9 @@ static void handle_request(struct control_connection *c, const char *line, size_
 		handle_kill(c, request.session, body);
 		evbuffer_free(body);
 		return;
+	case CONTROL_METRICS:
+		rc = metrics_format(body, &snapshot);
+		break;
 	case CONTROL_HELP:
 		rc = evbuffer_add(body, help_text, sizeof(help_text) - 1);
 		break;

@@ -7,11 +7,12 @@
  *
  *   request:  COMMAND [--json] [ARGUMENT]\n
  *             status | session ID | drives | kill ID | catalog [NAME] |
- *             release DRIVE | help
+ *             release DRIVE | metrics | help
  *             ARGUMENT is the rest of the line, %XX-decoded (so a name may hold
  *             any byte; clients encode '%', blanks at the ends, a leading '-',
  *             control and non-ASCII bytes).
- *   reply:    "OK <length>\n" and exactly <length> bytes of text or JSON, or
+ *   reply:    "OK <length>\n" and exactly <length> bytes of text or JSON (metrics:
+ *             Prometheus text, metrics.h), or
  *             "ERR <code> <message>\n" with code usage, notfound, denied,
  *             unavailable, toolong, busy or internal.
  *
@@ -46,6 +47,7 @@ enum control_command {
 	CONTROL_DRIVES,
 	CONTROL_KILL,
 	CONTROL_CATALOG,
+	CONTROL_METRICS,
 	CONTROL_HELP,
 	CONTROL_RELEASE,
 };

@@ -132,6 +132,7 @@ struct drive *drive_lookup(struct drive_registry *registry, const char *name, en
 	drive->kind = kind;
 	drive->declared = declared;
 	drive->device.fd = -1;
+	counters_init(&drive->since_start, COUNTERS_DRIVE, name);
 	TAILQ_INIT(&drive->waiters);
 	TAILQ_INSERT_TAIL(&registry->drives, drive, entry);
 	return drive;
@@ -151,6 +152,7 @@ static int drive_take(struct drive_registry *registry, struct drive *drive, void
 	/* Most recently taken last: the oldest idle drive is the first to be forgotten. */
 	TAILQ_REMOVE(&registry->drives, drive, entry);
 	TAILQ_INSERT_TAIL(&registry->drives, drive, entry);
+	drive->sessions++;
 	return 0;
 }
 
@@ -286,13 +288,14 @@ void drive_accounting_start(struct drive *drive, const char *state_directory, co
 {
 	struct counters_delta mount = {.mounts = 1};
 
-	if (state_directory == NULL || state_directory[0] == '\0')
-		return;
-	strlcpy(drive->state_directory, state_directory, sizeof(drive->state_directory));
-	if (counters_load(state_directory, COUNTERS_DRIVE, drive->name, &drive->counters) < 0)
-		counters_init(&drive->counters, COUNTERS_DRIVE, drive->name);
-	if (cartridge != NULL)
-		drive_accounting_cartridge(drive, cartridge);
+	if (state_directory != NULL && state_directory[0] != '\0') {
+		strlcpy(drive->state_directory, state_directory, sizeof(drive->state_directory));
+		if (counters_load(state_directory, COUNTERS_DRIVE, drive->name, &drive->counters) <
+		    0)
+			counters_init(&drive->counters, COUNTERS_DRIVE, drive->name);
+		if (cartridge != NULL)
+			drive_accounting_cartridge(drive, cartridge);
+	}
 	drive_count(drive, &mount);
 }
 
@@ -300,6 +303,7 @@ void drive_count(struct drive *drive, const struct counters_delta *delta)
 {
 	time_t now = time(NULL);
 
+	counters_add(&drive->since_start, delta, now);
 	if (drive->state_directory[0] == '\0')
 		return;
 	counters_add(&drive->counters, delta, now);

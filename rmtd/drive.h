@@ -77,6 +77,10 @@ struct drive {
 	bool has_cartridge;
 	struct counters cartridge_counters; /* the cartridge loaded */
 	struct catalog catalog;             /* what is on that cartridge */
+
+	/* Since the daemon started, state directory or not: the metrics (metrics.h). */
+	struct counters since_start;
+	uint64_t sessions; /* times a session took the drive */
 };
 
 struct drive_registry {
@@ -126,7 +130,8 @@ uint8_t *drive_record_buffer(struct drive *drive, size_t size);
  * Persistent counters and catalog (counters.c, catalog.c). Start when the device
  * opens; cartridge may be NULL when it is not known yet (a real tape before its
  * label was read): drive_accounting_cartridge() names it later. Counting adds to
- * the drive and the cartridge; saving writes both atomically.
+ * the drive and the cartridge; saving writes both atomically. Opens and counts
+ * also go to since_start, with or without a state directory.
  */
 void drive_accounting_start(struct drive *drive, const char *state_directory,
                             const char *cartridge);

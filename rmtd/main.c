@@ -262,6 +262,8 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	    .directory = pick_text(o->status_directory, c->status_directory),
 	    .interval = o->status_interval > 0 ? o->status_interval : STATUS_INTERVAL_DEFAULT,
 	    .policy = &c->policy,
+	    /* One per host: an inetd instance serves one client and would overwrite it. */
+	    .metrics = o->mode == MODE_DAEMON,
 	};
 	struct control_options control = {
 	    .path = pick_text(o->control_socket, c->control_socket),
@@ -499,9 +501,6 @@ static int run_daemon(const struct options *o, struct config *config)
 	bool systemd = getenv("LISTEN_FDS") != NULL || getenv("NOTIFY_SOCKET") != NULL;
 	int drive_wait;
 
-	/* Before the loop and threads exist: a fork keeps no threads. */
-	if (o->mode == MODE_DAEMON && !o->foreground && !systemd && daemon(0, 0) < 0)
-		fatal("daemon");
 	base = event_base_new();
 	if (base == NULL)
 		fatalx("cannot create the event loop");
@@ -525,6 +524,14 @@ static int run_daemon(const struct options *o, struct config *config)
 		server_start(state.server);
 	}
 	start_operations(&state, base, o);
+	/*
+	 * Into the background only now that the sockets listen: when the command
+	 * returns, clients can connect. No thread exists yet (a fork keeps none);
+	 * the loop's kernel state is remade for the child.
+	 */
+	if (o->mode == MODE_DAEMON && !o->foreground && !systemd &&
+	    (daemon(0, 0) < 0 || event_reinit(base) < 0))
+		fatal("daemon");
 	/* Everything that needed privileges is open or bound: give them up for good. */
 	if (sandbox_drop_privileges(config->user, config->group) < 0)
 		fatalx("cannot drop privileges");

@@ -1,7 +1,7 @@
 /*
  * rmtctl.c - the operator's command for a running rmtd: what the drives and
  * sessions are doing, abort a session, take a drive back, list drives and
- * catalogs.
+ * catalogs, print metrics.
  *
  * It speaks the control socket's one-line protocol (control.h): connect, send
  * one request, read the reply to the end. --watch repeats that.
@@ -42,6 +42,7 @@ static void usage(FILE *out)
 	        "       rmtctl [-s SOCKET] release DRIVE\n"
 	        "       rmtctl [-s SOCKET] drives [--json]\n"
 	        "       rmtctl [-s SOCKET] catalog [--json] [DRIVE | CARTRIDGE]\n"
+	        "       rmtctl [-s SOCKET] metrics\n"
 	        "       rmtctl -h | --help | -V | --version\n"
 	        "\n"
 	        "  -s SOCKET   rmtd's control socket (default $RMTD_CONTROL_SOCKET, else %s)\n"
@@ -490,6 +491,11 @@ int main(int argc, char **argv)
 		snprintf(request, sizeof(request), "catalog%s%s%s\n", json ? " --json" : "",
 		         argument ? " " : "", encoded);
 		return simple(socket_path, request);
+	}
+	if (strcmp(command, "metrics") == 0) {
+		if (argument != NULL || json)
+			return usage_error("metrics takes no argument and has no JSON form");
+		return simple(socket_path, "metrics\n");
 	}
 	if (strcmp(command, "help") == 0) {
 		usage(stdout);

@@ -1653,6 +1653,11 @@ void session_cut(struct session *s, int error, const char *text, const char *why
 		session_detach(s);
 }
 
+uint64_t session_started_count(void)
+{
+	return session_next_id - 1;
+}
+
 void session_activity(const struct session *s, struct session_activity *activity)
 {
 	memset(activity, 0, sizeof(*activity));

@@ -116,6 +116,8 @@ void session_cut(struct session *session, int error, const char *text, const cha
 bool session_take_back_drive(struct session *session);
 
 void session_activity(const struct session *session, struct session_activity *activity);
+/* How many sessions this process has started (the metrics' sessions counter). */
+uint64_t session_started_count(void);
 
 /* What a session is doing, for timeouts: a busy or waiting session is never idle. */
 enum session_phase {

@@ -24,6 +24,7 @@
 #include "escape.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "path.h"
 #include "status.h"
 
@@ -149,8 +150,7 @@ const char *status_text_escape(char *out, size_t size, const char *in)
 	return text_escape(out, size, in, false);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
-static size_t utf8_sequence(const unsigned char *p)
+size_t status_utf8_sequence(const unsigned char *p)
 {
 	unsigned c = p[0];
 	size_t n;
@@ -189,7 +189,7 @@ int status_json_string(struct evbuffer *out, const char *s)
 
 		/* Plain printable ASCII and valid UTF-8 go out in one piece. */
 		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
-		       (n = utf8_sequence(p)) > 0)
+		       (n = status_utf8_sequence(p)) > 0)
 			p += n;
 		if (p > run)
 			rc = evbuffer_add(out, run, (size_t)(p - run));
@@ -632,7 +632,10 @@ int status_write_file_atomic(int dir_fd, const char *name, struct evbuffer *cont
 	fd = openat(dir_fd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
-	while (evbuffer_get_length(contents) > 0) {
+	/* Readable by the collector's user too, whatever umask rmtd was started with. */
+	if (fchmod(fd, 0644) < 0)
+		error = -errno;
+	while (error == 0 && evbuffer_get_length(contents) > 0) {
 		int n = evbuffer_write(contents, fd);
 
 		if (n < 0) {
@@ -689,7 +692,8 @@ struct status_monitor {
 	struct event *tick;
 	unsigned ticks;
 	int interval;
-	int dir_fd; /* -1: no status files */
+	int dir_fd;   /* -1: no status files */
+	bool metrics; /* rmtd.prom too */
 	char directory[256];
 
 	struct rate_track *tracks; /* sorted by id */
@@ -706,6 +710,12 @@ struct status_monitor {
 	struct status_session *session_array;
 	size_t session_capacity, session_fill;
 	bool session_overflow;
+
+	time_t started;
+	/* rmtd.prom: what it said when last written, to see what changed since. */
+	bool metrics_written, metrics_failed;
+	uint64_t metrics_state, metrics_moved;
+	unsigned metrics_tick;
 };
 
 static int64_t monotonic_ms(void)
@@ -869,6 +879,8 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 		out->device_open = drive->device_open;
 		out->abandoned = drive->abandoned && drive->holder != NULL;
 		out->waiters = drive->waiter_count;
+		out->moved = drive->since_start.totals;
+		out->sessions = drive->sessions;
 		if (drive->has_cartridge && drive->catalog.cartridge != NULL)
 			out->cartridge = drive->catalog.cartridge;
 		for (size_t i = 0; i < m->declared_count; i++) {
@@ -907,6 +919,8 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 	snapshot->drive_count = d;
 	snapshot->sessions = m->session_array;
 	snapshot->session_count = m->session_fill;
+	snapshot->started = m->started;
+	snapshot->sessions_started = session_started_count();
 	return 0;
 }
 
@@ -1048,6 +1062,74 @@ static void write_status_files(struct status_monitor *m, const struct status_sna
 	m->busy_count = kept;
 }
 
+static uint64_t fnv_mix(uint64_t hash, const void *data, size_t length)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < length; i++)
+		hash = (hash ^ p[i]) * 1099511628211ull;
+	return hash;
+}
+
+static uint64_t fnv_string(uint64_t hash, const char *s)
+{
+	return fnv_mix(hash, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/*
+ * rmtd.prom is rewritten at once when a drive's state, queue, cartridge or
+ * label changes or a session comes or goes, and while data moves at most every
+ * interval seconds: a scrape sees a change of state without a rewrite per record.
+ */
+static void write_metrics_file(struct status_monitor *m, const struct status_snapshot *snapshot)
+{
+	uint64_t state = fnv_mix(14695981039346656037ull, &snapshot->session_count,
+	                         sizeof(snapshot->session_count));
+	uint64_t moved = snapshot->sessions_started;
+	struct evbuffer *contents;
+	int error;
+
+	if (!m->metrics)
+		return;
+	for (size_t i = 0; i < snapshot->drive_count; i++) {
+		const struct status_drive *d = &snapshot->drives[i];
+		const struct status_session *holder =
+		    d->holder ? status_snapshot_session(snapshot, d->holder) : NULL;
+		const struct counters_delta *t = &d->moved;
+
+		state = fnv_string(state, d->name);
+		state = fnv_string(state, metrics_drive_state(d));
+		state = fnv_mix(state, &d->waiters, sizeof(d->waiters));
+		state = fnv_string(state, d->cartridge);
+		state = fnv_string(state, holder ? holder->label : NULL);
+		moved += t->bytes_written + t->bytes_read + t->records_written + t->records_read +
+		         t->files_written + t->files_read + t->times_full + t->errors + t->mounts;
+	}
+	if (m->metrics_written && state == m->metrics_state &&
+	    (moved == m->metrics_moved || m->ticks - m->metrics_tick < (unsigned)m->interval))
+		return;
+	contents = evbuffer_new();
+	if (contents == NULL)
+		return;
+	error = metrics_format(contents, snapshot) < 0
+	            ? -ENOMEM
+	            : status_write_file_atomic(m->dir_fd, METRICS_FILE_NAME, contents);
+	evbuffer_free(contents);
+	if (error < 0) {
+		/* Tried again next second; said once. */
+		if (!m->metrics_failed)
+			log_warnx("metrics file %s/%s: %s", m->directory, METRICS_FILE_NAME,
+			          strerror(-error));
+		m->metrics_failed = true;
+		return;
+	}
+	m->metrics_failed = false;
+	m->metrics_written = true;
+	m->metrics_state = state;
+	m->metrics_moved = moved;
+	m->metrics_tick = m->ticks;
+}
+
 static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct status_monitor *m = arg;
@@ -1057,17 +1139,20 @@ static void monitor_tick(evutil_socket_t fd, short what, void *arg)
 	if (status_monitor_snapshot(m, &snapshot) < 0)
 		return;
 	sample_rates(m, &snapshot);
-	if (m->dir_fd >= 0)
+	if (m->dir_fd >= 0) {
 		write_status_files(m, &snapshot, m->ticks % (unsigned)m->interval == 0);
+		write_metrics_file(m, &snapshot);
+	}
 }
 
-/* Declared drives have a status file from the start, saying they are idle. */
+/* Declared drives have a status file from the start, saying they are idle; so has rmtd.prom. */
 static void write_declared_idle(struct status_monitor *m)
 {
 	struct status_snapshot snapshot;
 
 	if (m->dir_fd < 0 || status_monitor_snapshot(m, &snapshot) < 0)
 		return;
+	write_metrics_file(m, &snapshot);
 	for (size_t i = 0; i < snapshot.drive_count; i++)
 		if (snapshot.drives[i].declared && snapshot.drives[i].holder == 0 &&
 		    snapshot.drives[i].waiters == 0)
@@ -1114,6 +1199,8 @@ struct status_monitor *status_monitor_create(struct event_base *base, struct ser
 	m->server = server;
 	m->drives = drives;
 	m->dir_fd = -1;
+	m->started = time(NULL);
+	m->metrics = options->metrics;
 	m->interval = options->interval > 0 ? options->interval : STATUS_INTERVAL_DEFAULT;
 	if (options->directory != NULL) {
 		if (strlen(options->directory) >= sizeof(m->directory)) {
@@ -1153,6 +1240,9 @@ void status_monitor_free(struct status_monitor *m)
 		return;
 	if (m->tick != NULL)
 		event_free(m->tick);
+	/* A daemon that is gone has no drives to report: the collector drops its series. */
+	if (m->dir_fd >= 0 && m->metrics_written)
+		unlinkat(m->dir_fd, METRICS_FILE_NAME, 0);
 	if (m->dir_fd >= 0)
 		close(m->dir_fd);
 	free(m->tracks);

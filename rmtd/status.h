@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "counters.h"
 #include "session.h"
 
 struct event_base;
@@ -62,6 +63,8 @@ struct status_drive {
 	int waiters;
 	char status_file[512];           /* "" when no status directory */
 	const struct counters *counters; /* persistent totals (counters.h), or NULL */
+	struct counters_delta moved;     /* since the daemon started (metrics.h) */
+	uint64_t sessions;               /* sessions that took it since the daemon started */
 };
 
 struct status_snapshot {
@@ -70,6 +73,8 @@ struct status_snapshot {
 	size_t drive_count;
 	struct status_session *sessions;
 	size_t session_count;
+	time_t started;            /* when the daemon started */
+	uint64_t sessions_started; /* sessions since then */
 };
 
 /* ---------------------------------------------------------------- pure helpers */
@@ -101,6 +106,9 @@ void status_session_derive(struct status_session *entry);
  * valid UTF-8 kept, every invalid byte replaced by U+FFFD. Returns 0 or -ENOMEM.
  */
 int status_json_string(struct evbuffer *out, const char *s);
+
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
+size_t status_utf8_sequence(const unsigned char *p);
 
 /*
  * Escape a client-controlled string for a text line: C-style escapes for
@@ -141,7 +149,9 @@ const char *status_file_name(const char *drive_name, char *out, size_t size);
 
 /*
  * Write contents to name inside the directory dir_fd atomically: a temporary
- * file in the same directory, then rename(2) over the old one. 0 or -errno.
+ * file in the same directory, mode 0644 whatever the umask, then rename(2)
+ * over the old one (no fsync: readers need whole files, not durable ones).
+ * 0 or -errno.
  */
 int status_write_file_atomic(int dir_fd, const char *name, struct evbuffer *contents);
 
@@ -151,6 +161,7 @@ struct status_options {
 	const char *directory;            /* status files go here; NULL: none */
 	int interval;                     /* seconds between rewrites while a drive is busy */
 	const struct path_policy *policy; /* declared drives are listed even when unused */
+	bool metrics;                     /* keep directory/rmtd.prom (metrics.h) */
 };
 
 struct status_monitor;

@@ -57,6 +57,10 @@ Test(request, commands)
 	cr_assert_eq(r.command, CONTROL_DRIVES);
 	cr_assert_eq(parse("help", &r), 0);
 	cr_assert_eq(r.command, CONTROL_HELP);
+	cr_assert_eq(parse("metrics", &r), 0);
+	cr_assert_eq(r.command, CONTROL_METRICS);
+	cr_assert_eq(parse("metrics --json", &r), -EINVAL, "Prometheus text has no JSON form");
+	cr_assert_eq(parse("metrics vt0", &r), -EINVAL);
 	cr_assert_eq(parse("kill 12", &r), 0);
 	cr_assert_eq(r.command, CONTROL_KILL);
 	cr_assert_eq(r.session, 12);
