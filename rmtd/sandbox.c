@@ -68,6 +68,13 @@ int sandbox_drop_privileges(const char *user, const char *group)
 		}
 		gid = gr->gr_gid;
 	}
+	/* Started as this user and group already (systemd's User=, Group=): nothing to give up. */
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid && getgid() == gid &&
+	    getegid() == gid && pw->pw_uid != 0) {
+		log_info("running as %s (uid %u, gid %u)", user, (unsigned)pw->pw_uid,
+		         (unsigned)gid);
+		return 0;
+	}
 	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0) {
 		log_warn("cannot become %s", user);
