@@ -29,6 +29,8 @@ PACKAGES=(
 	mandoc                                            # man page lint
 	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
+	debhelper dpkg-dev lintian                        # the Debian packages (tests/systemd)
+	qemu-system-x86 debootstrap                       # the VM the packages are tested in
 )
 
 log() { printf '==> %s\n' "$*"; }
