@@ -29,7 +29,7 @@ PACKAGES=(
 	mandoc                                            # man page lint
 	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
-	debhelper dpkg-dev lintian                        # the Debian packages (tests/systemd)
+	build-essential debhelper dpkg-dev lintian       # the Debian packages (tests/systemd)
 	qemu-system-x86 debootstrap                       # the VM the packages are tested in
 )
 
