@@ -14,7 +14,6 @@
 #
 # The result is rebuilt only when this script changes. Needs root (debootstrap).
 set -euo pipefail
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${RMTD_VM_CACHE:-/var/cache/rmtd-tests/vm}
 SUITE=bookworm
 # What rmtd's packages depend on (the guest has no network: dpkg -i must find

@@ -45,7 +45,7 @@ if [ "$ACCEL" = auto ]; then
 fi
 case $ACCEL in
 kvm) ACCEL_OPTS=(-accel kvm -cpu host) ;;
-*) ACCEL_OPTS=(-accel tcg,thread=multi,tb-size=256 -cpu max) ;;
+*) ACCEL_OPTS=(-accel "tcg,thread=multi,tb-size=256" -cpu max) ;;
 esac
 KERNEL=$CACHE/vmlinuz
 [ -s "$CACHE/vmlinux" ] && KERNEL=$CACHE/vmlinux
