@@ -30,6 +30,8 @@ PACKAGES=(
 	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
 	prometheus                                        # promtool, to check the metrics
+	build-essential debhelper dpkg-dev lintian       # the Debian packages (tests/systemd)
+	qemu-system-x86 debootstrap                       # the VM the packages are tested in
 )
 
 log() { printf '==> %s\n' "$*"; }
