@@ -28,6 +28,7 @@
 #include "backend.h"
 #include "catalog.h"
 #include "counters.h"
+#include "medium.h"
 #include "path.h"
 
 struct event_base;
@@ -67,6 +68,8 @@ struct drive {
 	struct drive_waiter_queue waiters;
 	int waiter_count;
 	struct worker *worker; /* NULL: jobs run inline (stdio mode) */
+
+	struct medium medium; /* where the tape is and what it holds, while the device is open */
 
 	uint8_t *record; /* record buffer, grown on demand up to the session's maximum */
 	size_t record_capacity;
