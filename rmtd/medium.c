@@ -94,13 +94,11 @@ bool medium_record(struct drive *drive, const void *record, size_t length, bool 
 	return false;
 }
 
-void medium_filemarks(struct drive *drive, bool written, int count)
+static void medium_count_filemarks(struct drive *drive, bool written, int count)
 {
 	struct medium *m = &drive->medium;
 	struct counters_delta delta = {0};
 
-	if (!drive->device.is_tape || count <= 0)
-		return;
 	if (written)
 		delta.files_written = (uint64_t)count;
 	else
@@ -113,6 +111,13 @@ void medium_filemarks(struct drive *drive, bool written, int count)
 	if (m->file_number >= 0)
 		m->file_number += count;
 	label_clear(&m->content);
+}
+
+void medium_filemarks(struct drive *drive, bool written, int count)
+{
+	if (!drive->device.is_tape || count <= 0)
+		return;
+	medium_count_filemarks(drive, written, count);
 	/* A filemark is a point where a real drive's data is safe: so are the counters. */
 	drive_accounting_save(drive);
 }
@@ -125,8 +130,9 @@ void medium_closed(struct drive *drive, bool asked)
 		/* A killed, vanished or shut-down session cuts its file, filemark or not. */
 		if (!asked && drive->has_cartridge && m->file_number >= 0)
 			catalog_file_cut(&drive->catalog, (uint64_t)m->file_number);
-		medium_filemarks(drive, true, 1);
+		medium_count_filemarks(drive, true, 1);
 	}
+	/* Saved as the drive lets the cartridge go (one save, not two). */
 	drive_accounting_stop(drive);
 	drive->device_open = false;
 }
