@@ -34,6 +34,7 @@
 #include "metrics.h"
 #include "session.h"
 #include "status.h"
+#include "status_format.h"
 
 /* ---------------------------------------------------------------- requests */
 

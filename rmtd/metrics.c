@@ -10,6 +10,7 @@
 #include <event2/buffer.h>
 
 #include "metrics.h"
+#include "status_format.h"
 
 #ifndef RMTD_VERSION
 #define RMTD_VERSION "unknown"

@@ -18,6 +18,7 @@
 
 #include "label.h"
 #include "status.h"
+#include "status_format.h"
 
 /* ---------------------------------------------------------------- helpers */
 
