@@ -3,11 +3,14 @@
  * by file number, stored as JSON lines that are appended to and now and then
  * rewritten atomically, printed as a table or as one JSON document.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "counters.h"
@@ -939,6 +942,98 @@ int catalog_save(const char *state_dir, struct catalog *cat)
 	cat->needs_rewrite = false;
 	cat->journal_lines = cat->count + 1;
 	mark_saved(cat);
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Listing
+ */
+
+/* The cartridge a catalog file names in its header line (its first), or false. */
+static bool file_cartridge(int dir_fd, const char *file, char *out, size_t size)
+{
+	struct catalog_line *line;
+	char *head;
+	ssize_t n;
+	bool found = false;
+	int fd = openat(dir_fd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	head = malloc(CATALOG_LINE_MAX + 1);
+	line = malloc(sizeof(*line));
+	n = head != NULL && line != NULL ? read(fd, head, CATALOG_LINE_MAX) : -1;
+	close(fd);
+	if (n > 0) {
+		const char *newline = memchr(head, '\n', (size_t)n);
+
+		if (newline != NULL && parse_line(head, (size_t)(newline - head), line)) {
+			found = line->header && line->cartridge[0] != '\0' &&
+			        strlen(line->cartridge) < size;
+			if (found)
+				strcpy(out, line->cartridge);
+			entry_free_strings(&line->entry);
+		}
+	}
+	free(line);
+	free(head);
+	return found;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void catalog_list_free(char **names, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		free(names[i]);
+	free(names);
+}
+
+int catalog_list(const char *state_dir, char ***names_out, size_t *count_out)
+{
+	char dir_path[PATH_MAX], name[CATALOG_STRING_MAX];
+	char **names = NULL;
+	size_t count = 0, capacity = 0;
+	struct dirent *entry;
+	DIR *dir;
+	int error;
+
+	*names_out = NULL;
+	*count_out = 0;
+	error = state_directory(state_dir, COUNTERS_CARTRIDGE, false, dir_path, sizeof(dir_path));
+	if (error < 0)
+		return error;
+	dir = opendir(dir_path);
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	while ((entry = readdir(dir)) != NULL) {
+		size_t n = strlen(entry->d_name), suffix = strlen(CATALOG_SUFFIX);
+
+		if (entry->d_name[0] == '.' || n <= suffix ||
+		    strcmp(entry->d_name + n - suffix, CATALOG_SUFFIX) != 0)
+			continue;
+		if (!file_cartridge(dirfd(dir), entry->d_name, name, sizeof(name)))
+			continue;
+		if (count == capacity) {
+			size_t grown_capacity = capacity ? capacity * 2 : 16;
+			char **grown = reallocarray(names, grown_capacity, sizeof(*grown));
+
+			if (grown == NULL)
+				break;
+			names = grown;
+			capacity = grown_capacity;
+		}
+		if ((names[count] = strdup(name)) != NULL)
+			count++;
+	}
+	closedir(dir);
+	if (count > 0)
+		qsort(names, count, sizeof(*names), compare_names);
+	*names_out = names;
+	*count_out = count;
 	return 0;
 }
 

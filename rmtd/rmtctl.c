@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "rmt/protocol.h"
-#include "control.h"
+#include "control_proto.h"
 
 #define EXIT_ANSWERED_ERROR 1
 #define EXIT_UNREACHABLE    2

@@ -24,6 +24,7 @@
 #include "catalog.h"
 #include "config.h"
 #include "control.h"
+#include "control_report.h"
 #include "counters.h"
 #include "drive.h"
 #include "label.h"
