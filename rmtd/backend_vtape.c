@@ -31,6 +31,8 @@
 #include "log.h"
 #include "path.h"
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 /* Linux mtio.h values glibc's header lacks. */
 #ifndef MT_ST_TIMEOUTS
