@@ -73,9 +73,9 @@ static void stdio_grow_pipes(void)
 			log_debug("cannot grow pipe %d: %s", fds[i], strerror(errno));
 }
 
+/* fd_transport_serve returns by itself when the client is done: nothing to stop. */
 static void stdio_finished(struct fd_transport *transport, const char *why, void *arg)
 {
-	event_base_loopbreak(arg);
 }
 
 static volatile sig_atomic_t stdio_stop;
@@ -150,7 +150,6 @@ static int run_stdio(const struct options *o, struct config *config)
 	struct server_limits limits;
 	struct drive_registry drives;
 	struct fd_transport *transport;
-	struct event_base *base;
 	static const int signal_numbers[] = {SIGTERM, SIGHUP, SIGINT};
 	char user[64], peer[128];
 	const char *ssh_command = getenv("SSH_ORIGINAL_COMMAND");
@@ -164,11 +163,9 @@ static int run_stdio(const struct options *o, struct config *config)
 	if (o->ignored_arguments > 0)
 		log_warnx("ignoring %d argument(s): rmtd takes no debug file name",
 		          o->ignored_arguments);
-	base = event_base_new();
-	if (base == NULL)
-		fatalx("cannot create the event loop");
 	options_limits(o, config, &limits, &drive_wait);
-	drive_registry_init(&drives, base, false, 0);
+	/* No event base: one session never waits for its drive (wait 0), and no worker thread. */
+	drive_registry_init(&drives, NULL, false, 0);
 	stdio_identity(user, sizeof(user), peer, sizeof(peer));
 	stdio_grow_pipes();
 
@@ -186,7 +183,7 @@ static int run_stdio(const struct options *o, struct config *config)
 
 	/* No event base: stdio is served by a blocking loop (fd_transport_serve). */
 	transport =
-	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);
+	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, NULL);
 	if (transport == NULL)
 		fatalx("cannot set up standard input and output");
 	/* One client, one process: it never needs more of the filesystem than the rules name. */
@@ -213,7 +210,6 @@ static int run_stdio(const struct options *o, struct config *config)
 
 	fd_transport_free(transport);
 	drive_registry_free(&drives);
-	event_base_free(base);
 	return 0;
 }
 
