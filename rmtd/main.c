@@ -28,7 +28,7 @@
 #include "control.h"
 #include "drive.h"
 #include "escape.h"
-#include "listen.h"
+#include "server.h"
 #include "log.h"
 #include "options.h"
 #include "path.h"

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "listen.h"
+#include "server.h"
 #include "path.h"
 
 #define OPTIONS_LISTEN_MAX 16

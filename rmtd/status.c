@@ -22,7 +22,7 @@
 #include "counters.h"
 #include "drive.h"
 #include "escape.h"
-#include "listen.h"
+#include "server.h"
 #include "log.h"
 #include "metrics.h"
 #include "path.h"

@@ -28,7 +28,7 @@
 #include "counters.h"
 #include "drive.h"
 #include "label.h"
-#include "listen.h"
+#include "server.h"
 #include "status.h"
 
 /* ---------------------------------------------------------------- requests */
