@@ -14,6 +14,7 @@
 
 #include "catalog.h"
 #include "counters.h"
+#include "state_file.h"
 #include "log.h"
 
 #define CATALOG_SUFFIX      ".catalog"

@@ -27,6 +27,7 @@
 #include "metrics.h"
 #include "path.h"
 #include "status.h"
+#include "state_file.h"
 #include "status_format.h"
 
 const char *status_file_name(const char *drive_name, char *out, size_t size)
@@ -71,36 +72,32 @@ const char *status_file_name(const char *drive_name, char *out, size_t size)
 	return out;
 }
 
+struct drain {
+	struct evbuffer *contents;
+};
+
+static int fill_from_buffer(int fd, const void *arg)
+{
+	const struct drain *drain = arg;
+
+	while (evbuffer_get_length(drain->contents) > 0) {
+		if (evbuffer_write(drain->contents, fd) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 int status_write_file_atomic(int dir_fd, const char *name, struct evbuffer *contents)
 {
-	char temporary[300];
-	int fd, error = 0;
+	char temporary[NAME_MAX + 1];
+	/* Readable by the collector's user too, whatever umask rmtd was started with. */
+	struct state_replace how = {
+	    .temporary = temporary, .create_mode = 0644, .set_mode = true, .mode = 0644};
+	struct drain drain = {contents};
 
 	if ((size_t)snprintf(temporary, sizeof(temporary), ".%s.tmp", name) >= sizeof(temporary))
 		return -ENAMETOOLONG;
-	fd = openat(dir_fd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	/* Readable by the collector's user too, whatever umask rmtd was started with. */
-	if (fchmod(fd, 0644) < 0)
-		error = -errno;
-	while (error == 0 && evbuffer_get_length(contents) > 0) {
-		int n = evbuffer_write(contents, fd);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error = -errno;
-			break;
-		}
-	}
-	if (close(fd) < 0 && error == 0)
-		error = -errno;
-	if (error == 0 && renameat(dir_fd, temporary, dir_fd, name) < 0)
-		error = -errno;
-	if (error != 0)
-		unlinkat(dir_fd, temporary, 0);
-	return error;
+	return state_replace_at(dir_fd, name, &how, fill_from_buffer, &drain);
 }
 
 /* ---------------------------------------------------------------- the monitor */
