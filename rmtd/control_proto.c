@@ -9,17 +9,7 @@
 #include <string.h>
 
 #include "control_proto.h"
-
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "number.h"
 
 /* %XX-decode [text, text + length) into out; false on a bad escape, a NUL or no room. */
 static bool decode_argument(const char *text, size_t length, char *out, size_t size)
@@ -34,8 +24,8 @@ static bool decode_argument(const char *text, size_t length, char *out, size_t s
 
 			if (i + 2 >= length)
 				return false;
-			high = hex_value((unsigned char)text[i + 1]);
-			low = hex_value((unsigned char)text[i + 2]);
+			high = hex_digit_value((unsigned char)text[i + 1]);
+			low = hex_digit_value((unsigned char)text[i + 2]);
 			if (high < 0 || low < 0)
 				return false;
 			c = high * 16 + low;
@@ -51,16 +41,9 @@ static bool decode_argument(const char *text, size_t length, char *out, size_t s
 
 static bool parse_session_id(const char *text, size_t length, unsigned *out)
 {
-	unsigned long value = 0;
+	uint64_t value;
 
-	if (length == 0 || length > 10)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return false;
-		value = value * 10 + (unsigned long)(text[i] - '0');
-	}
-	if (value == 0 || value > 0xffffffffUL)
+	if (decimal_parse_u64(text, length, &value) < 0 || value == 0 || value > 0xffffffffu)
 		return false;
 	*out = (unsigned)value;
 	return true;

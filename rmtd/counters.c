@@ -15,6 +15,7 @@
 #include "state_file.h"
 #include "label.h"
 #include "log.h"
+#include "number.h"
 
 #define COUNTERS_FILE_MAX  65536
 #define COUNTERS_SUFFIX    ".counters"
@@ -78,19 +79,7 @@ void counters_add(struct counters *c, const struct counters_delta *delta, time_t
 
 static bool parse_u64(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
+	return decimal_parse_u64(s, strlen(s), out) == 0;
 }
 
 /* "2026-11-21T17:37:45Z" (what we write), "never", or plain seconds. */

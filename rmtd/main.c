@@ -30,6 +30,7 @@
 #include "escape.h"
 #include "server.h"
 #include "log.h"
+#include "number.h"
 #include "options.h"
 #include "path.h"
 #include "sandbox.h"
@@ -282,10 +283,10 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 		fatalx("cannot start the status monitor");
 	if (group != NULL) {
 		const struct group *gr = getgrnam(group);
-		char *end;
-		unsigned long gid = strtoul(group, &end, 10);
+		int64_t gid = 0;
 
-		if (gr == NULL && (*end != '\0' || end == group))
+		if (gr == NULL &&
+		    (*group == '-' || decimal_parse_range(group, 0, UINT32_MAX - 1, &gid) < 0))
 			fatalx("control group %s: no such group", group);
 		control.group = gr ? gr->gr_gid : (gid_t)gid;
 	}
@@ -591,10 +592,10 @@ static bool check_start(const struct options *o, const struct config *config)
 		ok = false;
 	}
 	if (control_group != NULL && getgrnam(control_group) == NULL) {
-		char *end;
+		int64_t gid;
 
-		strtoul(control_group, &end, 10);
-		if (*end != '\0' || end == control_group) {
+		if (*control_group == '-' ||
+		    decimal_parse_range(control_group, 0, UINT32_MAX - 1, &gid) < 0) {
 			log_warnx("control group %s: no such group", control_group);
 			ok = false;
 		}

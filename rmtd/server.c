@@ -22,6 +22,7 @@
 #include "drive.h"
 #include "server.h"
 #include "log.h"
+#include "number.h"
 #include "path.h"
 #include "tls.h"
 #include "transport.h"
@@ -458,11 +459,12 @@ int server_adopt_systemd_sockets(struct server *server)
 {
 	const char *pid = getenv("LISTEN_PID");
 	const char *fds = getenv("LISTEN_FDS");
-	int count;
+	int64_t listen_pid, count;
 
-	if (pid == NULL || fds == NULL || (pid_t)atol(pid) != getpid())
+	/* sd_listen_fds(3): the sockets are ours only when LISTEN_PID names this process. */
+	if (pid == NULL || fds == NULL || decimal_parse_range(pid, 1, INT32_MAX, &listen_pid) < 0 ||
+	    listen_pid != getpid() || decimal_parse_range(fds, 0, 1024, &count) < 0)
 		return 0;
-	count = atoi(fds);
 	for (int i = 0; i < count; i++) {
 		int fd = 3 + i;
 
@@ -474,8 +476,8 @@ int server_adopt_systemd_sockets(struct server *server)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	log_info("serving %d socket(s) passed by systemd", count);
-	return count;
+	log_info("serving %d socket(s) passed by systemd", (int)count);
+	return (int)count;
 }
 
 int server_serve_connection(struct server *server, int fd)

@@ -17,6 +17,7 @@
 
 #include "tapeimage.h"
 #include "tapeimage_io.h"
+#include "number.h"
 #include "tapemeta.h"
 
 static const char *const eof_state_names[] = {
@@ -60,31 +61,16 @@ void tapeimage_meta_free(struct tapeimage_meta *meta)
 /* Unsigned number: decimal, or hex with 0x. The whole of [text, text+length). */
 static bool parse_u64(const char *text, size_t length, uint64_t *out)
 {
-	unsigned base = 10;
 	uint64_t value = 0;
-	size_t i = 0;
 
-	if (length > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
-		base = 16;
-		i = 2;
-	}
-	if (i == length)
-		return false;
-	for (; i < length; i++) {
-		unsigned digit;
-		char c = text[i];
+	if (!(length > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')))
+		return decimal_parse_u64(text, length, out) == 0;
+	for (size_t i = 2; i < length; i++) {
+		int digit = hex_digit_value((unsigned char)text[i]);
 
-		if (c >= '0' && c <= '9')
-			digit = (unsigned)(c - '0');
-		else if (base == 16 && c >= 'a' && c <= 'f')
-			digit = (unsigned)(c - 'a' + 10);
-		else if (base == 16 && c >= 'A' && c <= 'F')
-			digit = (unsigned)(c - 'A' + 10);
-		else
+		if (digit < 0 || value > (UINT64_MAX - (unsigned)digit) / 16)
 			return false;
-		if (value > (UINT64_MAX - digit) / base)
-			return false;
-		value = value * base + digit;
+		value = value * 16 + (unsigned)digit;
 	}
 	*out = value;
 	return true;
@@ -108,34 +94,10 @@ static bool parse_i64(const char *text, size_t length, int64_t *out)
 
 static bool parse_size_span(const char *text, size_t length, uint64_t *out)
 {
-	uint64_t value, scale = 1;
-
-	if (length > 0) {
-		switch (text[length - 1]) {
-		case 'k':
-		case 'K':
-			scale = (uint64_t)1 << 10;
-			break;
-		case 'm':
-		case 'M':
-			scale = (uint64_t)1 << 20;
-			break;
-		case 'g':
-		case 'G':
-			scale = (uint64_t)1 << 30;
-			break;
-		case 't':
-		case 'T':
-			scale = (uint64_t)1 << 40;
-			break;
-		}
-		if (scale != 1)
-			length--;
-	}
-	if (!parse_u64(text, length, &value) || value > UINT64_MAX / scale)
-		return false;
-	*out = value * scale;
-	return true;
+	/* A hand-edited .meta may give a size in hex, as other numbers (no unit then). */
+	if (length > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+		return parse_u64(text, length, out);
+	return decimal_parse_size(text, length, out) == 0;
 }
 
 int tapeimage_parse_size(const char *text, uint64_t *out)
