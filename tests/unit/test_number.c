@@ -31,7 +31,10 @@ Test(number, decimal_digits_only)
 	cr_assert_eq(u64("-1", &v), -EINVAL);
 	cr_assert_eq(u64("0x10", &v), -EINVAL);
 	cr_assert_eq(u64("1 ", &v), -EINVAL);
-	cr_assert_eq(decimal_parse_u64("12\0" "3", 4, &v), -EINVAL);
+	cr_assert_eq(decimal_parse_u64("12\0"
+	                               "3",
+	                               4, &v),
+	             -EINVAL);
 }
 
 Test(number, overflow_is_not_malformed)
