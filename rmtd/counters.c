@@ -13,6 +13,7 @@
 
 #include "counters.h"
 #include "state_file.h"
+#include "utf8.h"
 #include "label.h"
 #include "log.h"
 #include "number.h"
@@ -238,36 +239,6 @@ int counters_save(const char *state_dir, const struct counters *c)
 }
 
 /* Length of a valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char low = 0x80, high = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		low = 0xa0;
-	else if (c == 0xed)
-		high = 0x9f;
-	else if (c == 0xf0)
-		low = 0x90;
-	else if (c == 0xf4)
-		high = 0x8f;
-	if (p[1] < low || p[1] > high)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 void state_json_string(FILE *out, const char *s)
 {
 	fputc('"', out);

@@ -11,6 +11,7 @@
 
 #include "metrics.h"
 #include "status_format.h"
+#include "utf8.h"
 
 #ifndef RMTD_VERSION
 #define RMTD_VERSION "unknown"
@@ -40,7 +41,7 @@ int metrics_label_value(struct evbuffer *out, const char *s)
 		size_t n;
 
 		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
-		       (n = status_utf8_sequence(p)) > 0)
+		       (n = utf8_sequence(p)) > 0)
 			p += n;
 		if (p > run)
 			rc = evbuffer_add(out, run, (size_t)(p - run));

@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "status.h"
 #include "status_format.h"
+#include "utf8.h"
 /* ---------------------------------------------------------------- words */
 
 const char *status_kind_name(enum device_kind kind)
@@ -138,34 +139,6 @@ const char *status_text_escape(char *out, size_t size, const char *in)
 	return text_escape(out, size, in, false);
 }
 
-size_t status_utf8_sequence(const unsigned char *p)
-{
-	unsigned c = p[0];
-	size_t n;
-	uint32_t code;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, code = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, code = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, code = c & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
-			return 0;
-		code = (code << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && code < 0x800) || (n == 4 && code < 0x10000) || code > 0x10ffff ||
-	    (code >= 0xd800 && code <= 0xdfff))
-		return 0;
-	return n;
-}
-
 int status_json_string(struct evbuffer *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -177,7 +150,7 @@ int status_json_string(struct evbuffer *out, const char *s)
 
 		/* Plain printable ASCII and valid UTF-8 go out in one piece. */
 		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
-		       (n = status_utf8_sequence(p)) > 0)
+		       (n = utf8_sequence(p)) > 0)
 			p += n;
 		if (p > run)
 			rc = evbuffer_add(out, run, (size_t)(p - run));

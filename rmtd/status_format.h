@@ -40,9 +40,6 @@ void status_session_derive(struct status_session *entry);
  */
 int status_json_string(struct evbuffer *out, const char *s);
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when it is not one. */
-size_t status_utf8_sequence(const unsigned char *p);
-
 /*
  * Escape a client-controlled string for a text line: C-style escapes for
  * backslash, control bytes and bytes >= 0x7f, so it stays one line; an escape
