@@ -14,6 +14,7 @@
 
 #include "catalog.h"
 #include "counters.h"
+#include "escape.h"
 #include "state_file.h"
 #include "log.h"
 
@@ -1048,9 +1049,9 @@ static void table_cell(FILE *out, const char *raw, int width, bool right)
 	char escaped[4 * CATALOG_STRING_MAX + 1];
 	const char *text = raw && raw[0] ? raw : "-";
 
-	label_escape(escaped, sizeof(escaped), text);
+	escape_text(escaped, sizeof(escaped), text);
 	if (strlen(escaped) > (size_t)width) {
-		label_escape(escaped, (size_t)width, text); /* at most width - 1 */
+		escape_text(escaped, (size_t)width, text); /* at most width - 1 */
 		strcat(escaped, "~");
 	}
 	fprintf(out, right ? "%*s " : "%-*s ", width, escaped);
@@ -1060,7 +1061,7 @@ int catalog_write_table(const struct catalog *cat, FILE *out)
 {
 	char escaped[4 * CATALOG_STRING_MAX + 1];
 
-	label_escape(escaped, sizeof(escaped), cat->cartridge ? cat->cartridge : "");
+	escape_text(escaped, sizeof(escaped), cat->cartridge ? cat->cartridge : "");
 	fprintf(out, "cartridge %s: %zu file%s\n", escaped, cat->count, cat->count == 1 ? "" : "s");
 	fprintf(out, "%5s %-10s %-20s %-16s %-12s %-24s %3s %-16s %3s %12s %8s %7s\n", "FILE",
 	        "FORMAT", "VARIANT", "LABEL", "HOST", "FILESYSTEM/MEMBER", "LVL", "DATE (UTC)",

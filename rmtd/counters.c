@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "escape.h"
 #include "state_file.h"
 #include "utf8.h"
 #include "label.h"
@@ -205,7 +206,7 @@ int counters_save(const char *state_dir, const struct counters *c)
 	text = malloc(COUNTERS_TEXT_SIZE);
 	if (!text)
 		return -ENOMEM;
-	label_escape(escaped, sizeof(escaped), c->name);
+	escape_text(escaped, sizeof(escaped), c->name);
 	format_time(c->first_use, first, sizeof(first));
 	format_time(c->last_use, last, sizeof(last));
 	n = snprintf(text, COUNTERS_TEXT_SIZE,

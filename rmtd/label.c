@@ -1421,11 +1421,6 @@ const char *label_operation(const struct tape_content *content, bool writing)
 	return writing ? "Write" : "Read";
 }
 
-const char *label_escape(char *out, size_t size, const char *in)
-{
-	return escape_text(out, size, in);
-}
-
 const char *label_format_date(time_t when, char *out, size_t size)
 {
 	int64_t t = (int64_t)when, days, seconds;
@@ -1480,7 +1475,7 @@ static void text_escaped(struct text *t, const char *raw)
 {
 	char escaped[4 * LABEL_NAME_MAX + 1];
 
-	label_escape(escaped, sizeof(escaped), raw);
+	escape_text(escaped, sizeof(escaped), raw);
 	text_add(t, escaped);
 }
 

@@ -17,6 +17,7 @@
 #include <event2/buffer.h>
 
 #include "label.h"
+#include "escape.h"
 #include "status.h"
 #include "status_format.h"
 
@@ -349,7 +350,7 @@ static void check_sample(const char *name, size_t record, bool want_label)
 	label_describe(&content, description, sizeof(description));
 	status_parse_content(description, format, sizeof(format), label, sizeof(label));
 	cr_assert_str_eq(format, content.format_name, "%s: \"%s\"", name, description);
-	label_escape(expected, sizeof(expected), content.label);
+	escape_text(expected, sizeof(expected), content.label);
 	if (want_label)
 		cr_assert_neq(expected[0], '\0', "%s has a label", name);
 	cr_assert_str_eq(label, expected, "%s: \"%s\"", name, description);
