@@ -253,7 +253,8 @@ void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t lengt
 	e->dirty = true;
 }
 
-void catalog_file_end(struct catalog *cat, uint64_t file_number)
+/* file_number stops being counted: complete at its filemark, incomplete when cut. */
+static void stop_counting(struct catalog *cat, uint64_t file_number, bool complete)
 {
 	bool found;
 	size_t index = find_index(cat, file_number, &found);
@@ -265,24 +266,18 @@ void catalog_file_end(struct catalog *cat, uint64_t file_number)
 	if (!e->counting)
 		return;
 	e->counting = false;
-	e->complete = true;
+	e->complete = complete;
 	e->dirty = true;
+}
+
+void catalog_file_end(struct catalog *cat, uint64_t file_number)
+{
+	stop_counting(cat, file_number, true);
 }
 
 void catalog_file_cut(struct catalog *cat, uint64_t file_number)
 {
-	bool found;
-	size_t index = find_index(cat, file_number, &found);
-	struct catalog_entry *e;
-
-	if (!found)
-		return;
-	e = &cat->entries[index];
-	if (!e->counting)
-		return;
-	e->counting = false;
-	e->complete = false;
-	e->dirty = true;
+	stop_counting(cat, file_number, false);
 }
 
 const struct catalog_entry *catalog_find(const struct catalog *cat, uint64_t file_number)
@@ -772,7 +767,7 @@ static int catalog_location(const char *state_dir, const char *cartridge, bool c
 
 int catalog_load(const char *state_dir, const char *cartridge, struct catalog *cat)
 {
-	char dir[PATH_MAX], file[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
+	char path[PATH_MAX + NAME_MAX + 2];
 	char *data;
 	size_t length, start, line_number = 0;
 	struct catalog_line *line;
@@ -780,18 +775,10 @@ int catalog_load(const char *state_dir, const char *cartridge, struct catalog *c
 
 	if ((error = catalog_init(cat, cartridge)) < 0)
 		return error;
-	error = catalog_location(state_dir, cartridge, false, dir, sizeof(dir), file, sizeof(file));
-	if (error < 0)
+	error = state_load(state_dir, COUNTERS_CARTRIDGE, cartridge, CATALOG_SUFFIX,
+	                   CATALOG_MAX_FILE_BYTES, path, sizeof(path), &data, &length);
+	if (error < 0 || data == NULL)
 		return error;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	error = state_read_file(path, CATALOG_MAX_FILE_BYTES, &data, &length);
-	if (error == -ENOENT || error == -ENOTDIR)
-		return 0;
-	if (error < 0) {
-		errno = -error;
-		log_warn("%s", path);
-		return error;
-	}
 	line = malloc(sizeof(*line));
 	if (!line) {
 		free(data);

@@ -159,26 +159,17 @@ static void counters_parse_line(struct counters *c, char *line, const char *path
 int counters_load(const char *state_dir, enum counters_kind kind, const char *name,
                   struct counters *out)
 {
-	char dir[PATH_MAX], file[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
+	char path[PATH_MAX + NAME_MAX + 2];
 	char *data, *line, *next;
 	size_t length;
 	unsigned line_number = 0;
 	int error;
 
 	counters_init(out, kind, name);
-	error = state_file_location(state_dir, kind, name, COUNTERS_SUFFIX, false, dir, sizeof(dir),
-	                            file, sizeof(file));
-	if (error < 0)
+	error = state_load(state_dir, kind, name, COUNTERS_SUFFIX, COUNTERS_FILE_MAX, path,
+	                   sizeof(path), &data, &length);
+	if (error < 0 || data == NULL)
 		return error;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	error = state_read_file(path, COUNTERS_FILE_MAX, &data, &length);
-	if (error == -ENOENT || error == -ENOTDIR)
-		return 0;
-	if (error < 0) {
-		errno = -error;
-		log_warn("%s", path);
-		return error;
-	}
 	if (memchr(data, '\0', length))
 		log_warnx("%s: NUL bytes in the file, lines after them ignored", path);
 	for (line = data; line && *line; line = next) {

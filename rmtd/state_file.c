@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "state_file.h"
 
 #define STATE_DIR_MODE    0750
@@ -331,4 +332,28 @@ int state_read_file(const char *path, size_t max_size, char **data, size_t *leng
 	*data = buffer;
 	*length = used;
 	return 0;
+}
+
+int state_load(const char *state_dir, enum counters_kind kind, const char *name, const char *suffix,
+               size_t max_size, char *path, size_t path_size, char **data, size_t *length)
+{
+	char dir[PATH_MAX], file[NAME_MAX + 1];
+	int error;
+
+	*data = NULL;
+	*length = 0;
+	error = state_file_location(state_dir, kind, name, suffix, false, dir, sizeof(dir), file,
+	                            sizeof(file));
+	if (error < 0)
+		return error;
+	if ((size_t)snprintf(path, path_size, "%s/%s", dir, file) >= path_size)
+		return -ENAMETOOLONG;
+	error = state_read_file(path, max_size, data, length);
+	if (error == -ENOENT || error == -ENOTDIR)
+		return 0;
+	if (error < 0) {
+		errno = -error;
+		log_warn("%s", path);
+	}
+	return error;
 }

@@ -79,4 +79,13 @@ int state_append_file(const char *dir, const char *file_name, const void *data, 
  */
 int state_read_file(const char *path, size_t max_size, char **data, size_t *length);
 
+/*
+ * Read the state file of (kind, name) with suffix whole: 0 with *data
+ * malloc'd (NUL-terminated), or 0 with *data NULL when there is none yet. On
+ * any other error the file is named in the log and -errno returned. path
+ * receives the file's path, for the caller's messages.
+ */
+int state_load(const char *state_dir, enum counters_kind kind, const char *name, const char *suffix,
+               size_t max_size, char *path, size_t path_size, char **data, size_t *length);
+
 #endif

@@ -21,15 +21,17 @@
 
 /* ------------------------------------------------------------------ plain I/O */
 
-/* pread until length bytes or end of file. Returns bytes read or -errno. */
-ssize_t tapeimage_pread_full(int fd, void *buf, size_t length, uint64_t offset)
+/* Read until length bytes or end of file, at offset (pread) or, when positioned, where fd is. */
+static ssize_t read_until_end(int fd, void *buf, size_t length, uint64_t offset, bool positioned)
 {
 	size_t done = 0;
 
-	if (offset > (uint64_t)INT64_MAX - length)
+	if (!positioned && offset > (uint64_t)INT64_MAX - length)
 		return -EINVAL;
 	while (done < length) {
-		ssize_t n = pread(fd, (char *)buf + done, length - done, (off_t)(offset + done));
+		ssize_t n = positioned ? read(fd, (char *)buf + done, length - done)
+		                       : pread(fd, (char *)buf + done, length - done,
+		                               (off_t)(offset + done));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -41,6 +43,16 @@ ssize_t tapeimage_pread_full(int fd, void *buf, size_t length, uint64_t offset)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+ssize_t tapeimage_pread_full(int fd, void *buf, size_t length, uint64_t offset)
+{
+	return read_until_end(fd, buf, length, offset, false);
+}
+
+ssize_t tapeimage_read_full(int fd, void *buf, size_t length)
+{
+	return read_until_end(fd, buf, length, 0, true);
 }
 
 /* Advance an iovec array past `skip` bytes. */
@@ -111,26 +123,6 @@ int tapeimage_write_full(int fd, const void *buf, size_t length)
 		done += (size_t)n;
 	}
 	return 0;
-}
-
-/* read until length bytes or end of file. Returns bytes read or -errno. */
-ssize_t tapeimage_read_full(int fd, void *buf, size_t length)
-{
-	size_t done = 0;
-
-	while (done < length) {
-		ssize_t n = read(fd, (char *)buf + done, length - done);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
 }
 
 /* ------------------------------------------------------------------ objects */

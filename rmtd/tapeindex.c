@@ -310,10 +310,29 @@ static const struct tapeimage_run *run_of(const struct tapeimage_index *index, u
 	return object - run->first_object < run->count ? run : NULL;
 }
 
-int tapeimage_index_locate(const struct tapeimage_index *index, uint64_t object, uint64_t *offset)
+/* Where object (< n_objects) starts and how many bytes it takes. */
+static int object_place(const struct tapeimage_index *index, uint64_t object, uint64_t *offset,
+                        uint64_t *span)
 {
 	const struct tapeimage_run *run;
-	size_t i;
+	size_t i = mark_lower_bound(index, object);
+
+	if (i < index->n_marks && index->marks[i].object == object) {
+		*offset = index->marks[i].offset;
+		*span = 4;
+		return 0;
+	}
+	run = run_of(index, object);
+	if (run == NULL)
+		return -EINVAL;
+	*span = tapeimage_record_span(run->word & TAPEIMAGE_MAX_RECORD);
+	*offset = run->offset + (object - run->first_object) * *span;
+	return 0;
+}
+
+int tapeimage_index_locate(const struct tapeimage_index *index, uint64_t object, uint64_t *offset)
+{
+	uint64_t span;
 
 	if (object > index->n_objects)
 		return -EINVAL;
@@ -321,36 +340,19 @@ int tapeimage_index_locate(const struct tapeimage_index *index, uint64_t object,
 		*offset = index->data_size;
 		return 0;
 	}
-	i = mark_lower_bound(index, object);
-	if (i < index->n_marks && index->marks[i].object == object) {
-		*offset = index->marks[i].offset;
-		return 0;
-	}
-	run = run_of(index, object);
-	if (run == NULL)
-		return -EINVAL;
-	*offset = run->offset + (object - run->first_object) *
-	                            tapeimage_record_span(run->word & TAPEIMAGE_MAX_RECORD);
-	return 0;
+	return object_place(index, object, offset, &span);
 }
 
 int tapeimage_index_object_end(const struct tapeimage_index *index, uint64_t object, uint64_t *end)
 {
-	const struct tapeimage_run *run;
-	size_t i;
+	uint64_t offset, span;
+	int error;
 
 	if (object >= index->n_objects)
 		return -EINVAL;
-	i = mark_lower_bound(index, object);
-	if (i < index->n_marks && index->marks[i].object == object) {
-		*end = index->marks[i].offset + 4;
-		return 0;
-	}
-	run = run_of(index, object);
-	if (run == NULL)
-		return -EINVAL;
-	*end = run->offset + (object - run->first_object + 1) *
-	                         tapeimage_record_span(run->word & TAPEIMAGE_MAX_RECORD);
+	if ((error = object_place(index, object, &offset, &span)) < 0)
+		return error;
+	*end = offset + span;
 	return 0;
 }
 
