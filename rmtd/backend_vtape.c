@@ -2,7 +2,10 @@
  * backend_vtape.c - a virtual tape in a SIMH .tap image that behaves like the Linux st
  * driver (shared/formats.md section 2, shared/realtape/README.md).
  *
- * The image is authoritative; the index (tapeimage.c) is kept in memory while the tape is
+ * One file because it is one state machine: st's position (file and block numbers)
+ * and "eof" state, moved by every operation and read by every status, over one image.
+ *
+ * The image is authoritative; the index (tapeindex.c) is kept in memory while the tape is
  * open so that spacing, end-of-data and locate never read the whole image, and is saved
  * beside it. Position and st's "eof" state are saved in NAME.tap.meta at close so that
  * the next process (every rsh call starts a new rmtd) continues where this one stopped.
