@@ -14,7 +14,7 @@
 #include "counters.h"
 #include "escape.h"
 #include "state_file.h"
-#include "utf8.h"
+#include "json_quote.h"
 #include "label.h"
 #include "log.h"
 #include "number.h"
@@ -231,37 +231,14 @@ int counters_save(const char *state_dir, const struct counters *c)
 }
 
 /* Length of a valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
+static int emit_to_file(void *arg, const char *piece, size_t length)
+{
+	return fwrite(piece, 1, length, arg) == length ? 0 : -EIO;
+}
+
 void state_json_string(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n;
-
-		if (*p == '"' || *p == '\\') {
-			fprintf(out, "\\%c", *p);
-		} else if (*p == '\n') {
-			fputs("\\n", out);
-		} else if (*p == '\t') {
-			fputs("\\t", out);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p);
-		} else if (*p >= 0x80) {
-			n = utf8_sequence(p);
-			if (n == 0) {
-				/* a byte that is not UTF-8: U+00XX keeps the JSON valid and the
-				 * catalog's reader turns it back into the byte */
-				fprintf(out, "\\u%04x", *p);
-			} else {
-				fwrite(p, 1, n, out);
-				p += n;
-				continue;
-			}
-		} else {
-			fputc(*p, out);
-		}
-		p++;
-	}
-	fputc('"', out);
+	json_quote(s, JSON_BYTES_KEEP, emit_to_file, out);
 }
 
 int counters_write_json(const struct counters *c, FILE *out)

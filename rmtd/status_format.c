@@ -15,8 +15,8 @@
 
 #include "escape.h"
 #include "status.h"
+#include "json_quote.h"
 #include "status_format.h"
-#include "utf8.h"
 /* ---------------------------------------------------------------- words */
 
 const char *status_kind_name(enum device_kind kind)
@@ -139,40 +139,14 @@ const char *status_text_escape(char *out, size_t size, const char *in)
 	return text_escape(out, size, in, false);
 }
 
+static int emit_to_buffer(void *arg, const char *piece, size_t length)
+{
+	return evbuffer_add(arg, piece, length) == 0 ? 0 : -ENOMEM;
+}
+
 int status_json_string(struct evbuffer *out, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	int rc = evbuffer_add(out, "\"", 1);
-
-	while (rc == 0 && *p) {
-		const unsigned char *run = p;
-		size_t n;
-
-		/* Plain printable ASCII and valid UTF-8 go out in one piece. */
-		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
-		       (n = utf8_sequence(p)) > 0)
-			p += n;
-		if (p > run)
-			rc = evbuffer_add(out, run, (size_t)(p - run));
-		if (rc != 0 || *p == '\0')
-			break;
-		if (*p == '"')
-			rc = evbuffer_add(out, "\\\"", 2);
-		else if (*p == '\\')
-			rc = evbuffer_add(out, "\\\\", 2);
-		else if (*p == '\n')
-			rc = evbuffer_add(out, "\\n", 2);
-		else if (*p == '\t')
-			rc = evbuffer_add(out, "\\t", 2);
-		else if (*p < 0x20 || *p == 0x7f)
-			rc = evbuffer_add_printf(out, "\\u%04x", *p) < 0 ? -1 : 0;
-		else
-			rc = evbuffer_add(out, "\\ufffd", 6); /* not UTF-8 */
-		p++;
-	}
-	if (rc == 0)
-		rc = evbuffer_add(out, "\"", 1);
-	return rc == 0 ? 0 : -ENOMEM;
+	return json_quote(s, JSON_BYTES_REPLACE, emit_to_buffer, out);
 }
 
 /* ---------------------------------------------------------------- text */
