@@ -224,16 +224,20 @@ int catalog_file_begin(struct catalog *cat, uint64_t file_number,
 	return error;
 }
 
-void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t length)
+/* The entry of file_number if its records are being counted, or NULL. */
+static struct catalog_entry *counting_entry(struct catalog *cat, uint64_t file_number)
 {
 	bool found;
 	size_t index = catalog_find_index(cat, file_number, &found);
-	struct catalog_entry *e;
 
-	if (!found)
-		return;
-	e = &cat->entries[index];
-	if (!e->counting)
+	return found && cat->entries[index].counting ? &cat->entries[index] : NULL;
+}
+
+void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t length)
+{
+	struct catalog_entry *e = counting_entry(cat, file_number);
+
+	if (e == NULL)
 		return;
 	e->bytes = length > UINT64_MAX - e->bytes ? UINT64_MAX : e->bytes + length;
 	e->records++;
@@ -243,14 +247,9 @@ void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t lengt
 /* file_number stops being counted: complete at its filemark, incomplete when cut. */
 static void stop_counting(struct catalog *cat, uint64_t file_number, bool complete)
 {
-	bool found;
-	size_t index = catalog_find_index(cat, file_number, &found);
-	struct catalog_entry *e;
+	struct catalog_entry *e = counting_entry(cat, file_number);
 
-	if (!found)
-		return;
-	e = &cat->entries[index];
-	if (!e->counting)
+	if (e == NULL)
 		return;
 	e->counting = false;
 	e->complete = complete;

@@ -153,10 +153,7 @@ int status_json_string(struct evbuffer *out, const char *s)
 
 #define ESCAPED_MAX 1024
 
-static int add_printf(struct evbuffer *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int add_printf(struct evbuffer *out, const char *fmt, ...)
+int status_printf(struct evbuffer *out, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -181,30 +178,30 @@ int status_format_session_line(struct evbuffer *out, const struct status_session
 	status_text_escape(identity, sizeof(identity), a->identity);
 	/* As in `backup status`: "<id>:  <operation>:   <progress or what it waits for>". */
 	if (strcmp(s->state, "idle") == 0 && s->drive == NULL)
-		return add_printf(out, "Session %u:  idle;  %s from %s", a->id, identity, peer);
+		return status_printf(out, "Session %u:  idle;  %s from %s", a->id, identity, peer);
 	if (waiting)
-		rc = add_printf(out, "Session %u:  %s:   %s", a->id, s->operation, s->state);
+		rc = status_printf(out, "Session %u:  %s:   %s", a->id, s->operation, s->state);
 	else
-		rc = add_printf(
+		rc = status_printf(
 		    out, "Session %u:  %s:   %" PRIu64 " Kbytes transferred, %" PRIu64 " records",
 		    a->id, s->operation, bytes / 1024, records);
 	if (rc == 0 && s->rate_known && !waiting)
-		rc = add_printf(out, ", %" PRIu64 " KB/s", s->rate / 1024);
+		rc = status_printf(out, ", %" PRIu64 " KB/s", s->rate / 1024);
 	/* The label is label.c's already escaped text; escaping again keeps it one line. */
 	if (rc == 0 && s->label[0] != '\0')
-		rc = add_printf(out, ",  volume %s",
-		                text_escape(label, sizeof(label), s->label, true));
+		rc = status_printf(out, ",  volume %s",
+		                   text_escape(label, sizeof(label), s->label, true));
 	if (rc == 0 && a->file_number >= 0 && s->drive != NULL)
-		rc = add_printf(out, ", file %d", a->file_number);
+		rc = status_printf(out, ", file %d", a->file_number);
 	if (rc == 0 && s->drive != NULL)
-		rc = add_printf(out, ";  drive %s",
-		                status_text_escape(drive, sizeof(drive), s->drive));
+		rc = status_printf(out, ";  drive %s",
+		                   status_text_escape(drive, sizeof(drive), s->drive));
 	if (rc == 0)
-		rc = add_printf(out, ";  %s from %s", identity, peer);
+		rc = status_printf(out, ";  %s from %s", identity, peer);
 	if (rc == 0 && s->state[0] != '\0' && strcmp(s->state, "idle") != 0 && !waiting)
-		rc = add_printf(out, "  %s", s->state);
+		rc = status_printf(out, "  %s", s->state);
 	else if (rc == 0 && strcmp(s->state, "idle") == 0 && s->drive != NULL)
-		rc = add_printf(out, "  idle");
+		rc = status_printf(out, "  idle");
 	return rc;
 }
 
@@ -218,11 +215,12 @@ static int format_counters_text(struct evbuffer *out, const struct counters *c)
 
 	if (c->first_use == 0)
 		return 0;
-	return add_printf(out,
-	                  ";  in all %" PRIu64 " Kbytes written, %" PRIu64 " Kbytes read, %" PRIu64
-	                  " files written, %" PRIu64 " mounts, %" PRIu64 " errors, last used %s",
-	                  t->bytes_written / 1024, t->bytes_read / 1024, t->files_written,
-	                  t->mounts, t->errors, format_time(c->last_use, when, sizeof(when)));
+	return status_printf(out,
+	                     ";  in all %" PRIu64 " Kbytes written, %" PRIu64
+	                     " Kbytes read, %" PRIu64 " files written, %" PRIu64 " mounts, %" PRIu64
+	                     " errors, last used %s",
+	                     t->bytes_written / 1024, t->bytes_read / 1024, t->files_written,
+	                     t->mounts, t->errors, format_time(c->last_use, when, sizeof(when)));
 }
 
 static int format_counters_json(struct evbuffer *out, const struct counters *c)
@@ -230,16 +228,16 @@ static int format_counters_json(struct evbuffer *out, const struct counters *c)
 	const struct counters_delta *t = &c->totals;
 
 	if (c->first_use == 0)
-		return add_printf(out, ",\"counters\":null");
-	return add_printf(out,
-	                  ",\"counters\":{\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
-	                  ",\"records_written\":%" PRIu64 ",\"records_read\":%" PRIu64
-	                  ",\"files_written\":%" PRIu64 ",\"files_read\":%" PRIu64
-	                  ",\"times_full\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"mounts\":%" PRIu64
-	                  ",\"first_use\":%lld,\"last_use\":%lld}",
-	                  t->bytes_written, t->bytes_read, t->records_written, t->records_read,
-	                  t->files_written, t->files_read, t->times_full, t->errors, t->mounts,
-	                  (long long)c->first_use, (long long)c->last_use);
+		return status_printf(out, ",\"counters\":null");
+	return status_printf(out,
+	                     ",\"counters\":{\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
+	                     ",\"records_written\":%" PRIu64 ",\"records_read\":%" PRIu64
+	                     ",\"files_written\":%" PRIu64 ",\"files_read\":%" PRIu64
+	                     ",\"times_full\":%" PRIu64 ",\"errors\":%" PRIu64
+	                     ",\"mounts\":%" PRIu64 ",\"first_use\":%lld,\"last_use\":%lld}",
+	                     t->bytes_written, t->bytes_read, t->records_written, t->records_read,
+	                     t->files_written, t->files_read, t->times_full, t->errors, t->mounts,
+	                     (long long)c->first_use, (long long)c->last_use);
 }
 
 static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
@@ -250,32 +248,32 @@ static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 	if (d->alias != NULL) {
 		char alias[ESCAPED_MAX];
 
-		rc = add_printf(
+		rc = status_printf(
 		    out, "Drive %s (%s, %s):", status_text_escape(alias, sizeof(alias), d->alias),
 		    status_text_escape(name, sizeof(name), d->name), status_kind_name(d->kind));
 	} else {
-		rc = add_printf(out,
-		                "Drive %s (%s):", status_text_escape(name, sizeof(name), d->name),
-		                status_kind_name(d->kind));
+		rc = status_printf(
+		    out, "Drive %s (%s):", status_text_escape(name, sizeof(name), d->name),
+		    status_kind_name(d->kind));
 	}
 	if (rc == 0 && d->holder != 0)
-		rc = add_printf(out, " session %u", d->holder);
+		rc = status_printf(out, " session %u", d->holder);
 	if (rc == 0 && d->device_open)
-		rc = add_printf(out, "%s device open", d->holder ? "," : "");
+		rc = status_printf(out, "%s device open", d->holder ? "," : "");
 	if (rc == 0 && d->waiters > 0)
-		rc = add_printf(out, "%s %d waiting", d->holder || d->device_open ? "," : "",
-		                d->waiters);
+		rc = status_printf(out, "%s %d waiting", d->holder || d->device_open ? "," : "",
+		                   d->waiters);
 	if (rc == 0 && d->abandoned)
-		rc = add_printf(out, " abandoned to a device call that has not returned");
+		rc = status_printf(out, " abandoned to a device call that has not returned");
 	if (rc == 0 && d->holder == 0 && !d->device_open && d->waiters == 0 && !d->abandoned)
-		rc = add_printf(out, " idle");
+		rc = status_printf(out, " idle");
 	if (rc == 0 && d->cartridge != NULL && strcmp(d->cartridge, d->name) != 0)
-		rc = add_printf(out, ", cartridge %s",
-		                status_text_escape(name, sizeof(name), d->cartridge));
+		rc = status_printf(out, ", cartridge %s",
+		                   status_text_escape(name, sizeof(name), d->cartridge));
 	if (rc == 0 && d->counters != NULL)
 		rc = format_counters_text(out, d->counters);
 	if (rc == 0)
-		rc = add_printf(out, "\n");
+		rc = status_printf(out, "\n");
 	return rc;
 }
 
@@ -292,10 +290,10 @@ int status_format_text(struct evbuffer *out, const struct status_snapshot *snaps
 	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
 		rc = status_format_session_line(out, &snapshot->sessions[i]);
 		if (rc == 0)
-			rc = add_printf(out, "\n");
+			rc = status_printf(out, "\n");
 	}
 	if (rc == 0 && snapshot->session_count == 0)
-		rc = add_printf(out, "Drive is idle\n");
+		rc = status_printf(out, "Drive is idle\n");
 	return rc;
 }
 
@@ -306,7 +304,7 @@ int status_format_drives_text(struct evbuffer *out, const struct status_snapshot
 	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++)
 		rc = format_drive_line(out, &snapshot->drives[i]);
 	if (rc == 0 && snapshot->drive_count == 0)
-		rc = add_printf(out, "No drives\n");
+		rc = status_printf(out, "No drives\n");
 	return rc;
 }
 
@@ -314,10 +312,10 @@ int status_format_drives_text(struct evbuffer *out, const struct status_snapshot
 
 static int json_key_string(struct evbuffer *out, const char *key, const char *value, bool comma)
 {
-	int rc = add_printf(out, "%s\"%s\":", comma ? "," : "", key);
+	int rc = status_printf(out, "%s\"%s\":", comma ? "," : "", key);
 
 	if (rc == 0)
-		rc = value ? status_json_string(out, value) : add_printf(out, "null");
+		rc = value ? status_json_string(out, value) : status_printf(out, "null");
 	return rc;
 }
 
@@ -327,7 +325,7 @@ int status_format_session_json(struct evbuffer *out, const struct status_session
 	uint64_t bytes = a->bytes_written + a->bytes_read;
 	int rc;
 
-	rc = add_printf(out, "{\"id\":%u", a->id);
+	rc = status_printf(out, "{\"id\":%u", a->id);
 	if (rc == 0)
 		rc = json_key_string(out, "peer", a->peer, true);
 	if (rc == 0)
@@ -341,23 +339,23 @@ int status_format_session_json(struct evbuffer *out, const struct status_session
 	if (rc == 0)
 		rc = json_key_string(out, "state", s->state, true);
 	if (rc == 0)
-		rc = add_printf(out,
-		                ",\"kbytes\":%" PRIu64 ",\"bytes_written\":%" PRIu64
-		                ",\"bytes_read\":%" PRIu64 ",\"records_written\":%" PRIu64
-		                ",\"records_read\":%" PRIu64 ",\"requests\":%" PRIu64,
-		                bytes / 1024, a->bytes_written, a->bytes_read, a->records_written,
-		                a->records_read, a->requests);
+		rc = status_printf(out,
+		                   ",\"kbytes\":%" PRIu64 ",\"bytes_written\":%" PRIu64
+		                   ",\"bytes_read\":%" PRIu64 ",\"records_written\":%" PRIu64
+		                   ",\"records_read\":%" PRIu64 ",\"requests\":%" PRIu64,
+		                   bytes / 1024, a->bytes_written, a->bytes_read,
+		                   a->records_written, a->records_read, a->requests);
 	if (rc == 0 && s->rate_known)
-		rc = add_printf(out, ",\"throughput\":%" PRIu64 ",\"throughput_kbs\":%" PRIu64,
-		                s->rate, s->rate / 1024);
+		rc = status_printf(out, ",\"throughput\":%" PRIu64 ",\"throughput_kbs\":%" PRIu64,
+		                   s->rate, s->rate / 1024);
 	else if (rc == 0)
-		rc = add_printf(out, ",\"throughput\":null,\"throughput_kbs\":null");
+		rc = status_printf(out, ",\"throughput\":null,\"throughput_kbs\":null");
 	if (rc == 0)
-		rc = add_printf(out, ",\"started\":%lld", (long long)a->started);
+		rc = status_printf(out, ",\"started\":%lld", (long long)a->started);
 	if (rc == 0 && a->waiting_since != 0)
-		rc = add_printf(out, ",\"waiting_since\":%lld", (long long)a->waiting_since);
+		rc = status_printf(out, ",\"waiting_since\":%lld", (long long)a->waiting_since);
 	if (rc == 0 && a->file_number >= 0)
-		rc = add_printf(out, ",\"file_number\":%d", a->file_number);
+		rc = status_printf(out, ",\"file_number\":%d", a->file_number);
 	if (rc == 0)
 		rc = json_key_string(out, "content", a->content, true);
 	if (rc == 0)
@@ -365,13 +363,13 @@ int status_format_session_json(struct evbuffer *out, const struct status_session
 	if (rc == 0)
 		rc = json_key_string(out, "label", s->label, true);
 	if (rc == 0)
-		rc = add_printf(out, "}");
+		rc = status_printf(out, "}");
 	return rc;
 }
 
 static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 {
-	int rc = add_printf(out, "{");
+	int rc = status_printf(out, "{");
 
 	if (rc == 0)
 		rc = json_key_string(out, "name", d->name, false);
@@ -382,68 +380,69 @@ static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 	if (rc == 0)
 		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
 	if (rc == 0)
-		rc = add_printf(out, ",\"declared\":%s,\"device_open\":%s,\"abandoned\":%s",
-		                d->declared ? "true" : "false", d->device_open ? "true" : "false",
-		                d->abandoned ? "true" : "false");
+		rc =
+		    status_printf(out, ",\"declared\":%s,\"device_open\":%s,\"abandoned\":%s",
+		                  d->declared ? "true" : "false", d->device_open ? "true" : "false",
+		                  d->abandoned ? "true" : "false");
 	if (rc == 0 && d->holder != 0)
-		rc = add_printf(out, ",\"holder\":%u", d->holder);
+		rc = status_printf(out, ",\"holder\":%u", d->holder);
 	else if (rc == 0)
-		rc = add_printf(out, ",\"holder\":null");
+		rc = status_printf(out, ",\"holder\":null");
 	if (rc == 0)
-		rc = add_printf(out, ",\"waiters\":%d", d->waiters);
+		rc = status_printf(out, ",\"waiters\":%d", d->waiters);
 	if (rc == 0)
 		rc = json_key_string(out, "status_file", d->status_file[0] ? d->status_file : NULL,
 		                     true);
 	if (rc == 0 && d->counters != NULL)
 		rc = format_counters_json(out, d->counters);
 	if (rc == 0)
-		rc = add_printf(out, "}");
+		rc = status_printf(out, "}");
 	return rc;
 }
 
 static int format_drive_array(struct evbuffer *out, const struct status_snapshot *snapshot)
 {
-	int rc = add_printf(out, "\"drives\":[");
+	int rc = status_printf(out, "\"drives\":[");
 
 	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++) {
 		if (i > 0)
-			rc = add_printf(out, ",");
+			rc = status_printf(out, ",");
 		if (rc == 0)
 			rc = format_drive_json(out, &snapshot->drives[i]);
 	}
 	if (rc == 0)
-		rc = add_printf(out, "]");
+		rc = status_printf(out, "]");
 	return rc;
 }
 
 int status_format_json(struct evbuffer *out, const struct status_snapshot *snapshot)
 {
-	int rc = add_printf(out, "{\"time\":%lld,\"idle\":%s,", (long long)snapshot->when,
-	                    snapshot->session_count == 0 ? "true" : "false");
+	int rc = status_printf(out, "{\"time\":%lld,\"idle\":%s,", (long long)snapshot->when,
+	                       snapshot->session_count == 0 ? "true" : "false");
 
 	if (rc == 0)
 		rc = format_drive_array(out, snapshot);
 	if (rc == 0)
-		rc = add_printf(out, ",\"sessions\":[");
+		rc = status_printf(out, ",\"sessions\":[");
 	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
 		if (i > 0)
-			rc = add_printf(out, ",");
+			rc = status_printf(out, ",");
 		if (rc == 0)
 			rc = status_format_session_json(out, &snapshot->sessions[i]);
 	}
 	if (rc == 0)
-		rc = add_printf(out, "]}\n");
+		rc = status_printf(out, "]}\n");
 	return rc;
 }
 
 int status_format_drives_json(struct evbuffer *out, const struct status_snapshot *snapshot)
 {
-	int rc = add_printf(out, "{\"time\":%lld,", (long long)snapshot->when);
+	int rc = status_printf(out, "{\"time\":%lld,", (long long)snapshot->when);
 
 	if (rc == 0)
 		rc = format_drive_array(out, snapshot);
 	if (rc == 0)
-		rc = add_printf(out, "}\n");
+		rc = status_printf(out, "}\n");
 	return rc;
 }
 
@@ -465,52 +464,53 @@ int status_format_drive_file(struct evbuffer *out, const struct status_drive *dr
 	int rc;
 
 	if (session == NULL) {
-		rc = add_printf(out, "Drive is idle\n");
+		rc = status_printf(out, "Drive is idle\n");
 	} else {
 		rc = status_format_session_line(out, session);
 		if (rc == 0)
-			rc = add_printf(out, "\n");
+			rc = status_printf(out, "\n");
 	}
 	if (rc == 0 && drive->alias != NULL)
-		rc = add_printf(out, "name: %s\n",
-		                status_text_escape(text, sizeof(text), drive->alias));
+		rc = status_printf(out, "name: %s\n",
+		                   status_text_escape(text, sizeof(text), drive->alias));
 	if (rc == 0)
-		rc = add_printf(out, "drive: %s\nkind: %s\nstate: %s\n",
-		                status_text_escape(text, sizeof(text), drive->name),
-		                status_kind_name(drive->kind), session ? "busy" : "idle");
+		rc = status_printf(out, "drive: %s\nkind: %s\nstate: %s\n",
+		                   status_text_escape(text, sizeof(text), drive->name),
+		                   status_kind_name(drive->kind), session ? "busy" : "idle");
 	if (rc == 0 && session != NULL) {
 		const struct session_activity *a = &session->activity;
 		uint64_t bytes = a->bytes_written + a->bytes_read;
 		char peer[ESCAPED_MAX], identity[ESCAPED_MAX];
 
-		rc = add_printf(out,
-		                "session: %u\npeer: %s\nidentity: %s\noperation: %s\n"
-		                "kbytes: %" PRIu64 "\nbytes: %" PRIu64 "\nbytes_written: %" PRIu64
-		                "\nbytes_read: %" PRIu64 "\nrecords: %" PRIu64 "\n",
-		                a->id, status_text_escape(peer, sizeof(peer), a->peer),
-		                status_text_escape(identity, sizeof(identity), a->identity),
-		                session->operation, bytes / 1024, bytes, a->bytes_written,
-		                a->bytes_read, a->records_written + a->records_read);
+		rc =
+		    status_printf(out,
+		                  "session: %u\npeer: %s\nidentity: %s\noperation: %s\n"
+		                  "kbytes: %" PRIu64 "\nbytes: %" PRIu64 "\nbytes_written: %" PRIu64
+		                  "\nbytes_read: %" PRIu64 "\nrecords: %" PRIu64 "\n",
+		                  a->id, status_text_escape(peer, sizeof(peer), a->peer),
+		                  status_text_escape(identity, sizeof(identity), a->identity),
+		                  session->operation, bytes / 1024, bytes, a->bytes_written,
+		                  a->bytes_read, a->records_written + a->records_read);
 		if (rc == 0 && session->state[0] != '\0')
-			rc = add_printf(out, "session_state: %s\n", session->state);
+			rc = status_printf(out, "session_state: %s\n", session->state);
 		if (rc == 0 && session->rate_known)
-			rc =
-			    add_printf(out, "throughput: %" PRIu64 " KB/s\n", session->rate / 1024);
+			rc = status_printf(out, "throughput: %" PRIu64 " KB/s\n",
+			                   session->rate / 1024);
 		if (rc == 0 && session->label[0])
-			rc = add_printf(out, "label: %s\n",
-			                text_escape(text, sizeof(text), session->label, true));
+			rc = status_printf(out, "label: %s\n",
+			                   text_escape(text, sizeof(text), session->label, true));
 		if (rc == 0 && a->content[0])
-			rc = add_printf(out, "content: %s\n",
-			                text_escape(text, sizeof(text), a->content, true));
+			rc = status_printf(out, "content: %s\n",
+			                   text_escape(text, sizeof(text), a->content, true));
 		if (rc == 0 && a->file_number >= 0)
-			rc = add_printf(out, "file: %d\n", a->file_number);
+			rc = status_printf(out, "file: %d\n", a->file_number);
 		if (rc == 0)
-			rc = add_printf(out, "started: %s\n",
-			                format_time(a->started, when, sizeof(when)));
+			rc = status_printf(out, "started: %s\n",
+			                   format_time(a->started, when, sizeof(when)));
 	}
 	if (rc == 0)
-		rc = add_printf(out, "waiting: %d\nupdated: %s\nupdated_epoch: %lld\n",
-		                drive->waiters, format_time(updated, when, sizeof(when)),
-		                (long long)updated);
+		rc = status_printf(out, "waiting: %d\nupdated: %s\nupdated_epoch: %lld\n",
+		                   drive->waiters, format_time(updated, when, sizeof(when)),
+		                   (long long)updated);
 	return rc;
 }

@@ -12,6 +12,9 @@
 
 struct evbuffer;
 
+/* evbuffer_add_printf that says -ENOMEM, as every formatter here returns. */
+int status_printf(struct evbuffer *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "file", "vtape", "tape". */
 const char *status_kind_name(enum device_kind kind);
 
