@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "acl.h"
+#include "number.h"
 #include "subject.h"
 
 int acl_parse_peer(const char *text, struct identity_matcher *matcher)
@@ -36,10 +37,9 @@ int acl_parse_peer(const char *text, struct identity_matcher *matcher)
 	}
 	matcher->prefix_bits = maximum;
 	if (slash != NULL) {
-		char *end;
-		long bits = strtol(slash + 1, &end, 10);
+		int64_t bits;
 
-		if (*end != '\0' || end == slash + 1 || bits < 0 || bits > maximum)
+		if (decimal_parse_range(slash + 1, 0, maximum, &bits) < 0)
 			return -EINVAL;
 		matcher->prefix_bits = (int)bits;
 	}

@@ -2,7 +2,10 @@
  * backend_vtape.c - a virtual tape in a SIMH .tap image that behaves like the Linux st
  * driver (shared/formats.md section 2, shared/realtape/README.md).
  *
- * The image is authoritative; the index (tapeimage.c) is kept in memory while the tape is
+ * One file because it is one state machine: st's position (file and block numbers)
+ * and "eof" state, moved by every operation and read by every status, over one image.
+ *
+ * The image is authoritative; the index (tapeindex.c) is kept in memory while the tape is
  * open so that spacing, end-of-data and locate never read the whole image, and is saved
  * beside it. Position and st's "eof" state are saved in NAME.tap.meta at close so that
  * the next process (every rsh call starts a new rmtd) continues where this one stopped.
@@ -31,7 +34,10 @@
 #include "escape.h"
 #include "log.h"
 #include "path.h"
+#include "state_file.h"
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 /* Linux mtio.h values glibc's header lacks. */
 #ifndef MT_ST_TIMEOUTS
@@ -119,50 +125,30 @@ static int regular_file(int fd)
 	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
 }
 
-/* Write a sidecar atomically: temp file, optional fsync, rename over the old one. */
+/* Write a sidecar atomically (state_file.h): NAME.new first, optional fsync, rename. */
 static int sidecar_replace(struct vtape *vt, const char *suffix, bool durable,
                            int (*fill)(int fd, const void *arg), const void *arg)
 {
 	char name[NAME_MAX + 32], temp[NAME_MAX + 40];
-	int fd, error;
+	struct state_replace how = {
+	    .temporary = temp, .create_mode = 0666, .durable = durable, .nonblocking = true};
+	struct stat image;
+	int error;
 
 	if ((error = sidecar_name(vt, suffix, name, sizeof(name))) < 0 ||
 	    (error = sidecar_name(vt, suffix, temp, sizeof(temp))) < 0)
 		return error;
 	strlcat(temp, ".new", sizeof(temp));
-	/* O_NONBLOCK: a FIFO planted under that name must not hang the drive. */
-	fd = openat(vt->dir_fd, temp,
-	            O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
-	if (fd < 0)
-		return -errno;
-	error = regular_file(fd);
-	if (error == 0) {
-		/*
-		 * The sidecars carry the image's own permissions, whatever umask the
-		 * client left rmtd with: a world-writable .meta would let anyone lift
-		 * the write protection or change the capacity.
-		 */
-		struct stat image;
-
-		if (vt->fd >= 0 && fstat(vt->fd, &image) == 0 &&
-		    fchmod(fd, image.st_mode & 0666 & ~(mode_t)0022) < 0)
-			error = -errno;
+	/*
+	 * The sidecars carry the image's own permissions, whatever umask the
+	 * client left rmtd with: a world-writable .meta would let anyone lift
+	 * the write protection or change the capacity.
+	 */
+	if (vt->fd >= 0 && fstat(vt->fd, &image) == 0) {
+		how.set_mode = true;
+		how.mode = image.st_mode & 0666 & ~(mode_t)0022;
 	}
-	if (error == 0)
-		error = fill(fd, arg);
-	if (error == 0 && durable && fsync(fd) < 0)
-		error = -errno;
-	if (close(fd) < 0 && error == 0)
-		error = -errno;
-	if (error == 0 && renameat(vt->dir_fd, temp, vt->dir_fd, name) < 0)
-		error = -errno;
-	if (error < 0) {
-		unlinkat(vt->dir_fd, temp, 0);
-		return error;
-	}
-	if (durable)
-		fsync(vt->dir_fd); /* EBADF on an O_PATH directory: nothing more we can do */
-	return 0;
+	return state_replace_at(vt->dir_fd, name, &how, fill, arg);
 }
 
 static int sidecar_open(int dir_fd, const char *base, const char *suffix)

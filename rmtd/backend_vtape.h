@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 /* Capacity of a tape created by an O_CREAT open when open_target.create_capacity is 0. */
 #define VTAPE_DEFAULT_CAPACITY ((uint64_t)16 << 30)

@@ -1,30 +1,22 @@
 /*
- * catalog.c - the per-cartridge catalog of tape files: kept in memory sorted
- * by file number, stored as JSON lines that are appended to and now and then
- * rewritten atomically, printed as a table or as one JSON document.
+ * catalog.c - the per-cartridge catalog of tape files, kept in memory sorted
+ * by file number as files pass, and printed as a table (its file, JSON lines,
+ * is catalog_file.c's).
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog.h"
-#include "counters.h"
-#include "log.h"
-
-#define CATALOG_SUFFIX      ".catalog"
-#define CATALOG_LINE_MAX    65536
-#define CATALOG_STRING_MAX  1024
-#define CATALOG_KEY_MAX     32
-#define CATALOG_REWRITE_MIN 64 /* journal lines tolerated beyond 2 x entries */
-#define NO_TRUNCATE         UINT64_MAX
+#include "catalog_internal.h"
+#include "escape.h"
 
 /* ---------------------------------------------------------------------------
  * Entries
  */
 
-static void entry_free_strings(struct catalog_entry *e)
+void catalog_entry_free_strings(struct catalog_entry *e)
 {
 	free(e->label);
 	free(e->host);
@@ -35,7 +27,7 @@ static void entry_free_strings(struct catalog_entry *e)
 	e->label = e->host = e->filesystem = e->device = e->member = e->compression = NULL;
 }
 
-static void entry_init(struct catalog_entry *e, uint64_t file_number)
+void catalog_entry_init(struct catalog_entry *e, uint64_t file_number)
 {
 	memset(e, 0, sizeof(*e));
 	e->file_number = file_number;
@@ -44,7 +36,7 @@ static void entry_init(struct catalog_entry *e, uint64_t file_number)
 }
 
 /* Bounded copy (cut, always terminated). */
-static void copy_bounded(char *dst, size_t size, const char *src)
+void catalog_copy_bounded(char *dst, size_t size, const char *src)
 {
 	size_t n = strnlen(src, size - 1);
 
@@ -53,7 +45,7 @@ static void copy_bounded(char *dst, size_t size, const char *src)
 }
 
 /* *slot = copy of s, or NULL for an empty s. Returns false on ENOMEM. */
-static bool set_string(char **slot, const char *s)
+bool catalog_set_string(char **slot, const char *s)
 {
 	char *copy = NULL;
 
@@ -72,7 +64,7 @@ static int entry_set_content(struct catalog_entry *e, const struct tape_content 
 	bool ok = true;
 
 	if (!c || c->format == LABEL_FORMAT_UNKNOWN) {
-		entry_free_strings(e);
+		catalog_entry_free_strings(e);
 		snprintf(e->format, sizeof(e->format), "unknown");
 		e->variant[0] = '\0';
 		e->level = -1;
@@ -82,16 +74,16 @@ static int entry_set_content(struct catalog_entry *e, const struct tape_content 
 		e->offset = 0;
 		return 0;
 	}
-	copy_bounded(e->format, sizeof(e->format),
-	             c->format_name ? c->format_name : label_format_name(c->format));
+	catalog_copy_bounded(e->format, sizeof(e->format),
+	                     c->format_name ? c->format_name : label_format_name(c->format));
 	memcpy(e->variant, c->variant, sizeof(e->variant));
 	e->variant[sizeof(e->variant) - 1] = '\0';
-	ok &= set_string(&e->label, c->label);
-	ok &= set_string(&e->host, c->host);
-	ok &= set_string(&e->filesystem, c->filesystem);
-	ok &= set_string(&e->device, c->device);
-	ok &= set_string(&e->member, c->member);
-	ok &= set_string(&e->compression, c->compression);
+	ok &= catalog_set_string(&e->label, c->label);
+	ok &= catalog_set_string(&e->host, c->host);
+	ok &= catalog_set_string(&e->filesystem, c->filesystem);
+	ok &= catalog_set_string(&e->device, c->device);
+	ok &= catalog_set_string(&e->member, c->member);
+	ok &= catalog_set_string(&e->compression, c->compression);
 	e->level = c->level;
 	e->date = c->date;
 	e->previous_date = c->previous_date;
@@ -102,7 +94,7 @@ static int entry_set_content(struct catalog_entry *e, const struct tape_content 
 }
 
 /* Index of file_number, or where it would go; *found tells which. */
-static size_t find_index(const struct catalog *cat, uint64_t file_number, bool *found)
+size_t catalog_find_index(const struct catalog *cat, uint64_t file_number, bool *found)
 {
 	size_t low = 0, high = cat->count;
 
@@ -119,7 +111,7 @@ static size_t find_index(const struct catalog *cat, uint64_t file_number, bool *
 }
 
 /* Make room at index and put a fresh entry for file_number there. */
-static struct catalog_entry *insert_entry(struct catalog *cat, size_t index, uint64_t file_number)
+struct catalog_entry *catalog_insert_entry(struct catalog *cat, size_t index, uint64_t file_number)
 {
 	if (cat->count >= CATALOG_MAX_FILES)
 		return NULL;
@@ -138,19 +130,19 @@ static struct catalog_entry *insert_entry(struct catalog *cat, size_t index, uin
 	memmove(cat->entries + index + 1, cat->entries + index,
 	        (cat->count - index) * sizeof(*cat->entries));
 	cat->count++;
-	entry_init(&cat->entries[index], file_number);
+	catalog_entry_init(&cat->entries[index], file_number);
 	return &cat->entries[index];
 }
 
 /* Drop entries from file_number on; returns whether any were dropped. */
-static bool drop_from(struct catalog *cat, uint64_t file_number)
+bool catalog_drop_from(struct catalog *cat, uint64_t file_number)
 {
 	bool found;
-	size_t index = find_index(cat, file_number, &found);
+	size_t index = catalog_find_index(cat, file_number, &found);
 	bool dropped = index < cat->count;
 
 	for (size_t i = index; i < cat->count; i++)
-		entry_free_strings(&cat->entries[i]);
+		catalog_entry_free_strings(&cat->entries[i]);
 	cat->count = index;
 	return dropped;
 }
@@ -170,7 +162,7 @@ int catalog_init(struct catalog *cat, const char *cartridge)
 void catalog_free(struct catalog *cat)
 {
 	for (size_t i = 0; i < cat->count; i++)
-		entry_free_strings(&cat->entries[i]);
+		catalog_entry_free_strings(&cat->entries[i]);
 	free(cat->entries);
 	free(cat->cartridge);
 	memset(cat, 0, sizeof(*cat));
@@ -179,7 +171,7 @@ void catalog_free(struct catalog *cat)
 
 void catalog_truncate(struct catalog *cat, uint64_t file_number)
 {
-	if (drop_from(cat, file_number) && file_number < cat->truncate_from)
+	if (catalog_drop_from(cat, file_number) && file_number < cat->truncate_from)
 		cat->truncate_from = file_number;
 }
 
@@ -196,7 +188,7 @@ int catalog_file_begin(struct catalog *cat, uint64_t file_number,
 		return -ENOSPC;
 	if (writing)
 		catalog_truncate(cat, file_number);
-	index = find_index(cat, file_number, &found);
+	index = catalog_find_index(cat, file_number, &found);
 	if (found) {
 		const char *format =
 		    content && content->format != LABEL_FORMAT_UNKNOWN
@@ -215,7 +207,7 @@ int catalog_file_begin(struct catalog *cat, uint64_t file_number,
 		if (strcmp(e->format, format) != 0)
 			e->written = false;
 	} else {
-		e = insert_entry(cat, index, file_number);
+		e = catalog_insert_entry(cat, index, file_number);
 		if (!e)
 			return cat->count >= CATALOG_MAX_FILES ? -ENOSPC : -ENOMEM;
 	}
@@ -232,58 +224,52 @@ int catalog_file_begin(struct catalog *cat, uint64_t file_number,
 	return error;
 }
 
-void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t length)
+/* The entry of file_number if its records are being counted, or NULL. */
+static struct catalog_entry *counting_entry(struct catalog *cat, uint64_t file_number)
 {
 	bool found;
-	size_t index = find_index(cat, file_number, &found);
-	struct catalog_entry *e;
+	size_t index = catalog_find_index(cat, file_number, &found);
 
-	if (!found)
-		return;
-	e = &cat->entries[index];
-	if (!e->counting)
+	return found && cat->entries[index].counting ? &cat->entries[index] : NULL;
+}
+
+void catalog_file_record(struct catalog *cat, uint64_t file_number, size_t length)
+{
+	struct catalog_entry *e = counting_entry(cat, file_number);
+
+	if (e == NULL)
 		return;
 	e->bytes = length > UINT64_MAX - e->bytes ? UINT64_MAX : e->bytes + length;
 	e->records++;
 	e->dirty = true;
 }
 
-void catalog_file_end(struct catalog *cat, uint64_t file_number)
+/* file_number stops being counted: complete at its filemark, incomplete when cut. */
+static void stop_counting(struct catalog *cat, uint64_t file_number, bool complete)
 {
-	bool found;
-	size_t index = find_index(cat, file_number, &found);
-	struct catalog_entry *e;
+	struct catalog_entry *e = counting_entry(cat, file_number);
 
-	if (!found)
-		return;
-	e = &cat->entries[index];
-	if (!e->counting)
+	if (e == NULL)
 		return;
 	e->counting = false;
-	e->complete = true;
+	e->complete = complete;
 	e->dirty = true;
+}
+
+void catalog_file_end(struct catalog *cat, uint64_t file_number)
+{
+	stop_counting(cat, file_number, true);
 }
 
 void catalog_file_cut(struct catalog *cat, uint64_t file_number)
 {
-	bool found;
-	size_t index = find_index(cat, file_number, &found);
-	struct catalog_entry *e;
-
-	if (!found)
-		return;
-	e = &cat->entries[index];
-	if (!e->counting)
-		return;
-	e->counting = false;
-	e->complete = false;
-	e->dirty = true;
+	stop_counting(cat, file_number, false);
 }
 
 const struct catalog_entry *catalog_find(const struct catalog *cat, uint64_t file_number)
 {
 	bool found;
-	size_t index = find_index(cat, file_number, &found);
+	size_t index = catalog_find_index(cat, file_number, &found);
 
 	return found ? &cat->entries[index] : NULL;
 }
@@ -296,653 +282,6 @@ const char *catalog_content_label(const struct catalog *cat)
 }
 
 /* ---------------------------------------------------------------------------
- * JSON writing
- */
-
-static void json_optional_string(FILE *out, const char *key, const char *value)
-{
-	fprintf(out, ",\"%s\":", key);
-	if (value)
-		state_json_string(out, value);
-	else
-		fputs("null", out);
-}
-
-static void entry_write_json(const struct catalog_entry *e, FILE *out)
-{
-	fprintf(out, "{\"file\":%" PRIu64 ",\"format\":", e->file_number);
-	state_json_string(out, e->format);
-	fputs(",\"variant\":", out);
-	state_json_string(out, e->variant);
-	json_optional_string(out, "label", e->label);
-	json_optional_string(out, "host", e->host);
-	json_optional_string(out, "filesystem", e->filesystem);
-	json_optional_string(out, "device", e->device);
-	json_optional_string(out, "member", e->member);
-	json_optional_string(out, "compression", e->compression);
-	fprintf(out, ",\"compressed\":%s", e->compression != NULL ? "true" : "false");
-	fprintf(out,
-	        ",\"level\":%d,\"date\":%lld,\"ddate\":%lld,\"volume\":%d,\"continuation\":%s"
-	        ",\"offset\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"records\":%" PRIu64
-	        ",\"record_size\":%" PRIu32 ",\"complete\":%s,\"written\":%s,\"seen\":%lld}",
-	        e->level, (long long)e->date, (long long)e->previous_date, e->volume,
-	        e->continuation ? "true" : "false", e->offset, e->bytes, e->records, e->record_size,
-	        e->complete ? "true" : "false", e->written ? "true" : "false", (long long)e->seen);
-}
-
-int catalog_write_json(const struct catalog *cat, FILE *out)
-{
-	fputs("{\"cartridge\":", out);
-	state_json_string(out, cat->cartridge ? cat->cartridge : "");
-	fputs(",\"files\":[", out);
-	for (size_t i = 0; i < cat->count; i++) {
-		if (i > 0)
-			fputc(',', out);
-		entry_write_json(&cat->entries[i], out);
-	}
-	fputs("]}", out);
-	return ferror(out) ? -EIO : 0;
-}
-
-/* ---------------------------------------------------------------------------
- * JSON reading: one flat object per line, the values we write (strings,
- * integers, true/false/null). Anything else makes the line bad.
- */
-
-enum json_type { JSON_STRING, JSON_NUMBER, JSON_BOOL, JSON_NULL };
-
-struct json_value {
-	enum json_type type;
-	char string[CATALOG_STRING_MAX];
-	bool negative;
-	uint64_t magnitude;
-	bool boolean;
-};
-
-struct json_cursor {
-	const char *p, *end;
-};
-
-static void json_skip_blanks(struct json_cursor *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r'))
-		c->p++;
-}
-
-static int json_hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char ch = p[i];
-		int d = ch >= '0' && ch <= '9'   ? ch - '0'
-		        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-		        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-		                                 : -1;
-
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-/* Append a code point as UTF-8 (bounded). */
-static size_t put_utf8(char *out, size_t used, size_t size, uint32_t cp)
-{
-	char bytes[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		bytes[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		bytes[0] = (char)(0xc0 | (cp >> 6));
-		bytes[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		bytes[0] = (char)(0xe0 | (cp >> 12));
-		bytes[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		bytes[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		bytes[0] = (char)(0xf0 | (cp >> 18));
-		bytes[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		bytes[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		bytes[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	if (used + n >= size)
-		return used;
-	memcpy(out + used, bytes, n);
-	return used + n;
-}
-
-/* A string; longer ones are cut to size - 1 bytes. */
-static bool json_string(struct json_cursor *c, char *out, size_t size)
-{
-	size_t used = 0;
-
-	if (c->p >= c->end || *c->p != '"')
-		return false;
-	c->p++;
-	while (c->p < c->end && *c->p != '"') {
-		unsigned char ch = (unsigned char)*c->p++;
-
-		if (ch < 0x20)
-			return false;
-		if (ch == '\\') {
-			int cp;
-
-			if (c->p >= c->end)
-				return false;
-			ch = (unsigned char)*c->p++;
-			switch (ch) {
-			case '"':
-			case '\\':
-			case '/':
-				break;
-			case 'b':
-				ch = '\b';
-				break;
-			case 'f':
-				ch = '\f';
-				break;
-			case 'n':
-				ch = '\n';
-				break;
-			case 'r':
-				ch = '\r';
-				break;
-			case 't':
-				ch = '\t';
-				break;
-			case 'u':
-				if (c->end - c->p < 4 || (cp = json_hex4(c->p)) < 0)
-					return false;
-				c->p += 4;
-				if (cp == 0)
-					return false; /* no NULs inside our strings */
-				if (cp <= 0xff) {
-					/* how we write a byte that is not UTF-8 */
-					ch = (unsigned char)cp;
-					break;
-				}
-				if (cp >= 0xd800 && cp <= 0xdbff && c->end - c->p >= 6 &&
-				    c->p[0] == '\\' && c->p[1] == 'u') {
-					int low = json_hex4(c->p + 2);
-
-					if (low >= 0xdc00 && low <= 0xdfff) {
-						c->p += 6;
-						cp = 0x10000 + ((cp - 0xd800) << 10) +
-						     (low - 0xdc00);
-					}
-				}
-				if (cp >= 0xd800 && cp <= 0xdfff)
-					cp = '?'; /* a lone surrogate */
-				used = put_utf8(out, used, size, (uint32_t)cp);
-				continue;
-			default:
-				return false;
-			}
-		}
-		if (used + 1 < size)
-			out[used++] = (char)ch;
-	}
-	if (c->p >= c->end)
-		return false;
-	c->p++; /* closing quote */
-	if (size)
-		out[used] = '\0';
-	return true;
-}
-
-static bool json_literal(struct json_cursor *c, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
-		return false;
-	c->p += n;
-	return true;
-}
-
-static bool json_value(struct json_cursor *c, struct json_value *v)
-{
-	v->string[0] = '\0';
-	v->negative = false;
-	v->magnitude = 0;
-	v->boolean = false;
-	if (c->p >= c->end)
-		return false;
-	if (*c->p == '"') {
-		v->type = JSON_STRING;
-		return json_string(c, v->string, sizeof(v->string));
-	}
-	if (json_literal(c, "true")) {
-		v->type = JSON_BOOL;
-		v->boolean = true;
-		return true;
-	}
-	if (json_literal(c, "false")) {
-		v->type = JSON_BOOL;
-		return true;
-	}
-	if (json_literal(c, "null")) {
-		v->type = JSON_NULL;
-		return true;
-	}
-	v->type = JSON_NUMBER;
-	if (*c->p == '-') {
-		v->negative = true;
-		c->p++;
-	}
-	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
-		return false;
-	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-		uint64_t digit = (uint64_t)(*c->p - '0');
-
-		if (v->magnitude > (UINT64_MAX - digit) / 10)
-			return false;
-		v->magnitude = v->magnitude * 10 + digit;
-		c->p++;
-	}
-	return true;
-}
-
-/* What one line said. */
-struct catalog_line {
-	bool header, has_file, has_truncate;
-	uint64_t header_version, truncate_from;
-	char cartridge[CATALOG_STRING_MAX];
-	struct catalog_entry entry;
-};
-
-static bool number_in(const struct json_value *v, int64_t low, int64_t high, int64_t *out)
-{
-	int64_t value;
-
-	if (v->type != JSON_NUMBER)
-		return false;
-	if (v->negative) {
-		if (v->magnitude > (uint64_t)INT64_MAX)
-			return false;
-		value = -(int64_t)v->magnitude;
-	} else {
-		if (v->magnitude > (uint64_t)INT64_MAX)
-			return false;
-		value = (int64_t)v->magnitude;
-	}
-	if (value < low || value > high)
-		return false;
-	*out = value;
-	return true;
-}
-
-static bool unsigned_value(const struct json_value *v, uint64_t *out)
-{
-	if (v->type != JSON_NUMBER || v->negative)
-		return false;
-	*out = v->magnitude;
-	return true;
-}
-
-static bool line_string(char **slot, const struct json_value *v)
-{
-	if (v->type == JSON_NULL)
-		return set_string(slot, NULL);
-	return v->type == JSON_STRING && set_string(slot, v->string);
-}
-
-/* Apply key = value to the line; false if the value does not fit the key. */
-static bool line_apply(struct catalog_line *line, const char *key, const struct json_value *v)
-{
-	struct catalog_entry *e = &line->entry;
-	int64_t n;
-	uint64_t u;
-
-	if (strcmp(key, "file") == 0) {
-		if (!unsigned_value(v, &u) || u >= CATALOG_MAX_FILES)
-			return false;
-		e->file_number = u;
-		line->has_file = true;
-	} else if (strcmp(key, "rmtd_catalog") == 0) {
-		if (!unsigned_value(v, &line->header_version))
-			return false;
-		line->header = true;
-	} else if (strcmp(key, "cartridge") == 0) {
-		if (v->type != JSON_STRING)
-			return false;
-		copy_bounded(line->cartridge, sizeof(line->cartridge), v->string);
-	} else if (strcmp(key, "truncate") == 0) {
-		if (!unsigned_value(v, &line->truncate_from))
-			return false;
-		line->has_truncate = true;
-	} else if (strcmp(key, "format") == 0) {
-		if (v->type != JSON_STRING)
-			return false;
-		copy_bounded(e->format, sizeof(e->format), v->string);
-	} else if (strcmp(key, "variant") == 0) {
-		if (v->type != JSON_STRING)
-			return false;
-		copy_bounded(e->variant, sizeof(e->variant), v->string);
-	} else if (strcmp(key, "label") == 0) {
-		return line_string(&e->label, v);
-	} else if (strcmp(key, "host") == 0) {
-		return line_string(&e->host, v);
-	} else if (strcmp(key, "filesystem") == 0) {
-		return line_string(&e->filesystem, v);
-	} else if (strcmp(key, "device") == 0) {
-		return line_string(&e->device, v);
-	} else if (strcmp(key, "member") == 0) {
-		return line_string(&e->member, v);
-	} else if (strcmp(key, "compression") == 0) {
-		return line_string(&e->compression, v);
-	} else if (strcmp(key, "level") == 0) {
-		if (!number_in(v, -1, INT_MAX, &n))
-			return false;
-		e->level = (int)n;
-	} else if (strcmp(key, "volume") == 0) {
-		if (!number_in(v, INT_MIN, INT_MAX, &n))
-			return false;
-		e->volume = (int)n;
-	} else if (strcmp(key, "date") == 0 || strcmp(key, "ddate") == 0 ||
-	           strcmp(key, "seen") == 0) {
-		if (!number_in(v, INT64_MIN + 1, INT64_MAX, &n))
-			return false;
-		if (key[0] == 'd' && key[1] == 'a')
-			e->date = (time_t)n;
-		else if (key[0] == 'd')
-			e->previous_date = (time_t)n;
-		else
-			e->seen = (time_t)n;
-	} else if (strcmp(key, "offset") == 0) {
-		return unsigned_value(v, &e->offset);
-	} else if (strcmp(key, "bytes") == 0) {
-		return unsigned_value(v, &e->bytes);
-	} else if (strcmp(key, "records") == 0) {
-		return unsigned_value(v, &e->records);
-	} else if (strcmp(key, "record_size") == 0) {
-		if (!unsigned_value(v, &u) || u > UINT32_MAX)
-			return false;
-		e->record_size = (uint32_t)u;
-	} else if (strcmp(key, "continuation") == 0 || strcmp(key, "complete") == 0 ||
-	           strcmp(key, "written") == 0) {
-		if (v->type != JSON_BOOL)
-			return false;
-		if (key[0] == 'c' && key[1] == 'o' && key[2] == 'n')
-			e->continuation = v->boolean;
-		else if (key[0] == 'c')
-			e->complete = v->boolean;
-		else
-			e->written = v->boolean;
-	}
-	/* unknown keys: written by a newer rmtd; ignored */
-	return true;
-}
-
-static bool parse_line(const char *text, size_t length, struct catalog_line *line)
-{
-	struct json_cursor c = {text, text + length};
-	struct json_value *v;
-	char key[CATALOG_KEY_MAX];
-	bool ok = false;
-
-	memset(line, 0, sizeof(*line));
-	entry_init(&line->entry, 0);
-	v = malloc(sizeof(*v));
-	if (!v)
-		return false;
-	json_skip_blanks(&c);
-	if (c.p >= c.end || *c.p != '{')
-		goto out;
-	c.p++;
-	json_skip_blanks(&c);
-	if (c.p < c.end && *c.p == '}') {
-		c.p++;
-	} else {
-		for (;;) {
-			json_skip_blanks(&c);
-			if (!json_string(&c, key, sizeof(key)))
-				goto out;
-			json_skip_blanks(&c);
-			if (c.p >= c.end || *c.p != ':')
-				goto out;
-			c.p++;
-			json_skip_blanks(&c);
-			if (!json_value(&c, v) || !line_apply(line, key, v))
-				goto out;
-			json_skip_blanks(&c);
-			if (c.p < c.end && *c.p == ',') {
-				c.p++;
-				continue;
-			}
-			if (c.p < c.end && *c.p == '}') {
-				c.p++;
-				break;
-			}
-			goto out;
-		}
-	}
-	json_skip_blanks(&c);
-	ok = c.p == c.end && (line->header || line->has_file || line->has_truncate);
-out:
-	free(v);
-	if (!ok)
-		entry_free_strings(&line->entry);
-	return ok;
-}
-
-/* Put a loaded entry in place of any entry with its number (takes the strings). */
-static int store_entry(struct catalog *cat, struct catalog_entry *loaded)
-{
-	bool found;
-	size_t index = find_index(cat, loaded->file_number, &found);
-	struct catalog_entry *e;
-
-	if (found) {
-		e = &cat->entries[index];
-		entry_free_strings(e);
-	} else {
-		e = insert_entry(cat, index, loaded->file_number);
-		if (!e)
-			return -ENOMEM;
-	}
-	*e = *loaded;
-	e->counting = false;
-	e->dirty = false;
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------
- * Loading and saving
- */
-
-static int catalog_location(const char *state_dir, const char *cartridge, bool create, char *dir,
-                            size_t dir_size, char *file, size_t file_size)
-{
-	return state_file_location(state_dir, COUNTERS_CARTRIDGE, cartridge, CATALOG_SUFFIX, create,
-	                           dir, dir_size, file, file_size);
-}
-
-int catalog_load(const char *state_dir, const char *cartridge, struct catalog *cat)
-{
-	char dir[PATH_MAX], file[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
-	char *data;
-	size_t length, start, line_number = 0;
-	struct catalog_line *line;
-	int error;
-
-	if ((error = catalog_init(cat, cartridge)) < 0)
-		return error;
-	error = catalog_location(state_dir, cartridge, false, dir, sizeof(dir), file, sizeof(file));
-	if (error < 0)
-		return error;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	error = state_read_file(path, CATALOG_MAX_FILE_BYTES, &data, &length);
-	if (error == -ENOENT || error == -ENOTDIR)
-		return 0;
-	if (error < 0) {
-		errno = -error;
-		log_warn("%s", path);
-		return error;
-	}
-	line = malloc(sizeof(*line));
-	if (!line) {
-		free(data);
-		return -ENOMEM;
-	}
-	for (start = 0; start < length;) {
-		const char *newline = memchr(data + start, '\n', length - start);
-		size_t end = newline ? (size_t)(newline - data) : length;
-
-		if (!newline) {
-			/* a crash during an append: the complete lines before it count */
-			log_warnx("%s: unterminated last line ignored", path);
-			cat->needs_rewrite = true;
-			break;
-		}
-		line_number++;
-		if (end - start > CATALOG_LINE_MAX ||
-		    !parse_line(data + start, end - start, line)) {
-			log_warnx("%s:%zu: bad catalog line ignored", path, line_number);
-			cat->needs_rewrite = true;
-		} else if (line->header) {
-			if (line_number != 1 || line->header_version != 1)
-				cat->needs_rewrite = true;
-			entry_free_strings(&line->entry);
-		} else if (line->has_truncate) {
-			drop_from(cat, line->truncate_from);
-			entry_free_strings(&line->entry);
-		} else if ((error = store_entry(cat, &line->entry)) < 0) {
-			entry_free_strings(&line->entry);
-			log_warnx("%s:%zu: catalog too large, rest ignored", path, line_number);
-			cat->needs_rewrite = true;
-			break;
-		}
-		start = end + 1;
-	}
-	free(line);
-	free(data);
-	cat->on_disk = true;
-	cat->journal_lines = line_number;
-	cat->truncate_from = NO_TRUNCATE;
-	if (line_number == 0)
-		cat->needs_rewrite = true; /* empty or headerless file */
-	return 0;
-}
-
-/* Header and every entry, for a full rewrite. */
-static int catalog_full_text(const struct catalog *cat, char **text, size_t *length)
-{
-	FILE *out = open_memstream(text, length);
-
-	if (!out)
-		return -ENOMEM;
-	fputs("{\"rmtd_catalog\":1,\"cartridge\":", out);
-	state_json_string(out, cat->cartridge ? cat->cartridge : "");
-	fputs("}\n", out);
-	for (size_t i = 0; i < cat->count; i++) {
-		entry_write_json(&cat->entries[i], out);
-		fputc('\n', out);
-	}
-	if (fclose(out) != 0) {
-		free(*text);
-		*text = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* The pending truncation and the changed entries, for an append. */
-static int catalog_changes_text(const struct catalog *cat, char **text, size_t *length,
-                                size_t *lines)
-{
-	FILE *out = open_memstream(text, length);
-
-	if (!out)
-		return -ENOMEM;
-	*lines = 0;
-	if (cat->truncate_from != NO_TRUNCATE) {
-		fprintf(out, "{\"truncate\":%" PRIu64 "}\n", cat->truncate_from);
-		(*lines)++;
-	}
-	for (size_t i = 0; i < cat->count; i++) {
-		if (!cat->entries[i].dirty)
-			continue;
-		entry_write_json(&cat->entries[i], out);
-		fputc('\n', out);
-		(*lines)++;
-	}
-	if (fclose(out) != 0) {
-		free(*text);
-		*text = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-static void mark_saved(struct catalog *cat)
-{
-	for (size_t i = 0; i < cat->count; i++)
-		cat->entries[i].dirty = false;
-	cat->truncate_from = NO_TRUNCATE;
-}
-
-int catalog_save(const char *state_dir, struct catalog *cat)
-{
-	char dir[PATH_MAX], file[NAME_MAX + 1];
-	char *text = NULL;
-	size_t length = 0, lines = 0;
-	int error;
-
-	error =
-	    catalog_location(state_dir, cat->cartridge, true, dir, sizeof(dir), file, sizeof(file));
-	if (error < 0)
-		return error;
-
-	if (cat->on_disk && !cat->needs_rewrite &&
-	    cat->journal_lines <= 2 * cat->count + CATALOG_REWRITE_MIN) {
-		if ((error = catalog_changes_text(cat, &text, &length, &lines)) < 0)
-			return error;
-		if (lines == 0) {
-			free(text);
-			return 0;
-		}
-		error = state_append_file(dir, file, text, length);
-		free(text);
-		if (error == 0) {
-			cat->journal_lines += lines;
-			mark_saved(cat);
-			return 0;
-		}
-		if (error != -ENOENT) {
-			/* a torn tail may be there now: the next save rewrites */
-			cat->needs_rewrite = true;
-			errno = -error;
-			log_warn("appending to the catalog of %s", file);
-			return error;
-		}
-		/* the file went away: write it whole */
-	}
-
-	if ((error = catalog_full_text(cat, &text, &length)) < 0)
-		return error;
-	error = state_write_atomic(dir, file, text, length);
-	free(text);
-	if (error < 0) {
-		errno = -error;
-		log_warn("saving the catalog of %s", file);
-		return error;
-	}
-	cat->on_disk = true;
-	cat->needs_rewrite = false;
-	cat->journal_lines = cat->count + 1;
-	mark_saved(cat);
-	return 0;
-}
-
-/* ---------------------------------------------------------------------------
  * The table
  */
 
@@ -952,9 +291,9 @@ static void table_cell(FILE *out, const char *raw, int width, bool right)
 	char escaped[4 * CATALOG_STRING_MAX + 1];
 	const char *text = raw && raw[0] ? raw : "-";
 
-	label_escape(escaped, sizeof(escaped), text);
+	escape_text(escaped, sizeof(escaped), text);
 	if (strlen(escaped) > (size_t)width) {
-		label_escape(escaped, (size_t)width, text); /* at most width - 1 */
+		escape_text(escaped, (size_t)width, text); /* at most width - 1 */
 		strcat(escaped, "~");
 	}
 	fprintf(out, right ? "%*s " : "%-*s ", width, escaped);
@@ -964,7 +303,7 @@ int catalog_write_table(const struct catalog *cat, FILE *out)
 {
 	char escaped[4 * CATALOG_STRING_MAX + 1];
 
-	label_escape(escaped, sizeof(escaped), cat->cartridge ? cat->cartridge : "");
+	escape_text(escaped, sizeof(escaped), cat->cartridge ? cat->cartridge : "");
 	fprintf(out, "cartridge %s: %zu file%s\n", escaped, cat->count, cat->count == 1 ? "" : "s");
 	fprintf(out, "%5s %-10s %-20s %-16s %-12s %-24s %3s %-16s %3s %12s %8s %7s\n", "FILE",
 	        "FORMAT", "VARIANT", "LABEL", "HOST", "FILESYSTEM/MEMBER", "LVL", "DATE (UTC)",

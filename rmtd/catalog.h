@@ -126,6 +126,14 @@ const struct catalog_entry *catalog_find(const struct catalog *cat, uint64_t fil
 /* The content label of the cartridge: file 0's label, or NULL. */
 const char *catalog_content_label(const struct catalog *cat);
 
+/*
+ * Every cartridge that has a catalog in state_dir, by the name its catalog
+ * gives, sorted; free with catalog_list_free. Returns 0 (no directory: none)
+ * or -errno.
+ */
+int catalog_list(const char *state_dir, char ***names, size_t *count);
+void catalog_list_free(char **names, size_t count);
+
 /* A table for people (strings escaped). Returns 0 or -EIO. */
 int catalog_write_table(const struct catalog *cat, FILE *out);
 

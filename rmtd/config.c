@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "number.h"
 #include "subject.h"
 
 #define WORDS_MAX      16
@@ -87,34 +88,23 @@ static int split_words(struct parser *p, char *line, char **words)
 
 static int parse_number(struct parser *p, const char *word, long minimum, long maximum, long *out)
 {
-	char *end;
-	long value = 0;
+	int64_t value;
 
-	errno = 0;
-	value = strtol(word, &end, 10);
-	if (errno != 0 || end == word || *end != '\0' || value < minimum || value > maximum)
+	if (decimal_parse_range(word, minimum, maximum, &value) < 0)
 		return fail(p, "\"%s\": expected a number from %ld to %ld", word, minimum, maximum);
-	*out = value;
+	*out = (long)value;
 	return 0;
 }
 
 static int parse_size(struct parser *p, const char *word, int64_t maximum, int64_t *out)
 {
-	char *end;
-	unsigned long long value;
-	unsigned long long scale = 1;
+	uint64_t value;
 
-	errno = 0;
-	value = strtoull(word, &end, 10);
-	if (*end == 'K' || *end == 'k')
-		scale = 1024, end++;
-	else if (*end == 'M' || *end == 'm')
-		scale = 1024 * 1024, end++;
-	if (errno != 0 || end == word || *end != '\0' || word[0] == '-' || value == 0 ||
-	    value > (unsigned long long)maximum / scale)
-		return fail(p, "\"%s\": expected a size from 1 to %lld bytes (K and M allowed)",
+	if (decimal_parse_size(word, strlen(word), &value) < 0 || value == 0 ||
+	    value > (uint64_t)maximum)
+		return fail(p, "\"%s\": expected a size from 1 to %lld bytes (K, M, G or T allowed)",
 		            word, (long long)maximum);
-	*out = (int64_t)(value * scale);
+	*out = (int64_t)value;
 	return 0;
 }
 
@@ -136,7 +126,7 @@ static int copy_path(struct parser *p, char *out, size_t size, const char *word,
 /*
  * A numeric loopback address, or "localhost": judged as an address, never by its
  * spelling ("127.evil.example" is a name). No name is looked up here; the daemon
- * checks what every listen address resolves to before it binds (listen.c).
+ * checks what every listen address resolves to before it binds (server.c).
  */
 static bool is_loopback_address(const char *address)
 {

@@ -7,8 +7,6 @@
  * Catalogs are files, possibly large: they are read and formatted on a thread
  * so that the loop keeps serving tape clients meanwhile.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -29,504 +27,13 @@
 
 #include "catalog.h"
 #include "control.h"
+#include "control_report.h"
 #include "counters.h"
 #include "log.h"
 #include "metrics.h"
 #include "session.h"
 #include "status.h"
-
-/* ---------------------------------------------------------------- requests */
-
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* %XX-decode [text, text + length) into out; false on a bad escape, a NUL or no room. */
-static bool decode_argument(const char *text, size_t length, char *out, size_t size)
-{
-	size_t used = 0;
-
-	for (size_t i = 0; i < length; i++) {
-		int c = (unsigned char)text[i];
-
-		if (c == '%') {
-			int high, low;
-
-			if (i + 2 >= length)
-				return false;
-			high = hex_value((unsigned char)text[i + 1]);
-			low = hex_value((unsigned char)text[i + 2]);
-			if (high < 0 || low < 0)
-				return false;
-			c = high * 16 + low;
-			i += 2;
-		}
-		if (c == '\0' || used + 1 >= size)
-			return false;
-		out[used++] = (char)c;
-	}
-	out[used] = '\0';
-	return true;
-}
-
-static bool parse_session_id(const char *text, size_t length, unsigned *out)
-{
-	unsigned long value = 0;
-
-	if (length == 0 || length > 10)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return false;
-		value = value * 10 + (unsigned long)(text[i] - '0');
-	}
-	if (value == 0 || value > 0xffffffffUL)
-		return false;
-	*out = (unsigned)value;
-	return true;
-}
-
-int control_parse_request(const char *line, size_t length, struct control_request *out,
-                          const char **error)
-{
-	static const struct {
-		const char *word;
-		enum control_command command;
-		int argument; /* 0 none, 1 session id, 2 optional name, 3 name */
-	} commands[] = {
-	    {"status", CONTROL_STATUS, 0},   {"session", CONTROL_SESSION, 1},
-	    {"drives", CONTROL_DRIVES, 0},   {"kill", CONTROL_KILL, 1},
-	    {"catalog", CONTROL_CATALOG, 2}, {"metrics", CONTROL_METRICS, 0},
-	    {"help", CONTROL_HELP, 0}, {"release", CONTROL_RELEASE, 3},
-	};
-	size_t word, at = 0;
-	int argument = -1;
-
-	memset(out, 0, sizeof(*out));
-	*error = NULL;
-	if (length > 0 && line[length - 1] == '\r')
-		length--;
-	for (size_t i = 0; i < length; i++) {
-		unsigned char c = (unsigned char)line[i];
-
-		if (c < 0x20 && c != '\t') {
-			*error = "control characters in the request";
-			return -EINVAL;
-		}
-	}
-	while (at < length && (line[at] == ' ' || line[at] == '\t'))
-		at++;
-	word = at;
-	while (at < length && line[at] != ' ' && line[at] != '\t')
-		at++;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strlen(commands[i].word) == at - word &&
-		    memcmp(commands[i].word, line + word, at - word) == 0) {
-			out->command = commands[i].command;
-			argument = commands[i].argument;
-		}
-	}
-	if (argument < 0) {
-		*error = "unknown command (try help)";
-		return -EINVAL;
-	}
-	while (at < length && (line[at] == ' ' || line[at] == '\t'))
-		at++;
-	if (length - at >= 6 && memcmp(line + at, "--json", 6) == 0 &&
-	    (length - at == 6 || line[at + 6] == ' ' || line[at + 6] == '\t')) {
-		out->json = true;
-		at += 6;
-		while (at < length && (line[at] == ' ' || line[at] == '\t'))
-			at++;
-	}
-	if (out->json && out->command == CONTROL_METRICS) {
-		*error = "metrics are Prometheus text, not JSON";
-		return -EINVAL;
-	}
-	/* The argument is the rest of the line; blanks at its end are not part of it. */
-	while (length > at && (line[length - 1] == ' ' || line[length - 1] == '\t'))
-		length--;
-	switch (argument) {
-	case 0:
-		if (at != length) {
-			*error = "this command takes no argument";
-			return -EINVAL;
-		}
-		break;
-	case 1:
-		if (!parse_session_id(line + at, length - at, &out->session)) {
-			*error = "expected a session number";
-			return -EINVAL;
-		}
-		break;
-	case 2:
-	case 3:
-		if (at == length && argument == 3) {
-			*error = "expected a drive";
-			return -EINVAL;
-		}
-		if (at == length)
-			break;
-		if (!decode_argument(line + at, length - at, out->name, sizeof(out->name)) ||
-		    out->name[0] == '\0') {
-			*error = "bad name (too long, a NUL, or a bad %XX escape)";
-			return -EINVAL;
-		}
-		out->has_name = true;
-		break;
-	}
-	return 0;
-}
-
-int control_encode_argument(const char *name, char *out, size_t size)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t used = 0, length = strlen(name);
-
-	for (size_t i = 0; i < length; i++) {
-		unsigned char c = (unsigned char)name[i];
-		/* Blanks inside a name are fine; at its ends they would be trimmed. */
-		bool edge_blank = (c == ' ' || c == '\t') && (i == 0 || i + 1 == length);
-		/* A leading '-' is encoded so that a name is never taken for --json. */
-		bool plain = c > 0x20 && c < 0x7f && c != '%' && !(i == 0 && c == '-');
-
-		if (plain || (c == ' ' && !edge_blank)) {
-			if (used + 1 >= size)
-				return -ENAMETOOLONG;
-			out[used++] = (char)c;
-		} else {
-			if (used + 3 >= size)
-				return -ENAMETOOLONG;
-			out[used++] = '%';
-			out[used++] = hex[c >> 4];
-			out[used++] = hex[c & 15];
-		}
-	}
-	if (size == 0)
-		return -ENAMETOOLONG;
-	out[used] = '\0';
-	return (int)used;
-}
-
-int control_parse_reply(const char *data, size_t length, struct control_reply *out)
-{
-	const char *newline = memchr(data, '\n', length < 512 ? length : 512);
-	size_t line;
-
-	memset(out, 0, sizeof(*out));
-	if (newline == NULL)
-		return length >= 512 ? -EPROTO : 0;
-	line = (size_t)(newline - data);
-	out->header_length = line + 1;
-	if (line > 3 && memcmp(data, "OK ", 3) == 0) {
-		unsigned long long value = 0;
-
-		for (size_t i = 3; i < line; i++) {
-			if (data[i] < '0' || data[i] > '9' || i > 3 + 18)
-				return -EPROTO;
-			value = value * 10 + (unsigned)(data[i] - '0');
-		}
-		out->ok = true;
-		out->length = (size_t)value;
-		return 1;
-	}
-	if (line > 4 && memcmp(data, "ERR ", 4) == 0) {
-		size_t code_end = 4;
-
-		while (code_end < line && data[code_end] != ' ')
-			code_end++;
-		if (code_end == 4 || code_end - 4 >= sizeof(out->code))
-			return -EPROTO;
-		memcpy(out->code, data + 4, code_end - 4);
-		out->code[code_end - 4] = '\0';
-		if (code_end < line) {
-			size_t n = line - code_end - 1;
-
-			if (n >= sizeof(out->message))
-				n = sizeof(out->message) - 1;
-			memcpy(out->message, data + code_end + 1, n);
-			out->message[n] = '\0';
-		}
-		return 1;
-	}
-	return -EPROTO;
-}
-
-/* ---------------------------------------------------------------- catalogs */
-
-/* Decode the JSON string that starts at p (after its opening quote) into out. */
-static bool json_string_value(const char *p, char *out, size_t size)
-{
-	size_t used = 0;
-
-	while (*p && *p != '"') {
-		unsigned value;
-
-		if (*p != '\\') {
-			value = (unsigned char)*p++;
-		} else {
-			p++;
-			switch (*p) {
-			case 'n':
-				value = '\n';
-				break;
-			case 't':
-				value = '\t';
-				break;
-			case 'r':
-				value = '\r';
-				break;
-			case 'b':
-				value = '\b';
-				break;
-			case 'f':
-				value = '\f';
-				break;
-			case 'u':
-				value = 0;
-				for (int i = 1; i <= 4; i++) {
-					int h = hex_value((unsigned char)p[i]);
-
-					if (h < 0)
-						return false;
-					value = value * 16 + (unsigned)h;
-				}
-				p += 4;
-				/* catalog.c writes non-UTF-8 bytes as \u00XX: the byte itself */
-				if (value == 0 || value > 0xff)
-					return false;
-				break;
-			case '"':
-			case '\\':
-			case '/':
-				value = (unsigned char)*p;
-				break;
-			default:
-				return false;
-			}
-			p++;
-		}
-		if (used + 1 >= size)
-			return false;
-		out[used++] = (char)value;
-	}
-	if (*p != '"')
-		return false;
-	out[used] = '\0';
-	return true;
-}
-
-/* The cartridge named on the first line of a catalog file. */
-static bool catalog_file_cartridge(int dir_fd, const char *file, char *out, size_t size)
-{
-	static const char key[] = "\"cartridge\":\"";
-	char head[4 * CONTROL_NAME_MAX];
-	const char *found;
-	ssize_t n;
-	int fd = openat(dir_fd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, head, sizeof(head) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	head[n] = '\0';
-	head[strcspn(head, "\n")] = '\0';
-	if (strstr(head, "\"rmtd_catalog\":") == NULL || (found = strstr(head, key)) == NULL)
-		return false;
-	return json_string_value(found + strlen(key), out, size);
-}
-
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_names(char **names, size_t count)
-{
-	for (size_t i = 0; i < count; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* Every cartridge with a catalog, sorted. */
-static int list_cartridges(const char *state_dir, char ***names_out, size_t *count_out)
-{
-	char dir_path[PATH_MAX], name[CONTROL_NAME_MAX];
-	char **names = NULL;
-	size_t count = 0, capacity = 0;
-	struct dirent *entry;
-	DIR *dir;
-	int error;
-
-	*names_out = NULL;
-	*count_out = 0;
-	error = state_directory(state_dir, COUNTERS_CARTRIDGE, false, dir_path, sizeof(dir_path));
-	if (error < 0)
-		return error;
-	dir = opendir(dir_path);
-	if (dir == NULL)
-		return errno == ENOENT ? 0 : -errno;
-	while ((entry = readdir(dir)) != NULL) {
-		size_t n = strlen(entry->d_name);
-
-		if (entry->d_name[0] == '.' || n <= 8 ||
-		    strcmp(entry->d_name + n - 8, ".catalog") != 0)
-			continue;
-		if (!catalog_file_cartridge(dirfd(dir), entry->d_name, name, sizeof(name)))
-			continue;
-		if (count == capacity) {
-			size_t grown_capacity = capacity ? capacity * 2 : 16;
-			char **grown = reallocarray(names, grown_capacity, sizeof(*grown));
-
-			if (grown == NULL)
-				break;
-			names = grown;
-			capacity = grown_capacity;
-		}
-		if ((names[count] = strdup(name)) != NULL)
-			count++;
-	}
-	closedir(dir);
-	if (count > 0)
-		qsort(names, count, sizeof(*names), compare_names);
-	*names_out = names;
-	*count_out = count;
-	return 0;
-}
-
-static void write_catalog_summary(FILE *out, const struct catalog *cat, bool json, bool first)
-{
-	const char *label = catalog_content_label(cat);
-	uint64_t bytes = 0;
-
-	for (size_t i = 0; i < cat->count; i++)
-		bytes += cat->entries[i].bytes;
-	if (json) {
-		fputs(first ? "" : ",", out);
-		fputs("{\"cartridge\":", out);
-		state_json_string(out, cat->cartridge);
-		fprintf(out, ",\"files\":%zu,\"bytes\":%llu,\"label\":", cat->count,
-		        (unsigned long long)bytes);
-		if (label != NULL)
-			state_json_string(out, label);
-		else
-			fputs("null", out);
-		fputs("}", out);
-	} else {
-		char escaped[4 * CONTROL_NAME_MAX], escaped_label[512];
-
-		status_text_escape(escaped, sizeof(escaped), cat->cartridge);
-		fprintf(out, "Cartridge %s: %zu file%s, %llu Kbytes", escaped, cat->count,
-		        cat->count == 1 ? "" : "s", (unsigned long long)(bytes / 1024));
-		if (label != NULL)
-			fprintf(out, ", label %s",
-			        status_text_escape(escaped_label, sizeof(escaped_label), label));
-		fputs("\n", out);
-	}
-}
-
-int control_catalog_body(const char *state_dir, const char *const *candidates, size_t count,
-                         bool json, char **body, size_t *length)
-{
-	struct catalog cat;
-	FILE *out;
-	int error = -ENOENT;
-
-	*body = NULL;
-	*length = 0;
-	out = open_memstream(body, length);
-	if (out == NULL)
-		return -errno;
-	if (count == 0) {
-		char **names;
-		size_t found;
-
-		error = list_cartridges(state_dir, &names, &found);
-		if (json)
-			fputs("{\"cartridges\":[", out);
-		for (size_t i = 0; error == 0 && i < found; i++) {
-			if (catalog_load(state_dir, names[i], &cat) == 0)
-				write_catalog_summary(out, &cat, json, i == 0);
-			catalog_free(&cat);
-		}
-		if (json)
-			fputs("]}\n", out);
-		else if (error == 0 && found == 0)
-			fputs("No catalogs\n", out);
-		free_names(names, found);
-	} else {
-		for (size_t i = 0; i < count && error == -ENOENT; i++) {
-			int loaded = catalog_load(state_dir, candidates[i], &cat);
-
-			if (loaded == 0 && cat.on_disk) {
-				error = json ? catalog_write_json(&cat, out)
-				             : catalog_write_table(&cat, out);
-				if (json && error == 0)
-					fputs("\n", out);
-			} else if (loaded < 0 && loaded != -ENOENT) {
-				error = loaded;
-			}
-			catalog_free(&cat);
-		}
-	}
-	if (fclose(out) != 0 && error == 0)
-		error = -EIO;
-	if (error < 0) {
-		free(*body);
-		*body = NULL;
-		*length = 0;
-	}
-	return error;
-}
-
-int control_drives_body(const char *state_dir, struct status_drive *drives, size_t count, bool json,
-                        char **body, size_t *length)
-{
-	struct counters *counters = calloc(count + 1, sizeof(*counters));
-	struct status_snapshot snapshot = {
-	    .when = time(NULL), .drives = drives, .drive_count = count};
-	struct evbuffer *out = evbuffer_new();
-	int error = counters && out ? 0 : -ENOMEM;
-
-	*body = NULL;
-	*length = 0;
-	for (size_t i = 0; error == 0 && i < count; i++) {
-		/* Counted under the drive's canonical name; a declared drive perhaps by its own. */
-		if (counters_load(state_dir, COUNTERS_DRIVE, drives[i].name, &counters[i]) < 0 ||
-		    (counters[i].first_use == 0 && drives[i].alias != NULL &&
-		     counters_load(state_dir, COUNTERS_DRIVE, drives[i].alias, &counters[i]) < 0))
-			counters[i].first_use = 0; /* unreadable: shown without totals */
-		drives[i].counters = &counters[i];
-	}
-	if (error == 0)
-		error = json ? status_format_drives_json(out, &snapshot)
-		             : status_format_drives_text(out, &snapshot);
-	if (error == 0) {
-		*length = evbuffer_get_length(out);
-		*body = malloc(*length + 1);
-		if (*body == NULL) {
-			error = -ENOMEM;
-		} else {
-			evbuffer_remove(out, *body, *length);
-			(*body)[*length] = '\0';
-		}
-	}
-	for (size_t i = 0; i < count; i++)
-		drives[i].counters = NULL;
-	if (out != NULL)
-		evbuffer_free(out);
-	free(counters);
-	return error;
-}
+#include "status_format.h"
 
 /* ---------------------------------------------------------------- the socket */
 
@@ -586,7 +93,7 @@ struct control {
 	TAILQ_HEAD(, file_job) jobs;
 };
 
-static void connection_free(struct control_connection *c)
+static void control_connection_free(struct control_connection *c)
 {
 	struct control *control = c->control;
 
@@ -603,17 +110,17 @@ static void connection_written(struct bufferevent *bev, void *arg)
 	struct control_connection *c = arg;
 
 	if (c->answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		connection_free(c);
+		control_connection_free(c);
 }
 
-static void reply_error(struct control_connection *c, const char *code, const char *message)
+static void answer_error(struct control_connection *c, const char *code, const char *message)
 {
 	c->answered = true;
 	bufferevent_disable(c->bev, EV_READ);
 	evbuffer_add_printf(bufferevent_get_output(c->bev), "ERR %s %s\n", code, message);
 }
 
-static void reply_body(struct control_connection *c, struct evbuffer *body)
+static void answer_body(struct control_connection *c, struct evbuffer *body)
 {
 	struct evbuffer *output = bufferevent_get_output(c->bev);
 
@@ -681,20 +188,20 @@ static void file_job_done(evutil_socket_t fd, short what, void *arg)
 			struct evbuffer *body = evbuffer_new();
 
 			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0)
-				reply_body(c, body);
+				answer_body(c, body);
 			else
-				reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+				answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 			if (body != NULL)
 				evbuffer_free(body);
 		} else if (job->result == -ENOENT && job->drives == NULL) {
-			reply_error(c, CONTROL_ERR_NOTFOUND,
-			            "no catalog for that drive or cartridge");
+			answer_error(c, CONTROL_ERR_NOTFOUND,
+			             "no catalog for that drive or cartridge");
 		} else {
 			char message[160];
 
 			snprintf(message, sizeof(message), "cannot read the %s: %s",
 			         job->drives ? "counters" : "catalog", strerror(-job->result));
-			reply_error(c, CONTROL_ERR_INTERNAL, message);
+			answer_error(c, CONTROL_ERR_INTERNAL, message);
 		}
 	}
 	file_job_free(job);
@@ -734,7 +241,7 @@ static struct file_job *file_job_new(struct control_connection *c,
 	struct file_job *job = calloc(1, sizeof(*job));
 
 	if (job == NULL) {
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 		return NULL;
 	}
 	job->control = c->control;
@@ -753,7 +260,7 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	int error = 0;
 
 	if (control->state_directory == NULL) {
-		reply_error(c, CONTROL_ERR_UNAVAILABLE, "no state directory is configured");
+		answer_error(c, CONTROL_ERR_UNAVAILABLE, "no state directory is configured");
 		return;
 	}
 	job = file_job_new(c, request);
@@ -784,7 +291,7 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	if (error == 0 && file_job_start(job) == 0)
 		return;
 	file_job_free(job);
-	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the catalog");
+	answer_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the catalog");
 }
 
 /* drives, with the counters kept in the state directory: read on a thread too. */
@@ -820,7 +327,7 @@ static void handle_drives_with_counters(struct control_connection *c,
 			return;
 	}
 	file_job_free(job);
-	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the counters");
+	answer_error(c, CONTROL_ERR_INTERNAL, "cannot start reading the counters");
 }
 
 static void handle_kill(struct control_connection *c, unsigned id, struct evbuffer *body)
@@ -832,7 +339,7 @@ static void handle_kill(struct control_connection *c, unsigned id, struct evbuff
 	char why[64];
 
 	if (session == NULL) {
-		reply_error(c, CONTROL_ERR_NOTFOUND, "no such session");
+		answer_error(c, CONTROL_ERR_NOTFOUND, "no such session");
 		return;
 	}
 	log_notice("control: session %u aborted by uid %u (pid %d)", id, (unsigned)c->uid,
@@ -847,7 +354,7 @@ static void handle_kill(struct control_connection *c, unsigned id, struct evbuff
 	} else {
 		evbuffer_add_printf(body, "Session %u: ended\n", id);
 	}
-	reply_body(c, body);
+	answer_body(c, body);
 }
 
 /* Take a drive back from its holder, which lives on without it (session.h). */
@@ -868,12 +375,12 @@ static void handle_release(struct control_connection *c, const char *name,
 		}
 	}
 	if (drive == NULL) {
-		reply_error(c, CONTROL_ERR_NOTFOUND, "no such drive");
+		answer_error(c, CONTROL_ERR_NOTFOUND, "no such drive");
 		return;
 	}
 	if (holder == 0 ||
 	    (session = status_monitor_find_session(c->control->monitor, holder)) == NULL) {
-		reply_error(c, CONTROL_ERR_NOTFOUND, "nobody holds that drive");
+		answer_error(c, CONTROL_ERR_NOTFOUND, "nobody holds that drive");
 		return;
 	}
 	evbuffer_add_printf(body, "Drive %s: taken back from session %u\n", drive, holder);
@@ -881,10 +388,10 @@ static void handle_release(struct control_connection *c, const char *name,
 	         (unsigned)c->uid, (int)c->pid);
 	/* May end the session: the body is written first, from the snapshot. */
 	if (!session_take_back_drive(session)) {
-		reply_error(c, CONTROL_ERR_BUSY, "the session holding it is ending");
+		answer_error(c, CONTROL_ERR_BUSY, "the session holding it is ending");
 		return;
 	}
-	reply_body(c, body);
+	answer_body(c, body);
 }
 
 static void handle_request(struct control_connection *c, const char *line, size_t length)
@@ -899,12 +406,12 @@ static void handle_request(struct control_connection *c, const char *line, size_
 
 	/* Refused only now that the request is read: closing on unread data resets the peer. */
 	if (c->denied) {
-		reply_error(c, CONTROL_ERR_DENIED,
-		            "only root and the control group may use this socket");
+		answer_error(c, CONTROL_ERR_DENIED,
+		             "only root and the control group may use this socket");
 		return;
 	}
 	if (control_parse_request(line, length, &request, &error) < 0) {
-		reply_error(c, CONTROL_ERR_USAGE, error);
+		answer_error(c, CONTROL_ERR_USAGE, error);
 		return;
 	}
 	if (request.command == CONTROL_CATALOG) {
@@ -913,12 +420,12 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	}
 	body = evbuffer_new();
 	if (body == NULL) {
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 		return;
 	}
 	if (request.command != CONTROL_HELP && request.command != CONTROL_KILL &&
 	    status_monitor_snapshot(control->monitor, &snapshot) < 0) {
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 		evbuffer_free(body);
 		return;
 	}
@@ -930,7 +437,7 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	case CONTROL_SESSION:
 		session = status_snapshot_session(&snapshot, request.session);
 		if (session == NULL) {
-			reply_error(c, CONTROL_ERR_NOTFOUND, "no such session");
+			answer_error(c, CONTROL_ERR_NOTFOUND, "no such session");
 			evbuffer_free(body);
 			return;
 		}
@@ -966,9 +473,9 @@ static void handle_request(struct control_connection *c, const char *line, size_
 		break;
 	}
 	if (rc == 0)
-		reply_body(c, body);
+		answer_body(c, body);
 	else
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
 	evbuffer_free(body);
 }
 
@@ -985,11 +492,11 @@ static void connection_read(struct bufferevent *bev, void *arg)
 	eol = evbuffer_search_eol(input, NULL, NULL, EVBUFFER_EOL_LF);
 	if (eol.pos < 0) {
 		if (evbuffer_get_length(input) >= CONTROL_REQUEST_MAX)
-			reply_error(c, CONTROL_ERR_TOOLONG, "request line too long");
+			answer_error(c, CONTROL_ERR_TOOLONG, "request line too long");
 		return;
 	}
 	if ((size_t)eol.pos >= CONTROL_REQUEST_MAX) {
-		reply_error(c, CONTROL_ERR_TOOLONG, "request line too long");
+		answer_error(c, CONTROL_ERR_TOOLONG, "request line too long");
 		return;
 	}
 	length = (size_t)eol.pos;
@@ -1006,7 +513,7 @@ static void connection_event(struct bufferevent *bev, short what, void *arg)
 	size_t length = evbuffer_get_length(input);
 
 	if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
-		connection_free(c);
+		control_connection_free(c);
 		return;
 	}
 	/* EOF. A request without its newline (echo -n status | socat ...) is still one. */
@@ -1019,7 +526,7 @@ static void connection_event(struct bufferevent *bev, short what, void *arg)
 	/* rmtctl shuts its side after the request: the reply still has to go out. */
 	if (c->job != NULL || (c->answered && evbuffer_get_length(bufferevent_get_output(bev)) > 0))
 		return;
-	connection_free(c);
+	control_connection_free(c);
 }
 
 /* Root, the daemon's own user, and members of the socket's group. */
@@ -1239,7 +746,7 @@ void control_free(struct control *control)
 		return;
 	evconnlistener_free(control->listener);
 	while ((c = TAILQ_FIRST(&control->connections)) != NULL)
-		connection_free(c);
+		control_connection_free(c);
 	/* Threads still reading a catalog: wait for them (only at exit). */
 	while ((job = TAILQ_FIRST(&control->jobs)) != NULL) {
 		pthread_join(job->thread, NULL);

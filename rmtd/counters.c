@@ -1,7 +1,6 @@
 /*
  * counters.c - persistent per-drive and per-cartridge counters in small
- * key=value files, written atomically; and the state-directory helpers
- * (safe names, atomic replace, bounded read) that catalog.c shares.
+ * key=value files, written atomically (state_file.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,257 +12,16 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "escape.h"
+#include "state_file.h"
+#include "json_quote.h"
 #include "label.h"
 #include "log.h"
+#include "number.h"
 
 #define COUNTERS_FILE_MAX  65536
 #define COUNTERS_SUFFIX    ".counters"
-#define STATE_DIR_MODE     0750
-#define STATE_FILE_MODE    0640
-#define STATE_HASH_DIGITS  16
 #define COUNTERS_TEXT_SIZE (4096 + 4 * COUNTERS_NAME_MAX)
-
-/* ---------------------------------------------------------------------------
- * State-directory helpers
- */
-
-static bool safe_name_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '-' || c == '_' || c == '.' || c == '+' || c == ',' || c == '=' || c == '@';
-}
-
-/* FNV-1a, 64 bits: only to keep cut names distinct, not for security. */
-static uint64_t name_hash(const char *name)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
-		h ^= *s;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-/* Encode name into out up to limit bytes; returns the length, *complete when all fit. */
-static size_t encode_name(const char *name, char *out, size_t limit, bool *complete)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t used = 0;
-
-	*complete = true;
-	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
-		bool plain = safe_name_byte(*s) && !(s == (const unsigned char *)name && *s == '.');
-
-		if (used + (plain ? 1 : 3) > limit) {
-			*complete = false;
-			break;
-		}
-		if (plain) {
-			out[used++] = (char)*s;
-		} else {
-			out[used++] = '%';
-			out[used++] = hex[*s >> 4];
-			out[used++] = hex[*s & 15];
-		}
-	}
-	out[used] = '\0';
-	return used;
-}
-
-int state_safe_name(const char *name, char *out, size_t size)
-{
-	bool complete;
-	size_t used;
-
-	if (!name || name[0] == '\0')
-		return -EINVAL;
-	if (size < STATE_NAME_MAX + 1)
-		return -ENAMETOOLONG;
-	encode_name(name, out, STATE_NAME_MAX, &complete);
-	if (complete)
-		return 0;
-	/* too long: a prefix, "~" and a hash of the whole name keep it distinct */
-	used = encode_name(name, out, STATE_NAME_MAX - 1 - STATE_HASH_DIGITS, &complete);
-	snprintf(out + used, size - used, "~%016" PRIx64, name_hash(name));
-	return 0;
-}
-
-static const char *kind_directory(enum counters_kind kind)
-{
-	return kind == COUNTERS_DRIVE ? "drives" : "cartridges";
-}
-
-static int make_directory(const char *path)
-{
-	struct stat st;
-
-	if (mkdir(path, STATE_DIR_MODE) == 0)
-		return 0;
-	if (errno != EEXIST)
-		return -errno;
-	if (stat(path, &st) < 0)
-		return -errno;
-	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
-}
-
-int state_directory(const char *state_dir, enum counters_kind kind, bool create, char *out,
-                    size_t size)
-{
-	int n, error;
-
-	if (!state_dir || state_dir[0] == '\0')
-		return -EINVAL;
-	n = snprintf(out, size, "%s/%s", state_dir, kind_directory(kind));
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	if (!create)
-		return 0;
-	if ((error = make_directory(state_dir)) < 0)
-		return error;
-	return make_directory(out);
-}
-
-static int write_all(int fd, const void *data, size_t length)
-{
-	const char *p = data;
-
-	while (length > 0) {
-		ssize_t n = write(fd, p, length);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		length -= (size_t)n;
-	}
-	return 0;
-}
-
-static int sync_directory(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int error = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0 && errno != EINVAL)
-		error = -errno;
-	close(fd);
-	return error;
-}
-
-int state_write_atomic(const char *dir, const char *file_name, const void *data, size_t length)
-{
-	char final_path[PATH_MAX], temporary[PATH_MAX];
-	int fd, error, n;
-
-	n = snprintf(final_path, sizeof(final_path), "%s/%s", dir, file_name);
-	if (n < 0 || (size_t)n >= sizeof(final_path))
-		return -ENAMETOOLONG;
-	n = snprintf(temporary, sizeof(temporary), "%s/.%s.XXXXXX", dir, file_name);
-	if (n < 0 || (size_t)n >= sizeof(temporary))
-		return -ENAMETOOLONG;
-	fd = mkostemp(temporary, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	error = write_all(fd, data, length);
-	if (error == 0 && fchmod(fd, STATE_FILE_MODE) < 0)
-		error = -errno;
-	if (error == 0 && fsync(fd) < 0)
-		error = -errno;
-	if (close(fd) < 0 && error == 0)
-		error = -errno;
-	if (error == 0 && rename(temporary, final_path) < 0)
-		error = -errno;
-	if (error < 0) {
-		unlink(temporary);
-		return error;
-	}
-	/* the rename itself must reach the disk before we call the data safe */
-	return sync_directory(dir);
-}
-
-int state_append_file(const char *dir, const char *file_name, const void *data, size_t length)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	int fd, error = 0, n;
-
-	n = snprintf(path, sizeof(path), "%s/%s", dir, file_name);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		error = -errno;
-	else if (!S_ISREG(st.st_mode))
-		error = -EINVAL;
-	if (error == 0)
-		error = write_all(fd, data, length);
-	if (error == 0 && fsync(fd) < 0)
-		error = -errno;
-	if (close(fd) < 0 && error == 0)
-		error = -errno;
-	return error;
-}
-
-int state_read_file(const char *path, size_t max_size, char **data, size_t *length)
-{
-	struct stat st;
-	char *buffer;
-	size_t used = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-
-	*data = NULL;
-	*length = 0;
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		int error = -errno;
-
-		close(fd);
-		return error;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	if ((uint64_t)st.st_size > max_size) {
-		close(fd);
-		return -EFBIG;
-	}
-	buffer = malloc((size_t)st.st_size + 1);
-	if (!buffer) {
-		close(fd);
-		return -ENOMEM;
-	}
-	/* read up to the size fstat gave; a file growing meanwhile is cut there */
-	while (used < (size_t)st.st_size) {
-		ssize_t n = read(fd, buffer + used, (size_t)st.st_size - used);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int error = -errno;
-
-			free(buffer);
-			close(fd);
-			return error;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	buffer[used] = '\0';
-	*data = buffer;
-	*length = used;
-	return 0;
-}
 
 /* ---------------------------------------------------------------------------
  * Counters
@@ -323,19 +81,7 @@ void counters_add(struct counters *c, const struct counters_delta *delta, time_t
 
 static bool parse_u64(const char *s, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return true;
+	return decimal_parse_u64(s, strlen(s), out) == 0;
 }
 
 /* "2026-11-21T17:37:45Z" (what we write), "never", or plain seconds. */
@@ -410,45 +156,20 @@ static void counters_parse_line(struct counters *c, char *line, const char *path
 	/* kind, name, version and unknown keys: informational or newer; ignored */
 }
 
-int state_file_location(const char *state_dir, enum counters_kind kind, const char *name,
-                        const char *suffix, bool create, char *dir, size_t dir_size, char *file,
-                        size_t file_size)
-{
-	char stem[STATE_NAME_MAX + 1];
-	int error;
-
-	if ((error = state_safe_name(name, stem, sizeof(stem))) < 0)
-		return error;
-	if ((error = state_directory(state_dir, kind, create, dir, dir_size)) < 0)
-		return error;
-	if ((size_t)snprintf(file, file_size, "%s%s", stem, suffix) >= file_size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
 int counters_load(const char *state_dir, enum counters_kind kind, const char *name,
                   struct counters *out)
 {
-	char dir[PATH_MAX], file[NAME_MAX + 1], path[PATH_MAX + NAME_MAX + 2];
+	char path[PATH_MAX + NAME_MAX + 2];
 	char *data, *line, *next;
 	size_t length;
 	unsigned line_number = 0;
 	int error;
 
 	counters_init(out, kind, name);
-	error = state_file_location(state_dir, kind, name, COUNTERS_SUFFIX, false, dir, sizeof(dir),
-	                            file, sizeof(file));
-	if (error < 0)
+	error = state_load(state_dir, kind, name, COUNTERS_SUFFIX, COUNTERS_FILE_MAX, path,
+	                   sizeof(path), &data, &length);
+	if (error < 0 || data == NULL)
 		return error;
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	error = state_read_file(path, COUNTERS_FILE_MAX, &data, &length);
-	if (error == -ENOENT || error == -ENOTDIR)
-		return 0;
-	if (error < 0) {
-		errno = -error;
-		log_warn("%s", path);
-		return error;
-	}
 	if (memchr(data, '\0', length))
 		log_warnx("%s: NUL bytes in the file, lines after them ignored", path);
 	for (line = data; line && *line; line = next) {
@@ -476,7 +197,7 @@ int counters_save(const char *state_dir, const struct counters *c)
 	text = malloc(COUNTERS_TEXT_SIZE);
 	if (!text)
 		return -ENOMEM;
-	label_escape(escaped, sizeof(escaped), c->name);
+	escape_text(escaped, sizeof(escaped), c->name);
 	format_time(c->first_use, first, sizeof(first));
 	format_time(c->last_use, last, sizeof(last));
 	n = snprintf(text, COUNTERS_TEXT_SIZE,
@@ -510,67 +231,14 @@ int counters_save(const char *state_dir, const struct counters *c)
 }
 
 /* Length of a valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
-static size_t utf8_sequence(const unsigned char *p)
+static int emit_to_file(void *arg, const char *piece, size_t length)
 {
-	unsigned char c = p[0];
-	size_t n;
-	unsigned char low = 0x80, high = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	if (c == 0xe0)
-		low = 0xa0;
-	else if (c == 0xed)
-		high = 0x9f;
-	else if (c == 0xf0)
-		low = 0x90;
-	else if (c == 0xf4)
-		high = 0x8f;
-	if (p[1] < low || p[1] > high)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
+	return fwrite(piece, 1, length, arg) == length ? 0 : -EIO;
 }
 
 void state_json_string(FILE *out, const char *s)
 {
-	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n;
-
-		if (*p == '"' || *p == '\\') {
-			fprintf(out, "\\%c", *p);
-		} else if (*p == '\n') {
-			fputs("\\n", out);
-		} else if (*p == '\t') {
-			fputs("\\t", out);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p);
-		} else if (*p >= 0x80) {
-			n = utf8_sequence(p);
-			if (n == 0) {
-				/* a byte that is not UTF-8: U+00XX keeps the JSON valid and the
-				 * catalog's reader turns it back into the byte */
-				fprintf(out, "\\u%04x", *p);
-			} else {
-				fwrite(p, 1, n, out);
-				p += n;
-				continue;
-			}
-		} else {
-			fputc(*p, out);
-		}
-		p++;
-	}
-	fputc('"', out);
+	json_quote(s, JSON_BYTES_KEEP, emit_to_file, out);
 }
 
 int counters_write_json(const struct counters *c, FILE *out)

@@ -29,8 +29,6 @@
 #include <stdio.h>
 #include <time.h>
 
-/* Longest safe file-name stem (leaves room for suffix and temporary name). */
-#define STATE_NAME_MAX 180
 /* Longest drive/cartridge name kept in a counters struct. */
 #define COUNTERS_NAME_MAX 1024
 
@@ -80,56 +78,6 @@ int counters_save(const char *state_dir, const struct counters *c);
 int counters_write_json(const struct counters *c, FILE *out);
 
 const char *counters_kind_name(enum counters_kind kind);
-
-/* ---------------------------------------------------------------------------
- * State-directory helpers (shared with catalog.c)
- */
-
-/*
- * Turn a drive or cartridge name into a safe file-name stem: letters, digits
- * and "-_.+,=@" stay, every other byte (and a leading '.') becomes %XX, so
- * "/", "..", control bytes and blanks cannot escape or hide. A stem longer than
- * STATE_NAME_MAX is cut and ends in "~" + 16 hex digits of a hash of the whole
- * name, so long names stay distinct. Returns 0, -EINVAL (empty name) or
- * -ENAMETOOLONG (out too small; needs STATE_NAME_MAX + 1).
- */
-int state_safe_name(const char *name, char *out, size_t size);
-
-/*
- * Directory of one kind of state file ("<state_dir>/drives" or
- * "<state_dir>/cartridges") into out; with create, make it (0750) if missing.
- */
-int state_directory(const char *state_dir, enum counters_kind kind, bool create, char *out,
-                    size_t size);
-
-/*
- * Where the state file of a drive or cartridge lies: its directory (made when
- * create) and its file name, the safe stem of name followed by suffix.
- */
-int state_file_location(const char *state_dir, enum counters_kind kind, const char *name,
-                        const char *suffix, bool create, char *dir, size_t dir_size, char *file,
-                        size_t file_size);
-
-/*
- * Replace dir/file_name by data atomically: temporary file in dir, write,
- * fsync, rename, fsync dir. Mode 0640. Returns 0 or -errno; on failure the
- * old file is untouched and the temporary file is removed.
- */
-int state_write_atomic(const char *dir, const char *file_name, const void *data, size_t length);
-
-/*
- * Append data to the existing regular file dir/file_name (no symlinks) and
- * fsync it. A crash may leave a torn tail: the reader must accept that (the
- * catalog ignores an unterminated last line). Returns 0 or -errno (-ENOENT if
- * the file is not there).
- */
-int state_append_file(const char *dir, const char *file_name, const void *data, size_t length);
-
-/*
- * Read a whole regular file (no symlinks) of at most max_size bytes into a
- * malloc'd, NUL-terminated buffer. Returns 0, -ENOENT, -EFBIG or -errno.
- */
-int state_read_file(const char *path, size_t max_size, char **data, size_t *length);
 
 /*
  * Write s as a JSON string: '"', '\\' and control bytes escaped, valid UTF-8

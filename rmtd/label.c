@@ -13,6 +13,7 @@
 
 #include "escape.h"
 #include "label.h"
+#include "number.h"
 
 /* dump constants (formats.md 3.1) */
 #define DUMP_TP_BSIZE      1024
@@ -121,17 +122,6 @@ static bool is_digit(uint8_t c)
 static bool is_octal_digit(uint8_t c)
 {
 	return c >= '0' && c <= '7';
-}
-
-static int hex_value(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decimal digits [p, p+n) (all digits required); false on overflow past limit. */
@@ -608,7 +598,7 @@ static bool hex_field(const uint8_t *p, size_t n, uint64_t *out)
 	uint64_t v = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		int d = hex_value(p[i]);
+		int d = hex_digit_value(p[i]);
 
 		if (d < 0)
 			return false;
@@ -1431,11 +1421,6 @@ const char *label_operation(const struct tape_content *content, bool writing)
 	return writing ? "Write" : "Read";
 }
 
-const char *label_escape(char *out, size_t size, const char *in)
-{
-	return escape_text(out, size, in);
-}
-
 const char *label_format_date(time_t when, char *out, size_t size)
 {
 	int64_t t = (int64_t)when, days, seconds;
@@ -1490,7 +1475,7 @@ static void text_escaped(struct text *t, const char *raw)
 {
 	char escaped[4 * LABEL_NAME_MAX + 1];
 
-	label_escape(escaped, sizeof(escaped), raw);
+	escape_text(escaped, sizeof(escaped), raw);
 	text_add(t, escaped);
 }
 

@@ -13,7 +13,7 @@
  * Pure: no I/O, no allocation, no global state; linked into the fuzz build.
  * Everything in the record is attacker-controlled: every field is bounded and
  * NUL-terminated, but kept as raw bytes (control bytes included). Escape when
- * printing: label_describe() and label_escape() do.
+ * printing: label_describe() and escape_text() (escape.h) do.
  */
 #ifndef RMTD_LABEL_H
 #define RMTD_LABEL_H
@@ -116,13 +116,6 @@ const char *label_operation(const struct tape_content *content, bool writing);
  * volume 1, 2026-11-21 18:00 UTC". Returns out.
  */
 const char *label_describe(const struct tape_content *content, char *out, size_t size);
-
-/*
- * Copy a raw NUL-terminated string into out with C-style escapes for control
- * bytes, backslash and bytes >= 0x7f (\n, \t, \\, \ooo); an escape is never
- * cut in half. Returns out.
- */
-const char *label_escape(char *out, size_t size, const char *in);
 
 /* Format a time as "YYYY-MM-DD HH:MM" (UTC) into out. Returns out. */
 const char *label_format_date(time_t when, char *out, size_t size);

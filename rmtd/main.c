@@ -28,8 +28,9 @@
 #include "control.h"
 #include "drive.h"
 #include "escape.h"
-#include "listen.h"
+#include "server.h"
 #include "log.h"
+#include "number.h"
 #include "options.h"
 #include "path.h"
 #include "sandbox.h"
@@ -74,9 +75,9 @@ static void stdio_grow_pipes(void)
 			log_debug("cannot grow pipe %d: %s", fds[i], strerror(errno));
 }
 
+/* fd_transport_serve returns by itself when the client is done: nothing to stop. */
 static void stdio_finished(struct fd_transport *transport, const char *why, void *arg)
 {
-	event_base_loopbreak(arg);
 }
 
 static volatile sig_atomic_t stdio_stop;
@@ -153,7 +154,6 @@ static int run_stdio(const struct options *o, struct config *config)
 	struct server_limits limits;
 	struct drive_registry drives;
 	struct fd_transport *transport;
-	struct event_base *base;
 	static const int signal_numbers[] = {SIGTERM, SIGHUP, SIGINT};
 	char user[64], peer[128];
 	const char *ssh_command = getenv("SSH_ORIGINAL_COMMAND");
@@ -167,11 +167,9 @@ static int run_stdio(const struct options *o, struct config *config)
 	if (o->ignored_arguments > 0)
 		log_warnx("ignoring %d argument(s): rmtd takes no debug file name",
 		          o->ignored_arguments);
-	base = event_base_new();
-	if (base == NULL)
-		fatalx("cannot create the event loop");
 	options_limits(o, config, &limits, &drive_wait);
-	drive_registry_init(&drives, base, false, 0);
+	/* No event base: one session never waits for its drive (wait 0), and no worker thread. */
+	drive_registry_init(&drives, NULL, false, 0);
 	stdio_identity(user, sizeof(user), peer, sizeof(peer));
 	stdio_grow_pipes();
 
@@ -196,7 +194,7 @@ static int run_stdio(const struct options *o, struct config *config)
 		fatal("cannot create the serve loop's command descriptor");
 	stdio_serve.signal_wakes = true;
 	transport =
-	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);
+	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, NULL);
 	if (transport == NULL)
 		fatalx("cannot set up standard input and output");
 	/* One client, one process: it never needs more of the filesystem than the rules name. */
@@ -224,7 +222,6 @@ static int run_stdio(const struct options *o, struct config *config)
 	fd_transport_free(transport);
 	serve_destroy(&stdio_serve);
 	drive_registry_free(&drives);
-	event_base_free(base);
 	return 0;
 }
 
@@ -297,10 +294,10 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 		fatalx("cannot start the status monitor");
 	if (group != NULL) {
 		const struct group *gr = getgrnam(group);
-		char *end;
-		unsigned long gid = strtoul(group, &end, 10);
+		int64_t gid = 0;
 
-		if (gr == NULL && (*end != '\0' || end == group))
+		if (gr == NULL &&
+		    (*group == '-' || decimal_parse_range(group, 0, UINT32_MAX - 1, &gid) < 0))
 			fatalx("control group %s: no such group", group);
 		control.group = gr ? gr->gr_gid : (gid_t)gid;
 	}
@@ -606,10 +603,10 @@ static bool check_start(const struct options *o, const struct config *config)
 		ok = false;
 	}
 	if (control_group != NULL && getgrnam(control_group) == NULL) {
-		char *end;
+		int64_t gid;
 
-		strtoul(control_group, &end, 10);
-		if (*end != '\0' || end == control_group) {
+		if (*control_group == '-' ||
+		    decimal_parse_range(control_group, 0, UINT32_MAX - 1, &gid) < 0) {
 			log_warnx("control group %s: no such group", control_group);
 			ok = false;
 		}

@@ -10,24 +10,12 @@
 #include <event2/buffer.h>
 
 #include "metrics.h"
+#include "status_format.h"
+#include "utf8.h"
 
 #ifndef RMTD_VERSION
 #define RMTD_VERSION "unknown"
 #endif
-
-static int add_printf(struct evbuffer *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int add_printf(struct evbuffer *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	return n < 0 ? -ENOMEM : 0;
-}
 
 int metrics_label_value(struct evbuffer *out, const char *s)
 {
@@ -39,7 +27,7 @@ int metrics_label_value(struct evbuffer *out, const char *s)
 		size_t n;
 
 		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
-		       (n = status_utf8_sequence(p)) > 0)
+		       (n = utf8_sequence(p)) > 0)
 			p += n;
 		if (p > run)
 			rc = evbuffer_add(out, run, (size_t)(p - run));
@@ -137,29 +125,29 @@ static uint64_t drive_value(const struct status_drive *d, enum drive_value value
 
 static int family_header(struct evbuffer *out, const char *name, const char *type, const char *help)
 {
-	return add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	return status_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{drive="...", the closing brace left to the caller (more labels may follow). */
 static int sample_start(struct evbuffer *out, const char *name, const struct status_drive *d)
 {
-	int rc = add_printf(out, "%s{drive=\"", name);
+	int rc = status_printf(out, "%s{drive=\"", name);
 
 	if (rc == 0)
 		rc = metrics_label_value(out, d->name);
 	if (rc == 0)
-		rc = add_printf(out, "\"");
+		rc = status_printf(out, "\"");
 	return rc;
 }
 
 static int add_label(struct evbuffer *out, const char *label, const char *value)
 {
-	int rc = add_printf(out, ",%s=\"", label);
+	int rc = status_printf(out, ",%s=\"", label);
 
 	if (rc == 0)
 		rc = metrics_label_value(out, value);
 	if (rc == 0)
-		rc = add_printf(out, "\"");
+		rc = status_printf(out, "\"");
 	return rc;
 }
 
@@ -196,7 +184,7 @@ static int format_info(struct evbuffer *out, const struct status_snapshot *snaps
 		if (rc == 0)
 			rc = add_label(out, "label", volume_label(snapshot, d));
 		if (rc == 0)
-			rc = add_printf(out, "} 1\n");
+			rc = status_printf(out, "} 1\n");
 	}
 	return rc;
 }
@@ -217,7 +205,8 @@ static int format_states(struct evbuffer *out, const struct status_snapshot *sna
 			if (rc == 0)
 				rc = add_label(out, "state", drive_states[j]);
 			if (rc == 0)
-				rc = add_printf(out, "} %d\n", strcmp(state, drive_states[j]) == 0);
+				rc = status_printf(out, "} %d\n",
+				                   strcmp(state, drive_states[j]) == 0);
 		}
 	}
 	return rc;
@@ -228,24 +217,24 @@ int metrics_format(struct evbuffer *out, const struct status_snapshot *snapshot)
 	int rc = family_header(out, "rmtd_build_info", "gauge", "rmtd's version.");
 
 	if (rc == 0)
-		rc = add_printf(out, "rmtd_build_info{version=\"%s\"} 1\n", RMTD_VERSION);
+		rc = status_printf(out, "rmtd_build_info{version=\"%s\"} 1\n", RMTD_VERSION);
 	if (rc == 0)
 		rc = family_header(out, "rmtd_start_time_seconds", "gauge",
 		                   "When rmtd started, in seconds since the epoch; counters count "
 		                   "from then.");
 	if (rc == 0)
-		rc =
-		    add_printf(out, "rmtd_start_time_seconds %lld\n", (long long)snapshot->started);
+		rc = status_printf(out, "rmtd_start_time_seconds %lld\n",
+		                   (long long)snapshot->started);
 	if (rc == 0)
 		rc = family_header(out, "rmtd_sessions", "gauge", "Sessions connected now.");
 	if (rc == 0)
-		rc = add_printf(out, "rmtd_sessions %zu\n", snapshot->session_count);
+		rc = status_printf(out, "rmtd_sessions %zu\n", snapshot->session_count);
 	if (rc == 0)
 		rc = family_header(out, "rmtd_sessions_total", "counter",
 		                   "Sessions since rmtd started.");
 	if (rc == 0)
-		rc = add_printf(out, "rmtd_sessions_total %" PRIu64 "\n",
-		                snapshot->sessions_started);
+		rc = status_printf(out, "rmtd_sessions_total %" PRIu64 "\n",
+		                   snapshot->sessions_started);
 	if (rc == 0)
 		rc = format_info(out, snapshot);
 	if (rc == 0)
@@ -258,8 +247,8 @@ int metrics_format(struct evbuffer *out, const struct status_snapshot *snapshot)
 
 			rc = sample_start(out, drive_families[f].name, d);
 			if (rc == 0)
-				rc = add_printf(out, "} %" PRIu64 "\n",
-				                drive_value(d, drive_families[f].value));
+				rc = status_printf(out, "} %" PRIu64 "\n",
+				                   drive_value(d, drive_families[f].value));
 		}
 	}
 	return rc;

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "drive.h"
 #include "log.h"
+#include "number.h"
 #include "options.h"
 
 #define DEFAULT_DRIVE_WAIT      60
@@ -81,12 +82,9 @@ static void usage(FILE *out)
 
 static int parse_count(const char *option, const char *text, int minimum)
 {
-	char *end;
-	long value;
+	int64_t value;
 
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value < minimum || value > 1000000)
+	if (decimal_parse_range(text, minimum, 1000000, &value) < 0)
 		fatalx("%s: a whole number from %d to 1000000", option, minimum);
 	return (int)value;
 }
@@ -107,16 +105,9 @@ static int parse_mode(const char *option, const char *text)
 
 static int64_t parse_record_size(const char *text)
 {
-	char *end;
-	unsigned long long value;
+	uint64_t value;
 
-	errno = 0;
-	value = strtoull(text, &end, 10);
-	if (*end == 'k' || *end == 'K')
-		value *= 1024, end++;
-	else if (*end == 'm' || *end == 'M')
-		value *= 1024 * 1024, end++;
-	if (errno != 0 || end == text || *text == '-' || *end != '\0' || value == 0 ||
+	if (decimal_parse_size(text, strlen(text), &value) < 0 || value == 0 ||
 	    value > RMT_MAX_RECORD_DEFAULT)
 		fatalx("--max-record: a size from 1 to %u bytes", RMT_MAX_RECORD_DEFAULT);
 	return (int64_t)value;

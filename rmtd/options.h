@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "listen.h"
+#include "server.h"
 #include "path.h"
 
 #define OPTIONS_LISTEN_MAX 16
@@ -46,7 +46,7 @@ struct options {
 	int request_timeout;
 	int hold_timeout;
 	int stop_grace;
-	/* the operations issue's options (control socket, status files) */
+	/* operations: the control socket and the status files */
 	const char *control_socket; /* "" (--control none): no socket */
 	int control_mode;
 	const char *control_group;

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <string.h>
 
+#include "number.h"
 #include "rmt/protocol.h"
 
 enum parser_state {
@@ -79,9 +80,8 @@ static size_t skip_blanks(const char *text, size_t length, size_t pos)
  */
 static enum number_status parse_decimal(const char *text, size_t length, struct decimal *out)
 {
-	size_t pos, digits = 0;
-	uint64_t value = 0;
-	bool overflow = false;
+	size_t pos;
+	int error;
 
 	length = strip_carriage_return(text, length);
 	pos = skip_blanks(text, length, 0);
@@ -90,18 +90,10 @@ static enum number_status parse_decimal(const char *text, size_t length, struct 
 		out->negative = text[pos] == '-';
 		pos++;
 	}
-	for (; pos < length && is_digit((unsigned char)text[pos]); pos++, digits++) {
-		unsigned digit = (unsigned)(text[pos] - '0');
-
-		if (value > (UINT64_MAX - digit) / 10)
-			overflow = true;
-		else
-			value = value * 10 + digit;
-	}
-	if (digits == 0 || pos != length)
-		return NUMBER_INVALID;
-	out->magnitude = value;
-	return overflow ? NUMBER_OVERFLOW : NUMBER_OK;
+	error = decimal_parse_u64(text + pos, length - pos, &out->magnitude);
+	if (error == -ERANGE)
+		return NUMBER_OVERFLOW;
+	return error == 0 ? NUMBER_OK : NUMBER_INVALID;
 }
 
 /* A signed value within [minimum, maximum]; false if malformed or out of range. */
@@ -205,16 +197,15 @@ static bool lookup_open_flag(const char *name, size_t length, int *value)
 /* Digits only, into a non-negative int; pos is advanced past them. */
 static bool parse_flag_number(const char *text, size_t length, size_t *pos, int *value)
 {
-	int64_t result = 0;
+	uint64_t result;
 	size_t start = *pos;
 
-	for (; *pos < length && is_digit((unsigned char)text[*pos]); (*pos)++) {
-		result = result * 10 + (text[*pos] - '0');
-		if (result > INT_MAX)
-			return false;
-	}
+	while (*pos < length && is_digit((unsigned char)text[*pos]))
+		(*pos)++;
+	if (decimal_parse_u64(text + start, *pos - start, &result) < 0 || result > INT_MAX)
+		return false;
 	*value = (int)result;
-	return *pos > start;
+	return true;
 }
 
 /*

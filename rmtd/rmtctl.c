@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #include "rmt/protocol.h"
-#include "control.h"
+#include "control_proto.h"
+#include "number.h"
 
 #define EXIT_ANSWERED_ERROR 1
 #define EXIT_UNREACHABLE    2
@@ -351,14 +352,9 @@ static bool parse_seconds(const char *text, double *out)
 
 static bool parse_id(const char *text, unsigned *out)
 {
-	char *end;
-	unsigned long value;
+	int64_t value;
 
-	if (*text < '0' || *text > '9')
-		return false;
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value == 0 || value > 0xffffffffUL)
+	if (*text == '-' || decimal_parse_range(text, 1, 0xffffffff, &value) < 0)
 		return false;
 	*out = (unsigned)value;
 	return true;

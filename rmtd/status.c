@@ -1,6 +1,6 @@
 /*
  * status.c - the operator's view of drives and sessions: snapshots with
- * throughput, their text and JSON forms, and per-drive status files.
+ * throughput and per-drive status files (their forms are status_format.c's).
  *
  * Everything here runs on the event loop thread, which is also where sessions
  * and drives change, so a snapshot is consistent without locks.
@@ -22,530 +22,13 @@
 #include "counters.h"
 #include "drive.h"
 #include "escape.h"
-#include "listen.h"
+#include "server.h"
 #include "log.h"
 #include "metrics.h"
 #include "path.h"
 #include "status.h"
-
-/* ---------------------------------------------------------------- words */
-
-const char *status_kind_name(enum device_kind kind)
-{
-	switch (kind) {
-	case DEVICE_KIND_TAPE:
-		return "tape";
-	case DEVICE_KIND_VTAPE:
-		return "vtape";
-	case DEVICE_KIND_FILE:
-	default:
-		return "file";
-	}
-}
-
-/* What a file of this format means, in the words label.c's label_operation() uses. */
-static const struct {
-	const char *format;
-	const char *writing, *reading;
-} content_operations[] = {
-    {"dump", "Dump", "Restore"},         {"tar", "Archive", "Extract"},
-    {"cpio", "Archive", "Extract"},      {"amanda", "Backup", "Recover"},
-    {"bacula", "Backup", "Recover"},     {"afbackup", "Backup", "Recover"},
-    {"aix-backup", "Backup", "Recover"}, {"ansi", "Label", "Scan"},
-};
-
-/* The words that mean data moving: the session's own and label_operation()'s. */
-static int direction_of(const char *operation)
-{
-	static const char *const writing[] = {"Write", "Dump", "Archive", "Backup", "Label"};
-	static const char *const reading[] = {"Read", "Restore", "Extract", "Recover", "Scan"};
-
-	for (size_t i = 0; i < sizeof(writing) / sizeof(writing[0]); i++)
-		if (strcmp(operation, writing[i]) == 0)
-			return 1;
-	for (size_t i = 0; i < sizeof(reading) / sizeof(reading[0]); i++)
-		if (strcmp(operation, reading[i]) == 0)
-			return -1;
-	return 0;
-}
-
-const char *status_infer_operation(const struct session_activity *activity)
-{
-	const char *operation = activity->operation ? activity->operation : "idle";
-	int direction = direction_of(operation);
-
-	/* Waiting for a drive is the open that asked for it; the state says it waits. */
-	if (strcmp(operation, "Drive wait") == 0)
-		return "Open";
-	if (direction == 0 || activity->format == NULL)
-		return operation;
-	for (size_t i = 0; i < sizeof(content_operations) / sizeof(content_operations[0]); i++)
-		if (strcmp(activity->format, content_operations[i].format) == 0)
-			return direction > 0 ? content_operations[i].writing
-			                     : content_operations[i].reading;
-	return direction > 0 ? "Write" : "Read";
-}
-
-void status_session_derive(struct status_session *entry)
-{
-	const struct session_activity *a = &entry->activity;
-
-	entry->operation = status_infer_operation(a);
-	if (a->state != NULL && a->state[0] != '\0')
-		entry->state = a->state;
-	else if (a->operation == NULL || strcmp(a->operation, "idle") == 0)
-		entry->state = "idle";
-	else
-		entry->state = "";
-	strlcpy(entry->format, a->format != NULL ? a->format : "", sizeof(entry->format));
-	/* Shown as label.c shows it in the description: escaped. */
-	label_escape(entry->label, sizeof(entry->label), a->label);
-}
-
-/* ---------------------------------------------------------------- escaping */
-
-/* keep_backslash: the text is label.c's, already escaped; do not double its escapes. */
-static const char *text_escape(char *out, size_t size, const char *in, bool keep_backslash)
-{
-	if (in == NULL)
-		in = "";
-	return escape_bytes(out, size, in, strlen(in), keep_backslash ? ESCAPE_KEEP_BACKSLASH : 0);
-}
-
-const char *status_text_escape(char *out, size_t size, const char *in)
-{
-	return text_escape(out, size, in, false);
-}
-
-size_t status_utf8_sequence(const unsigned char *p)
-{
-	unsigned c = p[0];
-	size_t n;
-	uint32_t code;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, code = c & 0x1f;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, code = c & 0x0f;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, code = c & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
-			return 0;
-		code = (code << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond U+10FFFF */
-	if ((n == 3 && code < 0x800) || (n == 4 && code < 0x10000) || code > 0x10ffff ||
-	    (code >= 0xd800 && code <= 0xdfff))
-		return 0;
-	return n;
-}
-
-int status_json_string(struct evbuffer *out, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-	int rc = evbuffer_add(out, "\"", 1);
-
-	while (rc == 0 && *p) {
-		const unsigned char *run = p;
-		size_t n;
-
-		/* Plain printable ASCII and valid UTF-8 go out in one piece. */
-		while (*p && *p != '"' && *p != '\\' && *p >= 0x20 && *p != 0x7f &&
-		       (n = status_utf8_sequence(p)) > 0)
-			p += n;
-		if (p > run)
-			rc = evbuffer_add(out, run, (size_t)(p - run));
-		if (rc != 0 || *p == '\0')
-			break;
-		if (*p == '"')
-			rc = evbuffer_add(out, "\\\"", 2);
-		else if (*p == '\\')
-			rc = evbuffer_add(out, "\\\\", 2);
-		else if (*p == '\n')
-			rc = evbuffer_add(out, "\\n", 2);
-		else if (*p == '\t')
-			rc = evbuffer_add(out, "\\t", 2);
-		else if (*p < 0x20 || *p == 0x7f)
-			rc = evbuffer_add_printf(out, "\\u%04x", *p) < 0 ? -1 : 0;
-		else
-			rc = evbuffer_add(out, "\\ufffd", 6); /* not UTF-8 */
-		p++;
-	}
-	if (rc == 0)
-		rc = evbuffer_add(out, "\"", 1);
-	return rc == 0 ? 0 : -ENOMEM;
-}
-
-/* ---------------------------------------------------------------- text */
-
-#define ESCAPED_MAX 1024
-
-static int add_printf(struct evbuffer *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int add_printf(struct evbuffer *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
-	return n < 0 ? -ENOMEM : 0;
-}
-
-int status_format_session_line(struct evbuffer *out, const struct status_session *s)
-{
-	const struct session_activity *a = &s->activity;
-	char peer[ESCAPED_MAX], identity[ESCAPED_MAX], drive[ESCAPED_MAX], label[ESCAPED_MAX];
-	uint64_t bytes = a->bytes_written + a->bytes_read;
-	uint64_t records = a->records_written + a->records_read;
-	bool waiting =
-	    strcmp(s->state, "[drive wait]") == 0 || strcmp(s->state, "[operator wait]") == 0;
-	int rc;
-
-	status_text_escape(peer, sizeof(peer), a->peer);
-	status_text_escape(identity, sizeof(identity), a->identity);
-	/* As in `backup status`: "<id>:  <operation>:   <progress or what it waits for>". */
-	if (strcmp(s->state, "idle") == 0 && s->drive == NULL)
-		return add_printf(out, "Session %u:  idle;  %s from %s", a->id, identity, peer);
-	if (waiting)
-		rc = add_printf(out, "Session %u:  %s:   %s", a->id, s->operation, s->state);
-	else
-		rc = add_printf(
-		    out, "Session %u:  %s:   %" PRIu64 " Kbytes transferred, %" PRIu64 " records",
-		    a->id, s->operation, bytes / 1024, records);
-	if (rc == 0 && s->rate_known && !waiting)
-		rc = add_printf(out, ", %" PRIu64 " KB/s", s->rate / 1024);
-	/* The label is label.c's already escaped text; escaping again keeps it one line. */
-	if (rc == 0 && s->label[0] != '\0')
-		rc = add_printf(out, ",  volume %s",
-		                text_escape(label, sizeof(label), s->label, true));
-	if (rc == 0 && a->file_number >= 0 && s->drive != NULL)
-		rc = add_printf(out, ", file %d", a->file_number);
-	if (rc == 0 && s->drive != NULL)
-		rc = add_printf(out, ";  drive %s",
-		                status_text_escape(drive, sizeof(drive), s->drive));
-	if (rc == 0)
-		rc = add_printf(out, ";  %s from %s", identity, peer);
-	if (rc == 0 && s->state[0] != '\0' && strcmp(s->state, "idle") != 0 && !waiting)
-		rc = add_printf(out, "  %s", s->state);
-	else if (rc == 0 && strcmp(s->state, "idle") == 0 && s->drive != NULL)
-		rc = add_printf(out, "  idle");
-	return rc;
-}
-
-static const char *format_time(time_t when, char *out, size_t size);
-
-/* The drive's totals since it was first used, when the state directory keeps them. */
-static int format_counters_text(struct evbuffer *out, const struct counters *c)
-{
-	const struct counters_delta *t = &c->totals;
-	char when[64];
-
-	if (c->first_use == 0)
-		return 0;
-	return add_printf(out,
-	                  ";  in all %" PRIu64 " Kbytes written, %" PRIu64 " Kbytes read, %" PRIu64
-	                  " files written, %" PRIu64 " mounts, %" PRIu64 " errors, last used %s",
-	                  t->bytes_written / 1024, t->bytes_read / 1024, t->files_written,
-	                  t->mounts, t->errors, format_time(c->last_use, when, sizeof(when)));
-}
-
-static int format_counters_json(struct evbuffer *out, const struct counters *c)
-{
-	const struct counters_delta *t = &c->totals;
-
-	if (c->first_use == 0)
-		return add_printf(out, ",\"counters\":null");
-	return add_printf(out,
-	                  ",\"counters\":{\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
-	                  ",\"records_written\":%" PRIu64 ",\"records_read\":%" PRIu64
-	                  ",\"files_written\":%" PRIu64 ",\"files_read\":%" PRIu64
-	                  ",\"times_full\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"mounts\":%" PRIu64
-	                  ",\"first_use\":%lld,\"last_use\":%lld}",
-	                  t->bytes_written, t->bytes_read, t->records_written, t->records_read,
-	                  t->files_written, t->files_read, t->times_full, t->errors, t->mounts,
-	                  (long long)c->first_use, (long long)c->last_use);
-}
-
-static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
-{
-	char name[ESCAPED_MAX];
-	int rc;
-
-	if (d->alias != NULL) {
-		char alias[ESCAPED_MAX];
-
-		rc = add_printf(
-		    out, "Drive %s (%s, %s):", status_text_escape(alias, sizeof(alias), d->alias),
-		    status_text_escape(name, sizeof(name), d->name), status_kind_name(d->kind));
-	} else {
-		rc = add_printf(out,
-		                "Drive %s (%s):", status_text_escape(name, sizeof(name), d->name),
-		                status_kind_name(d->kind));
-	}
-	if (rc == 0 && d->holder != 0)
-		rc = add_printf(out, " session %u", d->holder);
-	if (rc == 0 && d->device_open)
-		rc = add_printf(out, "%s device open", d->holder ? "," : "");
-	if (rc == 0 && d->waiters > 0)
-		rc = add_printf(out, "%s %d waiting", d->holder || d->device_open ? "," : "",
-		                d->waiters);
-	if (rc == 0 && d->abandoned)
-		rc = add_printf(out, " abandoned to a device call that has not returned");
-	if (rc == 0 && d->holder == 0 && !d->device_open && d->waiters == 0 && !d->abandoned)
-		rc = add_printf(out, " idle");
-	if (rc == 0 && d->cartridge != NULL && strcmp(d->cartridge, d->name) != 0)
-		rc = add_printf(out, ", cartridge %s",
-		                status_text_escape(name, sizeof(name), d->cartridge));
-	if (rc == 0 && d->counters != NULL)
-		rc = format_counters_text(out, d->counters);
-	if (rc == 0)
-		rc = add_printf(out, "\n");
-	return rc;
-}
-
-int status_format_text(struct evbuffer *out, const struct status_snapshot *snapshot)
-{
-	int rc = 0;
-
-	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++) {
-		const struct status_drive *d = &snapshot->drives[i];
-
-		if (d->holder != 0 || d->waiters > 0 || d->device_open)
-			rc = format_drive_line(out, d);
-	}
-	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
-		rc = status_format_session_line(out, &snapshot->sessions[i]);
-		if (rc == 0)
-			rc = add_printf(out, "\n");
-	}
-	if (rc == 0 && snapshot->session_count == 0)
-		rc = add_printf(out, "Drive is idle\n");
-	return rc;
-}
-
-int status_format_drives_text(struct evbuffer *out, const struct status_snapshot *snapshot)
-{
-	int rc = 0;
-
-	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++)
-		rc = format_drive_line(out, &snapshot->drives[i]);
-	if (rc == 0 && snapshot->drive_count == 0)
-		rc = add_printf(out, "No drives\n");
-	return rc;
-}
-
-/* ---------------------------------------------------------------- JSON */
-
-static int json_key_string(struct evbuffer *out, const char *key, const char *value, bool comma)
-{
-	int rc = add_printf(out, "%s\"%s\":", comma ? "," : "", key);
-
-	if (rc == 0)
-		rc = value ? status_json_string(out, value) : add_printf(out, "null");
-	return rc;
-}
-
-int status_format_session_json(struct evbuffer *out, const struct status_session *s)
-{
-	const struct session_activity *a = &s->activity;
-	uint64_t bytes = a->bytes_written + a->bytes_read;
-	int rc;
-
-	rc = add_printf(out, "{\"id\":%u", a->id);
-	if (rc == 0)
-		rc = json_key_string(out, "peer", a->peer, true);
-	if (rc == 0)
-		rc = json_key_string(out, "identity", a->identity, true);
-	if (rc == 0)
-		rc = json_key_string(out, "drive", s->drive, true);
-	if (rc == 0)
-		rc = json_key_string(out, "operation", s->operation, true);
-	if (rc == 0)
-		rc = json_key_string(out, "request", a->operation, true);
-	if (rc == 0)
-		rc = json_key_string(out, "state", s->state, true);
-	if (rc == 0)
-		rc = add_printf(out,
-		                ",\"kbytes\":%" PRIu64 ",\"bytes_written\":%" PRIu64
-		                ",\"bytes_read\":%" PRIu64 ",\"records_written\":%" PRIu64
-		                ",\"records_read\":%" PRIu64 ",\"requests\":%" PRIu64,
-		                bytes / 1024, a->bytes_written, a->bytes_read, a->records_written,
-		                a->records_read, a->requests);
-	if (rc == 0 && s->rate_known)
-		rc = add_printf(out, ",\"throughput\":%" PRIu64 ",\"throughput_kbs\":%" PRIu64,
-		                s->rate, s->rate / 1024);
-	else if (rc == 0)
-		rc = add_printf(out, ",\"throughput\":null,\"throughput_kbs\":null");
-	if (rc == 0)
-		rc = add_printf(out, ",\"started\":%lld", (long long)a->started);
-	if (rc == 0 && a->waiting_since != 0)
-		rc = add_printf(out, ",\"waiting_since\":%lld", (long long)a->waiting_since);
-	if (rc == 0 && a->file_number >= 0)
-		rc = add_printf(out, ",\"file_number\":%d", a->file_number);
-	if (rc == 0)
-		rc = json_key_string(out, "content", a->content, true);
-	if (rc == 0)
-		rc = json_key_string(out, "format", s->format, true);
-	if (rc == 0)
-		rc = json_key_string(out, "label", s->label, true);
-	if (rc == 0)
-		rc = add_printf(out, "}");
-	return rc;
-}
-
-static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
-{
-	int rc = add_printf(out, "{");
-
-	if (rc == 0)
-		rc = json_key_string(out, "name", d->name, false);
-	if (rc == 0)
-		rc = json_key_string(out, "alias", d->alias, true);
-	if (rc == 0)
-		rc = json_key_string(out, "cartridge", d->cartridge, true);
-	if (rc == 0)
-		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
-	if (rc == 0)
-		rc = add_printf(out, ",\"declared\":%s,\"device_open\":%s,\"abandoned\":%s",
-		                d->declared ? "true" : "false", d->device_open ? "true" : "false",
-		                d->abandoned ? "true" : "false");
-	if (rc == 0 && d->holder != 0)
-		rc = add_printf(out, ",\"holder\":%u", d->holder);
-	else if (rc == 0)
-		rc = add_printf(out, ",\"holder\":null");
-	if (rc == 0)
-		rc = add_printf(out, ",\"waiters\":%d", d->waiters);
-	if (rc == 0)
-		rc = json_key_string(out, "status_file", d->status_file[0] ? d->status_file : NULL,
-		                     true);
-	if (rc == 0 && d->counters != NULL)
-		rc = format_counters_json(out, d->counters);
-	if (rc == 0)
-		rc = add_printf(out, "}");
-	return rc;
-}
-
-static int format_drive_array(struct evbuffer *out, const struct status_snapshot *snapshot)
-{
-	int rc = add_printf(out, "\"drives\":[");
-
-	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++) {
-		if (i > 0)
-			rc = add_printf(out, ",");
-		if (rc == 0)
-			rc = format_drive_json(out, &snapshot->drives[i]);
-	}
-	if (rc == 0)
-		rc = add_printf(out, "]");
-	return rc;
-}
-
-int status_format_json(struct evbuffer *out, const struct status_snapshot *snapshot)
-{
-	int rc = add_printf(out, "{\"time\":%lld,\"idle\":%s,", (long long)snapshot->when,
-	                    snapshot->session_count == 0 ? "true" : "false");
-
-	if (rc == 0)
-		rc = format_drive_array(out, snapshot);
-	if (rc == 0)
-		rc = add_printf(out, ",\"sessions\":[");
-	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
-		if (i > 0)
-			rc = add_printf(out, ",");
-		if (rc == 0)
-			rc = status_format_session_json(out, &snapshot->sessions[i]);
-	}
-	if (rc == 0)
-		rc = add_printf(out, "]}\n");
-	return rc;
-}
-
-int status_format_drives_json(struct evbuffer *out, const struct status_snapshot *snapshot)
-{
-	int rc = add_printf(out, "{\"time\":%lld,", (long long)snapshot->when);
-
-	if (rc == 0)
-		rc = format_drive_array(out, snapshot);
-	if (rc == 0)
-		rc = add_printf(out, "}\n");
-	return rc;
-}
-
-/* ---------------------------------------------------------------- status files */
-
-static const char *format_time(time_t when, char *out, size_t size)
-{
-	struct tm tm;
-
-	if (gmtime_r(&when, &tm) == NULL || strftime(out, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(out, size, "%lld", (long long)when);
-	return out;
-}
-
-int status_format_drive_file(struct evbuffer *out, const struct status_drive *drive,
-                             const struct status_session *session, time_t updated)
-{
-	char text[ESCAPED_MAX], when[64];
-	int rc;
-
-	if (session == NULL) {
-		rc = add_printf(out, "Drive is idle\n");
-	} else {
-		rc = status_format_session_line(out, session);
-		if (rc == 0)
-			rc = add_printf(out, "\n");
-	}
-	if (rc == 0 && drive->alias != NULL)
-		rc = add_printf(out, "name: %s\n",
-		                status_text_escape(text, sizeof(text), drive->alias));
-	if (rc == 0)
-		rc = add_printf(out, "drive: %s\nkind: %s\nstate: %s\n",
-		                status_text_escape(text, sizeof(text), drive->name),
-		                status_kind_name(drive->kind), session ? "busy" : "idle");
-	if (rc == 0 && session != NULL) {
-		const struct session_activity *a = &session->activity;
-		uint64_t bytes = a->bytes_written + a->bytes_read;
-		char peer[ESCAPED_MAX], identity[ESCAPED_MAX];
-
-		rc = add_printf(out,
-		                "session: %u\npeer: %s\nidentity: %s\noperation: %s\n"
-		                "kbytes: %" PRIu64 "\nbytes: %" PRIu64 "\nbytes_written: %" PRIu64
-		                "\nbytes_read: %" PRIu64 "\nrecords: %" PRIu64 "\n",
-		                a->id, status_text_escape(peer, sizeof(peer), a->peer),
-		                status_text_escape(identity, sizeof(identity), a->identity),
-		                session->operation, bytes / 1024, bytes, a->bytes_written,
-		                a->bytes_read, a->records_written + a->records_read);
-		if (rc == 0 && session->state[0] != '\0')
-			rc = add_printf(out, "session_state: %s\n", session->state);
-		if (rc == 0 && session->rate_known)
-			rc =
-			    add_printf(out, "throughput: %" PRIu64 " KB/s\n", session->rate / 1024);
-		if (rc == 0 && session->label[0])
-			rc = add_printf(out, "label: %s\n",
-			                text_escape(text, sizeof(text), session->label, true));
-		if (rc == 0 && a->content[0])
-			rc = add_printf(out, "content: %s\n",
-			                text_escape(text, sizeof(text), a->content, true));
-		if (rc == 0 && a->file_number >= 0)
-			rc = add_printf(out, "file: %d\n", a->file_number);
-		if (rc == 0)
-			rc = add_printf(out, "started: %s\n",
-			                format_time(a->started, when, sizeof(when)));
-	}
-	if (rc == 0)
-		rc = add_printf(out, "waiting: %d\nupdated: %s\nupdated_epoch: %lld\n",
-		                drive->waiters, format_time(updated, when, sizeof(when)),
-		                (long long)updated);
-	return rc;
-}
+#include "state_file.h"
+#include "status_format.h"
 
 const char *status_file_name(const char *drive_name, char *out, size_t size)
 {
@@ -589,36 +72,32 @@ const char *status_file_name(const char *drive_name, char *out, size_t size)
 	return out;
 }
 
+struct drain {
+	struct evbuffer *contents;
+};
+
+static int fill_from_buffer(int fd, const void *arg)
+{
+	const struct drain *drain = arg;
+
+	while (evbuffer_get_length(drain->contents) > 0) {
+		if (evbuffer_write(drain->contents, fd) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 int status_write_file_atomic(int dir_fd, const char *name, struct evbuffer *contents)
 {
-	char temporary[300];
-	int fd, error = 0;
+	char temporary[NAME_MAX + 1];
+	/* Readable by the collector's user too, whatever umask rmtd was started with. */
+	struct state_replace how = {
+	    .temporary = temporary, .create_mode = 0644, .set_mode = true, .mode = 0644};
+	struct drain drain = {contents};
 
 	if ((size_t)snprintf(temporary, sizeof(temporary), ".%s.tmp", name) >= sizeof(temporary))
 		return -ENAMETOOLONG;
-	fd = openat(dir_fd, temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	/* Readable by the collector's user too, whatever umask rmtd was started with. */
-	if (fchmod(fd, 0644) < 0)
-		error = -errno;
-	while (error == 0 && evbuffer_get_length(contents) > 0) {
-		int n = evbuffer_write(contents, fd);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			error = -errno;
-			break;
-		}
-	}
-	if (close(fd) < 0 && error == 0)
-		error = -errno;
-	if (error == 0 && renameat(dir_fd, temporary, dir_fd, name) < 0)
-		error = -errno;
-	if (error != 0)
-		unlinkat(dir_fd, temporary, 0);
-	return error;
+	return state_replace_at(dir_fd, name, &how, fill_from_buffer, &drain);
 }
 
 /* ---------------------------------------------------------------- the monitor */
@@ -803,8 +282,8 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 
 	memset(snapshot, 0, sizeof(*snapshot));
 	snapshot->when = time(NULL);
-	TAILQ_FOREACH(drive, &m->drives->drives, entry)
-	drive_count++;
+	TAILQ_FOREACH (drive, &m->drives->drives, entry)
+		drive_count++;
 	drive_count += m->declared_count;
 	if (drive_count > m->drive_capacity) {
 		struct status_drive *grown =
@@ -834,8 +313,7 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 	size_t d = 0;
 	for (size_t i = 0; i < m->declared_count; i++)
 		m->declared[i].listed = false;
-	TAILQ_FOREACH(drive, &m->drives->drives, entry)
-	{
+	TAILQ_FOREACH (drive, &m->drives->drives, entry) {
 		struct status_drive *out = &m->drive_array[d++];
 		struct drive_waiter *waiter;
 
@@ -864,9 +342,9 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 			if (drive->holder != NULL && s->handle == drive->holder)
 				out->holder = s->activity.id;
 			/* A waiting session holds no drive yet: name the one it waits for. */
-			TAILQ_FOREACH(waiter, &drive->waiters, entry)
-			if (waiter->holder == s->handle && s->drive == NULL)
-				s->drive = drive->name;
+			TAILQ_FOREACH (waiter, &drive->waiters, entry)
+				if (waiter->holder == s->handle && s->drive == NULL)
+					s->drive = drive->name;
 		}
 	}
 	for (size_t i = 0; i < m->declared_count; i++) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "number.h"
 #include "subject.h"
 
 #define SUBJECT_PARTS_MAX 64
@@ -25,17 +26,6 @@ struct subject_name {
 	char storage[2 * SUBJECT_TEXT_MAX + 2];
 };
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decode one value up to the next unescaped ',' or '+'. For a pattern, escaped
  * glob characters stay literal for fnmatch. NULL on a bad escape or a NUL byte.
@@ -44,6 +34,7 @@ static const char *split_value(const char *p, char **w, bool glob, const char **
 {
 	while (*p != '\0' && *p != ',' && *p != '+') {
 		unsigned char c;
+		int high, low;
 
 		if (*p == '"') {
 			*reason = "a '\"' in a value must be written \\\"";
@@ -53,8 +44,10 @@ static const char *split_value(const char *p, char **w, bool glob, const char **
 			*(*w)++ = *p++;
 			continue;
 		}
-		if (hex_digit(p[1]) >= 0 && hex_digit(p[2]) >= 0) {
-			c = (unsigned char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
+		high = hex_digit_value((unsigned char)p[1]);
+		low = high < 0 ? -1 : hex_digit_value((unsigned char)p[2]);
+		if (low >= 0) {
+			c = (unsigned char)(high * 16 + low);
 			p += 3;
 		} else if (p[1] != '\0' && strchr(",+\"\\<>;=# *?[]", p[1]) != NULL) {
 			c = (unsigned char)p[1];

@@ -22,6 +22,8 @@
 
 #include "backend_vtape.h"
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 static const char usage_text[] =
     "usage: rmt-vtape create [--capacity SIZE] [--early-warning SIZE] [--write-protect]\n"

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 #define MAX_OBJECTS_CHECKED 64
 #define MAX_RECORD_WRITTEN  4096

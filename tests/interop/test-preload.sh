@@ -121,7 +121,7 @@ mkdir -p "$WORK/spool" "$WORK/src/sub"
 start_rmtd
 say "rmtd listening on 127.0.0.1:$PORT (pid $RMTD_PID)"
 
-# The local name: /dev/nst0 as in the issue, unless this machine has a real one.
+# The local name: /dev/nst0, the usual tape device, unless this machine has a real one.
 if [ -e /dev/nst0 ]; then
 	LOCAL=$WORK/dev-nst0
 else

@@ -61,7 +61,7 @@
 #define MAX_LINE       4096
 #define REPLY_LINE_MAX 256
 
-struct server {
+struct child {
 	pid_t pid;
 	int to_server;   /* its stdin */
 	int from_server; /* its stdout */
@@ -109,7 +109,7 @@ static void die(const char *fmt, ...)
 
 /* ------------------------------------------------------------------ server I/O */
 
-static void server_start(struct server *s, char **argv, const char *log_path)
+static void child_start(struct child *s, char **argv, const char *log_path)
 {
 	int in[2], out[2];
 
@@ -138,7 +138,7 @@ static void server_start(struct server *s, char **argv, const char *log_path)
 	s->inbuf_start = s->inbuf_end = 0;
 }
 
-static bool server_send(struct server *s, const void *data, size_t length)
+static bool child_send(struct child *s, const void *data, size_t length)
 {
 	const char *p = data;
 
@@ -156,7 +156,7 @@ static bool server_send(struct server *s, const void *data, size_t length)
 }
 
 /* One byte from the server: -1 on EOF, -2 on timeout, -3 on error. */
-static int server_getc(struct server *s)
+static int child_getc(struct child *s)
 {
 	if (s->inbuf_start == s->inbuf_end) {
 		struct pollfd pfd = {.fd = s->from_server, .events = POLLIN};
@@ -188,13 +188,13 @@ static const char *getc_failure(int c)
 	return c == -1 ? "EOF (server closed its output)" : c == -2 ? "TIMEOUT" : "read error";
 }
 
-/* Read one reply line (without the newline). Returns 0 or a server_getc failure. */
-static int server_line(struct server *s, char *line, size_t size)
+/* Read one reply line (without the newline). Returns 0 or a child_getc failure. */
+static int child_line(struct child *s, char *line, size_t size)
 {
 	size_t used = 0;
 
 	for (;;) {
-		int c = server_getc(s);
+		int c = child_getc(s);
 
 		if (c < 0)
 			return c;
@@ -207,10 +207,10 @@ static int server_line(struct server *s, char *line, size_t size)
 	return 0;
 }
 
-static bool server_bytes(struct server *s, unsigned char *buf, size_t count, int *failure)
+static bool child_bytes(struct child *s, unsigned char *buf, size_t count, int *failure)
 {
 	for (size_t i = 0; i < count; i++) {
-		int c = server_getc(s);
+		int c = child_getc(s);
 
 		if (c < 0) {
 			*failure = c;
@@ -222,14 +222,14 @@ static bool server_bytes(struct server *s, unsigned char *buf, size_t count, int
 }
 
 /* Parse "A<n>" or "E<n>" + text line. Marks the protocol broken on anything else. */
-static bool server_reply(struct server *s, struct reply *reply)
+static bool child_reply(struct child *s, struct reply *reply)
 {
 	char line[REPLY_LINE_MAX];
 	char *end;
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
-	r = server_line(s, line, sizeof(line));
+	r = child_line(s, line, sizeof(line));
 	if (r < 0) {
 		result_append("%s", getc_failure(r));
 		protocol_broken = true;
@@ -249,7 +249,7 @@ static bool server_reply(struct server *s, struct reply *reply)
 	}
 	reply->ok = line[0] == 'A';
 	if (!reply->ok) {
-		r = server_line(s, reply->text, sizeof(reply->text));
+		r = child_line(s, reply->text, sizeof(reply->text));
 		if (r < 0) {
 			result_append("E%" PRId64 " then %s", reply->value, getc_failure(r));
 			protocol_broken = true;
@@ -426,22 +426,22 @@ static void append_gstat(long gstat)
 
 /* ------------------------------------------------------------------ requests */
 
-static bool request_simple(struct server *s, const char *request, size_t length)
+static bool request_simple(struct child *s, const char *request, size_t length)
 {
 	struct reply reply;
 
-	if (!server_send(s, request, length)) {
+	if (!child_send(s, request, length)) {
 		result_append("SEND FAILED (server gone)");
 		protocol_broken = true;
 		return false;
 	}
-	if (!server_reply(s, &reply))
+	if (!child_reply(s, &reply))
 		return false;
 	append_reply(&reply);
 	return true;
 }
 
-static bool request_status(struct server *s, bool prefix)
+static bool request_status(struct child *s, bool prefix)
 {
 	struct reply reply;
 	struct mtget status;
@@ -450,12 +450,12 @@ static bool request_status(struct server *s, bool prefix)
 
 	if (prefix)
 		result_append(" |");
-	if (!server_send(s, "S", 1)) {
+	if (!child_send(s, "S", 1)) {
 		result_append(" SEND FAILED (server gone)");
 		protocol_broken = true;
 		return false;
 	}
-	if (!server_reply(s, &reply))
+	if (!child_reply(s, &reply))
 		return false;
 	if (!reply.ok) {
 		result_append(" status ");
@@ -467,7 +467,7 @@ static bool request_status(struct server *s, bool prefix)
 		protocol_broken = true;
 		return false;
 	}
-	if (!server_bytes(s, raw, (size_t)reply.value, &failure)) {
+	if (!child_bytes(s, raw, (size_t)reply.value, &failure)) {
 		result_append(" status data: %s", getc_failure(failure));
 		protocol_broken = true;
 		return false;
@@ -486,19 +486,19 @@ static bool request_status(struct server *s, bool prefix)
 	return true;
 }
 
-static bool request_read(struct server *s, size_t count, unsigned char *buf)
+static bool request_read(struct child *s, size_t count, unsigned char *buf)
 {
 	struct reply reply;
 	char request[64];
 	int failure = 0;
 
 	snprintf(request, sizeof(request), "R%zu\n", count);
-	if (!server_send(s, request, strlen(request))) {
+	if (!child_send(s, request, strlen(request))) {
 		result_append("SEND FAILED (server gone)");
 		protocol_broken = true;
 		return false;
 	}
-	if (!server_reply(s, &reply))
+	if (!child_reply(s, &reply))
 		return false;
 	append_reply(&reply);
 	if (!reply.ok)
@@ -508,7 +508,7 @@ static bool request_read(struct server *s, size_t count, unsigned char *buf)
 		protocol_broken = true;
 		return false;
 	}
-	if (!server_bytes(s, buf, (size_t)reply.value, &failure)) {
+	if (!child_bytes(s, buf, (size_t)reply.value, &failure)) {
 		result_append(" data: %s", getc_failure(failure));
 		protocol_broken = true;
 		return false;
@@ -517,13 +517,13 @@ static bool request_read(struct server *s, size_t count, unsigned char *buf)
 	return true;
 }
 
-static bool request_write(struct server *s, size_t count, char letter, unsigned char *buf)
+static bool request_write(struct child *s, size_t count, char letter, unsigned char *buf)
 {
 	char header[64];
 
 	pattern_fill(buf, count, letter);
 	snprintf(header, sizeof(header), "W%zu\n", count);
-	if (!server_send(s, header, strlen(header)) || !server_send(s, buf, count)) {
+	if (!child_send(s, header, strlen(header)) || !child_send(s, buf, count)) {
 		result_append("SEND FAILED (server gone)");
 		protocol_broken = true;
 		return false;
@@ -531,7 +531,7 @@ static bool request_write(struct server *s, size_t count, char letter, unsigned 
 	{
 		struct reply reply;
 
-		if (!server_reply(s, &reply))
+		if (!child_reply(s, &reply))
 			return false;
 		append_reply(&reply);
 	}
@@ -610,7 +610,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *tape = "/dev/nst0", *rtape = NULL, *log_path = NULL;
-	struct server server = {.timeout_ms = 60000};
+	struct child server = {.timeout_ms = 60000};
 	unsigned char *buf;
 	char line[MAX_LINE];
 	bool autostatus = true, expect_failed = false;
@@ -647,7 +647,7 @@ int main(int argc, char **argv)
 	if (buf == NULL)
 		die("out of memory");
 	signal(SIGPIPE, SIG_IGN);
-	server_start(&server, argv + optind + 2, log_path);
+	child_start(&server, argv + optind + 2, log_path);
 
 	while (!protocol_broken && fgets(line, sizeof(line), script) != NULL) {
 		char *text, *words[8] = {NULL}, *save = NULL, *op;

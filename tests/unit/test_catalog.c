@@ -652,3 +652,34 @@ Test(catalog_output, table)
 	free(table);
 	catalog_free(&cat);
 }
+
+/* The list names cartridges as their catalogs do, whatever bytes the names hold. */
+Test(catalog_files, list_names_every_catalog_by_its_header, .init = setup, .fini = teardown)
+{
+	static const char *const names[] = {"zulu", "/dev/nst0", "odd \"name\"\\\x01\xe9"};
+	struct catalog cat;
+	char path[PATH_MAX + 64], **listed;
+	size_t count;
+
+	cr_assert_eq(catalog_list(state_dir, &listed, &count), 0);
+	cr_assert_eq(count, 0);
+	catalog_list_free(listed, count);
+	for (size_t i = 0; i < 3; i++) {
+		cr_assert_eq(catalog_init(&cat, names[i]), 0);
+		write_sample_tape(&cat);
+		cr_assert_eq(catalog_save(state_dir, &cat), 0);
+		catalog_free(&cat);
+	}
+	/* Not a catalog: a header without a cartridge, and a file with another suffix. */
+	catalog_path(path, sizeof(path), "headless");
+	write_all_file(path, "{\"rmtd_catalog\":1}\n", 19, "w");
+	snprintf(path, sizeof(path), "%s/cartridges/zulu.counters.catalog.old", state_dir);
+	write_all_file(path, "{\"rmtd_catalog\":1,\"cartridge\":\"x\"}\n", 36, "w");
+
+	cr_assert_eq(catalog_list(state_dir, &listed, &count), 0);
+	cr_assert_eq(count, 3);
+	cr_assert_str_eq(listed[0], "/dev/nst0");
+	cr_assert_str_eq(listed[1], "odd \"name\"\\\x01\xe9");
+	cr_assert_str_eq(listed[2], "zulu");
+	catalog_list_free(listed, count);
+}

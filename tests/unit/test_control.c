@@ -24,10 +24,11 @@
 #include "catalog.h"
 #include "config.h"
 #include "control.h"
+#include "control_report.h"
 #include "counters.h"
 #include "drive.h"
 #include "label.h"
-#include "listen.h"
+#include "server.h"
 #include "status.h"
 
 /* ---------------------------------------------------------------- requests */

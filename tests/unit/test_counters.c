@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "state_file.h"
 
 static char state_dir[PATH_MAX];
 

@@ -23,6 +23,8 @@
 #include "backend_vtape.h"
 #include "fault_spec.h"
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 /* ---------------------------------------------------------------- parser */
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "label.h"
 
 #define RECORD_MAX (1024 * 1024)
@@ -1216,9 +1217,9 @@ Test(label_describe, every_size_is_bounded)
 	{
 		char out[4];
 
-		label_escape(out, sizeof(out), "a\x01");
+		escape_text(out, sizeof(out), "a\x01");
 		cr_assert_str_eq(out, "a");
-		label_escape(out, sizeof(out), "\\x");
+		escape_text(out, sizeof(out), "\\x");
 		cr_assert_str_eq(out, "\\\\x");
 	}
 }

@@ -17,7 +17,9 @@
 #include <event2/buffer.h>
 
 #include "label.h"
+#include "escape.h"
 #include "status.h"
+#include "status_format.h"
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -353,7 +355,7 @@ static void check_sample(const char *name, size_t record, bool want_label)
 	label_describe(&content, a->content, sizeof(a->content));
 	status_session_derive(&entry);
 	cr_assert_str_eq(entry.format, content.format_name, "%s", name);
-	label_escape(expected, sizeof(expected), content.label);
+	escape_text(expected, sizeof(expected), content.label);
 	if (want_label)
 		cr_assert_neq(expected[0], '\0', "%s has a label", name);
 	cr_assert_str_eq(entry.label, expected, "%s: \"%s\"", name, a->content);

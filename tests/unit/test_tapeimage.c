@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 static int memfd(void)
 {

@@ -26,6 +26,8 @@
 #include "backend.h"
 #include "backend_vtape.h"
 #include "tapeimage.h"
+#include "tapeindex.h"
+#include "tapemeta.h"
 
 #define ONLINE  0x01000000ul
 #define IMREP   0x00010000ul

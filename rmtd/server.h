@@ -1,13 +1,13 @@
 /*
- * listen.h - the TCP daemon: listening sockets, accepted connections, their
+ * server.h - the TCP daemon: listening sockets, accepted connections, their
  * limits and timeouts, and a graceful end.
  *
  * One libevent loop owns every socket. Accepted connections become sessions
  * over an fd transport; drives run their device calls on worker threads, so a
  * rewinding drive never slows the others, new connections or the control socket.
  */
-#ifndef RMTD_LISTEN_H
-#define RMTD_LISTEN_H
+#ifndef RMTD_SERVER_H
+#define RMTD_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>

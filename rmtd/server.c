@@ -1,5 +1,5 @@
 /*
- * listen.c - listeners, accepted connections, limits, timeouts and shutdown.
+ * server.c - the TCP daemon's listeners, accepted connections, limits, timeouts and shutdown.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,8 +20,9 @@
 #include "rmt/protocol.h"
 #include "config.h"
 #include "drive.h"
-#include "listen.h"
+#include "server.h"
 #include "log.h"
+#include "number.h"
 #include "path.h"
 #include "tls.h"
 #include "transport.h"
@@ -41,8 +42,9 @@ struct listener {
 	char address[80];
 };
 
-struct connection {
-	TAILQ_ENTRY(connection) entry;
+/* One client connection the daemon accepted. */
+struct accepted {
+	TAILQ_ENTRY(accepted) entry;
 	struct server *server;
 	struct fd_transport *transport; /* plaintext */
 	struct tls_transport *tls;      /* or TLS */
@@ -60,7 +62,7 @@ struct server {
 	struct config *config;
 	struct server_limits limits;
 	TAILQ_HEAD(, listener) listeners;
-	TAILQ_HEAD(, connection) connections;
+	TAILQ_HEAD(, accepted) connections;
 	int connection_count;
 	struct event *sweeper;
 	struct event *accept_resume;
@@ -74,21 +76,21 @@ struct server {
 
 /* ---------------------------------------------------------------- connections */
 
-static struct session *connection_session(const struct connection *connection)
+static struct session *accepted_session(const struct accepted *connection)
 {
 	if (connection->tls != NULL)
 		return tls_transport_session(connection->tls);
 	return fd_transport_session(connection->transport);
 }
 
-static time_t connection_last_input(const struct connection *connection)
+static time_t accepted_last_input(const struct accepted *connection)
 {
 	if (connection->tls != NULL)
 		return tls_transport_last_input(connection->tls);
 	return fd_transport_last_input(connection->transport);
 }
 
-static void connection_free(struct connection *connection)
+static void accepted_free(struct accepted *connection)
 {
 	struct server *server = connection->server;
 
@@ -103,23 +105,22 @@ static void connection_free(struct connection *connection)
 		event_base_loopbreak(server->base);
 }
 
-static void connection_finished(struct fd_transport *transport, const char *why, void *arg)
+static void accepted_finished(struct fd_transport *transport, const char *why, void *arg)
 {
-	connection_free(arg);
+	accepted_free(arg);
 }
 
 static void connection_tls_finished(struct tls_transport *transport, const char *why, void *arg)
 {
-	connection_free(arg);
+	accepted_free(arg);
 }
 
 static int count_peer(const struct server *server, const char *host)
 {
-	const struct connection *connection;
+	const struct accepted *connection;
 	int count = 0;
 
-	TAILQ_FOREACH(connection, &server->connections, entry)
-	{
+	TAILQ_FOREACH (connection, &server->connections, entry) {
 		if (strcmp(connection->peer_host, host) == 0)
 			count++;
 	}
@@ -157,11 +158,11 @@ static void refuse_connection(int fd, const char *text)
 static int server_listen_secured(struct server *server, const char *address, bool tls,
                                  bool any_address);
 
-static int connection_start(struct server *server, int fd, const struct sockaddr *address,
-                            socklen_t length, bool tls)
+static int accepted_start(struct server *server, int fd, const struct sockaddr *address,
+                          socklen_t length, bool tls)
 {
 	struct session_settings settings;
-	struct connection *connection;
+	struct accepted *connection;
 	int one = 1;
 
 	connection = calloc(1, sizeof(*connection));
@@ -218,7 +219,7 @@ static int connection_start(struct server *server, int fd, const struct sockaddr
 			return 0;
 	} else {
 		connection->transport = fd_transport_create(server->base, fd, fd, &settings,
-		                                            connection_finished, connection);
+		                                            accepted_finished, connection);
 	}
 	if (connection->transport == NULL) {
 		TAILQ_REMOVE(&server->connections, connection, entry);
@@ -237,7 +238,7 @@ static void accept_connection(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct listener *listener = arg;
 
-	connection_start(listener->server, fd, address, (socklen_t)length, listener->tls);
+	accepted_start(listener->server, fd, address, (socklen_t)length, listener->tls);
 }
 
 /* Whatever the cause, reopen the spare descriptor as soon as one is free. */
@@ -253,8 +254,8 @@ static void accept_resume(evutil_socket_t fd, short what, void *arg)
 	struct listener *listener;
 
 	accept_reserve_take(server);
-	TAILQ_FOREACH(listener, &server->listeners, entry)
-	evconnlistener_enable(listener->listener);
+	TAILQ_FOREACH (listener, &server->listeners, entry)
+		evconnlistener_enable(listener->listener);
 }
 
 static void accept_pause(struct server *server, int error)
@@ -264,8 +265,8 @@ static void accept_pause(struct server *server, int error)
 
 	log_warnx("accept: %s; pausing new connections for %d s", strerror(error),
 	          ACCEPT_BACKOFF_SECONDS);
-	TAILQ_FOREACH(listener, &server->listeners, entry)
-	evconnlistener_disable(listener->listener);
+	TAILQ_FOREACH (listener, &server->listeners, entry)
+		evconnlistener_disable(listener->listener);
 	evtimer_add(server->accept_resume, &backoff);
 }
 
@@ -458,11 +459,12 @@ int server_adopt_systemd_sockets(struct server *server)
 {
 	const char *pid = getenv("LISTEN_PID");
 	const char *fds = getenv("LISTEN_FDS");
-	int count;
+	int64_t listen_pid, count;
 
-	if (pid == NULL || fds == NULL || (pid_t)atol(pid) != getpid())
+	/* sd_listen_fds(3): the sockets are ours only when LISTEN_PID names this process. */
+	if (pid == NULL || fds == NULL || decimal_parse_range(pid, 1, INT32_MAX, &listen_pid) < 0 ||
+	    listen_pid != getpid() || decimal_parse_range(fds, 0, 1024, &count) < 0)
 		return 0;
-	count = atoi(fds);
 	for (int i = 0; i < count; i++) {
 		int fd = 3 + i;
 
@@ -474,8 +476,8 @@ int server_adopt_systemd_sockets(struct server *server)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	log_info("serving %d socket(s) passed by systemd", count);
-	return count;
+	log_info("serving %d socket(s) passed by systemd", (int)count);
+	return (int)count;
 }
 
 int server_serve_connection(struct server *server, int fd)
@@ -485,7 +487,7 @@ int server_serve_connection(struct server *server, int fd)
 
 	if (getpeername(fd, (struct sockaddr *)&address, &length) < 0)
 		length = 0;
-	return connection_start(server, fd, (struct sockaddr *)&address, length, false);
+	return accepted_start(server, fd, (struct sockaddr *)&address, length, false);
 }
 
 void server_notify_systemd(const char *state)
@@ -517,12 +519,12 @@ void server_notify_systemd(const char *state)
 static void sweep_connections(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *server = arg;
-	struct connection *connection, *next;
+	struct accepted *connection, *next;
 	time_t now = time(NULL);
 
 	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
 	     connection = next) {
-		struct session *session = connection_session(connection);
+		struct session *session = accepted_session(connection);
 		struct session_activity activity;
 		time_t quiet;
 
@@ -533,7 +535,7 @@ static void sweep_connections(evutil_socket_t fd, short what, void *arg)
 			if (connection->tls != NULL && server->limits.request_timeout > 0 &&
 			    now - connection->accepted > server->limits.request_timeout) {
 				log_warnx("TLS handshake with %s timed out", connection->peer);
-				connection_free(connection);
+				accepted_free(connection);
 			}
 			continue;
 		}
@@ -542,7 +544,7 @@ static void sweep_connections(evutil_socket_t fd, short what, void *arg)
 			connection->last_requests = activity.requests;
 			connection->request_since = now;
 		}
-		quiet = now - connection_last_input(connection);
+		quiet = now - accepted_last_input(connection);
 		switch (session_phase(session)) {
 		case SESSION_PHASE_IDLE:
 			connection->request_since = now;
@@ -629,13 +631,13 @@ void server_start(struct server *server)
 {
 	struct listener *listener;
 
-	TAILQ_FOREACH(listener, &server->listeners, entry)
-	evconnlistener_enable(listener->listener);
+	TAILQ_FOREACH (listener, &server->listeners, entry)
+		evconnlistener_enable(listener->listener);
 }
 
 void server_shutdown(struct server *server)
 {
-	struct connection *connection, *next;
+	struct accepted *connection, *next;
 
 	if (server->shutting_down)
 		return;
@@ -644,7 +646,7 @@ void server_shutdown(struct server *server)
 	log_info("shutting down: %d session(s) to finish", server->connection_count);
 	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
 	     connection = next) {
-		struct session *session = connection_session(connection);
+		struct session *session = accepted_session(connection);
 
 		next = TAILQ_NEXT(connection, entry);
 		if (session != NULL)
@@ -678,11 +680,11 @@ void server_reconfigure(struct server *server, struct config *config,
 void server_foreach_session(struct server *server,
                             void (*visit)(struct session *session, void *arg), void *arg)
 {
-	struct connection *connection, *next;
+	struct accepted *connection, *next;
 
 	for (connection = TAILQ_FIRST(&server->connections); connection != NULL;
 	     connection = next) {
-		struct session *session = connection_session(connection);
+		struct session *session = accepted_session(connection);
 
 		next = TAILQ_NEXT(connection, entry);
 		if (session != NULL)

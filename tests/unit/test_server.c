@@ -1,5 +1,5 @@
 /*
- * test_listen.c - the server's connections, over socket pairs handed to it as
+ * test_server.c - the server's connections, over socket pairs handed to it as
  * inetd does: sessions up to the limit are served and the next is refused with
  * a clear error; the sweep ends an idle session and one whose request stops
  * half way; a shutdown answers an idle session's next request with E108 and
@@ -20,7 +20,7 @@
 
 #include "config.h"
 #include "drive.h"
-#include "listen.h"
+#include "server.h"
 #include "path.h"
 
 static struct event_base *base;
