@@ -33,6 +33,16 @@
 #define RMT_IOCTL_VERSION_QUERY -1
 #define RMT_PROTOCOL_VERSION_1  1
 
+/*
+ * I-2\n<flags>\n asks for pipelining support; rmtd answers A<flags granted>,
+ * classic servers an error (rmt-protocol.md 6.5). DISCARD: after a W fails,
+ * the W requests already in flight are answered ECANCELED and not written,
+ * until the next request that is not a W.
+ */
+#define RMT_IOCTL_PIPELINE     -2
+#define RMT_PIPELINE_DISCARD   0x1
+#define RMT_PIPELINE_SUPPORTED RMT_PIPELINE_DISCARD
+
 /* Standard ("RMT V1", BSD/Solaris) MTIOCTOP numbers, valid after I-1 (section 2, I). */
 #define RMT_V1_WEOF  0
 #define RMT_V1_FSF   1
