@@ -27,6 +27,9 @@
 #define LINE_MAX_BYTES (PATH_MAX + 64)
 #define CHUNK          (256 * 1024)
 #define TEXT_MAX       256
+#define PROBE_REFUSED  INT64_MIN
+/* What a record costs on a medium beyond its bytes, at most (a virtual tape: 8). */
+#define RECORD_OVERHEAD 64
 
 /* ------------------------------------------------------------------ buffered input */
 
@@ -136,6 +139,7 @@ enum owed {
 struct entry {
 	enum owed kind;
 	size_t bytes;
+	uint64_t ordinal; /* OWED_WRITE: which of the program's writes */
 };
 
 struct relay {
@@ -159,6 +163,8 @@ struct relay {
 	bool failure_burst; /* replies after it are the server's discards */
 	uint64_t discarded; /* records the program was told of and that were not written */
 	uint64_t writes_sent, writes_confirmed;
+	uint64_t writes_requested; /* request side: the program's W requests so far */
+	int64_t room_left; /* request side: bytes surely left before early warning, -1 none */
 	int replace_errno; /* what OWED_REPLACE answers */
 	char replace_text[TEXT_MAX];
 
@@ -169,7 +175,8 @@ struct relay {
 static void push(struct relay *r, enum owed kind, size_t bytes)
 {
 	pthread_mutex_lock(&r->lock);
-	r->ring[(r->head + r->count) % r->capacity] = (struct entry){.kind = kind, .bytes = bytes};
+	r->ring[(r->head + r->count) % r->capacity] =
+	    (struct entry){.kind = kind, .bytes = bytes, .ordinal = r->writes_requested};
 	r->count++;
 	r->bytes += bytes;
 	pthread_mutex_unlock(&r->lock);
@@ -199,12 +206,12 @@ static void reply_error(int error, const char *text)
 
 /* ------------------------------------------------------------------ the reply thread */
 
-static void tell_failure(struct relay *r)
+static void tell_failure(const struct relay *r, uint64_t ordinal)
 {
 	fprintf(stderr,
-	        "%s: a write failed on the server: %s (E%d); the program hears of it at its "
-	        "next write, filemark or close",
-	        r->program, r->failed_text, r->failed_errno);
+	        "%s: write %" PRIu64 " failed on the server: %s (E%d); the program hears of it "
+	        "at its next write, filemark or close",
+	        r->program, ordinal, r->failed_text, r->failed_errno);
 	fputs("\n", stderr);
 }
 
@@ -241,12 +248,12 @@ static bool take_reply(struct relay *r, const struct entry *e)
 			else
 				snprintf(r->failed_text, sizeof(r->failed_text), "%.*s",
 				         (int)strcspn(text, "\n"), text);
-			tell_failure(r);
+			tell_failure(r, e->ordinal);
 		}
 		pthread_mutex_unlock(&r->lock);
 		return true;
 	case OWED_PROBE:
-		r->probe = ok ? (int64_t)value : -1;
+		r->probe = ok ? strtoll(line + 1, NULL, 10) : PROBE_REFUSED;
 		r->failure_burst = false;
 		return true;
 	case OWED_REPLACE:
@@ -334,20 +341,47 @@ static int argument_lines(int letter)
 	}
 }
 
-/* Ask for discarding after a failure; true when the server agrees. */
-static bool probe(struct relay *r)
+/* One request of ours (I-2, I-3): its A value, or PROBE_REFUSED. */
+static int64_t ask(struct relay *r, int op, int count)
 {
 	char request[32];
-	int n = snprintf(request, sizeof(request), "%c%d\n%d\n", RMT_CMD_IOCTL, RMT_IOCTL_PIPELINE,
-	                 RMT_PIPELINE_DISCARD);
+	int n = snprintf(request, sizeof(request), "%c%d\n%d\n", RMT_CMD_IOCTL, op, count);
 
-	r->probe = -1;
+	r->probe = PROBE_REFUSED;
 	push(r, OWED_PROBE, 0);
 	pthread_cond_broadcast(&r->changed);
 	if (!write_all(r->sock, request, (size_t)n))
-		return false;
+		return PROBE_REFUSED;
 	drain(r);
-	return r->probe >= 0 && (r->probe & RMT_PIPELINE_DISCARD);
+	return r->probe;
+}
+
+/* Ask for discarding after a failure and the room query; true when the server agrees. */
+static bool probe(struct relay *r)
+{
+	int64_t granted = ask(r, RMT_IOCTL_PIPELINE, RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM);
+
+	return granted >= 0 && (granted & RMT_PIPELINE_DISCARD) && (granted & RMT_PIPELINE_ROOM);
+}
+
+/*
+ * How far early warning is (room_left; -1 none). False when the drive cannot
+ * tell: then no window, or end of medium would be met out of step.
+ */
+static bool query_room(struct relay *r)
+{
+	int64_t room = ask(r, RMT_IOCTL_ROOM, 0);
+
+	if (room < -1)
+		return false;
+	r->room_left = room;
+	return true;
+}
+
+/* Does a record of count bytes surely end before early warning, after all in flight? */
+static bool before_early_warning(const struct relay *r, uint64_t count)
+{
+	return r->room_left < 0 || (uint64_t)r->room_left >= count + RECORD_OVERHEAD;
 }
 
 /* Send what was read of a request; the rest of its bytes follow from the program. */
@@ -358,6 +392,21 @@ static void send_request(struct relay *r, const char *bytes, size_t length)
 		r->lost = true;
 		pthread_mutex_unlock(&r->lock);
 	}
+}
+
+/* One line: when the program heard of the failure. */
+static void report_told(const struct relay *r, int letter)
+{
+	if (letter == RMT_CMD_WRITE)
+		fprintf(stderr,
+		        "%s: the failure was reported to the program at its write %" PRIu64 "\n",
+		        r->program, r->writes_requested);
+	else
+		fprintf(stderr,
+		        "%s: the failure was reported to the program at its %s after write %" PRIu64
+		        "\n",
+		        r->program, letter == RMT_CMD_CLOSE ? "close" : "tape operation",
+		        r->writes_requested);
 }
 
 /* The failure the program has not heard of yet, taken (0: none). */
@@ -378,7 +427,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 	struct relay *r = calloc(1, sizeof(*r));
 	pthread_t thread;
 	char request[LINE_MAX_BYTES * 2 + 2];
-	bool windowed = false, told_classic = false, rearm = false;
+	bool windowed = false, told_classic = false, rearm = false, near_end = false;
 	int status = 0;
 
 	if (r == NULL) {
@@ -407,6 +456,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 		int letter = reader_byte(&r->program_in), lines;
 		size_t length = 0;
 		uint64_t count = 0;
+		bool pipelined = false;
 		char text[TEXT_MAX];
 		int error;
 
@@ -435,6 +485,8 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 		if (lines < 0)
 			lines = 0; /* a letter no server knows: it answers (or ends) at once */
 		request[length] = '\0';
+		if (letter == RMT_CMD_WRITE)
+			r->writes_requested++;
 
 		if (letter == RMT_CMD_WRITE && windowed && parse_count(request + 1, &count)) {
 			error = take_failure(r, text, sizeof(text));
@@ -448,6 +500,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				if (!reader_copy(&r->program_in, -1, count, &ignored))
 					break;
 				reply_error(error, text);
+				report_told(r, letter);
 				rearm = true;
 				continue;
 			}
@@ -457,6 +510,19 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				if (!probe(r))
 					windowed = false;
 			}
+			if (!near_end && !before_early_warning(r, count)) {
+				/* Near the end: ask again where early warning is, all in flight
+				 * written. */
+				drain(r);
+				near_end = !query_room(r) || !before_early_warning(r, count);
+			}
+			pthread_mutex_lock(&r->lock);
+			pipelined = windowed && !near_end && !r->lost && r->failed_errno == 0;
+			pthread_mutex_unlock(&r->lock);
+		}
+		if (pipelined) {
+			if (r->room_left >= 0)
+				r->room_left -= (int64_t)(count + RECORD_OVERHEAD);
 			wait_until(r, r->limits.records - 1,
 			           count >= r->limits.bytes ? 0 : r->limits.bytes - (size_t)count);
 			send_request(r, request, length);
@@ -499,16 +565,27 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 			reply_error(EIO, "Connection to the server lost");
 			continue;
 		}
-		if (windowed && (letter == RMT_CMD_IOCTL || letter == RMT_CMD_IOCTL_EXTENDED ||
-		                 letter == RMT_CMD_CLOSE)) {
+		if (r->room_left >= RECORD_OVERHEAD)
+			r->room_left -= RECORD_OVERHEAD; /* a filemark perhaps */
+		if (windowed && (letter == RMT_CMD_WRITE || letter == RMT_CMD_IOCTL ||
+		                 letter == RMT_CMD_IOCTL_EXTENDED || letter == RMT_CMD_CLOSE)) {
 			error = take_failure(r, text, sizeof(text));
 			if (error != 0 && letter != RMT_CMD_CLOSE) {
-				/* A filemark after a lost record is not written either. */
+				/* A filemark or record after a lost record is not written either.
+				 */
+				if (letter == RMT_CMD_WRITE) {
+					bool ignored = false;
+
+					if (!reader_copy(&r->program_in, -1, count, &ignored))
+						break;
+				}
 				reply_error(error, text);
+				report_told(r, letter);
 				rearm = true;
 				continue;
 			}
 			if (error != 0) {
+				report_told(r, letter);
 				r->replace_errno = error;
 				snprintf(r->replace_text, sizeof(r->replace_text), "%s", text);
 			}
@@ -533,13 +610,19 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 		}
 		drain(r);
 		if (letter == RMT_CMD_OPEN && r->open_ok && !r->lost) {
+			const char *why = NULL;
+
+			rearm = near_end = false;
 			windowed = probe(r);
-			rearm = false;
-			if (!windowed && !told_classic) {
+			if (!windowed)
+				why = "the server does not discard after a failed write";
+			else if (!query_room(r))
+				why = "the drive cannot tell where early warning is";
+			windowed = why == NULL;
+			if (why != NULL && !told_classic) {
 				fprintf(stderr,
-				        "%s: the server does not discard after a failed write (no "
-				        "pipelining): classic request and reply\n",
-				        program);
+				        "%s: %s (no pipelining): classic request and reply\n",
+				        program, why);
 				told_classic = true;
 			}
 		}

@@ -3,6 +3,7 @@
  * Pure state: session.c asks it what to do with each request.
  */
 #include "pipeline_state.h"
+#include "backend.h"
 
 unsigned int pipeline_negotiate(struct pipeline_state *state, int wanted)
 {
@@ -33,4 +34,13 @@ uint64_t pipeline_other_request(struct pipeline_state *state)
 	state->discarding = false;
 	state->discarded = 0;
 	return discarded;
+}
+
+int64_t pipeline_room(struct device *device)
+{
+	if (device->ops->room != NULL)
+		return device->ops->room(device);
+	/* A file has no early warning; a tape drive that cannot say must be met one record at a
+	 * time. */
+	return device->is_tape ? -2 : -1;
 }

@@ -17,6 +17,8 @@
 
 #include "rmt/protocol.h"
 
+struct device;
+
 struct pipeline_state {
 	unsigned int granted; /* RMT_PIPELINE_* bits agreed */
 	bool discarding;      /* a W failed: drop W requests until another request */
@@ -35,5 +37,8 @@ void pipeline_write_failed(struct pipeline_state *state);
 /* A request other than W arrived: the client has caught up. Returns the W
  * requests discarded before it (0 when none), for the log. */
 uint64_t pipeline_other_request(struct pipeline_state *state);
+
+/* I-3: bytes before early warning, -1 no limit, -2 the drive cannot tell. */
+int64_t pipeline_room(struct device *device);
 
 #endif

@@ -632,6 +632,20 @@ static void handle_ioctl(struct session *s, const struct rmt_request *request)
 		reply_value(s, pipeline_negotiate(&s->pipeline, request->ioctl_count));
 		return;
 	}
+	if (op == RMT_IOCTL_ROOM && (s->pipeline.granted & RMT_PIPELINE_ROOM)) {
+		int64_t room;
+
+		if (!device_is_open(s)) {
+			reply_failure(s, EBADF, NULL);
+			return;
+		}
+		room = pipeline_room(&s->drive->device);
+		if (room < -1)
+			reply_failure(s, EOPNOTSUPP, "The drive cannot tell where early warning is");
+		else
+			reply_signed_value(s, room);
+		return;
+	}
 	if (op == RMT_IOCTL_VERSION_QUERY) {
 		s->rmt_v1 = true;
 		reply_value(s, RMT_PROTOCOL_VERSION_1);

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """delay_relay.py - a TCP relay that stands in for a long link (tests only).
 
-    delay_relay.py --target HOST:PORT [--delay MS] [--rate BYTES_PER_S] [--cut-at N]
+    delay_relay.py (--target HOST:PORT | --exec COMMAND) [--delay MS] [--rate BYTES_PER_S] [--cut-at N]
                    [--port-file FILE]
 
 Listens on 127.0.0.1 (an ephemeral port, written to --port-file and stdout) and
-relays every connection to the target. Each direction holds every chunk for the
+relays every connection to the target, or to a new COMMAND (a classic rmt
+server, say) on a socket as its stdin and stdout. Each direction holds every chunk for the
 one-way delay (so the round trip is twice it) and, with --rate, paces the bytes
 to that rate, as a link of that bandwidth would. With --cut-at N the relay
 forwards the first N bytes from the client to the server and then resets both
@@ -78,10 +79,18 @@ def reset(writer):
 
 
 async def serve(args, client_reader, client_writer):
-    host, port = args.target.rsplit(":", 1)
-    server_reader, server_writer = await asyncio.open_connection(host, int(port))
+    if args.exec:
+        ours, theirs = socket.socketpair()
+        process = await asyncio.create_subprocess_exec(*args.exec.split(), stdin=theirs,
+                                                       stdout=theirs)
+        theirs.close()
+        server_reader, server_writer = await asyncio.open_connection(sock=ours)
+    else:
+        host, port = args.target.rsplit(":", 1)
+        server_reader, server_writer = await asyncio.open_connection(host, int(port))
     for w in (client_writer, server_writer):
-        w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if w.get_extra_info("socket").family != socket.AF_UNIX:
+            w.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     delay = args.delay / 1000.0
     up = Direction(client_reader, server_writer, delay, args.rate, args.cut_at)
     down = Direction(server_reader, client_writer, delay, args.rate)
@@ -107,7 +116,8 @@ async def serve(args, client_reader, client_writer):
 
 async def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--target", required=True)
+    parser.add_argument("--target")
+    parser.add_argument("--exec")
     parser.add_argument("--delay", type=float, default=0.0, help="one-way delay in ms")
     parser.add_argument("--rate", type=float, default=0.0, help="bytes per second, 0: none")
     parser.add_argument("--cut-at", type=int, default=None)
