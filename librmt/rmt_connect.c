@@ -18,6 +18,10 @@
  * Clients that start it with no options (tar, dump) find what a host needs in
  * /etc/rmt-connect.conf (or $RMT_CONNECT_CONFIG, connect_config.h); options
  * win over the environment, the environment over the file.
+ *
+ * With --pipeline (RMT_PIPELINE=1, "pipeline" in the file) the bytes are not
+ * passed blindly: pipeline.c reads the requests, answers writes at once and
+ * keeps a window of them in flight.
  */
 #include <errno.h>
 #include <fcntl.h>
