@@ -157,14 +157,54 @@ grep -q 'Input/output error' "$WORK/fail.err" || fail "tar did not report EIO: $
 grep -q 'write 40 failed on the server' "$WORK/fail.err" ||
 	fail "rmt-connect did not name the failed write: $(cat "$WORK/fail.err")"
 told=$(sed -n 's/.*reported to the program at its write \([0-9]*\).*/\1/p' "$WORK/fail.err")
-# rmt-connect's default window: 256 records.
-[ -n "$told" ] && [ "$told" -gt 40 ] && [ "$told" -le $((40 + 256)) ] ||
+# rmt-connect's default window: 256 records in flight, then the one that hears of it.
+[ -n "$told" ] && [ "$told" -gt 40 ] && [ "$told" -le $((40 + 256 + 1)) ] ||
 	fail "the failure reached tar at write '${told}', not at a later write: $(cat "$WORK/fail.err")"
 [ "$(records_of "$SPOOL/fail.tap")" = 39 ] ||
 	fail "the tape holds $(records_of "$SPOOL/fail.tap") records, not the 39 before the failure"
 grep -q 'records discarded after a failed write' "$WORK/server.log" ||
 	fail "the server did not log the discarded records"
 ok "failed write 40, tar told at write $told, 39 records on the tape"
+
+# ------------------------------------------------------------------ the LD_PRELOAD shim
+PRELOAD=$RMTD_BUILD_DIR/librmt/librmt-preload.so
+check "dd and tar through the LD_PRELOAD shim, pipelined (RMT_PIPELINE=1), faster than classic"
+"$VTAPE" create "$SPOOL/shim.tap" >/dev/null
+tar -b 20 -cf "$WORK/local.tar" -C "$SRC" .
+# dd the local archive to the tape through the slow link
+SHIM_DD=(env LD_PRELOAD="$PRELOAD" RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$SLOW$SPOOL/shim.tap"
+	dd if="$WORK/local.tar" of=/dev/rmt-test bs=10240 status=none)
+t0=$(date +%s.%N)
+run_client "$WORK/dd.out" "$WORK/dd.err" env RMT_PIPELINE=0 "${SHIM_DD[@]}" || fail "classic dd: $(cat "$WORK/dd.err")"
+t1=$(date +%s.%N)
+run_client "$WORK/dd.out" "$WORK/dd.err" env RMT_PIPELINE=1 "${SHIM_DD[@]}" || fail "pipelined dd: $(cat "$WORK/dd.err")"
+t2=$(date +%s.%N)
+python3 -c 'import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if (c-b)*3 < (b-a) else 1)' \
+	"$t0" "$t1" "$t2" ||
+	fail "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
+"$VTAPE" list "$SPOOL/shim.tap" | grep -c '^file [01]: 307 records' | grep -q 2 ||
+	fail "the tape does not hold the two copies: $("$VTAPE" list "$SPOOL/shim.tap")"
+run_client "$WORK/tar.out" "$WORK/tar.err" env LD_PRELOAD="$PRELOAD" RMT_PIPELINE=1 \
+	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$FAST$SPOOL/shim2.tar" \
+	tar -b 20 -cf /dev/rmt-test -C "$SRC" . || fail "tar through the shim: $(cat "$WORK/tar.err")"
+cmp -s "$SPOOL/shim2.tar" "$WORK/local.tar" || fail "tar through the shim wrote another archive"
+ok "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
+
+check "the shim: write 40 fails on the server, dd hears EIO at a later write, nothing after it is written"
+start_daemon RMTD_FAULT='write#40=EIO'
+start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+rc=0
+run_client "$WORK/dd.out" "$WORK/dd.err" env LD_PRELOAD="$PRELOAD" RMT_PIPELINE=1 \
+	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-fail.dat" \
+	dd if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
+[ "$rc" -ne 0 ] || fail "dd succeeded although write 40 failed"
+grep -q 'Input/output error' "$WORK/dd.err" || fail "dd did not report EIO: $(cat "$WORK/dd.err")"
+out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
+[ -n "$out" ] && [ "$out" -ge 40 ] && [ "$out" -le $((40 + 256 + 1)) ] ||
+	fail "dd heard of the failure after $out writes: $(cat "$WORK/dd.err")"
+[ "$(stat -c %s "$SPOOL/shim-fail.dat")" = $((39 * 10240)) ] ||
+	fail "the file holds $(stat -c %s "$SPOOL/shim-fail.dat") bytes, not the 39 records before the failure"
+ok "dd told after $out writes, 39 records in the file"
 
 # ------------------------------------------------------------------ classic servers
 check "against rmt-tar (no I-2): classic request and reply, said once, the archive whole"
