@@ -881,6 +881,9 @@ ssize_t rmt_write(struct rmt_handle *h, const void *buffer, size_t count)
 	}
 	/* Header and record in one sendmsg: no extra round trip, no Nagle wait. */
 	result = transact(h, iov, 2, &value);
+	/* A W that failed one at a time also makes the server discard: end that first. */
+	if (result < 0 && h->window != NULL)
+		h->window->rearm = true;
 	if (result < 0)
 		return fail_ssize(result);
 	if (value < 0 || (uint64_t)value > count)

@@ -153,12 +153,13 @@ struct relay {
 	size_t bytes;
 
 	/* Set by the reply thread. */
-	bool lost;        /* the connection failed */
-	bool ended;       /* the reply thread has stopped */
-	bool finishing;   /* set by the request side: no more requests come */
-	bool open_ok;     /* the last O was answered A */
-	int64_t probe;    /* the I-2 answer, -1 refused */
-	int failed_errno; /* a W failed and the program has not heard yet */
+	bool lost;          /* the connection failed */
+	bool ended;         /* the reply thread has stopped */
+	bool finishing;     /* set by the request side: no more requests come */
+	bool open_ok;       /* the last O was answered A */
+	bool passed_failed; /* the last reply passed on was an error */
+	int64_t probe;      /* the I-2 answer, -1 refused */
+	int failed_errno;   /* a W failed and the program has not heard yet */
 	char failed_text[TEXT_MAX];
 	bool failure_burst; /* replies after it are the server's discards */
 	uint64_t discarded; /* records the program was told of and that were not written */
@@ -268,6 +269,7 @@ static bool take_reply(struct relay *r, const struct entry *e)
 	}
 	/* A request other than W: the server has stopped discarding. */
 	r->failure_burst = false;
+	r->passed_failed = !ok;
 	if (!write_all(STDOUT_FILENO, line, (size_t)n) ||
 	    (!ok && !write_all(STDOUT_FILENO, text, strlen(text))))
 		out_failed = true;
@@ -609,6 +611,9 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				break;
 		}
 		drain(r);
+		/* A W that failed one at a time also makes the server discard: end that. */
+		if (letter == RMT_CMD_WRITE && windowed && r->passed_failed)
+			rearm = true;
 		if (letter == RMT_CMD_OPEN && r->open_ok && !r->lost) {
 			const char *why = NULL;
 
