@@ -641,7 +641,8 @@ static void handle_ioctl(struct session *s, const struct rmt_request *request)
 		}
 		room = pipeline_room(&s->drive->device);
 		if (room < -1)
-			reply_failure(s, EOPNOTSUPP, "The drive cannot tell where early warning is");
+			reply_failure(s, EOPNOTSUPP,
+			              "The drive cannot tell where early warning is");
 		else
 			reply_signed_value(s, room);
 		return;
