@@ -207,15 +207,20 @@ out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
 ok "dd told after $out writes, 39 records in the file"
 
 # ------------------------------------------------------------------ classic servers
-check "against rmt-tar (no I-2): classic request and reply, said once, the archive whole"
-start_relay --exec /usr/sbin/rmt-tar --delay 1
-must_succeed "tar -c to rmt-tar" env RMT_PORT="$RELAY_PORT" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null tar --rsh-command="$CONNECT" -b 20 \
-	-cf "localhost:$SPOOL/classic.tar" -C "$SRC" .
-[ "$(grep -c 'classic request and reply' "$WORK/client.err")" = 1 ] ||
-	fail "rmt-connect did not say it fell back: $(cat "$WORK/client.err")"
-tar -b 20 -cf "$WORK/local.tar" -C "$SRC" .
-cmp -s "$WORK/local.tar" "$SPOOL/classic.tar" || fail "the archive differs from a local one"
-ok
+for classic in /usr/sbin/rmt-tar /usr/sbin/rmt-dump; do
+	check "against $classic (no I-2): classic request and reply, said once, the archive whole"
+	start_relay --exec "$classic" --delay 1
+	archive=$SPOOL/classic-$(basename "$classic").tar
+	: >"$archive" # rmt-dump opens without O_CREAT
+	must_succeed "tar -c to $classic" env RMT_PORT="$RELAY_PORT" RMT_PIPELINE=1 \
+		RMT_CONNECT_CONFIG=/dev/null tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$archive" \
+		-C "$SRC" .
+	[ "$(grep -c 'classic request and reply' "$WORK/client.err")" = 1 ] ||
+		fail "rmt-connect did not say it fell back: $(cat "$WORK/client.err")"
+	tar -b 20 -cf "$WORK/local.tar" -C "$SRC" .
+	cmp -s "$WORK/local.tar" "$archive" || fail "the archive differs from a local one"
+	ok
+done
 
 # ------------------------------------------------------------------ multi-volume
 # Two cartridges of 1.5 MiB with 200 KiB of early warning, a window of 4 records
