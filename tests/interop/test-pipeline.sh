@@ -248,6 +248,26 @@ must_succeed "tar -d -M" env RMT_PORT="$FAST" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=
 	-df - -C "$SRC" </dev/null
 ok "$(head -n 1 "$WORK/piped.a.list")"
 
+check "tar -M through the LD_PRELOAD shim: the same switch pipelined as classic"
+shim_volumes() { # shim_volumes NAME PIPELINE
+	local a=$SPOOL/$1-a.tap b=$SPOOL/$1-b.tap
+	"$VTAPE" create --capacity 1536K --early-warning 200K "$a" >/dev/null
+	"$VTAPE" create --capacity 1536K --early-warning 200K "$b" >/dev/null
+	must_succeed "tar -M through the shim ($1)" env LD_PRELOAD="$PRELOAD" RMT_PIPELINE="$2" \
+		RMT_PIPELINE_WINDOW=4 \
+		RMT_DEVICES="/dev/rmt-a=rmt://127.0.0.1:$FAST$a.rewind,/dev/rmt-b=rmt://127.0.0.1:$FAST$b.rewind" \
+		tar -b 128 -M -f /dev/rmt-a -f /dev/rmt-b -cf - -C "$SRC" dir0 dir1 big.bin </dev/null
+	"$VTAPE" list "$a" >"$WORK/$1.a.list"
+	"$VTAPE" list "$b" >"$WORK/$1.b.list"
+}
+shim_volumes shim-classic 0
+shim_volumes shim-piped 1
+cmp -s "$WORK/shim-classic.a.list" "$WORK/shim-piped.a.list" ||
+	fail "first cartridge: classic $(head -n 1 "$WORK/shim-classic.a.list"), pipelined $(head -n 1 "$WORK/shim-piped.a.list")"
+cmp -s "$WORK/shim-classic.b.list" "$WORK/shim-piped.b.list" || fail "second cartridges differ"
+cmp -s "$WORK/piped.a.list" "$WORK/shim-piped.a.list" || fail "the shim switched elsewhere than rmt-connect"
+ok
+
 # ------------------------------------------------------------------ the link cut
 check "the link cut mid-window: every confirmed record is in the file, the rest is reported"
 start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5 --cut-at 900000
