@@ -222,6 +222,24 @@ for classic in /usr/sbin/rmt-tar /usr/sbin/rmt-dump; do
 	ok
 done
 
+# rmt-tar's fallback line shows whether pipelining was asked for, and by what.
+check "pipelining asked for by 'pipeline' in rmt-connect.conf, by --pipeline; RMT_PIPELINE=0 wins over the file"
+printf 'host localhost\n\tpipeline\n' >"$WORK/connect.conf"
+asked() { # asked ENV... -- CONNECT_OPTIONS...: did rmt-connect try to pipeline?
+	local -a envs=()
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	printf 'O/dev/null\n0\nC\n' | env "${envs[@]}" RMT_PORT="$RELAY_PORT" \
+		"$CONNECT" "$@" localhost >/dev/null 2>"$WORK/asked.err" || true
+	grep -q 'classic request and reply' "$WORK/asked.err"
+}
+asked RMT_CONNECT_CONFIG="$WORK/connect.conf" -- || fail "the file's 'pipeline' was not taken"
+asked RMT_CONNECT_CONFIG="$WORK/connect.conf" RMT_PIPELINE=0 -- && fail "RMT_PIPELINE=0 did not win"
+asked RMT_CONNECT_CONFIG=/dev/null -- --pipeline || fail "--pipeline was not taken"
+asked RMT_CONNECT_CONFIG="$WORK/connect.conf" -- --classic && fail "--classic did not win"
+asked RMT_CONNECT_CONFIG=/dev/null -- && fail "pipelining without being asked"
+ok
+
 # ------------------------------------------------------------------ multi-volume
 # Two cartridges of 1.5 MiB with 200 KiB of early warning, a window of 4 records
 # of 64 KiB: pipelined most of the way, drained as early warning nears.
