@@ -34,6 +34,7 @@
 #include "rmt/protocol.h"
 #include "rmt/rmt.h"
 #include "wire.h"
+#include "write_window.h"
 
 /* A binary status larger than this is not a struct mtget of any system. */
 #define STATUS_SIZE_MAX 4096
@@ -47,6 +48,7 @@ struct rmt_handle {
 	int open_flags;
 	bool broken;
 	char error_text[160];
+	struct write_window *window; /* RMT_OPT_PIPELINE, agreed with the server; else NULL */
 };
 
 /* ------------------------------------------------------------------ errors */
@@ -96,20 +98,49 @@ static void *return_errno(int negative_error)
 
 /* ------------------------------------------------------------------ one exchange */
 
+static int receive_reply(struct rmt_handle *h, int64_t *value);
+
+/* The oldest write in flight: its reply, matched. -EIO when the stream broke. */
+static int window_collect(struct rmt_handle *h)
+{
+	int64_t value = 0;
+	int result = receive_reply(h, &value);
+
+	if (h->broken)
+		return result;
+	write_window_reply(h->window, result == 0, value, -result, h->error_text);
+	return 0;
+}
+
+/* Every write in flight answered: the stream is in step for another request. */
+static int window_drain(struct rmt_handle *h)
+{
+	while (h->window != NULL && h->window->count > 0) {
+		int result = window_collect(h);
+
+		if (result < 0)
+			return result;
+	}
+	return 0;
+}
+
 /*
  * Send a request and read the status line. 0 with *value for A; -errno for E
  * (the handle stays usable) and F (it breaks); -EIO when the stream broke.
  */
 static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, int64_t *value)
 {
-	char line[WIRE_STATUS_LINE_MAX + 1];
-	char text[WIRE_ERROR_TEXT_MAX + 1];
-	struct wire_reply reply;
 	ssize_t n;
 	int result;
 
 	if (h->broken)
 		return -EIO;
+	result = window_drain(h);
+	if (result < 0)
+		return result;
+	/* A request other than W ends the server's discarding after a failure. */
+	if (h->window != NULL && ((const char *)iov[0].iov_base)[0] != RMT_CMD_WRITE)
+		h->window->burst = false;
 	n = connection_check_idle(&h->conn);
 	if (n > 0)
 		return break_connection(h, "the server sent %zd bytes nobody asked for", n);
@@ -119,6 +150,18 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 	if (result < 0)
 		return break_connection(h, "cannot send to the server: %s",
 		                        connection_error_text(&h->conn, result));
+	return receive_reply(h, value);
+}
+
+/* A reply's status line, and an error's text. As transact. */
+static int receive_reply(struct rmt_handle *h, int64_t *value)
+{
+	char line[WIRE_STATUS_LINE_MAX + 1];
+	char text[WIRE_ERROR_TEXT_MAX + 1];
+	struct wire_reply reply;
+	ssize_t n;
+	int result;
+
 	n = connection_read_line(&h->conn, line, sizeof(line), true);
 	if (n < 0)
 		return break_connection(h, "no reply: %s", connection_error_text(&h->conn, (int)n));
@@ -157,7 +200,71 @@ static int transact_text(struct rmt_handle *h, const char *request, int length, 
 
 /* ------------------------------------------------------------------ negotiation */
 
+/* I-2: discard after a failed write, and I-3. 0 when the server agrees to both. */
+static int pipeline_agree(struct rmt_handle *h)
+{
+	char request[32];
+	int64_t value;
+	int length = snprintf(request, sizeof(request), "%c%d\n%d\n", RMT_CMD_IOCTL,
+	                      RMT_IOCTL_PIPELINE, RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM);
+	int result = transact_text(h, request, length, &value);
+
+	if (result < 0)
+		return result;
+	if ((value & RMT_PIPELINE_DISCARD) == 0 || (value & RMT_PIPELINE_ROOM) == 0)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+/* I-3: how far early warning is (-1: no limit). -errno when the drive cannot tell. */
+static int pipeline_room(struct rmt_handle *h, int64_t *room)
+{
+	char request[32];
+	int length = snprintf(request, sizeof(request), "%c%d\n0\n", RMT_CMD_IOCTL, RMT_IOCTL_ROOM);
+	int result = transact_text(h, request, length, room);
+
+	if (result == 0 && *room < -1)
+		result = -EPROTO;
+	return result;
+}
+
+/*
+ * Writes in flight only with a server that discards after a failure and a drive
+ * that tells where early warning is; otherwise one request at a time, as
+ * rmt_capabilities shows (no RMT_CAP_PIPELINE).
+ */
+static void pipeline_start(struct rmt_handle *h)
+{
+	struct write_window *w;
+	int64_t room;
+
+	if (pipeline_agree(h) < 0 || pipeline_room(h, &room) < 0)
+		goto classic;
+	w = write_window_new();
+	if (w == NULL)
+		goto classic;
+	w->room_left = room;
+	h->window = w;
+	h->caps |= RMT_CAP_PIPELINE;
+classic:
+	if (!h->broken)
+		h->error_text[0] = '\0';
+}
+
+static int negotiate_protocol(struct rmt_handle *h, const char *path, int flags,
+                              unsigned int options);
+
 static int negotiate(struct rmt_handle *h, const char *path, int flags, unsigned int options)
+{
+	int result = negotiate_protocol(h, path, flags, options);
+
+	if (result == 0 && (options & RMT_OPT_PIPELINE))
+		pipeline_start(h);
+	return h->broken ? -EIO : result;
+}
+
+static int negotiate_protocol(struct rmt_handle *h, const char *path, int flags,
+                              unsigned int options)
 {
 	char request[PATH_MAX + 200];
 	int64_t value;
@@ -266,8 +373,14 @@ static unsigned int option_flags(const struct rmt_options *o)
 	const char *negotiate = getenv("RMT_NEGOTIATE");
 	unsigned int flags = o != NULL ? o->flags : 0;
 
+	const char *pipeline = getenv("RMT_PIPELINE");
+
 	if (negotiate != NULL && strcmp(negotiate, "classic") == 0)
 		flags |= RMT_OPT_CLASSIC;
+	if (pipeline != NULL && strcmp(pipeline, "1") == 0)
+		flags |= RMT_OPT_PIPELINE;
+	else if (pipeline != NULL && strcmp(pipeline, "0") == 0)
+		flags &= ~RMT_OPT_PIPELINE;
 	return flags;
 }
 
@@ -361,12 +474,20 @@ int rmt_close(struct rmt_handle *h)
 	}
 	if (!h->broken) {
 		static const char request[] = "C\n";
+		int failed = 0;
 
+		/* A write that failed in flight is this close's error, as st reports it. */
+		if (window_drain(h) == 0 && h->window != NULL)
+			failed = write_window_take_failure(h->window, h->error_text,
+			                                   sizeof(h->error_text));
 		result = transact_text(h, request, (int)sizeof(request) - 1, &value);
+		if (failed != 0)
+			result = -failed;
 	} else {
 		result = -EIO;
 	}
 	connection_close(&h->conn, false);
+	write_window_free(h->window);
 	free(h);
 	if (result < 0) {
 		errno = -result;
@@ -384,14 +505,27 @@ struct rmt_handle *librmt_adopt(int fd, unsigned int caps, int open_flags)
 	return h;
 }
 
-void librmt_abandon(struct rmt_handle *h, bool keep_fd)
+void librmt_settle(struct rmt_handle *h)
 {
+	if (h != NULL && !h->broken)
+		window_drain(h);
+}
+
+int librmt_abandon(struct rmt_handle *h, bool keep_fd)
+{
+	int failed = 0;
+
 	if (h == NULL)
-		return;
+		return 0;
+	/* The stream is left in step for whoever goes on with it. */
+	if (!h->broken && window_drain(h) == 0 && h->window != NULL)
+		failed = write_window_take_failure(h->window, h->error_text, sizeof(h->error_text));
 	/* No close_notify: another process may go on with this session. */
 	connection_drop_tls(&h->conn);
 	connection_close(&h->conn, keep_fd);
+	write_window_free(h->window);
 	free(h);
+	return -failed;
 }
 
 bool librmt_is_tls(const struct rmt_handle *h)
@@ -464,6 +598,69 @@ ssize_t rmt_read(struct rmt_handle *h, void *buffer, size_t count)
 	return (ssize_t)value;
 }
 
+/* A failure from a write in flight, reported now: -1 with errno, once. */
+static ssize_t report_failure(struct rmt_handle *h)
+{
+	int error = write_window_take_failure(h->window, h->error_text, sizeof(h->error_text));
+
+	if (error == 0)
+		return 0;
+	h->window->rearm = true;
+	return fail_ssize(-error);
+}
+
+/*
+ * Pipelined: the record is sent and reported written; its reply is matched
+ * later. 0 when it must go the classic way instead (near early warning).
+ */
+static ssize_t window_write(struct rmt_handle *h, const struct iovec *iov, size_t count)
+{
+	struct write_window *w = h->window;
+	ssize_t reported = report_failure(h);
+	int result;
+
+	if (reported != 0)
+		return reported;
+	if (w->rearm) {
+		/* The server discards until another request: this one ends it. */
+		w->rearm = false;
+		if (pipeline_agree(h) < 0) {
+			w->near_end = true; /* no discarding now: one at a time */
+			return 0;
+		}
+	}
+	if (!w->near_end && !write_window_before_early_warning(w, count)) {
+		int64_t room;
+
+		/* Near the end: ask again where early warning is, all in flight written. */
+		result = window_drain(h);
+		if (result < 0)
+			return fail_ssize(result);
+		reported = report_failure(h);
+		if (reported != 0)
+			return reported;
+		if (pipeline_room(h, &room) < 0) {
+			w->near_end = true;
+			return h->broken ? fail_ssize(-EIO) : 0;
+		}
+		w->room_left = room;
+		w->near_end = !write_window_before_early_warning(w, count);
+	}
+	if (w->near_end)
+		return 0;
+	while (!write_window_has_room(w, count)) {
+		result = window_collect(h);
+		if (result < 0)
+			return fail_ssize(result);
+	}
+	result = connection_send(&h->conn, iov, 2);
+	if (result < 0)
+		return fail_ssize(break_connection(h, "cannot send to the server: %s",
+		                                   connection_error_text(&h->conn, result)));
+	write_window_push(w, count);
+	return (ssize_t)count;
+}
+
 ssize_t rmt_write(struct rmt_handle *h, const void *buffer, size_t count)
 {
 	char header[40];
@@ -482,8 +679,17 @@ ssize_t rmt_write(struct rmt_handle *h, const void *buffer, size_t count)
 	iov[0].iov_len = (size_t)snprintf(header, sizeof(header), "%c%zu\n", RMT_CMD_WRITE, count);
 	iov[1].iov_base = (void *)buffer;
 	iov[1].iov_len = count;
+	if (h->window != NULL && !h->broken) {
+		ssize_t sent = window_write(h, iov, count);
+
+		if (sent != 0)
+			return sent;
+	}
 	/* Header and record in one sendmsg: no extra round trip, no Nagle wait. */
 	result = transact(h, iov, 2, &value);
+	/* A W that failed one at a time also makes the server discard: end that first. */
+	if (result < 0 && h->window != NULL)
+		h->window->rearm = true;
 	if (result < 0)
 		return fail_ssize(result);
 	if (value < 0 || (uint64_t)value > count)
@@ -710,6 +916,12 @@ int rmt_ioctl(struct rmt_handle *h, unsigned long request, void *arg)
 	if (arg == NULL && (request == MTIOCTOP || request == MTIOCGET || request == MTIOCPOS)) {
 		errno = EFAULT;
 		return -1;
+	}
+	if (request == MTIOCTOP && h->window != NULL && !h->broken) {
+		/* A filemark after a record lost in flight is not written either. */
+		result = window_drain(h);
+		if (result == 0 && report_failure(h) != 0)
+			return -1;
 	}
 	if (request == MTIOCTOP)
 		result = tape_operation(h, arg);

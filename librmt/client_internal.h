@@ -13,8 +13,14 @@
 /* A handle over fd, whose device is already open and negotiated (caps as learned). */
 struct rmt_handle *librmt_adopt(int fd, unsigned int caps, int open_flags);
 
-/* Free the handle without sending C; close fd unless keep_fd. */
-void librmt_abandon(struct rmt_handle *handle, bool keep_fd);
+/*
+ * Free the handle without sending C; close fd unless keep_fd. The writes still
+ * in flight are answered first: -errno when one of them failed, else 0.
+ */
+int librmt_abandon(struct rmt_handle *handle, bool keep_fd);
+
+/* Wait for every write in flight (before a fork: the stream must be in step for both). */
+void librmt_settle(struct rmt_handle *handle);
 
 /* Go on over another descriptor of the same socket (the old one is being closed). */
 void librmt_set_fd(struct rmt_handle *handle, int fd);

@@ -72,6 +72,13 @@ static int statement(struct reader *r, char **words, int count, bool applies,
 			s->tls = keyword[0] == 't';
 		return 0;
 	}
+	if (strcmp(keyword, "pipeline") == 0 || strcmp(keyword, "classic") == 0) {
+		if (count != 1)
+			return fail(r, "takes no value", keyword);
+		if (applies && s->pipeline < 0)
+			s->pipeline = keyword[0] == 'p';
+		return 0;
+	}
 	if (count != 2)
 		return fail(r, "unknown statement, or it takes one value", keyword);
 	if (strcmp(keyword, "port") == 0) {

@@ -21,7 +21,8 @@
 
 /* What the file says for one host; unset: tls -1, port 0, names NULL. */
 struct connect_settings {
-	int tls; /* 1 tls, 0 plaintext */
+	int tls;      /* 1 tls, 0 plaintext */
+	int pipeline; /* 1 pipeline, 0 classic, -1 not said */
 	unsigned int port;
 	char *ca;
 	char *cert;

@@ -508,7 +508,13 @@ static int finish_remote(struct remote *r)
 	pthread_mutex_lock(&r->lock);
 	pthread_mutex_unlock(&r->lock);
 	if (r->shared) {
-		librmt_abandon(r->handle, false);
+		result = librmt_abandon(r->handle, false);
+		if (result < 0) {
+			/* A write in flight failed: this close reports it, as st would. */
+			errno = -result;
+			result = -1;
+			report("close", "remote device", NULL);
+		}
 	} else {
 		result = rmt_close(r->handle);
 		if (result < 0)
@@ -1575,8 +1581,15 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 /* After fork, either side may go on using a connection: neither may end it with C alone. */
 static void fork_prepare(void)
 {
-	if (!connection_internal_fork)
-		pthread_mutex_lock(&table_lock);
+	if (connection_internal_fork)
+		return;
+	pthread_mutex_lock(&table_lock);
+	/* Writes in flight are answered now: a reply must not reach the wrong process. */
+	for (struct remote *r = remotes; r != NULL; r = r->next) {
+		pthread_mutex_lock(&r->lock);
+		librmt_settle(r->handle);
+		pthread_mutex_unlock(&r->lock);
+	}
 }
 
 static void fork_parent(void)

@@ -18,6 +18,10 @@
  * Clients that start it with no options (tar, dump) find what a host needs in
  * /etc/rmt-connect.conf (or $RMT_CONNECT_CONFIG, connect_config.h); options
  * win over the environment, the environment over the file.
+ *
+ * With --pipeline (RMT_PIPELINE=1, "pipeline" in the file) the bytes are not
+ * passed blindly: pipeline.c reads the requests, answers writes at once and
+ * keeps a window of them in flight.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +42,7 @@
 
 #include "rmt/protocol.h"
 #include "connect_config.h"
+#include "pipeline.h"
 #include "tls_client.h"
 
 #define EXIT_CONNECT      255
@@ -67,12 +72,17 @@ static void usage(FILE *out)
 	        "  --key FILE           its key ($RMT_TLS_KEY)\n"
 	        "  --server-name NAME   name the server's certificate carries\n"
 	        "                       ($RMT_TLS_SERVER_NAME)\n"
+	        "  --pipeline           answer writes at once, keep a window in flight\n"
+	        "                       ($RMT_PIPELINE=1); --classic: one at a time\n"
+	        "  --window R[,B]       at most R records and B bytes in flight\n"
+	        "                       ($RMT_PIPELINE_WINDOW; default %d,%u)\n"
 	        "  --help, --version    this text, the version\n"
 	        "\n"
 	        "Per-host settings, for clients that pass no options (tar, dump):\n"
 	        "%s, or the file $RMT_CONNECT_CONFIG names.\n"
 	        "Options win over the environment, the environment over the file.\n",
-	        program, program, RMT_DEFAULT_TCP_PORT, CONNECT_CONFIG_DEFAULT_PATH);
+	        program, program, RMT_DEFAULT_TCP_PORT, PIPELINE_DEFAULT_RECORDS,
+	        PIPELINE_DEFAULT_BYTES, CONNECT_CONFIG_DEFAULT_PATH);
 }
 
 static void __attribute__((noreturn)) usage_error(void)
@@ -440,6 +450,29 @@ static int shovel_tls(struct tls_client *tls, int sock)
 	}
 }
 
+/* RECORDS[,BYTES]: the pipelining window's bounds. */
+static bool parse_window(const char *text, struct pipeline_limits *limits)
+{
+	char *end;
+	unsigned long records, bytes;
+
+	errno = 0;
+	records = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || records == 0 || records > 65536)
+		return false;
+	limits->records = (unsigned int)records;
+	if (*end == '\0')
+		return true;
+	if (*end != ',')
+		return false;
+	text = end + 1;
+	bytes = strtoul(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || bytes == 0 || bytes > (1ul << 32))
+		return false;
+	limits->bytes = bytes;
+	return true;
+}
+
 /* The first that is set: an option, the environment, the configuration file. */
 static const char *first_of(const char *option, const char *environment, const char *file)
 {
@@ -452,19 +485,33 @@ static const char *first_of(const char *option, const char *environment, const c
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TLS = 256, OPT_CA, OPT_CERT, OPT_KEY, OPT_SERVER_NAME, OPT_HELP, OPT_VERSION };
+	enum {
+		OPT_TLS = 256,
+		OPT_CA,
+		OPT_CERT,
+		OPT_KEY,
+		OPT_SERVER_NAME,
+		OPT_PIPELINE,
+		OPT_CLASSIC,
+		OPT_WINDOW,
+		OPT_HELP,
+		OPT_VERSION
+	};
 	static const struct option long_options[] = {
 	    {"tls", no_argument, NULL, OPT_TLS},
 	    {"ca", required_argument, NULL, OPT_CA},
 	    {"cert", required_argument, NULL, OPT_CERT},
 	    {"key", required_argument, NULL, OPT_KEY},
 	    {"server-name", required_argument, NULL, OPT_SERVER_NAME},
+	    {"pipeline", no_argument, NULL, OPT_PIPELINE},
+	    {"classic", no_argument, NULL, OPT_CLASSIC},
+	    {"window", required_argument, NULL, OPT_WINDOW},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
 	};
 	struct tls_client_config options = {0}, tls_config;
-	struct connect_settings file = {.tls = -1};
+	struct connect_settings file = {.tls = -1, .pipeline = -1};
 	const char *env_tls = getenv("RMT_TLS");
 	const char *env_port = getenv("RMT_PORT");
 	const char *config_path = getenv("RMT_CONNECT_CONFIG");
@@ -472,6 +519,11 @@ int main(int argc, char **argv)
 	const char *host;
 	int family = AF_UNSPEC, opt, sock;
 	bool port_given = false, tls_given = false, tls;
+	int pipeline_given = -1;
+	const char *env_pipeline = getenv("RMT_PIPELINE");
+	const char *window = getenv("RMT_PIPELINE_WINDOW");
+	struct pipeline_limits limits = {PIPELINE_DEFAULT_RECORDS, PIPELINE_DEFAULT_BYTES};
+	bool pipeline;
 	char error[512];
 
 	if (argv[0] != NULL && argv[0][0] != '\0') {
@@ -496,6 +548,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SERVER_NAME:
 			options.server_name = optarg;
+			break;
+		case OPT_PIPELINE:
+		case OPT_CLASSIC:
+			pipeline_given = opt == OPT_PIPELINE;
+			break;
+		case OPT_WINDOW:
+			window = optarg;
 			break;
 		case OPT_HELP:
 			usage(stdout);
@@ -557,6 +616,17 @@ int main(int argc, char **argv)
 	    .server_name =
 	        first_of(options.server_name, getenv("RMT_TLS_SERVER_NAME"), file.server_name),
 	};
+	if (pipeline_given >= 0)
+		pipeline = pipeline_given == 1;
+	else if (env_pipeline != NULL &&
+	         (strcmp(env_pipeline, "1") == 0 || strcmp(env_pipeline, "0") == 0))
+		pipeline = env_pipeline[0] == '1';
+	else
+		pipeline = file.pipeline == 1;
+	if (window != NULL && window[0] != '\0' && !parse_window(window, &limits)) {
+		fprintf(stderr, "%s: invalid window \"%s\" (RECORDS[,BYTES])\n", program, window);
+		exit(EXIT_CONNECT);
+	}
 	/* dump puts "-l user" after the host; the command (/etc/rmt ...) is ignored. */
 	signal(SIGPIPE, SIG_IGN);
 	sock = connect_to(host, port, family);
@@ -574,9 +644,14 @@ int main(int argc, char **argv)
 			        why[0] != '\0' ? why : strerror(-result));
 			exit(EXIT_CONNECT);
 		}
+		if (pipeline)
+			fprintf(stderr, "%s: no pipelining over TLS: classic request and reply\n",
+			        program);
 		connect_settings_free(&file);
 		return shovel_tls(session, sock);
 	}
 	connect_settings_free(&file);
+	if (pipeline)
+		return pipeline_relay(sock, &limits, program);
 	return shovel(sock);
 }

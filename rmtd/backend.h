@@ -61,6 +61,12 @@ struct backend_ops {
 	int (*locate)(struct device *dev, int64_t block);
 	/* Make written data durable (fsync for files, flush for tapes); may be NULL. */
 	int (*flush)(struct device *dev);
+	/*
+	 * Bytes that can still be written before early warning (0 when past it), -1
+	 * when the medium has no such limit. NULL: the backend cannot tell. Reads
+	 * the backend's state only, no device call: a pipelining client paces by it.
+	 */
+	int64_t (*room)(struct device *dev);
 };
 
 struct device {

@@ -328,6 +328,16 @@ static int fault_flush(struct device *dev)
 	return fault_control(dev, &(struct fault_control){.call = FAULT_CALL_FLUSH});
 }
 
+/* No fault of its own: the inner backend's room, when it can tell. */
+static int64_t fault_room(struct device *dev)
+{
+	struct fault_device *fdev = fault_enter(dev);
+	int64_t room = fdev->inner->room != NULL ? fdev->inner->room(dev) : -2;
+
+	fault_leave(dev, fdev);
+	return room;
+}
+
 const struct backend_ops *backend_fault_wrap(const struct backend_ops *inner)
 {
 	struct fault_backend *backend = NULL;
@@ -354,6 +364,7 @@ const struct backend_ops *backend_fault_wrap(const struct backend_ops *inner)
 		    .position = fault_position,
 		    .locate = fault_locate,
 		    .flush = fault_flush,
+		    .room = inner->room != NULL ? fault_room : NULL,
 		};
 	}
 	pthread_mutex_unlock(&fault_lock);

@@ -1736,6 +1736,17 @@ static int vtape_flush(struct device *dev)
 	return error;
 }
 
+static int64_t vtape_room(struct device *dev)
+{
+	const struct vtape *vt = vtape_of(dev);
+	uint64_t point = early_warning_point(vt), offset;
+
+	if (vt->meta.capacity == 0 || point == 0)
+		return -1;
+	offset = write_offset(vt);
+	return offset >= point ? 0 : (int64_t)(point - offset);
+}
+
 const struct backend_ops backend_vtape_ops = {
     .name = "vtape",
     .open = vtape_open,
@@ -1748,6 +1759,7 @@ const struct backend_ops backend_vtape_ops = {
     .position = vtape_position,
     .locate = vtape_locate,
     .flush = vtape_flush,
+    .room = vtape_room,
 };
 
 /* ------------------------------------------------------------------ rmt-vtape helpers */

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "log.h"
 #include "medium.h"
 #include "path.h"
+#include "pipeline_state.h"
 #include "proto.h"
 #include "read_buffer.h"
 #include "reply.h"
@@ -113,6 +115,7 @@ struct session {
 	struct drive *drive;
 	struct resolved_path target;
 	bool rmt_v1; /* after I-1: standard op numbers */
+	struct pipeline_state pipeline; /* after I-2: what a pipelining client agreed */
 	struct job job;
 
 	/* For the operator. */
@@ -191,6 +194,8 @@ static void reply_failure(struct session *s, int error, const char *text)
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_error(header, sizeof(header), error, text);
 
+	if (s->request.command == PROTO_WRITE)
+		pipeline_write_failed(&s->pipeline);
 	session_send(s, header, n, NULL, 0);
 }
 
@@ -552,6 +557,25 @@ static void handle_ioctl(struct session *s, const struct rmt_request *request)
 {
 	int op = request->ioctl_op;
 
+	if (op == RMT_IOCTL_PIPELINE) {
+		reply_value(s, pipeline_negotiate(&s->pipeline, request->ioctl_count));
+		return;
+	}
+	if (op == RMT_IOCTL_ROOM && (s->pipeline.granted & RMT_PIPELINE_ROOM)) {
+		int64_t room;
+
+		if (!device_is_open(s)) {
+			reply_failure(s, EBADF, NULL);
+			return;
+		}
+		room = pipeline_room(&s->drive->device);
+		if (room < -1)
+			reply_failure(s, EOPNOTSUPP,
+			              "The drive cannot tell where early warning is");
+		else
+			reply_signed_value(s, room);
+		return;
+	}
 	if (op == RMT_IOCTL_VERSION_QUERY) {
 		s->rmt_v1 = true;
 		reply_value(s, RMT_PROTOCOL_VERSION_1);
@@ -846,7 +870,8 @@ static bool request_needs_device(const struct rmt_request *request)
 	case PROTO_GARBAGE:
 		return false;
 	case PROTO_IOCTL:
-		return request->ioctl_op != RMT_IOCTL_VERSION_QUERY;
+		return request->ioctl_op != RMT_IOCTL_VERSION_QUERY &&
+		       request->ioctl_op != RMT_IOCTL_PIPELINE;
 	default:
 		return true;
 	}
@@ -872,6 +897,21 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 		}
 		reply_failure(s, error, s->taken_back_text);
 		return;
+	}
+	if (request->command == PROTO_WRITE && pipeline_discards_write(&s->pipeline)) {
+		/* Sent before the client heard of an earlier failure: not written. */
+		s->swallow_error = ECANCELED;
+		s->swallow_text = "Discarded after an earlier write error";
+		s->data_remaining = request->data_length;
+		s->state = SESSION_SWALLOW;
+		return;
+	}
+	if (request->command != PROTO_WRITE) {
+		uint64_t discarded = pipeline_other_request(&s->pipeline);
+
+		if (discarded > 0)
+			log_info("session %u: %" PRIu64 " records discarded after a failed write",
+			         s->id, discarded);
 	}
 	if (request->command == PROTO_WRITE) {
 		handle_write_header(s, request);

@@ -33,6 +33,24 @@
 #define RMT_IOCTL_VERSION_QUERY -1
 #define RMT_PROTOCOL_VERSION_1  1
 
+/*
+ * I-2\n<flags>\n asks for pipelining support; rmtd answers A<flags granted>,
+ * classic servers an error (rmt-protocol.md 6.5). DISCARD: after a W fails,
+ * the W requests already in flight are answered ECANCELED and not written,
+ * until the next request that is not a W.
+ */
+#define RMT_IOCTL_PIPELINE     -2
+#define RMT_PIPELINE_DISCARD   0x1
+#define RMT_PIPELINE_ROOM      0x2 /* I-3 is understood */
+#define RMT_PIPELINE_SUPPORTED (RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM)
+/*
+ * I-3\n0\n, once agreed: A<bytes the medium takes before early warning>, A-1
+ * when it has no such limit (a file, a virtual tape without a capacity), or
+ * EOPNOTSUPP when the drive cannot tell (st): the client then sends one record
+ * at a time, so that end of medium is met exactly where a local drive meets it.
+ */
+#define RMT_IOCTL_ROOM -3
+
 /* Standard ("RMT V1", BSD/Solaris) MTIOCTOP numbers, valid after I-1 (section 2, I). */
 #define RMT_V1_WEOF  0
 #define RMT_V1_FSF   1

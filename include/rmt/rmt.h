@@ -37,6 +37,13 @@ enum rmt_transport {
  * environment variable RMT_NEGOTIATE=classic.
  */
 #define RMT_OPT_CLASSIC 0x1u
+/*
+ * Keep writes in flight (also RMT_PIPELINE=1 in the environment; =0 turns it
+ * off): rmt_write returns as soon as the record is sent, and a write that
+ * fails on the server is reported by the next rmt_write, MTIOCTOP or
+ * rmt_close. Only with a server that agrees (rmtd), as RMT_CAP_PIPELINE shows.
+ */
+#define RMT_OPT_PIPELINE 0x2u
 
 struct rmt_options {
 	enum rmt_transport transport;
@@ -80,6 +87,7 @@ struct rmt_options {
 #define RMT_CAP_EXT_IOCTL    0x04u /* the i command (RETEN, ERASE, EOM) */
 #define RMT_CAP_QFA          0x08u /* L whence 10/11: tape position (MTIOCPOS) and MTSEEK */
 #define RMT_CAP_WHENCE_FIRST 0x10u /* L sends whence then offset (GNU servers since 2009) */
+#define RMT_CAP_PIPELINE     0x20u /* writes are kept in flight (RMT_OPT_PIPELINE) */
 
 /* Zero everything and set the defaults. */
 void rmt_options_init(struct rmt_options *options);

@@ -1,0 +1,113 @@
+#!/bin/bash
+# pipeline.sh - classic against pipelined rmt-connect, through delay_relay.py.
+#
+#   tests/bench/pipeline.sh [-b BUILD_DIR] [SIZE_MIB [RATE_MB_S]]
+#
+# One run, not a test: prints figures and whether they meet the goals.
+# tar -b 20 (10 KiB records) of one file of random data goes to a virtual tape
+# in rmtd, through the relay at 1, 10 and 50 ms round trip (one-way delay half
+# of it) with its rate capped at RATE_MB_S (default 20): classic (one record
+# per round trip, on a smaller share of the data so that it ends in seconds)
+# and pipelined (all SIZE_MIB, default 64). Goals: pipelined >= 10x classic at
+# 10 ms and >= 80 % of the capped rate. Then loopback without the relay: tar
+# through the pipelined connector against local `tar -cf - | cat`, goal
+# <= 1.3x. The load average before and after is printed: the machine may be
+# shared.
+set -eu
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SOURCE=$(cd "$HERE/../.." && pwd)
+BUILD=$SOURCE/build
+if [ "${1:-}" = -b ]; then
+	BUILD=$(cd "$2" && pwd)
+	shift 2
+fi
+SIZE_MIB=${1:-64}
+RATE_MB=${2:-20}
+RATE=$((RATE_MB * 1000 * 1000))
+CONNECT=$BUILD/librmt/rmt-connect
+RMTD=$BUILD/rmtd/rmtd
+VTAPE=$BUILD/rmtd/rmt-vtape
+RELAY=$SOURCE/tests/interop/delay_relay.py
+
+# tmpfs when there is one: the drive should not be the disk.
+WORK=$(mktemp -d "${TMPDIR:-$([ -d /dev/shm ] && echo /dev/shm || echo /tmp)}/rmt-pipeline-bench.XXXXXX")
+PIDS=""
+finish() {
+	local p
+	for p in $PIDS; do kill "$p" 2>/dev/null || true; done
+	for p in $PIDS; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap finish EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
+mkdir "$WORK/spool" "$WORK/src"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$WORK/src/data"
+PORT=$(free_port)
+"$RMTD" -d --control none --listen "127.0.0.1:$PORT" --allow "$WORK/spool" >"$WORK/server.log" 2>&1 &
+PIDS="$PIDS $!"
+sleep 0.5
+
+start_relay() { # start_relay DELAY_MS: sets RELAY_PORT
+	local file=$WORK/port.$RANDOM
+	python3 "$RELAY" --target "127.0.0.1:$PORT" --delay "$1" --rate "$RATE" \
+		--port-file "$file" >/dev/null 2>>"$WORK/relay.log" &
+	PIDS="$PIDS $!"
+	while [ ! -s "$file" ]; do sleep 0.05; done
+	RELAY_PORT=$(cat "$file")
+}
+
+# timed PORT PIPELINE MIB: seconds for tar to write MIB of the data to a fresh tape.
+timed() {
+	local tape=$WORK/spool/t$RANDOM.tap t0 t1
+	"$VTAPE" create "$tape" >/dev/null
+	head -c $(($3 * 1024 * 1024)) "$WORK/src/data" >"$WORK/part"
+	t0=$(date +%s.%N)
+	RMT_PORT=$1 RMT_PIPELINE=$2 RMT_CONNECT_CONFIG=/dev/null \
+		tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$tape" -C "$WORK" part
+	t1=$(date +%s.%N)
+	rm -f "$tape" "$tape".*
+	echo "$t1 - $t0" | bc
+}
+
+rate() { echo "scale=2; $1 / $2" | bc; } # rate MIB SECONDS
+
+printf '%-8s %-22s %-24s %-8s %s\n' RTT classic pipelined ratio "of the ${RATE_MB} MB/s cap"
+for rtt in 1 10 50; do
+	start_relay "$(echo "scale=1; $rtt / 2" | bc)"
+	# Classic moves one 10 KiB record per round trip: a share that takes seconds.
+	classic_mib=$(( (200 / rtt) > 0 ? 200 / rtt : 1 ))
+	[ "$classic_mib" -gt "$SIZE_MIB" ] && classic_mib=$SIZE_MIB
+	c=$(timed "$RELAY_PORT" 0 "$classic_mib")
+	p=$(timed "$RELAY_PORT" 1 "$SIZE_MIB")
+	cr=$(rate "$classic_mib" "$c")
+	pr=$(rate "$SIZE_MIB" "$p")
+	printf '%-8s %-22s %-24s %-8s %s %%\n' "${rtt}ms" "$cr MiB/s (${classic_mib} MiB)" \
+		"$pr MiB/s (${SIZE_MIB} MiB)" "$(echo "scale=1; $pr / $cr" | bc)x" \
+		"$(echo "scale=0; 100 * $pr * 1048576 / $RATE" | bc)"
+done
+
+# Loopback, no relay: the connector against a local pipe.
+tape=$WORK/spool/loop.tap
+"$VTAPE" create "$tape" >/dev/null
+t0=$(date +%s.%N)
+tar -b 20 -cf - -C "$WORK/src" data | cat >/dev/null
+t1=$(date +%s.%N)
+RMT_PORT=$PORT RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
+	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$tape" -C "$WORK/src" data
+t2=$(date +%s.%N)
+RMT_PORT=$PORT RMT_PIPELINE=0 RMT_CONNECT_CONFIG=/dev/null \
+	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$tape" -C "$WORK/src" data
+t3=$(date +%s.%N)
+local_s=$(echo "$t1 - $t0" | bc)
+piped_s=$(echo "$t2 - $t1" | bc)
+classic_s=$(echo "$t3 - $t2" | bc)
+echo "loopback, ${SIZE_MIB} MiB: local tar | cat ${local_s} s; pipelined ${piped_s} s" \
+	"($(echo "scale=2; $piped_s / $local_s" | bc)x); classic ${classic_s} s" \
+	"($(echo "scale=2; $classic_s / $local_s" | bc)x)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
