@@ -29,6 +29,7 @@
 
 #include "catalog.h"
 #include "control.h"
+#include "control_library.h"
 #include "counters.h"
 #include "log.h"
 #include "metrics.h"
@@ -631,6 +632,10 @@ static const char help_text[] =
     "release DRIVE            take a drive back from the session holding it\n"
     "catalog [--json] [NAME]  the catalog of a drive's or a named cartridge\n"
     "metrics                  drives and counters in the Prometheus text format\n"
+    "inventory [--json] [LIBRARY]   drives, slots and portals of the tape libraries\n"
+    "cartridges [--json] [CARTRIDGE] the cartridge database and which one follows which\n"
+    "load CARTRIDGE|slot:N DRIVE, unload DRIVE [slot:N], move LIBRARY FROM TO,\n"
+    "import LIBRARY [portal:N], export CARTRIDGE, readonly CARTRIDGE on|off\n"
     "help                     this text\n";
 
 static void *file_job_thread(void *arg)
@@ -895,6 +900,7 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	const struct status_session *session;
 	struct evbuffer *body;
 	const char *error;
+	char library_message[300];
 	int rc = 0;
 
 	/* Refused only now that the request is read: closing on unread data resets the peer. */
@@ -903,6 +909,24 @@ static void handle_request(struct control_connection *c, const char *line, size_
 		            "only root and the control group may use this socket");
 		return;
 	}
+	/* The tape library's commands (control_library.h). */
+	body = evbuffer_new();
+	if (body == NULL) {
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	rc = control_library_request(line, length, c->uid, c->pid, body, &error, library_message,
+	                             sizeof(library_message));
+	if (rc <= 0) {
+		if (rc == 0)
+			reply_body(c, body);
+		else
+			reply_error(c, error, library_message);
+		evbuffer_free(body);
+		return;
+	}
+	evbuffer_free(body);
+	rc = 0;
 	if (control_parse_request(line, length, &request, &error) < 0) {
 		reply_error(c, CONTROL_ERR_USAGE, error);
 		return;

@@ -24,6 +24,7 @@
 
 #include "rmt/protocol.h"
 #include "config.h"
+#include "library_runtime.h"
 #include "config_reader.h"
 #include "control.h"
 #include "drive.h"
@@ -281,6 +282,8 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	 */
 	make_directory(control.state_directory, 0750, control.owner, "state directory");
 	make_directory(status.directory, 0755, control.owner, "status directory");
+	if (libraries_start(c, control.state_directory) < 0)
+		fatalx("cannot start the tape libraries");
 	state->status = status_monitor_create(base, state->server, state->drives, &status);
 	if (state->status == NULL)
 		fatalx("cannot start the status monitor");
@@ -565,6 +568,7 @@ static int run_daemon(const struct options *o, struct config *config)
 	event_free(state.stop_timer);
 	control_free(state.control);
 	status_monitor_free(state.status);
+	libraries_stop();
 	server_free(state.server);
 	tls_context_free(state.tls);
 	drive_registry_free(&drives);

@@ -1,0 +1,34 @@
+/*
+ * control_library.h - the tape library commands of the control socket
+ * (rmtctl(8)):
+ *
+ *   inventory [--json] [LIBRARY]        what is in every drive, slot and portal
+ *   cartridges [--json] [CARTRIDGE]     the cartridge database and continuation order
+ *   load [--json] CARTRIDGE|slot:N DRIVE
+ *   unload [--json] DRIVE [slot:N]
+ *   move [--json] LIBRARY FROM TO       elements as drive:N, slot:N, portal:N
+ *   import [--json] LIBRARY [portal:N]
+ *   export [--json] CARTRIDGE
+ *   readonly [--json] CARTRIDGE on|off
+ *
+ * DRIVE is a library drive's declared name. A refusal is "ERR <code> <errno
+ * name>: <why>" with code notfound (ENOENT), busy (EBUSY), usage (EINVAL),
+ * unavailable (EEXIST, ENOSPC) or internal.
+ */
+#ifndef RMTD_CONTROL_LIBRARY_H
+#define RMTD_CONTROL_LIBRARY_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct evbuffer;
+
+/*
+ * Answer a library command. Returns 1 if line is not one (control.c goes on),
+ * 0 with the reply in body, or -1 with *code and message set.
+ */
+int control_library_request(const char *line, size_t length, uid_t uid, pid_t pid,
+                            struct evbuffer *body, const char **code, char *message,
+                            size_t message_size);
+
+#endif
