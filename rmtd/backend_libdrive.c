@@ -178,9 +178,12 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 static int libdrive_close(struct device *dev)
 {
 	struct libdrive *ld = libdrive_of(dev);
+	bool filemark = ld->attached && ld->written;
 	int error = detach(ld, dev);
 
 	pthread_mutex_lock(&ld->lib->lock);
+	if (filemark && error == 0) /* closing after writing wrote the file's filemark */
+		library_note_filemark(&ld->lib->state, ld->barcode, 1);
 	ld->lib->drive_open[ld->drive] = false;
 	library_save_locked(ld->lib);
 	pthread_mutex_unlock(&ld->lib->lock);
@@ -242,6 +245,8 @@ static ssize_t libdrive_write(struct device *dev, const void *buf, size_t count)
 	pthread_mutex_lock(&lib->lock);
 	if (n > 0) {
 		ld->written = true;
+		lib->state.drives[ld->drive].written = true;
+		lib->state.drives[ld->drive].written_file = ld->write_file;
 		library_note_write(&lib->state, ld->barcode, (uint64_t)n, (uint32_t)count,
 		                   time(NULL));
 	} else if (n == -ENOSPC) {

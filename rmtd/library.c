@@ -184,10 +184,13 @@ void library_apply_move(struct library_state *lib, const struct element_address 
 
 	memcpy(target->barcode, source->barcode, sizeof(target->barcode));
 	target->home_slot = 0;
+	target->written = false;
+	target->written_file = 0;
 	if (to->kind == ELEMENT_DRIVE)
 		target->home_slot = from->kind == ELEMENT_SLOT ? from->number : 0;
 	source->barcode[0] = '\0';
 	source->home_slot = 0;
+	source->written = false;
 }
 
 int library_free_slot(const struct library_state *lib)
@@ -324,6 +327,8 @@ static int format_elements(FILE *out, const char *kind, const struct library_ele
 		fprintf(out, "%s %d %s", kind, i + first, e[i].barcode);
 		if (e[i].home_slot > 0)
 			fprintf(out, " home %d", e[i].home_slot);
+		if (e[i].written)
+			fprintf(out, " written %" PRIu64, e[i].written_file);
 		fputc('\n', out);
 	}
 	return 0;
@@ -452,7 +457,7 @@ static bool parse_line(struct library_state *lib, char *line)
 			return false;
 		return library_note_continues(lib, w[1], a, w[3], b) == 0;
 	}
-	if ((n != 3 && n != 5) || !parse_u64(w[1], &a) || a > 100000 ||
+	if ((n != 3 && n != 5 && n != 7) || !parse_u64(w[1], &a) || a > 100000 ||
 	    !library_barcode_valid(w[2]))
 		return false;
 	if (strcmp(w[0], "drive") == 0)
@@ -468,10 +473,17 @@ static bool parse_line(struct library_state *lib, char *line)
 	if (e == NULL) /* the library is smaller now: the cartridge is placed anew */
 		return true;
 	snprintf(e->barcode, sizeof(e->barcode), "%s", w[2]);
-	if (n == 5) {
-		if (strcmp(w[3], "home") != 0 || !parse_u64(w[4], &b) || b > 100000)
+	for (int i = 3; i + 1 < n; i += 2) {
+		if (!parse_u64(w[i + 1], &b))
 			return false;
-		e->home_slot = (int)b;
+		if (strcmp(w[i], "home") == 0 && b <= 100000) {
+			e->home_slot = (int)b;
+		} else if (strcmp(w[i], "written") == 0) {
+			e->written = true;
+			e->written_file = b;
+		} else {
+			return false;
+		}
 	}
 	return true;
 }

@@ -457,6 +457,11 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
 
 	pthread_mutex_lock(&lib->lock);
 	snprintf(old, sizeof(old), "%s", lib->state.drives[drive].barcode);
+	/* Written by an earlier session (tar's), unloaded by this one (mt's). */
+	if (lib->state.drives[drive].written) {
+		written = true;
+		written_file = lib->state.drives[drive].written_file;
+	}
 	error = put_back_locked(lib, drive, &slot, why, sizeof(why));
 	if (error == 0) {
 		from.number = library_next_usable(&lib->state, slot);
