@@ -49,8 +49,8 @@ struct element_address {
 struct library_element {
 	char barcode[LIBRARY_BARCODE_MAX + 1]; /* "" when empty */
 	int home_slot;                         /* drives: the slot it came from (0: none) */
-	bool written;          /* drives: written since loaded */
-	uint64_t written_file; /* drives: the tape file last written */
+	bool written;                          /* drives: written since loaded */
+	uint64_t written_file;                 /* drives: the tape file last written */
 };
 
 /* What seed 001's afserver kept per cartridge. */

@@ -452,7 +452,8 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
                     char *loaded, size_t loaded_size)
 {
 	char old[LIBRARY_BARCODE_MAX + 1], why[160] = "", line[200];
-	struct element_address to = {ELEMENT_DRIVE, drive}, from = {ELEMENT_SLOT, 0};
+	struct element_address to = {ELEMENT_DRIVE, drive}, from = {ELEMENT_SLOT, 0}, at;
+	const struct continuation *next;
 	int slot, error;
 
 	pthread_mutex_lock(&lib->lock);
@@ -463,7 +464,11 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
 		written_file = lib->state.drives[drive].written_file;
 	}
 	error = put_back_locked(lib, drive, &slot, why, sizeof(why));
-	if (error == 0) {
+	if (error == 0 && !written && (next = library_continuation(&lib->state, old)) != NULL &&
+	    library_locate(&lib->state, next->to, &at) == 0 && at.kind == ELEMENT_SLOT) {
+		/* Read, not written: a restore goes on where the volume continued. */
+		from.number = at.number;
+	} else if (error == 0) {
 		from.number = library_next_usable(&lib->state, slot);
 		/* The one just put back is the next only if nothing else is usable. */
 		if (from.number > 0 &&

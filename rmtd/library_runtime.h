@@ -74,8 +74,10 @@ int library_op_inventory(struct library_runtime *lib, char *why, size_t why_size
 
 /*
  * Sequential autoloader step, on a drive's thread: put the drive's cartridge
- * back and load the next usable one after it. With written, record that
- * the old cartridge's file written_file continues on the new one's file 0.
+ * back and load the next usable one after it. With written (or the drive
+ * written since its load), record that the old cartridge's file written_file
+ * continues on the new one's file 0; not written and the old one continues on
+ * another (a restore reading), load that one.
  * Returns 0 (loaded is the new barcode) or -errno (-ENOMEDIUM: no usable one).
  */
 int library_op_next(struct library_runtime *lib, int drive, bool written, uint64_t written_file,
