@@ -535,10 +535,12 @@ int library_op_load_slot(struct library_runtime *lib, int drive, int slot, char 
 
 /* ------------------------------------------------------------------ output */
 
-static void inventory_kind(FILE *out, struct library_state *s, enum element_kind kind,
+static void inventory_kind(FILE *out, struct library_runtime *lib, enum element_kind kind,
                            const struct library_element *e, int count, int first, bool json,
                            bool *comma)
 {
+	struct library_state *s = &lib->state;
+
 	for (int i = 0; i < count; i++) {
 		const struct cartridge_record *r =
 		    e[i].barcode[0] ? library_record(s, e[i].barcode, false) : NULL;
@@ -550,6 +552,10 @@ static void inventory_kind(FILE *out, struct library_state *s, enum element_kind
 				fprintf(out, "\"%s\"", e[i].barcode);
 			else
 				fputs("null", out);
+			if (kind == ELEMENT_DRIVE)
+				fprintf(out, ",\"drive\":\"%s\",\"open\":%s",
+				        lib->spec.drive_names[i],
+				        lib->drive_open[i] ? "true" : "false");
 			if (kind == ELEMENT_DRIVE && e[i].home_slot > 0)
 				fprintf(out, ",\"home_slot\":%d", e[i].home_slot);
 			fprintf(out, ",\"readonly\":%s,\"full\":%s}",
@@ -560,7 +566,10 @@ static void inventory_kind(FILE *out, struct library_state *s, enum element_kind
 			fprintf(out, "%-6s %3d  %s", library_kind_name(kind), i + first,
 			        e[i].barcode[0] ? e[i].barcode : "(empty)");
 			if (kind == ELEMENT_DRIVE && e[i].home_slot > 0)
-				fprintf(out, "  (from slot %d)", e[i].home_slot);
+				fprintf(out, "  from slot %d", e[i].home_slot);
+			if (kind == ELEMENT_DRIVE)
+				fprintf(out, "  [%s%s]", lib->spec.drive_names[i],
+				        lib->drive_open[i] ? ", open" : "");
 			if (r && r->readonly)
 				fputs("  read-only", out);
 			if (r && r->full)
@@ -582,9 +591,9 @@ void library_format_inventory(struct library_runtime *lib, FILE *out, bool json)
 	else
 		fprintf(out, "Library %s (%s changer %s)\n", s->name, lib->changer.ops->name,
 		        lib->spec.path);
-	inventory_kind(out, s, ELEMENT_DRIVE, s->drives, s->drive_count, 0, json, &comma);
-	inventory_kind(out, s, ELEMENT_SLOT, s->slots, s->slot_count, 1, json, &comma);
-	inventory_kind(out, s, ELEMENT_PORTAL, s->portals, s->portal_count, 1, json, &comma);
+	inventory_kind(out, lib, ELEMENT_DRIVE, s->drives, s->drive_count, 0, json, &comma);
+	inventory_kind(out, lib, ELEMENT_SLOT, s->slots, s->slot_count, 1, json, &comma);
+	inventory_kind(out, lib, ELEMENT_PORTAL, s->portals, s->portal_count, 1, json, &comma);
 	if (json)
 		fputs("]}\n", out);
 	pthread_mutex_unlock(&lib->lock);
