@@ -63,9 +63,9 @@ static int attach(struct libdrive *ld)
 
 	if (ld->attached)
 		return 0;
-	pthread_mutex_lock(&ld->lib->lock);
+	library_lock(ld->lib);
 	snprintf(barcode, sizeof(barcode), "%s", ld->lib->state.drives[ld->drive].barcode);
-	pthread_mutex_unlock(&ld->lib->lock);
+	library_unlock(ld->lib);
 	if (barcode[0] == '\0')
 		return -ENOMEDIUM;
 	target.flags &= ~(O_CREAT | O_TRUNC | O_EXCL);
@@ -148,24 +148,24 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 			return error;
 		}
 	}
-	pthread_mutex_lock(&ld->lib->lock);
+	library_lock(ld->lib);
 	if (ld->lib->drive_open[ld->drive]) {
-		pthread_mutex_unlock(&ld->lib->lock);
+		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
 		free(ld);
 		return -EBUSY;
 	}
 	ld->lib->drive_open[ld->drive] = true;
-	pthread_mutex_unlock(&ld->lib->lock);
+	library_unlock(ld->lib);
 	dev->state = ld;
 	dev->is_tape = true;
 	dev->fd = -1;
 	error = ready(dev);
 	if (error < 0 && error != -ENOMEDIUM) {
-		pthread_mutex_lock(&ld->lib->lock);
+		library_lock(ld->lib);
 		ld->lib->drive_open[ld->drive] = false;
-		pthread_mutex_unlock(&ld->lib->lock);
+		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
 		free(ld);
@@ -181,12 +181,12 @@ static int libdrive_close(struct device *dev)
 	bool filemark = ld->attached && ld->written;
 	int error = detach(ld, dev);
 
-	pthread_mutex_lock(&ld->lib->lock);
+	library_lock(ld->lib);
 	if (filemark && error == 0) /* closing after writing wrote the file's filemark */
 		library_note_filemark(&ld->lib->state, ld->barcode, 1);
 	ld->lib->drive_open[ld->drive] = false;
 	library_save_locked(ld->lib);
-	pthread_mutex_unlock(&ld->lib->lock);
+	library_unlock(ld->lib);
 	if (ld->folder_fd >= 0)
 		close(ld->folder_fd);
 	free(ld);
@@ -210,10 +210,10 @@ static bool cartridge_readonly(struct libdrive *ld)
 	const struct cartridge_record *r;
 	bool readonly;
 
-	pthread_mutex_lock(&ld->lib->lock);
+	library_lock(ld->lib);
 	r = library_record(&ld->lib->state, ld->barcode, false);
 	readonly = r != NULL && r->readonly;
-	pthread_mutex_unlock(&ld->lib->lock);
+	library_unlock(ld->lib);
 	return readonly;
 }
 
@@ -234,15 +234,15 @@ static ssize_t libdrive_write(struct device *dev, const void *buf, size_t count)
 		if (ld->inner_ops->status(&ld->inner, &mt) == 0 && mt.mt_fileno >= 0) {
 			ld->write_file = (uint64_t)mt.mt_fileno;
 			if (mt.mt_fileno == 0 && mt.mt_blkno == 0) {
-				pthread_mutex_lock(&lib->lock);
+				library_lock(lib);
 				library_note_rewritten(&lib->state, ld->barcode);
-				pthread_mutex_unlock(&lib->lock);
+				library_unlock(lib);
 			}
 		}
 		ld->check_position = false;
 	}
 	n = ld->inner_ops->write(&ld->inner, buf, count);
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (n > 0) {
 		ld->written = true;
 		lib->state.drives[ld->drive].written = true;
@@ -253,7 +253,7 @@ static ssize_t libdrive_write(struct device *dev, const void *buf, size_t count)
 		library_note_full(&lib->state, ld->barcode);
 		library_save_locked(lib);
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	return n;
 }
 
@@ -335,10 +335,10 @@ static int libdrive_tape_op(struct device *dev, int op, int count)
 	ld->check_position = true;
 	error = ld->inner_ops->tape_op(&ld->inner, op, count);
 	if (error == 0 && (op == MTWEOF || op == MTWEOFI) && count > 0) {
-		pthread_mutex_lock(&ld->lib->lock);
+		library_lock(ld->lib);
 		library_note_filemark(&ld->lib->state, ld->barcode, (uint64_t)count);
 		library_save_locked(ld->lib);
-		pthread_mutex_unlock(&ld->lib->lock);
+		library_unlock(ld->lib);
 	}
 	return error;
 }

@@ -193,8 +193,20 @@ void library_apply_move(struct library_state *lib, const struct element_address 
 	source->written = false;
 }
 
+static bool slot_reserved(const struct library_state *lib, int slot)
+{
+	for (int d = 0; d < lib->drive_count; d++)
+		if (lib->drives[d].barcode[0] != '\0' && lib->drives[d].home_slot == slot)
+			return true;
+	return false;
+}
+
 int library_free_slot(const struct library_state *lib)
 {
+	/* A loaded cartridge's home slot is kept for its return. */
+	for (int i = 0; i < lib->slot_count; i++)
+		if (lib->slots[i].barcode[0] == '\0' && !slot_reserved(lib, i + 1))
+			return i + 1;
 	for (int i = 0; i < lib->slot_count; i++)
 		if (lib->slots[i].barcode[0] == '\0')
 			return i + 1;

@@ -118,7 +118,7 @@ int library_check_move(struct library_state *lib, const struct element_address *
 void library_apply_move(struct library_state *lib, const struct element_address *from,
                         const struct element_address *to);
 
-/* The first empty slot, or 0. */
+/* The first empty slot not kept for a loaded cartridge's return (else any empty), or 0. */
 int library_free_slot(const struct library_state *lib);
 /* Where an unloaded drive's cartridge goes: its home slot if empty, else the first empty. */
 int library_unload_slot(const struct library_state *lib, int drive);

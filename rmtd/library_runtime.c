@@ -66,10 +66,10 @@ struct library_runtime *libraries_of_cartridge(const char *barcode)
 		struct element_address at;
 		bool known;
 
-		pthread_mutex_lock(&running[i]->lock);
+		library_lock(running[i]);
 		known = library_locate(&running[i]->state, barcode, &at) == 0 ||
 		        library_record(&running[i]->state, barcode, false) != NULL;
-		pthread_mutex_unlock(&running[i]->lock);
+		library_unlock(running[i]);
 		if (known)
 			return running[i];
 	}
@@ -95,6 +95,61 @@ static int db_directory(const struct library_runtime *lib, char *out, size_t siz
 	return 0;
 }
 
+static int db_path(const struct library_runtime *lib, char *out, size_t size)
+{
+	if (lib->state_directory[0] == '\0' ||
+	    snprintf(out, size, "%s/library/%s", lib->state_directory, lib->spec.name) >= (int)size)
+		return -ENOENT;
+	return 0;
+}
+
+/* What the file looked like after our last read or write of it. */
+static void db_remember(struct library_runtime *lib)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+
+	memset(&lib->seen, 0, sizeof(lib->seen));
+	if (db_path(lib, path, sizeof(path)) == 0 && stat(path, &st) == 0)
+		lib->seen = st;
+}
+
+static void db_load(struct library_runtime *lib);
+
+/*
+ * rmtd --stdio serves each client in a process of its own (tar's, mt's): what
+ * another one changed is read before this one looks or changes anything.
+ */
+static void db_refresh(struct library_runtime *lib)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+	struct library_state fresh;
+
+	if (db_path(lib, path, sizeof(path)) < 0 || stat(path, &st) < 0)
+		return;
+	if (st.st_ino == lib->seen.st_ino && st.st_size == lib->seen.st_size &&
+	    st.st_mtim.tv_sec == lib->seen.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == lib->seen.st_mtim.tv_nsec)
+		return;
+	if (library_init(&fresh, lib->state.name, lib->state.drive_count, lib->state.slot_count,
+	                 lib->state.portal_count) < 0)
+		return;
+	lib->state = fresh;
+	db_load(lib);
+}
+
+void library_lock(struct library_runtime *lib)
+{
+	pthread_mutex_lock(&lib->lock);
+	db_refresh(lib);
+}
+
+void library_unlock(struct library_runtime *lib)
+{
+	pthread_mutex_unlock(&lib->lock);
+}
+
 void library_save_locked(struct library_runtime *lib)
 {
 	char dir[PATH_MAX], *text = NULL;
@@ -108,6 +163,8 @@ void library_save_locked(struct library_runtime *lib)
 	    (error = state_write_atomic(dir, lib->spec.name, text, length)) < 0)
 		log_warnx("library %s: cannot save its database: %s", lib->spec.name,
 		          strerror(-error));
+	else
+		db_remember(lib);
 	free(text);
 }
 
@@ -133,6 +190,7 @@ static void db_load(struct library_runtime *lib)
 	if (bad > 0)
 		log_warnx("%s: %d bad lines ignored", path, bad);
 	free(text);
+	db_remember(lib);
 }
 
 static struct library_runtime *library_start(const struct library_spec *spec,
@@ -251,11 +309,11 @@ int library_op_move(struct library_runtime *lib, const struct element_address *f
 
 	library_format_address(from, a, sizeof(a));
 	library_format_address(to, b, sizeof(b));
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if ((e = library_element_at(&lib->state, from)) != NULL)
 		snprintf(barcode, sizeof(barcode), "%s", e->barcode);
 	error = move_locked(lib, from, to, why, why_size);
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(what, sizeof(what), "move %s%s%s to %s", barcode, barcode[0] ? " from " : "", a,
 	         b);
 	log_operation(lib, what, who, error, why);
@@ -269,7 +327,7 @@ int library_op_load(struct library_runtime *lib, const char *what, int drive, co
 	char line[160];
 	int error;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (library_parse_address(what, &from) < 0 &&
 	    library_locate(&lib->state, what, &from) < 0) {
 		snprintf(why, why_size, "no cartridge %s in the library", what);
@@ -280,7 +338,7 @@ int library_op_load(struct library_runtime *lib, const char *what, int drive, co
 	} else {
 		error = move_locked(lib, &from, &to, why, why_size);
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(line, sizeof(line), "load %s into drive %d", what, drive);
 	log_operation(lib, line, who, error, why);
 	return error;
@@ -293,7 +351,7 @@ int library_op_unload(struct library_runtime *lib, int drive, int slot, const ch
 	char line[160], barcode[LIBRARY_BARCODE_MAX + 1] = "";
 	int error = 0;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (drive < 0 || drive >= lib->state.drive_count) {
 		snprintf(why, why_size, "the library has no drive %d", drive);
 		error = -EINVAL;
@@ -311,7 +369,7 @@ int library_op_unload(struct library_runtime *lib, int drive, int slot, const ch
 			error = move_locked(lib, &from, &to, why, why_size);
 		}
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(line, sizeof(line), "unload %s from drive %d to slot %d", barcode, drive,
 	         to.number);
 	log_operation(lib, line, who, error, why);
@@ -325,7 +383,7 @@ int library_op_import(struct library_runtime *lib, int portal, const char *who, 
 	char line[160], barcode[LIBRARY_BARCODE_MAX + 1] = "";
 	int error = 0;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (portal == 0)
 		for (int i = 0; i < lib->state.portal_count && from.number == 0; i++)
 			if (lib->state.portals[i].barcode[0] != '\0')
@@ -344,7 +402,7 @@ int library_op_import(struct library_runtime *lib, int portal, const char *who, 
 			snprintf(barcode, sizeof(barcode), "%s", e->barcode);
 		error = move_locked(lib, &from, &to, why, why_size);
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(line, sizeof(line), "import %s from portal %d to slot %d", barcode, from.number,
 	         to.number);
 	log_operation(lib, line, who, error, why);
@@ -358,7 +416,7 @@ int library_op_export(struct library_runtime *lib, const char *barcode, const ch
 	char line[160];
 	int error = 0;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	for (int i = 0; i < lib->state.portal_count && to.number == 0; i++)
 		if (lib->state.portals[i].barcode[0] == '\0')
 			to.number = i + 1;
@@ -378,7 +436,7 @@ int library_op_export(struct library_runtime *lib, const char *barcode, const ch
 	} else {
 		error = move_locked(lib, &from, &to, why, why_size);
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(line, sizeof(line), "export %s to portal %d", barcode, to.number);
 	log_operation(lib, line, who, error, why);
 	return error;
@@ -392,7 +450,7 @@ int library_op_readonly(struct library_runtime *lib, const char *barcode, bool r
 	char line[160];
 	int error = 0;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (library_locate(&lib->state, barcode, &at) < 0 &&
 	    library_record(&lib->state, barcode, false) == NULL) {
 		snprintf(why, why_size, "no cartridge %s in the library", barcode);
@@ -404,7 +462,7 @@ int library_op_readonly(struct library_runtime *lib, const char *barcode, bool r
 		r->readonly = readonly;
 		library_save_locked(lib);
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(line, sizeof(line), "cartridge %s read-only %s", barcode, readonly ? "on" : "off");
 	log_operation(lib, line, who, error, why);
 	return error;
@@ -414,13 +472,13 @@ int library_op_inventory(struct library_runtime *lib, char *why, size_t why_size
 {
 	int error;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	error = lib->changer.ops->inventory(&lib->changer, &lib->state);
 	if (error == 0)
 		library_save_locked(lib);
 	else
 		snprintf(why, why_size, "inventory: %s", strerror(-error));
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	return error;
 }
 
@@ -456,7 +514,7 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
 	const struct continuation *next;
 	int slot, error;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	snprintf(old, sizeof(old), "%s", lib->state.drives[drive].barcode);
 	/* Written by an earlier session (tar's), unloaded by this one (mt's). */
 	if (lib->state.drives[drive].written) {
@@ -498,7 +556,7 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
 		snprintf(line, sizeof(line), "drive %d: %s unloaded, no next cartridge (%s)", drive,
 		         old, why);
 	}
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	log_operation(lib, line, "mt offline", 0, "");
 	return error;
 }
@@ -510,7 +568,7 @@ int library_op_load_slot(struct library_runtime *lib, int drive, int slot, char 
 	char why[160] = "", line[200];
 	int put, error;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (slot < 1 || slot > lib->state.slot_count ||
 	    lib->state.slots[slot - 1].barcode[0] == '\0') {
 		snprintf(why, sizeof(why), "slot %d holds no cartridge", slot);
@@ -527,7 +585,7 @@ int library_op_load_slot(struct library_runtime *lib, int drive, int slot, char 
 	}
 	if (error == 0)
 		snprintf(loaded, loaded_size, "%s", lib->state.drives[drive].barcode);
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	snprintf(line, sizeof(line), "drive %d: load slot %d", drive, slot);
 	log_operation(lib, line, "MTLOAD", error, why);
 	return error;
@@ -584,7 +642,7 @@ void library_format_inventory(struct library_runtime *lib, FILE *out, bool json)
 	struct library_state *s = &lib->state;
 	bool comma = false;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	if (json)
 		fprintf(out, "{\"library\":\"%s\",\"changer\":\"%s\",\"elements\":[", s->name,
 		        lib->changer.ops->name);
@@ -596,7 +654,7 @@ void library_format_inventory(struct library_runtime *lib, FILE *out, bool json)
 	inventory_kind(out, lib, ELEMENT_PORTAL, s->portals, s->portal_count, 1, json, &comma);
 	if (json)
 		fputs("]}\n", out);
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 }
 
 static void format_record(FILE *out, struct library_state *s, const struct cartridge_record *r,
@@ -656,7 +714,7 @@ int library_format_cartridges(struct library_runtime *lib, const char *barcode, 
 	char names[LIBRARY_CARTRIDGES_MAX][LIBRARY_BARCODE_MAX + 1];
 	int n = 0;
 
-	pthread_mutex_lock(&lib->lock);
+	library_lock(lib);
 	/* Every cartridge in an element has a record to show, even if never written. */
 	for (int k = 0; k < 3; k++) {
 		const struct library_element *e = k == 0   ? s->drives
@@ -680,6 +738,6 @@ int library_format_cartridges(struct library_runtime *lib, const char *barcode, 
 	}
 	if (json)
 		fputs("]}\n", out);
-	pthread_mutex_unlock(&lib->lock);
+	library_unlock(lib);
 	return barcode != NULL && !found ? -ENOENT : 0;
 }

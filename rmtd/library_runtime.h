@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "changer.h"
 #include "library.h"
@@ -32,7 +33,15 @@ struct library_runtime {
 	struct library_state state;
 	char state_directory[PATH_MAX];      /* "" when none */
 	bool drive_open[LIBRARY_DRIVES_MAX]; /* a session has the drive open */
+	struct stat seen;                    /* the database file as last read or written */
 };
+
+/*
+ * Take the library's lock, first reading the database again if another
+ * process (rmtd --stdio serves each client in one) changed it since.
+ */
+void library_lock(struct library_runtime *lib);
+void library_unlock(struct library_runtime *lib);
 
 /* Start the configured libraries (once: a reload keeps them). Returns 0 or -1 (logged). */
 int libraries_start(const struct config *config, const char *state_directory);

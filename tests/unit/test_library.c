@@ -91,7 +91,8 @@ Test(library, load_and_unload_remember_the_home_slot)
 	cr_assert_eq(lib.drives[0].home_slot, 2);
 	cr_assert_str_eq(lib.slots[1].barcode, "");
 	cr_assert_eq(library_unload_slot(&lib, 0), 2);
-	put(ELEMENT_SLOT, 2, "B9"); /* someone filled the home slot */
+	cr_assert_eq(library_free_slot(&lib), 4); /* slot 2 is kept for A2 */
+	put(ELEMENT_SLOT, 2, "B9");               /* someone filled the home slot */
 	cr_assert_eq(library_unload_slot(&lib, 0), 4);
 }
 
