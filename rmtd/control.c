@@ -571,6 +571,7 @@ struct file_job {
 	int result;
 	char *body;
 	size_t length;
+	char next[300]; /* a library cartridge: which one a restore loads next */
 };
 
 struct control {
@@ -685,7 +686,8 @@ static void file_job_done(evutil_socket_t fd, short what, void *arg)
 		if (job->result == 0) {
 			struct evbuffer *body = evbuffer_new();
 
-			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0)
+			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0 &&
+			    evbuffer_add(body, job->next, strlen(job->next)) == 0)
 				reply_body(c, body);
 			else
 				reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
@@ -755,6 +757,7 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	struct control *control = c->control;
 	struct file_job *job;
 	struct status_snapshot snapshot;
+	char library_name[PATH_MAX];
 	int error = 0;
 
 	if (control->state_directory == NULL) {
@@ -769,6 +772,12 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	if (error == 0 && request->has_name) {
 		/* The name as a cartridge first; a drive's name means the cartridge in it. */
 		error = add_candidate(job, request->name);
+		/* A library's cartridge by its barcode (control_library.h). */
+		if (error == 0 &&
+		    control_library_catalog_name(request->name, library_name, sizeof(library_name)) == 0)
+			error = add_candidate(job, library_name);
+		if (!request->json)
+			control_library_next_line(request->name, job->next, sizeof(job->next));
 		if (error == 0 && status_monitor_snapshot(control->monitor, &snapshot) == 0) {
 			for (size_t i = 0; error == 0 && i < snapshot.drive_count; i++) {
 				const struct status_drive *d = &snapshot.drives[i];

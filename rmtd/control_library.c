@@ -3,6 +3,7 @@
  * library_runtime.c, answered as text or JSON.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,4 +261,39 @@ int control_library_request(const char *line, size_t length, uid_t uid, pid_t pi
 	if (error < 0)
 		return fail(error, why[0] ? why : strerror(-error), code, message, message_size);
 	return 0;
+}
+
+int control_library_catalog_name(const char *barcode, char *out, size_t size)
+{
+	struct library_runtime *lib;
+
+	if (!library_barcode_valid(barcode) || (lib = libraries_of_cartridge(barcode)) == NULL ||
+	    !lib->spec.is_virtual)
+		return -ENOENT;
+	return library_image_path(lib, barcode, out, size);
+}
+
+void control_library_next_line(const char *barcode, char *out, size_t size)
+{
+	struct library_runtime *lib;
+	const struct continuation *c;
+	struct element_address at;
+	char where[32] = "outside the library";
+
+	out[0] = '\0';
+	if (!library_barcode_valid(barcode) || (lib = libraries_of_cartridge(barcode)) == NULL)
+		return;
+	library_lock(lib);
+	c = library_continuation(&lib->state, barcode);
+	if (c == NULL) {
+		snprintf(out, size, "Cartridge %s continues on no other cartridge\n", barcode);
+	} else {
+		if (library_locate(&lib->state, c->to, &at) == 0)
+			library_format_address(&at, where, sizeof(where));
+		snprintf(out, size,
+		         "Cartridge %s file %" PRIu64 " continues on cartridge %s file %" PRIu64
+		         ": load %s next (%s)\n",
+		         c->from, c->from_file, c->to, c->to_file, c->to, where);
+	}
+	library_unlock(lib);
 }

@@ -31,4 +31,12 @@ int control_library_request(const char *line, size_t length, uid_t uid, pid_t pi
                             struct evbuffer *body, const char **code, char *message,
                             size_t message_size);
 
+/*
+ * For "catalog NAME": the name a library cartridge's catalog is kept under (a
+ * virtual cartridge's image path). Returns 0, or -ENOENT if NAME is none.
+ */
+int control_library_catalog_name(const char *barcode, char *out, size_t size);
+/* For "catalog NAME": which cartridge a restore loads after this one, as a line; "" if none. */
+void control_library_next_line(const char *barcode, char *out, size_t size);
+
 #endif

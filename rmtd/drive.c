@@ -284,6 +284,19 @@ void drive_accounting_cartridge(struct drive *drive, const char *cartridge)
 	drive->has_cartridge = true;
 }
 
+void drive_accounting_follow(struct drive *drive, const char *cartridge)
+{
+	if (drive->state_directory[0] == '\0' || cartridge == NULL ||
+	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
+		return;
+	if (drive->has_cartridge) {
+		drive_accounting_save(drive);
+		catalog_free(&drive->catalog);
+		drive->has_cartridge = false;
+	}
+	drive_accounting_cartridge(drive, cartridge);
+}
+
 void drive_accounting_start(struct drive *drive, const char *state_directory, const char *cartridge)
 {
 	struct counters_delta mount = {.mounts = 1};

@@ -1307,6 +1307,9 @@ static void session_job_done(struct job *job, void *arg)
 				log_warnx("session %u: close of %s: %s", s->id, s->drive->name,
 				          strerror((int)-job->result));
 		}
+		/* A library drive's call may have loaded another cartridge. */
+		if (s->request.command != PROTO_CLOSE)
+			drive_accounting_follow(s->drive, backend_libdrive_cartridge(&s->drive->device));
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
 		session_settle_read_buffer(s);

@@ -160,13 +160,36 @@ refused ENOENT readonly Z9 on
 must readonly A2 off
 ok
 
-check "the database survives a restart of rmtd"
+check "mt offline on a written drive: the next cartridge comes, rmtctl catalog says which follows"
+python3 - "$PORT" <<'PY' || fail "mt offline"
+import os, sys
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, O_RDWR, MTOFFL
+r = Rmt.connect(int(sys.argv[1]))
+r.open("lib0d1", O_RDWR)
+r.ioctl(MTOFFL, 1)
+r.close()
+PY
+must inventory
+grep -q "^drive    1  A3  from slot 1  \[lib0d1\]$" "$WORK/ctl.out" || fail "A3 was not loaded next: $(cat "$WORK/ctl.out")"
+grep -q "^slot     4  A1$" "$WORK/ctl.out" || fail "A1 is not back in slot 4: $(cat "$WORK/ctl.out")"
+logged "library lib0: drive 1: A1 unloaded, A3 loaded from slot 1"
+must catalog A1
+grep -q "^Cartridge A1 file 0 continues on cartridge A3 file 0: load A3 next (drive 1)$" "$WORK/ctl.out" ||
+	fail "catalog A1: $(cat "$WORK/ctl.out")"
+grep -q "^cartridge $LIB/A1.tap" "$WORK/ctl.out" || fail "catalog A1 is not A1's image's: $(cat "$WORK/ctl.out")"
+must catalog A3
+grep -q "^Cartridge A3 continues on no other cartridge$" "$WORK/ctl.out" || fail "catalog A3: $(cat "$WORK/ctl.out")"
 must cartridges A1
-grep -q "^A1: drive 1, .* 10240 bytes, " "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "cartridges A1: $(cat "$WORK/ctl.out")"
+ok
+
+check "the database survives a restart of rmtd"
 stop_daemon
 start_daemon
 must inventory
-grep -q "^drive    1  A1  from slot 4  \[lib0d1\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^drive    1  A3  from slot 1  \[lib0d1\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 must cartridges A1
-grep -q "^A1: drive 1, .* 10240 bytes, 1 files, .* block sizes 10240$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^A1: slot 4, full 0 times, 10240 bytes, 1 files, .* block sizes 10240$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 ok
