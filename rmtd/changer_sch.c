@@ -130,7 +130,7 @@ static int read_kind(struct changer *changer, enum element_kind kind, struct lib
 		return error;
 	for (int unit = 0; unit < count; unit++) {
 		char barcode[LIBRARY_BARCODE_MAX + 1];
-		int home = e[unit].home_slot;
+		struct library_element before = e[unit];
 
 		memset(&e[unit], 0, sizeof(e[unit]));
 		if (!(status[unit] & CESTATUS_FULL))
@@ -141,8 +141,10 @@ static int read_kind(struct changer *changer, enum element_kind kind, struct lib
 			          kind == ELEMENT_DRIVE ? unit : unit + 1);
 			continue;
 		}
+		/* The same cartridge as before keeps what rmtd knew of it (home, written). */
+		if (strcmp(before.barcode, barcode) == 0)
+			e[unit] = before;
 		snprintf(e[unit].barcode, sizeof(e[unit].barcode), "%s", barcode);
-		e[unit].home_slot = home;
 	}
 	return 0;
 }

@@ -388,6 +388,14 @@ Test(changer_sch, inventory_reads_barcodes_and_moves_map_units)
 	cr_assert_eq(changer.ops->inventory(&changer, &state), 0);
 	cr_assert_str_eq(state.drives[0].barcode, "S00002L6");
 	cr_assert_str_eq(state.slots[1].barcode, "");
+	/* what rmtd knew of the cartridge in the drive survives the next inventory */
+	state.drives[0].home_slot = 2;
+	state.drives[0].written = true;
+	state.drives[0].written_file = 3;
+	cr_assert_eq(changer.ops->inventory(&changer, &state), 0);
+	cr_assert_eq(state.drives[0].home_slot, 2);
+	cr_assert(state.drives[0].written);
+	cr_assert_eq(state.drives[0].written_file, 3);
 
 	/* the device's refusal comes back as its errno */
 	smc.refuse_move = EBUSY;
