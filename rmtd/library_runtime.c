@@ -741,3 +741,17 @@ int library_format_cartridges(struct library_runtime *lib, const char *barcode, 
 	library_unlock(lib);
 	return barcode != NULL && !found ? -ENOENT : 0;
 }
+
+int library_drive_describe(const char *device, char *barcode, size_t size, int *slot)
+{
+	struct library_runtime *lib;
+	int drive;
+
+	if (device == NULL || (lib = libraries_of_drive(device, &drive)) == NULL)
+		return -ENOENT;
+	library_lock(lib);
+	snprintf(barcode, size, "%s", lib->state.drives[drive].barcode);
+	*slot = lib->state.drives[drive].home_slot;
+	library_unlock(lib);
+	return 0;
+}

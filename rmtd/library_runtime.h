@@ -98,6 +98,12 @@ int library_op_load_slot(struct library_runtime *lib, int drive, int slot, char 
 /* Save the database now (after notes made under the lock). */
 void library_save_locked(struct library_runtime *lib);
 
+/*
+ * For a drive's status: is device a library's drive, and which cartridge is in
+ * it ("" when empty) from which slot (0: none). Returns 0 or -ENOENT.
+ */
+int library_drive_describe(const char *device, char *barcode, size_t size, int *slot);
+
 /* Inventory and database as text or JSON. */
 void library_format_inventory(struct library_runtime *lib, FILE *out, bool json);
 /* The cartridge database (all, or one barcode) and its continuation order. */

@@ -73,11 +73,17 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=[x for x in d["el
 	fail "inventory --json: $(cat "$WORK/ctl.out")"
 ok
 
-check "load A2 into lib0d0; the drive shows its cartridge and slot"
+check "load A2 into lib0d0; inventory, drives and status show its cartridge and slot"
 must load A2 lib0d0
 logged "library lib0: load A2 into drive 0 (by uid"
 must inventory
 grep -q "^drive    0  A2  from slot 2  \[lib0d0\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+must drives
+grep -q "^Drive lib0d0 (.*, cartridge A2 from slot 2" "$WORK/ctl.out" || fail "drives: $(cat "$WORK/ctl.out")"
+grep -q "^Drive lib0d1 (.*, no cartridge loaded" "$WORK/ctl.out" || fail "drives: $(cat "$WORK/ctl.out")"
+must status --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); x=[v for v in d["drives"] if v.get("alias")=="lib0d0"][0]; assert x["library_cartridge"]=="A2" and x["library_slot"]==2, x' "$WORK/ctl.out" ||
+	fail "status --json: $(cat "$WORK/ctl.out")"
 ok
 
 check "refusals: load into a busy drive, move to a full slot, export a loaded cartridge"
