@@ -773,8 +773,8 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 		/* The name as a cartridge first; a drive's name means the cartridge in it. */
 		error = add_candidate(job, request->name);
 		/* A library's cartridge by its barcode (control_library.h). */
-		if (error == 0 &&
-		    control_library_catalog_name(request->name, library_name, sizeof(library_name)) == 0)
+		if (error == 0 && control_library_catalog_name(request->name, library_name,
+		                                               sizeof(library_name)) == 0)
 			error = add_candidate(job, library_name);
 		if (!request->json)
 			control_library_next_line(request->name, job->next, sizeof(job->next));

@@ -192,7 +192,7 @@ static int run_stdio(const struct options *o, struct config *config)
 		fatalx("cannot set up standard input and output");
 	/* Each process reads the libraries' database when it starts, and saves each change. */
 	if (libraries_start(config, o->state_directory != NULL ? o->state_directory
-	                                                      : config->state_directory) < 0)
+	                                                       : config->state_directory) < 0)
 		fatalx("cannot start the tape libraries");
 	/* One client, one process: it never needs more of the filesystem than the rules name. */
 	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)

@@ -391,8 +391,7 @@ static bool library_command(const char *command)
 	return false;
 }
 
-static int library_request(const char *socket_path, const char *command, int count,
-                           char **words)
+static int library_request(const char *socket_path, const char *command, int count, char **words)
 {
 	char request[CONTROL_REQUEST_MAX];
 	size_t used = (size_t)snprintf(request, sizeof(request), "%s", command);

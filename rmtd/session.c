@@ -1277,8 +1277,9 @@ static void session_job_done(struct job *job, void *arg)
 			drive_accounting_start(s->drive, s->settings.config->state_directory,
 			                       backend_libdrive_cartridge(&s->drive->device) != NULL
 			                           ? backend_libdrive_cartridge(&s->drive->device)
-			                       : s->drive->kind == DEVICE_KIND_VTAPE ? s->drive->name
-			                                                             : NULL);
+			                       : s->drive->kind == DEVICE_KIND_VTAPE
+			                           ? s->drive->name
+			                           : NULL);
 			s->splice_target = session_can_splice_to(s);
 			s->operation = "Open";
 			if (!ending)
@@ -1309,7 +1310,8 @@ static void session_job_done(struct job *job, void *arg)
 		}
 		/* A library drive's call may have loaded another cartridge. */
 		if (s->request.command != PROTO_CLOSE)
-			drive_accounting_follow(s->drive, backend_libdrive_cartridge(&s->drive->device));
+			drive_accounting_follow(s->drive,
+			                        backend_libdrive_cartridge(&s->drive->device));
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
 		session_settle_read_buffer(s);

@@ -340,8 +340,9 @@ static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 		                status_text_escape(name, sizeof(name), d->cartridge));
 	/* A library's drive: the cartridge the changer put in it, and its slot. */
 	if (rc == 0 && library_drive_describe(d->name, barcode, sizeof(barcode), &slot) == 0)
-		rc = barcode[0] == '\0' ? add_printf(out, ", no cartridge loaded")
-		                        : add_printf(out, ", cartridge %s from slot %d", barcode, slot);
+		rc = barcode[0] == '\0'
+		         ? add_printf(out, ", no cartridge loaded")
+		         : add_printf(out, ", cartridge %s from slot %d", barcode, slot);
 	if (rc == 0 && d->counters != NULL)
 		rc = format_counters_text(out, d->counters);
 	if (rc == 0)
