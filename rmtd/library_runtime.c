@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "config.h"
@@ -139,14 +142,34 @@ static void db_refresh(struct library_runtime *lib)
 	db_load(lib);
 }
 
+/*
+ * Other rmtd processes (rmtd --stdio, one per client) change the same database:
+ * an flock on NAME.lock beside it makes their changes one after the other.
+ */
+static void file_lock(struct library_runtime *lib)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 80];
+
+	if (lib->lock_fd < 0 && lib->state_directory[0] != '\0' &&
+	    db_directory(lib, dir, sizeof(dir)) == 0 &&
+	    snprintf(path, sizeof(path), "%s/%s.lock", dir, lib->spec.name) < (int)sizeof(path))
+		lib->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (lib->lock_fd >= 0)
+		while (flock(lib->lock_fd, LOCK_EX) < 0 && errno == EINTR)
+			;
+}
+
 void library_lock(struct library_runtime *lib)
 {
 	pthread_mutex_lock(&lib->lock);
+	file_lock(lib);
 	db_refresh(lib);
 }
 
 void library_unlock(struct library_runtime *lib)
 {
+	if (lib->lock_fd >= 0)
+		flock(lib->lock_fd, LOCK_UN);
 	pthread_mutex_unlock(&lib->lock);
 }
 
@@ -202,6 +225,7 @@ static struct library_runtime *library_start(const struct library_spec *spec,
 	if (lib == NULL)
 		return NULL;
 	pthread_mutex_init(&lib->lock, NULL);
+	lib->lock_fd = -1;
 	lib->spec = *spec;
 	snprintf(lib->state_directory, sizeof(lib->state_directory), "%s", state_directory);
 	error = spec->is_virtual
@@ -215,17 +239,23 @@ static struct library_runtime *library_start(const struct library_spec *spec,
 	if (error == 0)
 		error = library_init(&lib->state, spec->name, spec->drive_count, slots, portals);
 	if (error == 0) {
+		file_lock(lib);
 		db_load(lib);
 		error = lib->changer.ops->inventory(&lib->changer, &lib->state);
+		if (error == 0)
+			library_save_locked(lib);
+		if (lib->lock_fd >= 0)
+			flock(lib->lock_fd, LOCK_UN);
 	}
 	if (error < 0) {
 		log_warnx("library %s: %s: %s", spec->name, spec->path, strerror(-error));
 		if (lib->changer.ops != NULL && lib->changer.fd >= 0)
 			lib->changer.ops->close(&lib->changer);
+		if (lib->lock_fd >= 0)
+			close(lib->lock_fd);
 		free(lib);
 		return NULL;
 	}
-	library_save_locked(lib);
 	log_info("library %s: %s changer %s, %d drives, %d slots, %d portals", spec->name,
 	         lib->changer.ops->name, spec->path, lib->state.drive_count, lib->state.slot_count,
 	         lib->state.portal_count);
@@ -258,6 +288,8 @@ void libraries_stop(void)
 {
 	for (int i = 0; i < running_count; i++) {
 		running[i]->changer.ops->close(&running[i]->changer);
+		if (running[i]->lock_fd >= 0)
+			close(running[i]->lock_fd);
 		pthread_mutex_destroy(&running[i]->lock);
 		free(running[i]);
 	}

@@ -34,6 +34,7 @@ struct library_runtime {
 	char state_directory[PATH_MAX];      /* "" when none */
 	bool drive_open[LIBRARY_DRIVES_MAX]; /* a session has the drive open */
 	struct stat seen;                    /* the database file as last read or written */
+	int lock_fd;                         /* NAME.lock beside it (other rmtd processes) */
 };
 
 /*
