@@ -5,8 +5,11 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sys/ioctl.h>
 
@@ -415,4 +418,54 @@ Test(changer_sch, a_device_that_is_no_changer_is_refused)
 	struct changer changer;
 
 	cr_assert_eq(changer_sch_open(&changer, "/dev/null", not_a_changer), -ENODEV);
+}
+
+/* ------------------------------------------------------------------ the virtual changer */
+
+static void touch(const char *dir, const char *file)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0, "%s", path);
+	close(fd);
+}
+
+Test(changer_virtual, images_take_empty_slots_in_name_order_and_gone_ones_leave)
+{
+	char dir[] = "/tmp/test_library.XXXXXX", path[512];
+	struct changer changer;
+	struct library_state state;
+	struct element_address from, to;
+
+	cr_assert_not_null(mkdtemp(dir));
+	touch(dir, "C3.tap");
+	touch(dir, "A1.tap");
+	touch(dir, "A1.tap.meta"); /* a sidecar is no cartridge */
+	touch(dir, ".drive0.tap"); /* nor is a drive's own name */
+	touch(dir, "bad name.tap");
+	cr_assert_eq(changer_virtual_open(&changer, dir, 1, 3, 1), 0);
+	cr_assert_eq(library_init(&state, "v", 1, 3, 1), 0);
+	snprintf(state.slots[1].barcode, sizeof(state.slots[1].barcode), "GONE");
+	cr_assert_eq(changer.ops->inventory(&changer, &state), 0);
+	cr_assert_str_eq(state.slots[0].barcode, "A1");
+	cr_assert_str_eq(state.slots[1].barcode, "C3"); /* GONE left slot 2 */
+	cr_assert_str_eq(state.slots[2].barcode, "");
+	/* a move checks the image is still there */
+	from = at(ELEMENT_SLOT, 1);
+	to = at(ELEMENT_DRIVE, 0);
+	cr_assert_eq(changer.ops->move(&changer, &state, &from, &to), 0);
+	snprintf(path, sizeof(path), "%s/A1.tap", dir);
+	unlink(path);
+	cr_assert_eq(changer.ops->move(&changer, &state, &from, &to), -ENOENT);
+	changer.ops->close(&changer);
+	for (const char *const *f = (const char *const[]){"C3.tap", "A1.tap.meta", ".drive0.tap",
+	                                                  "bad name.tap", NULL};
+	     *f != NULL; f++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *f);
+		unlink(path);
+	}
+	rmdir(dir);
 }
