@@ -571,7 +571,13 @@ struct file_job {
 	int result;
 	char *body;
 	size_t length;
-	char next[300]; /* a library cartridge: which one a restore loads next */
+	char next[300];        /* a library cartridge: which one a restore loads next */
+	char *library_request; /* a library command (control_library.h) */
+	size_t library_length;
+	uid_t uid;
+	pid_t pid;
+	const char *error_code; /* its refusal */
+	char error_message[300];
 };
 
 struct control {
@@ -643,7 +649,11 @@ static void *file_job_thread(void *arg)
 {
 	struct file_job *job = arg;
 
-	if (job->drives != NULL) {
+	if (job->library_request != NULL) {
+		job->result = control_library_request(
+		    job->library_request, job->library_length, job->uid, job->pid, &job->body,
+		    &job->length, &job->error_code, job->error_message, sizeof(job->error_message));
+	} else if (job->drives != NULL) {
 		struct status_drive *drives = calloc(job->drive_count + 1, sizeof(*drives));
 
 		for (size_t i = 0; drives != NULL && i < job->drive_count; i++)
@@ -672,6 +682,7 @@ static void file_job_free(struct file_job *job)
 		free(job->candidates[i]);
 	free(job->drives);
 	free(job->body);
+	free(job->library_request);
 	free(job);
 }
 
@@ -683,7 +694,9 @@ static void file_job_done(evutil_socket_t fd, short what, void *arg)
 	pthread_join(job->thread, NULL);
 	if (c != NULL) {
 		c->job = NULL;
-		if (job->result == 0) {
+		if (job->library_request != NULL && job->result < 0) {
+			reply_error(c, job->error_code, job->error_message);
+		} else if (job->result == 0) {
 			struct evbuffer *body = evbuffer_new();
 
 			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0 &&
@@ -750,6 +763,29 @@ static struct file_job *file_job_new(struct control_connection *c,
 	TAILQ_INSERT_TAIL(&c->control->jobs, job, entry);
 	job->state_directory = strdup(c->control->state_directory);
 	return job;
+}
+
+static void handle_library(struct control_connection *c, const char *line, size_t length)
+{
+	struct file_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL || (job->library_request = malloc(length + 1)) == NULL) {
+		free(job);
+		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(job->library_request, line, length);
+	job->library_request[length] = '\0';
+	job->library_length = length;
+	job->uid = c->uid;
+	job->pid = c->pid;
+	job->control = c->control;
+	job->connection = c;
+	TAILQ_INSERT_TAIL(&c->control->jobs, job, entry);
+	if (file_job_start(job) == 0)
+		return;
+	file_job_free(job);
+	reply_error(c, CONTROL_ERR_INTERNAL, "cannot start the library command");
 }
 
 static void handle_catalog(struct control_connection *c, const struct control_request *request)
@@ -909,7 +945,6 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	const struct status_session *session;
 	struct evbuffer *body;
 	const char *error;
-	char library_message[300];
 	int rc = 0;
 
 	/* Refused only now that the request is read: closing on unread data resets the peer. */
@@ -918,24 +953,11 @@ static void handle_request(struct control_connection *c, const char *line, size_
 		            "only root and the control group may use this socket");
 		return;
 	}
-	/* The tape library's commands (control_library.h). */
-	body = evbuffer_new();
-	if (body == NULL) {
-		reply_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+	/* The tape library's commands (control_library.h): a changer may take seconds. */
+	if (control_library_is_command(line, length)) {
+		handle_library(c, line, length);
 		return;
 	}
-	rc = control_library_request(line, length, c->uid, c->pid, body, &error, library_message,
-	                             sizeof(library_message));
-	if (rc <= 0) {
-		if (rc == 0)
-			reply_body(c, body);
-		else
-			reply_error(c, error, library_message);
-		evbuffer_free(body);
-		return;
-	}
-	evbuffer_free(body);
-	rc = 0;
 	if (control_parse_request(line, length, &request, &error) < 0) {
 		reply_error(c, CONTROL_ERR_USAGE, error);
 		return;

@@ -8,8 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
-
 #include "control.h"
 #include "control_library.h"
 #include "library_runtime.h"
@@ -67,11 +65,6 @@ static int fail(int error, const char *why, const char **code, char *message, si
 	return -1;
 }
 
-static int done(struct evbuffer *body, const char *text, size_t length)
-{
-	return evbuffer_add(body, text, length) == 0 ? 0 : -1;
-}
-
 /* One answer line for a change: what the library looks like where it moved. */
 static void changed(FILE *out, bool json, const char *what)
 {
@@ -91,8 +84,23 @@ static struct library_runtime *library_named(const char *name, const char **code
 	return lib;
 }
 
-int control_library_request(const char *line, size_t length, uid_t uid, pid_t pid,
-                            struct evbuffer *body, const char **code, char *message,
+bool control_library_is_command(const char *line, size_t length)
+{
+	static const char *const words[] = {"inventory", "cartridges", "load",   "unload",
+	                                    "move",      "import",     "export", "readonly"};
+	size_t n = 0;
+
+	while (n < length && line[n] != ' ' && line[n] != '\t' && line[n] != '\r' &&
+	       line[n] != '\n')
+		n++;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == n && memcmp(words[i], line, n) == 0)
+			return true;
+	return false;
+}
+
+int control_library_request(const char *line, size_t length, uid_t uid, pid_t pid, char **body,
+                            size_t *body_length, const char **code, char *message,
                             size_t message_size)
 {
 	char copy[CONTROL_REQUEST_MAX], *w[WORDS_MAX + 1], *save = NULL, who[64], why[200] = "";
@@ -103,8 +111,10 @@ int control_library_request(const char *line, size_t length, uid_t uid, pid_t pi
 	int n = 0, error = 0, drive;
 	const char *command;
 
+	*body = NULL;
+	*body_length = 0;
 	if (length >= sizeof(copy))
-		return 1;
+		return fail(-EINVAL, "request too long", code, message, message_size);
 	memcpy(copy, line, length);
 	copy[length] = '\0';
 	copy[strcspn(copy, "\r\n")] = '\0';
@@ -112,13 +122,8 @@ int control_library_request(const char *line, size_t length, uid_t uid, pid_t pi
 	     word = strtok_r(NULL, " \t", &save))
 		w[n++] = word;
 	if (n == 0)
-		return 1;
+		return fail(-EINVAL, "no command", code, message, message_size);
 	command = w[0];
-	if (strcmp(command, "inventory") != 0 && strcmp(command, "cartridges") != 0 &&
-	    strcmp(command, "load") != 0 && strcmp(command, "unload") != 0 &&
-	    strcmp(command, "move") != 0 && strcmp(command, "import") != 0 &&
-	    strcmp(command, "export") != 0 && strcmp(command, "readonly") != 0)
-		return 1;
 	if (n > 1 && strcmp(w[1], "--json") == 0) {
 		json = true;
 		memmove(&w[1], &w[2], (size_t)(n - 2) * sizeof(w[0]));
@@ -255,12 +260,13 @@ int control_library_request(const char *line, size_t length, uid_t uid, pid_t pi
 		error = -ENOMEM;
 		snprintf(why, sizeof(why), "out of memory");
 	}
-	if (error == 0)
-		error = done(body, r.text, r.length) == 0 ? 0 : -ENOMEM;
+	if (error == 0) {
+		*body = r.text;
+		*body_length = r.length;
+		return 0;
+	}
 	free(r.text);
-	if (error < 0)
-		return fail(error, why[0] ? why : strerror(-error), code, message, message_size);
-	return 0;
+	return fail(error, why[0] ? why : strerror(-error), code, message, message_size);
 }
 
 int control_library_catalog_name(const char *barcode, char *out, size_t size)

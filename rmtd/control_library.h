@@ -18,17 +18,18 @@
 #ifndef RMTD_CONTROL_LIBRARY_H
 #define RMTD_CONTROL_LIBRARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
-struct evbuffer;
-
+/* Is this request line one of the library commands? */
+bool control_library_is_command(const char *line, size_t length);
 /*
- * Answer a library command. Returns 1 if line is not one (control.c goes on),
- * 0 with the reply in body, or -1 with *code and message set.
+ * Answer a library command (it may wait for a changer: not on the event loop).
+ * Returns 0 with the reply in *body (malloc'd), or -1 with *code and message set.
  */
-int control_library_request(const char *line, size_t length, uid_t uid, pid_t pid,
-                            struct evbuffer *body, const char **code, char *message,
+int control_library_request(const char *line, size_t length, uid_t uid, pid_t pid, char **body,
+                            size_t *body_length, const char **code, char *message,
                             size_t message_size);
 
 /*
