@@ -11,6 +11,7 @@
 #include "control.h"
 #include "control_library.h"
 #include "library_runtime.h"
+#include "log.h"
 
 #define WORDS_MAX 6
 
@@ -155,8 +156,12 @@ int control_library_request(const char *line, size_t length, uid_t uid, pid_t pi
 					continue;
 				if (json && n == 1 && i > 0)
 					fputc(',', r.out);
-				if ((error = library_op_inventory(each, why, sizeof(why))) < 0)
+				if ((error = library_op_inventory(each, why, sizeof(why))) < 0) {
+					log_warnx("library %s: inventory failed (by %s): %s",
+					          each->spec.name, who, why);
 					break;
+				}
+				log_info("library %s: inventory (by %s)", each->spec.name, who);
 				library_format_inventory(each, r.out, json);
 			}
 			if (json && n == 1)

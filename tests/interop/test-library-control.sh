@@ -68,6 +68,7 @@ must inventory
 grep -q "^slot     1  A1$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 grep -q "^slot     3  A3$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 grep -q "^drive    0  (empty)  \[lib0d0\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+logged "library lib0: inventory (by uid"
 must inventory --json lib0
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=[x for x in d["elements"] if x["barcode"]]; assert [x["barcode"] for x in e]==["A1","A2","A3"], e' "$WORK/ctl.out" ||
 	fail "inventory --json: $(cat "$WORK/ctl.out")"
