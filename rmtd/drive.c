@@ -83,7 +83,7 @@ void drive_registry_free(struct drive_registry *registry)
 
 	while ((drive = TAILQ_FIRST(&registry->drives)) != NULL) {
 		TAILQ_REMOVE(&registry->drives, drive, entry);
-		if (worker_busy(drive->worker)) {
+		if (worker_busy(drive->worker) && !(drive->save_queued && !drive->abandoned)) {
 			/* Joining a thread stuck in the device would hang the exit: leave it. */
 			log_warnx("drive %s abandoned: a device call on it has not returned",
 			          drive->name);
@@ -129,6 +129,7 @@ struct drive *drive_lookup(struct drive_registry *registry, const char *name, en
 	if (drive == NULL)
 		return NULL;
 	strlcpy(drive->name, name, sizeof(drive->name));
+	drive->registry = registry;
 	drive->kind = kind;
 	drive->declared = declared;
 	drive->device.fd = -1;
@@ -284,13 +285,19 @@ void drive_accounting_cartridge(struct drive *drive, const char *cartridge)
 	drive->has_cartridge = true;
 }
 
+static void drive_save_now(struct drive *drive);
+
 void drive_accounting_follow(struct drive *drive, const char *cartridge)
 {
 	if (drive->state_directory[0] == '\0' || cartridge == NULL ||
 	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
 		return;
+	/* A save on the drive's thread still uses the catalog: switch at a later reply. */
+	if (drive->save_queued)
+		return;
 	if (drive->has_cartridge) {
-		drive_accounting_save(drive);
+		/* A library changing cartridges is rare: the old one's save is made here. */
+		drive_save_now(drive);
 		catalog_free(&drive->catalog);
 		drive->has_cartridge = false;
 	}
@@ -324,7 +331,7 @@ void drive_count(struct drive *drive, const struct counters_delta *delta)
 		counters_add(&drive->cartridge_counters, delta, now);
 }
 
-void drive_accounting_save(struct drive *drive)
+static void drive_save_now(struct drive *drive)
 {
 	if (drive->state_directory[0] == '\0')
 		return;
@@ -338,13 +345,74 @@ void drive_accounting_save(struct drive *drive)
 		log_warnx("%s: cannot save the catalog", drive->name);
 }
 
-void drive_accounting_stop(struct drive *drive)
+static void drive_stop_now(struct drive *drive)
 {
 	if (drive->state_directory[0] == '\0')
 		return;
-	drive_accounting_save(drive);
+	drive_save_now(drive);
 	if (drive->has_cartridge)
 		catalog_free(&drive->catalog);
 	drive->has_cartridge = false;
 	drive->state_directory[0] = '\0';
+}
+
+/* On the drive's thread. */
+static void drive_save_call(struct job *job)
+{
+	struct drive *drive = job->arg;
+
+	if (job->op == 1)
+		drive_stop_now(drive);
+	else
+		drive_save_now(drive);
+}
+
+/* On the loop: the save is done; a drive nobody uses any more can go now. */
+static void drive_save_done(struct job *job, void *arg)
+{
+	struct drive *drive = arg;
+
+	drive->save_queued = false;
+	drive_forget_if_unused(drive->registry, drive);
+}
+
+/*
+ * Run a save (or a stop) on the drive's thread. Inline where there is none
+ * (stdio: no event loop to hold up). Saves are asked for by completions, which
+ * come in order, after the queued save's own: one is never queued twice, but
+ * should it be, the save is made here rather than lost.
+ */
+static void drive_save_on_thread(struct drive *drive, bool stop)
+{
+	struct job *job = &drive->save_job;
+
+	if (drive->worker == NULL || drive->save_queued) {
+		if (stop)
+			drive_stop_now(drive);
+		else
+			drive_save_now(drive);
+		return;
+	}
+	memset(job, 0, sizeof(*job));
+	job->kind = JOB_CALL;
+	job->device = &drive->device;
+	job->socket = -1;
+	job->call = drive_save_call;
+	job->op = stop ? 1 : 0;
+	job->done = drive_save_done;
+	job->arg = drive;
+	drive->save_queued = true;
+	worker_submit(drive->worker, job);
+}
+
+void drive_accounting_save(struct drive *drive)
+{
+	if (drive->state_directory[0] != '\0')
+		drive_save_on_thread(drive, false);
+}
+
+void drive_accounting_stop(struct drive *drive)
+{
+	if (drive->state_directory[0] != '\0')
+		drive_save_on_thread(drive, true);
 }

@@ -28,11 +28,13 @@
 #include "backend.h"
 #include "catalog.h"
 #include "counters.h"
+#include "medium.h"
 #include "path.h"
+#include "worker.h"
 
 struct event_base;
-struct worker;
 struct drive;
+struct drive_registry;
 
 /* Seconds a device call may hold up SIGTERM or rmtctl kill before its drive is abandoned. */
 #define DRIVE_STOP_GRACE_DEFAULT 10
@@ -68,6 +70,8 @@ struct drive {
 	int waiter_count;
 	struct worker *worker; /* NULL: jobs run inline (stdio mode) */
 
+	struct medium medium; /* where the tape is and what it holds, while the device is open */
+
 	uint8_t *record; /* record buffer, grown on demand up to the session's maximum */
 	size_t record_capacity;
 
@@ -77,6 +81,14 @@ struct drive {
 	bool has_cartridge;
 	struct counters cartridge_counters; /* the cartridge loaded */
 	struct catalog catalog;             /* what is on that cartridge */
+
+	/*
+	 * Saving the counters and catalog fsyncs: with a thread, it runs there, after
+	 * the call in flight and before the next, never on the event loop.
+	 */
+	struct drive_registry *registry;
+	struct job save_job;
+	bool save_queued; /* save_job is on the thread: nothing here may change meanwhile */
 
 	/* Since the daemon started, state directory or not: the metrics (metrics.h). */
 	struct counters since_start;
@@ -130,8 +142,11 @@ uint8_t *drive_record_buffer(struct drive *drive, size_t size);
  * Persistent counters and catalog (counters.c, catalog.c). Start when the device
  * opens; cartridge may be NULL when it is not known yet (a real tape before its
  * label was read): drive_accounting_cartridge() names it later. Counting adds to
- * the drive and the cartridge; saving writes both atomically. Opens and counts
- * also go to since_start, with or without a state directory.
+ * the drive and the cartridge; saving writes both atomically, and stopping saves
+ * and lets the cartridge go. With a thread (daemon) a save or a stop runs on it
+ * after this returns, before the drive's next call: the caller changes nothing
+ * of the accounting until that call's completion. Opens and counts also go to
+ * since_start, with or without a state directory.
  */
 void drive_accounting_start(struct drive *drive, const char *state_directory,
                             const char *cartridge);

@@ -34,6 +34,7 @@
 #include "options.h"
 #include "path.h"
 #include "sandbox.h"
+#include "serve.h"
 #include "session.h"
 #include "tls.h"
 #include "status.h"
@@ -80,11 +81,13 @@ static void stdio_finished(struct fd_transport *transport, const char *why, void
 }
 
 static volatile sig_atomic_t stdio_stop;
+static struct serve stdio_serve;
 
 /* SIGTERM, SIGHUP, SIGINT: the serve loop finishes the request, closes the device, ends. */
 static void stdio_terminate(int signal_number)
 {
 	stdio_stop = signal_number;
+	serve_command(&stdio_serve, SERVE_SHUTDOWN);
 }
 
 /* SIGALRM only interrupts a blocking open, so that the watch below can look around. */
@@ -185,7 +188,14 @@ static int run_stdio(const struct options *o, struct config *config)
 	settings.who.peer = peer;
 	settings.splice_input = true;
 
-	/* No event base: stdio is served by a blocking loop (fd_transport_serve). */
+	/*
+	 * No event base: the serve loop serves stdio. No deadlines, as ever in this
+	 * mode: ssh and rsh end the session with the client, and polling for them
+	 * would cost a system call per request.
+	 */
+	if (serve_init(&stdio_serve, &(struct serve_limits){0}) < 0)
+		fatal("cannot create the serve loop's command descriptor");
+	stdio_serve.signal_wakes = true;
 	transport =
 	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, base);
 	if (transport == NULL)
@@ -212,11 +222,12 @@ static int run_stdio(const struct options *o, struct config *config)
 		path_set_open_watch(&stdio_open_watch);
 	}
 
-	fd_transport_serve(transport, &stdio_stop);
+	serve_run(&stdio_serve, transport);
 	if (stdio_stop)
 		log_info("signal %d: the device is closed; ending", (int)stdio_stop);
 
 	fd_transport_free(transport);
+	serve_destroy(&stdio_serve);
 	drive_registry_free(&drives);
 	event_base_free(base);
 	return 0;

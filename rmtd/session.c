@@ -5,6 +5,10 @@
  * (collecting a W request's record), SWALLOW (discarding a refused W's data),
  * BUSY (a device call is in flight; nothing else is parsed until it completes),
  * WAITING (queued for a busy drive), ENDING (closing the device before the end).
+ * Every change of state goes through session_enter_state(), which logs it.
+ * What a record means to the tape (file numbers, labels, counters, catalog) is
+ * the drive's (medium.c); every record written or read, by whatever route,
+ * passes session_record().
  *
  * The rmt meaning of each request (RMT V1 numbering after I-1, the portable
  * codes of i and s, whence 10/11, replies) is applied here; backends see native
@@ -27,6 +31,7 @@
 #include "escape.h"
 #include "label.h"
 #include "log.h"
+#include "medium.h"
 #include "path.h"
 #include "proto.h"
 #include "read_buffer.h"
@@ -117,14 +122,6 @@ struct session {
 	uint64_t requests;
 	time_t started;
 	time_t waiting_since;
-	int file_number;   /* tape file number at the last device call, -1 unknown */
-	char content[160]; /* what the current tape file holds, as label.c describes it */
-
-	/* Tapes: where a file begins, so its first record can be recognised. */
-	bool at_file_start;
-	bool no_medium;        /* the last call found no cartridge: "[operator wait]" */
-	bool wrote_since_mark; /* closing will write a filemark */
-	struct tape_content recognised;
 };
 
 static unsigned session_next_id = 1;
@@ -137,6 +134,21 @@ static void session_job_done(struct job *job, void *arg);
 static void session_timer_fired(evutil_socket_t fd, short what, void *arg);
 static void session_arm_timer(struct session *s, time_t seconds);
 static void session_free(struct session *s);
+
+static const char *const state_names[] = {
+    [SESSION_READING] = "reading", [SESSION_DATA] = "data",       [SESSION_SWALLOW] = "swallow",
+    [SESSION_BUSY] = "busy",       [SESSION_WAITING] = "waiting", [SESSION_ENDING] = "ending",
+    [SESSION_ENDED] = "ended",
+};
+
+/* Every change of state goes through here, so a debug log shows the conversation's path. */
+static void session_enter_state(struct session *s, enum session_state state)
+{
+	if (s->state == state)
+		return;
+	log_debug("session %u: %s -> %s", s->id, state_names[s->state], state_names[state]);
+	s->state = state;
+}
 
 /* ---------------------------------------------------------------- replies */
 
@@ -217,7 +229,7 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	job->with_status = kind == JOB_OPEN || kind == JOB_TAPE_OP || kind == JOB_LOCATE;
 	s->step = step;
 	if (s->state != SESSION_ENDING)
-		s->state = SESSION_BUSY;
+		session_enter_state(s, SESSION_BUSY);
 	worker_submit(s->drive->worker, job);
 }
 
@@ -309,7 +321,7 @@ static void session_drive_acquired(struct drive *drive, int error, void *arg)
 {
 	struct session *s = arg;
 
-	s->state = SESSION_READING;
+	session_enter_state(s, SESSION_READING);
 	if (error < 0) {
 		log_warnx("session %u: %s is busy; gave up waiting", s->id, drive->name);
 		reply_failure(s, EBUSY, "Device busy: another session holds this drive");
@@ -348,7 +360,7 @@ static void session_acquire_and_open(struct session *s)
 	}
 	if (result == 1) {
 		log_info("session %u: waiting for drive %s", s->id, drive->name);
-		s->state = SESSION_WAITING;
+		session_enter_state(s, SESSION_WAITING);
 		s->waiting_since = time(NULL);
 		s->operation = "Drive wait";
 		return;
@@ -498,93 +510,35 @@ static void handle_tape_op(struct session *s, int native_op, int count)
 	session_submit(s, JOB_TAPE_OP, STEP_REPLY);
 }
 
-/*
- * Where the tape is after a call that moved it: a new file begins at block 0.
- * Only calls that move the tape ask for this: MTIOCGET between reads would
- * drop st's fixed-block read-ahead.
- */
+/* Where the tape is after a call that moved it (the drive keeps it: medium.h). */
 static void session_note_position(struct session *s, const struct job *job)
 {
-	if (!job->with_status)
-		return;
-	s->file_number = job->status.mt_fileno;
-	s->at_file_start = job->status.mt_blkno == 0;
-	if (s->at_file_start)
-		label_clear(&s->recognised);
+	if (job->with_status)
+		medium_position(s->drive, &job->status);
 }
 
-/* The first record of a tape file says what the file holds (label.c). */
-static void session_note_record(struct session *s, const void *record, size_t length, bool writing)
+/*
+ * Every record written or read, whatever route it took (in memory, through
+ * the drive's thread, spliced): the session's counters, then the drive's
+ * bookkeeping; a record that made its file's content known names the operation.
+ * record is NULL when the data never passed through memory.
+ */
+static void session_record(struct session *s, const void *record, size_t length, bool writing)
 {
-	struct drive *drive = s->drive;
-	struct counters_delta delta = {0};
-	char description[sizeof(s->content)];
-	bool first;
+	struct medium *medium = &s->drive->medium;
 
 	if (writing) {
-		delta.bytes_written = length;
-		delta.records_written = 1;
+		s->bytes_written += length;
+		s->records_written++;
 	} else {
-		delta.bytes_read = length;
-		delta.records_read = 1;
+		s->bytes_read += length;
+		s->records_read++;
 	}
-	drive_count(drive, &delta);
-	if (!drive->device.is_tape || length == 0)
+	if (!medium_record(s->drive, record, length, writing))
 		return;
-	if (writing)
-		s->wrote_since_mark = true;
-	first = s->at_file_start;
-	if (!first) {
-		if (s->recognised.next_record_wanted)
-			label_recognise_inner(record, length, &s->recognised);
-		if (drive->has_cartridge && s->file_number >= 0)
-			catalog_file_record(&drive->catalog, (uint64_t)s->file_number, length);
-		return;
-	}
-	s->at_file_start = false;
-	if (label_recognise(record, length, &s->recognised)) {
-		label_describe(&s->recognised, description, sizeof(description));
-		strlcpy(s->content, description, sizeof(s->content));
-		s->operation = label_operation(&s->recognised, writing);
-		log_info("session %u: %s file %d: %s", s->id, drive->name, s->file_number,
-		         s->content);
-		/* A real cartridge is known by the label on its first file. */
-		if (s->file_number == 0 && s->recognised.label[0] != '\0')
-			drive_accounting_cartridge(drive, s->recognised.label);
-	} else {
-		s->content[0] = '\0';
-	}
-	if (drive->has_cartridge && s->file_number >= 0) {
-		/* Writing a file's first record makes it the last file: the rest is gone. */
-		if (writing)
-			catalog_truncate(&drive->catalog, (uint64_t)s->file_number);
-		catalog_file_begin(&drive->catalog, (uint64_t)s->file_number, &s->recognised,
-		                   length, writing, time(NULL));
-	}
-}
-
-/* count filemarks were read or written: the next record starts a file. */
-static void session_note_filemark(struct session *s, bool written, int count)
-{
-	struct drive *drive = s->drive;
-	struct counters_delta delta = {0};
-
-	if (!drive->device.is_tape || count <= 0)
-		return;
-	if (written)
-		delta.files_written = (uint64_t)count;
-	else
-		delta.files_read = (uint64_t)count;
-	drive_count(drive, &delta);
-	if (drive->has_cartridge && s->file_number >= 0)
-		catalog_file_end(&drive->catalog, (uint64_t)s->file_number);
-	s->at_file_start = true;
-	s->wrote_since_mark = false;
-	if (s->file_number >= 0)
-		s->file_number += count;
-	label_clear(&s->recognised);
-	/* A filemark is a point where a real drive's data is safe: so are the counters. */
-	drive_accounting_save(drive);
+	s->operation = label_operation(&medium->content, writing);
+	log_info("session %u: %s file %d: %s", s->id, s->drive->name, medium->file_number,
+	         medium->description);
 }
 
 /* The device is closed: a tape got its filemark if it was written; save the counters. */
@@ -592,32 +546,7 @@ static void session_device_closed(struct session *s)
 {
 	/* A close the client asked for ends its archive; one at the end of a killed,
 	 * vanished or shut-down session cuts it, filemark or not. */
-	bool asked = s->state != SESSION_ENDING && !s->abort_requested;
-
-	if (s->drive->device.is_tape && s->wrote_since_mark) {
-		if (!asked && s->drive->has_cartridge && s->file_number >= 0)
-			catalog_file_cut(&s->drive->catalog, (uint64_t)s->file_number);
-		session_note_filemark(s, true, 1);
-	}
-	drive_accounting_stop(s->drive);
-	s->drive->device_open = false;
-}
-
-/* Device errors and full tapes, for the counters. */
-static void session_note_failure(struct session *s, int error)
-{
-	struct counters_delta delta = {0};
-
-	/* No cartridge in the drive: the session waits for an operator to load one. */
-	s->no_medium = error == ENOMEDIUM;
-
-	if (error == ENOSPC)
-		delta.times_full = 1;
-	else if (error == EIO || error == ENXIO || error == ENOMEDIUM || error == EMEDIUMTYPE)
-		delta.errors = 1;
-	else
-		return;
-	drive_count(s->drive, &delta);
+	medium_closed(s->drive, s->state != SESSION_ENDING && !s->abort_requested);
 }
 
 static void handle_ioctl(struct session *s, const struct rmt_request *request)
@@ -716,7 +645,6 @@ static void handle_seek(struct session *s, const struct rmt_request *request)
 static bool session_splice_read(struct session *s, uint64_t count)
 {
 	struct device *dev = &s->drive->device;
-	struct counters_delta delta = {0};
 	char header[REPLY_HEADER_MAX];
 	struct stat st;
 	ssize_t moved;
@@ -748,11 +676,7 @@ static bool session_splice_read(struct session *s, uint64_t count)
 		}
 	}
 	s->operation = "Read";
-	s->bytes_read += length;
-	s->records_read++;
-	delta.bytes_read = length;
-	delta.records_read = 1;
-	drive_count(s->drive, &delta);
+	session_record(s, NULL, length, false);
 	return true;
 }
 
@@ -864,7 +788,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 		s->swallow_error = ENOMEM;
 		s->swallow_text = "Record larger than your rule allows";
 		s->data_remaining = length;
-		s->state = SESSION_SWALLOW;
+		session_enter_state(s, SESSION_SWALLOW);
 		return;
 	}
 	if (request->error != 0 || !device_is_open(s)) {
@@ -872,7 +796,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 		s->swallow_error = request->error != 0 ? request->error : EBADF;
 		s->swallow_text = request->error != 0 ? request->error_text : NULL;
 		s->data_remaining = length;
-		s->state = SESSION_SWALLOW;
+		session_enter_state(s, SESSION_SWALLOW);
 		return;
 	}
 	s->operation = "Write";
@@ -893,7 +817,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 		s->swallow_error = ENOMEM;
 		s->swallow_text = NULL;
 		s->data_remaining = length;
-		s->state = SESSION_SWALLOW;
+		session_enter_state(s, SESSION_SWALLOW);
 		return;
 	}
 	memcpy(s->record, s->input + s->input_start, available);
@@ -910,7 +834,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	}
 	s->record_have = available;
 	s->data_remaining = length - available;
-	s->state = SESSION_DATA;
+	session_enter_state(s, SESSION_DATA);
 }
 
 /* Requests that answer EBADF when no device is open. */
@@ -944,7 +868,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			s->swallow_error = error;
 			s->swallow_text = s->taken_back_text;
 			s->data_remaining = request->data_length;
-			s->state = SESSION_SWALLOW;
+			session_enter_state(s, SESSION_SWALLOW);
 			return;
 		}
 		reply_failure(s, error, s->taken_back_text);
@@ -1084,30 +1008,25 @@ static void reply_for_job(struct session *s, const struct job *job)
 	const struct rmt_request *request = &s->request;
 
 	if (job->result < 0) {
-		session_note_failure(s, (int)-job->result);
+		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
 		reply_failure(s, (int)-job->result, NULL);
 		return;
 	}
-	s->no_medium = false;
+	medium_success(s->drive);
 	switch (request->command) {
 	case PROTO_READ:
-		s->bytes_read += (uint64_t)job->result;
-		if (job->result > 0) {
-			s->records_read++;
-			session_note_record(s, job->buffer, (size_t)job->result, false);
-		} else {
-			session_note_filemark(s, false, 1);
-		}
+		if (job->result > 0)
+			session_record(s, job->buffer, (size_t)job->result, false);
+		else
+			medium_filemarks(s->drive, false, 1);
 		if (job->socket >= 0 && job->result > 0)
 			session_send_rest(s, job);
 		else
 			reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
-		s->bytes_written += (uint64_t)job->result;
-		s->records_written++;
-		session_note_record(s, job->buffer, (size_t)job->result, true);
+		session_record(s, job->buffer, (size_t)job->result, true);
 		reply_value(s, job->result);
 		break;
 	case PROTO_STATUS:
@@ -1120,7 +1039,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 	case PROTO_IOCTL:
 	case PROTO_IOCTL_EXTENDED:
 		if (job->op == MTWEOF || job->op == MTWEOFI)
-			session_note_filemark(s, true, job->op_count);
+			medium_filemarks(s->drive, true, job->op_count);
 		/* BSD, DUMP and SCHILY answer the count; a negative one would break GNU clients. */
 		reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
 		break;
@@ -1153,7 +1072,7 @@ static void session_finish(struct session *s)
 	strlcpy(why, s->end_reason, sizeof(why));
 	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, why,
 	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
-	s->state = SESSION_ENDED;
+	session_enter_state(s, SESSION_ENDED);
 	/* The transport drops what it still sends from the record before it is unmapped. */
 	transport->finished(context, why);
 	session_release_drive(s);
@@ -1170,7 +1089,7 @@ static void session_teardown(struct session *s)
 		if (drive != NULL)
 			drive_cancel_wait(s->settings.drives, drive, s);
 	}
-	s->state = SESSION_ENDING;
+	session_enter_state(s, SESSION_ENDING);
 	if (device_is_open(s)) {
 		/* Closing writes the filemark after the last whole record, as st does. */
 		session_submit(s, JOB_CLOSE, STEP_END);
@@ -1195,9 +1114,10 @@ static void session_free(struct session *s)
  */
 static void session_detached_job_done(struct session *s, const struct job *job)
 {
-	if (job->kind == JOB_OPEN && job->result >= 0)
+	if (job->kind == JOB_OPEN && job->result >= 0) {
 		s->drive->device_open = true;
-	else if (job->kind == JOB_CLOSE)
+		medium_opened(s->drive);
+	} else if (job->kind == JOB_CLOSE)
 		session_device_closed(s);
 	if (device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_END);
@@ -1241,7 +1161,7 @@ static void session_job_done(struct job *job, void *arg)
 			          s->drive->name, strerror((int)-job->result));
 		if (ending)
 			break;
-		s->state = SESSION_READING;
+		session_enter_state(s, SESSION_READING);
 		if (strcmp(s->drive->name, s->target.canonical) == 0) {
 			session_open_target(s);
 		} else {
@@ -1266,9 +1186,7 @@ static void session_job_done(struct job *job, void *arg)
 			s->drive->device_open = true;
 			s->drive->opened = true;
 			s->drive->device.open_flags = s->target.flags;
-			s->wrote_since_mark = false;
-			s->content[0] = '\0';
-			label_clear(&s->recognised);
+			medium_opened(s->drive);
 			session_note_position(s, job);
 			if (s->settings.drives->hold_seconds > 0)
 				session_arm_timer(s, s->settings.drives->hold_seconds);
@@ -1326,7 +1244,7 @@ static void session_job_done(struct job *job, void *arg)
 		return;
 	}
 	if (s->state == SESSION_BUSY)
-		s->state = SESSION_READING;
+		session_enter_state(s, SESSION_READING);
 	session_run(s);
 }
 
@@ -1360,7 +1278,7 @@ static bool session_take_data(struct session *s)
 static void session_data_complete(struct session *s)
 {
 	if (s->state == SESSION_SWALLOW) {
-		s->state = SESSION_READING;
+		session_enter_state(s, SESSION_READING);
 		reply_failure(s, s->swallow_error, s->swallow_text);
 		return;
 	}
@@ -1426,7 +1344,7 @@ static void session_run(struct session *s)
 	}
 	if (s->closing) {
 		if (s->state == SESSION_BUSY || s->state == SESSION_ENDING)
-			s->state = SESSION_ENDING; /* the completion tears down */
+			session_enter_state(s, SESSION_ENDING); /* the completion tears down */
 		else
 			session_teardown(s);
 		return;
@@ -1464,7 +1382,6 @@ struct session *session_create(const struct session_settings *settings,
 	s->operation = "idle";
 	s->started = time(NULL);
 	s->idle_since = s->started;
-	s->file_number = -1;
 	limits.max_record = settings->max_record;
 	proto_parser_init(&s->parser, &limits);
 	escape_text(s->identity_shown, sizeof(s->identity_shown), settings->identity);
@@ -1532,7 +1449,7 @@ void session_close(struct session *s, const char *why)
 	if (s->handling)
 		return; /* session_run tears down when it unwinds */
 	if (s->state == SESSION_BUSY) {
-		s->state = SESSION_ENDING; /* the call in flight completes first */
+		session_enter_state(s, SESSION_ENDING); /* the call in flight completes first */
 		return;
 	}
 	session_teardown(s);
@@ -1629,7 +1546,7 @@ static void session_detach(struct session *s)
 	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
 	s->drive->abandoned = true;
 	s->detached = true;
-	s->state = SESSION_ENDING;
+	session_enter_state(s, SESSION_ENDING);
 	if (s->timer != NULL)
 		event_del(s->timer);
 	transport->finished(s->context, s->end_reason);
@@ -1656,7 +1573,7 @@ void session_cut(struct session *s, int error, const char *text, const char *why
 		session_tell(s, error, text);
 	s->closing = true;
 	s->input_ended = true;
-	s->state = SESSION_ENDING;
+	session_enter_state(s, SESSION_ENDING);
 	if (leave_call && !prompt && s->drive->worker != NULL)
 		session_detach(s);
 }
@@ -1678,17 +1595,21 @@ void session_activity(const struct session *s, struct session_activity *activity
 	activity->state = s->state == SESSION_WAITING ? "[drive wait]"
 	                  : s->abort_requested && (s->closing || s->state == SESSION_ENDING)
 	                      ? "[abort sent]"
-	                  : s->abort_requested ? "[abort requested]"
-	                  : s->no_medium       ? "[operator wait]"
-	                                       : "";
+	                  : s->abort_requested                             ? "[abort requested]"
+	                  : s->drive != NULL && s->drive->medium.no_medium ? "[operator wait]"
+	                                                                   : "";
 	activity->bytes_written = s->bytes_written;
 	activity->bytes_read = s->bytes_read;
 	activity->records_written = s->records_written;
 	activity->records_read = s->records_read;
 	activity->requests = s->requests;
 	activity->waiting_since = s->state == SESSION_WAITING ? s->waiting_since : 0;
-	activity->file_number = s->file_number;
-	strlcpy(activity->content, s->content, sizeof(activity->content));
+	activity->file_number = device_is_open(s) ? s->drive->medium.file_number : -1;
+	if (device_is_open(s)) {
+		strlcpy(activity->content, s->drive->medium.description, sizeof(activity->content));
+		activity->format = s->drive->medium.format;
+		strlcpy(activity->label, s->drive->medium.label, sizeof(activity->label));
+	}
 	activity->started = s->started;
 }
 

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "acl.h"
+#include "label.h"
 
 struct session;
 struct drive_registry;
@@ -77,6 +78,8 @@ struct session_activity {
 	time_t waiting_since; /* when it began waiting for a drive, or 0 */
 	int file_number;      /* tape file being written or read, -1 when unknown */
 	char content[160];    /* what the current tape file holds (label.c), "" when unknown */
+	const char *format;   /* that file's format: "dump", "tar"... (static), NULL when unknown */
+	char label[LABEL_TEXT_MAX]; /* its volume label as written (unescaped), "" when none */
 };
 
 struct session *session_create(const struct session_settings *settings,

@@ -70,52 +70,18 @@ static int direction_of(const char *operation)
 	return 0;
 }
 
-void status_parse_content(const char *content, char *format, size_t format_size, char *label,
-                          size_t label_size)
-{
-	size_t n;
-	const char *found, *end;
-
-	if (format_size > 0)
-		format[0] = '\0';
-	if (label_size > 0)
-		label[0] = '\0';
-	if (content == NULL || content[0] == '\0' || strcmp(content, "unrecognised data") == 0)
-		return;
-	n = strcspn(content, " ,(");
-	if (format_size > 0) {
-		if (n >= format_size)
-			n = format_size - 1;
-		memcpy(format, content, n);
-		format[n] = '\0';
-	}
-	/* label.c writes ", label X" (dump) or " label X" (others), X escaped. */
-	found = strstr(content, " label ");
-	if (found == NULL || label_size == 0)
-		return;
-	found += strlen(" label ");
-	end = strstr(found, ", ");
-	n = end ? (size_t)(end - found) : strlen(found);
-	if (n >= label_size)
-		n = label_size - 1;
-	memcpy(label, found, n);
-	label[n] = '\0';
-}
-
 const char *status_infer_operation(const struct session_activity *activity)
 {
 	const char *operation = activity->operation ? activity->operation : "idle";
-	char format[STATUS_FORMAT_MAX];
 	int direction = direction_of(operation);
 
 	/* Waiting for a drive is the open that asked for it; the state says it waits. */
 	if (strcmp(operation, "Drive wait") == 0)
 		return "Open";
-	if (direction == 0 || activity->content[0] == '\0')
+	if (direction == 0 || activity->format == NULL)
 		return operation;
-	status_parse_content(activity->content, format, sizeof(format), NULL, 0);
 	for (size_t i = 0; i < sizeof(content_operations) / sizeof(content_operations[0]); i++)
-		if (strcmp(format, content_operations[i].format) == 0)
+		if (strcmp(activity->format, content_operations[i].format) == 0)
 			return direction > 0 ? content_operations[i].writing
 			                     : content_operations[i].reading;
 	return direction > 0 ? "Write" : "Read";
@@ -132,8 +98,9 @@ void status_session_derive(struct status_session *entry)
 		entry->state = "idle";
 	else
 		entry->state = "";
-	status_parse_content(a->content, entry->format, sizeof(entry->format), entry->label,
-	                     sizeof(entry->label));
+	strlcpy(entry->format, a->format != NULL ? a->format : "", sizeof(entry->format));
+	/* Shown as label.c shows it in the description: escaped. */
+	label_escape(entry->label, sizeof(entry->label), a->label);
 }
 
 /* ---------------------------------------------------------------- escaping */

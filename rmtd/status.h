@@ -84,19 +84,11 @@ const char *status_kind_name(enum device_kind kind);
 
 /*
  * The operation word for an activity: the session's own word, refined by what
- * the current tape file holds (label.c's description in activity->content):
+ * the current tape file holds (activity->format):
  * a Write of a dump is "Dump", a Read of one "Restore", tar/cpio "Archive" and
  * "Extract", backup software "Backup"/"Recover", a bare label "Label"/"Scan".
  */
 const char *status_infer_operation(const struct session_activity *activity);
-
-/*
- * Split label.c's description into its format word ("dump", "tar") and the
- * volume label it names (", label X" or " label X", up to the next ", ").
- * The description is already escaped by label.c.
- */
-void status_parse_content(const char *content, char *format, size_t format_size, char *label,
-                          size_t label_size);
 
 /* Fill the derived fields of entry from entry->activity (operation, state, format, label). */
 void status_session_derive(struct status_session *entry);

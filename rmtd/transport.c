@@ -51,7 +51,7 @@ struct fd_transport {
 static void transport_update_reading(struct fd_transport *t)
 {
 	if (t->blocking)
-		return; /* fd_transport_serve() reads when the session has room */
+		return; /* the serve loop reads when the session has room */
 	void *where;
 	size_t length;
 	bool want;
@@ -335,7 +335,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 		t->output_is_file = fstat(output_fd, &st) == 0 && S_ISREG(st.st_mode);
 		t->output_is_pipe = fstat(output_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 	}
-	/* Without an event base the transport is served by fd_transport_serve() (stdio). */
+	/* Without an event base the transport is served by the serve loop (serve.h). */
 	t->blocking = base == NULL;
 	if (t->blocking)
 		t->read_event = NULL;
@@ -397,41 +397,21 @@ time_t fd_transport_last_input(const struct fd_transport *t)
 	return t->last_input;
 }
 
-/*
- * stdio: one client and nothing else to wait for, so a blocking read loop
- * serves it with one system call less per request than the event loop would.
- * A signal (EINTR) is checked through *stop between requests.
- */
-void fd_transport_serve(struct fd_transport *t, volatile sig_atomic_t *stop)
+int fd_transport_input_fd(const struct fd_transport *t)
+{
+	return t->input_fd;
+}
+
+void fd_transport_note_input(struct fd_transport *t)
+{
+	t->last_input = time(NULL);
+}
+
+/* Served by the serve loop (serve.h): blocking descriptors, replies written at once. */
+void fd_transport_set_blocking(struct fd_transport *t)
 {
 	fcntl(t->input_fd, F_SETFL, t->input_flags & ~O_NONBLOCK);
 	if (t->output_fd != t->input_fd)
 		fcntl(t->output_fd, F_SETFL, t->output_flags & ~O_NONBLOCK);
 	t->blocking = true;
-	while (t->session != NULL) {
-		void *where;
-		size_t length;
-		ssize_t n;
-
-		if (*stop) {
-			/* The client is told why, in reply to its pending or its next request. */
-			session_cut(t->session, ESHUTDOWN, "rmtd shutting down",
-			            "terminated by a signal", false);
-			break;
-		}
-		session_input_space(t->session, &where, &length);
-		if (length == 0) {
-			session_input_end(t->session); /* nothing more will be taken */
-			break;
-		}
-		n = read(t->input_fd, where, length);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			session_input_end(t->session);
-			continue;
-		}
-		t->last_input = time(NULL);
-		session_input_added(t->session, (size_t)n);
-	}
 }

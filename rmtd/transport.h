@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <signal.h>
 #include <time.h>
 
 struct event_base;
@@ -22,16 +21,18 @@ struct fd_transport;
 /* Called once the session has ended and the transport is finished with. */
 typedef void (*transport_finished_fn)(struct fd_transport *transport, const char *why, void *arg);
 
-/* base NULL: no events at all; fd_transport_serve() serves it (stdio). */
+/* base NULL: no events at all; the serve loop serves it (serve.h). */
 struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
                                          const struct session_settings *settings,
                                          transport_finished_fn finished, void *arg);
 /* Close the descriptors and free (after finished() was called). */
 void fd_transport_free(struct fd_transport *transport);
 struct session *fd_transport_session(struct fd_transport *transport);
-/* stdio: serve the session with blocking reads until it ends, or *stop is set. */
-void fd_transport_serve(struct fd_transport *transport, volatile sig_atomic_t *stop);
 /* When input last arrived (for idle timeouts). */
 time_t fd_transport_last_input(const struct fd_transport *transport);
+/* The serve loop's view: where input comes from, that some came, blocking I/O from now on. */
+int fd_transport_input_fd(const struct fd_transport *transport);
+void fd_transport_note_input(struct fd_transport *transport);
+void fd_transport_set_blocking(struct fd_transport *transport);
 
 #endif

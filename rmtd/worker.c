@@ -112,6 +112,10 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 	case JOB_FLUSH:
 		job->result = ops->flush ? ops->flush(dev) : 0;
 		break;
+	case JOB_CALL:
+		job->call(job);
+		job->result = 0;
+		break;
 	}
 	/* The session keeps the drive's position for status and catalogs. */
 	if (job->with_status && dev->ops != NULL && dev->is_tape) {

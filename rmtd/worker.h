@@ -1,7 +1,8 @@
 /*
  * worker.h - running blocking device calls off the event loop.
  *
- * A job is one backend call. In daemon mode every drive has a worker thread; the
+ * A job is one backend call (or, JOB_CALL, other blocking work of the drive's,
+ * such as saving its counters). In daemon mode every drive has a worker thread; the
  * loop submits a job and is woken (event_active, thread-safe) with the result. In
  * stdio mode one process serves one client, there is nothing else for the loop to
  * do while the device works, so jobs run inline and save two thread switches per
@@ -31,6 +32,7 @@ enum job_kind {
 	JOB_POSITION,
 	JOB_LOCATE,
 	JOB_FLUSH,
+	JOB_CALL, /* not a device call: run call(job) on the drive's thread */
 };
 
 struct job {
@@ -45,6 +47,7 @@ struct job {
 	int64_t offset;                /* JOB_SEEK, JOB_LOCATE */
 	int whence;                    /* JOB_SEEK */
 	int op, op_count;              /* JOB_TAPE_OP */
+	void (*call)(struct job *job); /* JOB_CALL */
 
 	/*
 	 * JOB_READ, JOB_WRITE of large records on a plaintext socket: the record moves

@@ -182,3 +182,84 @@ Test(drive, out_of_descriptors_is_emfile)
 	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), -EMFILE);
 	cr_assert_eq(drive_count_known(&drives), 0, "the drive that could not start is freed");
 }
+
+/* A tape operation that waits for a byte on a pipe: the drive's thread is busy. */
+static int hold_pipe[2];
+
+static int held_tape_op(struct device *dev, int op, int count)
+{
+	char byte;
+
+	return read(hold_pipe[0], &byte, 1) == 1 ? 0 : -EIO;
+}
+
+static const struct backend_ops held_ops = {.name = "held", .tape_op = held_tape_op};
+
+static void job_done(struct job *job, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Counters saved for this drive so far (mounts: each start counts one). */
+static uint64_t saved_mounts(const char *state_dir, const char *name)
+{
+	struct counters saved;
+
+	cr_assert_eq(counters_load(state_dir, COUNTERS_DRIVE, name, &saved), 0);
+	return saved.totals.mounts;
+}
+
+Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
+{
+	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
+	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1, .socket = -1};
+	struct drive *drive;
+	bool call_done = false;
+	int holder;
+
+	cr_assert_not_null(mkdtemp(state_dir));
+	cr_assert_eq(pipe(hold_pipe), 0);
+	drive_registry_init(&drives, base, true, 0);
+	drive = drive_lookup(&drives, "/spool/d.tap", DEVICE_KIND_VTAPE, false);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+	drive->device.ops = &held_ops;
+	drive_accounting_start(drive, state_dir, "cart-d");
+
+	job.device = &drive->device;
+	job.done = job_done;
+	job.arg = &call_done;
+	worker_submit(drive->worker, &job);
+	/* The loop asks for a save while the thread is in a device call: it returns at once. */
+	drive_accounting_save(drive);
+	cr_assert(drive->save_queued);
+	cr_assert_eq(saved_mounts(state_dir, drive->name), 0, "saved on the loop");
+
+	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
+	for (int i = 0; i < 500 && drive->save_queued; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	cr_assert(call_done);
+	cr_assert_not(drive->save_queued);
+	cr_assert_eq(saved_mounts(state_dir, drive->name), 1);
+
+	/* Stopping saves and lets the cartridge go, on the thread as well. */
+	drive_accounting_stop(drive);
+	for (int i = 0; i < 500 && drive->save_queued; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	cr_assert_not(drive->has_cartridge);
+	cr_assert_eq(drive->state_directory[0], '\0');
+	drive->device.ops = NULL;
+	drive_release(&drives, drive, &holder);
+	cr_assert_eq(drive_count_known(&drives), 0, "freed once its save is done");
+	close(hold_pipe[0]);
+	close(hold_pipe[1]);
+	{
+		char command[64];
+
+		snprintf(command, sizeof(command), "rm -rf '%s'", state_dir);
+		cr_assert_eq(system(command), 0);
+	}
+}

@@ -295,45 +295,46 @@ Test(text_escape, never_cuts_an_escape)
 
 /* ---------------------------------------------------------------- operations */
 
-static const char *infer(const char *operation, const char *content)
+static const char *infer(const char *operation, const char *format)
 {
 	struct session_activity a;
 
 	memset(&a, 0, sizeof(a));
 	a.operation = operation;
-	strlcpy(a.content, content, sizeof(a.content));
+	a.format = format;
 	return status_infer_operation(&a);
 }
 
 Test(operation, from_what_the_client_does_and_the_tape_holds)
 {
-	cr_assert_str_eq(infer("Write", "dump level 0 of /dev/vda on vm, label x"), "Dump");
-	cr_assert_str_eq(infer("Read", "dump level 0 of /dev/vda on vm, label x"), "Restore");
-	cr_assert_str_eq(infer("Write", "tar (gnu) label V1"), "Archive");
-	cr_assert_str_eq(infer("Read", "cpio (newc), first member a"), "Extract");
-	cr_assert_str_eq(infer("Write", "amanda label DailySet1-01"), "Backup");
-	cr_assert_str_eq(infer("Read", "bacula (BB02) label Vol1"), "Recover");
-	cr_assert_str_eq(infer("Write", "ansi (VOL1) label ABC123"), "Label");
-	cr_assert_str_eq(infer("Read", "ansi (VOL1) label ABC123"), "Scan");
-	cr_assert_str_eq(infer("Write", ""), "Write");
-	cr_assert_str_eq(infer("Read", "unrecognised data"), "Read");
-	cr_assert_str_eq(infer("Write", "gzip, first member x"), "Write");
+	cr_assert_str_eq(infer("Write", "dump"), "Dump");
+	cr_assert_str_eq(infer("Read", "dump"), "Restore");
+	cr_assert_str_eq(infer("Write", "tar"), "Archive");
+	cr_assert_str_eq(infer("Read", "cpio"), "Extract");
+	cr_assert_str_eq(infer("Write", "amanda"), "Backup");
+	cr_assert_str_eq(infer("Read", "bacula"), "Recover");
+	cr_assert_str_eq(infer("Write", "ansi"), "Label");
+	cr_assert_str_eq(infer("Read", "ansi"), "Scan");
+	cr_assert_str_eq(infer("Write", NULL), "Write");
+	cr_assert_str_eq(infer("Read", NULL), "Read");
+	cr_assert_str_eq(infer("Write", "gzip"), "Write");
 	/* label_operation()'s own words are kept (the session may have set them). */
-	cr_assert_str_eq(infer("Dump", "dump level 0 of /dev/vda"), "Dump");
-	cr_assert_str_eq(infer("Restore", "dump level 0 of /dev/vda"), "Restore");
+	cr_assert_str_eq(infer("Dump", "dump"), "Dump");
+	cr_assert_str_eq(infer("Restore", "dump"), "Restore");
 	/* Words that are not data transfers stay as they are. */
-	cr_assert_str_eq(infer("Rewind", "dump level 0"), "Rewind");
-	cr_assert_str_eq(infer("Position", ""), "Position");
-	cr_assert_str_eq(infer("idle", ""), "idle");
-	cr_assert_str_eq(infer("Drive wait", ""), "Open");
+	cr_assert_str_eq(infer("Rewind", "dump"), "Rewind");
+	cr_assert_str_eq(infer("Position", NULL), "Position");
+	cr_assert_str_eq(infer("idle", NULL), "idle");
+	cr_assert_str_eq(infer("Drive wait", NULL), "Open");
 }
 
 static void check_sample(const char *name, size_t record, bool want_label)
 {
-	char path[4096], description[160], expected[LABEL_TEXT_MAX * 4], format[16], label[128];
+	char path[4096], expected[LABEL_TEXT_MAX * 4];
 	struct tape_content content;
 	unsigned char *data = malloc(record);
-	struct session_activity a;
+	struct status_session entry;
+	struct session_activity *a = &entry.activity;
 	size_t length;
 	FILE *f;
 
@@ -344,21 +345,21 @@ static void check_sample(const char *name, size_t record, bool want_label)
 	fclose(f);
 	cr_assert(label_recognise(data, length, &content), "%s", name);
 	free(data);
-	/* What the session puts in activity.content, exactly as it does. */
-	label_describe(&content, description, sizeof(description));
-	status_parse_content(description, format, sizeof(format), label, sizeof(label));
-	cr_assert_str_eq(format, content.format_name, "%s: \"%s\"", name, description);
+	/* What the drive keeps of it (medium.c) and the session shows, as it does. */
+	memset(&entry, 0, sizeof(entry));
+	a->operation = "Write";
+	a->format = content.format_name;
+	strlcpy(a->label, content.label, sizeof(a->label));
+	label_describe(&content, a->content, sizeof(a->content));
+	status_session_derive(&entry);
+	cr_assert_str_eq(entry.format, content.format_name, "%s", name);
 	label_escape(expected, sizeof(expected), content.label);
 	if (want_label)
 		cr_assert_neq(expected[0], '\0', "%s has a label", name);
-	cr_assert_str_eq(label, expected, "%s: \"%s\"", name, description);
-
-	memset(&a, 0, sizeof(a));
-	a.operation = "Write";
-	strlcpy(a.content, description, sizeof(a.content));
-	cr_assert_str_eq(status_infer_operation(&a), label_operation(&content, true), "%s", name);
-	a.operation = "Read";
-	cr_assert_str_eq(status_infer_operation(&a), label_operation(&content, false), "%s", name);
+	cr_assert_str_eq(entry.label, expected, "%s: \"%s\"", name, a->content);
+	cr_assert_str_eq(entry.operation, label_operation(&content, true), "%s", name);
+	a->operation = "Read";
+	cr_assert_str_eq(status_infer_operation(a), label_operation(&content, false), "%s", name);
 }
 
 Test(operation, agrees_with_label_c_on_the_samples)
@@ -373,21 +374,30 @@ Test(operation, agrees_with_label_c_on_the_samples)
 	check_sample("cpio-odc.cpio", 5120, false);
 }
 
-Test(content, label_cut_at_the_next_field)
+Test(content, a_label_is_shown_whole_whatever_it_says)
 {
-	char format[16], label[16];
+	struct status_session entry;
 
-	status_parse_content("dump level 0 of /dev/sda1 (/) on h, label weekly, volume 1", format,
-	                     sizeof(format), label, sizeof(label));
-	cr_assert_str_eq(format, "dump");
-	cr_assert_str_eq(label, "weekly");
-	status_parse_content("tar (gnu) label A very long volume label indeed", format,
-	                     sizeof(format), label, sizeof(label));
-	cr_assert_str_eq(format, "tar");
-	cr_assert_str_eq(label, "A very long vol"); /* bounded by the buffer */
-	status_parse_content("", format, sizeof(format), label, sizeof(label));
-	cr_assert_str_eq(format, "");
-	cr_assert_str_eq(label, "");
+	/* Words the description uses to separate its fields are part of this label. */
+	memset(&entry, 0, sizeof(entry));
+	entry.activity.operation = "Write";
+	entry.activity.format = "tar";
+	strlcpy(entry.activity.label, "weekly, label 2, volume 1", sizeof(entry.activity.label));
+	strlcpy(entry.activity.content, "tar (gnu) label weekly, label 2, volume 1",
+	        sizeof(entry.activity.content));
+	status_session_derive(&entry);
+	cr_assert_str_eq(entry.format, "tar");
+	cr_assert_str_eq(entry.label, "weekly, label 2, volume 1");
+	cr_assert_str_eq(entry.operation, "Archive");
+
+	/* Nothing recognised: no format, no label, the session's own word. */
+	memset(&entry, 0, sizeof(entry));
+	entry.activity.operation = "Write";
+	strlcpy(entry.activity.content, "unrecognised data", sizeof(entry.activity.content));
+	status_session_derive(&entry);
+	cr_assert_str_eq(entry.format, "");
+	cr_assert_str_eq(entry.label, "");
+	cr_assert_str_eq(entry.operation, "Write");
 }
 
 /* ---------------------------------------------------------------- lines and JSON */
@@ -409,6 +419,8 @@ static struct status_session sample_session(void)
 	s.activity.file_number = 0;
 	strlcpy(s.activity.content, "dump level 0 of /dev/vda on vm, label user.pat.backup",
 	        sizeof(s.activity.content));
+	s.activity.format = "dump";
+	strlcpy(s.activity.label, "user.pat.backup", sizeof(s.activity.label));
 	s.activity.drive = "/srv/tapes/vt0.tap";
 	s.drive = s.activity.drive;
 	s.rate = 205 * 1024 + 100;
@@ -458,6 +470,8 @@ Test(line, states)
 	s.activity.bytes_written = 0;
 	s.activity.file_number = -1;
 	s.activity.content[0] = '\0';
+	s.activity.format = NULL;
+	s.activity.label[0] = '\0';
 	status_session_derive(&s);
 	line = line_of(&s);
 	cr_assert_str_eq(line, "Session 12:  Open:   [drive wait];  drive /srv/tapes/vt0.tap;"
@@ -467,6 +481,8 @@ Test(line, states)
 	s = sample_session();
 	s.activity.operation = "idle";
 	s.activity.content[0] = '\0';
+	s.activity.format = NULL;
+	s.activity.label[0] = '\0';
 	s.activity.drive = NULL;
 	s.drive = NULL;
 	status_session_derive(&s);
@@ -543,6 +559,8 @@ Test(json, snapshot_is_valid_json_with_hostile_strings)
 	sessions[1].activity.identity = "\xc3\xa9l\xc3\xa8ve";
 	strlcpy(sessions[1].activity.content, "tar (gnu) label quote\"d\\\\n, first member x",
 	        sizeof(sessions[1].activity.content));
+	sessions[1].activity.format = "tar";
+	strlcpy(sessions[1].activity.label, "quote\"d\\n", sizeof(sessions[1].activity.label));
 	sessions[1].rate_known = false;
 	sessions[1].activity.file_number = -1;
 	status_session_derive(&sessions[1]);

@@ -1,0 +1,247 @@
+/*
+ * test_serve.c - the serve loop over a socket pair, as stdio mode runs it:
+ * requests answered in order until the client closes, a command from another
+ * thread ends a session that waits for input at once, and the deadlines end a
+ * session idle too long or one whose record stops half way (never written).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "drive.h"
+#include "path.h"
+#include "serve.h"
+#include "session.h"
+#include "transport.h"
+
+static struct event_base *base;
+static struct drive_registry drives;
+static struct config *config;
+static char directory[PATH_MAX];
+static struct serve serve;
+static struct fd_transport *transport;
+static int client = -1;
+static pthread_t thread;
+static bool running;
+static char finished_why[64];
+
+static void finished(struct fd_transport *t, const char *why, void *arg)
+{
+	snprintf(finished_why, sizeof(finished_why), "%s", why ? why : "");
+}
+
+static void setup(void)
+{
+	char template[] = "/tmp/rmtd-serve-XXXXXX";
+
+	cr_assert_not_null(mkdtemp(template));
+	snprintf(directory, sizeof(directory), "%s", template);
+	base = event_base_new();
+	drive_registry_init(&drives, base, false, 0);
+	config = config_new();
+	cr_assert_not_null(config);
+	cr_assert_eq(path_policy_allow(&config->policy, directory, true), 0);
+	finished_why[0] = '\0';
+}
+
+static void teardown(void)
+{
+	char command[PATH_MAX + 16];
+
+	if (client >= 0)
+		close(client); /* a loop still running sees the end of its input */
+	client = -1;
+	if (running)
+		pthread_join(thread, NULL);
+	drive_registry_free(&drives);
+	config_release(config);
+	event_base_free(base);
+	snprintf(command, sizeof(command), "rm -rf '%s'", directory);
+	(void)!system(command);
+}
+
+TestSuite(serve, .init = setup, .fini = teardown, .timeout = 30);
+
+static void *serve_thread(void *arg)
+{
+	serve_run(&serve, transport);
+	fd_transport_free(transport); /* closes the server's end: the client reads EOF */
+	transport = NULL;
+	return NULL;
+}
+
+/* A session on one end of a socket pair, served by the loop on its own thread. */
+static void start(int idle_timeout, int request_timeout, bool signal_wakes)
+{
+	struct serve_limits limits = {.idle_timeout = idle_timeout,
+	                              .request_timeout = request_timeout};
+	struct session_settings settings = {
+	    .config = config,
+	    .drives = &drives,
+	    .max_record = 1024 * 1024,
+	    .input_buffer_size = 4096,
+	    .peer = "local",
+	    .identity = "tester",
+	};
+	int pair[2];
+
+	cr_assert_eq(serve_init(&serve, &limits), 0);
+	serve.signal_wakes = signal_wakes;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	client = pair[0];
+	transport = fd_transport_create(NULL, pair[1], pair[1], &settings, finished, NULL);
+	cr_assert_not_null(transport);
+	cr_assert_eq(pthread_create(&thread, NULL, serve_thread, NULL), 0);
+	running = true;
+}
+
+/* Wait for the loop to end; it must within seconds. */
+static void wait_ended(int seconds)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += seconds;
+	cr_assert_eq(pthread_timedjoin_np(thread, NULL, &deadline), 0,
+	             "the serve loop did not end within %d s", seconds);
+	running = false;
+	serve_destroy(&serve);
+}
+
+static void send_text(const char *text)
+{
+	cr_assert_eq(write(client, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+/* Read exactly length bytes of reply (within 5 s). */
+static void expect_reply(const char *expected)
+{
+	char got[256];
+	size_t length = strlen(expected), have = 0;
+
+	while (have < length) {
+		struct pollfd wait = {.fd = client, .events = POLLIN};
+		ssize_t n;
+
+		cr_assert_eq(poll(&wait, 1, 5000), 1, "no reply; expected \"%s\"", expected);
+		n = read(client, got + have, length - have);
+		cr_assert_gt(n, 0, "connection ended; expected \"%s\"", expected);
+		have += (size_t)n;
+	}
+	got[have] = '\0';
+	cr_assert_str_eq(got, expected);
+}
+
+static void expect_end(void)
+{
+	struct pollfd wait = {.fd = client, .events = POLLIN};
+	char byte;
+
+	cr_assert_eq(poll(&wait, 1, 5000), 1);
+	cr_assert_eq(read(client, &byte, 1), 0, "more output where the end was expected");
+}
+
+static void open_file(const char *name)
+{
+	char request[PATH_MAX * 2];
+
+	snprintf(request, sizeof(request), "O%s/%s\n66 O_RDWR|O_CREAT\n", directory, name);
+	send_text(request);
+	expect_reply("A0\n");
+}
+
+static off_t file_size(const char *name)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+static void round_trip(bool signal_wakes)
+{
+	start(0, 0, signal_wakes);
+	open_file("f");
+	send_text("W5\nhello");
+	expect_reply("A5\n");
+	send_text("L0\n0\n");
+	expect_reply("A0\n");
+	send_text("R5\n");
+	expect_reply("A5\nhello");
+	send_text("C\n");
+	expect_reply("A0\n");
+	shutdown(client, SHUT_WR);
+	wait_ended(5);
+	expect_end();
+	cr_assert_eq(file_size("f"), 5);
+	cr_assert_str_eq(finished_why, "client closed");
+}
+
+Test(serve, requests_are_answered_until_the_client_closes)
+{
+	round_trip(false);
+}
+
+Test(serve, reading_without_poll_when_signals_wake_it)
+{
+	round_trip(true);
+}
+
+Test(serve, a_command_ends_a_session_waiting_for_input)
+{
+	start(0, 0, false);
+	open_file("f");
+	send_text("W5\nhello");
+	expect_reply("A5\n");
+	/* The loop waits in poll for the next request; the command wakes it. */
+	serve_command(&serve, SERVE_ABORT);
+	expect_reply("E125\nSession aborted by the operator\n");
+	wait_ended(5);
+	expect_end();
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(serve, the_first_command_wins)
+{
+	start(0, 0, false);
+	serve_command(&serve, SERVE_SHUTDOWN);
+	serve_command(&serve, SERVE_ABORT);
+	expect_reply("E108\nrmtd shutting down\n");
+	wait_ended(5);
+	expect_end();
+}
+
+Test(serve, a_record_that_stops_half_way_is_dropped)
+{
+	start(0, 1, false);
+	open_file("f");
+	send_text("W10\nhello");
+	/* The rest never comes: after the request timeout the session ends. */
+	wait_ended(5);
+	expect_end();
+	cr_assert_eq(file_size("f"), 0);
+	cr_assert_str_eq(finished_why, "request timeout");
+}
+
+Test(serve, an_idle_session_ends)
+{
+	start(1, 0, false);
+	open_file("f");
+	wait_ended(5);
+	expect_end();
+	cr_assert_str_eq(finished_why, "idle timeout");
+}
