@@ -229,6 +229,7 @@ static int run_stdio(const struct options *o, struct config *config)
 	fd_transport_free(transport);
 	serve_destroy(&stdio_serve);
 	drive_registry_free(&drives);
+	libraries_stop();
 	event_base_free(base);
 	return 0;
 }
@@ -583,10 +584,11 @@ static int run_daemon(const struct options *o, struct config *config)
 	event_free(state.stop_timer);
 	control_free(state.control);
 	status_monitor_free(state.status);
-	libraries_stop();
 	server_free(state.server);
 	tls_context_free(state.tls);
 	drive_registry_free(&drives);
+	/* After the drives: a library drive's close still reaches its library. */
+	libraries_stop();
 	event_base_free(base);
 	config_release(state.config);
 	log_info("exiting");
