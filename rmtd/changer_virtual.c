@@ -113,7 +113,8 @@ static int virtual_inventory(struct changer *changer, struct library_state *lib)
 	}
 	closedir(dir);
 	/* New images take the empty slots in name order, so the order is predictable. */
-	qsort(names, count, sizeof(*names), compare_strings);
+	if (count > 0)
+		qsort(names, count, sizeof(*names), compare_strings);
 	for (size_t i = 0; i < count; i++) {
 		int slot = library_free_slot(lib);
 
