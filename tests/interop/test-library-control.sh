@@ -200,3 +200,8 @@ must cartridges A1
 grep -q "^A1: slot 4, full 0 times, 10240 bytes, 1 files, .* block sizes 10240$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 ok
+
+check "rmtd ended cleanly (no sanitizer report in its log)"
+stop_daemon
+check_server_log "$WORK/server.log"
+ok
