@@ -304,6 +304,21 @@ static int statement_drive(struct parser *p, char **words, int count)
 	return 0;
 }
 
+static int statement_library(struct parser *p, char **words, int count)
+{
+	const char *drive_name, *device;
+	char message[400];
+
+	if (library_config_statement(&p->config->libraries, words, count, &drive_name, &device,
+	                             message, sizeof(message)) < 0)
+		return fail(p, "%s", message);
+	if (drive_name == NULL)
+		return 0;
+	if (path_policy_declare_drive(&p->config->policy, drive_name, device) < 0)
+		return fail(p, "drive %s is declared twice, or its name has a '/'", drive_name);
+	return 0;
+}
+
 static int statement_identity(struct parser *p, char **words, int count)
 {
 	struct access_rules *rules = &p->config->rules;
@@ -458,6 +473,8 @@ static int statement(struct parser *p, char **words, int count)
 		return statement_spool(p, words, count);
 	if (strcmp(keyword, "drive") == 0)
 		return statement_drive(p, words, count);
+	if (strcmp(keyword, "library") == 0)
+		return statement_library(p, words, count);
 	if (strcmp(keyword, "identity") == 0)
 		return statement_identity(p, words, count);
 	if (strcmp(keyword, "allow") == 0)
@@ -507,10 +524,13 @@ static int config_check(struct parser *p)
 {
 	struct config *c = p->config;
 	bool tls = false;
+	char message[400];
 
 	p->line = 0;
 	for (int i = 0; i < c->listen_count; i++)
 		tls |= c->listens[i].tls;
+	if (library_config_check(&c->libraries, message, sizeof(message)) < 0)
+		return fail(p, "%s", message);
 	if (tls && (c->tls_certificate[0] == '\0' || c->tls_key[0] == '\0' || c->tls_ca[0] == '\0'))
 		return fail(p, "a tls listener needs tls certificate, key and ca");
 	if (c->rules.rule_count == 0 && (c->rules.matcher_count > 0 || c->policy.drive_count > 0 ||

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "acl.h"
+#include "library_config.h"
 #include "path.h"
 
 #define CONFIG_LISTEN_MAX   16
@@ -58,6 +59,7 @@ struct config {
 
 	struct path_policy policy; /* spool directories and declared drives */
 	struct access_rules rules;
+	struct library_specs libraries; /* tape libraries (library_config.h) */
 };
 
 /*

@@ -28,6 +28,7 @@
 #include "catalog.h"
 #include "control.h"
 #include "control_report.h"
+#include "control_library.h"
 #include "counters.h"
 #include "log.h"
 #include "metrics.h"
@@ -77,6 +78,13 @@ struct file_job {
 	int result;
 	char *body;
 	size_t length;
+	char next[300];        /* a library cartridge: which one a restore loads next */
+	char *library_request; /* a library command (control_library.h) */
+	size_t library_length;
+	uid_t uid;
+	pid_t pid;
+	const char *error_code; /* its refusal */
+	char error_message[300];
 };
 
 struct control {
@@ -138,13 +146,21 @@ static const char help_text[] =
     "release DRIVE            take a drive back from the session holding it\n"
     "catalog [--json] [NAME]  the catalog of a drive's or a named cartridge\n"
     "metrics                  drives and counters in the Prometheus text format\n"
+    "inventory [--json] [LIBRARY]   drives, slots and portals of the tape libraries\n"
+    "cartridges [--json] [CARTRIDGE] the cartridge database and which one follows which\n"
+    "load CARTRIDGE|slot:N DRIVE, unload DRIVE [slot:N], move LIBRARY FROM TO,\n"
+    "import LIBRARY [portal:N], export CARTRIDGE, readonly CARTRIDGE on|off\n"
     "help                     this text\n";
 
 static void *file_job_thread(void *arg)
 {
 	struct file_job *job = arg;
 
-	if (job->drives != NULL) {
+	if (job->library_request != NULL) {
+		job->result = control_library_request(
+		    job->library_request, job->library_length, job->uid, job->pid, &job->body,
+		    &job->length, &job->error_code, job->error_message, sizeof(job->error_message));
+	} else if (job->drives != NULL) {
 		struct status_drive *drives = calloc(job->drive_count + 1, sizeof(*drives));
 
 		for (size_t i = 0; drives != NULL && i < job->drive_count; i++)
@@ -173,6 +189,7 @@ static void file_job_free(struct file_job *job)
 		free(job->candidates[i]);
 	free(job->drives);
 	free(job->body);
+	free(job->library_request);
 	free(job);
 }
 
@@ -184,10 +201,13 @@ static void file_job_done(evutil_socket_t fd, short what, void *arg)
 	pthread_join(job->thread, NULL);
 	if (c != NULL) {
 		c->job = NULL;
-		if (job->result == 0) {
+		if (job->library_request != NULL && job->result < 0) {
+			answer_error(c, job->error_code, job->error_message);
+		} else if (job->result == 0) {
 			struct evbuffer *body = evbuffer_new();
 
-			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0)
+			if (body != NULL && evbuffer_add(body, job->body, job->length) == 0 &&
+			    evbuffer_add(body, job->next, strlen(job->next)) == 0)
 				answer_body(c, body);
 			else
 				answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
@@ -252,11 +272,35 @@ static struct file_job *file_job_new(struct control_connection *c,
 	return job;
 }
 
+static void handle_library(struct control_connection *c, const char *line, size_t length)
+{
+	struct file_job *job = calloc(1, sizeof(*job));
+
+	if (job == NULL || (job->library_request = malloc(length + 1)) == NULL) {
+		free(job);
+		answer_error(c, CONTROL_ERR_INTERNAL, "out of memory");
+		return;
+	}
+	memcpy(job->library_request, line, length);
+	job->library_request[length] = '\0';
+	job->library_length = length;
+	job->uid = c->uid;
+	job->pid = c->pid;
+	job->control = c->control;
+	job->connection = c;
+	TAILQ_INSERT_TAIL(&c->control->jobs, job, entry);
+	if (file_job_start(job) == 0)
+		return;
+	file_job_free(job);
+	answer_error(c, CONTROL_ERR_INTERNAL, "cannot start the library command");
+}
+
 static void handle_catalog(struct control_connection *c, const struct control_request *request)
 {
 	struct control *control = c->control;
 	struct file_job *job;
 	struct status_snapshot snapshot;
+	char library_name[PATH_MAX];
 	int error = 0;
 
 	if (control->state_directory == NULL) {
@@ -271,6 +315,12 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	if (error == 0 && request->has_name) {
 		/* The name as a cartridge first; a drive's name means the cartridge in it. */
 		error = add_candidate(job, request->name);
+		/* A library's cartridge by its barcode (control_library.h). */
+		if (error == 0 && control_library_catalog_name(request->name, library_name,
+		                                               sizeof(library_name)) == 0)
+			error = add_candidate(job, library_name);
+		if (!request->json)
+			control_library_next_line(request->name, job->next, sizeof(job->next));
 		if (error == 0 && status_monitor_snapshot(control->monitor, &snapshot) == 0) {
 			for (size_t i = 0; error == 0 && i < snapshot.drive_count; i++) {
 				const struct status_drive *d = &snapshot.drives[i];
@@ -408,6 +458,11 @@ static void handle_request(struct control_connection *c, const char *line, size_
 	if (c->denied) {
 		answer_error(c, CONTROL_ERR_DENIED,
 		             "only root and the control group may use this socket");
+		return;
+	}
+	/* The tape library's commands (control_library.h): a changer may take seconds. */
+	if (control_library_is_command(line, length)) {
+		handle_library(c, line, length);
 		return;
 	}
 	if (control_parse_request(line, length, &request, &error) < 0) {

@@ -285,6 +285,25 @@ void drive_accounting_cartridge(struct drive *drive, const char *cartridge)
 	drive->has_cartridge = true;
 }
 
+static void drive_save_now(struct drive *drive);
+
+void drive_accounting_follow(struct drive *drive, const char *cartridge)
+{
+	if (drive->state_directory[0] == '\0' || cartridge == NULL ||
+	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
+		return;
+	/* A save on the drive's thread still uses the catalog: switch at a later reply. */
+	if (drive->save_queued)
+		return;
+	if (drive->has_cartridge) {
+		/* A library changing cartridges is rare: the old one's save is made here. */
+		drive_save_now(drive);
+		catalog_free(&drive->catalog);
+		drive->has_cartridge = false;
+	}
+	drive_accounting_cartridge(drive, cartridge);
+}
+
 void drive_accounting_start(struct drive *drive, const char *state_directory, const char *cartridge)
 {
 	struct counters_delta mount = {.mounts = 1};

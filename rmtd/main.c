@@ -24,6 +24,7 @@
 
 #include "rmt/protocol.h"
 #include "config.h"
+#include "library_runtime.h"
 #include "config_reader.h"
 #include "control.h"
 #include "drive.h"
@@ -197,6 +198,10 @@ static int run_stdio(const struct options *o, struct config *config)
 	    fd_transport_create(NULL, STDIN_FILENO, STDOUT_FILENO, &settings, stdio_finished, NULL);
 	if (transport == NULL)
 		fatalx("cannot set up standard input and output");
+	/* Each process reads the libraries' database when it starts, and saves each change. */
+	if (libraries_start(config, o->state_directory != NULL ? o->state_directory
+	                                                       : config->state_directory) < 0)
+		fatalx("cannot start the tape libraries");
 	/* One client, one process: it never needs more of the filesystem than the rules name. */
 	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
 		fatalx("cannot confine rmtd");
@@ -222,6 +227,7 @@ static int run_stdio(const struct options *o, struct config *config)
 	fd_transport_free(transport);
 	serve_destroy(&stdio_serve);
 	drive_registry_free(&drives);
+	libraries_stop();
 	return 0;
 }
 
@@ -289,6 +295,8 @@ static void start_operations(struct daemon_state *state, struct event_base *base
 	 */
 	make_directory(control.state_directory, 0750, control.owner, "state directory");
 	make_directory(status.directory, 0755, control.owner, "status directory");
+	if (libraries_start(c, control.state_directory) < 0)
+		fatalx("cannot start the tape libraries");
 	state->status = status_monitor_create(base, state->server, state->drives, &status);
 	if (state->status == NULL)
 		fatalx("cannot start the status monitor");
@@ -576,6 +584,8 @@ static int run_daemon(const struct options *o, struct config *config)
 	server_free(state.server);
 	tls_context_free(state.tls);
 	drive_registry_free(&drives);
+	/* After the drives: a library drive's close still reaches its library. */
+	libraries_stop();
 	event_base_free(base);
 	config_release(state.config);
 	log_info("exiting");

@@ -44,6 +44,14 @@ static void usage(FILE *out)
 	        "       rmtctl [-s SOCKET] drives [--json]\n"
 	        "       rmtctl [-s SOCKET] catalog [--json] [DRIVE | CARTRIDGE]\n"
 	        "       rmtctl [-s SOCKET] metrics\n"
+	        "       rmtctl [-s SOCKET] inventory [--json] [LIBRARY]\n"
+	        "       rmtctl [-s SOCKET] cartridges [--json] [CARTRIDGE]\n"
+	        "       rmtctl [-s SOCKET] load [--json] CARTRIDGE|slot:N DRIVE\n"
+	        "       rmtctl [-s SOCKET] unload [--json] DRIVE [slot:N]\n"
+	        "       rmtctl [-s SOCKET] move [--json] LIBRARY FROM TO\n"
+	        "       rmtctl [-s SOCKET] import [--json] LIBRARY [portal:N]\n"
+	        "       rmtctl [-s SOCKET] export [--json] CARTRIDGE\n"
+	        "       rmtctl [-s SOCKET] readonly [--json] CARTRIDGE on|off\n"
 	        "       rmtctl -h | --help | -V | --version\n"
 	        "\n"
 	        "  -s SOCKET   rmtd's control socket (default $RMTD_CONTROL_SOCKET, else %s)\n"
@@ -367,6 +375,35 @@ static int usage_error(const char *what)
 	return EXIT_USAGE;
 }
 
+/* The tape library's commands take several words (control_library.h). */
+static bool library_command(const char *command)
+{
+	static const char *const words[] = {"inventory", "cartridges", "load",   "unload",
+	                                    "move",      "import",     "export", "readonly"};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(command, words[i]) == 0)
+			return true;
+	return false;
+}
+
+static int library_request(const char *socket_path, const char *command, int count, char **words)
+{
+	char request[CONTROL_REQUEST_MAX];
+	size_t used = (size_t)snprintf(request, sizeof(request), "%s", command);
+
+	for (int i = 0; i < count; i++) {
+		/* Names in a library are plain words: a blank or control byte is no barcode. */
+		if (words[i][0] == '\0' || strpbrk(words[i], " \t\r\n%") != NULL)
+			return usage_error("library names and elements are single plain words");
+		if (used + strlen(words[i]) + 3 > sizeof(request))
+			return usage_error("request too long");
+		used += (size_t)snprintf(request + used, sizeof(request) - used, " %s", words[i]);
+	}
+	snprintf(request + used, sizeof(request) - used, "\n");
+	return simple(socket_path, request);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option long_options[] = {
@@ -405,6 +442,8 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return usage_error("no command");
 	command = argv[optind++];
+	if (library_command(command))
+		return library_request(socket_path, command, argc - optind, argv + optind);
 	for (int i = optind; i < argc; i++) {
 		const char *word = argv[i];
 

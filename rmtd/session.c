@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "rmt/protocol.h"
+#include "backend_libdrive.h"
 #include "config.h"
 #include "drive.h"
 #include "escape.h"
@@ -298,9 +299,9 @@ static const struct backend_ops *backend_of_kind(enum device_kind kind)
 	}
 }
 
-static const struct backend_ops *backend_for(enum device_kind kind)
+static const struct backend_ops *backend_for(enum device_kind kind, const char *canonical)
 {
-	const struct backend_ops *ops = backend_of_kind(kind);
+	const struct backend_ops *ops = backend_libdrive_for(canonical, backend_of_kind(kind));
 
 	return backend_wrapper != NULL ? backend_wrapper(ops) : ops;
 }
@@ -310,7 +311,7 @@ static void session_open_target(struct session *s)
 	struct job *job = &s->job;
 
 	memset(&job->target, 0, sizeof(job->target));
-	job->ops = backend_for(s->target.kind);
+	job->ops = backend_for(s->target.kind, s->target.canonical);
 	job->target.directory_fd = s->target.directory_fd;
 	job->target.name = s->target.name;
 	job->target.canonical = s->target.canonical;
@@ -1232,8 +1233,11 @@ static void session_job_done(struct job *job, void *arg)
 			/* A virtual tape is a cartridge of its own; a real one is known by its
 			 * label. */
 			drive_accounting_start(s->drive, s->settings.config->state_directory,
-			                       s->drive->kind == DEVICE_KIND_VTAPE ? s->drive->name
-			                                                           : NULL);
+			                       backend_libdrive_cartridge(&s->drive->device) != NULL
+			                           ? backend_libdrive_cartridge(&s->drive->device)
+			                       : s->drive->kind == DEVICE_KIND_VTAPE
+			                           ? s->drive->name
+			                           : NULL);
 			s->splice_target = session_can_splice_to(s);
 			s->operation = "Open";
 			if (!ending)
@@ -1262,6 +1266,10 @@ static void session_job_done(struct job *job, void *arg)
 				log_warnx("session %u: close of %s: %s", s->id, s->drive->name,
 				          strerror((int)-job->result));
 		}
+		/* A library drive's call may have loaded another cartridge. */
+		if (s->request.command != PROTO_CLOSE)
+			drive_accounting_follow(s->drive,
+			                        backend_libdrive_cartridge(&s->drive->device));
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
 		session_settle_read_buffer(s);

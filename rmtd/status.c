@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "path.h"
+#include "library_runtime.h"
 #include "status.h"
 #include "state_file.h"
 #include "status_format.h"

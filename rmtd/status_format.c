@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "status.h"
 #include "json_quote.h"
+#include "library_runtime.h"
 #include "status_format.h"
 /* ---------------------------------------------------------------- words */
 
@@ -209,8 +210,8 @@ static int format_counters_json(struct evbuffer *out, const struct counters *c)
 
 static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 {
-	char name[ESCAPED_MAX];
-	int rc;
+	char name[ESCAPED_MAX], barcode[LIBRARY_BARCODE_MAX + 1];
+	int rc, slot;
 
 	if (d->alias != NULL) {
 		char alias[ESCAPED_MAX];
@@ -237,6 +238,11 @@ static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
 	if (rc == 0 && d->cartridge != NULL && strcmp(d->cartridge, d->name) != 0)
 		rc = status_printf(out, ", cartridge %s",
 		                   status_text_escape(name, sizeof(name), d->cartridge));
+	/* A library's drive: the cartridge the changer put in it, and its slot. */
+	if (rc == 0 && library_drive_describe(d->name, barcode, sizeof(barcode), &slot) == 0)
+		rc = barcode[0] == '\0'
+		         ? status_printf(out, ", no cartridge loaded")
+		         : status_printf(out, ", cartridge %s from slot %d", barcode, slot);
 	if (rc == 0 && d->counters != NULL)
 		rc = format_counters_text(out, d->counters);
 	if (rc == 0)
@@ -336,7 +342,8 @@ int status_format_session_json(struct evbuffer *out, const struct status_session
 
 static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 {
-	int rc = status_printf(out, "{");
+	char barcode[LIBRARY_BARCODE_MAX + 1];
+	int slot, rc = status_printf(out, "{");
 
 	if (rc == 0)
 		rc = json_key_string(out, "name", d->name, false);
@@ -346,6 +353,10 @@ static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
 		rc = json_key_string(out, "cartridge", d->cartridge, true);
 	if (rc == 0)
 		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
+	if (rc == 0 && library_drive_describe(d->name, barcode, sizeof(barcode), &slot) == 0)
+		rc = status_printf(out, ",\"library_cartridge\":%s%s%s,\"library_slot\":%d",
+		                   barcode[0] ? "\"" : "", barcode[0] ? barcode : "null",
+		                   barcode[0] ? "\"" : "", slot);
 	if (rc == 0)
 		rc =
 		    status_printf(out, ",\"declared\":%s,\"device_open\":%s,\"abandoned\":%s",

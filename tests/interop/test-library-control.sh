@@ -1,0 +1,207 @@
+#!/bin/bash
+# test-library-control.sh - rmtctl on a virtual tape library in a running rmtd:
+# inventory, load, unload, move, import, export, readonly and cartridges, as
+# text and --json, one log line each; the refusals (load into a busy drive,
+# move to a full slot, export a loaded cartridge, unknown cartridge) with their
+# error; a session on an empty drive waits as "[operator wait]" until
+# `rmtctl load`, then writes; the database survives a restart of rmtd.
+[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+. "$(dirname "$0")/lib.sh"
+
+require_tools python3
+[ -z "${RMT_SERVER:-}" ] || { say "RMT_SERVER set: classic servers have no libraries"; exit 0; }
+require_server
+RMTCTL=$RMTD_BUILD_DIR/rmtd/rmtctl
+VTAPE=$RMTD_BUILD_DIR/rmtd/rmt-vtape
+make_work
+[ "${#WORK}" -le 80 ] || fail "work directory path too long for a Unix socket: $WORK"
+LIB=$WORK/lib
+STATE=$WORK/state
+SOCK=$WORK/control.sock
+mkdir -p "$LIB"
+for c in A1 A2 A3; do "$VTAPE" create --capacity 2M "$LIB/$c.tap" >/dev/null; done
+cat >"$WORK/rmtd.conf" <<CONF
+state-directory $STATE
+library lib0 virtual $LIB slots 4 portals 1
+library lib0 drive 0 lib0d0
+library lib0 drive 1 lib0d1
+allow * drive lib0d0 read-write create truncate settings
+allow * drive lib0d1 read-write create truncate settings
+CONF
+DAEMON_PID=
+stop_daemon() {
+	if [ -n "$DAEMON_PID" ]; then
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+		DAEMON_PID=
+	fi
+}
+trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
+start_daemon() {
+	for attempt in 1 2 3 4 5; do
+		PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+		"$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \
+			--control-mode 0600 >>"$WORK/server.log" 2>&1 &
+		DAEMON_PID=$!
+		for i in $(seq 1 100); do
+			[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && return 0
+			kill -0 "$DAEMON_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		stop_daemon
+	done
+	fail "rmtd did not start: $(tail -5 "$WORK/server.log")"
+}
+ctl() { "$RMTCTL" -s "$SOCK" "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err"; }
+must() { ctl "$@" || fail "rmtctl $*: $(cat "$WORK/ctl.err")"; }
+refused() { # refused ERRNO rmtctl-args...
+	local errno=$1
+	shift
+	! ctl "$@" || fail "rmtctl $* was not refused: $(cat "$WORK/ctl.out")"
+	grep -q "$errno" "$WORK/ctl.err" || fail "rmtctl $*: expected $errno: $(cat "$WORK/ctl.err")"
+}
+logged() { grep -q "$1" "$WORK/server.log" || fail "not in the log: $1"; }
+start_daemon
+
+check "inventory: three cartridges in slots 1-3, drives and portal empty"
+must inventory
+grep -q "^slot     1  A1$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^slot     3  A3$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^drive    0  (empty)  \[lib0d0\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+logged "library lib0: inventory (by uid"
+must inventory --json lib0
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=[x for x in d["elements"] if x["barcode"]]; assert [x["barcode"] for x in e]==["A1","A2","A3"], e' "$WORK/ctl.out" ||
+	fail "inventory --json: $(cat "$WORK/ctl.out")"
+ok
+
+check "load A2 into lib0d0; inventory, drives and status show its cartridge and slot"
+must load A2 lib0d0
+logged "library lib0: load A2 into drive 0 (by uid"
+must inventory
+grep -q "^drive    0  A2  from slot 2  \[lib0d0\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+must drives
+grep -q "^Drive lib0d0 (.*, cartridge A2 from slot 2" "$WORK/ctl.out" || fail "drives: $(cat "$WORK/ctl.out")"
+grep -q "^Drive lib0d1 (.*, no cartridge loaded" "$WORK/ctl.out" || fail "drives: $(cat "$WORK/ctl.out")"
+must status --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); x=[v for v in d["drives"] if v.get("alias")=="lib0d0"][0]; assert x["library_cartridge"]=="A2" and x["library_slot"]==2, x' "$WORK/ctl.out" ||
+	fail "status --json: $(cat "$WORK/ctl.out")"
+ok
+
+check "refusals: load into a busy drive, move to a full slot, export a loaded cartridge"
+refused EBUSY load A1 lib0d0
+logged "load A1 into drive 0 refused"
+refused EEXIST move lib0 slot:1 slot:3
+refused EBUSY export A2
+refused ENOENT load Z9 lib0d1
+refused ENOENT move lib0 slot:4 slot:2
+refused EINVAL move lib0 slot:1 slot:9
+refused ENOENT unload lib0d1
+ok
+
+check "move, export, import, unload back to the home slot"
+must move lib0 slot:1 slot:4
+must export A3
+must inventory --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))[0]; p=[x for x in d["elements"] if x["element"]=="portal"]; assert p[0]["barcode"]=="A3", p' "$WORK/ctl.out" ||
+	fail "A3 is not in the portal: $(cat "$WORK/ctl.out")"
+refused ENOSPC export A1
+must import lib0
+must unload lib0d0
+must inventory
+grep -q "^slot     2  A2$" "$WORK/ctl.out" || fail "A2 not back in slot 2: $(cat "$WORK/ctl.out")"
+grep -q "^slot     1  A3$" "$WORK/ctl.out" || fail "A3 not imported to slot 1: $(cat "$WORK/ctl.out")"
+logged "library lib0: export A3 to portal 1"
+logged "library lib0: import A3 from portal 1 to slot 1"
+ok
+
+check "a session on an empty drive waits as [operator wait] until rmtctl load"
+python3 - "$PORT" "$RMTCTL" "$SOCK" <<'PY' || fail "operator wait"
+import subprocess, sys, time
+import os
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, RmtError, O_RDWR
+port, rmtctl, sock = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+r = Rmt.connect(port)
+r.open("lib0d1", O_RDWR)
+try:
+    r.write(b"x" * 10240)
+    sys.exit("a write on an empty drive succeeded")
+except RmtError as e:
+    assert e.errno == 123, e  # ENOMEDIUM
+status = subprocess.run([rmtctl, "-s", sock, "status"], capture_output=True, text=True).stdout
+assert "[operator wait]" in status, status
+subprocess.run([rmtctl, "-s", sock, "load", "slot:4", "lib0d1"], check=True, capture_output=True)
+r.write(b"y" * 10240)
+status = subprocess.run([rmtctl, "-s", sock, "status"], capture_output=True, text=True).stdout
+assert "[operator wait]" not in status, status
+# the drive is in use: its cartridge stays put
+out = subprocess.run([rmtctl, "-s", sock, "unload", "lib0d1"], capture_output=True, text=True)
+assert out.returncode != 0 and "EBUSY" in out.stderr, out
+r.close()
+PY
+ok
+
+check "readonly on: a write is refused with EROFS; cartridges shows it"
+must readonly A2 on
+logged "cartridge A2 read-only on"
+must load A2 lib0d0
+python3 - "$PORT" <<'PY' || fail "EROFS"
+import os, sys
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, RmtError, O_RDWR
+r = Rmt.connect(int(sys.argv[1]))
+r.open("lib0d0", O_RDWR)
+try:
+    r.write(b"z" * 512)
+    sys.exit("a write on a read-only cartridge succeeded")
+except RmtError as e:
+    assert e.errno == 30, e  # EROFS
+r.close()
+PY
+must cartridges A2
+grep -q "^A2: drive 0, read-only," "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+must cartridges --json A1
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["cartridges"][0]; assert c["cartridge"]=="A1" and c["readonly"] is False, c' "$WORK/ctl.out" ||
+	fail "cartridges --json: $(cat "$WORK/ctl.out")"
+refused ENOENT readonly Z9 on
+must readonly A2 off
+ok
+
+check "mt offline on a written drive: the next cartridge comes, rmtctl catalog says which follows"
+python3 - "$PORT" <<'PY' || fail "mt offline"
+import os, sys
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, O_RDWR, MTOFFL
+r = Rmt.connect(int(sys.argv[1]))
+r.open("lib0d1", O_RDWR)
+r.ioctl(MTOFFL, 1)
+r.close()
+PY
+must inventory
+grep -q "^drive    1  A3  from slot 1  \[lib0d1\]$" "$WORK/ctl.out" || fail "A3 was not loaded next: $(cat "$WORK/ctl.out")"
+grep -q "^slot     4  A1$" "$WORK/ctl.out" || fail "A1 is not back in slot 4: $(cat "$WORK/ctl.out")"
+logged "library lib0: drive 1: A1 unloaded, A3 loaded from slot 1"
+must catalog A1
+grep -q "^Cartridge A1 file 0 continues on cartridge A3 file 0: load A3 next (drive 1)$" "$WORK/ctl.out" ||
+	fail "catalog A1: $(cat "$WORK/ctl.out")"
+grep -q "^cartridge $LIB/A1.tap" "$WORK/ctl.out" || fail "catalog A1 is not A1's image's: $(cat "$WORK/ctl.out")"
+must catalog A3
+grep -q "^Cartridge A3 continues on no other cartridge$" "$WORK/ctl.out" || fail "catalog A3: $(cat "$WORK/ctl.out")"
+must cartridges A1
+grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "cartridges A1: $(cat "$WORK/ctl.out")"
+ok
+
+check "the database survives a restart of rmtd"
+stop_daemon
+start_daemon
+must inventory
+grep -q "^drive    1  A3  from slot 1  \[lib0d1\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+must cartridges A1
+grep -q "^A1: slot 4, full 0 times, 10240 bytes, 1 files, .* block sizes 10240$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+ok
+
+check "rmtd ended cleanly (no sanitizer report in its log)"
+stop_daemon
+check_server_log "$WORK/server.log"
+ok
