@@ -390,8 +390,9 @@ static void tls_failed(const struct tls_client *tls, ssize_t result)
 /*
  * The TLS relay: one thread, the socket nonblocking. Everything TLS has is
  * written to stdout at once; stdin is read only when the last piece went up.
- * EOF on stdin ends the session with a TLS close (the client has read its
- * replies by then: rmt is strictly request and reply).
+ * EOF on stdin ends the session (the client has read its replies by then: rmt
+ * is strictly request and reply); the caller frees it, with a TLS close when
+ * this returns 0.
  */
 static int shovel_tls(struct tls_client *tls, int sock)
 {
@@ -427,10 +428,8 @@ static int shovel_tls(struct tls_client *tls, int sock)
 		}
 		if (up_offset == up_length)
 			up_offset = up_length = 0;
-		if (!input_open && up_length == 0) {
-			tls_client_free(tls, true);
-			return 0;
-		}
+		if (!input_open && up_length == 0)
+			return 0; /* the caller ends the session with a TLS close */
 		pfd[0].fd = sock;
 		pfd[0].events = (short)(read_wants | (up_length > 0 ? write_wants : 0));
 		if (input_open && up_length == 0) {
@@ -648,7 +647,10 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: no pipelining over TLS: classic request and reply\n",
 			        program);
 		connect_settings_free(&file);
-		return shovel_tls(session, sock);
+		result = shovel_tls(session, sock);
+		/* A TLS close only when our side ended the session cleanly. */
+		tls_client_free(session, result == 0);
+		return result;
 	}
 	connect_settings_free(&file);
 	if (pipeline)
