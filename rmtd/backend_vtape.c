@@ -1,6 +1,6 @@
 /*
  * backend_vtape.c - a virtual tape in a SIMH .tap image that behaves like the Linux st
- * driver (shared/formats.md section 2, shared/realtape/README.md).
+ * driver (doc/st-behaviour.md; the files: doc/vtape-format.md).
  *
  * The image is authoritative; the index (tapeimage.c) is kept in memory while the tape is
  * open so that spacing, end-of-data and locate never read the whole image, and is saved

@@ -1,7 +1,7 @@
 /*
  * tapeimage.h - SIMH .tap framing, the derived index, and the .meta file of a virtual tape.
  *
- * A virtual tape is three files (shared/formats.md 1.9, man rmt-vtape(1)):
+ * A virtual tape is three files (doc/vtape-format.md, man rmt-vtape(1)):
  *   NAME.tap       SIMH magtape image, authoritative: [len LE32][data][pad if odd][len LE32]
  *                  per record, a zero word per tape mark, end of file = end of data.
  *   NAME.tap.idx   derived index (marks[] and runs[] of equal-size records), rebuilt by a
