@@ -5,7 +5,8 @@
 #   contrib/setup.sh build   configure and build into build/ (warnings are errors)
 #   contrib/setup.sh test    deps + build + every meson test in build/ + an ASan/UBSan build
 #                            (unit, interop and security suites) + fuzzers for a bounded time + man
-#                            page lint; ends with "N passed, N failed"
+#                            page lint + "start" on a free port and the commands it prints;
+#                            ends with "N passed, N failed"
 #   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, the
 #                            TCP daemon on 127.0.0.1:5400 (RMTD_PORT) serving it, and prints
 #                            the tar command line that uses it through the rsh shim
@@ -30,6 +31,8 @@ PACKAGES=(
 	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
 	prometheus                                        # promtool, to check the metrics
+	build-essential debhelper dpkg-dev lintian       # the Debian packages (tests/systemd)
+	qemu-system-x86 debootstrap                       # the VM the packages are tested in
 )
 
 log() { printf '==> %s\n' "$*"; }
@@ -199,6 +202,45 @@ step_lint() {
 	record "mandoc -Tlint -Wwarning" "$passed" "$failed" "${bad[*]:-}"
 }
 
+# The README's first command, as a user runs it: "start" on a free port, then the
+# tar command lines it prints, with DIR a folder of ours; the daemon is stopped after.
+step_start_check() {
+	local port out dir line ran=0 t=$SECONDS
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	log "start: the README's first command (RMTD_PORT=$port) and the commands it prints"
+	if ! out=$(RMTD_PORT=$port bash "$0" start </dev/null 2>&1); then
+		printf '%s\n' "$out" >&2
+		record "setup.sh start" 0 1 "start failed"
+		return 0
+	fi
+	printf '%s\n' "$out"
+	dir=$(mktemp -d)
+	mkdir "$dir/data" && echo "written through the start command's daemon" >"$dir/data/note"
+	while IFS= read -r line; do
+		case $line in
+		"  "*" tar "*)
+			line=${line/ DIR/ -C $dir data}
+			if ! (cd "$dir" && eval "$line" >"$dir/out" 2>&1); then
+				cat "$dir/out" >&2
+				ran=-1
+				break
+			fi
+			ran=$((ran + 1))
+			;;
+		esac
+	done <<<"$out"
+	if [ -f build/rmtd-start.pid ]; then
+		kill "$(cat build/rmtd-start.pid)" 2>/dev/null || true
+		rm -f build/rmtd-start.pid
+	fi
+	if [ "$ran" -ge 2 ] && grep -q 'data/note' "$dir/out"; then
+		record "setup.sh start" 1 0 "$((SECONDS - t)) s; $ran printed commands ran"
+	else
+		record "setup.sh start" 0 1 "the printed commands did not write and list an archive"
+	fi
+	rm -rf "$dir"
+}
+
 step_test() {
 	local start=$SECONDS t
 	step_deps
@@ -230,6 +272,7 @@ step_test() {
 
 	step_fuzz
 	step_lint
+	step_start_check
 
 	echo
 	log "summary ($((SECONDS - start)) s)"

@@ -24,17 +24,19 @@
 #include "path.h"
 
 /*
- * Below an allowed directory nothing that aliases something else is served: a
- * device node opens whatever device it names, and a file with a second hard link
- * also lives somewhere the rules may not allow.
+ * Below an allowed directory only regular files with one link are served: a
+ * device node opens whatever device it names, a file with a second hard link
+ * also lives somewhere the rules may not allow, and a FIFO or socket is a
+ * channel to some other process, never data at rest. Directories answer
+ * EISDIR later.
  */
 static bool aliases_something(const struct stat *st)
 {
-	return S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ||
-	       (S_ISREG(st->st_mode) && st->st_nlink > 1);
+	return S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) || S_ISFIFO(st->st_mode) ||
+	       S_ISSOCK(st->st_mode) || (S_ISREG(st->st_mode) && st->st_nlink > 1);
 }
 
-/* Look before opening, since opening a device node acts on the device. */
+/* Look before opening, since opening a device node acts on the device (and a FIFO blocks). */
 static bool aliases_before_open(const struct open_target *target)
 {
 	int fd = path_open_beneath(target->directory_fd, target->name, O_PATH, 0);
@@ -52,8 +54,8 @@ static int refuse_alias(const struct open_target *target)
 {
 	char shown[4 * 256 + 1];
 
-	log_warnx("%s: a device node, or a file with more than one hard link, inside an allowed "
-	          "directory; not served",
+	log_warnx("%s: not a regular file with one link (a device node, FIFO, socket or file "
+	          "with more than one hard link) inside an allowed directory; not served",
 	          escape_text(shown, sizeof(shown), target->canonical));
 	return -EACCES;
 }

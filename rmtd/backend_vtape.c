@@ -28,6 +28,7 @@
 
 #include "backend.h"
 #include "backend_vtape.h"
+#include "escape.h"
 #include "log.h"
 #include "path.h"
 #include "tapeimage.h"
@@ -742,6 +743,16 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		error = -EINVAL;
+		goto fail;
+	}
+	/* In an allowed directory a second hard link reaches an image the rules may not allow. */
+	if (target->directory_fd != AT_FDCWD && st.st_nlink > 1) {
+		char shown[PATH_MAX * 4 + 1];
+
+		log_warnx("%s: a virtual tape with more than one hard link inside an allowed "
+		          "directory; not served",
+		          escape_text(shown, sizeof(shown), vt->canonical));
+		error = -EACCES;
 		goto fail;
 	}
 	error = backend_lock(vt->fd, LOCK_EX);

@@ -18,9 +18,11 @@ just before one may say what it is or how to run it:
   README:  <!-- docs-test: interrupt SECONDS -->     mdoc:  .\\" docs-test: interrupt SECONDS
   README:  <!-- docs-test: ci -->                     (the block is what CI itself runs)
                                                       mdoc:  .\\" docs-test: output
+                                                      mdoc:  .\\" docs-test: file PATH
 "interrupt" sends SIGINT after SECONDS to a command documented to run until
 interrupted; it must still be running then and end by the signal. "output" is
-what a program prints, shown to the reader: not a command.
+what a program prints, shown to the reader: not a command. "file PATH" is the
+contents of a file the text names: it is written to PATH, as the reader would.
 """
 import os
 import re
@@ -142,6 +144,16 @@ def write_doc(out_dir, doc, section, examples):
             continue
         if ex['directive'] == 'output':
             listing.append('%s  output a program prints, not a command: %s' % (where, first))
+            continue
+        f = re.match(r'file (/\S+)$', ex['directive'] or '')
+        if f:
+            listing.append('%s  file -> %s' % (where, f.group(1)))
+            sh.append('example_begin %s' % shell_quote(where))
+            sh.append('mkdir -p %s' % shell_quote(os.path.dirname(f.group(1))))
+            sh.append("cat >%s <<'DOCS_TEST_EOF'" % shell_quote(f.group(1)))
+            sh.extend(text)
+            sh.append('DOCS_TEST_EOF')
+            sh.append('example_end %s' % shell_quote(where))
             continue
         cmds = commands(text)
         listing.append('%s  shell, %d line(s)%s' % (where, len(cmds),

@@ -55,6 +55,11 @@ client$ second
 #include <stdio.h>
 int main(void) { return 0; }
 .Ed
+.\\" docs-test: file /etc/tool.conf
+.Bd -literal -offset indent
+host vault
+	tls
+.Ed
 .Sh SEE ALSO
 .Dl not an example either
 """
@@ -102,6 +107,7 @@ def main():
         assert 'not an example either' in lines, page
         assert 'output line' not in page and 'what it prints' not in page, page
         assert 'Printed' not in page, page
+        assert "cat >'/etc/tool.conf' <<'DOCS_TEST_EOF'\nhost vault\n\ttls\nDOCS_TEST_EOF" in page, page
         c = open(os.path.join(out, 'tool.1', 'example.c')).read()
         assert c.startswith('#include <stdio.h>\n'), c
 

@@ -176,7 +176,7 @@ def a_hung_drive_does_not_slow_the_others(directory):
     """open(2) of a FIFO with no reader blocks its worker for as long as we like."""
     fifo = directory + "/hung"
     os.mkfifo(fifo)
-    daemon = Daemon(directory)
+    daemon = Daemon(directory, "--drive", "hung=" + fifo)  # a FIFO only as a declared drive
 
     def latencies(rmt, count=300):
         samples = []
@@ -191,7 +191,7 @@ def a_hung_drive_does_not_slow_the_others(directory):
     other.open(directory + "/other.dat", O_RDWR | O_CREAT)
     base_median, base_p99 = latencies(other)
     hung = daemon.connect()
-    hung.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    hung.send(b"Ohung\n1 O_WRONLY\n")
     time.sleep(0.3)
     median, p99 = latencies(other)
     # Device calls on the other drive too, and new connections, while one is hung.
@@ -491,11 +491,11 @@ def sigterm_ends_a_stuck_open_after_the_grace(directory):
     """open(2) of a FIFO with no reader never returns: SIGTERM still ends rmtd."""
     fifo = directory + "/stuck"
     os.mkfifo(fifo)
-    daemon = Daemon(directory, "--stop-grace", "1")
+    daemon = Daemon(directory, "--stop-grace", "1", "--drive", "stuck=" + fifo)
     idle = daemon.connect()
     assert idle.version() == 2
     stuck = daemon.connect()
-    stuck.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    stuck.send(b"Ostuck\n1 O_WRONLY\n")
     time.sleep(0.3)
     began = time.time()
     daemon.process.send_signal(signal.SIGTERM)
@@ -546,9 +546,10 @@ def kill_ends_a_session_stuck_in_open(directory):
     fifo = directory + "/stuck"
     os.mkfifo(fifo)
     socket_path = directory + "/control"
-    daemon = Daemon(directory, "--stop-grace", "1", "--control", socket_path)
+    daemon = Daemon(directory, "--stop-grace", "1", "--control", socket_path,
+                    "--drive", "stuck=" + fifo)
     stuck = daemon.connect(timeout=10)
-    stuck.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    stuck.send(b"Ostuck\n1 O_WRONLY\n")
     time.sleep(0.3)
     assert control(socket_path, "kill 1").startswith("OK "), "kill accepted"
     began = time.time()
@@ -642,11 +643,11 @@ def stdio_blocked_open_ends_at_disconnect_and_sigterm(directory):
     """rmt over ssh: the process itself waits in open(2); a gone client or SIGTERM ends it."""
     fifo = directory + "/stuck"
     os.mkfifo(fifo)
-    argv = [RMTD, "--stdio", "--allow", directory]
+    argv = [RMTD, "--stdio", "--allow", directory, "--drive", "stuck=" + fifo]
     # The client goes away: both pipes close.
     rmt = Rmt.spawn(argv, stderr=subprocess.DEVNULL)
     STARTED.append(rmt.process)
-    rmt.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    rmt.send(b"Ostuck\n1 O_WRONLY\n")
     time.sleep(0.3)
     began = time.time()
     rmt.process.stdin.close()
@@ -656,7 +657,7 @@ def stdio_blocked_open_ends_at_disconnect_and_sigterm(directory):
     # SIGTERM: the open is answered with the reason, and rmtd ends.
     rmt = Rmt.spawn(argv, stderr=subprocess.DEVNULL)
     STARTED.append(rmt.process)
-    rmt.send(b"O%s\n1 O_WRONLY\n" % fifo.encode())
+    rmt.send(b"Ostuck\n1 O_WRONLY\n")
     time.sleep(0.3)
     rmt.process.send_signal(signal.SIGTERM)
     expect_rmt_error(rmt.reply, 108, "rmtd shutting down")

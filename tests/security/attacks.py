@@ -270,14 +270,23 @@ def spools_serve_files_with_one_link_only(directory):
         f.write(b"SECRET")
     os.link(secret, spool + "/linked")
     os.mknod(spool + "/zero", 0o666 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero's numbers
+    os.mkfifo(spool + "/fifo")  # opened, it would hold the drive until some process writes
+    tape = os.path.join(directory, "elsewhere.tap")
+    with open(tape, "wb") as f:
+        f.write(b"\xff\xff\xff\xff")  # a blank tape's end-of-medium mark
+    os.link(tape, spool + "/linked.tap")
     with open(spool + "/plain", "wb") as f:
         f.write(b"plain")
     daemon = Daemon(directory, None, "--allow", spool)
     rmt = daemon.connect()
-    for name, flags in (("linked", O_RDONLY), ("linked", O_WRONLY | O_TRUNC), ("zero", O_RDONLY)):
+    for name, flags in (("linked", O_RDONLY), ("linked", O_WRONLY | O_TRUNC), ("zero", O_RDONLY),
+                        ("fifo", O_RDONLY), ("fifo", O_WRONLY), ("linked.tap", O_RDWR)):
+        began = time.time()
         expect_error(lambda: rmt.open(spool + "/" + name, flags), 13)
+        assert time.time() - began < 5, "%s refused at once" % name
     assert open(secret, "rb").read() == b"SECRET", "the other link was not truncated"
-    assert daemon.logged("more than one hard link, inside an allowed directory; not served")
+    assert daemon.logged("file with more than one hard link) inside an allowed directory; not served")
+    assert daemon.logged("a virtual tape with more than one hard link inside an allowed directory")
     rmt.open(spool + "/plain", O_RDONLY)
     assert rmt.read(100) == b"plain"
     rmt.close()

@@ -4,6 +4,8 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -169,4 +171,31 @@ Test(sandbox, dropping_privileges_for_good)
 	cr_assert_eq(sandbox_drop_privileges("nobody", NULL), 0);
 	cr_assert_neq(getuid(), 0);
 	cr_assert_eq(setuid(0), -1, "no way back to root");
+}
+
+/* A service manager that started rmtd as its user leaves nothing to drop, and no right to. */
+Test(sandbox, started_as_the_user_already)
+{
+	const struct passwd *pw;
+	char user[64], group[64];
+
+	if (getuid() == 0) {
+		pw = getpwnam("nobody");
+		cr_assert_not_null(pw);
+		gid_t gid = pw->pw_gid;
+
+		cr_assert_eq(setgroups(1, &gid), 0);
+		cr_assert_eq(setresgid(gid, gid, gid), 0);
+		cr_assert_eq(setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid), 0);
+	}
+	pw = getpwuid(getuid());
+	cr_assert_not_null(pw);
+	snprintf(user, sizeof(user), "%s", pw->pw_name);
+	const struct group *gr = getgrgid(getgid());
+
+	cr_assert_not_null(gr);
+	snprintf(group, sizeof(group), "%s", gr->gr_name);
+	cr_assert_eq(sandbox_drop_privileges(user, NULL), 0);
+	cr_assert_eq(sandbox_drop_privileges(user, group), 0);
+	cr_assert_eq(sandbox_drop_privileges("root", NULL), -1, "no way to another user");
 }

@@ -9,3 +9,9 @@ for i in $(seq 1 11); do rmt-connect tapehost </dev/null; done
 	sleep 300
 } | rmt-connect tapehost >/dev/null 2>&1 &
 wait_for sh -c 'rmtctl session 12 | grep -q "Write"'
+# Session 13 opened the tape drive and has been idle since.
+{
+	printf 'O/dev/nst0\n0\n'
+	sleep 300
+} | rmt-connect tapehost >/dev/null 2>&1 &
+wait_for sh -c 'rmtctl session 13 | grep -q "/dev/nst0"'
