@@ -4,7 +4,7 @@
  * One handle is one connection and one open device, as GNU's rtapelib does (a
  * GNU server ends the session after C, so a connection is never reused). After
  * O the client learns what the server offers without sending anything a classic
- * server dies on (rmt-protocol.md 6.5): I-1 answered A1 means RMT V1 (standard op
+ * server dies on (doc/protocol.md 2.6 and 3): I-1 answered A1 means RMT V1 (standard op
  * numbers, s, i, DUMP's QFA seek); otherwise an L probe at the known offset 0
  * tells GNU's whence-first order (and its line-based S\n) from the BSD order.
  *
@@ -280,7 +280,7 @@ static int negotiate_protocol(struct rmt_handle *h, const char *path, int flags,
 		return break_connection(h, "open answered with a negative value");
 
 	if (!(options & RMT_OPT_CLASSIC)) {
-		/* The one probe no classic server dies on: I-1 (6.5). */
+		/* The one probe no classic server dies on: I-1 (doc/protocol.md 2.6). */
 		length = snprintf(request, sizeof(request), "%c%d\n0\n", RMT_CMD_IOCTL,
 		                  RMT_IOCTL_VERSION_QUERY);
 		result = transact_text(h, request, length, &value);
@@ -797,7 +797,7 @@ static int tape_operation(struct rmt_handle *h, const struct mtop *op)
 /* Binary S. Returns 0 and fills *status, or -errno (-EPROTO: another platform's layout). */
 static int binary_status(struct rmt_handle *h, struct mtget *status)
 {
-	/* GNU servers read lines, the others act on the bare letter (rmt-protocol.md 2, S). */
+	/* GNU servers read lines, the others act on the bare letter (doc/protocol.md 2.8). */
 	const char *request = (h->caps & RMT_CAP_WHENCE_FIRST) ? "S\n" : "S";
 	int64_t value;
 	int result;

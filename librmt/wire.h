@@ -1,7 +1,7 @@
 /*
  * wire.h - librmt's request encoding and reply-line parsing. Pure: no I/O.
  *
- * The encodings follow rmt-protocol.md: open flags as a number plus the
+ * The encodings follow doc/protocol.md: open flags as a number plus the
  * symbolic names every symbolic server accepts, the two orders of L, and the
  * RMT V1 numbering of tape operations.
  */

@@ -7,7 +7,7 @@
  * drive's worker thread, never on the event loop) and returns a negative errno on
  * failure, which the session sends to the client as E<errno>.
  *
- * Rules the backends share (shared/DESIGN.md, "Wire-level rules"):
+ * Rules the backends share (doc/protocol.md 1.6):
  * - write() is exactly one write(2) of one contiguous buffer: on a tape, one record.
  * - read() is exactly one read(2) and never returns more than asked.
  * - tape_op() takes native Linux MTIOCTOP numbers; the session maps RMT V1 numbers.

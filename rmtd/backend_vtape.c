@@ -1,6 +1,6 @@
 /*
  * backend_vtape.c - a virtual tape in a SIMH .tap image that behaves like the Linux st
- * driver (shared/formats.md section 2, shared/realtape/README.md).
+ * driver (doc/st-behaviour.md; the files: doc/vtape-format.md).
  *
  * One file because it is one state machine: st's position (file and block numbers)
  * and "eof" state, moved by every operation and read by every status, over one image.

@@ -1,7 +1,7 @@
 /*
  * label.c - recognising what a tape file holds from its first record.
  *
- * The test order follows formats.md section 3 so that a weak test never hides a
+ * The test order follows doc/tape-contents.md section 1 so that a weak test never hides a
  * strong one: Amanda text header, ANSI/IBM VOL1 (LTFS), Bacula block, dump
  * (magic + checksum), tar (header checksum), cpio, AIX backup, afbackup,
  * compressed streams. Every read is bounds-checked against the record length;
@@ -15,7 +15,7 @@
 #include "label.h"
 #include "number.h"
 
-/* dump constants (formats.md 3.1) */
+/* dump constants (doc/tape-contents.md 2) */
 #define DUMP_TP_BSIZE      1024
 #define DUMP_OFS_MAGIC     60011
 #define DUMP_NFS_MAGIC     60012
@@ -1352,7 +1352,7 @@ const char *label_format_name(enum label_format format)
 
 typedef bool (*recogniser_fn)(const uint8_t *p, size_t length, struct tape_content *out);
 
-/* formats.md section 3: strongest and most specific tests first. */
+/* doc/tape-contents.md section 1: strongest and most specific tests first. */
 static const recogniser_fn recognisers[] = {
     recognise_amanda, recognise_ansi, recognise_bacula, recognise_dump32,   recognise_dump16,
     recognise_tar,    recognise_cpio, recognise_aix,    recognise_afbackup, recognise_compressed,

@@ -7,7 +7,7 @@
  * with volume labels and multi-volume continuations, pax), cpio archives (newc,
  * crc, odc, binary), Amanda, Bacula/Bareos and afbackup labels, ANSI/IBM and LTFS
  * VOL1 labels, AIX backup and compressed streams apart, in the order of
- * formats.md section 3, and pulls out the catalog facts (label, host, file
+ * doc/tape-contents.md, and pulls out the catalog facts (label, host, file
  * system, level, dates, volume, first member).
  *
  * Pure: no I/O, no allocation, no global state; linked into the fuzz build.

@@ -162,7 +162,8 @@ struct open_flag_name {
 	int value;
 };
 
-/* The union of every server's names (section 6.6); TEXT, BINARY, PRIV, LARGEFILE mean nothing. */
+/* The union of every server's names (doc/protocol.md 2.1); TEXT, BINARY, PRIV, LARGEFILE
+ * mean nothing. */
 static const struct open_flag_name open_flag_names[] = {
     {"RDONLY", O_RDONLY}, {"WRONLY", O_WRONLY}, {"RDWR", O_RDWR},
     {"CREAT", O_CREAT},   {"EXCL", O_EXCL},     {"NOCTTY", O_NOCTTY},
@@ -368,10 +369,11 @@ static void seek_take(struct rmt_request *request, int64_t offset, int64_t whenc
 }
 
 /*
- * Rule 6.3, with both lines read: (a) a symbolic line is the whence; (b) if only
- * one reading gives a valid whence, take it; (c) if both do and differ, take the
- * one whose offset is 0 (a tell); (d) otherwise the session's order, else BSD's,
- * flagged as ambiguous. Orders settled by (a) to (c) are remembered for (d).
+ * The rules of doc/protocol.md 2.3, with both lines read: (a) a symbolic line is
+ * the whence; (b) if only one reading gives a valid whence, take it; (c) if both
+ * do and differ, take the one whose offset is 0 (a tell); (d) otherwise the
+ * session's order, else BSD's, flagged as ambiguous. Orders settled by (a) to (c)
+ * are remembered for (d).
  */
 static void parse_seek(struct proto_parser *parser, struct rmt_request *request)
 {

@@ -10,7 +10,7 @@
  * the parser's path (no copy) while every request is still read whole.
  *
  * The result is the same however the input is split: one byte per call or many
- * requests in one buffer. The rules (rmt-protocol.md sections 1, 2 and 6):
+ * requests in one buffer. The rules (doc/protocol.md sections 1 and 2):
  *
  *  - At command-letter position '\n', '\r', ' ' and '\t' are skipped silently.
  *  - S is complete as soon as its letter arrives; s after exactly one more byte.
@@ -53,7 +53,7 @@ enum proto_command {
 	PROTO_GARBAGE,        /* unknown command letter; the rest of its line was skipped */
 };
 
-/* How the two lines of an L request were read (rmt-protocol.md section 6.3). */
+/* How the two lines of an L request were read (doc/protocol.md 2.3). */
 enum proto_seek_order {
 	PROTO_SEEK_ORDER_UNKNOWN,      /* both readings agree (L0\n0\n), or the L was refused */
 	PROTO_SEEK_ORDER_OFFSET_FIRST, /* BSD, DUMP, SCHILY, SUN, GNU clients <= 2023-05 */
@@ -77,7 +77,7 @@ struct rmt_request {
 	 * unless this is an O whose path line was valid (it is kept when only the
 	 * flags were refused, for the log). open_flags are Linux O_* bits: from the
 	 * names when the line has a '|' list or names (open_flags_symbolic), else the
-	 * number masked to O_ACCMODE (section 6.6). open_flags_numeric is the line's
+	 * number masked to O_ACCMODE (doc/protocol.md 2.1). open_flags_numeric is the line's
 	 * leading number as sent, possibly in another OS's bits (0 if none), for a
 	 * configuration that trusts native numeric flags.
 	 */
@@ -87,14 +87,14 @@ struct rmt_request {
 	int open_flags_numeric;
 
 	/*
-	 * L, read by rule 6.3 (see proto.c). whence is 0..4 or DUMP's QFA 10/11 in
+	 * L, read by doc/protocol.md 2.3 (see proto.c). whence is 0..4 or DUMP's QFA 10/11 in
 	 * the offset-first order; in the whence-first order a number must be 0..2
 	 * (all GNU sends), a name SET/CUR/END/DATA/HOLE (SEEK_ optional) gives 0..4.
 	 */
 	int64_t offset;
 	int whence;
 	enum proto_seek_order seek_order; /* the reading taken; UNKNOWN when both agree */
-	bool seek_order_ambiguous;        /* rule (d) of section 6.3: the order was guessed */
+	bool seek_order_ambiguous;        /* rule (d) of doc/protocol.md 2.3: a guess */
 
 	/* I, i */
 	int ioctl_op;

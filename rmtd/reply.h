@@ -3,7 +3,7 @@
  *
  * Pure functions that format into a caller's buffer. Error texts are kept on one
  * line, at most REPLY_TEXT_MAX bytes, so that every classic client can read them
- * (rmt-protocol.md section 6.11). A status blob (S) is reply_ok(size) followed by
+ * (doc/protocol.md 1.2). A status blob (S) is reply_ok(size) followed by
  * the raw bytes, which the caller sends itself.
  *
  * Both functions never write past size and never produce a partial reply: when

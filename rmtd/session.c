@@ -790,7 +790,7 @@ static void handle_status_field(struct session *s, const struct rmt_request *req
 	case RMT_STATUS_BLKNO:
 		break;
 	default:
-		/* f and b are Solaris fields Linux does not have (rmt-protocol.md 6.7). */
+		/* f and b are Solaris fields Linux does not have (doc/protocol.md 2.9). */
 		reply_failure(s, EINVAL, "No such status field on Linux");
 		return;
 	}

@@ -2,7 +2,7 @@
  * tapeimage.h - a virtual tape's image: SIMH .tap framing (tapeimage.c); its index
  * and .meta file are tapeindex.h's and tapemeta.h's.
  *
- * A virtual tape is three files (shared/formats.md 1.9, man rmt-vtape(1)):
+ * A virtual tape is three files (doc/vtape-format.md, man rmt-vtape(1)):
  *   NAME.tap       SIMH magtape image, authoritative: [len LE32][data][pad if odd][len LE32]
  *                  per record, a zero word per tape mark, end of file = end of data.
  *   NAME.tap.idx   derived index (tapeindex.h), rebuilt by a

@@ -1,7 +1,7 @@
 /*
  * rmt/protocol.h - wire constants of the rmt protocol, shared by rmtd and librmt.
  *
- * The facts behind every value are in shared/rmt-protocol.md; the numbers in
+ * The facts behind every value are in doc/protocol.md; the numbers in
  * comments refer to its sections.
  */
 #ifndef RMT_PROTOCOL_H
@@ -25,7 +25,7 @@
 #define RMT_REPLY_ERROR 'E'
 #define RMT_REPLY_FATAL 'F'
 
-/* Answers to the version commands (section 2, V and v). xfsdump insists on 2. */
+/* Answers to the version commands (section 2.10). xfsdump insists on 2. */
 #define RMT_VERSION_BSD_ANSWER    2
 #define RMT_VERSION_SCHILY_ANSWER 1
 
@@ -35,7 +35,7 @@
 
 /*
  * I-2\n<flags>\n asks for pipelining support; rmtd answers A<flags granted>,
- * classic servers an error (rmt-protocol.md 6.5). DISCARD: after a W fails,
+ * classic servers an error (doc/protocol.md). DISCARD: after a W fails,
  * the W requests already in flight are answered ECANCELED and not written,
  * until the next request that is not a W.
  */
@@ -51,7 +51,7 @@
  */
 #define RMT_IOCTL_ROOM -3
 
-/* Standard ("RMT V1", BSD/Solaris) MTIOCTOP numbers, valid after I-1 (section 2, I). */
+/* Standard ("RMT V1", BSD/Solaris) MTIOCTOP numbers, valid after I-1 (doc/protocol.md). */
 #define RMT_V1_WEOF  0
 #define RMT_V1_FSF   1
 #define RMT_V1_BSF   2
@@ -64,7 +64,7 @@
 #define RMT_V1_ERASE 9
 #define RMT_V1_EOM   10
 
-/* Extended MTIOCTOP codes of the 'i' command: portable, not native (section 2, i). */
+/* Extended MTIOCTOP codes of the 'i' command: portable, not native (section 2.7). */
 #define RMT_EXT_CACHE   0
 #define RMT_EXT_NOCACHE 1
 #define RMT_EXT_RETEN   2
@@ -79,7 +79,7 @@
 #define RMT_EXT_NATIVE_BASE 1000
 #define RMT_EXT_NATIVE_LAST (RMT_EXT_NATIVE_BASE + 63)
 
-/* Sub-commands of the 's' command (section 2, s). */
+/* Sub-commands of the 's' command (section 2.9). */
 #define RMT_STATUS_ERREG  'E'
 #define RMT_STATUS_TYPE   'T'
 #define RMT_STATUS_DSREG  'D'
@@ -89,7 +89,7 @@
 #define RMT_STATUS_FLAGS  'f' /* Solaris mt_flags: Linux has none, answered E22 */
 #define RMT_STATUS_BF     'b' /* Solaris mt_bf: Linux has none, answered E22 */
 
-/* lseek whence values on the wire. 10 and 11 are DUMP's QFA extension (section 2, L). */
+/* lseek whence values on the wire. 10 and 11 are DUMP's QFA extension (section 2.3). */
 #define RMT_SEEK_SET           0
 #define RMT_SEEK_CUR           1
 #define RMT_SEEK_END           2
@@ -101,10 +101,10 @@
 /* The largest record the Linux st driver writes (24-bit SCSI transfer length). */
 #define RMT_MAX_RECORD_DEFAULT (16u * 1024 * 1024 - 1)
 
-/* Size of struct mtget on Linux LP64 (section 5.1). */
+/* Size of struct mtget on Linux LP64 (section 4). */
 #define RMT_MTGET_SIZE_LP64 48
 
-/* Longest reply status line a dump client accepts, including the newline (section 4.4). */
+/* Longest reply status line a dump client accepts, including the newline (section 1.2). */
 #define RMT_REPLY_LINE_MAX 29
 
 /* The TCP port rmtd listens on by default (not registered; chosen above the ephemeral gap). */

@@ -1,18 +1,17 @@
 #!/bin/bash
 # tests/docs/test-examples.sh - every example in README.md and the manual pages,
 # run as written in a throw-away Debian 12 VM with a real tape drive (the
-# realtape rig in ../shared/realtape), after a `meson install` of this build.
+# realtape rig in tests/realtape/rig), after a `meson install` of this build.
 # See README.md in this folder for the rules and the environment.
 #
-# Environment: RMTD_BUILD_DIR, RMTD_SOURCE_DIR, RMTD_SHARED_DIR (set by meson);
+# Environment: RMTD_BUILD_DIR, RMTD_SOURCE_DIR (set by meson);
 #   REALTAPE_CACHE (default /var/cache/realtape-rmtd-docs: the rig with a compiler,
 #   pkg-config, jq and openssl in the guest, apart from the realtape suite's).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RMTD_SOURCE_DIR=${RMTD_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 RMTD_BUILD_DIR=${RMTD_BUILD_DIR:-$RMTD_SOURCE_DIR/build}
-RMTD_SHARED_DIR=${RMTD_SHARED_DIR:-$RMTD_SOURCE_DIR/../shared}
-RIG=$RMTD_SHARED_DIR/realtape
+RIG=$RMTD_SOURCE_DIR/tests/realtape/rig
 export REALTAPE_CACHE=${REALTAPE_CACHE:-/var/cache/realtape-rmtd-docs}
 # What the examples use besides the realtape suite's packages. Fixed order: build.sh
 # keys its cache on this string.
@@ -25,7 +24,7 @@ fail() {
 }
 
 { [ -x "$RIG/build.sh" ] && [ -x "$RIG/run.sh" ]; } ||
-	fail "the realtape rig is missing: $RIG (set RMTD_SHARED_DIR)"
+	fail "the realtape rig is missing: $RIG"
 [ "$(id -u)" -eq 0 ] || fail "must run as root: the rig's build.sh needs root"
 for tool in python3 meson flock; do
 	command -v "$tool" >/dev/null 2>&1 || fail "required host tool '$tool' is missing"

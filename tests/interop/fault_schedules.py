@@ -17,7 +17,7 @@ records both directions of the conversation, and checks:
     record of it back;
   - the server logged one line for each E reply and no crash or sanitizer report.
 
-Usage: fault_schedules.py BUILD_DIR SHARED_DIR
+Usage: fault_schedules.py BUILD_DIR
 Environment: FAULT_ITERATIONS (tar runs, default 40; dump runs are a quarter of
 it), FAULT_SEED (run only the iteration with this seed), RMTD_KEEP_TMP.
 """
@@ -33,7 +33,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rmtclient import MTREW, O_RDONLY, Rmt, RmtError, free_port, wait_for_port  # noqa: E402
 
-BUILD = SHARED = WORK = None
+BUILD = WORK = None
+# dump on an image file needs a private mount namespace (rundump.sh).
+RUNDUMP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rundump.sh")
 RECORD = 10240  # tar's default 20 blocks, and dump's 10 KiB records
 
 
@@ -407,7 +409,7 @@ def dump_run(seed):
     print("[fault-schedules] seed %d: dump -0 to a virtual tape, RMTD_FAULT='%s'"
           % (seed, schedule), flush=True)
     rc, output, _ = run_client(
-        ["sh", os.path.join(SHARED, "samples", "tools", "rundump.sh"), "dump", "-0", "-f",
+        ["sh", RUNDUMP, "dump", "-0", "-f",
          "localhost:" + name, IMAGE], dict(tar_env(), RMTD_FAULT=schedule, RSH=SHIM_PATH))
     pairs = conversations()
     # dump/tape.c ignores what rmtclose() returns (as it ignores close(2) on a local
@@ -445,9 +447,9 @@ def make_tree(root):
 
 
 def main():
-    global BUILD, SHARED, WORK, RUN, SPOOL, SRC, SHIM_PATH, LOCAL_ARCHIVE, READ_TAPE, IMAGE
+    global BUILD, WORK, RUN, SPOOL, SRC, SHIM_PATH, LOCAL_ARCHIVE, READ_TAPE, IMAGE
     global DUMP_RECORDS, DAEMON_SHIM_PATH, LOCAL_BIG_ARCHIVE
-    BUILD, SHARED = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    BUILD = os.path.abspath(sys.argv[1])
     iterations = int(os.environ.get("FAULT_ITERATIONS", "40"))
     only = os.environ.get("FAULT_SEED")
     base_seed = int(os.environ.get("FAULT_BASE_SEED", str(int(time.time()))))

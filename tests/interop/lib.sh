@@ -1,7 +1,7 @@
 # tests/interop/lib.sh - helpers shared by the interop tests (sourced, bash).
 #
-# Every test-*.sh sources this file. It finds the build, the shared folder and the
-# rsh shim, makes a private work directory that is removed on exit, and offers
+# Every test-*.sh sources this file. It finds the build, the rsh shim and
+# rundump.sh, makes a private work directory that is removed on exit, and offers
 # small checking helpers that stop the test at the first failure with a clear
 # message. Clients run under `timeout` so that a hung server fails the test
 # instead of hanging it.
@@ -17,15 +17,14 @@ set -eu
 INTEROP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RMTD_SOURCE_DIR=${RMTD_SOURCE_DIR:-$(cd "$INTEROP_DIR/../.." && pwd)}
 RMTD_BUILD_DIR=${RMTD_BUILD_DIR:-$RMTD_SOURCE_DIR/build}
-if [ -z "${RMTD_SHARED_DIR:-}" ]; then
-	RMTD_SHARED_DIR=$RMTD_SOURCE_DIR/../shared
-fi
 # Absolute paths: clients get the shim by absolute path, and the shim must find
 # the build whatever the client's current directory is.
 RMTD_BUILD_DIR=$(cd "$RMTD_BUILD_DIR" 2>/dev/null && pwd || echo "$RMTD_BUILD_DIR")
-export RMTD_SOURCE_DIR RMTD_BUILD_DIR RMTD_SHARED_DIR
+export RMTD_SOURCE_DIR RMTD_BUILD_DIR
 
 RSH_SHIM=$INTEROP_DIR/rsh-shim
+# dump on an image file: rundump.sh gives it a private mount namespace.
+RUNDUMP=$INTEROP_DIR/rundump.sh
 RMTD=$RMTD_BUILD_DIR/rmtd/rmtd
 TEST_NAME=$(basename "$0" .sh)
 CLIENT_TIMEOUT=${CLIENT_TIMEOUT:-60}

@@ -22,7 +22,7 @@ must_succeed "tar -c" tar --rsh-command="$RSH_SHIM" -b 64 -cf "localhost:$tape" 
 ok
 check "dump level 0 of an ext2 image writes file 2"
 mke2fs -q -t ext2 -b 1024 -d "$WORK/src" -F "$WORK/img.ext2" 4M
-RSH=$RSH_SHIM must_succeed "dump" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
+RSH=$RSH_SHIM must_succeed "dump" "$RUNDUMP" \
 	dump -0 -L catdump -D "$WORK/dumpdates" -f "localhost:$tape" "$WORK/img.ext2"
 ok
 
@@ -78,7 +78,7 @@ drive_counters=$(ls "$WORK"/state/drives/*.counters)
 ok
 
 check "dump -z: the catalog keeps that the dump is compressed"
-RSH=$RSH_SHIM must_succeed "dump -z" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
+RSH=$RSH_SHIM must_succeed "dump -z" "$RUNDUMP" \
 	dump -0 -z -L zdump -D "$WORK/dumpdates" -f "localhost:$WORK/spool/z.tap" "$WORK/img.ext2"
 zcatalog=$(grep -l '"zdump"' "$WORK"/state/cartridges/*.catalog) || fail "no catalog names the dump -z"
 python3 - "$zcatalog" <<'PY' || fail "dump -z catalog entry: $(cat "$zcatalog")"

@@ -467,7 +467,7 @@ PYEOF
 		WATCHER=$!
 		rc=0
 		THROTTLE_BPS=$((2 * 1024 * 1024)) RSH="$WORK/slow-connect" run_client "$WORK/dump.out" \
-			"$WORK/dump.err" sh "$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 \
+			"$WORK/dump.err" sh "$RUNDUMP" dump -0 \
 			-L rmtd-label -b 10 -D "$WORK/dumpdates" -f "127.0.0.1:$SPOOL/d.tap" "$WORK/fs.ext2" ||
 			rc=$?
 		kill "$WATCHER" 2>/dev/null

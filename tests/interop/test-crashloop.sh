@@ -20,8 +20,6 @@ require_tools tar dump restore mke2fs unshare python3 timeout diff mtdump
 require_server
 have_vtape || fail "the crash loop needs the virtual tape"
 [ "$(id -u)" -eq 0 ] || fail "dump needs root (rundump.sh uses unshare -m): run as root"
-RUNDUMP=$RMTD_SHARED_DIR/samples/tools/rundump.sh
-[ -f "$RUNDUMP" ] || fail "missing $RUNDUMP (set RMTD_SHARED_DIR)"
 make_work
 
 D=$WORK/d

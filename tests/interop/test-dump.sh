@@ -7,7 +7,7 @@
 # same connection ("wait for rewind"): a server that ends the session after C makes
 # dump print "Lost connection" and exit 3 although the dump was complete. Then
 # restore -t and restore -r (level 0, then level 1 on top) must give back the tree.
-# dump runs through shared/samples/tools/rundump.sh (a private mount namespace),
+# dump runs through tests/interop/rundump.sh (a private mount namespace),
 # which needs root.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
@@ -15,8 +15,6 @@
 require_tools dump restore mke2fs debugfs unshare python3 diff timeout mt-gnu
 require_server
 [ "$(id -u)" -eq 0 ] || fail "dump needs root (rundump.sh uses unshare -m): run as root"
-RUNDUMP=$RMTD_SHARED_DIR/samples/tools/rundump.sh
-[ -f "$RUNDUMP" ] || fail "missing $RUNDUMP (set RMTD_SHARED_DIR)"
 make_work
 
 SRC=$WORK/src

@@ -90,7 +90,7 @@ chmod +x "$WORK/dump-next.sh"
 load_slot 5
 grep -qx "drive 0 D1 home 5" "$DB" || fail "D1 is not loaded from slot 5: $(cat "$DB")"
 RSH=$RSH_SHIM must_succeed "dump -0 over three cartridges" setsid \
-	"$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -B 5000 -F "$WORK/dump-next.sh" \
+	"$RUNDUMP" dump -0 -B 5000 -F "$WORK/dump-next.sh" \
 	-f localhost:lib0d0 "$WORK/fs.img"
 grep -q "Volume 2 completed" "$WORK/client.err" "$WORK/client.out" ||
 	fail "dump did not reach the end of a second volume"

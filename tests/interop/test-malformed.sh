@@ -1,13 +1,13 @@
 #!/bin/bash
 # test-malformed.sh - malformed and hostile input piped into `rmtd --stdio`.
 #
-# Every probe of rmt-protocol.md section 8 and more: bad numbers, over-long and
+# The probes of doc/protocol.md section 1.5 and more: bad numbers, over-long and
 # NUL-carrying paths, oversized records (their data must still be swallowed),
 # garbage letters, and EOF in the middle of every kind of command. After each
 # probe a known-good command (V -> A2, or a read) must get its normal reply, so
 # the stream is shown to be still in step; the server must never crash (under
 # ASan: no report), never hang, and end with a clean exit status.
-# Where section 6 leaves the exact errno or text open, alternatives are listed.
+# Where doc/protocol.md leaves the exact errno or text open, alternatives are listed.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +32,7 @@ E5='E5\n@TEXT@\n'
 OPEN="O$D/f100\n0\n"
 OPEN6="O$D/f6\n0\n"
 
-# ---------------------------------------------------------------- section 8, O
+# ---------------------------------------------------------------- doc/protocol.md 1.5, O
 probe "O numeric 577 on a missing file: masked to O_RDONLY, E2, nothing created" \
 	"O$D/new\n577\nC\nV\n" "${E2}${E9}A2\n" "${A[@]}"
 expect_exit_zero
@@ -61,11 +61,11 @@ probe "O with a NUL inside the path: refused, and the prefix is NOT opened" \
 probe "O with an empty path: refused, stream in step" \
 	"O\n0\nR2\nV\n" "E@ERRNO@\n@TEXT@\n${E9}A2\n" "${A[@]}"
 
-probe "O, then I-1 (section 8)" \
+probe "O, then I-1 (doc/protocol.md 2.6)" \
 	"${OPEN}I-1\n0\nV\n" "A0\nA1\nA2\n" "${A[@]}"
 
 # ---------------------------------------------------------------- S, garbage
-probe "S with no newline, then C (section 8; plain file: E25)" \
+probe "S with no newline, then C (doc/protocol.md 2.8; plain file: E25)" \
 	"${OPEN}SC\nV\n" "A0\n${E25}A0\nA2\n" "${A[@]}"
 probe "S followed by a newline, then C: the newline is not a garbage command" \
 	"${OPEN}S\nC\nV\n" "A0\n${E25}A0\nA2\n" "${A[@]}"
@@ -118,7 +118,7 @@ probe "W with a count that is not a number: E22, no data taken" \
 probe "W with an empty count: E22 (or a zero-length write), stream in step" \
 	"O$D/w5\n1 O_WRONLY|O_CREAT\nW\nV\n" "A0\n${E22}A2\n" "A0\nA0\nA2\n" "${A[@]}"
 # A count beyond 2^64 still announces data: all that follows is swallowed as the
-# refused record's data (section 6.8), so the V is data and EOF comes inside it.
+# refused record's data (doc/protocol.md 2.4), so the V is data and EOF comes inside it.
 probe "W with a count that overflows 64 bits: refused, what follows is its data (E5 at EOF)" \
 	"O$D/w5\n1 O_WRONLY|O_CREAT\nW99999999999999999999999\nV\n" "A0\n${E5}" "${A[@]}"
 [ ! -s "$D/w5" ] || fail "a refused W wrote data"
@@ -128,7 +128,7 @@ probe "W with no device open: E9, data swallowed" \
 	"W3\nabcV\n" "${E9}A2\n" "${A[@]}"
 
 # ---------------------------------------------------------------- R
-probe "R10 with no device open: E9 (section 8)" "R10\nV\n" "${E9}A2\n" "${A[@]}"
+probe "R10 with no device open: E9 (doc/protocol.md 1.5)" "R10\nV\n" "${E9}A2\n" "${A[@]}"
 for r in 'R 2' 'R+2' 'R2 ' 'R02'; do
 	probe "'$r': read 2 bytes or refuse with E22; stream in step" \
 		"${OPEN6}$r\nR1\nV\n" "A0\nA2\nabA1\ncA2\n" "A0\n${E22}A1\naA2\n" "${A[@]}"
@@ -165,7 +165,7 @@ ok
 # ---------------------------------------------------------------- L
 probe "L50\\n0\\n (offset first) and L0\\n50\\n (whence first) both seek to 50" \
 	"${OPEN}L50\n0\nR2\nL0\n50\nR2\nV\n" "A0\nA50\nA2\n01A50\nA2\n01A2\n" "${A[@]}"
-probe "L0\\n1\\n at offset 50 is 'tell' (section 8: rmt-tar answered A1)" \
+probe "L0\\n1\\n at offset 50 is 'tell' (doc/protocol.md 1.5: rmt-tar answered A1)" \
 	"${OPEN}L50\n0\nL0\n1\nV\n" "A0\nA50\nA50\nA2\n" "${A[@]}"
 probe "L with two invalid whence lines: E22, both lines consumed" \
 	"${OPEN}L50\n60\nR2\nV\n" "A0\n${E22}A2\n01A2\n" "${A[@]}"

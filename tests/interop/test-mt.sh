@@ -7,7 +7,7 @@
 # with "rmtioctl failed: ..." on an E reply, without sending C.
 # `status` sends I8 (MTNOP) and then a bare S (no newline); mt-gnu 2.13 then
 # compares the reply size with sizeof(struct mtop) instead of struct mtget, so
-# against any server that answers S it fails with EOVERFLOW (rmt-protocol.md 4.3).
+# against any server that answers S it fails with EOVERFLOW (doc/protocol.md 2.8).
 # On a virtual tape (when rmtd has one) the operations must succeed, and status
 # must show exactly that client bug: the S was answered at once (no deadlock).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"

@@ -308,13 +308,13 @@ ok "tar told of $told records, $confirmed confirmed, $have in the file, $unconfi
 
 # ------------------------------------------------------------------ dump
 if [ "$(id -u)" -eq 0 ] && command -v dump >/dev/null && command -v unshare >/dev/null &&
-	[ -f "$RMTD_SHARED_DIR/samples/tools/rundump.sh" ]; then
+	[ -f "$RUNDUMP" ]; then
 	check "dump -0 pipelined (RSH=rmt-connect), restore -r gives the tree back"
 	IMG=$WORK/fs.ext2
 	mke2fs -q -t ext2 -b 1024 -d "$SRC" -F "$IMG" 16M >"$WORK/mke2fs.log" 2>&1 ||
 		fail "mke2fs: $(cat "$WORK/mke2fs.log")"
 	must_succeed "dump -0" env RMT_PORT="$FAST" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null env RSH="$CONNECT" \
-		sh "$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -D "$WORK/dumpdates" \
+		sh "$RUNDUMP" dump -0 -D "$WORK/dumpdates" \
 		-f "localhost:$SPOOL/level0.dump" "$IMG"
 	mkdir "$WORK/restored"
 	(cd "$WORK/restored" && must_succeed "restore -r" env RMT_PORT="$FAST" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null env RSH="$CONNECT" \
@@ -332,7 +332,7 @@ if [ "$(id -u)" -eq 0 ] && command -v dump >/dev/null && command -v unshare >/de
 		"$VTAPE" create --capacity 3M --early-warning 200K "$b" >/dev/null
 		must_succeed "dump -0 -a ($1)" env RMT_PORT="$FAST" RMT_PIPELINE="$2" \
 			RMT_PIPELINE_WINDOW=8 RMT_CONNECT_CONFIG=/dev/null RSH="$CONNECT" \
-			sh "$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -a -D "$WORK/dumpdates" \
+			sh "$RUNDUMP" dump -0 -a -D "$WORK/dumpdates" \
 			-f "localhost:$a.rewind,$b.rewind" "$IMG"
 		"$VTAPE" list "$a" >"$WORK/$1.a.list"
 		"$VTAPE" list "$b" >"$WORK/$1.b.list"
@@ -347,6 +347,6 @@ if [ "$(id -u)" -eq 0 ] && command -v dump >/dev/null && command -v unshare >/de
 	grep -q 'DUMP IS DONE' "$WORK/client.out" "$WORK/client.err" || fail "dump did not finish"
 	ok "$(head -n 1 "$WORK/dump-piped.a.list")"
 else
-	fail "dump round trip needs root, dump, unshare and shared/samples/tools/rundump.sh"
+	fail "dump round trip needs root, dump, unshare and tests/interop/rundump.sh"
 fi
 check_server_log

@@ -1,10 +1,11 @@
 #!/bin/bash
 # test-vectors.sh - byte-level request/reply vectors for clients that are not
 # installed here (star, xfsdump, BSD dump, GNU tar >= 1.35) and for the session
-# rules of rmt-protocol.md section 6. Exact request bytes are piped into
+# rules of doc/protocol.md sections 1 and 2. Exact request bytes are piped into
 # `rmtd --stdio --allow DIR`; the whole output must equal the expected bytes.
 #
-# Expected replies come from section 6 (our decisions): V -> A2, v -> A1, I-1 -> A1
+# Expected replies come from doc/protocol.md section 2 (rmtd's choices): V -> A2,
+# v -> A1, I-1 -> A1
 # and V1 op numbering for the rest of the session, O -> A0, C keeps the session
 # open, no unprompted A0 at EOF, unknown letter -> E22 "Garbage command" with the
 # rest of its line skipped, whitespace between commands skipped, I -> A<count>
@@ -93,7 +94,7 @@ probe "GNU: symbolic flags win over the number, O_ prefix optional (WRONLY|CREAT
 cmp -s "$D/gnu.new" <(printf ok) || fail "gnu.new does not hold 'ok'"
 [ -e "$D/gnu2.new" ] || fail "WRONLY|CREAT without O_ prefixes did not create the file"
 
-# ---------------------------------------------------------------- L: both orders (section 6.3)
+# ---------------------------------------------------------------- L: both orders (doc/protocol.md 2.3)
 probe "L rule (d): 2/1 after the session showed offset-first reads offset 2, whence CUR" \
 	"O$D/f100\n0\nL50\n0\nL2\n1\nC\n" \
 	"A0\nA50\nA52\nA0\n" "${A[@]}"

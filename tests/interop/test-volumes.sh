@@ -54,12 +54,12 @@ ok
 check "dump level 0 and level 1 as the first two files of one tape"
 mke2fs -q -t ext2 -b 1024 -d "$WORK/tree1" -F "$WORK/fs.img" 8M
 sleep 1.1 # dump compares inode times with its dates to the second
-RSH=$RSH_SHIM must_succeed "dump -0" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
+RSH=$RSH_SHIM must_succeed "dump -0" "$RUNDUMP" \
 	dump -0 -u -D "$WORK/dumpdates" -f "$T/dumps.tap" "$WORK/fs.img"
 echo "added later" >"$WORK/added.txt"
 sleep 1.1
 debugfs -w -R "write $WORK/added.txt added.txt" "$WORK/fs.img" >/dev/null 2>&1
-RSH=$RSH_SHIM must_succeed "dump -1" "$RMTD_SHARED_DIR/samples/tools/rundump.sh" \
+RSH=$RSH_SHIM must_succeed "dump -1" "$RUNDUMP" \
 	dump -1 -u -D "$WORK/dumpdates" -f "$T/dumps.tap" "$WORK/fs.img"
 ok
 check "restore -t from file 1 (the level 1 dump) shows only what changed"
@@ -102,7 +102,7 @@ mke2fs -q -t ext2 -b 1024 -d "$WORK/big-tree" -F "$WORK/big.img" 40M
 "$VTAPE" create --capacity 12M --early-warning 1M "$S/drive.tap" >/dev/null
 "$VTAPE" create --capacity 12M --early-warning 1M "$S/blank.tap" >/dev/null
 RSH=$RSH_SHIM must_succeed "dump -0 over two volumes" setsid \
-	"$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -a -F "$WORK/swap.sh" \
+	"$RUNDUMP" dump -0 -a -F "$WORK/swap.sh" \
 	-f "$T/drive.tap.rewind" "$WORK/big.img"
 grep -q "Volume 1 completed" "$WORK/client.err" "$WORK/client.out" ||
 	fail "dump never reached the end of the first volume"

@@ -15,8 +15,7 @@ set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RMTD_SOURCE_DIR=${RMTD_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 RMTD_BUILD_DIR=${RMTD_BUILD_DIR:-$RMTD_SOURCE_DIR/build}
-RMTD_SHARED_DIR=${RMTD_SHARED_DIR:-$RMTD_SOURCE_DIR/../shared}
-RIG=$RMTD_SHARED_DIR/realtape
+RIG=$HERE/rig
 export REALTAPE_CACHE=${REALTAPE_CACHE:-/var/cache/realtape-rmtd}
 # The same package set as run.sh's: the rig's cache is keyed on it.
 export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libssl3 libasan8 libubsan1"

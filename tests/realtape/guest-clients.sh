@@ -147,7 +147,7 @@ step "mt-gnu status answers (GNU mt 2.13 sends a bare S)"
 rc=0
 run "$STAGE/out/mtstatus.out" "${MT[@]}" status || rc=$?
 # cpio 2.13's rtapelib compares the reply size with sizeof(struct mtop) instead of
-# struct mtget and so reports EOVERFLOW for every real answer (rmt-protocol.md 2, S):
+# struct mtget and so reports EOVERFLOW for every real answer (doc/protocol.md 2.8):
 # the client's bug. What must hold: an answer came (no hang, no lost connection).
 if grep -q -i -e 'lost connection' -e 'input/output error' "$STAGE/out/mtstatus.out"; then
 	cat "$STAGE/out/mtstatus.out"

@@ -11,11 +11,11 @@
 # With RT_SERVER=/usr/sbin/rmt-dump, st-only and clients run DUMP's rmt instead of
 # rmtd inside the VM (to prove the harness; no rmtd needed).
 #
-# The rig (shared/realtape) is built when missing: build.sh needs root and installs
+# The rig (tests/realtape/rig) is built when missing: build.sh needs root and installs
 # its host packages with apt. Everything that cannot be done is a FAILURE with the
 # reason, never a skip. Each mode boots the VM exactly once.
 #
-# Environment: RMTD_BUILD_DIR, RMTD_SOURCE_DIR, RMTD_SHARED_DIR (set by meson),
+# Environment: RMTD_BUILD_DIR, RMTD_SOURCE_DIR (set by meson),
 #   TAPESCRIPT (the built tapescript), REALTAPE_CACHE (default /var/cache/realtape-rmtd:
 #   our own cache, so that our guest package set never rebuilds somebody else's rig),
 #   RT_SERVER (st side server command line inside the VM; default rmtd --stdio -d),
@@ -31,8 +31,7 @@ esac
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RMTD_SOURCE_DIR=${RMTD_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 RMTD_BUILD_DIR=${RMTD_BUILD_DIR:-$RMTD_SOURCE_DIR/build}
-RMTD_SHARED_DIR=${RMTD_SHARED_DIR:-$RMTD_SOURCE_DIR/../shared}
-RIG=$RMTD_SHARED_DIR/realtape
+RIG=$HERE/rig
 export REALTAPE_CACHE=${REALTAPE_CACHE:-/var/cache/realtape-rmtd}
 # rmtd's run-time libraries (and the sanitizer runtimes, for -Db_sanitize builds),
 # dump/restore/rmt-dump. The order is fixed: build.sh keys its cache on this string.
@@ -51,7 +50,7 @@ fail() {
 
 # ------------------------------------------------------------ prerequisites
 { [ -x "$RIG/build.sh" ] && [ -x "$RIG/run.sh" ]; } ||
-	fail "the realtape rig is missing: $RIG/build.sh and run.sh (set RMTD_SHARED_DIR)"
+	fail "the realtape rig is missing: $RIG/build.sh and run.sh"
 [ "$(id -u)" -eq 0 ] ||
 	fail "must run as root: the rig's build.sh needs root (debootstrap, mkfs, apt) and run.sh was proven as root"
 [ -x "$TAPESCRIPT" ] || fail "tapescript is not built: $TAPESCRIPT (ninja -C $RMTD_BUILD_DIR)"
@@ -269,8 +268,8 @@ differential | st-only)
 	;;
 clients)
 	"$HERE/make-client-data.sh" "$STAGE/data" || fail "cannot make the client test data"
-	cp "$RMTD_SHARED_DIR/samples/tools/rundump.sh" "$STAGE/bin/rundump.sh" ||
-		fail "missing $RMTD_SHARED_DIR/samples/tools/rundump.sh"
+	cp "$RMTD_SOURCE_DIR/tests/interop/rundump.sh" "$STAGE/bin/rundump.sh" ||
+		fail "missing tests/interop/rundump.sh"
 	[ -x "$STAGE/bin/rsh-shim" ] || fail "missing tests/interop/rsh-shim"
 	say "booting the VM for the client tests"
 	cp "$HERE/client-checks.ops" "$STAGE/" || fail "cannot stage client-checks.ops"

@@ -1,21 +1,18 @@
 #!/bin/bash
-# build-deb.sh SOURCE SHARED OUT - build the Debian packages from the tree at
-# SOURCE (dpkg-buildpackage -b -us -uc, lintian) in a scratch copy, and leave
-# the .deb files and lintian's report in OUT.
+# build-deb.sh SOURCE OUT - build the Debian packages from the tree at SOURCE
+# (dpkg-buildpackage -b -us -uc, lintian) in a scratch copy, and leave the
+# .deb files and lintian's report in OUT.
 #
 # The copy keeps dpkg-buildpackage's output (written beside the source) out of
-# the tree; the unit tests run during the build read samples from SHARED,
-# which the copy finds as ../shared, as a checkout does. lintian must report
-# nothing but what debian/*lintian-overrides explains.
+# the tree. lintian must report nothing but what debian/*lintian-overrides
+# explains.
 set -euo pipefail
 SOURCE=$(cd "$1" && pwd -P)
-SHARED=$2
-OUT=$3
+OUT=$2
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmtd-deb.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/rmtd" "$OUT"
-ln -s "$SHARED" "$WORK/shared"
 # Tracked and new files, none of the build directories git ignores.
 if git -C "$SOURCE" rev-parse --git-dir >/dev/null 2>&1; then
 	git -C "$SOURCE" ls-files -z -co --exclude-standard |

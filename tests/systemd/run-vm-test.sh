@@ -1,5 +1,5 @@
 #!/bin/bash
-# run-vm-test.sh SOURCE SHARED WORKDIR - the systemd deployment test: build
+# run-vm-test.sh SOURCE WORKDIR - the systemd deployment test: build
 # the Debian packages from SOURCE (build-deb.sh, lintian included), boot the
 # cached Debian VM (build-vm.sh) with systemd as PID 1 under QEMU, and run
 # vm-test.sh there. Prints what it checked; exits 0 when every check passed.
@@ -8,7 +8,7 @@
 # it runs stock kernels), RMTD_VM_TIMEOUT (seconds, default 900).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-SOURCE=$1 SHARED=$2 WORK=$3
+SOURCE=$1 WORK=$2
 TIMEOUT=${RMTD_VM_TIMEOUT:-900}
 T0=$SECONDS
 say() { printf '# [%4ss] %s\n' "$((SECONDS - T0))" "$*"; }
@@ -28,7 +28,7 @@ say "VM image (build-vm.sh; cached)"
 CACHE=$("$HERE/build-vm.sh" | tail -n 1)
 say "packages (build-deb.sh)"
 rm -rf "$WORK" && mkdir -p "$WORK/debs" "$WORK/payload/payload" "$WORK/payload/etc/systemd/system"
-"$HERE/build-deb.sh" "$SOURCE" "$SHARED" "$WORK/debs"
+"$HERE/build-deb.sh" "$SOURCE" "$WORK/debs"
 
 cp "$WORK"/debs/librmt0_*.deb "$WORK"/debs/rmtd_*.deb "$WORK"/debs/rmt-client_*.deb \
 	"$WORK/payload/payload/"

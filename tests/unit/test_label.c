@@ -1,6 +1,6 @@
 /*
- * test_label.c - recognising tape contents: every sample in shared/samples with
- * the field values its README and formats.md give, synthetic headers for the
+ * test_label.c - recognising tape contents: every sample in tests/data with the
+ * field values its README and doc/tape-contents.md give, synthetic headers for the
  * formats without a sample (byte-swapped, UFS2, MTB, old and 16-bit dumps,
  * Amanda, Bacula, afbackup, ANSI/IBM/LTFS labels, compressed streams), bad
  * checksums, truncation and random data.
@@ -16,7 +16,7 @@
 
 #define RECORD_MAX (1024 * 1024)
 
-/* Dates of the sample dumps (samples/README.md; read back with restore -t). */
+/* Dates of the sample dumps (tests/data/README.md; read back with restore -t). */
 #define LEVEL0_DATE  1795282665
 #define MVDUMP_DATE  1795283012
 #define LEVEL1_DATE  1795283023
@@ -179,7 +179,7 @@ Test(label_dump, second_volume_synthetic)
 	struct tape_content c;
 	char line[256];
 
-	/* What mvdump-vol2.dump holds (formats.md 3.1): c_volume 2, c_tapea 10,
+	/* What mvdump-vol2.dump holds (doc/tape-contents.md 2): c_volume 2, c_tapea 10,
 	 * c_inumber 14, c_firstrec 10. */
 	put_le32(h + 12, 2);
 	put_le32(h + 16, 10);
@@ -602,7 +602,7 @@ Test(label_cpio, every_variant)
 		cr_assert_str_eq(c.format_name, "cpio");
 		cr_assert_str_eq(c.variant, samples[i].variant, "%s", samples[i].file);
 		cr_assert_str_eq(c.member, "hello.txt", "%s", samples[i].file);
-		/* formats.md 3.3: the bin sample's mtime words are 0x6B01D6D7 */
+		/* the bin sample's mtime words (high first) are 0x6B01D6D7 */
 		cr_assert_eq(c.date, 0x6B01D6D7, "%s", samples[i].file);
 	}
 }
@@ -811,7 +811,7 @@ Test(label_robust, random_records_are_not_archives)
 }
 
 /* ---------------------------------------------------------------------------
- * Amanda (formats.md 3.4)
+ * Amanda (doc/tape-contents.md 5)
  */
 
 static uint8_t *amanda_record(const char *text, size_t size)
@@ -920,7 +920,7 @@ Test(label_amanda, split_and_continued_quoted_disk)
 }
 
 /* ---------------------------------------------------------------------------
- * Bacula / Bareos (formats.md 3.5)
+ * Bacula / Bareos (doc/tape-contents.md 6)
  */
 
 static size_t put_string(uint8_t *p, const char *s)

@@ -3,7 +3,8 @@
  *
  * Every input is parsed whole, byte by byte, and in pseudo-random pieces, and the
  * three results must be identical; W data is swallowed the way the session does.
- * The transcripts are the real ones of rmt-protocol.md sections 4 and 8.
+ * The transcripts are real clients' (doc/protocol.md section 3) and the probes of
+ * section 1.5.
  */
 #include <criterion/criterion.h>
 

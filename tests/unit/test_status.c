@@ -1,6 +1,6 @@
 /*
  * test_status.c - the operator's view: operation inference from what the tape
- * holds (with label.c's real descriptions of the shared samples), status lines,
+ * holds (with label.c's real descriptions of the samples in tests/data), status lines,
  * JSON (checked by a strict validator, client-controlled strings included),
  * status-file names and the atomic rewrite of a status file.
  */

@@ -1,6 +1,6 @@
 /*
  * test_vtape.c - the virtual tape backend against what the Linux st driver does
- * (shared/formats.md section 2 and the mtprobe transcript in shared/realtape/README.md).
+ * (doc/st-behaviour.md, and a probe of /dev/nst0 on the realtape rig: mtprobe below).
  *
  * Every check compares the return value (-errno) and, through MTIOCGET, mt_fileno,
  * mt_blkno, mt_gstat, mt_dsreg, mt_type and mt_resid with the driver's answers. The image
@@ -228,7 +228,7 @@ struct step {
 #define ST(f, b, bs, g) true, f, b, bs, g
 #define NOST            false, 0, 0, 0, 0
 
-/* shared/realtape/README.md, "mtprobe": /dev/nst0 on the real st driver. */
+/* "mtprobe": raw calls on /dev/nst0 of the realtape rig (the real st driver) and its answers. */
 static const struct step mtprobe[] = {
     {K_STATUS, 0, 0, 0, 0, ST(0, 0, 0, BOT)},
     {K_OP, MTREW, 1, 0, 0, ST(0, 0, 0, BOT)},
@@ -2077,7 +2077,7 @@ Test(vtape, torn_tail_described_by_a_saved_index_is_repaired_too)
 	close_ok(&dev);
 }
 
-/* shared/realtape differential, 26-negative-counts: st hands the sign to SCSI SPACE, so
+/* tests/realtape/scripts/26-negative-counts.ops: st hands the sign to SCSI SPACE, so
  * the tape moves the other way, and keeps its bookkeeping for the op's own direction. */
 Test(vtape, negative_counts_move_the_other_way)
 {
@@ -2125,7 +2125,7 @@ Test(vtape, negative_counts_move_the_other_way)
 	close_ok(&dev);
 }
 
-/* shared/realtape differential, 24-blank-tape-spacing. */
+/* tests/realtape/scripts/24-blank-tape-spacing.ops. */
 Test(vtape, spacing_on_a_blank_tape_and_position_at_bop)
 {
 	struct device dev;
