@@ -8,6 +8,13 @@
 #   run.sh clients        real clients (GNU tar, mt-gnu, dump/restore) and tapescript
 #                         through rmtd on /dev/nst0 and /dev/st0 in the VM
 #   run.sh st-only        only the st half of 'differential', printed (exploration)
+#   run.sh differential-eom   as 'differential' for scripts-eom/*.ops, on 1 MB
+#                         cartridges: early warning, ENOSPC and writes past it. A
+#                         script's "# vtape-create: OPTIONS" line gives the options
+#                         of rmt-vtape create that put the virtual tape's early
+#                         warning at the same record as the rig's (see
+#                         doc/st-behaviour.md)
+#   run.sh st-only-eom    only the st half of 'differential-eom', printed
 # With RT_SERVER=/usr/sbin/rmt-dump, st-only and clients run DUMP's rmt instead of
 # rmtd inside the VM (to prove the harness; no rmtd needed).
 #
@@ -22,8 +29,8 @@
 #   REALTAPE_KEEP=1 keep the staging directory's tape images.
 set -u
 MODE=${1:-}
-case $MODE in differential | clients | st-only) ;; *)
-	echo "usage: $0 differential|clients|st-only" >&2
+case $MODE in differential | clients | st-only | differential-eom | st-only-eom) ;; *)
+	echo "usage: $0 differential|clients|st-only|differential-eom|st-only-eom" >&2
 	exit 2
 	;;
 esac
@@ -40,6 +47,10 @@ TAPESCRIPT=${TAPESCRIPT:-$RMTD_BUILD_DIR/tests/realtape/tapescript}
 RMTD=$RMTD_BUILD_DIR/rmtd/rmtd
 VTAPE_TOOL=$RMTD_BUILD_DIR/rmtd/rmt-vtape
 T0=$(date +%s.%N)
+# The end-of-medium modes: their own scripts on small cartridges (the rig's tgt
+# tapes are sized in MB; its smallest is 1 MB).
+SCRIPT_DIR=scripts TAPE_MB=1024
+case $MODE in *-eom) SCRIPT_DIR=scripts-eom TAPE_MB=1 ;; esac
 
 say() { printf '[realtape-%s %5.1fs] %s\n' "$MODE" "$(elapsed)" "$*"; }
 elapsed() { awk -v s="$T0" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
@@ -56,7 +67,7 @@ fail() {
 [ -x "$TAPESCRIPT" ] || fail "tapescript is not built: $TAPESCRIPT (ninja -C $RMTD_BUILD_DIR)"
 # RT_SERVER (a classic rmt inside the VM) replaces rmtd on the real drive: a check
 # of the harness itself. The differential still needs rmtd for the vtape side.
-if [ -z "${RT_SERVER:-}" ] || [ "$MODE" = differential ]; then
+if [ -z "${RT_SERVER:-}" ] || [ "${MODE#differential}" != "$MODE" ]; then
 	[ -x "$RMTD" ] || fail "rmtd is not built: $RMTD"
 fi
 for tool in python3 awk flock; do
@@ -94,12 +105,12 @@ mkdir -p "$STAGE/bin" "$STAGE/rmtd" "$STAGE/out" || fail "cannot create $STAGE"
 STAGE=$(cd "$STAGE" && pwd -P)
 cp "$TAPESCRIPT" "$STAGE/bin/tapescript" || fail "cannot stage tapescript"
 [ -x "$RMTD" ] && cp "$RMTD" "$STAGE/rmtd/rmtd"
-cp -r "$HERE/scripts" "$STAGE/scripts"
+cp -r "$HERE/$SCRIPT_DIR" "$STAGE/scripts"
 cp "$HERE"/guest-*.sh "$STAGE/" && chmod +x "$STAGE"/guest-*.sh
 cp "$RMTD_SOURCE_DIR/tests/interop/rsh-shim" "$STAGE/bin/rsh-shim" 2>/dev/null
 
 SCRIPTS=("$STAGE"/scripts/*.ops)
-[ -e "${SCRIPTS[0]}" ] || fail "no scripts in $HERE/scripts"
+[ -e "${SCRIPTS[0]}" ] || fail "no scripts in $HERE/$SCRIPT_DIR"
 
 # boot_vm LOG DRIVES COMMAND...: one VM boot, its output in LOG, its exit
 # status in LOG.rc and its wall time in LOG.seconds (it may run in the background).
@@ -107,7 +118,7 @@ boot_vm() {
 	local log=$1 drives=$2 start rc=0
 	shift 2
 	start=$(date +%s.%N)
-	"$RIG/run.sh" --share "$STAGE" --drives "$drives" --tape-mb 1024 --timeout 840 \
+	"$RIG/run.sh" --share "$STAGE" --drives "$drives" --tape-mb "$TAPE_MB" --timeout 840 \
 		--env "RT_SERVER=${RT_SERVER:-}" -- "$@" >"$log" 2>&1 || rc=$?
 	echo "$rc" >"$log.rc"
 	awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f\n", e - s }' >"$log.seconds"
@@ -131,11 +142,17 @@ vm_result() {
 # ------------------------------------------------------------ differential
 # A blank virtual tape: with rmt-vtape when it is built, else by rmtd itself
 # (the vtape backend creates a blank image on O_CREAT).
-new_vtape() { # DIR LOG
-	local dir=$1 log=$2
+new_vtape() { # DIR LOG SCRIPT
+	local dir=$1 log=$2 options
+	# A script may size its cartridge: "# vtape-create: OPTIONS" (rmt-vtape create's).
+	read -r -a options <<<"$(sed -n 's/^# vtape-create: //p' "$3" | head -n 1)"
+	if [ ${#options[@]} -gt 0 ] && [ ! -x "$VTAPE_TOOL" ]; then
+		echo "$3 sizes its tape with rmt-vtape create, which is not built: $VTAPE_TOOL"
+		return 1
+	fi
 	if [ -x "$VTAPE_TOOL" ]; then
-		"$VTAPE_TOOL" create "$dir/tape.tap" >"$log" 2>&1 && return 0
-		echo "rmt-vtape create $dir/tape.tap failed: $(cat "$log")"
+		"$VTAPE_TOOL" create "${options[@]}" "$dir/tape.tap" >"$log" 2>&1 && return 0
+		echo "rmt-vtape create ${options[*]} $dir/tape.tap failed: $(cat "$log")"
 		return 1
 	fi
 	# shellcheck disable=SC2016 # $TAPE is tapescript's placeholder, not ours
@@ -154,7 +171,7 @@ run_vtape_side() {
 		name=$(basename "$script" .ops)
 		dir=$STAGE/vtape/$name
 		mkdir -p "$dir"
-		new_vtape "$dir" "$STAGE/out/vtape/$name.create" >"$STAGE/out/vtape-failure" || return 1
+		new_vtape "$dir" "$STAGE/out/vtape/$name.create" "$script" >"$STAGE/out/vtape-failure" || return 1
 		rc=0
 		"$TAPESCRIPT" -t "$dir/tape.tap" -r "$dir/tape.tap.rewind" -T 60 \
 			-e "$STAGE/out/vtape/$name.log" "$script" -- "$RMTD" --stdio -d --allow "$dir" \
@@ -236,13 +253,13 @@ PYEOF
 }
 
 case $MODE in
-differential | st-only)
+differential | st-only | differential-eom | st-only-eom)
 	drives=${#SCRIPTS[@]}
 	say "booting the VM with $drives drives for ${#SCRIPTS[@]} scripts (the st side)"
 	boot_vm "$STAGE/out/vm.log" "$drives" ./guest-differential.sh &
 	vm_pid=$!
 	vtape_ok=1
-	if [ "$MODE" = differential ]; then
+	if [ "${MODE#differential}" != "$MODE" ]; then
 		vt_start=$(date +%s.%N)
 		run_vtape_side || vtape_ok=0
 		say "vtape side done on the host in $(awk -v s="$vt_start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')s"
@@ -250,7 +267,7 @@ differential | st-only)
 	wait "$vm_pid"
 	grep '^guest:' "$STAGE/out/vm.log"
 	vm_result "$STAGE/out/vm.log" "the st side"
-	if [ "$MODE" = st-only ]; then
+	if [ "${MODE#st-only}" != "$MODE" ]; then
 		for script in "${SCRIPTS[@]}"; do
 			name=$(basename "$script" .ops)
 			echo "=== $name (tapescript exit $(cat "$STAGE/out/st/$name.rc"))"
