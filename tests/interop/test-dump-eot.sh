@@ -12,6 +12,8 @@
 #  - restore -r through rmtd gives the same tree as restore -r from the same
 #    volumes copied to plain files. (restore 0.4b47 miscounts those repeats from
 #    the third volume on, on real drives as here: doc/st-behaviour.md.)
+#  - on cartridges without early warning (the end is the physical end, where
+#    every write is refused) nothing is repeated and restore gets the tree back.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -192,4 +194,22 @@ done
 # Everything on the first two volumes comes back (restore's miscount starts at volume 3).
 cmp -n $((5000 * 1024)) "$WORK/tree/large" "$WORK/via-rmt/large" ||
 	fail "the first 5000 blocks of large (volumes 1 and 2) differ after restore"
+ok
+
+# Without early warning the end of a cartridge is the physical end: st refuses
+# every write there (VOLUME OVERFLOW), dump's retries fail too, no record is
+# repeated, and restore reads all three volumes back.
+check "without early warning, dump -a over three volumes restores byte for byte"
+rm -rf "$S"/* "$WORK/via-rmt" && mkdir "$WORK/via-rmt"
+for v in drive blank1 blank2; do
+	"$VTAPE" create --capacity "$CAPACITY" --early-warning 0 "$S/$v.tap" >/dev/null
+done
+RSH=$RSH_SHIM must_succeed "dump -0 -a" setsid \
+	"$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -a -F "$WORK/swap.sh" \
+	-f "localhost:$S/drive.tap.rewind" "$WORK/fs.img"
+grep -q "on 3 volume(s)" "$WORK/client.err" "$WORK/client.out" || fail "expected a dump on 3 volumes"
+for s in "" .idx .meta; do mv "$S/drive.tap$s" "$S/volume3.tap$s" 2>/dev/null || true; done
+restore_three rmt "$WORK/via-rmt" || fail "restore through rmtd: $(tail -c 300 "$WORK/rmt.out")"
+rm -rf "$WORK/via-rmt/restoresymtable" "$WORK/via-rmt/lost+found"
+diff -r "$WORK/tree" "$WORK/via-rmt" || fail "the restored tree differs"
 ok
