@@ -200,7 +200,7 @@ ok
 # every write there (VOLUME OVERFLOW), dump's retries fail too, no record is
 # repeated, and restore reads all three volumes back.
 check "without early warning, dump -a over three volumes restores byte for byte"
-rm -rf "$S"/* "$WORK/via-rmt" && mkdir "$WORK/via-rmt"
+rm -rf "${S:?}"/* "$WORK/via-rmt" && mkdir "$WORK/via-rmt"
 for v in drive blank1 blank2; do
 	"$VTAPE" create --capacity "$CAPACITY" --early-warning 0 "$S/$v.tap" >/dev/null
 done
