@@ -54,7 +54,7 @@ chmod +x "$WORK/swap.sh"
 
 check "dump -a spans three 3 MiB virtual tapes"
 RSH=$INTEROP_DIR/ack-shim must_succeed "dump -0 -a" setsid \
-	"$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -a -F "$WORK/swap.sh" \
+	"$RUNDUMP" dump -0 -a -F "$WORK/swap.sh" \
 	-f "localhost:$S/drive.tap.rewind" "$WORK/fs.img"
 grep -q "on 3 volume(s)" "$WORK/client.err" "$WORK/client.out" ||
 	fail "expected a dump on 3 volumes: $(grep -h volume "$WORK/client.err" | tail -n 1)"
@@ -205,7 +205,7 @@ for v in drive blank1 blank2; do
 	"$VTAPE" create --capacity "$CAPACITY" --early-warning 0 "$S/$v.tap" >/dev/null
 done
 RSH=$RSH_SHIM must_succeed "dump -0 -a" setsid \
-	"$RMTD_SHARED_DIR/samples/tools/rundump.sh" dump -0 -a -F "$WORK/swap.sh" \
+	"$RUNDUMP" dump -0 -a -F "$WORK/swap.sh" \
 	-f "localhost:$S/drive.tap.rewind" "$WORK/fs.img"
 grep -q "on 3 volume(s)" "$WORK/client.err" "$WORK/client.out" || fail "expected a dump on 3 volumes"
 for s in "" .idx .meta; do mv "$S/drive.tap$s" "$S/volume3.tap$s" 2>/dev/null || true; done
