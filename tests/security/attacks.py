@@ -15,6 +15,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, Rmt, RmtError, free_port  # noqa: E402
@@ -809,33 +812,7 @@ def certificate_subjects_are_escaped_in_the_log(directory):
 def main():
     global RMTD
     RMTD = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:]
-    failed = passed = 0
-    for function in CASES:
-        if chosen and function.__name__ not in chosen:
-            continue
-        directory = tempfile.mkdtemp(prefix="rmtd-attack-")
-        began = time.time()
-        try:
-            function(directory)
-            passed += 1
-            print("ok   %s (%.1f s)" % (function.__name__, time.time() - began))
-        except Exception as error:  # noqa: BLE001 - every failure is reported
-            failed += 1
-            print("FAIL %s: %s" % (function.__name__, error))
-            for name in os.listdir(directory):
-                if name.endswith(".log"):
-                    print("---- %s" % name)
-                    print("".join(open(os.path.join(directory, name)).readlines()[-12:]))
-        finally:
-            for process in STARTED:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            STARTED.clear()
-            subprocess.run(["rm", "-rf", directory])
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    cases.run(CASES, STARTED, "rmtd-attack-", sys.argv[2:])
 
 
 if __name__ == "__main__":

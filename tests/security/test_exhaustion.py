@@ -17,6 +17,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cases  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import O_RDONLY, Rmt, RmtError, free_port  # noqa: E402
@@ -189,33 +192,7 @@ def running_out_of_descriptors_is_a_clear_refusal(directory):
 def main():
     global RMTD
     RMTD = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:]
-    failed = passed = 0
-    for function in CASES:
-        if chosen and function.__name__ not in chosen:
-            continue
-        directory = tempfile.mkdtemp(prefix="rmtd-exhaustion-")
-        began = time.time()
-        try:
-            function(directory)
-            passed += 1
-            print("ok   %s (%.1f s)" % (function.__name__, time.time() - began))
-        except Exception as error:  # noqa: BLE001 - every failure is reported
-            failed += 1
-            print("FAIL %s: %s" % (function.__name__, error))
-            for name in os.listdir(directory):
-                if name.endswith(".log"):
-                    print("---- %s" % name)
-                    print("".join(open(os.path.join(directory, name)).readlines()[-12:]))
-        finally:
-            for process in STARTED:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait()
-            STARTED.clear()
-            subprocess.run(["rm", "-rf", directory])
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    cases.run(CASES, STARTED, "rmtd-exhaustion-", sys.argv[2:])
 
 
 if __name__ == "__main__":
