@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,9 +19,9 @@
 #include "catalog_internal.h"
 #include "counters.h"
 #include "escape.h"
+#include "json_bytes.h"
 #include "log.h"
 #include "state_file.h"
-#include "utf8.h"
 
 #define CATALOG_SUFFIX      ".catalog"
 #define CATALOG_LINE_MAX    65536
@@ -30,76 +29,11 @@
 #define CATALOG_REWRITE_MIN 64 /* journal lines tolerated beyond 2 x entries */
 
 /* ---------------------------------------------------------------------------
- * Strings. Entries hold raw tape bytes, JSON holds Unicode text: a string that
- * is UTF-8 is written as it is; any other gets its text with U+FFFD for the
- * bytes that are not UTF-8, for people, and beside it "<key>_hex" with every
- * byte in hex, which is what the loader reads back.
+ * Strings. Entries hold raw tape bytes, written by json_set_bytes(): a string
+ * that is not UTF-8 has "<key>_hex" beside it, which is what the loader reads.
  */
 
 #define CATALOG_VERSION 2 /* 1: bytes that were not UTF-8 written as \u00XX */
-
-static bool is_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t n;
-
-	while (*p) {
-		if ((n = utf8_sequence(p)) == 0)
-			return false;
-		p += n;
-	}
-	return true;
-}
-
-/* s with U+FFFD for each byte that is not UTF-8; NULL when out of memory. */
-static char *utf8_replaced(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	char *text = malloc(3 * strlen(s) + 1), *t = text;
-	size_t n;
-
-	if (!text)
-		return NULL;
-	while (*p) {
-		if ((n = utf8_sequence(p)) > 0) {
-			memcpy(t, p, n);
-			t += n;
-			p += n;
-		} else {
-			memcpy(t, "\xef\xbf\xbd", 3);
-			t += 3;
-			p++;
-		}
-	}
-	*t = '\0';
-	return text;
-}
-
-static bool set_string(json_t *obj, const char *key, const char *value)
-{
-	char hex_key[CATALOG_KEY_MAX], *text, *hex;
-	size_t n;
-	bool ok;
-
-	if (value == NULL)
-		return json_object_set_new(obj, key, json_null()) == 0;
-	if (is_utf8(value))
-		return json_object_set_new(obj, key, json_string(value)) == 0;
-	n = strlen(value);
-	text = utf8_replaced(value);
-	hex = malloc(2 * n + 1);
-	ok = text != NULL && hex != NULL;
-	if (ok) {
-		for (size_t i = 0; i < n; i++)
-			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)value[i]);
-		snprintf(hex_key, sizeof(hex_key), "%s_hex", key);
-		ok = json_object_set_new(obj, key, json_string(text)) == 0 &&
-		     json_object_set_new(obj, hex_key, json_string(hex)) == 0;
-	}
-	free(text);
-	free(hex);
-	return ok;
-}
 
 static int hex_digit(char ch)
 {
@@ -208,10 +142,11 @@ static json_t *entry_json(const struct catalog_entry *e)
 	bool ok = o != NULL;
 
 	ok = ok && json_object_set_new(o, "file", json_integer((json_int_t)e->file_number)) == 0;
-	ok = ok && set_string(o, "format", e->format) && set_string(o, "variant", e->variant) &&
-	     set_string(o, "label", e->label) && set_string(o, "host", e->host) &&
-	     set_string(o, "filesystem", e->filesystem) && set_string(o, "device", e->device) &&
-	     set_string(o, "member", e->member) && set_string(o, "compression", e->compression);
+	ok = ok && json_set_bytes(o, "format", e->format) &&
+	     json_set_bytes(o, "variant", e->variant) && json_set_bytes(o, "label", e->label) &&
+	     json_set_bytes(o, "host", e->host) && json_set_bytes(o, "filesystem", e->filesystem) &&
+	     json_set_bytes(o, "device", e->device) && json_set_bytes(o, "member", e->member) &&
+	     json_set_bytes(o, "compression", e->compression);
 	ok = ok && json_object_set_new(o, "compressed", json_boolean(e->compression != NULL)) == 0;
 	ok = ok && json_object_set_new(o, "level", json_integer(e->level)) == 0;
 	ok = ok && json_object_set_new(o, "date", json_integer((json_int_t)e->date)) == 0;
@@ -232,28 +167,16 @@ static json_t *entry_json(const struct catalog_entry *e)
 	return o;
 }
 
-/* obj as one compact line (no newline) on out; consumes obj. */
-static int put_json(json_t *obj, FILE *out)
-{
-	int rc;
-
-	if (obj == NULL)
-		return -ENOMEM;
-	rc = json_dumpf(obj, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(obj);
-	return rc == 0 ? 0 : -EIO;
-}
-
 static int entry_write_json(const struct catalog_entry *e, FILE *out)
 {
-	return put_json(entry_json(e), out);
+	return json_write_file(entry_json(e), out);
 }
 
 int catalog_write_json(const struct catalog *cat, FILE *out)
 {
 	json_t *o = json_object(), *files = json_array();
 	bool ok = o != NULL && files != NULL &&
-	          set_string(o, "cartridge", cat->cartridge ? cat->cartridge : "") &&
+	          json_set_bytes(o, "cartridge", cat->cartridge ? cat->cartridge : "") &&
 	          json_object_set(o, "files", files) == 0;
 
 	for (size_t i = 0; ok && i < cat->count; i++)
@@ -263,7 +186,7 @@ int catalog_write_json(const struct catalog *cat, FILE *out)
 		json_decref(o);
 		return -ENOMEM;
 	}
-	return put_json(o, out) < 0 || ferror(out) ? -EIO : 0;
+	return json_write_file(o, out) < 0 || ferror(out) ? -EIO : 0;
 }
 
 /* ---------------------------------------------------------------------------
@@ -526,9 +449,9 @@ static int catalog_full_text(const struct catalog *cat, char **text, size_t *len
 	header = json_object();
 	if (header == NULL ||
 	    json_object_set_new(header, "rmtd_catalog", json_integer(CATALOG_VERSION)) != 0 ||
-	    !set_string(header, "cartridge", cat->cartridge ? cat->cartridge : ""))
+	    !json_set_bytes(header, "cartridge", cat->cartridge ? cat->cartridge : ""))
 		error = -ENOMEM;
-	error = error ? (json_decref(header), error) : put_json(header, out);
+	error = error ? (json_decref(header), error) : json_write_file(header, out);
 	if (error == 0)
 		fputc('\n', out);
 	for (size_t i = 0; error == 0 && i < cat->count; i++) {

@@ -408,7 +408,8 @@ Test(counters_json, escapes_names)
 	cr_assert_eq(counters_write_json(&c, out), 0);
 	fclose(out);
 	cr_assert_str_eq(
-	    text, "{\"kind\":\"cartridge\",\"name\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\\u00ff\","
+	    text, "{\"kind\":\"cartridge\",\"name\":\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\xef\xbf\xbd\","
+	          "\"name_hex\":\"6122625c630a01c3a9ff\","
 	          "\"bytes_written\":7,\"bytes_read\":0,\"records_written\":0,"
 	          "\"records_read\":0,\"files_written\":1,\"files_read\":0,"
 	          "\"times_full\":0,\"errors\":0,\"mounts\":0,"
