@@ -221,7 +221,8 @@ Test(json_string, escapes_what_json_requires)
 {
 	char *s = json_of("a\"b\\c\nd\te\x01\x1f\x7f/");
 
-	cr_assert_str_eq(s, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f\\u007f/\"");
+	/* DEL needs no escape in JSON */
+	cr_assert_str_eq(s, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001F\x7f/\"");
 	cr_assert(json_valid(s));
 	free(s);
 }
@@ -239,13 +240,14 @@ Test(json_string, replaces_invalid_bytes)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"\xff", "\"\\ufffd\""},                                  /* never UTF-8 */
-	    {"a\xc0\x80z", "\"a\\ufffd\\ufffdz\""},                   /* overlong NUL */
-	    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* a surrogate */
-	    {"\xe6\x97", "\"\\ufffd\\ufffd\""},                       /* cut at the end */
-	    {"\xe6\x97x", "\"\\ufffd\\ufffdx\""},                     /* cut in the middle */
-	    {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* beyond U+10FFFF */
-	    {"\xc3", "\"\\ufffd\""},
+	    {"\xff", "\"\xef\xbf\xbd\""},                                 /* never UTF-8 */
+	    {"a\xc0\x80z", "\"a\xef\xbf\xbd\xef\xbf\xbdz\""},             /* overlong NUL */
+	    {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* a surrogate */
+	    {"\xe6\x97", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                 /* cut at the end */
+	    {"\xe6\x97x", "\"\xef\xbf\xbd\xef\xbf\xbdx\""},               /* cut in the middle */
+	    {"\xf4\x90\x80\x80",
+	     "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* beyond U+10FFFF */
+	    {"\xc3", "\"\xef\xbf\xbd\""},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -592,7 +594,7 @@ Test(json, snapshot_is_valid_json_with_hostile_strings)
 	          "%s", text);
 	cr_assert(strstr(text, "\"throughput\":210020,\"throughput_kbs\":205") != NULL, "%s", text);
 	cr_assert(strstr(text, "\"label\":\"user.pat.backup\"") != NULL, "%s", text);
-	cr_assert(strstr(text, "\"peer\":\"evil\\\"peer\\\\\\n\\u0001\\ufffd\"") != NULL, "%s",
+	cr_assert(strstr(text, "\"peer\":\"evil\\\"peer\\\\\\n\\u0001\xef\xbf\xbd\"") != NULL, "%s",
 	          text);
 	cr_assert(strstr(text, "\"identity\":\"\xc3\xa9l\xc3\xa8ve\"") != NULL, "%s", text);
 	cr_assert(strstr(text, "\"operation\":\"Archive\"") != NULL, "%s", text);
