@@ -28,6 +28,10 @@
  * closing it only closes this process's socket: the server sees EOF, and closes
  * the device, when the last holder is gone, which is what the kernel does for a
  * local tape too.
+ *
+ * This file holds the interposers; the device names, the placeholder table and
+ * fork/exec inheritance are preload_names.c, preload_table.c and
+ * preload_exec.c (preload_internal.h).
  */
 #undef _FILE_OFFSET_BITS /* we define open and open64, stat and stat64 ... side by side */
 #undef _FORTIFY_SOURCE   /* and read, open and friends without glibc's inline wrappers */
@@ -56,48 +60,14 @@
 #include "client_internal.h"
 #include "connection.h"
 #include "rmt/rmt.h"
+#include "preload_internal.h"
 
-#define EXPORT          __attribute__((visibility("default")))
-#define DEVICES_MAX     32
-#define PRELOAD_FDS_VAR "RMT_PRELOAD_FDS"
-
-/* Hidden sockets go at or above this descriptor, out of the way of the program's. */
-#define HIDDEN_FD_BASE 200
-
-/* One remote connection; several placeholders of this process may refer to it. */
-struct remote {
-	struct rmt_handle *handle;
-	int sock;             /* the hidden socket (rmt_fileno of the handle) */
-	pthread_mutex_t lock; /* one request at a time on the stream */
-	int refs;             /* placeholders of this process that refer to it */
-	bool shared;          /* another process may hold it too: no C on the last close */
-	int open_flags;       /* what F_GETFL reports */
-	ino_t ino;            /* the socket's inode: identifies it across exec */
-	dev_t rdev;           /* the character device it pretends to be */
-	struct remote *next;  /* all remotes of this process */
-};
-
-struct device_map {
-	char *local;      /* normalised local path */
-	char *remote;     /* librmt name */
-	const char *base; /* last component of local, for a quick test of relative names */
-};
-
-static struct device_map devices[DEVICES_MAX];
-static int device_count;
-static bool verbose;
-
-static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct remote **table; /* placeholders, indexed by descriptor */
-static int table_size;
-static struct remote *remotes; /* every remote, for the hidden sockets */
-/* Placeholders in the table: 0 keeps every call on the fast path. */
-static atomic_int remote_fds;
+bool verbose;
 
 /* ------------------------------------------------------------------ libc */
 
 /* libc's function, looked up on first use (calls may come before our constructor). */
-static void *resolve(void **slot, const char *name)
+void *resolve(void **slot, const char *name)
 {
 	void *function = __atomic_load_n(slot, __ATOMIC_RELAXED);
 
@@ -107,11 +77,6 @@ static void *resolve(void **slot, const char *name)
 	}
 	return function;
 }
-
-#define REAL(name)                                                                                 \
-	(__builtin_expect(real_##name != NULL, 1)                                                  \
-	     ? real_##name                                                                         \
-	     : (__typeof__(real_##name))resolve((void **)&real_##name, #name))
 
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
@@ -123,7 +88,7 @@ static int (*real___openat_2)(int, const char *, int);
 static int (*real___openat64_2)(int, const char *, int);
 static int (*real_creat)(const char *, mode_t);
 static int (*real_creat64)(const char *, mode_t);
-static int (*real_close)(int);
+int (*real_close)(int);
 static int (*real_close_range)(unsigned int, unsigned int, int);
 static void (*real_closefrom)(int);
 static ssize_t (*real_read)(int, void *, size_t);
@@ -138,7 +103,7 @@ static ssize_t (*real_pwrite64)(int, const void *, size_t, off64_t);
 static off_t (*real_lseek)(int, off_t, int);
 static off64_t (*real_lseek64)(int, off64_t, int);
 static int (*real_ioctl)(int, unsigned long, ...);
-static int (*real_fstat)(int, struct stat *);
+int (*real_fstat)(int, struct stat *);
 static int (*real_fstat64)(int, struct stat64 *);
 static int (*real_fstatat)(int, const char *, struct stat *, int);
 static int (*real_fstatat64)(int, const char *, struct stat64 *, int);
@@ -158,7 +123,7 @@ static int (*real_statx)(int, const char *, int, unsigned int, struct statx *);
 static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
-static int (*real_fcntl)(int, int, ...);
+int (*real_fcntl)(int, int, ...);
 static int (*real_fcntl64)(int, int, ...);
 static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
@@ -182,14 +147,9 @@ ssize_t __read_chk(int fd, void *buffer, size_t count, size_t buffer_size);
 int fcntl64(int fd, int command, ...);
 void __chk_fail(void) __attribute__((noreturn));
 
-static inline bool any_remote(void)
-{
-	return __builtin_expect(atomic_load_explicit(&remote_fds, memory_order_relaxed) != 0, 0);
-}
-
 /* ------------------------------------------------------------------ diagnostics */
 
-static void report(const char *what, const char *name, const char *text)
+void report(const char *what, const char *name, const char *text)
 {
 	if (verbose)
 		dprintf(STDERR_FILENO, "librmt-preload: %s %s: %s\n", what, name,
@@ -200,379 +160,6 @@ static int fail(int error)
 {
 	errno = error;
 	return -1;
-}
-
-/* ------------------------------------------------------------------ device names */
-
-/* Lexical normalisation: no "//", no "." components, ".." folded; no symlinks followed. */
-static void normalise(const char *in, char *out, size_t size)
-{
-	size_t len = 0;
-	bool absolute = in[0] == '/';
-
-	if (size < 2) {
-		if (size > 0)
-			out[0] = '\0';
-		return;
-	}
-	if (absolute)
-		out[len++] = '/';
-	while (*in != '\0') {
-		const char *end;
-		size_t n;
-
-		while (*in == '/')
-			in++;
-		if (*in == '\0')
-			break;
-		end = strchrnul(in, '/');
-		n = (size_t)(end - in);
-		if (n == 1 && in[0] == '.') {
-			in = end;
-			continue;
-		}
-		if (n == 2 && in[0] == '.' && in[1] == '.' && len > (absolute ? 1u : 0u)) {
-			char *slash;
-
-			out[len] = '\0';
-			slash = strrchr(out, '/');
-			if (slash != NULL && strcmp(slash + 1, "..") != 0) {
-				len = (size_t)(slash - out);
-				if (len == 0 && absolute)
-					len = 1;
-				in = end;
-				continue;
-			}
-		}
-		if (len > 0 && out[len - 1] != '/' && len + 1 < size)
-			out[len++] = '/';
-		if (len + n >= size)
-			n = size - len - 1;
-		memcpy(out + len, in, n);
-		len += n;
-		in = end;
-	}
-	out[len] = '\0';
-}
-
-static void parse_devices(const char *spec)
-{
-	char *copy, *save = NULL;
-
-	if (spec == NULL || *spec == '\0')
-		return;
-	copy = strdup(spec);
-	if (copy == NULL)
-		return;
-	for (char *item = strtok_r(copy, ",", &save); item != NULL && device_count < DEVICES_MAX;
-	     item = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(item, '=');
-		char local[PATH_MAX];
-		struct device_map *d;
-
-		if (eq == NULL || eq == item || eq[1] == '\0') {
-			dprintf(
-			    STDERR_FILENO,
-			    "librmt-preload: RMT_DEVICES: ignoring \"%s\" (want LOCAL=REMOTE)\n",
-			    item);
-			continue;
-		}
-		*eq = '\0';
-		normalise(item, local, sizeof(local));
-		d = &devices[device_count];
-		d->local = strdup(local);
-		d->remote = strdup(eq + 1);
-		if (d->local == NULL || d->remote == NULL) {
-			free(d->local);
-			free(d->remote);
-			continue;
-		}
-		d->base = strrchr(d->local, '/') != NULL ? strrchr(d->local, '/') + 1 : d->local;
-		device_count++;
-	}
-	free(copy);
-}
-
-/* The mapping for a path the program names, or NULL (the common case, kept cheap). */
-static const struct device_map *match_device(const char *path)
-{
-	char normal[PATH_MAX], joined[PATH_MAX], cwd[PATH_MAX];
-	const char *base;
-	bool maybe = false;
-
-	if (device_count == 0 || path == NULL)
-		return NULL;
-	for (int i = 0; i < device_count; i++)
-		if (strcmp(path, devices[i].local) == 0)
-			return &devices[i];
-	/* Only a name ending like a mapped one is worth normalising. */
-	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
-	for (int i = 0; i < device_count && !maybe; i++)
-		maybe = strcmp(base, devices[i].base) == 0 || strcmp(base, ".") == 0 ||
-		        strcmp(base, "..") == 0 || base[0] == '\0';
-	if (!maybe)
-		return NULL;
-	if (path[0] != '/') {
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return NULL;
-		if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", cwd, path) >= sizeof(joined))
-			return NULL;
-		path = joined;
-	}
-	normalise(path, normal, sizeof(normal));
-	for (int i = 0; i < device_count; i++)
-		if (strcmp(normal, devices[i].local) == 0)
-			return &devices[i];
-	return NULL;
-}
-
-/* ------------------------------------------------------------------ the table */
-
-/* Under table_lock: the placeholder's remote, or NULL. */
-static struct remote *placeholder(int fd)
-{
-	return fd >= 0 && fd < table_size ? table[fd] : NULL;
-}
-
-/* Under table_lock: the remote whose hidden socket is fd, or NULL. */
-static struct remote *hidden_socket(int fd)
-{
-	for (struct remote *r = remotes; r != NULL; r = r->next)
-		if (r->sock == fd)
-			return r;
-	return NULL;
-}
-
-static bool is_hidden_socket(int fd)
-{
-	bool hidden;
-
-	if (!any_remote())
-		return false;
-	pthread_mutex_lock(&table_lock);
-	hidden = hidden_socket(fd) != NULL;
-	pthread_mutex_unlock(&table_lock);
-	return hidden;
-}
-
-static bool inherited_on_exec(int fd)
-{
-	int flags = REAL(fcntl)(fd, F_GETFD);
-
-	return flags >= 0 && !(flags & FD_CLOEXEC);
-}
-
-/* Under table_lock: the socket goes across exec exactly when some placeholder does. */
-static void sync_cloexec(struct remote *r)
-{
-	bool inherit = false;
-	int flags;
-
-	/* A TLS session lives in this process's memory: it cannot follow across exec. */
-	for (int fd = 0; fd < table_size && !inherit && !librmt_is_tls(r->handle); fd++)
-		if (table[fd] == r)
-			inherit = inherited_on_exec(fd);
-	flags = REAL(fcntl)(r->sock, F_GETFD);
-	if (flags >= 0)
-		REAL(fcntl)(r->sock, F_SETFD, inherit ? flags & ~FD_CLOEXEC : flags | FD_CLOEXEC);
-}
-
-/*
- * "placeholder:socket:inode:caps:flags,..." for the placeholders an exec'd
- * program inherits, into buffer. Under table_lock. Returns the number of entries.
- */
-static int format_inherited(char *buffer, size_t size, bool mark_shared)
-{
-	size_t used = 0;
-	int entries = 0;
-
-	buffer[0] = '\0';
-	for (int fd = 0; fd < table_size; fd++) {
-		struct remote *r = table[fd];
-		int n;
-
-		if (r == NULL || librmt_is_tls(r->handle) || !inherited_on_exec(fd))
-			continue;
-		n = snprintf(buffer + used, size - used, "%s%d:%d:%lu:%u:%d",
-		             entries > 0 ? "," : "", fd, r->sock, (unsigned long)r->ino,
-		             rmt_capabilities(r->handle), r->open_flags);
-		if (n < 0 || (size_t)n >= size - used) {
-			buffer[used] = '\0';
-			break;
-		}
-		used += (size_t)n;
-		entries++;
-		/* Another program will hold it: this process may no longer end it with C. */
-		if (mark_shared)
-			r->shared = true;
-	}
-	return entries;
-}
-
-/* Keep RMT_PRELOAD_FDS in environ for programs that exec with it (execv, execvp, system). */
-static void update_environment(void)
-{
-	char text[8192];
-
-	if (atomic_load(&remote_fds) == 0 || format_inherited(text, sizeof(text), false) == 0)
-		unsetenv(PRELOAD_FDS_VAR);
-	else
-		setenv(PRELOAD_FDS_VAR, text, 1);
-}
-
-/* Under table_lock. */
-static int table_put(int fd, struct remote *r)
-{
-	if (fd < 0)
-		return -EBADF;
-	if (fd >= table_size) {
-		int size = table_size > 0 ? table_size : 64;
-		struct remote **bigger;
-
-		while (size <= fd)
-			size *= 2;
-		bigger = realloc(table, sizeof(*table) * (size_t)size);
-		if (bigger == NULL)
-			return -ENOMEM;
-		memset(bigger + table_size, 0, sizeof(*table) * (size_t)(size - table_size));
-		table = bigger;
-		table_size = size;
-	}
-	if (table[fd] == NULL)
-		atomic_fetch_add(&remote_fds, 1);
-	table[fd] = r;
-	r->refs++;
-	return 0;
-}
-
-/* The remote behind placeholder fd, locked for one operation, or NULL. */
-static struct remote *acquire(int fd)
-{
-	struct remote *r;
-
-	if (!any_remote())
-		return NULL;
-	pthread_mutex_lock(&table_lock);
-	r = placeholder(fd);
-	if (r != NULL)
-		pthread_mutex_lock(&r->lock);
-	pthread_mutex_unlock(&table_lock);
-	return r;
-}
-
-static void release(struct remote *r)
-{
-	pthread_mutex_unlock(&r->lock);
-}
-
-/*
- * Take placeholder fd out of the table. Returns its remote, or NULL if fd is no
- * placeholder; *last: no placeholder of this process refers to it any more (it
- * is then off the list too, and the caller ends it).
- */
-static struct remote *detach(int fd, bool *last)
-{
-	struct remote *r;
-
-	*last = false;
-	if (!any_remote())
-		return NULL;
-	pthread_mutex_lock(&table_lock);
-	r = placeholder(fd);
-	if (r != NULL) {
-		table[fd] = NULL;
-		atomic_fetch_sub(&remote_fds, 1);
-		r->refs--;
-		*last = r->refs == 0;
-		if (*last) {
-			for (struct remote **p = &remotes; *p != NULL; p = &(*p)->next)
-				if (*p == r) {
-					*p = r->next;
-					break;
-				}
-		} else {
-			sync_cloexec(r);
-		}
-		update_environment();
-	}
-	pthread_mutex_unlock(&table_lock);
-	return r;
-}
-
-/* The last placeholder of r in this process is being closed: end the remote side. */
-static int finish_remote(struct remote *r)
-{
-	int result = 0;
-
-	/* Wait for an operation another thread may still run on it. */
-	pthread_mutex_lock(&r->lock);
-	pthread_mutex_unlock(&r->lock);
-	if (r->shared) {
-		result = librmt_abandon(r->handle, false);
-		if (result < 0) {
-			/* A write in flight failed: this close reports it, as st would. */
-			errno = -result;
-			result = -1;
-			report("close", "remote device", NULL);
-		}
-	} else {
-		result = rmt_close(r->handle);
-		if (result < 0)
-			report("close", "remote device", NULL);
-	}
-	pthread_mutex_destroy(&r->lock);
-	free(r);
-	return result;
-}
-
-static struct remote *new_remote(struct rmt_handle *handle, int open_flags, bool shared)
-{
-	struct remote *r = calloc(1, sizeof(*r));
-	struct stat st;
-
-	if (r == NULL)
-		return NULL;
-	r->handle = handle;
-	r->sock = rmt_fileno(handle);
-	r->open_flags = open_flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC);
-	r->shared = shared;
-	pthread_mutex_init(&r->lock, NULL);
-	if (REAL(fstat)(r->sock, &st) == 0)
-		r->ino = st.st_ino;
-	/* Like the first no-rewind SCSI tape, /dev/nst0: major 9, minor 128. */
-	r->rdev = makedev(9, 128);
-	return r;
-}
-
-/* Move a descriptor of ours out of the program's way (to HIDDEN_FD_BASE or above). */
-static int move_high(int fd)
-{
-	int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, HIDDEN_FD_BASE);
-
-	if (high < 0)
-		return fd; /* a low limit on descriptors: stay where it is */
-	REAL(close)(fd);
-	return high;
-}
-
-/* The program wants descriptor fd (dup2 onto it): if it is a hidden socket, move that. */
-static void vacate(int fd)
-{
-	struct remote *r;
-
-	if (!any_remote())
-		return;
-	pthread_mutex_lock(&table_lock);
-	r = hidden_socket(fd);
-	if (r != NULL) {
-		pthread_mutex_lock(&r->lock);
-		r->sock = move_high(fd);
-		librmt_set_fd(r->handle, r->sock);
-		pthread_mutex_unlock(&r->lock);
-		sync_cloexec(r);
-		update_environment();
-	}
-	pthread_mutex_unlock(&table_lock);
 }
 
 /* ------------------------------------------------------------------ open */
@@ -1449,232 +1036,4 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, stru
 	buf->stx_mtime.tv_sec = st.st_mtim.tv_sec;
 	buf->stx_ctime.tv_sec = st.st_ctim.tv_sec;
 	return 0;
-}
-
-/* ------------------------------------------------------------------ fork and exec */
-
-static bool is_preload_variable(const char *entry)
-{
-	return strncmp(entry, PRELOAD_FDS_VAR "=", sizeof(PRELOAD_FDS_VAR)) == 0;
-}
-
-/* Room for the variable: about 8 KiB of "fd:inode:caps:flags" entries. */
-#define PRELOAD_VARIABLE_SIZE (8192 + sizeof(PRELOAD_FDS_VAR))
-
-static size_t environment_count(char *const envp[])
-{
-	size_t count = 0;
-
-	while (envp != NULL && envp[count] != NULL)
-		count++;
-	return count;
-}
-
-/*
- * Shells (bash, dash) build a child's environment from their own variables, not
- * from environ, so the exec calls that take an environment get RMT_PRELOAD_FDS
- * put in here: envp without any old copy, plus the current table, in storage
- * (environment_count(envp) + 2 entries) and variable (PRELOAD_VARIABLE_SIZE).
- * No malloc: this may run in a vfork child.
- */
-static char *const *preload_environment(char *const envp[], char **storage, char *variable)
-{
-	size_t kept = 0, prefix = sizeof(PRELOAD_FDS_VAR);
-
-	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
-		if (!is_preload_variable(envp[i]))
-			storage[kept++] = envp[i];
-	if (any_remote()) {
-		memcpy(variable, PRELOAD_FDS_VAR "=", prefix);
-		pthread_mutex_lock(&table_lock);
-		if (format_inherited(variable + prefix, PRELOAD_VARIABLE_SIZE - prefix, true) > 0)
-			storage[kept++] = variable;
-		pthread_mutex_unlock(&table_lock);
-	}
-	storage[kept] = NULL;
-	return storage;
-}
-
-static int (*real_execve)(const char *, char *const[], char *const[]);
-static int (*real_execvpe)(const char *, char *const[], char *const[]);
-static int (*real_execveat)(int, const char *, char *const[], char *const[], int);
-static int (*real_fexecve)(int, char *const[], char *const[]);
-static int (*real_posix_spawn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                               const posix_spawnattr_t *, char *const[], char *const[]);
-static int (*real_posix_spawnp)(pid_t *, const char *, const posix_spawn_file_actions_t *,
-                                const posix_spawnattr_t *, char *const[], char *const[]);
-
-EXPORT int execve(const char *path, char *const argv[], char *const envp[])
-{
-	char *storage[environment_count(envp) + 2];
-	char variable[PRELOAD_VARIABLE_SIZE];
-
-	return REAL(execve)(path, argv, preload_environment(envp, storage, variable));
-}
-
-EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
-{
-	char *storage[environment_count(envp) + 2];
-	char variable[PRELOAD_VARIABLE_SIZE];
-
-	return REAL(execvpe)(file, argv, preload_environment(envp, storage, variable));
-}
-
-EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
-{
-	char *storage[environment_count(envp) + 2];
-	char variable[PRELOAD_VARIABLE_SIZE];
-
-	return REAL(execveat)(dirfd, path, argv, preload_environment(envp, storage, variable),
-	                      flags);
-}
-
-EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
-{
-	char *storage[environment_count(envp) + 2];
-	char variable[PRELOAD_VARIABLE_SIZE];
-
-	return REAL(fexecve)(fd, argv, preload_environment(envp, storage, variable));
-}
-
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-	va_list ap;
-	size_t count = 1;
-	char *const *envp;
-
-	va_start(ap, arg);
-	while (va_arg(ap, char *) != NULL)
-		count++;
-	va_end(ap);
-	char *argv[count + 1];
-
-	va_start(ap, arg);
-	argv[0] = (char *)arg;
-	for (size_t i = 1; i <= count; i++)
-		argv[i] = va_arg(ap, char *);
-	envp = va_arg(ap, char *const *);
-	va_end(ap);
-	return execve(path, argv, envp);
-}
-
-EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
-                       const posix_spawnattr_t *attributes, char *const argv[], char *const envp[])
-{
-	char *storage[environment_count(envp) + 2];
-	char variable[PRELOAD_VARIABLE_SIZE];
-
-	return REAL(posix_spawn)(pid, path, actions, attributes, argv,
-	                         preload_environment(envp, storage, variable));
-}
-
-EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
-                        const posix_spawnattr_t *attributes, char *const argv[], char *const envp[])
-{
-	char *storage[environment_count(envp) + 2];
-	char variable[PRELOAD_VARIABLE_SIZE];
-
-	return REAL(posix_spawnp)(pid, file, actions, attributes, argv,
-	                          preload_environment(envp, storage, variable));
-}
-
-/* After fork, either side may go on using a connection: neither may end it with C alone. */
-static void fork_prepare(void)
-{
-	if (connection_internal_fork)
-		return;
-	pthread_mutex_lock(&table_lock);
-	/* Writes in flight are answered now: a reply must not reach the wrong process. */
-	for (struct remote *r = remotes; r != NULL; r = r->next) {
-		pthread_mutex_lock(&r->lock);
-		librmt_settle(r->handle);
-		pthread_mutex_unlock(&r->lock);
-	}
-}
-
-static void fork_parent(void)
-{
-	if (connection_internal_fork)
-		return;
-	for (struct remote *r = remotes; r != NULL; r = r->next)
-		r->shared = true;
-	pthread_mutex_unlock(&table_lock);
-}
-
-static void fork_child(void)
-{
-	if (connection_internal_fork)
-		return;
-	for (struct remote *r = remotes; r != NULL; r = r->next) {
-		r->shared = true;
-		/* A lock another thread held at fork time would stay held forever here. */
-		pthread_mutex_init(&r->lock, NULL);
-	}
-	pthread_mutex_unlock(&table_lock);
-}
-
-/*
- * Re-adopt the connections the program that exec'd us held: RMT_PRELOAD_FDS is
- * "placeholder:socket:inode:caps:flags,...". An entry counts only if the socket
- * is still that socket (same inode) and the placeholder is open.
- */
-static void adopt_inherited(void)
-{
-	const char *spec = getenv(PRELOAD_FDS_VAR);
-	char *copy, *save = NULL;
-
-	if (spec == NULL || *spec == '\0')
-		return;
-	copy = strdup(spec);
-	if (copy == NULL)
-		return;
-	pthread_mutex_lock(&table_lock);
-	for (char *item = strtok_r(copy, ",", &save); item != NULL;
-	     item = strtok_r(NULL, ",", &save)) {
-		int fd, sock, flags;
-		unsigned long ino;
-		unsigned int caps;
-		struct stat st;
-		struct remote *r = NULL;
-
-		if (sscanf(item, "%d:%d:%lu:%u:%d", &fd, &sock, &ino, &caps, &flags) != 5 ||
-		    fd < 0 || sock < 0 || fd == sock)
-			continue;
-		if (REAL(fstat)(sock, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino ||
-		    REAL(fcntl)(fd, F_GETFD) < 0)
-			continue;
-		for (struct remote *other = remotes; other != NULL && r == NULL;
-		     other = other->next)
-			if (other->sock == sock)
-				r = other;
-		if (r == NULL) {
-			struct rmt_handle *handle = librmt_adopt(sock, caps, flags);
-
-			if (handle == NULL)
-				continue;
-			r = new_remote(handle, flags, true);
-			if (r == NULL) {
-				librmt_abandon(handle, true);
-				continue;
-			}
-			r->next = remotes;
-			remotes = r;
-		}
-		table_put(fd, r);
-	}
-	for (struct remote *r = remotes; r != NULL; r = r->next)
-		sync_cloexec(r);
-	update_environment();
-	pthread_mutex_unlock(&table_lock);
-	free(copy);
-}
-
-__attribute__((constructor)) static void preload_init(void)
-{
-	const char *v = getenv("RMT_VERBOSE");
-
-	verbose = v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
-	parse_devices(getenv("RMT_DEVICES"));
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	adopt_inherited();
 }
