@@ -1,9 +1,10 @@
 /*
  * preload_internal.h - what the parts of librmt-preload.so share: the device
  * names (preload_names.c), the table of placeholders and their connections
- * (preload_table.c), fork/exec inheritance (preload_exec.c) and the
- * interposers (preload.c). None of it is exported: preload.map lists the
- * libc names the library interposes and hides everything else.
+ * (preload_table.c), fork/exec inheritance (preload_exec.c), the stat family
+ * (preload_stat.c) and the other interposers (preload.c). None of it is
+ * exported: preload.map lists the libc names the library interposes and hides
+ * everything else.
  */
 #ifndef RMTD_PRELOAD_INTERNAL_H
 #define RMTD_PRELOAD_INTERNAL_H
@@ -51,7 +52,7 @@ extern int device_count;
 extern bool verbose;
 extern int (*real_close)(int);
 extern int (*real_fcntl)(int, int, ...);
-extern int (*real_fstat)(int, struct stat *);
+extern int (*real_fstat)(int, struct stat *); /* preload_stat.c */
 
 /* libc's function, looked up on first use (calls may come before our constructor). */
 void *resolve(void **slot, const char *name);
