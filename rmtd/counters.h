@@ -84,5 +84,4 @@ int counters_write_json(const struct counters *c, FILE *out);
 
 const char *counters_kind_name(enum counters_kind kind);
 
-
 #endif
