@@ -250,8 +250,3 @@ json_t *counters_json(const struct counters *c)
 	}
 	return o;
 }
-
-int counters_write_json(const struct counters *c, FILE *out)
-{
-	return json_write_file(counters_json(c), out);
-}

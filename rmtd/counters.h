@@ -76,11 +76,11 @@ void counters_add(struct counters *c, const struct counters_delta *delta, time_t
 /* Write the counters atomically. Creates state_dir and its subdirectory. */
 int counters_save(const char *state_dir, const struct counters *c);
 
-/* The counters as one JSON object (json_bytes.h's rule for the name); NULL: no memory. */
+/*
+ * The counters as one JSON object (json_bytes.h's rule for the name), for the
+ * control socket's drive reports. NULL: out of memory.
+ */
 struct json_t *counters_json(const struct counters *c);
-
-/* The same, written on out. Returns 0 or -errno. */
-int counters_write_json(const struct counters *c, FILE *out);
 
 const char *counters_kind_name(enum counters_kind kind);
 
