@@ -21,6 +21,7 @@
 #include "escape.h"
 #include "json_bytes.h"
 #include "log.h"
+#include "number.h"
 #include "state_file.h"
 
 #define CATALOG_SUFFIX      ".catalog"
@@ -34,14 +35,6 @@
  */
 
 #define CATALOG_VERSION 2 /* 1: bytes that were not UTF-8 written as \u00XX */
-
-static int hex_digit(char ch)
-{
-	return ch >= '0' && ch <= '9'   ? ch - '0'
-	       : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-	       : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-	                                : -1;
-}
 
 /*
  * A version 1 file wrote a byte that was not UTF-8 as \u00XX, which a JSON
@@ -63,8 +56,8 @@ static char *version1_marked(const char *text, size_t length)
 			continue;
 		}
 		if (text[i + 1] == 'u' && i + 5 < length && text[i + 2] == '0' &&
-		    text[i + 3] == '0' && hex_digit(text[i + 4]) >= 8 &&
-		    hex_digit(text[i + 5]) >= 0) {
+		    text[i + 3] == '0' && hex_digit_value((unsigned char)text[i + 4]) >= 8 &&
+		    hex_digit_value((unsigned char)text[i + 5]) >= 0) {
 			memcpy(o, "\\u0000", 6);
 			o[6] = text[i + 4];
 			o[7] = text[i + 5];
@@ -95,7 +88,8 @@ static bool get_string(json_t *obj, const char *key, int version, char *out, siz
 			return false;
 		s = json_string_value(v);
 		for (size_t i = 0; i < n; i += 2) {
-			int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
+			int hi = hex_digit_value((unsigned char)s[i]),
+			    lo = hex_digit_value((unsigned char)s[i + 1]);
 
 			if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
 				return false;
@@ -119,10 +113,12 @@ static bool get_string(json_t *obj, const char *key, int version, char *out, siz
 		char ch = s[i];
 
 		if (ch == '\0') {
-			if (version != 1 || i + 2 >= n || hex_digit(s[i + 1]) < 0 ||
-			    hex_digit(s[i + 2]) < 0)
+			if (version != 1 || i + 2 >= n ||
+			    hex_digit_value((unsigned char)s[i + 1]) < 0 ||
+			    hex_digit_value((unsigned char)s[i + 2]) < 0)
 				return false; /* no NULs inside our strings */
-			ch = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
+			ch = (char)(hex_digit_value((unsigned char)s[i + 1]) * 16 +
+			            hex_digit_value((unsigned char)s[i + 2]));
 			i += 2;
 		}
 		if (used + 1 < size)
