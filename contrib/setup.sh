@@ -21,7 +21,7 @@ ROOT=$(pwd -P)
 # Debian packages; "a|b" is satisfied by either.
 PACKAGES=(
 	gcc libc6-dev pkg-config meson ninja-build        # build
-	libevent-dev libbsd-dev libssl-dev                # libraries
+	libevent-dev libbsd-dev libssl-dev libjansson-dev # libraries
 	libcriterion-dev                                  # unit tests
 	clang llvm "libclang-rt-dev|libclang-rt-14-dev"   # fuzzers (libFuzzer runtime)
 	tar cpio dump e2fsprogs mt-st                     # interop clients, mke2fs/debugfs

@@ -15,7 +15,7 @@
  *   catalog_save()        at file end, close or unload.
  *
  * On disk: <state_dir>/cartridges/<safe name>.catalog, JSON lines. Line one is
- * {"rmtd_catalog":1,"cartridge":"..."}; every other line is an entry object,
+ * {"rmtd_catalog":2,"cartridge":"..."}; every other line is an entry object,
  * or {"truncate":k} (files k and later are gone). Loading replays the lines in
  * order, so a save can append just the changed entries (one write + fsync)
  * instead of rewriting a long catalog; the file is rewritten atomically (temp
@@ -23,8 +23,12 @@
  * torn last line (crash during an append) was found. A torn or malformed line
  * is skipped on load; every complete line before it counts.
  *
- * Strings are raw tape bytes; JSON output keeps valid UTF-8 and writes other
- * bytes as \u00XX, which the loader turns back into the same bytes.
+ * Strings are raw tape bytes. A string that is UTF-8 is written as it is; any
+ * other is written as text with U+FFFD for the bytes that are not UTF-8 and,
+ * beside it, "<key>_hex" with all its bytes in hex (e.g. "label_hex"), which
+ * the loader prefers. The control socket's JSON has the same shape. Version 1
+ * files wrote such bytes as \u00XX instead; they are still read (as the bytes
+ * they were) and rewritten as version 2 at the next save.
  */
 #ifndef RMTD_CATALOG_H
 #define RMTD_CATALOG_H

@@ -3,7 +3,8 @@
  * after a header line, appended to as files pass and now and then rewritten
  * atomically (state_file.h); read back line by line, a bad or torn line costing
  * only itself; the cartridges that have one listed; one entry or the whole
- * catalog written as JSON for the control socket.
+ * catalog written as JSON for the control socket. JSON is read and written
+ * with jansson; the format and its string rule are in catalog.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,7 +19,9 @@
 #include "catalog_internal.h"
 #include "counters.h"
 #include "escape.h"
+#include "json_bytes.h"
 #include "log.h"
+#include "number.h"
 #include "state_file.h"
 
 #define CATALOG_SUFFIX      ".catalog"
@@ -27,259 +30,165 @@
 #define CATALOG_REWRITE_MIN 64 /* journal lines tolerated beyond 2 x entries */
 
 /* ---------------------------------------------------------------------------
+ * Strings. Entries hold raw tape bytes, written by json_set_bytes(): a string
+ * that is not UTF-8 has "<key>_hex" beside it, which is what the loader reads.
+ */
+
+#define CATALOG_VERSION 2 /* 1: bytes that were not UTF-8 written as \u00XX */
+
+/*
+ * A version 1 file wrote a byte that was not UTF-8 as \u00XX, which a JSON
+ * reader turns into the text U+00XX, the same as a real U+00XX written as
+ * UTF-8. Before parsing such a line, each \u00XX above 0x7f becomes \u0000
+ * and the two hex digits as text: version 1 never wrote a NUL, so after
+ * parsing a NUL and two hex digits can only stand for that byte.
+ */
+static char *version1_marked(const char *text, size_t length)
+{
+	char *out = malloc(length + length / 6 * 2 + 1), *o = out;
+	size_t i = 0;
+
+	if (!out)
+		return NULL;
+	while (i < length) {
+		if (text[i] != '\\' || i + 1 >= length) {
+			*o++ = text[i++];
+			continue;
+		}
+		if (text[i + 1] == 'u' && i + 5 < length && text[i + 2] == '0' &&
+		    text[i + 3] == '0' && hex_digit_value((unsigned char)text[i + 4]) >= 8 &&
+		    hex_digit_value((unsigned char)text[i + 5]) >= 0) {
+			memcpy(o, "\\u0000", 6);
+			o[6] = text[i + 4];
+			o[7] = text[i + 5];
+			o += 8;
+			i += 6;
+			continue;
+		}
+		*o++ = text[i++];
+		*o++ = text[i++]; /* an escape pair, so "\\u00e9" stays text */
+	}
+	*o = '\0';
+	return out;
+}
+
+/* The bytes of key: from "<key>_hex" if there, else the text (version 1: unmarked). */
+static bool get_string(json_t *obj, const char *key, int version, char *out, size_t size,
+                       bool *is_null)
+{
+	char hex_key[CATALOG_KEY_MAX];
+	json_t *v;
+	const char *s;
+	size_t n, used = 0;
+
+	*is_null = false;
+	snprintf(hex_key, sizeof(hex_key), "%s_hex", key);
+	if ((v = json_object_get(obj, hex_key)) != NULL) {
+		if (!json_is_string(v) || (n = json_string_length(v)) % 2 != 0)
+			return false;
+		s = json_string_value(v);
+		for (size_t i = 0; i < n; i += 2) {
+			int hi = hex_digit_value((unsigned char)s[i]),
+			    lo = hex_digit_value((unsigned char)s[i + 1]);
+
+			if (hi < 0 || lo < 0 || hi * 16 + lo == 0)
+				return false;
+			if (used + 1 < size)
+				out[used++] = (char)(hi * 16 + lo);
+		}
+		out[used] = '\0';
+		return true;
+	}
+	v = json_object_get(obj, key);
+	if (v == NULL || json_is_null(v)) {
+		*is_null = true;
+		out[0] = '\0';
+		return true;
+	}
+	if (!json_is_string(v))
+		return false;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (ch == '\0') {
+			if (version != 1 || i + 2 >= n ||
+			    hex_digit_value((unsigned char)s[i + 1]) < 0 ||
+			    hex_digit_value((unsigned char)s[i + 2]) < 0)
+				return false; /* no NULs inside our strings */
+			ch = (char)(hex_digit_value((unsigned char)s[i + 1]) * 16 +
+			            hex_digit_value((unsigned char)s[i + 2]));
+			i += 2;
+		}
+		if (used + 1 < size)
+			out[used++] = ch;
+	}
+	out[used] = '\0';
+	return true;
+}
+
+/* ---------------------------------------------------------------------------
  * JSON writing
  */
 
-static void json_optional_string(FILE *out, const char *key, const char *value)
+static json_t *entry_json(const struct catalog_entry *e)
 {
-	fprintf(out, ",\"%s\":", key);
-	if (value)
-		state_json_string(out, value);
-	else
-		fputs("null", out);
+	json_t *o = json_object();
+	bool ok = o != NULL;
+
+	ok = ok && json_object_set_new(o, "file", json_integer((json_int_t)e->file_number)) == 0;
+	ok = ok && json_set_bytes(o, "format", e->format) &&
+	     json_set_bytes(o, "variant", e->variant) && json_set_bytes(o, "label", e->label) &&
+	     json_set_bytes(o, "host", e->host) && json_set_bytes(o, "filesystem", e->filesystem) &&
+	     json_set_bytes(o, "device", e->device) && json_set_bytes(o, "member", e->member) &&
+	     json_set_bytes(o, "compression", e->compression);
+	ok = ok && json_object_set_new(o, "compressed", json_boolean(e->compression != NULL)) == 0;
+	ok = ok && json_object_set_new(o, "level", json_integer(e->level)) == 0;
+	ok = ok && json_object_set_new(o, "date", json_integer((json_int_t)e->date)) == 0;
+	ok = ok && json_object_set_new(o, "ddate", json_integer((json_int_t)e->previous_date)) == 0;
+	ok = ok && json_object_set_new(o, "volume", json_integer(e->volume)) == 0;
+	ok = ok && json_object_set_new(o, "continuation", json_boolean(e->continuation)) == 0;
+	ok = ok && json_object_set_new(o, "offset", json_integer((json_int_t)e->offset)) == 0;
+	ok = ok && json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes)) == 0;
+	ok = ok && json_object_set_new(o, "records", json_integer((json_int_t)e->records)) == 0;
+	ok = ok && json_object_set_new(o, "record_size", json_integer(e->record_size)) == 0;
+	ok = ok && json_object_set_new(o, "complete", json_boolean(e->complete)) == 0;
+	ok = ok && json_object_set_new(o, "written", json_boolean(e->written)) == 0;
+	ok = ok && json_object_set_new(o, "seen", json_integer((json_int_t)e->seen)) == 0;
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-static void entry_write_json(const struct catalog_entry *e, FILE *out)
+static int entry_write_json(const struct catalog_entry *e, FILE *out)
 {
-	fprintf(out, "{\"file\":%" PRIu64 ",\"format\":", e->file_number);
-	state_json_string(out, e->format);
-	fputs(",\"variant\":", out);
-	state_json_string(out, e->variant);
-	json_optional_string(out, "label", e->label);
-	json_optional_string(out, "host", e->host);
-	json_optional_string(out, "filesystem", e->filesystem);
-	json_optional_string(out, "device", e->device);
-	json_optional_string(out, "member", e->member);
-	json_optional_string(out, "compression", e->compression);
-	fprintf(out, ",\"compressed\":%s", e->compression != NULL ? "true" : "false");
-	fprintf(out,
-	        ",\"level\":%d,\"date\":%lld,\"ddate\":%lld,\"volume\":%d,\"continuation\":%s"
-	        ",\"offset\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"records\":%" PRIu64
-	        ",\"record_size\":%" PRIu32 ",\"complete\":%s,\"written\":%s,\"seen\":%lld}",
-	        e->level, (long long)e->date, (long long)e->previous_date, e->volume,
-	        e->continuation ? "true" : "false", e->offset, e->bytes, e->records, e->record_size,
-	        e->complete ? "true" : "false", e->written ? "true" : "false", (long long)e->seen);
+	return json_write_file(entry_json(e), out);
 }
 
 int catalog_write_json(const struct catalog *cat, FILE *out)
 {
-	fputs("{\"cartridge\":", out);
-	state_json_string(out, cat->cartridge ? cat->cartridge : "");
-	fputs(",\"files\":[", out);
-	for (size_t i = 0; i < cat->count; i++) {
-		if (i > 0)
-			fputc(',', out);
-		entry_write_json(&cat->entries[i], out);
+	json_t *o = json_object(), *files = json_array();
+	bool ok = o != NULL && files != NULL &&
+	          json_set_bytes(o, "cartridge", cat->cartridge ? cat->cartridge : "") &&
+	          json_object_set(o, "files", files) == 0;
+
+	for (size_t i = 0; ok && i < cat->count; i++)
+		ok = json_array_append_new(files, entry_json(&cat->entries[i])) == 0;
+	json_decref(files);
+	if (!ok) {
+		json_decref(o);
+		return -ENOMEM;
 	}
-	fputs("]}", out);
-	return ferror(out) ? -EIO : 0;
+	return json_write_file(o, out) < 0 || ferror(out) ? -EIO : 0;
 }
 
 /* ---------------------------------------------------------------------------
- * JSON reading: one flat object per line, the values we write (strings,
- * integers, true/false/null). Anything else makes the line bad.
+ * JSON reading: one object per line, the values we write. A value of the
+ * wrong type makes the line bad; unknown keys (a newer rmtd's) are ignored.
  */
-
-enum json_type { JSON_STRING, JSON_NUMBER, JSON_BOOL, JSON_NULL };
-
-struct json_value {
-	enum json_type type;
-	char string[CATALOG_STRING_MAX];
-	bool negative;
-	uint64_t magnitude;
-	bool boolean;
-};
-
-struct json_cursor {
-	const char *p, *end;
-};
-
-static void json_skip_blanks(struct json_cursor *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\r'))
-		c->p++;
-}
-
-static int json_hex4(const char *p)
-{
-	int v = 0;
-
-	for (int i = 0; i < 4; i++) {
-		char ch = p[i];
-		int d = ch >= '0' && ch <= '9'   ? ch - '0'
-		        : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-		        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-		                                 : -1;
-
-		if (d < 0)
-			return -1;
-		v = v * 16 + d;
-	}
-	return v;
-}
-
-/* Append a code point as UTF-8 (bounded). */
-static size_t put_utf8(char *out, size_t used, size_t size, uint32_t cp)
-{
-	char bytes[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		bytes[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		bytes[0] = (char)(0xc0 | (cp >> 6));
-		bytes[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		bytes[0] = (char)(0xe0 | (cp >> 12));
-		bytes[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		bytes[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		bytes[0] = (char)(0xf0 | (cp >> 18));
-		bytes[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		bytes[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		bytes[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	if (used + n >= size)
-		return used;
-	memcpy(out + used, bytes, n);
-	return used + n;
-}
-
-/* A string; longer ones are cut to size - 1 bytes. */
-static bool json_string(struct json_cursor *c, char *out, size_t size)
-{
-	size_t used = 0;
-
-	if (c->p >= c->end || *c->p != '"')
-		return false;
-	c->p++;
-	while (c->p < c->end && *c->p != '"') {
-		unsigned char ch = (unsigned char)*c->p++;
-
-		if (ch < 0x20)
-			return false;
-		if (ch == '\\') {
-			int cp;
-
-			if (c->p >= c->end)
-				return false;
-			ch = (unsigned char)*c->p++;
-			switch (ch) {
-			case '"':
-			case '\\':
-			case '/':
-				break;
-			case 'b':
-				ch = '\b';
-				break;
-			case 'f':
-				ch = '\f';
-				break;
-			case 'n':
-				ch = '\n';
-				break;
-			case 'r':
-				ch = '\r';
-				break;
-			case 't':
-				ch = '\t';
-				break;
-			case 'u':
-				if (c->end - c->p < 4 || (cp = json_hex4(c->p)) < 0)
-					return false;
-				c->p += 4;
-				if (cp == 0)
-					return false; /* no NULs inside our strings */
-				if (cp <= 0xff) {
-					/* how we write a byte that is not UTF-8 */
-					ch = (unsigned char)cp;
-					break;
-				}
-				if (cp >= 0xd800 && cp <= 0xdbff && c->end - c->p >= 6 &&
-				    c->p[0] == '\\' && c->p[1] == 'u') {
-					int low = json_hex4(c->p + 2);
-
-					if (low >= 0xdc00 && low <= 0xdfff) {
-						c->p += 6;
-						cp = 0x10000 + ((cp - 0xd800) << 10) +
-						     (low - 0xdc00);
-					}
-				}
-				if (cp >= 0xd800 && cp <= 0xdfff)
-					cp = '?'; /* a lone surrogate */
-				used = put_utf8(out, used, size, (uint32_t)cp);
-				continue;
-			default:
-				return false;
-			}
-		}
-		if (used + 1 < size)
-			out[used++] = (char)ch;
-	}
-	if (c->p >= c->end)
-		return false;
-	c->p++; /* closing quote */
-	if (size)
-		out[used] = '\0';
-	return true;
-}
-
-static bool json_literal(struct json_cursor *c, const char *word)
-{
-	size_t n = strlen(word);
-
-	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
-		return false;
-	c->p += n;
-	return true;
-}
-
-static bool json_value(struct json_cursor *c, struct json_value *v)
-{
-	v->string[0] = '\0';
-	v->negative = false;
-	v->magnitude = 0;
-	v->boolean = false;
-	if (c->p >= c->end)
-		return false;
-	if (*c->p == '"') {
-		v->type = JSON_STRING;
-		return json_string(c, v->string, sizeof(v->string));
-	}
-	if (json_literal(c, "true")) {
-		v->type = JSON_BOOL;
-		v->boolean = true;
-		return true;
-	}
-	if (json_literal(c, "false")) {
-		v->type = JSON_BOOL;
-		return true;
-	}
-	if (json_literal(c, "null")) {
-		v->type = JSON_NULL;
-		return true;
-	}
-	v->type = JSON_NUMBER;
-	if (*c->p == '-') {
-		v->negative = true;
-		c->p++;
-	}
-	if (c->p >= c->end || *c->p < '0' || *c->p > '9')
-		return false;
-	while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-		uint64_t digit = (uint64_t)(*c->p - '0');
-
-		if (v->magnitude > (UINT64_MAX - digit) / 10)
-			return false;
-		v->magnitude = v->magnitude * 10 + digit;
-		c->p++;
-	}
-	return true;
-}
 
 /* What one line said. */
 struct catalog_line {
@@ -289,176 +198,142 @@ struct catalog_line {
 	struct catalog_entry entry;
 };
 
-static bool number_in(const struct json_value *v, int64_t low, int64_t high, int64_t *out)
+/* Optional integer key in [low, high]; false if present and not that. */
+static bool get_number(json_t *obj, const char *key, int64_t low, int64_t high, int64_t *out)
 {
-	int64_t value;
+	json_t *v = json_object_get(obj, key);
 
-	if (v->type != JSON_NUMBER)
+	if (v == NULL)
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < low || json_integer_value(v) > high)
 		return false;
-	if (v->negative) {
-		if (v->magnitude > (uint64_t)INT64_MAX)
-			return false;
-		value = -(int64_t)v->magnitude;
-	} else {
-		if (v->magnitude > (uint64_t)INT64_MAX)
-			return false;
-		value = (int64_t)v->magnitude;
-	}
-	if (value < low || value > high)
-		return false;
-	*out = value;
+	*out = json_integer_value(v);
 	return true;
 }
 
-static bool unsigned_value(const struct json_value *v, uint64_t *out)
+static bool get_unsigned(json_t *obj, const char *key, uint64_t high, uint64_t *out)
 {
-	if (v->type != JSON_NUMBER || v->negative)
+	int64_t n = (int64_t)*out;
+
+	if (!get_number(obj, key, 0, high > INT64_MAX ? INT64_MAX : (int64_t)high, &n))
 		return false;
-	*out = v->magnitude;
+	*out = (uint64_t)n;
 	return true;
 }
 
-static bool line_string(char **slot, const struct json_value *v)
+static bool get_bool(json_t *obj, const char *key, bool *out)
 {
-	if (v->type == JSON_NULL)
-		return catalog_set_string(slot, NULL);
-	return v->type == JSON_STRING && catalog_set_string(slot, v->string);
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return true;
+	if (!json_is_boolean(v))
+		return false;
+	*out = json_is_true(v);
+	return true;
 }
 
-/* Apply key = value to the line; false if the value does not fit the key. */
-static bool line_apply(struct catalog_line *line, const char *key, const struct json_value *v)
+static bool get_fixed(json_t *obj, const char *key, int version, char *out, size_t size)
+{
+	char *text = malloc(CATALOG_STRING_MAX);
+	bool is_null, ok = text != NULL &&
+	                   get_string(obj, key, version, text, CATALOG_STRING_MAX, &is_null) &&
+	                   (!is_null || json_object_get(obj, key) == NULL);
+
+	if (ok && !is_null)
+		catalog_copy_bounded(out, size, text);
+	free(text);
+	return ok;
+}
+
+static bool get_owned(json_t *obj, const char *key, int version, char **slot)
+{
+	char *text = malloc(CATALOG_STRING_MAX);
+	bool is_null,
+	    ok = text != NULL && get_string(obj, key, version, text, CATALOG_STRING_MAX, &is_null);
+
+	if (ok && !is_null)
+		ok = catalog_set_string(slot, text);
+	free(text);
+	return ok;
+}
+
+static bool line_apply(json_t *obj, int version, struct catalog_line *line)
 {
 	struct catalog_entry *e = &line->entry;
 	int64_t n;
-	uint64_t u;
+	bool ok = true;
 
-	if (strcmp(key, "file") == 0) {
-		if (!unsigned_value(v, &u) || u >= CATALOG_MAX_FILES)
-			return false;
-		e->file_number = u;
-		line->has_file = true;
-	} else if (strcmp(key, "rmtd_catalog") == 0) {
-		if (!unsigned_value(v, &line->header_version))
-			return false;
+	if (json_object_get(obj, "rmtd_catalog") != NULL) {
 		line->header = true;
-	} else if (strcmp(key, "cartridge") == 0) {
-		if (v->type != JSON_STRING)
-			return false;
-		catalog_copy_bounded(line->cartridge, sizeof(line->cartridge), v->string);
-	} else if (strcmp(key, "truncate") == 0) {
-		if (!unsigned_value(v, &line->truncate_from))
-			return false;
-		line->has_truncate = true;
-	} else if (strcmp(key, "format") == 0) {
-		if (v->type != JSON_STRING)
-			return false;
-		catalog_copy_bounded(e->format, sizeof(e->format), v->string);
-	} else if (strcmp(key, "variant") == 0) {
-		if (v->type != JSON_STRING)
-			return false;
-		catalog_copy_bounded(e->variant, sizeof(e->variant), v->string);
-	} else if (strcmp(key, "label") == 0) {
-		return line_string(&e->label, v);
-	} else if (strcmp(key, "host") == 0) {
-		return line_string(&e->host, v);
-	} else if (strcmp(key, "filesystem") == 0) {
-		return line_string(&e->filesystem, v);
-	} else if (strcmp(key, "device") == 0) {
-		return line_string(&e->device, v);
-	} else if (strcmp(key, "member") == 0) {
-		return line_string(&e->member, v);
-	} else if (strcmp(key, "compression") == 0) {
-		return line_string(&e->compression, v);
-	} else if (strcmp(key, "level") == 0) {
-		if (!number_in(v, -1, INT_MAX, &n))
-			return false;
-		e->level = (int)n;
-	} else if (strcmp(key, "volume") == 0) {
-		if (!number_in(v, INT_MIN, INT_MAX, &n))
-			return false;
-		e->volume = (int)n;
-	} else if (strcmp(key, "date") == 0 || strcmp(key, "ddate") == 0 ||
-	           strcmp(key, "seen") == 0) {
-		if (!number_in(v, INT64_MIN + 1, INT64_MAX, &n))
-			return false;
-		if (key[0] == 'd' && key[1] == 'a')
-			e->date = (time_t)n;
-		else if (key[0] == 'd')
-			e->previous_date = (time_t)n;
-		else
-			e->seen = (time_t)n;
-	} else if (strcmp(key, "offset") == 0) {
-		return unsigned_value(v, &e->offset);
-	} else if (strcmp(key, "bytes") == 0) {
-		return unsigned_value(v, &e->bytes);
-	} else if (strcmp(key, "records") == 0) {
-		return unsigned_value(v, &e->records);
-	} else if (strcmp(key, "record_size") == 0) {
-		if (!unsigned_value(v, &u) || u > UINT32_MAX)
-			return false;
-		e->record_size = (uint32_t)u;
-	} else if (strcmp(key, "continuation") == 0 || strcmp(key, "complete") == 0 ||
-	           strcmp(key, "written") == 0) {
-		if (v->type != JSON_BOOL)
-			return false;
-		if (key[0] == 'c' && key[1] == 'o' && key[2] == 'n')
-			e->continuation = v->boolean;
-		else if (key[0] == 'c')
-			e->complete = v->boolean;
-		else
-			e->written = v->boolean;
+		ok = ok && get_unsigned(obj, "rmtd_catalog", UINT64_MAX, &line->header_version);
 	}
-	/* unknown keys: written by a newer rmtd; ignored */
-	return true;
+	if (json_object_get(obj, "truncate") != NULL) {
+		line->has_truncate = true;
+		ok = ok && get_unsigned(obj, "truncate", UINT64_MAX, &line->truncate_from);
+	}
+	if (json_object_get(obj, "file") != NULL) {
+		line->has_file = true;
+		ok = ok && get_unsigned(obj, "file", CATALOG_MAX_FILES - 1, &e->file_number);
+	}
+	ok = ok && get_fixed(obj, "cartridge", version, line->cartridge, sizeof(line->cartridge));
+	ok = ok && get_fixed(obj, "format", version, e->format, sizeof(e->format));
+	ok = ok && get_fixed(obj, "variant", version, e->variant, sizeof(e->variant));
+	ok = ok && get_owned(obj, "label", version, &e->label) &&
+	     get_owned(obj, "host", version, &e->host) &&
+	     get_owned(obj, "filesystem", version, &e->filesystem) &&
+	     get_owned(obj, "device", version, &e->device) &&
+	     get_owned(obj, "member", version, &e->member) &&
+	     get_owned(obj, "compression", version, &e->compression);
+	n = e->level;
+	ok = ok && get_number(obj, "level", -1, INT_MAX, &n);
+	e->level = (int)n;
+	n = e->volume;
+	ok = ok && get_number(obj, "volume", INT_MIN, INT_MAX, &n);
+	e->volume = (int)n;
+	n = e->date;
+	ok = ok && get_number(obj, "date", INT64_MIN + 1, INT64_MAX, &n);
+	e->date = (time_t)n;
+	n = e->previous_date;
+	ok = ok && get_number(obj, "ddate", INT64_MIN + 1, INT64_MAX, &n);
+	e->previous_date = (time_t)n;
+	n = e->seen;
+	ok = ok && get_number(obj, "seen", INT64_MIN + 1, INT64_MAX, &n);
+	e->seen = (time_t)n;
+	ok = ok && get_unsigned(obj, "offset", UINT64_MAX, &e->offset) &&
+	     get_unsigned(obj, "bytes", UINT64_MAX, &e->bytes) &&
+	     get_unsigned(obj, "records", UINT64_MAX, &e->records);
+	uint64_t record_size = e->record_size;
+	ok = ok && get_unsigned(obj, "record_size", UINT32_MAX, &record_size);
+	e->record_size = (uint32_t)record_size;
+	ok = ok && get_bool(obj, "continuation", &e->continuation) &&
+	     get_bool(obj, "complete", &e->complete) && get_bool(obj, "written", &e->written);
+	return ok;
 }
 
-static bool parse_line(const char *text, size_t length, struct catalog_line *line)
+/*
+ * One line of a file of the given version. The header line is read as version
+ * 1: a later writer never puts \u0080..\u00ff escapes in a file, so the two
+ * readings of a later file agree.
+ */
+static bool parse_line(const char *text, size_t length, int version, struct catalog_line *line)
 {
-	struct json_cursor c = {text, text + length};
-	struct json_value *v;
-	char key[CATALOG_KEY_MAX];
+	char *marked = NULL;
+	json_t *obj;
 	bool ok = false;
 
 	memset(line, 0, sizeof(*line));
 	catalog_entry_init(&line->entry, 0);
-	v = malloc(sizeof(*v));
-	if (!v)
+	if (version == 1 && (marked = version1_marked(text, length)) == NULL)
 		return false;
-	json_skip_blanks(&c);
-	if (c.p >= c.end || *c.p != '{')
-		goto out;
-	c.p++;
-	json_skip_blanks(&c);
-	if (c.p < c.end && *c.p == '}') {
-		c.p++;
-	} else {
-		for (;;) {
-			json_skip_blanks(&c);
-			if (!json_string(&c, key, sizeof(key)))
-				goto out;
-			json_skip_blanks(&c);
-			if (c.p >= c.end || *c.p != ':')
-				goto out;
-			c.p++;
-			json_skip_blanks(&c);
-			if (!json_value(&c, v) || !line_apply(line, key, v))
-				goto out;
-			json_skip_blanks(&c);
-			if (c.p < c.end && *c.p == ',') {
-				c.p++;
-				continue;
-			}
-			if (c.p < c.end && *c.p == '}') {
-				c.p++;
-				break;
-			}
-			goto out;
-		}
-	}
-	json_skip_blanks(&c);
-	ok = c.p == c.end && (line->header || line->has_file || line->has_truncate);
-out:
-	free(v);
+	obj = marked ? json_loadb(marked, strlen(marked), JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
+	                          NULL)
+	             : json_loadb(text, length, JSON_REJECT_DUPLICATES, NULL);
+	free(marked);
+	if (json_is_object(obj))
+		ok = line_apply(obj, version, line) &&
+		     (line->header || line->has_file || line->has_truncate);
+	json_decref(obj);
 	if (!ok)
 		catalog_entry_free_strings(&line->entry);
 	return ok;
@@ -502,6 +377,7 @@ int catalog_load(const char *state_dir, const char *cartridge, struct catalog *c
 	char *data;
 	size_t length, start, line_number = 0;
 	struct catalog_line *line;
+	int version = 1;
 	int error;
 
 	if ((error = catalog_init(cat, cartridge)) < 0)
@@ -527,12 +403,14 @@ int catalog_load(const char *state_dir, const char *cartridge, struct catalog *c
 		}
 		line_number++;
 		if (end - start > CATALOG_LINE_MAX ||
-		    !parse_line(data + start, end - start, line)) {
+		    !parse_line(data + start, end - start, version, line)) {
 			log_warnx("%s:%zu: bad catalog line ignored", path, line_number);
 			cat->needs_rewrite = true;
 		} else if (line->header) {
-			if (line_number != 1 || line->header_version != 1)
-				cat->needs_rewrite = true;
+			if (line_number != 1 || line->header_version != CATALOG_VERSION)
+				cat->needs_rewrite = true; /* also rewritten in the current form */
+			if (line_number == 1 && line->header_version == CATALOG_VERSION)
+				version = CATALOG_VERSION;
 			catalog_entry_free_strings(&line->entry);
 		} else if (line->has_truncate) {
 			catalog_drop_from(cat, line->truncate_from);
@@ -559,17 +437,24 @@ int catalog_load(const char *state_dir, const char *cartridge, struct catalog *c
 static int catalog_full_text(const struct catalog *cat, char **text, size_t *length)
 {
 	FILE *out = open_memstream(text, length);
+	json_t *header;
+	int error = 0;
 
 	if (!out)
 		return -ENOMEM;
-	fputs("{\"rmtd_catalog\":1,\"cartridge\":", out);
-	state_json_string(out, cat->cartridge ? cat->cartridge : "");
-	fputs("}\n", out);
-	for (size_t i = 0; i < cat->count; i++) {
-		entry_write_json(&cat->entries[i], out);
+	header = json_object();
+	if (header == NULL ||
+	    json_object_set_new(header, "rmtd_catalog", json_integer(CATALOG_VERSION)) != 0 ||
+	    !json_set_bytes(header, "cartridge", cat->cartridge ? cat->cartridge : ""))
+		error = -ENOMEM;
+	error = error ? (json_decref(header), error) : json_write_file(header, out);
+	if (error == 0)
+		fputc('\n', out);
+	for (size_t i = 0; error == 0 && i < cat->count; i++) {
+		error = entry_write_json(&cat->entries[i], out);
 		fputc('\n', out);
 	}
-	if (fclose(out) != 0) {
+	if (fclose(out) != 0 || error < 0) {
 		free(*text);
 		*text = NULL;
 		return -ENOMEM;
@@ -582,6 +467,7 @@ static int catalog_changes_text(const struct catalog *cat, char **text, size_t *
                                 size_t *lines)
 {
 	FILE *out = open_memstream(text, length);
+	int error = 0;
 
 	if (!out)
 		return -ENOMEM;
@@ -593,11 +479,12 @@ static int catalog_changes_text(const struct catalog *cat, char **text, size_t *
 	for (size_t i = 0; i < cat->count; i++) {
 		if (!cat->entries[i].dirty)
 			continue;
-		entry_write_json(&cat->entries[i], out);
+		if (entry_write_json(&cat->entries[i], out) < 0)
+			error = -ENOMEM;
 		fputc('\n', out);
 		(*lines)++;
 	}
-	if (fclose(out) != 0) {
+	if (fclose(out) != 0 || error < 0) {
 		free(*text);
 		*text = NULL;
 		return -ENOMEM;
@@ -687,7 +574,7 @@ static bool file_cartridge(int dir_fd, const char *file, char *out, size_t size)
 	if (n > 0) {
 		const char *newline = memchr(head, '\n', (size_t)n);
 
-		if (newline != NULL && parse_line(head, (size_t)(newline - head), line)) {
+		if (newline != NULL && parse_line(head, (size_t)(newline - head), 1, line)) {
 			found = line->header && line->cartridge[0] != '\0' &&
 			        strlen(line->cartridge) < size;
 			if (found)

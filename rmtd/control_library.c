@@ -10,6 +10,7 @@
 
 #include "control.h"
 #include "control_library.h"
+#include "json_bytes.h"
 #include "library_runtime.h"
 #include "log.h"
 
@@ -69,9 +70,17 @@ static int fail(int error, const char *why, const char **code, char *message, si
 /* One answer line for a change: what the library looks like where it moved. */
 static void changed(FILE *out, bool json, const char *what)
 {
-	if (json)
-		fprintf(out, "{\"done\":\"%s\"}\n", what);
-	else
+	json_t *o;
+
+	if (json) {
+		o = json_object();
+		if (o != NULL && !json_set_text(o, "done", what)) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (json_write_file(o, out) == 0)
+			fputc('\n', out);
+	} else
 		fprintf(out, "%s\n", what);
 }
 

@@ -15,10 +15,11 @@
 #include "control_proto.h"
 #include "control_report.h"
 #include "counters.h"
+#include "json_bytes.h"
 #include "status.h"
 #include "status_format.h"
 
-static void write_catalog_summary(FILE *out, const struct catalog *cat, bool json, bool first)
+static int write_catalog_summary(FILE *out, const struct catalog *cat, bool json, bool first)
 {
 	const char *label = catalog_content_label(cat);
 	uint64_t bytes = 0;
@@ -26,16 +27,17 @@ static void write_catalog_summary(FILE *out, const struct catalog *cat, bool jso
 	for (size_t i = 0; i < cat->count; i++)
 		bytes += cat->entries[i].bytes;
 	if (json) {
+		json_t *o = json_object();
+
+		if (o == NULL || !json_set_bytes(o, "cartridge", cat->cartridge) ||
+		    json_object_set_new(o, "files", json_integer((json_int_t)cat->count)) != 0 ||
+		    json_object_set_new(o, "bytes", json_integer((json_int_t)bytes)) != 0 ||
+		    !json_set_bytes(o, "label", label)) {
+			json_decref(o);
+			return -ENOMEM;
+		}
 		fputs(first ? "" : ",", out);
-		fputs("{\"cartridge\":", out);
-		state_json_string(out, cat->cartridge);
-		fprintf(out, ",\"files\":%zu,\"bytes\":%llu,\"label\":", cat->count,
-		        (unsigned long long)bytes);
-		if (label != NULL)
-			state_json_string(out, label);
-		else
-			fputs("null", out);
-		fputs("}", out);
+		return json_write_file(o, out);
 	} else {
 		char escaped[4 * CONTROL_NAME_MAX], escaped_label[512];
 
@@ -47,6 +49,7 @@ static void write_catalog_summary(FILE *out, const struct catalog *cat, bool jso
 			        status_text_escape(escaped_label, sizeof(escaped_label), label));
 		fputs("\n", out);
 	}
+	return ferror(out) ? -EIO : 0;
 }
 
 int control_catalog_body(const char *state_dir, const char *const *candidates, size_t count,
@@ -70,7 +73,7 @@ int control_catalog_body(const char *state_dir, const char *const *candidates, s
 			fputs("{\"cartridges\":[", out);
 		for (size_t i = 0; error == 0 && i < found; i++) {
 			if (catalog_load(state_dir, names[i], &cat) == 0)
-				write_catalog_summary(out, &cat, json, i == 0);
+				error = write_catalog_summary(out, &cat, json, i == 0);
 			catalog_free(&cat);
 		}
 		if (json)

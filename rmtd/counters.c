@@ -14,7 +14,7 @@
 #include "counters.h"
 #include "escape.h"
 #include "state_file.h"
-#include "json_quote.h"
+#include "json_bytes.h"
 #include "label.h"
 #include "log.h"
 #include "number.h"
@@ -230,25 +230,23 @@ int counters_save(const char *state_dir, const struct counters *c)
 	return error;
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0 if it is not one. */
-static int emit_to_file(void *arg, const char *piece, size_t length)
+json_t *counters_json(const struct counters *c)
 {
-	return fwrite(piece, 1, length, arg) == length ? 0 : -EIO;
-}
+	json_t *o = json_object();
+	bool ok = o != NULL &&
+	          json_object_set_new(o, "kind", json_string(counters_kind_name(c->kind))) == 0 &&
+	          json_set_bytes(o, "name", c->name);
 
-void state_json_string(FILE *out, const char *s)
-{
-	json_quote(s, JSON_BYTES_KEEP, emit_to_file, out);
-}
-
-int counters_write_json(const struct counters *c, FILE *out)
-{
-	fprintf(out, "{\"kind\":\"%s\",\"name\":", counters_kind_name(c->kind));
-	state_json_string(out, c->name);
-	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
-		fprintf(out, ",\"%s\":%" PRIu64, counter_fields[i].key,
-		        *counter_value(&c->totals, &counter_fields[i]));
-	fprintf(out, ",\"first_use\":%lld,\"last_use\":%lld}", (long long)c->first_use,
-	        (long long)c->last_use);
-	return ferror(out) ? -EIO : 0;
+	for (size_t i = 0; ok && i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
+		ok = json_object_set_new(o, counter_fields[i].key,
+		                         json_integer((json_int_t)*counter_value(
+		                             &c->totals, &counter_fields[i]))) == 0;
+	ok = ok &&
+	     json_object_set_new(o, "first_use", json_integer((json_int_t)c->first_use)) == 0 &&
+	     json_object_set_new(o, "last_use", json_integer((json_int_t)c->last_use)) == 0;
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }

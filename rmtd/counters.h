@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <time.h>
 
+struct json_t; /* jansson.h */
+
 /* Longest drive/cartridge name kept in a counters struct. */
 #define COUNTERS_NAME_MAX 1024
 
@@ -74,15 +76,12 @@ void counters_add(struct counters *c, const struct counters_delta *delta, time_t
 /* Write the counters atomically. Creates state_dir and its subdirectory. */
 int counters_save(const char *state_dir, const struct counters *c);
 
-/* The counters as one JSON object (for the control socket). Returns 0 or -errno. */
-int counters_write_json(const struct counters *c, FILE *out);
+/*
+ * The counters as one JSON object (json_bytes.h's rule for the name), for the
+ * control socket's drive reports. NULL: out of memory.
+ */
+struct json_t *counters_json(const struct counters *c);
 
 const char *counters_kind_name(enum counters_kind kind);
-
-/*
- * Write s as a JSON string: '"', '\\' and control bytes escaped, valid UTF-8
- * kept, any other byte as \u00XX (tape fields are bytes, not text).
- */
-void state_json_string(FILE *out, const char *s);
 
 #endif

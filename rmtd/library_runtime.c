@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "counters.h"
+#include "json_bytes.h"
 #include "library_runtime.h"
 #include "log.h"
 #include "state_file.h"
@@ -626,9 +627,40 @@ int library_op_load_slot(struct library_runtime *lib, int drive, int slot, char 
 
 /* ------------------------------------------------------------------ output */
 
+/* The elements of one kind as JSON objects appended to elements; false: no memory. */
+static bool inventory_kind_json(json_t *elements, struct library_runtime *lib,
+                                enum element_kind kind, const struct library_element *e, int count,
+                                int first)
+{
+	struct library_state *s = &lib->state;
+	bool ok = true;
+
+	for (int i = 0; ok && i < count; i++) {
+		const struct cartridge_record *r =
+		    e[i].barcode[0] ? library_record(s, e[i].barcode, false) : NULL;
+		json_t *o = json_object();
+
+		ok = o != NULL && json_set_text(o, "element", library_kind_name(kind)) &&
+		     json_object_set_new(o, "number", json_integer(i + first)) == 0 &&
+		     json_set_text(o, "barcode", e[i].barcode[0] ? e[i].barcode : NULL);
+		if (ok && kind == ELEMENT_DRIVE)
+			ok = json_set_text(o, "drive", lib->spec.drive_names[i]) &&
+			     json_object_set_new(o, "open", json_boolean(lib->drive_open[i])) == 0;
+		if (ok && kind == ELEMENT_DRIVE && e[i].home_slot > 0)
+			ok = json_object_set_new(o, "home_slot", json_integer(e[i].home_slot)) == 0;
+		ok = ok &&
+		     json_object_set_new(o, "readonly", json_boolean(r && r->readonly)) == 0 &&
+		     json_object_set_new(o, "full", json_boolean(r && r->full)) == 0;
+		if (!ok || json_array_append_new(elements, o) != 0) {
+			json_decref(ok ? NULL : o);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 static void inventory_kind(FILE *out, struct library_runtime *lib, enum element_kind kind,
-                           const struct library_element *e, int count, int first, bool json,
-                           bool *comma)
+                           const struct library_element *e, int count, int first)
 {
 	struct library_state *s = &lib->state;
 
@@ -636,62 +668,105 @@ static void inventory_kind(FILE *out, struct library_runtime *lib, enum element_
 		const struct cartridge_record *r =
 		    e[i].barcode[0] ? library_record(s, e[i].barcode, false) : NULL;
 
-		if (json) {
-			fprintf(out, "%s{\"element\":\"%s\",\"number\":%d,\"barcode\":",
-			        *comma ? "," : "", library_kind_name(kind), i + first);
-			if (e[i].barcode[0])
-				fprintf(out, "\"%s\"", e[i].barcode);
-			else
-				fputs("null", out);
-			if (kind == ELEMENT_DRIVE)
-				fprintf(out, ",\"drive\":\"%s\",\"open\":%s",
-				        lib->spec.drive_names[i],
-				        lib->drive_open[i] ? "true" : "false");
-			if (kind == ELEMENT_DRIVE && e[i].home_slot > 0)
-				fprintf(out, ",\"home_slot\":%d", e[i].home_slot);
-			fprintf(out, ",\"readonly\":%s,\"full\":%s}",
-			        r && r->readonly ? "true" : "false",
-			        r && r->full ? "true" : "false");
-			*comma = true;
-		} else {
-			fprintf(out, "%-6s %3d  %s", library_kind_name(kind), i + first,
-			        e[i].barcode[0] ? e[i].barcode : "(empty)");
-			if (kind == ELEMENT_DRIVE && e[i].home_slot > 0)
-				fprintf(out, "  from slot %d", e[i].home_slot);
-			if (kind == ELEMENT_DRIVE)
-				fprintf(out, "  [%s%s]", lib->spec.drive_names[i],
-				        lib->drive_open[i] ? ", open" : "");
-			if (r && r->readonly)
-				fputs("  read-only", out);
-			if (r && r->full)
-				fputs("  full", out);
-			fputc('\n', out);
-		}
+		fprintf(out, "%-6s %3d  %s", library_kind_name(kind), i + first,
+		        e[i].barcode[0] ? e[i].barcode : "(empty)");
+		if (kind == ELEMENT_DRIVE && e[i].home_slot > 0)
+			fprintf(out, "  from slot %d", e[i].home_slot);
+		if (kind == ELEMENT_DRIVE)
+			fprintf(out, "  [%s%s]", lib->spec.drive_names[i],
+			        lib->drive_open[i] ? ", open" : "");
+		if (r && r->readonly)
+			fputs("  read-only", out);
+		if (r && r->full)
+			fputs("  full", out);
+		fputc('\n', out);
 	}
+}
+
+/* o (NULL: out of memory) as one line; consumes o. */
+static void json_line(json_t *o, FILE *out)
+{
+	if (json_write_file(o, out) == 0)
+		fputc('\n', out);
 }
 
 void library_format_inventory(struct library_runtime *lib, FILE *out, bool json)
 {
 	struct library_state *s = &lib->state;
-	bool comma = false;
 
 	library_lock(lib);
-	if (json)
-		fprintf(out, "{\"library\":\"%s\",\"changer\":\"%s\",\"elements\":[", s->name,
-		        lib->changer.ops->name);
-	else
+	if (json) {
+		json_t *o = json_object(), *elements = json_array();
+		bool ok =
+		    o != NULL && elements != NULL && json_set_text(o, "library", s->name) &&
+		    json_set_text(o, "changer", lib->changer.ops->name) &&
+		    json_object_set(o, "elements", elements) == 0 &&
+		    inventory_kind_json(elements, lib, ELEMENT_DRIVE, s->drives, s->drive_count,
+		                        0) &&
+		    inventory_kind_json(elements, lib, ELEMENT_SLOT, s->slots, s->slot_count, 1) &&
+		    inventory_kind_json(elements, lib, ELEMENT_PORTAL, s->portals, s->portal_count,
+		                        1);
+
+		json_decref(elements);
+		if (!ok) {
+			json_decref(o);
+			o = NULL;
+		}
+		json_line(o, out);
+	} else {
 		fprintf(out, "Library %s (%s changer %s)\n", s->name, lib->changer.ops->name,
 		        lib->spec.path);
-	inventory_kind(out, lib, ELEMENT_DRIVE, s->drives, s->drive_count, 0, json, &comma);
-	inventory_kind(out, lib, ELEMENT_SLOT, s->slots, s->slot_count, 1, json, &comma);
-	inventory_kind(out, lib, ELEMENT_PORTAL, s->portals, s->portal_count, 1, json, &comma);
-	if (json)
-		fputs("]}\n", out);
+		inventory_kind(out, lib, ELEMENT_DRIVE, s->drives, s->drive_count, 0);
+		inventory_kind(out, lib, ELEMENT_SLOT, s->slots, s->slot_count, 1);
+		inventory_kind(out, lib, ELEMENT_PORTAL, s->portals, s->portal_count, 1);
+	}
 	library_unlock(lib);
 }
 
-static void format_record(FILE *out, struct library_state *s, const struct cartridge_record *r,
-                          bool json, bool comma)
+static json_t *record_json(struct library_state *s, const struct cartridge_record *r)
+{
+	const struct continuation *c = library_continuation(s, r->barcode);
+	struct element_address at;
+	char where[32] = "outside";
+	json_t *o, *sizes;
+	bool ok;
+
+	if (library_locate(s, r->barcode, &at) == 0)
+		library_format_address(&at, where, sizeof(where));
+	o = json_object();
+	sizes = json_array();
+	ok = o != NULL && sizes != NULL && json_set_text(o, "cartridge", r->barcode) &&
+	     json_set_text(o, "location", where) &&
+	     json_object_set_new(o, "readonly", json_boolean(r->readonly)) == 0 &&
+	     json_object_set_new(o, "full", json_boolean(r->full)) == 0 &&
+	     json_object_set_new(o, "times_full", json_integer((json_int_t)r->times_full)) == 0 &&
+	     json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes)) == 0 &&
+	     json_object_set_new(o, "files", json_integer((json_int_t)r->files)) == 0 &&
+	     json_object_set_new(o, "last_written", json_integer((json_int_t)r->last_written)) == 0;
+
+	for (int b = 0; ok && b < LIBRARY_BLOCKSIZES && r->block_sizes[b]; b++)
+		ok = json_array_append_new(sizes, json_integer(r->block_sizes[b])) == 0;
+	ok = ok && json_object_set(o, "block_sizes", sizes) == 0;
+	json_decref(sizes);
+	if (ok && c != NULL) {
+		json_t *continues = json_object();
+
+		ok = continues != NULL &&
+		     json_object_set_new(continues, "file",
+		                         json_integer((json_int_t)c->from_file)) == 0 &&
+		     json_set_text(continues, "on", c->to) &&
+		     json_object_set_new(continues, "on_file",
+		                         json_integer((json_int_t)c->to_file)) == 0;
+		ok = json_object_set_new(o, "continues", continues) == 0 && ok;
+	}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+static void format_record(FILE *out, struct library_state *s, const struct cartridge_record *r)
 {
 	struct element_address at;
 	char where[32] = "outside", when[32] = "never";
@@ -704,25 +779,6 @@ static void format_record(FILE *out, struct library_state *s, const struct cartr
 
 		gmtime_r(&r->last_written, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
-	if (json) {
-		fprintf(out,
-		        "%s{\"cartridge\":\"%s\",\"location\":\"%s\",\"readonly\":%s,\"full\":%s,"
-		        "\"times_full\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"files\":%" PRIu64
-		        ",\"last_written\":%lld,\"block_sizes\":[",
-		        comma ? "," : "", r->barcode, where, r->readonly ? "true" : "false",
-		        r->full ? "true" : "false", r->times_full, r->bytes, r->files,
-		        (long long)r->last_written);
-		for (int b = 0; b < LIBRARY_BLOCKSIZES && r->block_sizes[b]; b++)
-			fprintf(out, "%s%" PRIu32, b ? "," : "", r->block_sizes[b]);
-		fputs("]", out);
-		if (c != NULL)
-			fprintf(out,
-			        ",\"continues\":{\"file\":%" PRIu64
-			        ",\"on\":\"%s\",\"on_file\":%" PRIu64 "}",
-			        c->from_file, c->to, c->to_file);
-		fputs("}", out);
-		return;
 	}
 	fprintf(out,
 	        "%s: %s%s%s, full %" PRIu64 " times, %" PRIu64 " bytes, %" PRIu64
@@ -743,8 +799,9 @@ int library_format_cartridges(struct library_runtime *lib, const char *barcode, 
                               bool json)
 {
 	struct library_state *s = &lib->state;
-	bool comma = false, found = false;
+	bool found = false;
 	char names[LIBRARY_CARTRIDGES_MAX][LIBRARY_BARCODE_MAX + 1];
+	json_t *list;
 	int n = 0;
 
 	library_lock(lib);
@@ -761,16 +818,29 @@ int library_format_cartridges(struct library_runtime *lib, const char *barcode, 
 	}
 	for (int i = 0; i < n; i++)
 		library_record(s, names[i], true);
-	if (json)
-		fprintf(out, "{\"library\":\"%s\",\"cartridges\":[", s->name);
-	for (int i = 0; i < s->cartridge_count; i++) {
+	list = json ? json_array() : NULL;
+	for (int i = 0; i < s->cartridge_count && (!json || list != NULL); i++) {
 		if (barcode != NULL && strcmp(s->cartridges[i].barcode, barcode) != 0)
 			continue;
-		format_record(out, s, &s->cartridges[i], json, comma);
-		comma = found = true;
+		if (!json) {
+			format_record(out, s, &s->cartridges[i]);
+		} else if (json_array_append_new(list, record_json(s, &s->cartridges[i])) != 0) {
+			json_decref(list); /* out of memory: no answer rather than half of one */
+			list = NULL;
+		}
+		found = true;
 	}
-	if (json)
-		fputs("]}\n", out);
+	if (json) {
+		json_t *o = json_object();
+
+		if (o == NULL || list == NULL || !json_set_text(o, "library", s->name) ||
+		    json_object_set(o, "cartridges", list) != 0) {
+			json_decref(o);
+			o = NULL;
+		}
+		json_decref(list);
+		json_line(o, out);
+	}
 	library_unlock(lib);
 	return barcode != NULL && !found ? -ENOENT : 0;
 }

@@ -2,7 +2,7 @@
  * pipeline_state.h - a session's pipelining agreement with its client.
  *
  * A client that keeps several W requests in flight asks for it with I-2 (an op
- * no classic server acts on: rmt-protocol.md 6.5) and the flags it wants; the
+ * no classic server acts on: doc/protocol.md, probes) and the flags it wants; the
  * answer A<flags> is what the server grants. With PIPELINE_DISCARD the first W
  * that fails puts the session into discarding: the W requests already sent
  * after it are read and answered ECANCELED without touching the device, until

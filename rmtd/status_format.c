@@ -15,7 +15,7 @@
 
 #include "escape.h"
 #include "status.h"
-#include "json_quote.h"
+#include "json_bytes.h"
 #include "library_runtime.h"
 #include "status_format.h"
 /* ---------------------------------------------------------------- words */
@@ -107,14 +107,27 @@ const char *status_text_escape(char *out, size_t size, const char *in)
 	return text_escape(out, size, in, false);
 }
 
-static int emit_to_buffer(void *arg, const char *piece, size_t length)
+static int emit_to_buffer(const char *piece, size_t length, void *arg)
 {
-	return evbuffer_add(arg, piece, length) == 0 ? 0 : -ENOMEM;
+	return evbuffer_add(arg, piece, length) == 0 ? 0 : -1;
+}
+
+/* value (NULL: out of memory) on out as compact JSON; consumes value. */
+static int json_to_buffer(struct evbuffer *out, json_t *value)
+{
+	int rc;
+
+	if (value == NULL)
+		return -ENOMEM;
+	rc = json_dump_callback(value, emit_to_buffer, out,
+	                        JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	json_decref(value);
+	return rc == 0 ? 0 : -ENOMEM;
 }
 
 int status_json_string(struct evbuffer *out, const char *s)
 {
-	return json_quote(s, JSON_BYTES_REPLACE, emit_to_buffer, out);
+	return json_to_buffer(out, json_text(s != NULL ? s : ""));
 }
 
 /* ---------------------------------------------------------------- text */
@@ -189,23 +202,6 @@ static int format_counters_text(struct evbuffer *out, const struct counters *c)
 	                     " errors, last used %s",
 	                     t->bytes_written / 1024, t->bytes_read / 1024, t->files_written,
 	                     t->mounts, t->errors, format_time(c->last_use, when, sizeof(when)));
-}
-
-static int format_counters_json(struct evbuffer *out, const struct counters *c)
-{
-	const struct counters_delta *t = &c->totals;
-
-	if (c->first_use == 0)
-		return status_printf(out, ",\"counters\":null");
-	return status_printf(out,
-	                     ",\"counters\":{\"bytes_written\":%" PRIu64 ",\"bytes_read\":%" PRIu64
-	                     ",\"records_written\":%" PRIu64 ",\"records_read\":%" PRIu64
-	                     ",\"files_written\":%" PRIu64 ",\"files_read\":%" PRIu64
-	                     ",\"times_full\":%" PRIu64 ",\"errors\":%" PRIu64
-	                     ",\"mounts\":%" PRIu64 ",\"first_use\":%lld,\"last_use\":%lld}",
-	                     t->bytes_written, t->bytes_read, t->records_written, t->records_read,
-	                     t->files_written, t->files_read, t->times_full, t->errors, t->mounts,
-	                     (long long)c->first_use, (long long)c->last_use);
 }
 
 static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
@@ -283,145 +279,142 @@ int status_format_drives_text(struct evbuffer *out, const struct status_snapshot
 
 /* ---------------------------------------------------------------- JSON */
 
-static int json_key_string(struct evbuffer *out, const char *key, const char *value, bool comma)
+static bool set_integer(json_t *o, const char *key, json_int_t value)
 {
-	int rc = status_printf(out, "%s\"%s\":", comma ? "," : "", key);
+	return json_object_set_new(o, key, json_integer(value)) == 0;
+}
 
-	if (rc == 0)
-		rc = value ? status_json_string(out, value) : status_printf(out, "null");
-	return rc;
+static json_t *session_json(const struct status_session *s)
+{
+	const struct session_activity *a = &s->activity;
+	uint64_t bytes = a->bytes_written + a->bytes_read;
+	json_t *o = json_object();
+	bool ok =
+	    o != NULL && set_integer(o, "id", a->id) && json_set_text(o, "peer", a->peer) &&
+	    json_set_text(o, "identity", a->identity) && json_set_text(o, "drive", s->drive) &&
+	    json_set_text(o, "operation", s->operation) &&
+	    json_set_text(o, "request", a->operation) && json_set_text(o, "state", s->state) &&
+	    set_integer(o, "kbytes", (json_int_t)(bytes / 1024)) &&
+	    set_integer(o, "bytes_written", (json_int_t)a->bytes_written) &&
+	    set_integer(o, "bytes_read", (json_int_t)a->bytes_read) &&
+	    set_integer(o, "records_written", (json_int_t)a->records_written) &&
+	    set_integer(o, "records_read", (json_int_t)a->records_read) &&
+	    set_integer(o, "requests", (json_int_t)a->requests);
+
+	if (ok && s->rate_known)
+		ok = set_integer(o, "throughput", (json_int_t)s->rate) &&
+		     set_integer(o, "throughput_kbs", (json_int_t)(s->rate / 1024));
+	else if (ok)
+		ok = json_object_set_new(o, "throughput", json_null()) == 0 &&
+		     json_object_set_new(o, "throughput_kbs", json_null()) == 0;
+	ok = ok && set_integer(o, "started", (json_int_t)a->started);
+	if (ok && a->waiting_since != 0)
+		ok = set_integer(o, "waiting_since", (json_int_t)a->waiting_since);
+	if (ok && a->file_number >= 0)
+		ok = set_integer(o, "file_number", a->file_number);
+	ok = ok && json_set_text(o, "content", a->content) &&
+	     json_set_text(o, "format", s->format) && json_set_text(o, "label", s->label);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 int status_format_session_json(struct evbuffer *out, const struct status_session *s)
 {
-	const struct session_activity *a = &s->activity;
-	uint64_t bytes = a->bytes_written + a->bytes_read;
-	int rc;
-
-	rc = status_printf(out, "{\"id\":%u", a->id);
-	if (rc == 0)
-		rc = json_key_string(out, "peer", a->peer, true);
-	if (rc == 0)
-		rc = json_key_string(out, "identity", a->identity, true);
-	if (rc == 0)
-		rc = json_key_string(out, "drive", s->drive, true);
-	if (rc == 0)
-		rc = json_key_string(out, "operation", s->operation, true);
-	if (rc == 0)
-		rc = json_key_string(out, "request", a->operation, true);
-	if (rc == 0)
-		rc = json_key_string(out, "state", s->state, true);
-	if (rc == 0)
-		rc = status_printf(out,
-		                   ",\"kbytes\":%" PRIu64 ",\"bytes_written\":%" PRIu64
-		                   ",\"bytes_read\":%" PRIu64 ",\"records_written\":%" PRIu64
-		                   ",\"records_read\":%" PRIu64 ",\"requests\":%" PRIu64,
-		                   bytes / 1024, a->bytes_written, a->bytes_read,
-		                   a->records_written, a->records_read, a->requests);
-	if (rc == 0 && s->rate_known)
-		rc = status_printf(out, ",\"throughput\":%" PRIu64 ",\"throughput_kbs\":%" PRIu64,
-		                   s->rate, s->rate / 1024);
-	else if (rc == 0)
-		rc = status_printf(out, ",\"throughput\":null,\"throughput_kbs\":null");
-	if (rc == 0)
-		rc = status_printf(out, ",\"started\":%lld", (long long)a->started);
-	if (rc == 0 && a->waiting_since != 0)
-		rc = status_printf(out, ",\"waiting_since\":%lld", (long long)a->waiting_since);
-	if (rc == 0 && a->file_number >= 0)
-		rc = status_printf(out, ",\"file_number\":%d", a->file_number);
-	if (rc == 0)
-		rc = json_key_string(out, "content", a->content, true);
-	if (rc == 0)
-		rc = json_key_string(out, "format", s->format, true);
-	if (rc == 0)
-		rc = json_key_string(out, "label", s->label, true);
-	if (rc == 0)
-		rc = status_printf(out, "}");
-	return rc;
+	return json_to_buffer(out, session_json(s));
 }
 
-static int format_drive_json(struct evbuffer *out, const struct status_drive *d)
+static json_t *drive_json(const struct status_drive *d)
 {
 	char barcode[LIBRARY_BARCODE_MAX + 1];
-	int slot, rc = status_printf(out, "{");
+	int slot;
+	json_t *o = json_object();
+	bool ok = o != NULL && json_set_text(o, "name", d->name) &&
+	          json_set_text(o, "alias", d->alias) &&
+	          json_set_text(o, "cartridge", d->cartridge) &&
+	          json_set_text(o, "kind", status_kind_name(d->kind));
 
-	if (rc == 0)
-		rc = json_key_string(out, "name", d->name, false);
-	if (rc == 0)
-		rc = json_key_string(out, "alias", d->alias, true);
-	if (rc == 0)
-		rc = json_key_string(out, "cartridge", d->cartridge, true);
-	if (rc == 0)
-		rc = json_key_string(out, "kind", status_kind_name(d->kind), true);
-	if (rc == 0 && library_drive_describe(d->name, barcode, sizeof(barcode), &slot) == 0)
-		rc = status_printf(out, ",\"library_cartridge\":%s%s%s,\"library_slot\":%d",
-		                   barcode[0] ? "\"" : "", barcode[0] ? barcode : "null",
-		                   barcode[0] ? "\"" : "", slot);
-	if (rc == 0)
-		rc =
-		    status_printf(out, ",\"declared\":%s,\"device_open\":%s,\"abandoned\":%s",
-		                  d->declared ? "true" : "false", d->device_open ? "true" : "false",
-		                  d->abandoned ? "true" : "false");
-	if (rc == 0 && d->holder != 0)
-		rc = status_printf(out, ",\"holder\":%u", d->holder);
-	else if (rc == 0)
-		rc = status_printf(out, ",\"holder\":null");
-	if (rc == 0)
-		rc = status_printf(out, ",\"waiters\":%d", d->waiters);
-	if (rc == 0)
-		rc = json_key_string(out, "status_file", d->status_file[0] ? d->status_file : NULL,
-		                     true);
-	if (rc == 0 && d->counters != NULL)
-		rc = format_counters_json(out, d->counters);
-	if (rc == 0)
-		rc = status_printf(out, "}");
-	return rc;
+	if (ok && library_drive_describe(d->name, barcode, sizeof(barcode), &slot) == 0)
+		ok = json_set_text(o, "library_cartridge", barcode[0] ? barcode : NULL) &&
+		     set_integer(o, "library_slot", slot);
+	ok = ok && json_object_set_new(o, "declared", json_boolean(d->declared)) == 0 &&
+	     json_object_set_new(o, "device_open", json_boolean(d->device_open)) == 0 &&
+	     json_object_set_new(o, "abandoned", json_boolean(d->abandoned)) == 0 &&
+	     json_object_set_new(o, "holder",
+	                         d->holder != 0 ? json_integer(d->holder) : json_null()) == 0 &&
+	     set_integer(o, "waiters", d->waiters) &&
+	     json_set_text(o, "status_file", d->status_file[0] ? d->status_file : NULL);
+	if (ok && d->counters != NULL) {
+		json_t *counters = NULL;
+
+		if (d->counters->first_use != 0) {
+			/* the drive's name is already there */
+			counters = counters_json(d->counters);
+			ok = counters != NULL && json_object_del(counters, "kind") == 0 &&
+			     json_object_del(counters, "name") == 0;
+			json_object_del(counters, "name_hex");
+		}
+		ok = ok &&
+		     json_object_set_new(o, "counters", counters ? counters : json_null()) == 0;
+	}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
-static int format_drive_array(struct evbuffer *out, const struct status_snapshot *snapshot)
+static json_t *drive_array(const struct status_snapshot *snapshot)
 {
-	int rc = status_printf(out, "\"drives\":[");
+	json_t *drives = json_array();
 
-	for (size_t i = 0; rc == 0 && i < snapshot->drive_count; i++) {
-		if (i > 0)
-			rc = status_printf(out, ",");
-		if (rc == 0)
-			rc = format_drive_json(out, &snapshot->drives[i]);
-	}
-	if (rc == 0)
-		rc = status_printf(out, "]");
-	return rc;
+	for (size_t i = 0; drives != NULL && i < snapshot->drive_count; i++)
+		if (json_array_append_new(drives, drive_json(&snapshot->drives[i])) != 0) {
+			json_decref(drives);
+			return NULL;
+		}
+	return drives;
+}
+
+/* o (NULL: out of memory) as one line; consumes o. */
+static int json_line(struct evbuffer *out, json_t *o)
+{
+	int rc = json_to_buffer(out, o);
+
+	return rc == 0 ? status_printf(out, "\n") : rc;
 }
 
 int status_format_json(struct evbuffer *out, const struct status_snapshot *snapshot)
 {
-	int rc = status_printf(out, "{\"time\":%lld,\"idle\":%s,", (long long)snapshot->when,
-	                       snapshot->session_count == 0 ? "true" : "false");
+	json_t *o = json_object(), *sessions = json_array();
+	bool ok = o != NULL && sessions != NULL &&
+	          set_integer(o, "time", (json_int_t)snapshot->when) &&
+	          json_object_set_new(o, "idle", json_boolean(snapshot->session_count == 0)) == 0 &&
+	          json_object_set_new(o, "drives", drive_array(snapshot)) == 0;
 
-	if (rc == 0)
-		rc = format_drive_array(out, snapshot);
-	if (rc == 0)
-		rc = status_printf(out, ",\"sessions\":[");
-	for (size_t i = 0; rc == 0 && i < snapshot->session_count; i++) {
-		if (i > 0)
-			rc = status_printf(out, ",");
-		if (rc == 0)
-			rc = status_format_session_json(out, &snapshot->sessions[i]);
+	for (size_t i = 0; ok && i < snapshot->session_count; i++)
+		ok = json_array_append_new(sessions, session_json(&snapshot->sessions[i])) == 0;
+	ok = ok && json_object_set(o, "sessions", sessions) == 0;
+	json_decref(sessions);
+	if (!ok) {
+		json_decref(o);
+		return -ENOMEM;
 	}
-	if (rc == 0)
-		rc = status_printf(out, "]}\n");
-	return rc;
+	return json_line(out, o);
 }
 
 int status_format_drives_json(struct evbuffer *out, const struct status_snapshot *snapshot)
 {
-	int rc = status_printf(out, "{\"time\":%lld,", (long long)snapshot->when);
+	json_t *o = json_object();
 
-	if (rc == 0)
-		rc = format_drive_array(out, snapshot);
-	if (rc == 0)
-		rc = status_printf(out, "}\n");
-	return rc;
+	if (o == NULL || !set_integer(o, "time", (json_int_t)snapshot->when) ||
+	    json_object_set_new(o, "drives", drive_array(snapshot)) != 0) {
+		json_decref(o);
+		return -ENOMEM;
+	}
+	return json_line(out, o);
 }
 
 /* ---------------------------------------------------------------- status files */

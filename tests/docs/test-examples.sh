@@ -15,7 +15,7 @@ RIG=$RMTD_SOURCE_DIR/tests/realtape/rig
 export REALTAPE_CACHE=${REALTAPE_CACHE:-/var/cache/realtape-rmtd-docs}
 # What the examples use besides the realtape suite's packages. Fixed order: build.sh
 # keys its cache on this string.
-export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libssl3 gcc libc6-dev pkg-config libssl-dev jq openssl e2fsprogs"
+export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libjansson4 libssl3 gcc libc6-dev pkg-config libssl-dev jq openssl e2fsprogs"
 
 say() { printf '[docs-examples] %s\n' "$*"; }
 fail() {

@@ -189,6 +189,9 @@ must catalog A3
 grep -q "^Cartridge A3 continues on no other cartridge$" "$WORK/ctl.out" || fail "catalog A3: $(cat "$WORK/ctl.out")"
 must cartridges A1
 grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "cartridges A1: $(cat "$WORK/ctl.out")"
+must cartridges --json A1
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["cartridges"][0]; assert c["location"]=="slot 4" and c["block_sizes"]==[10240] and c["continues"]=={"file":0,"on":"A3","on_file":0}, c' "$WORK/ctl.out" ||
+	fail "cartridges --json A1: $(cat "$WORK/ctl.out")"
 ok
 
 check "the database survives a restart of rmtd"

@@ -18,7 +18,7 @@ RMTD_BUILD_DIR=${RMTD_BUILD_DIR:-$RMTD_SOURCE_DIR/build}
 RIG=$HERE/rig
 export REALTAPE_CACHE=${REALTAPE_CACHE:-/var/cache/realtape-rmtd}
 # The same package set as run.sh's: the rig's cache is keyed on it.
-export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libssl3 libasan8 libubsan1"
+export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libjansson4 libssl3 libasan8 libubsan1"
 fail() {
 	printf '[realtape-changer] FAIL: %s\n' "$*" >&2
 	exit 1

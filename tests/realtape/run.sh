@@ -42,7 +42,7 @@ RIG=$HERE/rig
 export REALTAPE_CACHE=${REALTAPE_CACHE:-/var/cache/realtape-rmtd}
 # rmtd's run-time libraries (and the sanitizer runtimes, for -Db_sanitize builds),
 # dump/restore/rmt-dump. The order is fixed: build.sh keys its cache on this string.
-export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libssl3 libasan8 libubsan1"
+export REALTAPE_EXTRA_PACKAGES="dump libevent-2.1-7 libevent-core-2.1-7 libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libbsd0 libjansson4 libssl3 libasan8 libubsan1"
 TAPESCRIPT=${TAPESCRIPT:-$RMTD_BUILD_DIR/tests/realtape/tapescript}
 RMTD=$RMTD_BUILD_DIR/rmtd/rmtd
 VTAPE_TOOL=$RMTD_BUILD_DIR/rmtd/rmt-vtape

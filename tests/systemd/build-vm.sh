@@ -18,7 +18,7 @@ CACHE=${RMTD_VM_CACHE:-/var/cache/rmtd-tests/vm}
 SUITE=bookworm
 # What rmtd's packages depend on (the guest has no network: dpkg -i must find
 # them installed), dbus for systemctl and systemd-analyze, and the test's tools.
-PACKAGES=systemd,dbus,procps,openssl,libevent-core-2.1-7,libevent-pthreads-2.1-7,libevent-openssl-2.1-7,libbsd0,libssl3
+PACKAGES=systemd,dbus,procps,openssl,libevent-core-2.1-7,libevent-pthreads-2.1-7,libevent-openssl-2.1-7,libbsd0,libjansson4,libssl3
 
 say() { printf '[build-vm %4ss] %s\n' "$SECONDS" "$*" >&2; }
 die() {

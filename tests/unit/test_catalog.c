@@ -309,7 +309,7 @@ Test(catalog_files, round_trip_rewrite_and_append, .init = setup, .fini = teardo
 	catalog_path(path, sizeof(path), "sample.tap");
 	text = read_all(path, &length);
 	cr_assert_eq(count_lines(text), 4, "header + 3 entries:\n%s", text);
-	cr_assert_eq(strncmp(text, "{\"rmtd_catalog\":1,\"cartridge\":\"sample.tap\"}\n", 44), 0);
+	cr_assert_eq(strncmp(text, "{\"rmtd_catalog\":2,\"cartridge\":\"sample.tap\"}\n", 44), 0);
 	free(text);
 
 	cr_assert_eq(catalog_load(state_dir, "sample.tap", &back), 0);
@@ -524,9 +524,11 @@ Test(catalog_crash, bad_lines_and_deleted_file, .init = setup, .fini = teardown)
 	catalog_path(path, sizeof(path), "T3");
 	write_all_file(path, lines, strlen(lines), "ab");
 	cr_assert_eq(catalog_load(state_dir, "T3", &back), 0);
-	cr_assert_eq(back.count, 4, "3 entries + file 8");
+	cr_assert_eq(back.count, 5, "3 entries + files 8 and 9");
 	cr_assert_eq(catalog_find(&back, 8)->level, 2);
-	cr_assert_null(catalog_find(&back, 9));
+	/* the bad line said nothing; the next one's unknown key is skipped, whatever its type */
+	cr_assert_str_eq(catalog_find(&back, 9)->format, "tar");
+	cr_assert_eq(catalog_find(&back, 9)->level, -1);
 	cr_assert(back.needs_rewrite);
 	catalog_free(&back);
 
@@ -604,10 +606,15 @@ Test(catalog_output, hostile_strings_round_trip_and_stay_escaped, .init = setup,
 	cr_assert_eq(
 	    strncmp(json, "{\"cartridge\":\"evil\\\"/../\\n\",\"files\":[{\"file\":0,", 46), 0,
 	    "%s", json);
-	cr_assert_not_null(strstr(json, "\"label\":\"q\\\"b\\\\s\\n\\u001b[2J\\u00ff\""), "%s",
-	                   json);
-	cr_assert_not_null(strstr(json, "\"host\":\"h\xc3\xa9h\\u00ed\\u00a0\\u0080\""), "%s",
-	                   json);
+	/* not UTF-8: the text with U+FFFD for people, the bytes in hex */
+	cr_assert_not_null(strstr(json, "\"label\":\"q\\\"b\\\\s\\n\\u001B[2J\xef\xbf\xbd\","
+	                                "\"label_hex\":\"7122625c730a1b5b324aff\""),
+	                   "%s", json);
+	cr_assert_not_null(strstr(json,
+	                          "\"host\":\"h\xc3\xa9h\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\","
+	                          "\"host_hex\":\"68c3a968eda080\""),
+	                   "%s", json);
+	cr_assert_null(strstr(json, "\"filesystem_hex\""), "UTF-8 needs no hex: %s", json);
 	cr_assert_not_null(strstr(json, "\"member\":null"), "%s", json);
 	cr_assert_eq(json[strlen(json) - 1], '}');
 	for (const char *p = json; *p; p++)
@@ -650,6 +657,52 @@ Test(catalog_output, table)
 	for (const char *p = table; *p; p++)
 		cr_assert((unsigned char)*p >= 0x20 || *p == '\n', "raw control byte in table");
 	free(table);
+	catalog_free(&cat);
+}
+
+/*
+ * A version 1 catalog wrote bytes that were not UTF-8 as \u00XX and UTF-8 as it
+ * is: both read back as the bytes they were, and the next save writes version 2.
+ */
+Test(catalog_files, version_1_bytes_read_back, .init = setup, .fini = teardown)
+{
+	const char *v1 = "{\"rmtd_catalog\":1,\"cartridge\":\"c\\u00e9\"}\n"
+	                 "{\"file\":0,\"format\":\"tar\",\"variant\":\"ustar\","
+	                 "\"label\":\"a\\u00ffb\xc3\xa9\\\\u00e9\",\"host\":\"\\u001b\\u00e9\","
+	                 "\"member\":null,\"level\":-1,\"bytes\":7}\n";
+	struct catalog cat;
+	char path[PATH_MAX + 64], *text, **listed;
+	size_t length, count;
+
+	snprintf(path, sizeof(path), "%s/cartridges", state_dir);
+	cr_assert(mkdir(state_dir, 0700) == 0 || errno == EEXIST);
+	cr_assert_eq(mkdir(path, 0700), 0, "%s", strerror(errno));
+	catalog_path(path, sizeof(path), "cv1");
+	write_all_file(path, v1, strlen(v1), "w");
+	cr_assert_eq(catalog_list(state_dir, &listed, &count), 0);
+	cr_assert_eq(count, 1);
+	cr_assert_str_eq(listed[0], "c\xe9", "the header's name, as bytes");
+	catalog_list_free(listed, count);
+	cr_assert_eq(catalog_load(state_dir, "cv1", &cat), 0);
+	cr_assert_eq(cat.count, 1);
+	cr_assert(cat.needs_rewrite, "an old version is rewritten");
+	cr_assert_str_eq(cat.entries[0].label, "a\xff"
+	                                       "b\xc3\xa9\\u00e9");
+	cr_assert_str_eq(cat.entries[0].host, "\x1b\xe9");
+	cr_assert_eq(cat.entries[0].bytes, 7);
+	cr_assert_eq(catalog_save(state_dir, &cat), 0);
+	catalog_free(&cat);
+
+	text = read_all(path, &length);
+	cr_assert_eq(strncmp(text, "{\"rmtd_catalog\":2,\"cartridge\":\"cv1\"}\n", 36), 0, "%s",
+	             text);
+	cr_assert_not_null(strstr(text, "\"label_hex\":\"61ff62c3a95c7530306539\""), "%s", text);
+	free(text);
+	cr_assert_eq(catalog_load(state_dir, "cv1", &cat), 0);
+	cr_assert_not(cat.needs_rewrite);
+	cr_assert_str_eq(cat.entries[0].label, "a\xff"
+	                                       "b\xc3\xa9\\u00e9");
+	cr_assert_str_eq(cat.entries[0].host, "\x1b\xe9");
 	catalog_free(&cat);
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <jansson.h>
 
 #include "label.h"
 #include "escape.h"
@@ -46,162 +47,16 @@ static char *json_of(const char *s)
 }
 
 /*
- * A strict JSON validator (RFC 8259): whole-document, strings with only legal
- * escapes and no raw control bytes, valid UTF-8 everywhere.
+ * Valid JSON (RFC 8259) by jansson's strict reader: one whole document,
+ * strings with only legal escapes and no raw control bytes, valid UTF-8.
  */
-struct json_cursor {
-	const unsigned char *p;
-	int depth;
-};
-
-static bool json_value(struct json_cursor *c);
-
-static void json_blank(struct json_cursor *c)
-{
-	while (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')
-		c->p++;
-}
-
-static size_t utf8_length(const unsigned char *p)
-{
-	unsigned code;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2, code = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3, code = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4, code = p[0] & 0x07;
-	else
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		code = code << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && code < 0x800) || (n == 4 && code < 0x10000) || code > 0x10ffff ||
-	    (code >= 0xd800 && code <= 0xdfff))
-		return 0;
-	return n;
-}
-
-static bool json_string(struct json_cursor *c)
-{
-	if (*c->p != '"')
-		return false;
-	c->p++;
-	while (*c->p != '"') {
-		size_t n;
-
-		if (*c->p < 0x20)
-			return false;
-		if (*c->p == '\\') {
-			c->p++;
-			if (*c->p == 'u') {
-				for (int i = 1; i <= 4; i++)
-					if (!isxdigit(c->p[i]))
-						return false;
-				c->p += 5;
-				continue;
-			}
-			if (strchr("\"\\/bfnrt", *c->p) == NULL || *c->p == '\0')
-				return false;
-			c->p++;
-			continue;
-		}
-		n = utf8_length(c->p);
-		if (n == 0)
-			return false;
-		c->p += n;
-	}
-	c->p++;
-	return true;
-}
-
-static bool json_number(struct json_cursor *c)
-{
-	const unsigned char *start = c->p;
-
-	if (*c->p == '-')
-		c->p++;
-	if (*c->p == '0')
-		c->p++;
-	else if (*c->p >= '1' && *c->p <= '9')
-		while (*c->p >= '0' && *c->p <= '9')
-			c->p++;
-	else
-		return false;
-	return c->p > start;
-}
-
-static bool json_container(struct json_cursor *c, char close, bool object)
-{
-	c->p++;
-	if (++c->depth > 64)
-		return false;
-	json_blank(c);
-	if (*c->p == close) {
-		c->p++;
-		c->depth--;
-		return true;
-	}
-	for (;;) {
-		json_blank(c);
-		if (object) {
-			if (!json_string(c))
-				return false;
-			json_blank(c);
-			if (*c->p++ != ':')
-				return false;
-			json_blank(c);
-		}
-		if (!json_value(c))
-			return false;
-		json_blank(c);
-		if (*c->p == ',') {
-			c->p++;
-			continue;
-		}
-		if (*c->p != close)
-			return false;
-		c->p++;
-		c->depth--;
-		return true;
-	}
-}
-
-static bool json_value(struct json_cursor *c)
-{
-	json_blank(c);
-	switch (*c->p) {
-	case '{':
-		return json_container(c, '}', true);
-	case '[':
-		return json_container(c, ']', false);
-	case '"':
-		return json_string(c);
-	case 't':
-		return strncmp((const char *)c->p, "true", 4) == 0 && (c->p += 4);
-	case 'f':
-		return strncmp((const char *)c->p, "false", 5) == 0 && (c->p += 5);
-	case 'n':
-		return strncmp((const char *)c->p, "null", 4) == 0 && (c->p += 4);
-	default:
-		return json_number(c);
-	}
-}
-
 static bool json_valid(const char *text)
 {
-	struct json_cursor c = {(const unsigned char *)text, 0};
+	json_t *value = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+	bool valid = value != NULL;
 
-	if (!json_value(&c))
-		return false;
-	json_blank(&c);
-	return *c.p == '\0';
+	json_decref(value);
+	return valid;
 }
 
 Test(json_validator, accepts_and_rejects)
@@ -221,7 +76,8 @@ Test(json_string, escapes_what_json_requires)
 {
 	char *s = json_of("a\"b\\c\nd\te\x01\x1f\x7f/");
 
-	cr_assert_str_eq(s, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001f\\u007f/\"");
+	/* DEL needs no escape in JSON */
+	cr_assert_str_eq(s, "\"a\\\"b\\\\c\\nd\\te\\u0001\\u001F\x7f/\"");
 	cr_assert(json_valid(s));
 	free(s);
 }
@@ -239,13 +95,14 @@ Test(json_string, replaces_invalid_bytes)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-	    {"\xff", "\"\\ufffd\""},                                  /* never UTF-8 */
-	    {"a\xc0\x80z", "\"a\\ufffd\\ufffdz\""},                   /* overlong NUL */
-	    {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""},            /* a surrogate */
-	    {"\xe6\x97", "\"\\ufffd\\ufffd\""},                       /* cut at the end */
-	    {"\xe6\x97x", "\"\\ufffd\\ufffdx\""},                     /* cut in the middle */
-	    {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""}, /* beyond U+10FFFF */
-	    {"\xc3", "\"\\ufffd\""},
+	    {"\xff", "\"\xef\xbf\xbd\""},                                 /* never UTF-8 */
+	    {"a\xc0\x80z", "\"a\xef\xbf\xbd\xef\xbf\xbdz\""},             /* overlong NUL */
+	    {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* a surrogate */
+	    {"\xe6\x97", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                 /* cut at the end */
+	    {"\xe6\x97x", "\"\xef\xbf\xbd\xef\xbf\xbdx\""},               /* cut in the middle */
+	    {"\xf4\x90\x80\x80",
+	     "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* beyond U+10FFFF */
+	    {"\xc3", "\"\xef\xbf\xbd\""},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -592,7 +449,7 @@ Test(json, snapshot_is_valid_json_with_hostile_strings)
 	          "%s", text);
 	cr_assert(strstr(text, "\"throughput\":210020,\"throughput_kbs\":205") != NULL, "%s", text);
 	cr_assert(strstr(text, "\"label\":\"user.pat.backup\"") != NULL, "%s", text);
-	cr_assert(strstr(text, "\"peer\":\"evil\\\"peer\\\\\\n\\u0001\\ufffd\"") != NULL, "%s",
+	cr_assert(strstr(text, "\"peer\":\"evil\\\"peer\\\\\\n\\u0001\xef\xbf\xbd\"") != NULL, "%s",
 	          text);
 	cr_assert(strstr(text, "\"identity\":\"\xc3\xa9l\xc3\xa8ve\"") != NULL, "%s", text);
 	cr_assert(strstr(text, "\"operation\":\"Archive\"") != NULL, "%s", text);
