@@ -310,3 +310,24 @@ new_vtape() {
 digits() {
 	python3 -c 'import sys; n=int(sys.argv[1]); sys.stdout.write(("0123456789"*(n//10+1))[:n])' "$1"
 }
+
+# shim_environment PRELOAD: what a test of the LD_PRELOAD shim runs its clients
+# with. A sanitizer build of the shim needs its runtime first in the preload list
+# (PRELOAD_LIST), and the uninstrumented programs' own leaks are not ours to report
+# (CLIENT_ASAN_OPTIONS); dd aborts under the ASan runtime, so DD is then a stand-in
+# making the same calls (dd-standin.py). SHIM is "env" with both set;
+# SHIM_ASAN_RUNTIME names the runtime, empty for a build without sanitizers.
+shim_environment() {
+	local asan_runtime
+	PRELOAD_LIST=$1
+	CLIENT_ASAN_OPTIONS=${ASAN_OPTIONS:-}
+	DD=(dd)
+	asan_runtime=$(ldd "$1" | awk '/libasan/ {print $3}')
+	if [ -n "$asan_runtime" ]; then
+		PRELOAD_LIST="$asan_runtime:$1"
+		CLIENT_ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0:halt_on_error=1:abort_on_error=1"
+		DD=(python3 "$INTEROP_DIR/dd-standin.py")
+	fi
+	SHIM=(env LD_PRELOAD="$PRELOAD_LIST" ASAN_OPTIONS="$CLIENT_ASAN_OPTIONS")
+	SHIM_ASAN_RUNTIME=$asan_runtime
+}

@@ -168,12 +168,13 @@ ok "failed write 40, tar told at write $told, 39 records on the tape"
 
 # ------------------------------------------------------------------ the LD_PRELOAD shim
 PRELOAD=$RMTD_BUILD_DIR/librmt/librmt-preload.so
+shim_environment "$PRELOAD"
 check "dd and tar through the LD_PRELOAD shim, pipelined (RMT_PIPELINE=1), faster than classic"
 "$VTAPE" create "$SPOOL/shim.tap" >/dev/null
 tar -b 20 -cf "$WORK/local.tar" -C "$SRC" .
 # dd the local archive to the tape through the slow link
-SHIM_DD=(env LD_PRELOAD="$PRELOAD" RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$SLOW$SPOOL/shim.tap"
-	dd if="$WORK/local.tar" of=/dev/rmt-test bs=10240 status=none)
+SHIM_DD=("${SHIM[@]}" RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$SLOW$SPOOL/shim.tap"
+	"${DD[@]}" if="$WORK/local.tar" of=/dev/rmt-test bs=10240 status=none)
 t0=$(date +%s.%N)
 run_client "$WORK/dd.out" "$WORK/dd.err" env RMT_PIPELINE=0 "${SHIM_DD[@]}" || fail "classic dd: $(cat "$WORK/dd.err")"
 t1=$(date +%s.%N)
@@ -184,7 +185,7 @@ python3 -c 'import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if (c-b)*3 < (
 	fail "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
 "$VTAPE" list "$SPOOL/shim.tap" | grep -c '^file [01]: 307 records' | grep -q 2 ||
 	fail "the tape does not hold the two copies: $("$VTAPE" list "$SPOOL/shim.tap")"
-run_client "$WORK/tar.out" "$WORK/tar.err" env LD_PRELOAD="$PRELOAD" RMT_PIPELINE=1 \
+run_client "$WORK/tar.out" "$WORK/tar.err" "${SHIM[@]}" RMT_PIPELINE=1 \
 	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$FAST$SPOOL/shim2.tar" \
 	tar -b 20 -cf /dev/rmt-test -C "$SRC" . || fail "tar through the shim: $(cat "$WORK/tar.err")"
 cmp -s "$SPOOL/shim2.tar" "$WORK/local.tar" || fail "tar through the shim wrote another archive"
@@ -194,9 +195,9 @@ check "the shim: write 40 fails on the server, dd hears EIO at a later write, no
 start_daemon RMTD_FAULT='write#40=EIO'
 start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
 rc=0
-run_client "$WORK/dd.out" "$WORK/dd.err" env LD_PRELOAD="$PRELOAD" RMT_PIPELINE=1 \
+run_client "$WORK/dd.out" "$WORK/dd.err" "${SHIM[@]}" RMT_PIPELINE=1 \
 	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-fail.dat" \
-	dd if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
+	"${DD[@]}" if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
 [ "$rc" -ne 0 ] || fail "dd succeeded although write 40 failed"
 grep -q 'Input/output error' "$WORK/dd.err" || fail "dd did not report EIO: $(cat "$WORK/dd.err")"
 out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
@@ -271,7 +272,7 @@ shim_volumes() { # shim_volumes NAME PIPELINE
 	local a=$SPOOL/$1-a.tap b=$SPOOL/$1-b.tap
 	"$VTAPE" create --capacity 1536K --early-warning 200K "$a" >/dev/null
 	"$VTAPE" create --capacity 1536K --early-warning 200K "$b" >/dev/null
-	must_succeed "tar -M through the shim ($1)" env LD_PRELOAD="$PRELOAD" RMT_PIPELINE="$2" \
+	must_succeed "tar -M through the shim ($1)" "${SHIM[@]}" RMT_PIPELINE="$2" \
 		RMT_PIPELINE_WINDOW=4 \
 		RMT_DEVICES="/dev/rmt-a=rmt://127.0.0.1:$FAST$a.rewind,/dev/rmt-b=rmt://127.0.0.1:$FAST$b.rewind" \
 		tar -b 128 -M -f /dev/rmt-a -f /dev/rmt-b -cf - -C "$SRC" dir0 dir1 big.bin </dev/null

@@ -22,49 +22,7 @@ VTAPE_TOOL=$RMTD_BUILD_DIR/rmtd/rmt-vtape
 make_work
 CLIENT_TIMEOUT=60
 
-# A sanitizer build of the shim needs its runtime first in the preload list, and
-# the uninstrumented programs' own leaks are not ours to report.
-PRELOAD_LIST=$PRELOAD
-asan_runtime=$(ldd "$PRELOAD" | awk '/libasan/ {print $3}')
-if [ -n "$asan_runtime" ]; then
-	PRELOAD_LIST="$asan_runtime:$PRELOAD"
-	CLIENT_ASAN_OPTIONS="detect_leaks=0:verify_asan_link_order=0:halt_on_error=1:abort_on_error=1"
-else
-	CLIENT_ASAN_OPTIONS=${ASAN_OPTIONS:-}
-fi
-
-# dd itself aborts under the ASan runtime (its aligned_alloc size is not a multiple
-# of the alignment), so sanitizer builds get the same open/read/write/close calls,
-# and dd's record report, from a small stand-in; the shim is checked all the same.
-if [ -n "$asan_runtime" ]; then
-	cat >"$WORK/dd.py" <<'PYEOF'
-import os, sys
-args = dict(a.split('=', 1) for a in sys.argv[1:])
-bs = int(args.get('bs', '512'))
-full = part = 0
-try:
-    src = os.open(args['if'], os.O_RDONLY) if 'if' in args else 0
-    dst = os.open(args['of'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666) if 'of' in args else 1
-    while True:
-        data = os.read(src, bs)
-        if not data:
-            break
-        os.write(dst, data)
-        if len(data) == bs:
-            full += 1
-        else:
-            part += 1
-except OSError as e:
-    print('dd: %s' % e.strerror, file=sys.stderr)
-    sys.exit(1)
-os.close(dst)
-os.close(src)
-print('%d+%d records in\n%d+%d records out' % (full, part, full, part), file=sys.stderr)
-PYEOF
-	DD=(python3 "$WORK/dd.py")
-else
-	DD=(dd)
-fi
+shim_environment "$PRELOAD"
 
 # ------------------------------------------------------------------ rmtd on loopback
 RMTD_PID=
@@ -133,7 +91,6 @@ export RMT_DEVICES="$LOCAL=rmt://127.0.0.1:$PORT$TAPE"
 export RMT_VERBOSE=1
 
 # The environment every shimmed client gets (RMT_DEVICES is exported).
-SHIM=(env LD_PRELOAD="$PRELOAD_LIST" ASAN_OPTIONS="$CLIENT_ASAN_OPTIONS")
 
 # A shim that failed to load would make these create a regular local file.
 check_no_local_file() {
@@ -382,7 +339,7 @@ ok
 dd_seconds() {
 	{ TIMEFORMAT=%R; time "$@" dd if=/dev/zero of=/dev/null bs=1 count=300000 2>/dev/null; } 2>&1 | tail -n 1
 }
-if [ -z "$asan_runtime" ]; then
+if [ -z "$SHIM_ASAN_RUNTIME" ]; then
 	check "the shim costs nothing measurable on other descriptors (300k read+write pairs)"
 	plain=
 	shimmed=
