@@ -364,7 +364,6 @@ static struct rmt_handle *new_handle(int fd, const struct rmt_options *o, int fl
 	return h;
 }
 
-
 /* ------------------------------------------------------------------ open, close */
 
 /* Option flags, plus RMT_NEGOTIATE=classic from the environment (for the shim's users). */

@@ -30,12 +30,12 @@ struct device;
 
 /* Where and how to open: the path resolver has already checked it against the rules. */
 struct open_target {
-	int directory_fd;      /* directory to open name in (O_PATH fd), or AT_FDCWD */
-	const char *name;      /* relative to directory_fd (or absolute with AT_FDCWD) */
-	const char *canonical; /* the canonical full name, for logs and status */
-	int flags;             /* Linux O_* flags, already filtered by the rules */
-	bool rewind_on_close;  /* vtape: the image was named as its rewinding variant */
-	uint64_t max_record;   /* largest record this session may write or read */
+	int directory_fd;         /* directory to open name in (O_PATH fd), or AT_FDCWD */
+	const char *name;         /* relative to directory_fd (or absolute with AT_FDCWD) */
+	const char *canonical;    /* the canonical full name, for logs and status */
+	int flags;                /* Linux O_* flags, already filtered by the rules */
+	bool rewind_on_close;     /* vtape: the image was named as its rewinding variant */
+	uint64_t max_record;      /* largest record this session may write or read */
 	uint64_t create_capacity; /* vtape: capacity of a tape made by O_CREAT (0 = default) */
 	bool sync_records;        /* fdatasync each record before it is acknowledged */
 };

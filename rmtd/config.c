@@ -102,7 +102,8 @@ static int parse_size(struct parser *p, const char *word, int64_t maximum, int64
 
 	if (decimal_parse_size(word, strlen(word), &value) < 0 || value == 0 ||
 	    value > (uint64_t)maximum)
-		return fail(p, "\"%s\": expected a size from 1 to %lld bytes (K, M, G or T allowed)",
+		return fail(p,
+		            "\"%s\": expected a size from 1 to %lld bytes (K, M, G or T allowed)",
 		            word, (long long)maximum);
 	*out = (int64_t)value;
 	return 0;

@@ -55,7 +55,7 @@ struct config {
 	int stop_grace;   /* seconds a device call may hold up SIGTERM or rmtctl kill */
 	int64_t max_record;
 	int64_t read_buffers; /* large R records of all sessions together, bytes */
-	int sync_records; /* "sync yes": fdatasync each record before acknowledging it */
+	int sync_records;     /* "sync yes": fdatasync each record before acknowledging it */
 
 	struct path_policy policy; /* spool directories and declared drives */
 	struct access_rules rules;

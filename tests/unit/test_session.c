@@ -295,7 +295,7 @@ Test(session, native_linux_ops_after_i_minus_1)
 
 	/* V1 numbering has no MTSETBLK; rmtd takes it as i<1000+20>. */
 	snprintf(request, sizeof(request), "O%s/n.tap\n2 O_RDWR|O_CREAT\nI-1\n0\ni1020\n512\nsD",
-		 directory);
+	         directory);
 	feed(request);
 	EXPECT("A0\nA1\nA512\nA512\n");
 	feed("i1064\n0\n");
