@@ -28,6 +28,7 @@ PACKAGES=(
 	python3 util-linux coreutils diffutils findutils  # test helpers (unshare, taskset, timeout)
 	simh                                              # mtdump, to check .tap images
 	mandoc                                            # man page lint
+	clang-format                                      # source style (suite lint)
 	openssl                                           # certificates for the TLS tests
 	systemd                                           # systemd-socket-activate
 	prometheus                                        # promtool, to check the metrics
