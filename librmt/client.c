@@ -30,6 +30,7 @@
 #include "client_internal.h"
 #include "connection.h"
 #include "dial.h"
+#include "number.h"
 #include "remote_name.h"
 #include "rmt/protocol.h"
 #include "rmt/rmt.h"
@@ -327,14 +328,15 @@ void rmt_options_init(struct rmt_options *options)
 static int timeout_from_environment(void)
 {
 	const char *text = getenv("RMT_TIMEOUT");
-	char *end;
-	long value;
+	size_t digits;
+	const char *end;
+	uint64_t value;
 
-	if (text == NULL || *text == '\0')
+	if (text == NULL)
 		return -1;
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno != 0 || value <= 0)
+	digits = strspn(text, "0123456789");
+	end = text + digits;
+	if (decimal_parse_u64(text, digits, &value) < 0 || value == 0)
 		return -1;
 	if (strcmp(end, "ms") == 0)
 		return value > INT_MAX ? INT_MAX : (int)value;

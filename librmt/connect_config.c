@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "connect_config.h"
+#include "number.h"
 
 #define WORDS_MAX 32
 
@@ -82,12 +83,9 @@ static int statement(struct reader *r, char **words, int count, bool applies,
 	if (count != 2)
 		return fail(r, "unknown statement, or it takes one value", keyword);
 	if (strcmp(keyword, "port") == 0) {
-		char *end;
-		unsigned long port;
+		int64_t port;
 
-		errno = 0;
-		port = strtoul(words[1], &end, 10);
-		if (errno != 0 || end == words[1] || *end != '\0' || port == 0 || port > 65535)
+		if (decimal_parse_range(words[1], 1, 65535, &port) < 0)
 			return fail(r, "expected a port from 1 to 65535", words[1]);
 		if (applies && s->port == 0)
 			s->port = (unsigned int)port;

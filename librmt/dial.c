@@ -12,6 +12,7 @@
 
 #include "connection.h"
 #include "dial.h"
+#include "number.h"
 #include "remote_name.h"
 #include "rmt/protocol.h"
 #include "rmt/rmt.h"
@@ -76,10 +77,9 @@ static unsigned int tcp_port(const struct remote_name *name, const struct rmt_op
 	if (o != NULL && o->port != 0 && o->port <= 65535)
 		return o->port;
 	if (env != NULL) {
-		char *end;
-		unsigned long value = strtoul(env, &end, 10);
+		int64_t value;
 
-		if (*end == '\0' && value > 0 && value <= 65535)
+		if (decimal_parse_range(env, 1, 65535, &value) == 0)
 			return (unsigned int)value;
 	}
 	return RMT_DEFAULT_TCP_PORT;

@@ -21,8 +21,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "number.h"
 #include "pipeline.h"
 #include "rmt/protocol.h"
+#include "wire.h"
 
 #define LINE_MAX_BYTES (PATH_MAX + 64)
 #define CHUNK          (256 * 1024)
@@ -114,15 +116,10 @@ static bool reader_copy(struct reader *r, int fd, uint64_t count, bool *out_fail
 	return true;
 }
 
+/* A request's count line ("<digits>\n"), strictly. */
 static bool parse_count(const char *line, uint64_t *value)
 {
-	char *end;
-
-	if (line[0] < '0' || line[0] > '9')
-		return false;
-	errno = 0;
-	*value = strtoull(line, &end, 10);
-	return errno == 0 && (*end == '\n' || *end == '\0');
+	return decimal_parse_u64(line, strcspn(line, "\n"), value) == 0;
 }
 
 /* ------------------------------------------------------------------ shared state */
@@ -221,18 +218,19 @@ static bool take_reply(struct relay *r, const struct entry *e)
 {
 	char line[64], text[TEXT_MAX];
 	ssize_t n = reader_line(&r->server, line, sizeof(line));
+	struct wire_reply reply;
 	uint64_t value = 0;
 	bool ok, out_failed = false;
 
-	if (n < 2 ||
-	    (line[0] != RMT_REPLY_OK && line[0] != RMT_REPLY_ERROR && line[0] != RMT_REPLY_FATAL))
+	if (n < 1 || wire_parse_status(line, (size_t)n - 1, &reply) < 0)
 		return false;
-	ok = line[0] == RMT_REPLY_OK;
+	ok = reply.kind == WIRE_REPLY_OK;
 	text[0] = '\0';
 	if (!ok && reader_line(&r->server, text, sizeof(text)) < 0)
 		return false;
-	if (ok && line[1] != '-' && !parse_count(line + 1, &value))
-		return false;
+	/* A negative A is no count: a W it answers wrote nothing. */
+	if (ok && reply.value > 0)
+		value = (uint64_t)reply.value;
 	switch (e->kind) {
 	case OWED_WRITE:
 		pthread_mutex_lock(&r->lock);
@@ -242,7 +240,7 @@ static bool take_reply(struct relay *r, const struct entry *e)
 			r->discarded++;
 		} else {
 			r->failure_burst = true;
-			r->failed_errno = ok ? EIO : atoi(line + 1);
+			r->failed_errno = ok ? EIO : wire_errno(reply.value);
 			if (ok)
 				snprintf(r->failed_text, sizeof(r->failed_text),
 				         "short write: %" PRIu64 " of %zu bytes", value, e->bytes);
@@ -254,7 +252,7 @@ static bool take_reply(struct relay *r, const struct entry *e)
 		pthread_mutex_unlock(&r->lock);
 		return true;
 	case OWED_PROBE:
-		r->probe = ok ? strtoll(line + 1, NULL, 10) : PROBE_REFUSED;
+		r->probe = ok ? reply.value : PROBE_REFUSED;
 		r->failure_burst = false;
 		return true;
 	case OWED_REPLACE:

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "number.h"
 #include "remote_name.h"
 
 #define URL_PREFIX     "rmt://"
@@ -86,16 +87,9 @@ static int set_path(struct remote_name *out, const char *path)
 
 static int parse_port(const char *text, size_t len, unsigned int *port)
 {
-	unsigned long value = 0;
+	uint64_t value;
 
-	if (len == 0 || len > 5)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (text[i] < '0' || text[i] > '9')
-			return -EINVAL;
-		value = value * 10 + (unsigned long)(text[i] - '0');
-	}
-	if (value == 0 || value > 65535)
+	if (decimal_parse_u64(text, len, &value) < 0 || value == 0 || value > 65535)
 		return -EINVAL;
 	*port = (unsigned int)value;
 	return 0;

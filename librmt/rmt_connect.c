@@ -42,8 +42,10 @@
 
 #include "rmt/protocol.h"
 #include "connect_config.h"
+#include "number.h"
 #include "pipeline.h"
 #include "tls_client.h"
+#include "write_window.h"
 
 #define EXIT_CONNECT      255
 #define COPY_BUFFER_SIZE  (256 * 1024)
@@ -93,12 +95,9 @@ static void __attribute__((noreturn)) usage_error(void)
 
 static bool parse_port(const char *text, unsigned int *port)
 {
-	char *end;
-	unsigned long value;
+	int64_t value;
 
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value == 0 || value > 65535)
+	if (decimal_parse_range(text, 1, 65535, &value) < 0)
 		return false;
 	*port = (unsigned int)value;
 	return true;
@@ -449,29 +448,6 @@ static int shovel_tls(struct tls_client *tls, int sock)
 	}
 }
 
-/* RECORDS[,BYTES]: the pipelining window's bounds. */
-static bool parse_window(const char *text, struct pipeline_limits *limits)
-{
-	char *end;
-	unsigned long records, bytes;
-
-	errno = 0;
-	records = strtoul(text, &end, 10);
-	if (errno != 0 || end == text || records == 0 || records > 65536)
-		return false;
-	limits->records = (unsigned int)records;
-	if (*end == '\0')
-		return true;
-	if (*end != ',')
-		return false;
-	text = end + 1;
-	bytes = strtoul(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || bytes == 0 || bytes > (1ul << 32))
-		return false;
-	limits->bytes = bytes;
-	return true;
-}
-
 /* The first that is set: an option, the environment, the configuration file. */
 static const char *first_of(const char *option, const char *environment, const char *file)
 {
@@ -622,7 +598,8 @@ int main(int argc, char **argv)
 		pipeline = env_pipeline[0] == '1';
 	else
 		pipeline = file.pipeline == 1;
-	if (window != NULL && window[0] != '\0' && !parse_window(window, &limits)) {
+	if (window != NULL && window[0] != '\0' &&
+	    !write_window_parse_limits(window, &limits.records, &limits.bytes)) {
 		fprintf(stderr, "%s: invalid window \"%s\" (RECORDS[,BYTES])\n", program, window);
 		exit(EXIT_CONNECT);
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mtio.h>
 
+#include "number.h"
 #include "rmt/protocol.h"
 #include "wire.h"
 
@@ -21,10 +22,6 @@
 
 int wire_parse_status(const char *line, size_t length, struct wire_reply *reply)
 {
-	size_t i = 1, digits = 0;
-	bool negative = false;
-	int64_t value = 0;
-
 	if (length > 0 && line[length - 1] == '\r')
 		length--;
 	if (length < 2)
@@ -42,21 +39,8 @@ int wire_parse_status(const char *line, size_t length, struct wire_reply *reply)
 	default:
 		return -EPROTO;
 	}
-	if (line[i] == '-') {
-		negative = true;
-		i++;
-	}
-	for (; i < length; i++) {
-		if (line[i] < '0' || line[i] > '9')
-			return -EPROTO;
-		/* 18 digits always fit in int64_t; more is no answer a real server gives. */
-		if (++digits > 18)
-			return -EPROTO;
-		value = value * 10 + (line[i] - '0');
-	}
-	if (digits == 0)
+	if (decimal_parse_i64(line + 1, length - 1, INT64_MIN, INT64_MAX, &reply->value) < 0)
 		return -EPROTO;
-	reply->value = negative ? -value : value;
 	return 0;
 }
 

@@ -32,8 +32,8 @@ struct wire_reply {
 
 /*
  * Parse a status line (without '\n'): a letter A, E or F, a strict decimal
- * (optional '-', 1..18 digits), an optional trailing '\r'. Anything else is
- * -EPROTO.
+ * (optional '-', within int64_t; number.h), an optional trailing '\r'.
+ * Anything else is -EPROTO.
  */
 int wire_parse_status(const char *line, size_t length, struct wire_reply *reply);
 

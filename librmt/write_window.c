@@ -5,28 +5,27 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "number.h"
 #include "write_window.h"
 
-static bool parse_window(const char *text, unsigned int *records, size_t *bytes)
+bool write_window_parse_limits(const char *text, unsigned int *records, size_t *bytes)
 {
-	char *end;
-	unsigned long value;
+	const char *comma = strchr(text, ',');
+	size_t length = comma != NULL ? (size_t)(comma - text) : strlen(text);
+	int64_t value;
 
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || end == text || value == 0 || value > 65536)
+	if (decimal_parse_i64(text, length, 1, WRITE_WINDOW_RECORDS_MAX, &value) < 0)
 		return false;
+	if (comma != NULL) {
+		int64_t limit;
+
+		if (decimal_parse_range(comma + 1, 1, WRITE_WINDOW_BYTES_MAX, &limit) < 0)
+			return false;
+		*bytes = (size_t)limit;
+	}
 	*records = (unsigned int)value;
-	if (*end == '\0')
-		return true;
-	if (*end != ',')
-		return false;
-	text = end + 1;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || value == 0 || value > (1ul << 32))
-		return false;
-	*bytes = value;
 	return true;
 }
 
@@ -40,7 +39,8 @@ struct write_window *write_window_new(void)
 	w->max_records = WRITE_WINDOW_RECORDS;
 	w->max_bytes = WRITE_WINDOW_BYTES;
 	/* A malformed setting keeps the defaults: a library does not print. */
-	if (text != NULL && *text != '\0' && !parse_window(text, &w->max_records, &w->max_bytes)) {
+	if (text != NULL && *text != '\0' &&
+	    !write_window_parse_limits(text, &w->max_records, &w->max_bytes)) {
 		w->max_records = WRITE_WINDOW_RECORDS;
 		w->max_bytes = WRITE_WINDOW_BYTES;
 	}

@@ -35,6 +35,17 @@ struct write_window {
 	uint64_t discarded;
 };
 
+/* What RMT_PIPELINE_WINDOW and rmt-connect's --window may ask for at most. */
+#define WRITE_WINDOW_RECORDS_MAX 65536
+#define WRITE_WINDOW_BYTES_MAX   ((int64_t)1 << 32)
+
+/*
+ * "RECORDS[,BYTES]" (each a strict decimal from 1 to its maximum) into records
+ * and, when given, bytes; false, and nothing changed, when malformed. Shared with
+ * rmt-connect's --window.
+ */
+bool write_window_parse_limits(const char *text, unsigned int *records, size_t *bytes);
+
 /* From $RMT_PIPELINE_WINDOW ("RECORDS[,BYTES]") or the defaults. NULL: no memory. */
 struct write_window *write_window_new(void);
 void write_window_free(struct write_window *w);

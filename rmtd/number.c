@@ -1,6 +1,8 @@
 /*
  * number.c - strict parsing of numbers in text (number.h). Pure: no I/O, no
- * logging; linked into the fuzz build with the parsers that use it.
+ * logging; linked into the fuzz build with the parsers that use it, and into
+ * librmt and rmt-connect, which read the same kind of numbers from servers,
+ * the environment and the command line.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,15 +35,14 @@ int decimal_parse_u64(const char *text, size_t length, uint64_t *out)
 	return 0;
 }
 
-int decimal_parse_range(const char *text, int64_t minimum, int64_t maximum, int64_t *out)
+int decimal_parse_i64(const char *text, size_t length, int64_t minimum, int64_t maximum,
+                      int64_t *out)
 {
-	bool negative = text[0] == '-';
+	bool negative = length > 0 && text[0] == '-';
 	uint64_t magnitude;
 	int64_t value;
-	int error = decimal_parse_u64(text + negative, strlen(text + negative), &magnitude);
+	int error = decimal_parse_u64(text + negative, length - negative, &magnitude);
 
-	if (error == -ERANGE)
-		return -ERANGE;
 	if (error < 0)
 		return error;
 	if (negative) {
@@ -57,6 +58,11 @@ int decimal_parse_range(const char *text, int64_t minimum, int64_t maximum, int6
 		return -ERANGE;
 	*out = value;
 	return 0;
+}
+
+int decimal_parse_range(const char *text, int64_t minimum, int64_t maximum, int64_t *out)
+{
+	return decimal_parse_i64(text, strlen(text), minimum, maximum, out);
 }
 
 int decimal_parse_size(const char *text, size_t length, uint64_t *out)

@@ -2,7 +2,8 @@
  * number.h - numbers in text, parsed strictly and in one place: decimal digits
  * only (no blanks, no '+', no base prefix), overflow refused rather than
  * clamped, the whole text consumed. Used by the protocol parser, the
- * configuration, the command line, the control protocol and the state files.
+ * configuration, the command line, the control protocol and the state files,
+ * and by librmt and rmt-connect (reply lines, ports, environment variables).
  */
 #ifndef RMTD_NUMBER_H
 #define RMTD_NUMBER_H
@@ -17,9 +18,13 @@
 int decimal_parse_u64(const char *text, size_t length, uint64_t *out);
 
 /*
- * A NUL-terminated decimal, '-' allowed in front, within [minimum, maximum].
- * Returns 0, -EINVAL (malformed) or -ERANGE (outside the range).
+ * The decimal [text, text + length), '-' allowed in front, within [minimum,
+ * maximum]. Returns 0, -EINVAL (malformed) or -ERANGE (outside the range).
  */
+int decimal_parse_i64(const char *text, size_t length, int64_t minimum, int64_t maximum,
+                      int64_t *out);
+
+/* The same for a NUL-terminated decimal. */
 int decimal_parse_range(const char *text, int64_t minimum, int64_t maximum, int64_t *out);
 
 /*

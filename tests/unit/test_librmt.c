@@ -112,6 +112,9 @@ Test(names, refused)
 	    "rmt://h",            /* no path */
 	    "rmt://h:0/x",        /* port 0 */
 	    "rmt://h:65536/x",    /* port too large */
+	    "rmt://h:-1/x",       /* a sign is not a port */
+	    "rmt://h:+1/x",       /* likewise */
+	    "rmt://h:99999/x",    /* above 65535 */
 	    "rmt://h:12a/x",      /* port not a number */
 	    "rmt://[::1/x",       /* unterminated IPv6 literal */
 	    "rmt://:5400/x",      /* empty host */
@@ -146,13 +149,22 @@ Test(wire, status_lines)
 	cr_assert_eq(wire_parse_status("F5", 2, &r), 0);
 	cr_assert_eq(r.kind, WIRE_REPLY_FATAL);
 	cr_assert_eq(wire_parse_status("A123456789012345678", 19, &r), 0);
+	/* The number is number.c's: all of int64_t, overflow refused rather than wrapped. */
+	cr_assert_eq(wire_parse_status("A9223372036854775807", 20, &r), 0);
+	cr_assert_eq(r.value, INT64_MAX);
+	cr_assert_eq(wire_parse_status("A-9223372036854775808", 21, &r), 0);
+	cr_assert_eq(r.value, INT64_MIN);
 
-	static const char *const bad[] = {"",    "A",   "A-",  "A12x", "X5",
-	                                  "A+1", " A1", "A 1", "a1",   "A1234567890123456789",
-	                                  "E",   "Eabc"};
+	static const char *const bad[] = {"",    "A",  "A-", "A12x", "X5",   "A+1", " A1",
+	                                  "A 1", "a1", "E",  "Eabc", "A--1", "A1-", "A0x1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(wire_parse_status(bad[i], strlen(bad[i]), &r), -EPROTO,
 		             "accepted \"%s\"", bad[i]);
+	static const char *const too_big[] = {"A9223372036854775808", "A-9223372036854775809",
+	                                      "A99999999999999999999999"};
+	for (size_t i = 0; i < sizeof(too_big) / sizeof(too_big[0]); i++)
+		cr_expect_eq(wire_parse_status(too_big[i], strlen(too_big[i]), &r), -EPROTO,
+		             "accepted \"%s\"", too_big[i]);
 	cr_assert_eq(wire_errno(0), EIO, "E0 means EIO");
 	cr_assert_eq(wire_errno(-4), EIO);
 	cr_assert_eq(wire_errno(99999), EIO);

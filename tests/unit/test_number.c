@@ -64,6 +64,32 @@ Test(number, range)
 	cr_assert_eq(decimal_parse_range("+1", -10, 10, &v), -EINVAL);
 }
 
+/* The counted form that librmt uses on reply lines and URL ports: no NUL needed. */
+Test(number, counted_signed)
+{
+	int64_t v = 7;
+
+	cr_assert_eq(decimal_parse_i64("A-3", 0, INT64_MIN, INT64_MAX, &v), -EINVAL, "empty");
+	cr_assert_eq(decimal_parse_i64("-3x", 2, INT64_MIN, INT64_MAX, &v), 0, "only the span");
+	cr_assert_eq(v, -3);
+	cr_assert_eq(decimal_parse_i64("-9223372036854775808", 20, INT64_MIN, INT64_MAX, &v), 0);
+	cr_assert_eq(v, INT64_MIN);
+	cr_assert_eq(decimal_parse_i64("-9223372036854775809", 20, INT64_MIN, INT64_MAX, &v),
+	             -ERANGE);
+	cr_assert_eq(decimal_parse_i64("9223372036854775807", 19, INT64_MIN, INT64_MAX, &v), 0);
+	cr_assert_eq(v, INT64_MAX);
+	cr_assert_eq(decimal_parse_i64("9223372036854775808", 19, INT64_MIN, INT64_MAX, &v),
+	             -ERANGE);
+	cr_assert_eq(decimal_parse_i64("99999999999999999999", 20, 0, 10, &v), -ERANGE);
+	cr_assert_eq(decimal_parse_i64("-", 1, -10, 10, &v), -EINVAL);
+	cr_assert_eq(decimal_parse_i64("1-", 2, -10, 10, &v), -EINVAL);
+	cr_assert_eq(decimal_parse_i64("1 ", 2, -10, 10, &v), -EINVAL);
+	cr_assert_eq(decimal_parse_i64("0x1", 3, -10, 10, &v), -EINVAL);
+	cr_assert_eq(decimal_parse_i64("-0", 2, 0, 10, &v), 0);
+	cr_assert_eq(v, 0);
+	cr_assert_eq(decimal_parse_i64("0", 1, 1, 10, &v), -ERANGE, "below the minimum");
+}
+
 Test(number, sizes)
 {
 	uint64_t v;

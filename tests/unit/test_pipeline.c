@@ -140,3 +140,40 @@ Test(write_window, stays_short_of_early_warning)
 	cr_assert_not(write_window_before_early_warning(w, 1), "the room is spoken for");
 	write_window_free(w);
 }
+
+/* RMT_PIPELINE_WINDOW and rmt-connect's --window share one strict parser (number.c). */
+Test(write_window, limits_are_strict_decimals)
+{
+	static const char *const bad[] = {"",
+	                                  "0",
+	                                  "65537",
+	                                  "-1",
+	                                  "+4",
+	                                  " 4",
+	                                  "4 ",
+	                                  "4,",
+	                                  "4,0",
+	                                  "4,-1",
+	                                  "0x10",
+	                                  "4,4294967297",
+	                                  "4,1,2",
+	                                  "4;100",
+	                                  "99999999999999999999",
+	                                  "4,99999999999999999999"};
+	unsigned int records = 7;
+	size_t bytes = 9;
+
+	cr_assert(write_window_parse_limits("65536", &records, &bytes));
+	cr_assert_eq(records, 65536);
+	cr_assert_eq(bytes, 9, "no BYTES: left as it was");
+	cr_assert(write_window_parse_limits("1,4294967296", &records, &bytes));
+	cr_assert_eq(records, 1);
+	cr_assert_eq(bytes, 4294967296);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		records = 7;
+		bytes = 9;
+		cr_expect_not(write_window_parse_limits(bad[i], &records, &bytes),
+		              "accepted \"%s\"", bad[i]);
+		cr_expect(records == 7 && bytes == 9, "\"%s\" changed the limits", bad[i]);
+	}
+}
