@@ -31,20 +31,36 @@
 #include "state_file.h"
 #include "status_format.h"
 
-const char *status_file_name(const char *drive_name, char *out, size_t size)
+int status_file_name(const char *drive_name, char *out, size_t size)
 {
-	/* Room for "-" + 8 hex digits + ".status" + NUL. */
-	const size_t tail = 1 + 8 + 7 + 1;
+	char stem[STATE_NAME_MAX + 1];
+	int error;
+
+	if ((error = state_safe_name(drive_name, stem, sizeof(stem))) < 0)
+		return error;
+	if ((size_t)snprintf(out, size, "%s%s", stem, STATUS_FILE_SUFFIX) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * The name rmtd 0.1.0 gave a drive's status file: every byte outside
+ * [A-Za-z0-9._-] as '_', a leading '/' dropped and, when anything changed,
+ * "-" and a 32-bit FNV-1a hash of the name. Kept only so that an upgraded
+ * daemon removes the file it left under that name, which readers would
+ * otherwise take for a drive that never changes. Empty when out is too small.
+ */
+static void legacy_status_file_name(const char *drive_name, char *out, size_t size)
+{
+	const size_t tail = 1 + 8 + sizeof(STATUS_FILE_SUFFIX);
 	const char *p = drive_name;
 	bool changed = false;
 	size_t used = 0;
-	uint32_t hash = 2166136261u; /* FNV-1a of the real name */
+	uint32_t hash = 2166136261u;
 
-	if (size < tail + 1) {
-		if (size > 0)
-			out[0] = '\0';
-		return out;
-	}
+	out[0] = '\0';
+	if (size < tail + 1)
+		return;
 	for (const unsigned char *q = (const unsigned char *)drive_name; *q; q++)
 		hash = (hash ^ *q) * 16777619u;
 	if (*p == '/')
@@ -54,7 +70,6 @@ const char *status_file_name(const char *drive_name, char *out, size_t size)
 		bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		            (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 
-		/* A leading dot would hide the file and "." / ".." would be directories. */
 		if (!safe || (used == 0 && c == '.')) {
 			c = '_';
 			changed = true;
@@ -69,8 +84,7 @@ const char *status_file_name(const char *drive_name, char *out, size_t size)
 		out[used++] = '_', changed = true;
 	if (changed)
 		used += (size_t)snprintf(out + used, size - used, "-%08x", hash);
-	snprintf(out + used, size - used, ".status");
-	return out;
+	snprintf(out + used, size - used, "%s", STATUS_FILE_SUFFIX);
 }
 
 struct drain {
@@ -99,6 +113,23 @@ int status_write_file_atomic(int dir_fd, const char *name, struct evbuffer *cont
 	if ((size_t)snprintf(temporary, sizeof(temporary), ".%s.tmp", name) >= sizeof(temporary))
 		return -ENAMETOOLONG;
 	return state_replace_at(dir_fd, name, &how, fill_from_buffer, &drain);
+}
+
+int status_write_drive_file(int dir_fd, const char *drive_name, struct evbuffer *contents)
+{
+	char name[STATUS_FILE_NAME_MAX], legacy[STATUS_FILE_NAME_MAX];
+	int error;
+
+	if ((error = status_file_name(drive_name, name, sizeof(name))) < 0)
+		return error;
+	if ((error = status_write_file_atomic(dir_fd, name, contents)) < 0)
+		return error;
+	legacy_status_file_name(drive_name, legacy, sizeof(legacy));
+	if (legacy[0] != '\0' && strcmp(legacy, name) != 0 && unlinkat(dir_fd, legacy, 0) == 0)
+		log_info("status file %s replaced by %s (a drive's status file is named as its "
+		         "state files are)",
+		         legacy, name);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the monitor */
@@ -267,11 +298,11 @@ static void collect_session(struct session *session, void *arg)
 
 static void monitor_status_file(const struct status_monitor *m, struct status_drive *drive)
 {
-	char file[200];
+	char file[STATUS_FILE_NAME_MAX];
 
-	if (m->dir_fd < 0)
+	if (m->dir_fd < 0 ||
+	    status_file_name(drive->alias ? drive->alias : drive->name, file, sizeof(file)) < 0)
 		return;
-	status_file_name(drive->alias ? drive->alias : drive->name, file, sizeof(file));
 	snprintf(drive->status_file, sizeof(drive->status_file), "%s/%s", m->directory, file);
 }
 
@@ -424,16 +455,16 @@ static void write_drive_file(struct status_monitor *m, const struct status_drive
                              const struct status_session *session, time_t now)
 {
 	struct evbuffer *contents = evbuffer_new();
-	char name[200];
+	const char *name = drive->alias ? drive->alias : drive->name;
 	int error;
 
 	if (contents == NULL)
 		return;
-	status_file_name(drive->alias ? drive->alias : drive->name, name, sizeof(name));
 	if (status_format_drive_file(contents, drive, session, now) == 0) {
-		error = status_write_file_atomic(m->dir_fd, name, contents);
+		error = status_write_drive_file(m->dir_fd, name, contents);
 		if (error < 0)
-			log_warnx("status file %s/%s: %s", m->directory, name, strerror(-error));
+			log_warnx("status file of %s in %s: %s", name, m->directory,
+			          strerror(-error));
 	}
 	evbuffer_free(contents);
 }

@@ -23,6 +23,7 @@
 #include "backend.h"
 #include "counters.h"
 #include "session.h"
+#include "state_file.h"
 
 struct event_base;
 struct evbuffer;
@@ -79,13 +80,24 @@ struct status_snapshot {
 
 /* ---------------------------------------------------------------- pure helpers */
 
+#define STATUS_FILE_SUFFIX ".status"
+/* Room for a status file name and its NUL. */
+#define STATUS_FILE_NAME_MAX (STATE_NAME_MAX + sizeof(STATUS_FILE_SUFFIX))
+
 /*
- * The file name for a drive's status: the name with every byte outside
- * [A-Za-z0-9._-] turned into '_' (a leading '/' dropped); when anything had to
- * change, "-" and a hash of the real name follow, so two names never share a
- * file. Always ends in ".status". Returns out.
+ * The file name for a drive's status: the drive's name made safe as its state
+ * files' names are (state_safe_name), then ".status". 0, -EINVAL (empty name)
+ * or -ENAMETOOLONG (out smaller than STATUS_FILE_NAME_MAX).
  */
-const char *status_file_name(const char *drive_name, char *out, size_t size);
+int status_file_name(const char *drive_name, char *out, size_t size);
+
+/*
+ * Write a drive's status file (status_file_name) with status_write_file_atomic,
+ * then remove the file an earlier rmtd kept for that drive under the name it
+ * used before (the device path's bytes as '_' and a hash), if there is one.
+ * 0 or -errno.
+ */
+int status_write_drive_file(int dir_fd, const char *drive_name, struct evbuffer *contents);
 
 /*
  * Write contents to name inside the directory dir_fd atomically: a temporary

@@ -473,40 +473,42 @@ Test(json, snapshot_is_valid_json_with_hostile_strings)
 
 /* ---------------------------------------------------------------- status files */
 
-Test(file_name, safe_and_distinct)
+Test(file_name, the_state_files_scheme)
 {
-	char a[200], b[200], c[200];
+	char a[STATUS_FILE_NAME_MAX], b[STATUS_FILE_NAME_MAX], stem[STATE_NAME_MAX + 1];
 
-	cr_assert_str_eq(status_file_name("vt0", a, sizeof(a)), "vt0.status");
-	status_file_name("/srv/tapes/a.tap", a, sizeof(a));
-	cr_assert(strncmp(a, "srv_tapes_a.tap-", 16) == 0, "%s", a);
-	cr_assert_eq(strlen(a), strlen("srv_tapes_a.tap-12345678.status"), "%s", a);
-	status_file_name("/srv/tapes_a.tap", b, sizeof(b));
+	cr_assert_eq(status_file_name("vt0", a, sizeof(a)), 0);
+	cr_assert_str_eq(a, "vt0.status");
+	cr_assert_eq(status_file_name("/srv/tapes/a.tap", a, sizeof(a)), 0);
+	cr_assert_str_eq(a, "%2Fsrv%2Ftapes%2Fa.tap.status");
+	cr_assert_eq(status_file_name("/srv/tapes_a.tap", b, sizeof(b)), 0);
 	cr_assert_str_neq(a, b);
-	status_file_name("srv_tapes_a.tap", c, sizeof(c));
-	cr_assert_str_eq(c, "srv_tapes_a.tap.status");
-	cr_assert_str_neq(a, c);
-
-	status_file_name("../..", a, sizeof(a));
+	cr_assert_eq(status_file_name("../..", a, sizeof(a)), 0);
 	cr_assert_null(strchr(a, '/'));
 	cr_assert_neq(a[0], '.', "%s", a);
-	status_file_name("", a, sizeof(a));
-	cr_assert_neq(a[0], '.', "%s", a);
-	cr_assert(strstr(a, ".status") != NULL);
+	cr_assert_eq(status_file_name("", a, sizeof(a)), -EINVAL);
+
+	/* One scheme: the status file is the state files' stem plus ".status". */
+	static const char *const names[] = {"a+b@c", ".hidden", "x y\n", "\xc3\xa9t\xc3\xa9"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		cr_assert_eq(state_safe_name(names[i], stem, sizeof(stem)), 0);
+		cr_assert_eq(status_file_name(names[i], a, sizeof(a)), 0);
+		cr_assert_eq(strncmp(a, stem, strlen(stem)), 0, "%s", a);
+		cr_assert_str_eq(a + strlen(stem), ".status");
+	}
 
 	char long_name[5000];
 
 	memset(long_name, 'x', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';
-	status_file_name(long_name, a, sizeof(a));
+	cr_assert_eq(status_file_name(long_name, a, sizeof(a)), 0);
 	cr_assert_lt(strlen(a), sizeof(a));
 	cr_assert_str_eq(a + strlen(a) - 7, ".status");
 	long_name[4000] = 'y';
-	status_file_name(long_name, b, sizeof(b));
+	cr_assert_eq(status_file_name(long_name, b, sizeof(b)), 0);
 	cr_assert_str_neq(a, b, "long names differing late stay distinct");
 
-	status_file_name("vt0", a, 10); /* too small for anything sensible */
-	cr_assert_str_eq(a, "");
+	cr_assert_eq(status_file_name("vt0", a, 10), -ENAMETOOLONG);
 }
 
 static char directory[] = "/tmp/rmtd-test-status.XXXXXX";
@@ -621,6 +623,41 @@ Test(file, failed_rename_leaves_no_temporary, .init = make_directory, .fini = re
 	evbuffer_add_printf(buffer, "x\n");
 	cr_assert_lt(status_write_file_atomic(dir_fd, "busy.status", buffer), 0);
 	cr_assert_eq(entries(directory), 1, "only the directory that was in the way");
+	close(dir_fd);
+	evbuffer_free(buffer);
+}
+
+/* The file an earlier rmtd kept under the old scheme's name is replaced, not left stale. */
+Test(file, old_name_replaced_on_upgrade, .init = make_directory, .fini = remove_directory)
+{
+	int dir_fd = open(directory, O_RDONLY | O_DIRECTORY);
+	struct evbuffer *buffer = evbuffer_new();
+	char *text;
+	int fd;
+
+	cr_assert_geq(dir_fd, 0);
+	/* What 0.1.0 wrote for /srv/tapes/a.tap (FNV-1a 32 of the path), and an unrelated file. */
+	fd = openat(dir_fd, "srv_tapes_a.tap-c9ead33e.status", O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "Drive busy since last year\n", 27), 27);
+	close(fd);
+	fd = openat(dir_fd, "vt0.status", O_WRONLY | O_CREAT, 0644);
+	cr_assert_geq(fd, 0);
+	close(fd);
+
+	evbuffer_add_printf(buffer, "Drive is idle\n");
+	cr_assert_eq(status_write_drive_file(dir_fd, "/srv/tapes/a.tap", buffer), 0);
+	text = read_file(dir_fd, "%2Fsrv%2Ftapes%2Fa.tap.status");
+	cr_assert_str_eq(text, "Drive is idle\n");
+	free(text);
+	cr_assert_eq(faccessat(dir_fd, "srv_tapes_a.tap-c9ead33e.status", F_OK, 0), -1,
+	             "the old name is gone");
+	cr_assert_eq(entries(directory), 2, "the new file and vt0.status");
+
+	/* A name both schemes agree on is written in place and nothing else is touched. */
+	evbuffer_add_printf(buffer, "Drive is idle\n");
+	cr_assert_eq(status_write_drive_file(dir_fd, "vt0", buffer), 0);
+	cr_assert_eq(entries(directory), 2);
 	close(dir_fd);
 	evbuffer_free(buffer);
 }
