@@ -59,8 +59,6 @@ struct backend_ops {
 	int (*position)(struct device *dev, int64_t *block);
 	/* MTSEEK to a logical object. Files answer -ENOTTY. */
 	int (*locate)(struct device *dev, int64_t block);
-	/* Make written data durable (fsync for files, flush for tapes); may be NULL. */
-	int (*flush)(struct device *dev);
 	/*
 	 * Bytes that can still be written before early warning (0 when past it), -1
 	 * when the medium has no such limit. NULL: the backend cannot tell. Reads

@@ -259,7 +259,7 @@ static int64_t fault_seek(struct device *dev, int64_t offset, int whence)
 	return after != 0 ? -after : result;
 }
 
-/* The calls that answer 0 or -errno: tape operations, status, position, locate, flush. */
+/* The calls that answer 0 or -errno: tape operations, status, position, locate. */
 struct fault_control {
 	enum fault_call call;
 	int op, count;
@@ -288,11 +288,8 @@ static int fault_control(struct device *dev, const struct fault_control *c)
 		result = fdev->inner->position(dev, c->block);
 		break;
 	case FAULT_CALL_LOCATE:
-		result = fdev->inner->locate(dev, *c->block);
-		break;
-	case FAULT_CALL_FLUSH:
 	default:
-		result = fdev->inner->flush != NULL ? fdev->inner->flush(dev) : 0;
+		result = fdev->inner->locate(dev, *c->block);
 		break;
 	}
 	fault_leave(dev, fdev);
@@ -321,11 +318,6 @@ static int fault_locate(struct device *dev, int64_t block)
 {
 	return fault_control(dev,
 	                     &(struct fault_control){.call = FAULT_CALL_LOCATE, .block = &block});
-}
-
-static int fault_flush(struct device *dev)
-{
-	return fault_control(dev, &(struct fault_control){.call = FAULT_CALL_FLUSH});
 }
 
 /* No fault of its own: the inner backend's room, when it can tell. */
@@ -363,7 +355,6 @@ const struct backend_ops *backend_fault_wrap(const struct backend_ops *inner)
 		    .status = fault_status,
 		    .position = fault_position,
 		    .locate = fault_locate,
-		    .flush = fault_flush,
 		    .room = inner->room != NULL ? fault_room : NULL,
 		};
 	}

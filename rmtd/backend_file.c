@@ -301,11 +301,6 @@ static int file_locate(struct device *dev, int64_t block)
 	return -ENOTTY;
 }
 
-static int file_flush(struct device *dev)
-{
-	return fsync(dev->fd) < 0 && errno != EINVAL ? -errno : 0;
-}
-
 const struct backend_ops backend_file_ops = {
     .name = "file",
     .open = file_open,
@@ -317,5 +312,4 @@ const struct backend_ops backend_file_ops = {
     .status = file_status,
     .position = file_position,
     .locate = file_locate,
-    .flush = file_flush,
 };

@@ -383,15 +383,6 @@ static int libdrive_locate(struct device *dev, int64_t block)
 	return ld->inner_ops->locate(&ld->inner, block);
 }
 
-static int libdrive_flush(struct device *dev)
-{
-	struct libdrive *ld = libdrive_of(dev);
-
-	if (!ld->attached || ld->inner_ops->flush == NULL)
-		return 0;
-	return ld->inner_ops->flush(&ld->inner);
-}
-
 const struct backend_ops backend_libdrive_ops = {
     .name = "library",
     .open = libdrive_open,
@@ -403,5 +394,4 @@ const struct backend_ops backend_libdrive_ops = {
     .status = libdrive_status,
     .position = libdrive_position,
     .locate = libdrive_locate,
-    .flush = libdrive_flush,
 };

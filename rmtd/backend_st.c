@@ -27,9 +27,9 @@
  *   address whichever option is set, so a position read with tell() is always valid
  *   for locate() on the same drive, which is all QFA needs.
  * - lseek: st's llseek is a no-op, so seek() answers 0 without calling it.
- * - flush(): MTNOP, and only when something was written since the last tape
- *   operation: any MTIOCTOP (and MTIOCGET) also drops fixed-block read-ahead, which
- *   would change what the next read returns.
+ * - Flushing st's buffer is the client's MTNOP (or close): rmtd sends no tape
+ *   operation of its own, since any MTIOCTOP (and MTIOCGET) also drops fixed-block
+ *   read-ahead, which would change what the next read returns.
  *
  * EINTR: st takes its per-drive lock with mutex_lock_interruptible() before doing
  * anything, and the SCSI commands themselves wait uninterruptibly, so EINTR means
@@ -49,10 +49,6 @@
 #include "backend.h"
 #include "log.h"
 #include "path.h"
-
-struct st_state {
-	bool wrote; /* a write since the last tape operation: flush() has work to do */
-};
 
 static int ioctl_retrying(int fd, unsigned long request, void *argument)
 {
@@ -77,13 +73,9 @@ bool backend_st_recognises(int fd)
 
 static int tape_open(struct device *dev, const struct open_target *target)
 {
-	struct st_state *state;
 	int flags = (target->flags & ~(O_CREAT | O_EXCL | O_TRUNC)) | O_CLOEXEC | O_NOCTTY;
 	int fd, error = 0;
 
-	state = calloc(1, sizeof(*state));
-	if (state == NULL)
-		return -ENOMEM;
 	/* st waits interruptibly for a drive becoming ready: a watch may end the wait. */
 	path_open_watch_begin();
 	do {
@@ -92,19 +84,15 @@ static int tape_open(struct device *dev, const struct open_target *target)
 			error = errno == EINTR ? path_open_watch_interrupted() : errno;
 	} while (fd < 0 && error == 0);
 	path_open_watch_end();
-	if (fd < 0) {
-		free(state);
+	if (fd < 0)
 		return -error;
-	}
 	if (!backend_st_recognises(fd)) {
 		log_warnx("%s is not a tape drive (no answer to MTIOCGET); refusing it",
 		          target->canonical != NULL ? target->canonical : target->name);
 		close(fd);
-		free(state);
 		return -ENOTTY;
 	}
 	dev->fd = fd;
-	dev->state = state;
 	dev->is_tape = true;
 	dev->open_flags = target->flags;
 	return 0;
@@ -118,8 +106,6 @@ static int tape_close(struct device *dev)
 	if (close(dev->fd) < 0)
 		error = -errno; /* no retry: the descriptor is gone whatever happened */
 	dev->fd = -1;
-	free(dev->state);
-	dev->state = NULL;
 	return error;
 }
 
@@ -135,17 +121,12 @@ static ssize_t tape_read(struct device *dev, void *buf, size_t count)
 
 static ssize_t tape_write(struct device *dev, const void *buf, size_t count)
 {
-	struct st_state *state = dev->state;
 	ssize_t n;
 
 	do {
 		n = write(dev->fd, buf, count);
 	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	if (n > 0 && state != NULL)
-		state->wrote = true;
-	return n;
+	return n < 0 ? -errno : n;
 }
 
 /* st's llseek is noop_llseek: nothing moves, the answer is 0. */
@@ -156,9 +137,7 @@ static int64_t tape_seek(struct device *dev, int64_t offset, int whence)
 
 static int tape_op(struct device *dev, int op, int count)
 {
-	struct st_state *state = dev->state;
 	struct mtop request;
-	int result;
 
 	/* mt_op is a short: a wider number would run some other operation. */
 	if (op < SHRT_MIN || op > SHRT_MAX)
@@ -166,10 +145,7 @@ static int tape_op(struct device *dev, int op, int count)
 	memset(&request, 0, sizeof(request));
 	request.mt_op = (short)op;
 	request.mt_count = count;
-	result = ioctl_retrying(dev->fd, MTIOCTOP, &request);
-	if (state != NULL)
-		state->wrote = false;
-	return result;
+	return ioctl_retrying(dev->fd, MTIOCTOP, &request);
 }
 
 static int tape_status(struct device *dev, struct mtget *status)
@@ -197,16 +173,6 @@ static int tape_locate(struct device *dev, int64_t block)
 	return tape_op(dev, MTSEEK, (int)block);
 }
 
-static int tape_flush(struct device *dev)
-{
-	struct st_state *state = dev->state;
-
-	/* Without our state (a device not opened here) we cannot know: flush. */
-	if (state != NULL && !state->wrote)
-		return 0;
-	return tape_op(dev, MTNOP, 1);
-}
-
 const struct backend_ops backend_st_ops = {
     .name = "st",
     .open = tape_open,
@@ -218,5 +184,4 @@ const struct backend_ops backend_st_ops = {
     .status = tape_status,
     .position = tape_position,
     .locate = tape_locate,
-    .flush = tape_flush,
 };

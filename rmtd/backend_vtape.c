@@ -1724,18 +1724,6 @@ static int64_t vtape_seek(struct device *dev, int64_t offset, int whence)
 	return 0;
 }
 
-static int vtape_flush(struct device *dev)
-{
-	struct vtape *vt = vtape_of(dev);
-	int error;
-
-	if (!vt->image_writable)
-		return 0;
-	error = image_sync(vt);
-	index_save(vt);
-	return error;
-}
-
 static int64_t vtape_room(struct device *dev)
 {
 	const struct vtape *vt = vtape_of(dev);
@@ -1758,7 +1746,6 @@ const struct backend_ops backend_vtape_ops = {
     .status = vtape_status,
     .position = vtape_position,
     .locate = vtape_locate,
-    .flush = vtape_flush,
     .room = vtape_room,
 };
 

@@ -21,8 +21,7 @@ static const char *const call_names[] = {
     [FAULT_CALL_READ] = "read",     [FAULT_CALL_WRITE] = "write",
     [FAULT_CALL_IOCTL] = "ioctl",   [FAULT_CALL_STATUS] = "status",
     [FAULT_CALL_SEEK] = "seek",     [FAULT_CALL_POSITION] = "position",
-    [FAULT_CALL_LOCATE] = "locate", [FAULT_CALL_FLUSH] = "flush",
-    [FAULT_CALL_ANY] = "any",
+    [FAULT_CALL_LOCATE] = "locate", [FAULT_CALL_ANY] = "any",
 };
 
 /* The errnos a device call can plausibly give, by name. Others go by number. */
@@ -242,7 +241,7 @@ static int parse_rule(struct span s, int number, struct fault_rule *rule, char *
 	if (!parse_call(span_trim((struct span){s.start, hash}), &rule->call))
 		return parse_fail(error, error_size,
 		                  "rule %d: unknown call (open, close, read, write, ioctl, "
-		                  "status, seek, position, locate, flush or any)",
+		                  "status, seek, position, locate or any)",
 		                  number);
 	if (!parse_which(span_trim((struct span){hash + 1, equals}), rule))
 		return parse_fail(error, error_size,

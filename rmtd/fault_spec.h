@@ -14,7 +14,7 @@
  *   status#2=hang          the 2nd status call never returns
  *
  * Calls: open close read write ioctl (MTIOCTOP) status (MTIOCGET) seek position
- * (MTIOCPOS) locate (MTSEEK) flush, and any (every call, counted together).
+ * (MTIOCPOS) locate (MTSEEK), and any (every call, counted together).
  * The first rule that matches a call decides. Parsing is pure: no I/O, no
  * allocation, so it can be fuzzed on its own.
  */
@@ -37,7 +37,6 @@ enum fault_call {
 	FAULT_CALL_SEEK,
 	FAULT_CALL_POSITION,
 	FAULT_CALL_LOCATE,
-	FAULT_CALL_FLUSH,
 	FAULT_CALL_KINDS, /* the number of call kinds above */
 	FAULT_CALL_ANY = FAULT_CALL_KINDS,
 };

@@ -1576,7 +1576,6 @@ static void session_detach(struct session *s)
 	    [JOB_OPEN] = "open",     [JOB_CLOSE] = "close",   [JOB_READ] = "read",
 	    [JOB_WRITE] = "write",   [JOB_SEEK] = "seek",     [JOB_TAPE_OP] = "tape operation",
 	    [JOB_STATUS] = "status", [JOB_POSITION] = "tell", [JOB_LOCATE] = "locate",
-	    [JOB_FLUSH] = "flush",
 	};
 	const struct session_transport *transport = s->transport;
 

@@ -109,9 +109,6 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 	case JOB_LOCATE:
 		job->result = ops->locate(dev, job->offset);
 		break;
-	case JOB_FLUSH:
-		job->result = ops->flush ? ops->flush(dev) : 0;
-		break;
 	case JOB_CALL:
 		job->call(job);
 		job->result = 0;

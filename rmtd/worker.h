@@ -31,7 +31,6 @@ enum job_kind {
 	JOB_STATUS,
 	JOB_POSITION,
 	JOB_LOCATE,
-	JOB_FLUSH,
 	JOB_CALL, /* not a device call: run call(job) on the drive's thread */
 };
 
