@@ -8,7 +8,8 @@
  * numbers, s, i, DUMP's QFA seek); otherwise an L probe at the known offset 0
  * tells GNU's whence-first order (and its line-based S\n) from the BSD order.
  *
- * Reaching the server is dial.c's; this file speaks the protocol once connected.
+ * Reaching the server is dial.c's; this file speaks the protocol once connected,
+ * client_tape.c the tape operations and status on top of it (client_handle.h).
  *
  * Nothing the server says is trusted: a reply line is bounded, every length it
  * announces is checked against what was asked before a byte is read, and any
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "client_handle.h"
 #include "client_internal.h"
 #include "connection.h"
 #include "dial.h"
@@ -37,27 +39,12 @@
 #include "wire.h"
 #include "write_window.h"
 
-/* A binary status larger than this is not a struct mtget of any system. */
-#define STATUS_SIZE_MAX 4096
-
 /* Why this thread's last rmt_open failed (rmt_error_text(NULL)). */
 static __thread char open_error[160];
 
-struct rmt_handle {
-	struct connection conn;
-	unsigned int caps;
-	int open_flags;
-	bool broken;
-	char error_text[160];
-	struct write_window *window; /* RMT_OPT_PIPELINE, agreed with the server; else NULL */
-};
-
 /* ------------------------------------------------------------------ errors */
 
-static int set_error(struct rmt_handle *h, int error, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int set_error(struct rmt_handle *h, int error, const char *format, ...)
+int client_set_error(struct rmt_handle *h, int error, const char *format, ...)
 {
 	va_list ap;
 
@@ -72,10 +59,7 @@ static int set_error(struct rmt_handle *h, int error, const char *format, ...)
  * allocated until rmt_close (under the shim its number belongs to the program),
  * but the server sees EOF at once.
  */
-static int break_connection(struct rmt_handle *h, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int break_connection(struct rmt_handle *h, const char *format, ...)
+int client_break_connection(struct rmt_handle *h, const char *format, ...)
 {
 	va_list ap;
 
@@ -114,7 +98,7 @@ static int window_collect(struct rmt_handle *h)
 }
 
 /* Every write in flight answered: the stream is in step for another request. */
-static int window_drain(struct rmt_handle *h)
+int client_window_drain(struct rmt_handle *h)
 {
 	while (h->window != NULL && h->window->count > 0) {
 		int result = window_collect(h);
@@ -136,7 +120,7 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 
 	if (h->broken)
 		return -EIO;
-	result = window_drain(h);
+	result = client_window_drain(h);
 	if (result < 0)
 		return result;
 	/* A request other than W ends the server's discarding after a failure. */
@@ -144,13 +128,13 @@ static int transact(struct rmt_handle *h, const struct iovec *iov, int iovcnt, i
 		h->window->burst = false;
 	n = connection_check_idle(&h->conn);
 	if (n > 0)
-		return break_connection(h, "the server sent %zd bytes nobody asked for", n);
+		return client_break_connection(h, "the server sent %zd bytes nobody asked for", n);
 	if (n < 0)
-		return break_connection(h, "the server closed the connection");
+		return client_break_connection(h, "the server closed the connection");
 	result = connection_send(&h->conn, iov, iovcnt);
 	if (result < 0)
-		return break_connection(h, "cannot send to the server: %s",
-		                        connection_error_text(&h->conn, result));
+		return client_break_connection(h, "cannot send to the server: %s",
+		                               connection_error_text(&h->conn, result));
 	return receive_reply(h, value);
 }
 
@@ -165,12 +149,13 @@ static int receive_reply(struct rmt_handle *h, int64_t *value)
 
 	n = connection_read_line(&h->conn, line, sizeof(line), true);
 	if (n < 0)
-		return break_connection(h, "no reply: %s", connection_error_text(&h->conn, (int)n));
+		return client_break_connection(h, "no reply: %s",
+		                               connection_error_text(&h->conn, (int)n));
 	if (wire_parse_status(line, (size_t)n, &reply) < 0) {
 		char shown[40];
 
 		wire_clean_text(shown, sizeof(shown), line);
-		return break_connection(h, "malformed reply \"%s\"", shown);
+		return client_break_connection(h, "malformed reply \"%s\"", shown);
 	}
 	if (reply.kind == WIRE_REPLY_OK) {
 		*value = reply.value;
@@ -178,8 +163,8 @@ static int receive_reply(struct rmt_handle *h, int64_t *value)
 	}
 	n = connection_read_line(&h->conn, text, sizeof(text), false);
 	if (n < 0)
-		return break_connection(h, "error reply without its text: %s",
-		                        connection_error_text(&h->conn, (int)n));
+		return client_break_connection(h, "error reply without its text: %s",
+		                               connection_error_text(&h->conn, (int)n));
 	wire_clean_text(h->error_text, sizeof(h->error_text), text);
 	result = wire_errno(reply.value);
 	/* Classic servers may send an empty text: the errno still says why. */
@@ -192,7 +177,7 @@ static int receive_reply(struct rmt_handle *h, int64_t *value)
 	return -result;
 }
 
-static int transact_text(struct rmt_handle *h, const char *request, int length, int64_t *value)
+int client_transact_text(struct rmt_handle *h, const char *request, int length, int64_t *value)
 {
 	struct iovec iov = {.iov_base = (void *)request, .iov_len = (size_t)length};
 
@@ -208,7 +193,7 @@ static int pipeline_agree(struct rmt_handle *h)
 	int64_t value;
 	int length = snprintf(request, sizeof(request), "%c%d\n%d\n", RMT_CMD_IOCTL,
 	                      RMT_IOCTL_PIPELINE, RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM);
-	int result = transact_text(h, request, length, &value);
+	int result = client_transact_text(h, request, length, &value);
 
 	if (result < 0)
 		return result;
@@ -222,7 +207,7 @@ static int pipeline_room(struct rmt_handle *h, int64_t *room)
 {
 	char request[32];
 	int length = snprintf(request, sizeof(request), "%c%d\n0\n", RMT_CMD_IOCTL, RMT_IOCTL_ROOM);
-	int result = transact_text(h, request, length, room);
+	int result = client_transact_text(h, request, length, room);
 
 	if (result == 0 && *room < -1)
 		result = -EPROTO;
@@ -273,18 +258,18 @@ static int negotiate_protocol(struct rmt_handle *h, const char *path, int flags,
 
 	length = wire_format_open(request, sizeof(request), path, flags);
 	if (length < 0)
-		return set_error(h, -length, "cannot send this path");
-	result = transact_text(h, request, length, &value);
+		return client_set_error(h, -length, "cannot send this path");
+	result = client_transact_text(h, request, length, &value);
 	if (result < 0)
 		return result;
 	if (value < 0)
-		return break_connection(h, "open answered with a negative value");
+		return client_break_connection(h, "open answered with a negative value");
 
 	if (!(options & RMT_OPT_CLASSIC)) {
 		/* The one probe no classic server dies on: I-1 (doc/protocol.md 2.6). */
 		length = snprintf(request, sizeof(request), "%c%d\n0\n", RMT_CMD_IOCTL,
 		                  RMT_IOCTL_VERSION_QUERY);
-		result = transact_text(h, request, length, &value);
+		result = client_transact_text(h, request, length, &value);
 		if (result == 0 && value == RMT_PROTOCOL_VERSION_1) {
 			h->caps =
 			    RMT_CAP_V1 | RMT_CAP_STATUS_FIELD | RMT_CAP_EXT_IOCTL | RMT_CAP_QFA;
@@ -303,13 +288,13 @@ static int negotiate_protocol(struct rmt_handle *h, const char *path, int flags,
 	 */
 	h->caps = RMT_CAP_WHENCE_FIRST;
 	length = snprintf(request, sizeof(request), "%c1\n0\n", RMT_CMD_SEEK);
-	result = transact_text(h, request, length, &value);
+	result = client_transact_text(h, request, length, &value);
 	if (result == 0 && value == 1) {
 		h->caps = 0;
 		length = snprintf(request, sizeof(request), "%c0\n0\n", RMT_CMD_SEEK);
-		result = transact_text(h, request, length, &value);
+		result = client_transact_text(h, request, length, &value);
 		if (result == 0 && value != 0)
-			return break_connection(h, "cannot seek back to 0 after the probe");
+			return client_break_connection(h, "cannot seek back to 0 after the probe");
 	}
 	if (h->broken)
 		return result;
@@ -478,10 +463,10 @@ int rmt_close(struct rmt_handle *h)
 		int failed = 0;
 
 		/* A write that failed in flight is this close's error, as st reports it. */
-		if (window_drain(h) == 0 && h->window != NULL)
+		if (client_window_drain(h) == 0 && h->window != NULL)
 			failed = write_window_take_failure(h->window, h->error_text,
 			                                   sizeof(h->error_text));
-		result = transact_text(h, request, (int)sizeof(request) - 1, &value);
+		result = client_transact_text(h, request, (int)sizeof(request) - 1, &value);
 		if (failed != 0)
 			result = -failed;
 	} else {
@@ -509,7 +494,7 @@ struct rmt_handle *librmt_adopt(int fd, unsigned int caps, int open_flags)
 void librmt_settle(struct rmt_handle *h)
 {
 	if (h != NULL && !h->broken)
-		window_drain(h);
+		client_window_drain(h);
 }
 
 int librmt_abandon(struct rmt_handle *h, bool keep_fd)
@@ -519,7 +504,7 @@ int librmt_abandon(struct rmt_handle *h, bool keep_fd)
 	if (h == NULL)
 		return 0;
 	/* The stream is left in step for whoever goes on with it. */
-	if (!h->broken && window_drain(h) == 0 && h->window != NULL)
+	if (!h->broken && client_window_drain(h) == 0 && h->window != NULL)
 		failed = write_window_take_failure(h->window, h->error_text, sizeof(h->error_text));
 	/* No close_notify: another process may go on with this session. */
 	connection_drop_tls(&h->conn);
@@ -585,22 +570,22 @@ ssize_t rmt_read(struct rmt_handle *h, void *buffer, size_t count)
 	if (count == 0)
 		return 0;
 	length = snprintf(request, sizeof(request), "%c%zu\n", RMT_CMD_READ, count);
-	result = transact_text(h, request, length, &value);
+	result = client_transact_text(h, request, length, &value);
 	if (result < 0)
 		return fail_ssize(result);
 	/* CVE-2010-0624: never read more than was asked for, whatever the server claims. */
 	if (value < 0 || (uint64_t)value > count)
-		return fail_ssize(break_connection(
+		return fail_ssize(client_break_connection(
 		    h, "the server announced %" PRId64 " bytes for a read of %zu", value, count));
 	result = connection_read_exact(&h->conn, buffer, (size_t)value);
 	if (result < 0)
-		return fail_ssize(break_connection(h, "read data lost: %s",
-		                                   connection_error_text(&h->conn, result)));
+		return fail_ssize(client_break_connection(h, "read data lost: %s",
+		                                          connection_error_text(&h->conn, result)));
 	return (ssize_t)value;
 }
 
 /* A failure from a write in flight, reported now: -1 with errno, once. */
-static ssize_t report_failure(struct rmt_handle *h)
+ssize_t client_report_failure(struct rmt_handle *h)
 {
 	int error = write_window_take_failure(h->window, h->error_text, sizeof(h->error_text));
 
@@ -617,7 +602,7 @@ static ssize_t report_failure(struct rmt_handle *h)
 static ssize_t window_write(struct rmt_handle *h, const struct iovec *iov, size_t count)
 {
 	struct write_window *w = h->window;
-	ssize_t reported = report_failure(h);
+	ssize_t reported = client_report_failure(h);
 	int result;
 
 	if (reported != 0)
@@ -634,10 +619,10 @@ static ssize_t window_write(struct rmt_handle *h, const struct iovec *iov, size_
 		int64_t room;
 
 		/* Near the end: ask again where early warning is, all in flight written. */
-		result = window_drain(h);
+		result = client_window_drain(h);
 		if (result < 0)
 			return fail_ssize(result);
-		reported = report_failure(h);
+		reported = client_report_failure(h);
 		if (reported != 0)
 			return reported;
 		if (pipeline_room(h, &room) < 0) {
@@ -656,8 +641,8 @@ static ssize_t window_write(struct rmt_handle *h, const struct iovec *iov, size_
 	}
 	result = connection_send(&h->conn, iov, 2);
 	if (result < 0)
-		return fail_ssize(break_connection(h, "cannot send to the server: %s",
-		                                   connection_error_text(&h->conn, result)));
+		return fail_ssize(client_break_connection(h, "cannot send to the server: %s",
+		                                          connection_error_text(&h->conn, result)));
 	write_window_push(w, count);
 	return (ssize_t)count;
 }
@@ -694,12 +679,12 @@ ssize_t rmt_write(struct rmt_handle *h, const void *buffer, size_t count)
 	if (result < 0)
 		return fail_ssize(result);
 	if (value < 0 || (uint64_t)value > count)
-		return fail_ssize(break_connection(
+		return fail_ssize(client_break_connection(
 		    h, "the server claims %" PRId64 " bytes written of %zu", value, count));
 	return (ssize_t)value;
 }
 
-static int64_t seek_request(struct rmt_handle *h, int64_t offset, int whence, int *error)
+int64_t client_seek_request(struct rmt_handle *h, int64_t offset, int whence, int *error)
 {
 	char request[80];
 	int64_t value;
@@ -708,16 +693,17 @@ static int64_t seek_request(struct rmt_handle *h, int64_t offset, int whence, in
 	length = wire_format_seek(request, sizeof(request), offset, whence,
 	                          (h->caps & RMT_CAP_WHENCE_FIRST) != 0);
 	if (length < 0) {
-		*error = set_error(h, EINVAL, "this server cannot take whence %d", whence);
+		*error = client_set_error(h, EINVAL, "this server cannot take whence %d", whence);
 		return -1;
 	}
-	result = transact_text(h, request, length, &value);
+	result = client_transact_text(h, request, length, &value);
 	if (result < 0) {
 		*error = result;
 		return -1;
 	}
 	if (value < 0) {
-		*error = break_connection(h, "the server answered a seek with %" PRId64, value);
+		*error =
+		    client_break_connection(h, "the server answered a seek with %" PRId64, value);
 		return -1;
 	}
 	return value;
@@ -736,254 +722,10 @@ off_t rmt_lseek(struct rmt_handle *h, off_t offset, int whence)
 		errno = EINVAL;
 		return -1;
 	}
-	value = seek_request(h, offset, whence, &error);
+	value = client_seek_request(h, offset, whence, &error);
 	if (value < 0) {
 		errno = -error;
 		return -1;
 	}
 	return (off_t)value;
-}
-
-/* ------------------------------------------------------------------ tape operations */
-
-static int send_tape_op(struct rmt_handle *h, char letter, int code, int count)
-{
-	char request[64];
-	int64_t value;
-	int length = snprintf(request, sizeof(request), "%c%d\n%d\n", letter, code, count);
-
-	/* Any A is success: GNU answers 0, the others the count (DUMP even a negative one). */
-	return transact_text(h, request, length, &value);
-}
-
-static int tape_operation(struct rmt_handle *h, const struct mtop *op)
-{
-	bool v1 = (h->caps & RMT_CAP_V1) != 0;
-	struct wire_tape_op wire;
-	int error = 0, result;
-
-	if (wire_tape_op(op->mt_op, v1, &wire) == 0)
-		return send_tape_op(h, wire.letter, wire.code, op->mt_count);
-	/* V1 has no number for these; build them from what it has. */
-	switch (op->mt_op) {
-	case MTFSFM: /* over count filemarks, then back before the last one */
-	case MTBSFM: /* back over count filemarks, then forward past the last one */
-		if (op->mt_count <= 0)
-			return set_error(h, EINVAL, "filemark count must be positive");
-		result = send_tape_op(h, RMT_CMD_IOCTL,
-		                      op->mt_op == MTFSFM ? RMT_V1_FSF : RMT_V1_BSF, op->mt_count);
-		if (result < 0)
-			return result;
-		return send_tape_op(h, RMT_CMD_IOCTL, op->mt_op == MTFSFM ? RMT_V1_BSF : RMT_V1_FSF,
-		                    1);
-	case MTSEEK:
-		if (seek_request(h, op->mt_count, RMT_SEEK_TAPE_LOCATE, &error) < 0)
-			return error;
-		return 0;
-	default:
-		/* rmtd takes native Linux ops as i<1000+op>; a classic server answers E22. */
-		if (op->mt_op < 0 || RMT_EXT_NATIVE_BASE + op->mt_op > RMT_EXT_NATIVE_LAST)
-			result = -EINVAL;
-		else
-			result = send_tape_op(h, RMT_CMD_IOCTL_EXTENDED,
-			                      RMT_EXT_NATIVE_BASE + op->mt_op, op->mt_count);
-		if (result == -EINVAL)
-			return set_error(h, EOPNOTSUPP,
-			                 "tape operation %d has no RMT V1 number on this server",
-			                 op->mt_op);
-		return result;
-	}
-}
-
-/* Binary S. Returns 0 and fills *status, or -errno (-EPROTO: another platform's layout). */
-static int binary_status(struct rmt_handle *h, struct mtget *status)
-{
-	/* GNU servers read lines, the others act on the bare letter (doc/protocol.md 2.8). */
-	const char *request = (h->caps & RMT_CAP_WHENCE_FIRST) ? "S\n" : "S";
-	int64_t value;
-	int result;
-
-	result = transact_text(h, request, (int)strlen(request), &value);
-	if (result < 0)
-		return result;
-	if (value < 0 || value > STATUS_SIZE_MAX)
-		return break_connection(h, "the server announced a status of %" PRId64 " bytes",
-		                        value);
-	if ((size_t)value != sizeof(*status)) {
-		result = connection_discard(&h->conn, (size_t)value);
-		if (result < 0)
-			return break_connection(h, "status data lost: %s",
-			                        connection_error_text(&h->conn, result));
-		return set_error(h, EPROTO,
-		                 "status of %" PRId64 " bytes is not this system's mtget", value);
-	}
-	result = connection_read_exact(&h->conn, status, sizeof(*status));
-	if (result < 0)
-		return break_connection(h, "status data lost: %s",
-		                        connection_error_text(&h->conn, result));
-	return 0;
-}
-
-static int status_field_request(struct rmt_handle *h, char letter, long *out)
-{
-	char request[2] = {RMT_CMD_STATUS_FIELD, letter};
-	int64_t value;
-	int result = transact_text(h, request, 2, &value);
-
-	if (result < 0)
-		return result;
-	if (value < LONG_MIN || value > LONG_MAX)
-		return break_connection(h, "status field out of range");
-	*out = (long)value;
-	return 0;
-}
-
-/* struct mtget from the portable s fields, when the binary one cannot be used. */
-static int status_from_fields(struct rmt_handle *h, struct mtget *status)
-{
-	static const char letters[] = {RMT_STATUS_ERREG, RMT_STATUS_TYPE,   RMT_STATUS_DSREG,
-	                               RMT_STATUS_RESID, RMT_STATUS_FILENO, RMT_STATUS_BLKNO};
-	long values[sizeof(letters)];
-
-	for (size_t i = 0; i < sizeof(letters); i++) {
-		int result = status_field_request(h, letters[i], &values[i]);
-
-		if (result < 0)
-			return result;
-	}
-	memset(status, 0, sizeof(*status));
-	status->mt_erreg = values[0];
-	status->mt_type = values[1];
-	status->mt_dsreg = values[2];
-	status->mt_resid = values[3];
-	status->mt_fileno = (int)values[4];
-	status->mt_blkno = (int)values[5];
-	/* The s command has no general status; derive what the position says. */
-	status->mt_gstat = GMT_ONLINE(~0L);
-	if (status->mt_fileno == 0 && status->mt_blkno == 0)
-		status->mt_gstat |= GMT_BOT(~0L);
-	else if (status->mt_fileno > 0 && status->mt_blkno == 0)
-		status->mt_gstat |= GMT_EOF(~0L);
-	return 0;
-}
-
-static int tape_status(struct rmt_handle *h, struct mtget *status)
-{
-	long type;
-	int result;
-
-	result = binary_status(h, status);
-	if (!(h->caps & RMT_CAP_STATUS_FIELD))
-		return result;
-	if (result < 0 && result != -EPROTO)
-		return result;
-	/*
-	 * A V1 server's binary status may be another layout (same size, other
-	 * meaning: DUMP swaps each long in V1 mode). Trust it only when its type
-	 * agrees with the portable field.
-	 */
-	if (result == 0) {
-		result = status_field_request(h, RMT_STATUS_TYPE, &type);
-		if (result < 0 && h->broken)
-			return result;
-		if (result == 0 && type == status->mt_type)
-			return 0;
-	}
-	return status_from_fields(h, status);
-}
-
-static int tape_position(struct rmt_handle *h, struct mtpos *position)
-{
-	int error = 0;
-	int64_t value;
-
-	if (!(h->caps & RMT_CAP_QFA))
-		return set_error(h, EOPNOTSUPP, "this server cannot report the tape position");
-	value = seek_request(h, 0, RMT_SEEK_TAPE_POSITION, &error);
-	if (value < 0)
-		return error;
-	position->mt_blkno = (long)value;
-	return 0;
-}
-
-int rmt_ioctl(struct rmt_handle *h, unsigned long request, void *arg)
-{
-	int result;
-
-	if (h == NULL) {
-		errno = EBADF;
-		return -1;
-	}
-	if (arg == NULL && (request == MTIOCTOP || request == MTIOCGET || request == MTIOCPOS)) {
-		errno = EFAULT;
-		return -1;
-	}
-	if (request == MTIOCTOP && h->window != NULL && !h->broken) {
-		/* A filemark after a record lost in flight is not written either. */
-		result = window_drain(h);
-		if (result == 0 && report_failure(h) != 0)
-			return -1;
-	}
-	if (request == MTIOCTOP)
-		result = tape_operation(h, arg);
-	else if (request == MTIOCGET)
-		result = tape_status(h, arg);
-	else if (request == MTIOCPOS)
-		result = tape_position(h, arg);
-	else
-		result = -ENOTTY;
-	if (result < 0) {
-		errno = -result;
-		return -1;
-	}
-	return 0;
-}
-
-int rmt_status_field(struct rmt_handle *h, char letter, long *value)
-{
-	struct mtget status;
-	int result;
-
-	if (h == NULL || value == NULL) {
-		errno = h == NULL ? EBADF : EFAULT;
-		return -1;
-	}
-	if (strchr("ETDRFBfb", letter) == NULL || letter == '\0') {
-		errno = EINVAL;
-		return -1;
-	}
-	if (h->caps & RMT_CAP_STATUS_FIELD) {
-		result = status_field_request(h, letter, value);
-	} else if (letter == RMT_STATUS_FLAGS || letter == RMT_STATUS_BF) {
-		result = set_error(h, EOPNOTSUPP, "this server has no s command");
-	} else {
-		result = binary_status(h, &status);
-		if (result == 0) {
-			switch (letter) {
-			case RMT_STATUS_ERREG:
-				*value = status.mt_erreg;
-				break;
-			case RMT_STATUS_TYPE:
-				*value = status.mt_type;
-				break;
-			case RMT_STATUS_DSREG:
-				*value = status.mt_dsreg;
-				break;
-			case RMT_STATUS_RESID:
-				*value = status.mt_resid;
-				break;
-			case RMT_STATUS_FILENO:
-				*value = status.mt_fileno;
-				break;
-			default:
-				*value = status.mt_blkno;
-				break;
-			}
-		}
-	}
-	if (result < 0) {
-		errno = -result;
-		return -1;
-	}
-	return 0;
 }
