@@ -105,7 +105,7 @@ void library_save_locked(struct library_runtime *lib);
  */
 int library_drive_describe(const char *device, char *barcode, size_t size, int *slot);
 
-/* Inventory and database as text or JSON. */
+/* Inventory and database as text or JSON (library_report.c). */
 void library_format_inventory(struct library_runtime *lib, FILE *out, bool json);
 /* The cartridge database (all, or one barcode) and its continuation order. */
 int library_format_cartridges(struct library_runtime *lib, const char *barcode, FILE *out,
