@@ -217,10 +217,10 @@ static int statement_control(struct parser *p, char **words, int count)
 		return -1;
 	for (int i = 2; i < count; i += 2) {
 		if (strcmp(words[i], "mode") == 0) {
-			char *end;
-			long mode = strtol(words[i + 1], &end, 8);
+			uint64_t mode;
 
-			if (*end != '\0' || mode < 0 || mode > 0777 || (mode & 0007))
+			if (octal_parse_u64(words[i + 1], strlen(words[i + 1]), &mode) < 0 ||
+			    mode > 0777 || (mode & 0007))
 				return fail(p, "mode \"%s\": octal, and never for others",
 				            words[i + 1]);
 			c->control_mode = (int)mode;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "library.h"
+#include "number.h"
 
 int library_init(struct library_state *lib, const char *name, int drives, int slots, int portals)
 {
@@ -61,8 +62,7 @@ int library_parse_address(const char *text, struct element_address *out)
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		size_t n = strlen(words[i].word);
 		const char *p = text + n;
-		char *end;
-		long number;
+		int64_t number;
 
 		if (strncmp(text, words[i].word, n) != 0)
 			continue;
@@ -70,9 +70,7 @@ int library_parse_address(const char *text, struct element_address *out)
 			p++;
 		if (!isdigit((unsigned char)*p))
 			continue;
-		errno = 0;
-		number = strtol(p, &end, 10);
-		if (*end != '\0' || errno != 0 || number > 100000)
+		if (decimal_parse_range(p, 0, 100000, &number) < 0)
 			return -EINVAL;
 		out->kind = words[i].kind;
 		out->number = (int)number;
@@ -386,13 +384,7 @@ int library_db_format(const struct library_state *lib, char **text, size_t *leng
 
 static bool parse_u64(const char *word, uint64_t *out)
 {
-	char *end;
-
-	if (word == NULL || !isdigit((unsigned char)word[0]))
-		return false;
-	errno = 0;
-	*out = strtoull(word, &end, 10);
-	return *end == '\0' && errno == 0;
+	return word != NULL && decimal_parse_u64(word, strlen(word), out) == 0;
 }
 
 static bool parse_cartridge(struct library_state *lib, char **w, int n)

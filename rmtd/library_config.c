@@ -1,24 +1,19 @@
 /*
  * library_config.c - parse rmtd.conf's "library" statements.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "library_config.h"
+#include "number.h"
 
 static bool parse_count(const char *word, int min, int max, int *out)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	if (!isdigit((unsigned char)word[0]))
-		return false;
-	errno = 0;
-	v = strtol(word, &end, 10);
-	if (*end != '\0' || errno != 0 || v < min || v > max)
+	if (decimal_parse_u64(word, strlen(word), &v) < 0 || v < (uint64_t)min || v > (uint64_t)max)
 		return false;
 	*out = (int)v;
 	return true;

@@ -85,6 +85,24 @@ int decimal_parse_size(const char *text, size_t length, uint64_t *out)
 	return 0;
 }
 
+int octal_parse_u64(const char *text, size_t length, uint64_t *out)
+{
+	uint64_t value = 0;
+
+	if (length == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < length; i++)
+		if (text[i] < '0' || text[i] > '7')
+			return -EINVAL;
+	for (size_t i = 0; i < length; i++) {
+		if (value > UINT64_MAX >> 3)
+			return -ERANGE;
+		value = value << 3 | (uint64_t)(text[i] - '0');
+	}
+	*out = value;
+	return 0;
+}
+
 int hex_digit_value(int c)
 {
 	if (c >= '0' && c <= '9')

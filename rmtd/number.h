@@ -33,6 +33,12 @@ int decimal_parse_range(const char *text, int64_t minimum, int64_t maximum, int6
  */
 int decimal_parse_size(const char *text, size_t length, uint64_t *out);
 
+/*
+ * The octal digits [text, text + length) as a value (a file mode). Returns 0,
+ * -EINVAL (empty, or anything but '0'-'7') or -ERANGE above UINT64_MAX.
+ */
+int octal_parse_u64(const char *text, size_t length, uint64_t *out);
+
 /* The value of one hex digit (either case), or -1. */
 int hex_digit_value(int c);
 

@@ -91,14 +91,10 @@ static int parse_count(const char *option, const char *text, int minimum)
 
 static int parse_mode(const char *option, const char *text)
 {
-	char *end;
-	long value;
+	uint64_t value;
 
-	errno = 0;
-	value = strtol(text, &end, 8);
 	/* Others are refused by the daemon anyway (SO_PEERCRED): never offer them the socket. */
-	if (errno != 0 || end == text || *end != '\0' || value < 0 || value > 0777 ||
-	    (value & 0007))
+	if (octal_parse_u64(text, strlen(text), &value) < 0 || value > 0777 || (value & 0007))
 		fatalx("%s: an octal mode from 0 to 0770, never for others", option);
 	return (int)value;
 }

@@ -98,6 +98,11 @@ Test(config, errors_name_the_line)
 	expect_error("identity * any\n", "already means anyone");
 	expect_error("tls key relative\n", "must be an absolute path");
 	expect_error("control /x mode 0666\n", "never for others");
+	/* Octal digits only, through number.c: strtol took these. */
+	expect_error("control /x mode +0660\n", "never for others");
+	expect_error("control /x mode \" 0660\"\n", "never for others");
+	expect_error("control /x mode \"\"\n", "never for others");
+	expect_error("control /x mode 0680\n", "never for others");
 	expect_error("user \"unterminated\n", "unterminated quoted string");
 	expect_error("spool /srv\n", "no allow rule");
 }

@@ -71,6 +71,11 @@ Test(library, addresses_parse_and_format)
 	cr_assert_eq(library_parse_address("shelf:1", &a), -EINVAL);
 	cr_assert_eq(library_parse_address("slot:x", &a), -EINVAL);
 	cr_assert_eq(library_parse_address("slot:3x", &a), -EINVAL);
+	/* number.c's strict decimals: no overflow wrapping into a small number. */
+	cr_assert_eq(library_parse_address("slot:100000", &a), 0);
+	cr_assert_eq(library_parse_address("slot:100001", &a), -EINVAL);
+	cr_assert_eq(library_parse_address("slot:18446744073709551617", &a), -EINVAL);
+	cr_assert_eq(library_parse_address("slot:3 ", &a), -EINVAL);
 	a = at(ELEMENT_PORTAL, 2);
 	library_format_address(&a, text, sizeof(text));
 	cr_assert_str_eq(text, "portal 2");

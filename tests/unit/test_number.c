@@ -110,6 +110,23 @@ Test(number, sizes)
 	cr_assert_eq(decimal_parse_size("16777216T", 9, &v), -ERANGE);
 }
 
+Test(number, octal)
+{
+	uint64_t v = 7;
+
+	cr_assert_eq(octal_parse_u64("0770", 4, &v), 0);
+	cr_assert_eq(v, 0770);
+	cr_assert_eq(octal_parse_u64("1777777777777777777777", 22, &v), 0);
+	cr_assert_eq(v, UINT64_MAX);
+	cr_assert_eq(octal_parse_u64("2000000000000000000000", 22, &v), -ERANGE);
+	cr_assert_eq(octal_parse_u64("", 0, &v), -EINVAL);
+	cr_assert_eq(octal_parse_u64("8", 1, &v), -EINVAL);
+	cr_assert_eq(octal_parse_u64("+7", 2, &v), -EINVAL);
+	cr_assert_eq(octal_parse_u64("-7", 2, &v), -EINVAL);
+	cr_assert_eq(octal_parse_u64(" 7", 2, &v), -EINVAL);
+	cr_assert_eq(octal_parse_u64("0x7", 3, &v), -EINVAL);
+}
+
 Test(number, hex_digits)
 {
 	cr_assert_eq(hex_digit_value('0'), 0);
