@@ -109,7 +109,7 @@ static bool parse_time(const char *s, time_t *out)
 	return *out != (time_t)-1;
 }
 
-static void format_time(time_t when, char *out, size_t size)
+static void format_state_time(time_t when, char *out, size_t size)
 {
 	struct tm tm;
 
@@ -198,8 +198,8 @@ int counters_save(const char *state_dir, const struct counters *c)
 	if (!text)
 		return -ENOMEM;
 	escape_text(escaped, sizeof(escaped), c->name);
-	format_time(c->first_use, first, sizeof(first));
-	format_time(c->last_use, last, sizeof(last));
+	format_state_time(c->first_use, first, sizeof(first));
+	format_state_time(c->last_use, last, sizeof(last));
 	n = snprintf(text, COUNTERS_TEXT_SIZE,
 	             "# rmtd usage counters; written by rmtd, safe to read, edit only while rmtd "
 	             "is stopped\nversion=1\nkind=%s\nname=%s\n",

@@ -186,7 +186,7 @@ int status_format_session_line(struct evbuffer *out, const struct status_session
 	return rc;
 }
 
-static const char *format_time(time_t when, char *out, size_t size);
+static const char *format_display_time(time_t when, char *out, size_t size);
 
 /* The drive's totals since it was first used, when the state directory keeps them. */
 static int format_counters_text(struct evbuffer *out, const struct counters *c)
@@ -196,12 +196,12 @@ static int format_counters_text(struct evbuffer *out, const struct counters *c)
 
 	if (c->first_use == 0)
 		return 0;
-	return status_printf(out,
-	                     ";  in all %" PRIu64 " Kbytes written, %" PRIu64
-	                     " Kbytes read, %" PRIu64 " files written, %" PRIu64 " mounts, %" PRIu64
-	                     " errors, last used %s",
-	                     t->bytes_written / 1024, t->bytes_read / 1024, t->files_written,
-	                     t->mounts, t->errors, format_time(c->last_use, when, sizeof(when)));
+	return status_printf(
+	    out,
+	    ";  in all %" PRIu64 " Kbytes written, %" PRIu64 " Kbytes read, %" PRIu64
+	    " files written, %" PRIu64 " mounts, %" PRIu64 " errors, last used %s",
+	    t->bytes_written / 1024, t->bytes_read / 1024, t->files_written, t->mounts, t->errors,
+	    format_display_time(c->last_use, when, sizeof(when)));
 }
 
 static int format_drive_line(struct evbuffer *out, const struct status_drive *d)
@@ -419,7 +419,7 @@ int status_format_drives_json(struct evbuffer *out, const struct status_snapshot
 
 /* ---------------------------------------------------------------- status files */
 
-static const char *format_time(time_t when, char *out, size_t size)
+static const char *format_display_time(time_t when, char *out, size_t size)
 {
 	struct tm tm;
 
@@ -477,11 +477,11 @@ int status_format_drive_file(struct evbuffer *out, const struct status_drive *dr
 			rc = status_printf(out, "file: %d\n", a->file_number);
 		if (rc == 0)
 			rc = status_printf(out, "started: %s\n",
-			                   format_time(a->started, when, sizeof(when)));
+			                   format_display_time(a->started, when, sizeof(when)));
 	}
 	if (rc == 0)
 		rc = status_printf(out, "waiting: %d\nupdated: %s\nupdated_epoch: %lld\n",
-		                   drive->waiters, format_time(updated, when, sizeof(when)),
+		                   drive->waiters, format_display_time(updated, when, sizeof(when)),
 		                   (long long)updated);
 	return rc;
 }
