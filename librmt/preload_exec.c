@@ -7,6 +7,7 @@
 #undef _FILE_OFFSET_BITS /* we define open and open64, stat and stat64 ... side by side */
 #undef _FORTIFY_SOURCE   /* and read, open and friends without glibc's inline wrappers */
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "client_internal.h"
 #include "connection.h"
+#include "number.h"
 #include "preload_internal.h"
 
 /* ------------------------------------------------------------------ fork and exec */
@@ -180,6 +182,28 @@ static void fork_child(void)
 	pthread_mutex_unlock(&table_lock);
 }
 
+/* One entry of RMT_PRELOAD_FDS, each field a strict decimal (number.c). */
+static bool parse_inherited(char *item, int *fd, int *sock, unsigned long *ino, unsigned int *caps,
+                            int *flags)
+{
+	static const uint64_t maximum[5] = {INT_MAX, INT_MAX, ULONG_MAX, UINT_MAX, INT_MAX};
+	uint64_t value[5];
+	char *save = NULL, *field = strtok_r(item, ":", &save);
+
+	for (int i = 0; i < 5; i++, field = strtok_r(NULL, ":", &save))
+		if (field == NULL || decimal_parse_u64(field, strlen(field), &value[i]) < 0 ||
+		    value[i] > maximum[i])
+			return false;
+	if (field != NULL)
+		return false;
+	*fd = (int)value[0];
+	*sock = (int)value[1];
+	*ino = (unsigned long)value[2];
+	*caps = (unsigned int)value[3];
+	*flags = (int)value[4];
+	return true;
+}
+
 /*
  * Re-adopt the connections the program that exec'd us held: RMT_PRELOAD_FDS is
  * "placeholder:socket:inode:caps:flags,...". An entry counts only if the socket
@@ -204,8 +228,7 @@ static void adopt_inherited(void)
 		struct stat st;
 		struct remote *r = NULL;
 
-		if (sscanf(item, "%d:%d:%lu:%u:%d", &fd, &sock, &ino, &caps, &flags) != 5 ||
-		    fd < 0 || sock < 0 || fd == sock)
+		if (!parse_inherited(item, &fd, &sock, &ino, &caps, &flags) || fd == sock)
 			continue;
 		if (REAL(fstat)(sock, &st) < 0 || !S_ISSOCK(st.st_mode) || st.st_ino != ino ||
 		    REAL(fcntl)(fd, F_GETFD) < 0)
