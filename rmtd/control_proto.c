@@ -182,13 +182,11 @@ int control_parse_reply(const char *data, size_t length, struct control_reply *o
 	line = (size_t)(newline - data);
 	out->header_length = line + 1;
 	if (line > 3 && memcmp(data, "OK ", 3) == 0) {
-		unsigned long long value = 0;
+		uint64_t value;
 
-		for (size_t i = 3; i < line; i++) {
-			if (data[i] < '0' || data[i] > '9' || i > 3 + 18)
-				return -EPROTO;
-			value = value * 10 + (unsigned)(data[i] - '0');
-		}
+		/* 19 digits at most: no reply is anywhere near that long. */
+		if (line - 3 > 19 || decimal_parse_u64(data + 3, line - 3, &value) < 0)
+			return -EPROTO;
 		out->ok = true;
 		out->length = (size_t)value;
 		return 1;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fault_spec.h"
+#include "number.h"
 
 #define FAULT_ERRNO_MAX  4095
 #define FAULT_AMOUNT_MAX ((uint64_t)1 << 40)
@@ -112,17 +113,10 @@ static const char *span_find(struct span s, char c)
 /* A decimal number up to limit, the whole span. */
 static bool parse_number(struct span s, uint64_t limit, uint64_t *out)
 {
-	uint64_t value = 0;
+	uint64_t value;
 
-	if (s.start == s.end)
+	if (decimal_parse_u64(s.start, (size_t)(s.end - s.start), &value) < 0 || value > limit)
 		return false;
-	for (const char *p = s.start; p < s.end; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		value = value * 10 + (uint64_t)(*p - '0');
-		if (value > limit)
-			return false;
-	}
 	*out = value;
 	return true;
 }

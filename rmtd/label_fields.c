@@ -94,17 +94,10 @@ bool label_is_octal_digit(uint8_t c)
 /* Decimal digits [p, p+n) (all digits required); false on overflow past limit. */
 bool label_decimal_exact(const uint8_t *p, size_t n, uint64_t limit, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (n == 0)
+	if (decimal_parse_u64((const char *)p, n, &v) < 0 || v > limit)
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!label_is_digit(p[i]))
-			return false;
-		v = v * 10 + (uint64_t)(p[i] - '0');
-		if (v > limit)
-			return false;
-	}
 	*out = v;
 	return true;
 }
