@@ -44,7 +44,7 @@ int status_file_name(const char *drive_name, char *out, size_t size)
 }
 
 /*
- * The name rmtd 0.1.0 gave a drive's status file: every byte outside
+ * The name earlier versions gave a drive's status file: every byte outside
  * [A-Za-z0-9._-] as '_', a leading '/' dropped and, when anything changed,
  * "-" and a 32-bit FNV-1a hash of the name. Kept only so that an upgraded
  * daemon removes the file it left under that name, which readers would
