@@ -596,9 +596,12 @@ static bool give_back(struct relay *r)
 		        r->program, r->ahead_error_text, r->ahead_error);
 	if (!needed)
 		return true;
-	/* A file: an absolute seek; a tape: QFA's locate to the block it gave. */
+	/*
+	 * A file: an absolute seek; a tape: QFA's locate to the block it gave. Both
+	 * offset first, so a block of 1 or 2 is not read as a whence-first seek.
+	 */
 	if (r->ahead_on_file)
-		n = snprintf(request, sizeof(request), "%cSEEK_SET\n%" PRId64 "\n", RMT_CMD_SEEK,
+		n = snprintf(request, sizeof(request), "%c%" PRId64 "\nSEEK_SET\n", RMT_CMD_SEEK,
 		             target);
 	else
 		n = snprintf(request, sizeof(request), "%c%" PRId64 "\n11\n", RMT_CMD_SEEK, target);
