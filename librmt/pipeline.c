@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "pipeline.h"
@@ -87,17 +88,63 @@ static bool write_all(int fd, const void *data, size_t length)
 {
 	const char *p = data;
 
+	/* write(2), not send(MSG_NOSIGNAL): rmt-connect ignores SIGPIPE, and stdout may be a pipe.
+	 */
 	while (length > 0) {
-		ssize_t n = send(fd, p, length, MSG_NOSIGNAL);
+		ssize_t n = write(fd, p, length);
 
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, length);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return false;
 		p += n;
 		length -= (size_t)n;
+	}
+	return true;
+}
+
+/* At least count (<= CHUNK) bytes buffered in r; false when r ends first. */
+static bool reader_ensure(struct reader *r, size_t count)
+{
+	if (r->end - r->start >= count)
+		return true;
+	memmove(r->buffer, r->buffer + r->start, r->end - r->start);
+	r->end -= r->start;
+	r->start = 0;
+	while (r->end < count) {
+		ssize_t n = read(r->fd, r->buffer + r->end, sizeof(r->buffer) - r->end);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		r->end += (size_t)n;
+	}
+	return true;
+}
+
+/* header and then count bytes buffered in r, in one call where the socket takes them. */
+static bool send_with_header(int fd, const char *header, size_t length, struct reader *r,
+                             size_t count)
+{
+	struct iovec iov[2] = {{(void *)header, length}, {r->buffer + r->start, count}};
+	int first = 0;
+
+	while (first < 2) {
+		ssize_t n = writev(fd, iov + first, 2 - first);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		while (first < 2 && (size_t)n >= iov[first].iov_len) {
+			n -= (ssize_t)iov[first].iov_len;
+			first++;
+		}
+		if (first < 2) {
+			iov[first].iov_base = (char *)iov[first].iov_base + n;
+			iov[first].iov_len -= (size_t)n;
+		}
 	}
 	return true;
 }
@@ -167,6 +214,8 @@ struct relay {
 	bool lost;          /* the connection failed */
 	bool ended;         /* the reply thread has stopped */
 	bool finishing;     /* set by the request side: no more requests come */
+	bool reply_idle;    /* the reply thread waits for a request to be owed */
+	bool request_waits; /* the request side waits for replies */
 	bool open_ok;       /* the last O was answered A */
 	bool passed_failed; /* the last reply passed on was an error */
 	int64_t probe;      /* the I-2 answer, -1 refused */
@@ -217,8 +266,10 @@ static void push(struct relay *r, enum owed kind, size_t bytes)
 static void wait_until(struct relay *r, unsigned int records, size_t bytes)
 {
 	pthread_mutex_lock(&r->lock);
+	r->request_waits = true;
 	while (!r->ended && r->count > 0 && (r->count > records || r->bytes > bytes))
 		pthread_cond_wait(&r->changed, &r->lock);
+	r->request_waits = false;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -366,8 +417,10 @@ static void *reply_thread(void *arg)
 		bool got;
 
 		pthread_mutex_lock(&r->lock);
+		r->reply_idle = true;
 		while (r->count == 0 && !r->finishing)
 			pthread_cond_wait(&r->changed, &r->lock);
+		r->reply_idle = false;
 		if (r->count == 0) {
 			r->ended = true;
 			pthread_cond_broadcast(&r->changed);
@@ -394,7 +447,8 @@ static void *reply_thread(void *arg)
 		r->head = (r->head + 1) % r->capacity;
 		r->count--;
 		r->bytes -= e.bytes;
-		pthread_cond_broadcast(&r->changed);
+		if (r->request_waits)
+			pthread_cond_broadcast(&r->changed);
 		pthread_mutex_unlock(&r->lock);
 	}
 }
@@ -829,6 +883,31 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				r->room_left -= (int64_t)(count + RECORD_OVERHEAD);
 			wait_until(r, r->limits.records - 1,
 			           count >= r->limits.bytes ? 0 : r->limits.bytes - (size_t)count);
+			if (count <= CHUNK) {
+				/* The whole record in hand: the program hears A at once and makes
+				 * its next one while this one goes out, header and data in one
+				 * call. */
+				if (!reader_ensure(&r->program_in, (size_t)count))
+					break;
+				char answer[32];
+				int n = snprintf(answer, sizeof(answer), "A%" PRIu64 "\n", count);
+
+				push(r, OWED_WRITE, (size_t)count);
+				pthread_mutex_lock(&r->lock);
+				r->writes_sent++;
+				if (r->reply_idle)
+					pthread_cond_broadcast(&r->changed);
+				pthread_mutex_unlock(&r->lock);
+				write_all(STDOUT_FILENO, answer, (size_t)n);
+				if (!r->lost && !send_with_header(sock, request, length,
+				                                  &r->program_in, (size_t)count)) {
+					pthread_mutex_lock(&r->lock);
+					r->lost = true;
+					pthread_mutex_unlock(&r->lock);
+				}
+				r->program_in.start += (size_t)count;
+				continue;
+			}
 			send_request(r, request, length);
 			if (!r->lost) {
 				bool failed = false;
