@@ -88,8 +88,7 @@ static bool write_all(int fd, const void *data, size_t length)
 {
 	const char *p = data;
 
-	/* write(2), not send(MSG_NOSIGNAL): rmt-connect ignores SIGPIPE, and stdout may be a pipe.
-	 */
+	/* write(2) for sockets too: rmt-connect ignores SIGPIPE. */
 	while (length > 0) {
 		ssize_t n = write(fd, p, length);
 
