@@ -7,6 +7,15 @@
  * already answered, and passes the others to the program. Every request that
  * is not a W waits until the queue is empty, so its reply is the next thing
  * the program reads and nothing overtakes it.
+ *
+ * Reads are read ahead when the server agrees (I-2 READ): after two R of the
+ * same size in a row the relay sends more of them, and the reply thread hands
+ * each reply to the program only when the program asks for it. The server
+ * stops at a filemark or an error and cancels the reads sent after it, so an
+ * error reaches the program at the read that met it. Before any other request
+ * the reads the program did not ask for are given back: the drive is put back
+ * where the program's last read left it (QFA: the tape block, or the file
+ * offset, taken when the reading ahead began).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "number.h"
@@ -80,17 +90,62 @@ static bool write_all(int fd, const void *data, size_t length)
 {
 	const char *p = data;
 
+	/* write(2) for sockets too: rmt-connect ignores SIGPIPE. */
 	while (length > 0) {
-		ssize_t n = send(fd, p, length, MSG_NOSIGNAL);
+		ssize_t n = write(fd, p, length);
 
-		if (n < 0 && errno == ENOTSOCK)
-			n = write(fd, p, length);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return false;
 		p += n;
 		length -= (size_t)n;
+	}
+	return true;
+}
+
+/* At least count (<= CHUNK) bytes buffered in r; false when r ends first. */
+static bool reader_ensure(struct reader *r, size_t count)
+{
+	if (r->end - r->start >= count)
+		return true;
+	memmove(r->buffer, r->buffer + r->start, r->end - r->start);
+	r->end -= r->start;
+	r->start = 0;
+	while (r->end < count) {
+		ssize_t n = read(r->fd, r->buffer + r->end, sizeof(r->buffer) - r->end);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		r->end += (size_t)n;
+	}
+	return true;
+}
+
+/* header and then count bytes buffered in r, in one call where the socket takes them. */
+static bool send_with_header(int fd, const char *header, size_t length, struct reader *r,
+                             size_t count)
+{
+	struct iovec iov[2] = {{(void *)header, length}, {r->buffer + r->start, count}};
+	int first = 0;
+
+	while (first < 2) {
+		ssize_t n = writev(fd, iov + first, 2 - first);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		while (first < 2 && (size_t)n >= iov[first].iov_len) {
+			n -= (ssize_t)iov[first].iov_len;
+			first++;
+		}
+		if (first < 2) {
+			iov[first].iov_base = (char *)iov[first].iov_base + n;
+			iov[first].iov_len -= (size_t)n;
+		}
 	}
 	return true;
 }
@@ -125,18 +180,20 @@ static bool parse_count(const char *line, uint64_t *value)
 /* ------------------------------------------------------------------ shared state */
 
 enum owed {
-	OWED_WRITE,     /* a W the program has had A for: check and swallow */
-	OWED_PASS,      /* pass the reply on: status line, and an error's text */
-	OWED_PASS_DATA, /* R or S: an A reply carries that many bytes */
-	OWED_OPEN,      /* O: pass it on and note whether it worked */
-	OWED_REPLACE,   /* C after a failed W: the program gets the failure instead */
-	OWED_PROBE,     /* I-2: ours, swallowed */
+	OWED_WRITE,      /* a W the program has had A for: check and swallow */
+	OWED_PASS,       /* pass the reply on: status line, and an error's text */
+	OWED_PASS_DATA,  /* R or S: an A reply carries that many bytes */
+	OWED_OPEN,       /* O: pass it on and note whether it worked */
+	OWED_REPLACE,    /* C after a failed W: the program gets the failure instead */
+	OWED_PROBE,      /* I-2 and our other queries: swallowed */
+	OWED_READ_AHEAD, /* an R of ours: to the program when it asks, else given back */
 };
 
 struct entry {
 	enum owed kind;
 	size_t bytes;
 	uint64_t ordinal; /* OWED_WRITE: which of the program's writes */
+	bool data;        /* OWED_PROBE: an A reply carries that many bytes (S) */
 };
 
 struct relay {
@@ -153,17 +210,38 @@ struct relay {
 	bool lost;          /* the connection failed */
 	bool ended;         /* the reply thread has stopped */
 	bool finishing;     /* set by the request side: no more requests come */
+	bool reply_idle;    /* the reply thread waits for a request to be owed */
+	bool request_waits; /* the request side waits for replies */
 	bool open_ok;       /* the last O was answered A */
 	bool passed_failed; /* the last reply passed on was an error */
 	int64_t probe;      /* the I-2 answer, -1 refused */
-	int failed_errno;   /* a W failed and the program has not heard yet */
+	int probe_errno;    /* and its errno when refused */
+	bool reads_stopped; /* an R met a filemark or failed: the server cancels R until
+	                       another request */
+
+	/* Reading ahead. Request side: the run; both: asked, given, giving_back. */
+	bool ahead;          /* a run of reads ahead is on */
+	uint64_t ahead_size; /* the R count of the run */
+	uint64_t ahead_sent, asked, given;
+	int64_t ahead_base;   /* QFA position where the run began */
+	bool ahead_on_file;   /* the base is a byte offset (else a tape block) */
+	uint64_t given_bytes; /* bytes handed to the program in the run */
+	bool stop_seen;       /* a reply of the run was a filemark or an error */
+	uint64_t stop_index;  /* which one (0: the run's first) */
+	bool giving_back;     /* swallow the rest of the run */
+	int ahead_error;      /* an error a read ahead met that the program never asked for */
+	char ahead_error_text[TEXT_MAX];
+	int failed_errno; /* a W failed and the program has not heard yet */
 	char failed_text[TEXT_MAX];
 	bool failure_burst; /* replies after it are the server's discards */
 	uint64_t discarded; /* records the program was told of and that were not written */
 	uint64_t writes_sent, writes_confirmed;
 	uint64_t writes_requested; /* request side: the program's W requests so far */
-	int64_t room_left; /* request side: bytes surely left before early warning, -1 none */
-	int replace_errno; /* what OWED_REPLACE answers */
+	int64_t room_left;  /* request side: bytes surely left before early warning, -1 none */
+	bool read_ahead_ok; /* request side: the server agreed to cancel reads (I-2 READ) */
+	bool kind_known;    /* request side, since the last O: ahead_on_file is known */
+	bool ahead_refused; /* request side, since the last O: no position to give back to */
+	int replace_errno;  /* what OWED_REPLACE answers */
 	char replace_text[TEXT_MAX];
 
 	struct reader server;
@@ -184,8 +262,10 @@ static void push(struct relay *r, enum owed kind, size_t bytes)
 static void wait_until(struct relay *r, unsigned int records, size_t bytes)
 {
 	pthread_mutex_lock(&r->lock);
+	r->request_waits = true;
 	while (!r->ended && r->count > 0 && (r->count > records || r->bytes > bytes))
 		pthread_cond_wait(&r->changed, &r->lock);
+	r->request_waits = false;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -211,6 +291,44 @@ static void tell_failure(const struct relay *r, uint64_t ordinal)
 	        "at its next write, filemark or close",
 	        r->program, ordinal, r->failed_text, r->failed_errno);
 	fputs("\n", stderr);
+}
+
+/*
+ * A reply to a read sent ahead: to the program once it asks for it, or
+ * swallowed when the run is given back. False when the connection failed.
+ */
+static bool take_read_ahead(struct relay *r, const char *line, size_t length, bool ok, int error,
+                            uint64_t value, const char *text)
+{
+	bool out_failed = false, deliver;
+
+	pthread_mutex_lock(&r->lock);
+	if ((!ok || value == 0) && !r->stop_seen) {
+		/* The server cancels the reads after this one: the drive stays here. */
+		r->stop_seen = true;
+		r->stop_index = r->given;
+	}
+	while (!r->giving_back && r->asked == r->given)
+		pthread_cond_wait(&r->changed, &r->lock);
+	deliver = !r->giving_back;
+	if (deliver) {
+		r->given++;
+		if (ok)
+			r->given_bytes += value;
+	} else if (!ok && error != ECANCELED && r->ahead_error == 0) {
+		r->ahead_error = error;
+		snprintf(r->ahead_error_text, sizeof(r->ahead_error_text), "%.*s",
+		         (int)strcspn(text, "\n"), text);
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (!deliver)
+		return !ok || value == 0 || reader_copy(&r->server, -1, value, &out_failed);
+	if (!write_all(STDOUT_FILENO, line, length) ||
+	    (!ok && !write_all(STDOUT_FILENO, text, strlen(text))))
+		out_failed = true;
+	if (ok && value > 0)
+		return reader_copy(&r->server, out_failed ? -1 : STDOUT_FILENO, value, &out_failed);
+	return true;
 }
 
 /* One reply for entry e. False when the connection failed. */
@@ -253,8 +371,15 @@ static bool take_reply(struct relay *r, const struct entry *e)
 		return true;
 	case OWED_PROBE:
 		r->probe = ok ? reply.value : PROBE_REFUSED;
+		r->probe_errno = ok ? 0 : wire_errno(reply.value);
 		r->failure_burst = false;
+		r->reads_stopped = false;
+		if (ok && e->data && value > 0)
+			return reader_copy(&r->server, -1, value, &out_failed);
 		return true;
+	case OWED_READ_AHEAD:
+		return take_read_ahead(r, line, (size_t)n, ok, ok ? 0 : wire_errno(reply.value),
+		                       value, text);
 	case OWED_REPLACE:
 		reply_error(r->replace_errno, r->replace_text);
 		return true;
@@ -267,6 +392,10 @@ static bool take_reply(struct relay *r, const struct entry *e)
 	}
 	/* A request other than W: the server has stopped discarding. */
 	r->failure_burst = false;
+	if (e->kind == OWED_PASS_DATA && line[0] != RMT_REPLY_FATAL && (!ok || value == 0))
+		r->reads_stopped = true; /* (an S reply too: harmless, it only asks once more) */
+	else if (e->kind != OWED_PASS_DATA)
+		r->reads_stopped = false;
 	r->passed_failed = !ok;
 	if (!write_all(STDOUT_FILENO, line, (size_t)n) ||
 	    (!ok && !write_all(STDOUT_FILENO, text, strlen(text))))
@@ -285,8 +414,10 @@ static void *reply_thread(void *arg)
 		bool got;
 
 		pthread_mutex_lock(&r->lock);
+		r->reply_idle = true;
 		while (r->count == 0 && !r->finishing)
 			pthread_cond_wait(&r->changed, &r->lock);
+		r->reply_idle = false;
 		if (r->count == 0) {
 			r->ended = true;
 			pthread_cond_broadcast(&r->changed);
@@ -302,7 +433,9 @@ static void *reply_thread(void *arg)
 		if (!got) {
 			r->lost = r->ended = true;
 			/* A request the program waits on gets its answer: the link is gone. */
-			if (e.kind != OWED_WRITE && e.kind != OWED_PROBE)
+			if ((e.kind != OWED_WRITE && e.kind != OWED_PROBE &&
+			     e.kind != OWED_READ_AHEAD) ||
+			    (e.kind == OWED_READ_AHEAD && r->asked > r->given))
 				reply_error(EIO, "Connection to the server lost");
 			pthread_cond_broadcast(&r->changed);
 			pthread_mutex_unlock(&r->lock);
@@ -311,7 +444,8 @@ static void *reply_thread(void *arg)
 		r->head = (r->head + 1) % r->capacity;
 		r->count--;
 		r->bytes -= e.bytes;
-		pthread_cond_broadcast(&r->changed);
+		if (r->request_waits)
+			pthread_cond_broadcast(&r->changed);
 		pthread_mutex_unlock(&r->lock);
 	}
 }
@@ -341,27 +475,206 @@ static int argument_lines(int letter)
 	}
 }
 
-/* One request of ours (I-2, I-3): its A value, or PROBE_REFUSED. */
+/*
+ * One request of ours, its reply swallowed (data: an A reply carries that many
+ * bytes): its A value, or PROBE_REFUSED with the errno in probe_errno.
+ */
+static int64_t query(struct relay *r, const char *request, size_t length, bool data)
+{
+	r->probe = PROBE_REFUSED;
+	r->probe_errno = EIO;
+	pthread_mutex_lock(&r->lock);
+	r->ring[(r->head + r->count) % r->capacity] =
+	    (struct entry){.kind = OWED_PROBE, .data = data};
+	r->count++;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	if (!write_all(r->sock, request, length)) {
+		pthread_mutex_lock(&r->lock);
+		r->lost = true;
+		pthread_mutex_unlock(&r->lock);
+	}
+	drain(r);
+	return r->probe;
+}
+
+/* I-2, I-3: its A value, or PROBE_REFUSED. */
 static int64_t ask(struct relay *r, int op, int count)
 {
 	char request[32];
 	int n = snprintf(request, sizeof(request), "%c%d\n%d\n", RMT_CMD_IOCTL, op, count);
 
-	r->probe = PROBE_REFUSED;
-	push(r, OWED_PROBE, 0);
-	pthread_cond_broadcast(&r->changed);
-	if (!write_all(r->sock, request, (size_t)n))
-		return PROBE_REFUSED;
-	drain(r);
-	return r->probe;
+	return query(r, request, (size_t)n, false);
 }
 
-/* Ask for discarding after a failure and the room query; true when the server agrees. */
+/*
+ * Ask for discarding after a failure, the room query and cancelled reads; true
+ * when the server agrees to the first two (a window of writes), read_ahead_ok
+ * when to the third.
+ */
 static bool probe(struct relay *r)
 {
-	int64_t granted = ask(r, RMT_IOCTL_PIPELINE, RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM);
+	int64_t granted = ask(r, RMT_IOCTL_PIPELINE,
+	                      RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM | RMT_PIPELINE_READ);
 
+	r->read_ahead_ok = granted >= 0 && (granted & RMT_PIPELINE_READ);
 	return granted >= 0 && (granted & RMT_PIPELINE_DISCARD) && (granted & RMT_PIPELINE_ROOM);
+}
+
+/* ------------------------------------------------------------------ reading ahead */
+
+static void send_request(struct relay *r, const char *bytes, size_t length);
+
+/* Has the program had the run's filemark or error? Then nothing is left to give back. */
+static bool past_the_stop(struct relay *r)
+{
+	bool past;
+
+	pthread_mutex_lock(&r->lock);
+	past = r->stop_seen && r->stop_index < r->given;
+	pthread_mutex_unlock(&r->lock);
+	return past;
+}
+
+/*
+ * Begin a run of reads of size bytes: where the drive is now (QFA, L whence 10:
+ * a tape block, or a file offset), and once after each O whether it is a tape
+ * (S answers ENOTTY on a file). False when the server cannot say: no reading
+ * ahead until the next O.
+ */
+static bool start_reading_ahead(struct relay *r, uint64_t size)
+{
+	static const char where[] = "L0\n10\n";
+	int64_t base;
+
+	if (!r->kind_known) {
+		int64_t status = query(r, "S", 1, true);
+
+		r->ahead_on_file = status == PROBE_REFUSED && r->probe_errno == ENOTTY;
+		r->kind_known = status != PROBE_REFUSED || r->ahead_on_file;
+		if (!r->kind_known) {
+			r->ahead_refused = true;
+			return false;
+		}
+	}
+	base = query(r, where, sizeof(where) - 1, false);
+	if (base < 0 || r->lost) {
+		r->ahead_refused = true;
+		return false;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->ahead = true;
+	r->ahead_size = size;
+	r->ahead_base = base;
+	r->ahead_sent = r->asked = r->given = r->given_bytes = 0;
+	r->stop_seen = r->giving_back = false;
+	r->ahead_error = 0;
+	pthread_mutex_unlock(&r->lock);
+	return true;
+}
+
+/* Keep the window full of reads, until a reply of the run met a filemark or an error. */
+static void top_up(struct relay *r)
+{
+	char request[32];
+	int n = snprintf(request, sizeof(request), "%c%" PRIu64 "\n", RMT_CMD_READ, r->ahead_size);
+
+	for (;;) {
+		bool more;
+
+		pthread_mutex_lock(&r->lock);
+		more = !r->lost && !r->stop_seen &&
+		       (r->ahead_sent <= r->asked || (r->count < r->limits.records &&
+		                                      r->bytes + r->ahead_size <= r->limits.bytes));
+		if (more) {
+			r->ring[(r->head + r->count) % r->capacity] =
+			    (struct entry){.kind = OWED_READ_AHEAD, .bytes = (size_t)r->ahead_size};
+			r->count++;
+			r->bytes += (size_t)r->ahead_size;
+			r->ahead_sent++;
+			pthread_cond_broadcast(&r->changed);
+		}
+		pthread_mutex_unlock(&r->lock);
+		if (!more)
+			return;
+		send_request(r, request, (size_t)n);
+	}
+}
+
+/* The program's R of the run's size: the next reply is its answer. */
+static void ask_read(struct relay *r)
+{
+	bool unanswered;
+
+	pthread_mutex_lock(&r->lock);
+	r->asked++;
+	unanswered = r->ended;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	if (unanswered)
+		reply_error(EIO, "Connection to the server lost");
+}
+
+/*
+ * End the run: the replies the program did not ask for are swallowed and the
+ * drive is put back where its last read left it. False when it could not be.
+ */
+static bool give_back(struct relay *r)
+{
+	char request[64];
+	bool needed;
+	int64_t target;
+	int n;
+
+	pthread_mutex_lock(&r->lock);
+	r->giving_back = true;
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	drain(r);
+	pthread_mutex_lock(&r->lock);
+	r->giving_back = false;
+	r->ahead = false;
+	needed = r->ahead_sent > r->given && !(r->stop_seen && r->stop_index < r->given);
+	target = r->ahead_base + (int64_t)(r->ahead_on_file ? r->given_bytes : r->given);
+	r->reads_stopped = r->stop_seen;
+	pthread_mutex_unlock(&r->lock);
+	if (r->lost)
+		return false;
+	if (r->ahead_error != 0)
+		fprintf(stderr,
+		        "%s: a read ahead met an error the program did not ask for: %s (E%d); "
+		        "the drive is put back before it\n",
+		        r->program, r->ahead_error_text, r->ahead_error);
+	if (!needed)
+		return true;
+	/*
+	 * A file: an absolute seek; a tape: QFA's locate to the block it gave. Both
+	 * offset first, so a block of 1 or 2 is not read as a whence-first seek.
+	 */
+	if (r->ahead_on_file)
+		n = snprintf(request, sizeof(request), "%c%" PRId64 "\nSEEK_SET\n", RMT_CMD_SEEK,
+		             target);
+	else
+		n = snprintf(request, sizeof(request), "%c%" PRId64 "\n11\n", RMT_CMD_SEEK, target);
+	if (query(r, request, (size_t)n, false) != PROBE_REFUSED)
+		return true;
+	fprintf(stderr,
+	        "%s: the drive could not be put back after reading ahead (to %s %" PRId64
+	        "): E%d\n",
+	        r->program, r->ahead_on_file ? "offset" : "block", target, r->probe_errno);
+	return false;
+}
+
+/* The server cancels reads after one that met a filemark or failed: end that. */
+static void end_stopped_reads(struct relay *r)
+{
+	bool stopped;
+
+	pthread_mutex_lock(&r->lock);
+	stopped = r->reads_stopped;
+	pthread_mutex_unlock(&r->lock);
+	if (stopped)
+		probe(r);
 }
 
 /*
@@ -428,6 +741,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 	pthread_t thread;
 	char request[LINE_MAX_BYTES * 2 + 2];
 	bool windowed = false, told_classic = false, rearm = false, near_end = false;
+	uint64_t last_read_size = 0;
 	int status = 0;
 
 	if (r == NULL) {
@@ -488,6 +802,47 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 		if (letter == RMT_CMD_WRITE)
 			r->writes_requested++;
 
+		if (letter == RMT_CMD_READ && parse_count(request + 1, &count)) {
+			if (r->ahead && (count != r->ahead_size || past_the_stop(r))) {
+				last_read_size = r->ahead_size;
+				if (!give_back(r) && !r->lost) {
+					reply_error(
+					    EIO,
+					    "The drive could not be put back after reading ahead");
+					continue;
+				}
+			}
+			if (r->ahead && !r->lost) {
+				ask_read(r);
+				top_up(r);
+				continue;
+			}
+			/* Two reads of one size in a row: read ahead. */
+			if (r->read_ahead_ok && !r->ahead_refused && !r->lost && count > 0 &&
+			    count == last_read_size && start_reading_ahead(r, count)) {
+				ask_read(r);
+				top_up(r);
+				continue;
+			}
+			last_read_size = count;
+			end_stopped_reads(r);
+			count = 0;
+		} else {
+			last_read_size = 0;
+			if (r->ahead && !give_back(r) && !r->lost) {
+				if (letter == RMT_CMD_WRITE && parse_count(request + 1, &count)) {
+					bool ignored = false;
+
+					if (!reader_copy(&r->program_in, -1, count, &ignored))
+						break;
+				}
+				reply_error(EIO,
+				            "The drive could not be put back after reading ahead");
+				continue;
+			}
+			count = 0;
+		}
+
 		if (letter == RMT_CMD_WRITE && windowed && parse_count(request + 1, &count)) {
 			error = take_failure(r, text, sizeof(text));
 			if (error == 0 && r->lost) {
@@ -525,6 +880,31 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				r->room_left -= (int64_t)(count + RECORD_OVERHEAD);
 			wait_until(r, r->limits.records - 1,
 			           count >= r->limits.bytes ? 0 : r->limits.bytes - (size_t)count);
+			if (count <= CHUNK) {
+				/* The whole record in hand: the program hears A at once and makes
+				 * its next one while this one goes out, header and data in one
+				 * call. */
+				if (!reader_ensure(&r->program_in, (size_t)count))
+					break;
+				char answer[32];
+				int n = snprintf(answer, sizeof(answer), "A%" PRIu64 "\n", count);
+
+				push(r, OWED_WRITE, (size_t)count);
+				pthread_mutex_lock(&r->lock);
+				r->writes_sent++;
+				if (r->reply_idle)
+					pthread_cond_broadcast(&r->changed);
+				pthread_mutex_unlock(&r->lock);
+				write_all(STDOUT_FILENO, answer, (size_t)n);
+				if (!r->lost && !send_with_header(sock, request, length,
+				                                  &r->program_in, (size_t)count)) {
+					pthread_mutex_lock(&r->lock);
+					r->lost = true;
+					pthread_mutex_unlock(&r->lock);
+				}
+				r->program_in.start += (size_t)count;
+				continue;
+			}
 			send_request(r, request, length);
 			if (!r->lost) {
 				bool failed = false;
@@ -612,6 +992,10 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 		/* A W that failed one at a time also makes the server discard: end that. */
 		if (letter == RMT_CMD_WRITE && windowed && r->passed_failed)
 			rearm = true;
+		if (letter == RMT_CMD_OPEN) {
+			r->kind_known = r->ahead_refused = false;
+			r->read_ahead_ok = false;
+		}
 		if (letter == RMT_CMD_OPEN && r->open_ok && !r->lost) {
 			const char *why = NULL;
 
@@ -633,6 +1017,8 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 
 end_of_requests:
 	/* The program is done: the last replies are matched, then the server hears EOF. */
+	if (r->ahead)
+		give_back(r);
 	drain(r);
 	shutdown(sock, SHUT_WR);
 	pthread_mutex_lock(&r->lock);

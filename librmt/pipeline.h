@@ -9,6 +9,9 @@
  * flight is answered (so reads, seeks, status and tape operations see the
  * drive exactly where a classic client would), then goes through unchanged.
  *
+ * Reads of one size in a row are read ahead when the server agrees (I-2
+ * READ) and the drive is given back before anything else (pipeline.c).
+ *
  * A W the server fails is reported on the program's next W, I or C with the
  * server's errno and text, once. The server must have agreed (I-2) to discard
  * the records sent after a failed one; a server that does not (a classic rmt)
@@ -20,7 +23,7 @@
 #include <stddef.h>
 
 struct pipeline_limits {
-	unsigned int records; /* W requests in flight at most */
+	unsigned int records; /* W or R requests in flight at most */
 	size_t bytes;         /* their records' bytes at most */
 };
 

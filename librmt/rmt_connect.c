@@ -21,7 +21,8 @@
  *
  * With --pipeline (RMT_PIPELINE=1, "pipeline" in the file) the bytes are not
  * passed blindly: pipeline.c reads the requests, answers writes at once and
- * keeps a window of them in flight.
+ * keeps a window of them in flight, and reads ahead; over TLS it speaks to a
+ * socket pair whose other end a second thread moves through the session.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -74,8 +76,8 @@ static void usage(FILE *out)
 	        "  --key FILE           its key ($RMT_TLS_KEY)\n"
 	        "  --server-name NAME   name the server's certificate carries\n"
 	        "                       ($RMT_TLS_SERVER_NAME)\n"
-	        "  --pipeline           answer writes at once, keep a window in flight\n"
-	        "                       ($RMT_PIPELINE=1); --classic: one at a time\n"
+	        "  --pipeline           answer writes at once, read ahead, keep a window\n"
+	        "                       in flight ($RMT_PIPELINE=1); --classic: one at a time\n"
 	        "  --window R[,B]       at most R records and B bytes in flight\n"
 	        "                       ($RMT_PIPELINE_WINDOW; default %d,%u)\n"
 	        "  --help, --version    this text, the version\n"
@@ -388,12 +390,13 @@ static void tls_failed(const struct tls_client *tls, ssize_t result)
 
 /*
  * The TLS relay: one thread, the socket nonblocking. Everything TLS has is
- * written to stdout at once; stdin is read only when the last piece went up.
- * EOF on stdin ends the session (the client has read its replies by then: rmt
- * is strictly request and reply); the caller frees it, with a TLS close when
- * this returns 0.
+ * written to out at once; in is read only when the last piece went up. EOF on
+ * in ends the session (the client has read its replies by then: rmt is
+ * strictly request and reply, and the pipelined relay drains before its EOF);
+ * the caller frees it, with a TLS close when this returns 0. in and out are
+ * stdin and stdout, or the pipelined relay's end of a socket pair.
  */
-static int shovel_tls(struct tls_client *tls, int sock)
+static int shovel_tls(struct tls_client *tls, int sock, int in, int out)
 {
 	static char up[COPY_BUFFER_SIZE], down[COPY_BUFFER_SIZE];
 	size_t up_length = 0, up_offset = 0;
@@ -406,7 +409,7 @@ static int shovel_tls(struct tls_client *tls, int sock)
 		ssize_t n;
 
 		while ((n = tls_client_read(tls, down, sizeof(down), &read_wants)) > 0)
-			if (!write_all(STDOUT_FILENO, down, (size_t)n))
+			if (!write_all(out, down, (size_t)n))
 				return EXIT_CONNECT; /* the client is gone */
 		if (n == 0)
 			return 0; /* the server closed */
@@ -432,20 +435,61 @@ static int shovel_tls(struct tls_client *tls, int sock)
 		pfd[0].fd = sock;
 		pfd[0].events = (short)(read_wants | (up_length > 0 ? write_wants : 0));
 		if (input_open && up_length == 0) {
-			pfd[1].fd = STDIN_FILENO;
+			pfd[1].fd = in;
 			pfd[1].events = POLLIN;
 			count = 2;
 		}
 		if (poll(pfd, (nfds_t)count, -1) < 0 && errno != EINTR)
 			return EXIT_CONNECT;
 		if (count == 2 && pfd[1].revents != 0) {
-			n = read(STDIN_FILENO, up, sizeof(up));
+			n = read(in, up, sizeof(up));
 			if (n > 0)
 				up_length = (size_t)n;
 			else if (n == 0 || errno != EINTR)
 				input_open = false;
 		}
 	}
+}
+
+/* The pipelined relay over TLS: pipeline.c speaks to one end of a socket pair,
+ * this thread moves the other end's bytes through the TLS session. */
+struct tls_pump {
+	struct tls_client *tls;
+	int sock, end;
+	int result;
+};
+
+static void *tls_pump_thread(void *arg)
+{
+	struct tls_pump *pump = arg;
+
+	pump->result = shovel_tls(pump->tls, pump->sock, pump->end, pump->end);
+	/* The server closed or the link failed: the relay reads EOF and says what was lost. */
+	shutdown(pump->end, SHUT_RDWR);
+	return NULL;
+}
+
+static int pipeline_over_tls(struct tls_client *tls, int sock, const struct pipeline_limits *limits)
+{
+	struct tls_pump pump = {.tls = tls, .sock = sock};
+	pthread_t thread;
+	int pair[2], status;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		fprintf(stderr, "%s: socketpair: %s\n", program, strerror(errno));
+		return EXIT_CONNECT;
+	}
+	pump.end = pair[1];
+	if (pthread_create(&thread, NULL, tls_pump_thread, &pump) != 0) {
+		fprintf(stderr, "%s: cannot start the TLS relay\n", program);
+		return EXIT_CONNECT;
+	}
+	status = pipeline_relay(pair[0], limits, program);
+	shutdown(pair[0], SHUT_WR); /* (done by the relay too): the pump's EOF */
+	pthread_join(thread, NULL);
+	close(pair[0]);
+	close(pair[1]);
+	return status != 0 ? status : pump.result;
 }
 
 /* The first that is set: an option, the environment, the configuration file. */
@@ -620,11 +664,11 @@ int main(int argc, char **argv)
 			        why[0] != '\0' ? why : strerror(-result));
 			exit(EXIT_CONNECT);
 		}
-		if (pipeline)
-			fprintf(stderr, "%s: no pipelining over TLS: classic request and reply\n",
-			        program);
 		connect_settings_free(&file);
-		result = shovel_tls(session, sock);
+		if (pipeline)
+			result = pipeline_over_tls(session, sock, &limits);
+		else
+			result = shovel_tls(session, sock, STDIN_FILENO, STDOUT_FILENO);
 		/* A TLS close only when our side ended the session cleanly. */
 		tls_client_free(session, result == 0);
 		return result;

@@ -10,6 +10,7 @@ unsigned int pipeline_negotiate(struct pipeline_state *state, int wanted)
 	state->granted = wanted > 0 ? (unsigned int)wanted & RMT_PIPELINE_SUPPORTED : 0;
 	state->discarding = false;
 	state->discarded = 0;
+	state->reads_stopped = false;
 	return state->granted;
 }
 
@@ -27,10 +28,23 @@ void pipeline_write_failed(struct pipeline_state *state)
 		state->discarding = true;
 }
 
-uint64_t pipeline_other_request(struct pipeline_state *state)
+bool pipeline_discards_read(const struct pipeline_state *state)
+{
+	return state->reads_stopped;
+}
+
+void pipeline_read_stopped(struct pipeline_state *state)
+{
+	if (state->granted & RMT_PIPELINE_READ)
+		state->reads_stopped = true;
+}
+
+uint64_t pipeline_other_request(struct pipeline_state *state, bool is_read)
 {
 	uint64_t discarded = state->discarded;
 
+	if (!is_read)
+		state->reads_stopped = false;
 	state->discarding = false;
 	state->discarded = 0;
 	return discarded;

@@ -197,6 +197,8 @@ static void reply_failure(struct session *s, int error, const char *text)
 
 	if (s->request.command == PROTO_WRITE)
 		pipeline_write_failed(&s->pipeline);
+	else if (s->request.command == PROTO_READ)
+		pipeline_read_stopped(&s->pipeline);
 	session_send(s, header, n, NULL, 0);
 }
 
@@ -908,7 +910,8 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 		return;
 	}
 	if (request->command != PROTO_WRITE) {
-		uint64_t discarded = pipeline_other_request(&s->pipeline);
+		uint64_t discarded =
+		    pipeline_other_request(&s->pipeline, request->command == PROTO_READ);
 
 		if (discarded > 0)
 			log_info("session %u: %" PRIu64 " records discarded after a failed write",
@@ -916,6 +919,12 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 	}
 	if (request->command == PROTO_WRITE) {
 		handle_write_header(s, request);
+		return;
+	}
+	if (request->command == PROTO_READ && request->error == 0 &&
+	    pipeline_discards_read(&s->pipeline)) {
+		/* Read ahead past a filemark or an error: the drive stays where it stopped. */
+		reply_failure(s, ECANCELED, "Not read: an earlier read met a filemark or failed");
 		return;
 	}
 	if (request->error != 0) {
@@ -1056,10 +1065,12 @@ static void reply_for_job(struct session *s, const struct job *job)
 	medium_success(s->drive);
 	switch (request->command) {
 	case PROTO_READ:
-		if (job->result > 0)
+		if (job->result > 0) {
 			session_record(s, job->buffer, (size_t)job->result, false);
-		else
+		} else {
 			medium_filemarks(s->drive, false, 1);
+			pipeline_read_stopped(&s->pipeline);
+		}
 		if (job->socket >= 0 && job->result > 0)
 			session_send_rest(s, job);
 		else

@@ -37,12 +37,16 @@
  * I-2\n<flags>\n asks for pipelining support; rmtd answers A<flags granted>,
  * classic servers an error (doc/protocol.md). DISCARD: after a W fails,
  * the W requests already in flight are answered ECANCELED and not written,
- * until the next request that is not a W.
+ * until the next request that is not a W. READ: after an R that meets a
+ * filemark (A0) or fails, the R requests already in flight are answered
+ * ECANCELED without touching the device, until the next request that is not
+ * an R; so a client reading ahead never reads past where a classic one stops.
  */
 #define RMT_IOCTL_PIPELINE     -2
 #define RMT_PIPELINE_DISCARD   0x1
 #define RMT_PIPELINE_ROOM      0x2 /* I-3 is understood */
-#define RMT_PIPELINE_SUPPORTED (RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM)
+#define RMT_PIPELINE_READ      0x4
+#define RMT_PIPELINE_SUPPORTED (RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM | RMT_PIPELINE_READ)
 /*
  * I-3\n0\n, once agreed: A<bytes the medium takes before early warning>, A-1
  * when it has no such limit (a file, a virtual tape without a capacity), or

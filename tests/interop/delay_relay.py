@@ -53,9 +53,11 @@ class Direction:
             self.writer.write(data)
             await self.writer.drain()
             if self.rate:
-                # A token bucket: the link's time for these bytes, slept in one go
-                # once ahead by a few milliseconds (fine-grained sleeps cost more).
-                next_free = max(next_free, now) + len(data) / self.rate
+                # The link is busy until next_free: it starts these bytes when they
+                # are due or when it is free, whichever is later, never when this
+                # task woke (a late wake-up must not slow the link down). Slept in
+                # one go once ahead by a few milliseconds (fine-grained sleeps cost more).
+                next_free = max(next_free, due) + len(data) / self.rate
                 wait = next_free - time.monotonic()
                 if wait > 0.002:
                     await asyncio.sleep(wait)

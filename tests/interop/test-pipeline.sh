@@ -11,6 +11,9 @@
 # at least every record the server confirmed, as a prefix of the archive, and
 # rmt-connect says how many the program was told of that were not confirmed.
 # A classic server (rmt-tar) gets no window, and rmt-connect says so.
+# Reading ahead: a script of reads, filemarks, a bad record, seeks and tape
+# operations gets the same answers pipelined as classic (read_ahead.py); tar
+# -t/-x and restore (one volume, and dump -M's two) read ahead over 10 ms.
 . "$(dirname "$0")/lib.sh"
 
 require_server
@@ -143,6 +146,37 @@ python3 -c 'import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if (c-b)*3 < (
 	"$t0" "$t1" "$t2" ||
 	fail "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
 ok "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
+
+# ------------------------------------------------------------------ reading ahead
+check "reading ahead answers as a classic client's drive: records, filemark, error, position"
+"$VTAPE" create "$SPOOL/ahead.tap" >/dev/null
+python3 "$INTEROP_DIR/read_ahead.py" "$CONNECT" "$SPOOL" "$DAEMON_PORT" "$FAST" \
+	>"$WORK/ahead.out" 2>"$WORK/ahead.err" || fail "$(cat "$WORK/ahead.out" "$WORK/ahead.err")"
+ok "$(wc -l <"$WORK/ahead.out") requests alike"
+
+check "tar -t and tar -x read ahead over a 10 ms round trip: faster than classic, the same files"
+tar -b 20 -cf "$WORK/local.tar" -C "$SRC" .
+"$VTAPE" create "$SPOOL/read.tap" >/dev/null
+must_succeed "tar -c" env RMT_PORT="$FAST" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
+	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$SPOOL/read.tap.rewind" -C "$SRC" .
+t0=$(date +%s.%N)
+must_succeed "classic tar -t" env RMT_PORT="$SLOW" RMT_PIPELINE=0 RMT_CONNECT_CONFIG=/dev/null \
+	tar --rsh-command="$CONNECT" -b 20 -tf "localhost:$SPOOL/read.tap.rewind"
+t1=$(date +%s.%N)
+must_succeed "pipelined tar -t" env RMT_PORT="$SLOW" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
+	tar --rsh-command="$CONNECT" -b 20 -tf "localhost:$SPOOL/read.tap.rewind"
+t2=$(date +%s.%N)
+tar -tf "$WORK/local.tar" | cmp -s - "$WORK/client.out" || fail "tar -t lists other files"
+python3 -c 'import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if (c-b)*3 < (b-a) else 1)' \
+	"$t0" "$t1" "$t2" ||
+	fail "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
+mkdir "$WORK/extracted"
+(cd "$WORK/extracted" && must_succeed "pipelined tar -x" env RMT_PORT="$SLOW" RMT_PIPELINE=1 \
+	RMT_CONNECT_CONFIG=/dev/null tar --rsh-command="$CONNECT" -b 20 \
+	-xf "localhost:$SPOOL/read.tap.rewind")
+diff -r "$SRC" "$WORK/extracted" >"$WORK/diff.out" 2>&1 ||
+	fail "extracted tree differs: $(head -n 5 "$WORK/diff.out")"
+ok "tar -t classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
 
 # ------------------------------------------------------------------ a failure mid-window
 check "write 40 fails on the server: tar hears EIO at a later write, the tape ends before it"
@@ -318,11 +352,27 @@ if [ "$(id -u)" -eq 0 ] && command -v dump >/dev/null && command -v unshare >/de
 		sh "$RUNDUMP" dump -0 -D "$WORK/dumpdates" \
 		-f "localhost:$SPOOL/level0.dump" "$IMG"
 	mkdir "$WORK/restored"
-	(cd "$WORK/restored" && must_succeed "restore -r" env RMT_PORT="$FAST" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null env RSH="$CONNECT" \
+	(cd "$WORK/restored" && must_succeed "restore -r" env RMT_PORT="$SLOW" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null env RSH="$CONNECT" \
 		restore -r -f "localhost:$SPOOL/level0.dump")
 	diff -r -x lost+found -x restoresymtable "$SRC" "$WORK/restored" >"$WORK/diff.out" 2>&1 ||
 		fail "restored tree differs: $(head -n 5 "$WORK/diff.out")"
-	ok
+	ok "restore read ahead over a 10 ms round trip"
+
+	# dump -M -B: volumes of 2000 KiB named PREFIX001, PREFIX002, ...; restore -M reads them in turn.
+	check "dump -0 -M over two volumes pipelined, restore -r -M reads both back through a 10 ms link"
+	must_succeed "dump -0 -M" env RMT_PORT="$FAST" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
+		RSH="$CONNECT" sh "$RUNDUMP" dump -0 -M -B 2000 -D "$WORK/dumpdates" \
+		-f "localhost:$SPOOL/volume" "$IMG"
+	[ -s "$SPOOL/volume002" ] && [ ! -e "$SPOOL/volume003" ] ||
+		fail "dump did not write two volumes: $(ls "$SPOOL")"
+	mkdir "$WORK/restored-m"
+	(cd "$WORK/restored-m" && must_succeed "restore -r -M" env RMT_PORT="$SLOW" RMT_PIPELINE=1 \
+		RMT_CONNECT_CONFIG=/dev/null RSH="$CONNECT" restore -r -M -f "localhost:$SPOOL/volume" \
+		</dev/null)
+	grep -q 'classic request and reply' "$WORK/client.err" && fail "restore was not pipelined"
+	diff -r -x lost+found -x restoresymtable "$SRC" "$WORK/restored-m" >"$WORK/diff.out" 2>&1 ||
+		fail "restored tree differs: $(head -n 5 "$WORK/diff.out")"
+	ok "$(stat -c %s "$SPOOL/volume001") + $(stat -c %s "$SPOOL/volume002") bytes"
 
 	# dump -a writes until end of medium, retries the refused record, then goes on
 	# with the next file of -f (the second without a host: dump keeps the first's).

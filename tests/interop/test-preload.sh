@@ -468,6 +468,52 @@ run_client "$WORK/out" "$WORK/err" env RMT_PORT="$PORT" "$CONNECT" -l nobody loc
 head -c 3 "$WORK/out" | grep -q '^A0' && grep -a -q '^A5' "$WORK/out" || { od -c "$WORK/out" | head >&2; fail "replies"; }
 ok
 
+# Pipelined over TLS: through a relay that delays each way by 5 ms, tar's
+# writes are answered at once and its reads read ahead over the TLS session.
+check "rmt-connect --tls --pipeline: tar -c and -t pipelined over TLS, faster than classic"
+TLS_CONNECT=(env RMT_CONNECT_CONFIG=/dev/null "${TLS_ENV[@]}" RMT_TLS_SERVER_NAME=localhost)
+python3 "$INTEROP_DIR/delay_relay.py" --target "127.0.0.1:$TLS_PORT" --delay 5 \
+	--port-file "$WORK/tls-relay.port" >/dev/null 2>"$WORK/tls-relay.log" &
+TLS_RELAY_PID=$!
+for _ in $(seq 1 100); do
+	[ -s "$WORK/tls-relay.port" ] && break
+	sleep 0.05
+done
+TLS_RELAY=$(cat "$WORK/tls-relay.port")
+mkdir -p "$WORK/tls-src"
+head -c 2000000 /dev/urandom >"$WORK/tls-src/random.bin"
+cp -a "$WORK/src" "$WORK/tls-src/"
+(cd "$WORK" && tar -cf - tls-src | tar -tf -) | sort >"$WORK/tls-expected.list"
+tar_over_tls() { # tar_over_tls PIPELINE TAR-ARGS...: one tar through rmt-connect --tls
+	local pipeline=$1
+	shift
+	(cd "$WORK" && must_succeed "tar over TLS (RMT_PIPELINE=$pipeline)" "${TLS_CONNECT[@]}" \
+		RMT_PORT="$TLS_RELAY" RMT_PIPELINE="$pipeline" RMT_TLS=1 \
+		tar --rsh-command="$CONNECT" -b 20 "$@")
+}
+t0=$(date +%s.%N)
+tar_over_tls 0 -cf "localhost:$WORK/spool/tls-classic.tar" tls-src
+t1=$(date +%s.%N)
+tar_over_tls 1 -cf "localhost:$WORK/spool/tls-piped.tar" tls-src
+t2=$(date +%s.%N)
+grep -q 'classic request and reply' "$WORK/client.err" &&
+	fail "rmt-connect did not pipeline over TLS: $(cat "$WORK/client.err")"
+cmp -s "$WORK/spool/tls-classic.tar" "$WORK/spool/tls-piped.tar" ||
+	fail "the archive written pipelined over TLS differs from the classic one"
+python3 -c 'import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if (c-b)*3 < (b-a) else 1)' \
+	"$t0" "$t1" "$t2" || fail "writing: classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
+t3=$(date +%s.%N)
+tar_over_tls 0 -tf "localhost:$WORK/spool/tls-piped.tar"
+t4=$(date +%s.%N)
+tar_over_tls 1 -tf "localhost:$WORK/spool/tls-piped.tar"
+t5=$(date +%s.%N)
+sort "$WORK/client.out" | diff "$WORK/tls-expected.list" - >&2 || fail "tar -t pipelined over TLS"
+python3 -c 'import sys; a,b,c=map(float,sys.argv[1:]); sys.exit(0 if (c-b)*3 < (b-a) else 1)' \
+	"$t3" "$t4" "$t5" || fail "reading: classic $(echo "$t4 - $t3" | bc) s, pipelined $(echo "$t5 - $t4" | bc) s"
+kill "$TLS_RELAY_PID" 2>/dev/null || true
+wait "$TLS_RELAY_PID" 2>/dev/null || true
+ok "write classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s; read $(echo "$t4 - $t3" | bc) s, $(echo "$t5 - $t4" | bc) s"
+
 check "rmt-connect without a server: clear message, exit 255"
 rc=0
 run_client "$WORK/out" "$WORK/err" "$CONNECT" -p 1 127.0.0.1 /etc/rmt </dev/null || rc=$?

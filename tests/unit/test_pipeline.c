@@ -39,9 +39,25 @@ Test(pipeline_state, discards_after_a_failure_until_another_request)
 	pipeline_write_failed(&state);
 	cr_assert(pipeline_discards_write(&state));
 	cr_assert(pipeline_discards_write(&state));
-	cr_assert_eq(pipeline_other_request(&state), 2, "two W requests were dropped");
+	cr_assert_eq(pipeline_other_request(&state, false), 2, "two W requests were dropped");
 	cr_assert_not(pipeline_discards_write(&state), "a request other than W ends it");
-	cr_assert_eq(pipeline_other_request(&state), 0);
+	cr_assert_eq(pipeline_other_request(&state, false), 0);
+}
+
+Test(pipeline_state, reads_stop_at_a_filemark_until_a_request_other_than_r)
+{
+	struct pipeline_state state = {0};
+
+	pipeline_read_stopped(&state);
+	cr_assert_not(pipeline_discards_read(&state), "a classic session reads every R");
+	pipeline_negotiate(&state, RMT_PIPELINE_DISCARD | RMT_PIPELINE_READ);
+	cr_assert_not(pipeline_discards_read(&state));
+	pipeline_read_stopped(&state);
+	cr_assert(pipeline_discards_read(&state));
+	pipeline_other_request(&state, true);
+	cr_assert(pipeline_discards_read(&state), "an R read ahead does not end it");
+	pipeline_other_request(&state, false);
+	cr_assert_not(pipeline_discards_read(&state), "a request other than R ends it");
 }
 
 static int64_t fixed_room(struct device *dev)
