@@ -3,7 +3,8 @@
  * drives that are files or non-tape devices.
  *
  * Every call is the one system call the request names, except that a record
- * written to a regular file is whole or not there (write_record). Regular
+ * written to a regular file is whole or not there (write_record), and may come
+ * partly from a pipe of rmtd's own (write_from_pipe). Regular
  * files are locked like virtual tapes. Tape operations answer ENOTTY, as
  * ioctl(2) does on a file with the classic servers.
  */
@@ -183,6 +184,8 @@ static int file_open(struct device *dev, const struct open_target *target)
 	}
 	dev->fd = fd;
 	dev->is_tape = false;
+	/* splice(2) refuses a file opened O_APPEND. */
+	dev->pipe_writes = state->regular && !(target->flags & O_APPEND);
 	dev->open_flags = target->flags;
 	dev->state = state;
 	return 0;
@@ -205,6 +208,7 @@ static int file_close(struct device *dev)
 	free(state);
 	dev->state = NULL;
 	dev->fd = -1;
+	dev->pipe_writes = false;
 	return error;
 }
 
@@ -218,36 +222,49 @@ static ssize_t file_read(struct device *dev, void *buf, size_t count)
 	return n < 0 ? -errno : n;
 }
 
+/* Write all of count bytes from buf, or splice them from pipe (buf NULL); *done counts. */
+static int put_all(int fd, const uint8_t *buf, int pipe, size_t count, size_t *done)
+{
+	size_t put = 0;
+
+	while (put < count) {
+		ssize_t n = buf != NULL ? write(fd, buf + put, count - put)
+		                        : splice(pipe, NULL, fd, NULL, count - put, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		put += (size_t)n;
+		*done += (size_t)n;
+	}
+	return 0;
+}
+
 /*
  * A record goes into a regular file whole or not at all: if the disk fills (or
  * a limit is reached) part-way, the part written is cut off again and the
  * client gets the error (ENOSPC), as a tape refuses a record that does not fit.
  * Written over older data, the old bytes are not restored; the length is.
+ * The record is head, then (pipe_length > 0) the rest from the pipe.
  */
-static ssize_t write_record(struct device *dev, const uint8_t *buf, size_t count)
+static ssize_t write_record(struct device *dev, const uint8_t *head, size_t head_length, int pipe,
+                            size_t pipe_length)
 {
 	struct file_state *state = dev->state;
 	struct stat st;
 	off_t start;
 	size_t done = 0;
-	int error = 0;
+	int error;
 
 	if (fstat(dev->fd, &st) < 0)
 		return -errno;
 	start = (dev->open_flags & O_APPEND) ? st.st_size : lseek(dev->fd, 0, SEEK_CUR);
 	if (start < 0)
 		return -errno;
-	while (done < count) {
-		ssize_t n = write(dev->fd, buf + done, count - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			error = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += (size_t)n;
-	}
+	error = put_all(dev->fd, head, -1, head_length, &done);
+	if (error == 0 && pipe_length > 0)
+		error = put_all(dev->fd, NULL, pipe, pipe_length, &done);
 	if (error < 0) {
 		/* The file gets its old length back, and the offset is where the record began. */
 		if (done > 0 &&
@@ -258,7 +275,7 @@ static ssize_t write_record(struct device *dev, const uint8_t *buf, size_t count
 	}
 	if (state->sync_records && fdatasync(dev->fd) < 0)
 		return -errno;
-	return (ssize_t)count;
+	return (ssize_t)(head_length + pipe_length);
 }
 
 static ssize_t file_write(struct device *dev, const void *buf, size_t count)
@@ -267,11 +284,20 @@ static ssize_t file_write(struct device *dev, const void *buf, size_t count)
 	ssize_t n;
 
 	if (state->regular && count > 0)
-		return write_record(dev, buf, count);
+		return write_record(dev, buf, count, -1, 0);
 	do {
 		n = write(dev->fd, buf, count);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
+}
+
+/* A large record spliced into rmtd's pipe (pipe_writes: a regular file, not O_APPEND). */
+static ssize_t file_write_from_pipe(struct device *dev, const void *head, size_t head_length,
+                                    int pipe, size_t pipe_length)
+{
+	if (!dev->pipe_writes)
+		return -EOPNOTSUPP;
+	return write_record(dev, head, head_length, pipe, pipe_length);
 }
 
 static int64_t file_seek(struct device *dev, int64_t offset, int whence)
@@ -318,4 +344,5 @@ const struct backend_ops backend_file_ops = {
     .position = file_position,
     .locate = file_locate,
     .flush = file_flush,
+    .write_from_pipe = file_write_from_pipe,
 };

@@ -37,6 +37,7 @@
 #include "pipeline_state.h"
 #include "proto.h"
 #include "read_buffer.h"
+#include "record_pipe.h"
 #include "reply.h"
 #include "session.h"
 #include "tapeop_class.h"
@@ -104,6 +105,14 @@ struct session {
 	/* W data being collected, or swallowed. */
 	uint8_t *record;
 	uint64_t record_have;
+	/*
+	 * A large record collected in rmtd's pipe rather than in memory: its first
+	 * record_head bytes stay in the input buffer (record points at them), the
+	 * rest goes into staging (session_input_pipe()).
+	 */
+	bool record_in_pipe;
+	size_t record_head;
+	struct record_pipe staging;
 	uint64_t data_remaining;
 	int swallow_error;
 	const char *swallow_text;
@@ -801,6 +810,20 @@ static void handle_status_field(struct session *s, const struct rmt_request *req
 	session_submit(s, JOB_STATUS, STEP_REPLY);
 }
 
+/*
+ * The one choice of how a W record that is not all here yet moves: into rmtd's
+ * pipe without being copied (the transport splices its input, the device takes
+ * a record from a pipe, the pipe can be made large enough), or into memory.
+ */
+static bool session_collect_in_pipe(struct session *s, uint64_t length, size_t available)
+{
+	const struct device *dev = &s->drive->device;
+
+	return length - available >= SPLICE_MINIMUM && s->transport->input_splices != NULL &&
+	       s->transport->input_splices(s->context) && dev->ops->write_from_pipe != NULL &&
+	       dev->pipe_writes && record_pipe_ready(&s->staging, length - available) == 0;
+}
+
 /* W: take the record from the input buffer in place if it is all there, else collect it. */
 static void handle_write_header(struct session *s, const struct rmt_request *request)
 {
@@ -825,6 +848,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	}
 	s->operation = "Write";
 	s->job.count = (size_t)length;
+	s->job.pipe_count = 0;
 	if (available >= length) {
 		s->job.buffer = s->input + s->input_start;
 		s->job.socket = -1;
@@ -836,6 +860,18 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	 * A record goes to the device only once all of it is here, whatever the
 	 * device: a crash of rmtd while it arrives leaves no part of it behind.
 	 */
+	if (session_collect_in_pipe(s, length, available)) {
+		/* Nothing reads into the input buffer until the record is written. */
+		s->record = s->input + s->input_start;
+		s->record_head = available;
+		s->record_in_pipe = true;
+		s->input_start += available;
+		s->record_have = available;
+		s->data_remaining = length - available;
+		log_debug("session %u: W%" PRIu64 " collected in rmtd's pipe", s->id, length);
+		session_enter_state(s, SESSION_DATA);
+		return;
+	}
 	s->record = drive_record_buffer(s->drive, (size_t)length);
 	if (s->record == NULL) {
 		s->swallow_error = ENOMEM;
@@ -1047,6 +1083,8 @@ static void reply_for_job(struct session *s, const struct job *job)
 {
 	const struct rmt_request *request = &s->request;
 
+	if (job->kind == JOB_WRITE && job->pipe_count > 0 && job->result < 0)
+		record_pipe_discard(&s->staging); /* what the device did not take */
 	if (job->result < 0) {
 		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
@@ -1066,7 +1104,8 @@ static void reply_for_job(struct session *s, const struct job *job)
 			reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
-		session_record(s, job->buffer, (size_t)job->result, true);
+		session_record(s, job->pipe_count > 0 ? NULL : job->buffer, (size_t)job->result,
+		               true);
 		reply_value(s, job->result);
 		break;
 	case PROTO_STATUS:
@@ -1144,6 +1183,7 @@ static void session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	config_release(s->settings.config);
+	record_pipe_close(&s->staging);
 	free(s->input);
 	free(s);
 }
@@ -1325,6 +1365,9 @@ static void session_data_complete(struct session *s)
 	s->job.buffer = s->record;
 	s->job.count = (size_t)s->record_have;
 	s->job.socket = -1;
+	s->job.pipe = s->record_in_pipe ? s->staging.read_fd : -1;
+	s->job.pipe_count = s->record_in_pipe ? (size_t)s->record_have - s->record_head : 0;
+	s->record_in_pipe = false;
 	session_submit(s, JOB_WRITE, STEP_REPLY);
 }
 
@@ -1416,6 +1459,7 @@ struct session *session_create(const struct session_settings *settings,
 	}
 	s->id = session_next_id++;
 	s->job.socket = -1;
+	record_pipe_init(&s->staging);
 	s->transport = transport;
 	s->context = context;
 	s->state = SESSION_READING;
@@ -1433,6 +1477,12 @@ void session_input_space(struct session *s, void **where, size_t *length)
 {
 	if (s->state == SESSION_BUSY && s->job.kind == JOB_WRITE && s->job.socket >= 0) {
 		/* The record's bytes go to the drive's thread. */
+		*where = NULL;
+		*length = 0;
+		return;
+	}
+	if (s->state == SESSION_DATA && s->record_in_pipe) {
+		/* The record's bytes go into rmtd's pipe (session_input_pipe). */
 		*where = NULL;
 		*length = 0;
 		return;
@@ -1460,6 +1510,52 @@ void session_input_added(struct session *s, size_t length)
 	} else {
 		s->input_end += length;
 	}
+	session_run(s);
+}
+
+int session_input_pipe(struct session *s, size_t *length)
+{
+	if (s->state != SESSION_DATA || !s->record_in_pipe || s->input_ended) {
+		*length = 0;
+		return -1;
+	}
+	*length = (size_t)s->data_remaining;
+	return s->staging.write_fd;
+}
+
+/*
+ * rmtd's pipe is full before the record is: its pages were small pieces. The
+ * record is collected in memory after all, from what the pipe holds.
+ */
+static void session_collect_in_memory(struct session *s)
+{
+	size_t staged = (size_t)s->record_have - s->record_head;
+	uint8_t *record =
+	    drive_record_buffer(s->drive, (size_t)(s->record_have + s->data_remaining));
+	int error = record != NULL ? 0 : -ENOMEM;
+
+	if (record != NULL) {
+		memcpy(record, s->record, s->record_head);
+		error = record_pipe_drain(&s->staging, record + s->record_head, staged);
+	}
+	s->record_in_pipe = false;
+	if (error < 0) {
+		log_warnx("session %u: W record: %s", s->id, strerror(-error));
+		record_pipe_discard(&s->staging);
+		s->swallow_error = -error;
+		s->swallow_text = NULL;
+		session_enter_state(s, SESSION_SWALLOW);
+		return;
+	}
+	s->record = record;
+}
+
+void session_input_spliced(struct session *s, size_t length, bool room)
+{
+	s->record_have += length;
+	s->data_remaining -= length;
+	if (s->data_remaining > 0 && !room)
+		session_collect_in_memory(s);
 	session_run(s);
 }
 

@@ -37,7 +37,7 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe;   /* stdio over pipes: R data may be spliced to the output */
+	bool input_is_pipe;   /* stdio over pipes: W records may be spliced from it */
 	bool input_is_socket; /* the drive's thread may move large records (transfer.h) */
 	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
 	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
@@ -292,6 +292,13 @@ static int transport_direct_socket(void *context)
 	return t->input_fd;
 }
 
+static bool transport_input_splices(void *context)
+{
+	struct fd_transport *t = context;
+
+	return t->blocking && t->input_is_pipe;
+}
+
 static const struct session_transport fd_transport_ops = {
     .send = transport_send,
     .finished = transport_finished,
@@ -299,6 +306,7 @@ static const struct session_transport fd_transport_ops = {
     .output_full = transport_output_full,
     .splice_out = transport_splice_out,
     .direct_socket = transport_direct_socket,
+    .input_splices = transport_input_splices,
 };
 
 static int set_nonblocking(int fd, int *saved)

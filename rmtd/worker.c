@@ -50,6 +50,7 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 	case JOB_OPEN:
 		dev->ops = job->ops;
 		dev->fd = -1;
+		dev->pipe_writes = false;
 		job->result = ops->open(dev, &job->target);
 		if (job->result < 0)
 			dev->ops = NULL;
@@ -89,7 +90,11 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 				break;
 			}
 		}
-		job->result = ops->write(dev, job->buffer, job->count);
+		job->result =
+		    job->pipe_count > 0
+		        ? ops->write_from_pipe(dev, job->buffer, job->count - job->pipe_count,
+		                               job->pipe, job->pipe_count)
+		        : ops->write(dev, job->buffer, job->count);
 		break;
 	case JOB_SEEK:
 		job->result = ops->seek(dev, job->offset, job->whence);
