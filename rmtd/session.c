@@ -1539,6 +1539,7 @@ static void session_collect_in_memory(struct session *s)
 		error = record_pipe_drain(&s->staging, record + s->record_head, staged);
 	}
 	s->record_in_pipe = false;
+	log_debug("session %u: rmtd's pipe is full of small pieces; the record is copied", s->id);
 	if (error < 0) {
 		log_warnx("session %u: W record: %s", s->id, strerror(-error));
 		record_pipe_discard(&s->staging);
