@@ -37,13 +37,16 @@ void record_pipe_discard(struct record_pipe *p)
 	record_pipe_close(p);
 }
 
-int record_pipe_ready(struct record_pipe *p, size_t length)
+size_t record_pipe_size_for(size_t length)
 {
-	/* The first and last buffer spliced in may each hold only part of a page. */
-	size_t want = length + 2 * PIPE_PAGE;
+	return length > SIZE_MAX - 2 * PIPE_PAGE ? SIZE_MAX : length + 2 * PIPE_PAGE;
+}
+
+int record_pipe_ready(struct record_pipe *p, size_t want)
+{
 	int fds[2], size;
 
-	if (want < length || want > INT_MAX || (p->refused > 0 && want >= p->refused))
+	if (want > INT_MAX || (p->refused > 0 && want >= p->refused))
 		return -EMSGSIZE;
 	if (p->read_fd < 0) {
 		if (pipe2(fds, O_CLOEXEC) < 0)

@@ -24,11 +24,15 @@ struct record_pipe {
 
 void record_pipe_init(struct record_pipe *pipe);
 /*
- * Make the pipe, empty, ready to take length bytes spliced from another pipe
- * (whose pages may be partly filled: room for two more is kept). 0, or -errno
- * (-EMSGSIZE: larger than this system lets a pipe be).
+ * The size of pipe that takes length bytes spliced from another pipe: its
+ * pages may be partly filled, the first and the last.
  */
-int record_pipe_ready(struct record_pipe *pipe, size_t length);
+size_t record_pipe_size_for(size_t length);
+/*
+ * Make the pipe, empty, at least size bytes large. 0, or -errno (-EMSGSIZE:
+ * larger than this system lets a pipe be).
+ */
+int record_pipe_ready(struct record_pipe *pipe, size_t size);
 /* Read back length bytes the pipe holds (a record that must be copied after all). */
 int record_pipe_drain(struct record_pipe *pipe, void *buffer, size_t length);
 /* Throw away whatever the pipe holds (a record cut short, or not written). */

@@ -116,7 +116,6 @@ struct session {
 	uint64_t data_remaining;
 	int swallow_error;
 	const char *swallow_text;
-	bool splice_target; /* the open device is a regular file R data may be spliced from */
 	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
 	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
 	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
@@ -215,6 +214,22 @@ static void reply_with_data(struct session *s, const void *data, size_t length)
 	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
 
 	session_send(s, header, n, data, length);
+}
+
+/* An R reply whose data waits in rmtd's pipe: the header, then the data spliced after it. */
+static void reply_from_pipe(struct session *s, size_t length)
+{
+	char header[REPLY_HEADER_MAX];
+
+	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
+	if (length == 0)
+		return;
+	if (s->detached || s->told ||
+	    s->transport->splice_out(s->context, s->staging.read_fd, length) != (ssize_t)length) {
+		/* The client is gone: what it did not take must not go to the next reply. */
+		record_pipe_discard(&s->staging);
+		s->input_ended = true;
+	}
 }
 
 /* The last reply of a session that is being ended: an error saying why, once. */
@@ -670,47 +685,31 @@ static void handle_seek(struct session *s, const struct rmt_request *request)
 }
 
 /*
- * A large R from a regular file in stdio mode: the reply's data goes from the
- * file into the client's pipe without passing through memory. The count is
- * known beforehand (a regular file reads min(count, size - offset)), so the
- * header goes first. Returns false when the ordinary read must answer.
+ * The one choice of whether a record (for W, the part not here yet) moves
+ * through rmtd's pipe rather than memory, never copied: the transport splices
+ * (W: its input into a pipe, read by the serve loop; R: a pipe to its output),
+ * the device takes records from a pipe or reads into one (a plain file), and
+ * the pipe can be made large enough.
  */
-static bool session_splice_read(struct session *s, uint64_t count)
+static bool session_through_pipe(struct session *s, bool writing, uint64_t length)
 {
-	struct device *dev = &s->drive->device;
-	char header[REPLY_HEADER_MAX];
-	struct stat st;
-	ssize_t moved;
-	off_t here;
-	size_t length;
+	const struct device *dev = &s->drive->device;
+	const struct session_transport *t = s->transport;
+	bool transport_can, device_can;
 
-	if (!s->splice_target || s->transport->splice_out == NULL || count < SPLICE_MINIMUM ||
-	    s->transport->splice_out(s->context, dev->fd, 0) < 0)
+	if (length < SPLICE_MINIMUM)
 		return false;
-	here = lseek(dev->fd, 0, SEEK_CUR);
-	if (here < 0 || fstat(dev->fd, &st) < 0 || st.st_size <= here)
-		return false;
-	length =
-	    (uint64_t)(st.st_size - here) < count ? (size_t)(st.st_size - here) : (size_t)count;
-	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
-	moved = s->transport->splice_out(s->context, dev->fd, length);
-	if (moved < (ssize_t)length) {
-		/* The file shrank under us: the promised bytes still go out, as zeros. */
-		static const char zeros[4096];
-		size_t missing = length - (moved > 0 ? (size_t)moved : 0);
-
-		log_warnx("session %u: %s shrank during a read; %zu bytes sent as zeros", s->id,
-		          s->drive->name, missing);
-		while (missing > 0 && !s->input_ended) {
-			size_t piece = missing < sizeof(zeros) ? missing : sizeof(zeros);
-
-			session_send(s, zeros, piece, NULL, 0);
-			missing -= piece;
-		}
+	if (writing) {
+		transport_can = t->input_splices != NULL && t->input_splices(s->context);
+		device_can = dev->ops->write_from_pipe != NULL && dev->pipe_writes;
+	} else {
+		transport_can = t->splice_out != NULL && t->splice_out(s->context, -1, 0) == 0;
+		device_can = dev->ops->read_to_pipe != NULL && dev->pipe_reads;
 	}
-	s->operation = "Read";
-	session_record(s, NULL, length, false);
-	return true;
+	return transport_can && device_can &&
+	       record_pipe_ready(&s->staging,
+	                         writing ? record_pipe_size_for((size_t)length)
+	                                 : dev->ops->pipe_read_size(dev, (size_t)length)) == 0;
 }
 
 /* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
@@ -738,10 +737,14 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 		reply_failure(s, ENOMEM, "Record larger than your rule allows");
 		return;
 	}
-	if (session_splice_read(s, request->length))
-		return;
 	s->job.count = (size_t)request->length;
-	if (s->job.count > READ_BUFFER_SMALL) {
+	s->job.pipe_count = 0;
+	if (session_through_pipe(s, false, request->length)) {
+		/* From the device into rmtd's pipe, and from there to the client. */
+		s->job.buffer = NULL;
+		s->job.pipe = s->staging.write_fd;
+		s->job.pipe_count = s->job.count;
+	} else if (s->job.count > READ_BUFFER_SMALL) {
 		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
 
 		if (error < 0) {
@@ -810,20 +813,6 @@ static void handle_status_field(struct session *s, const struct rmt_request *req
 	session_submit(s, JOB_STATUS, STEP_REPLY);
 }
 
-/*
- * The one choice of how a W record that is not all here yet moves: into rmtd's
- * pipe without being copied (the transport splices its input, the device takes
- * a record from a pipe, the pipe can be made large enough), or into memory.
- */
-static bool session_collect_in_pipe(struct session *s, uint64_t length, size_t available)
-{
-	const struct device *dev = &s->drive->device;
-
-	return length - available >= SPLICE_MINIMUM && s->transport->input_splices != NULL &&
-	       s->transport->input_splices(s->context) && dev->ops->write_from_pipe != NULL &&
-	       dev->pipe_writes && record_pipe_ready(&s->staging, length - available) == 0;
-}
-
 /* W: take the record from the input buffer in place if it is all there, else collect it. */
 static void handle_write_header(struct session *s, const struct rmt_request *request)
 {
@@ -860,7 +849,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	 * A record goes to the device only once all of it is here, whatever the
 	 * device: a crash of rmtd while it arrives leaves no part of it behind.
 	 */
-	if (session_collect_in_pipe(s, length, available)) {
+	if (session_through_pipe(s, true, length - available)) {
 		/* Nothing reads into the input buffer until the record is written. */
 		s->record = s->input + s->input_start;
 		s->record_head = available;
@@ -1083,8 +1072,8 @@ static void reply_for_job(struct session *s, const struct job *job)
 {
 	const struct rmt_request *request = &s->request;
 
-	if (job->kind == JOB_WRITE && job->pipe_count > 0 && job->result < 0)
-		record_pipe_discard(&s->staging); /* what the device did not take */
+	if (job->pipe_count > 0 && job->result < 0)
+		record_pipe_discard(&s->staging); /* what the device did not take or give */
 	if (job->result < 0) {
 		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
@@ -1095,10 +1084,13 @@ static void reply_for_job(struct session *s, const struct job *job)
 	switch (request->command) {
 	case PROTO_READ:
 		if (job->result > 0)
-			session_record(s, job->buffer, (size_t)job->result, false);
+			session_record(s, job->pipe_count > 0 ? NULL : job->buffer,
+			               (size_t)job->result, false);
 		else
 			medium_filemarks(s->drive, false, 1);
-		if (job->socket >= 0 && job->result > 0)
+		if (job->pipe_count > 0)
+			reply_from_pipe(s, (size_t)job->result);
+		else if (job->socket >= 0 && job->result > 0)
 			session_send_rest(s, job);
 		else
 			reply_with_data(s, job->buffer, (size_t)job->result);
@@ -1129,16 +1121,6 @@ static void reply_for_job(struct session *s, const struct job *job)
 		reply_value(s, 0);
 		break;
 	}
-}
-
-/* Only a regular file on the inline path: a tape must get each record in one write(2). */
-static bool session_can_splice_to(const struct session *s)
-{
-	const struct device *dev = &s->drive->device;
-	struct stat st;
-
-	return s->settings.splice_input && s->drive->worker == NULL &&
-	       dev->ops == &backend_file_ops && fstat(dev->fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static void session_finish(struct session *s)
@@ -1278,7 +1260,6 @@ static void session_job_done(struct job *job, void *arg)
 			                       : s->drive->kind == DEVICE_KIND_VTAPE
 			                           ? s->drive->name
 			                           : NULL);
-			s->splice_target = session_can_splice_to(s);
 			s->operation = "Open";
 			if (!ending)
 				reply_value(s, 0);

@@ -38,9 +38,10 @@ struct session_transport {
 	/* True while so much output waits that no new request should be started. */
 	bool (*output_full)(void *context);
 	/*
-	 * Move length bytes from fd straight to the client (splice), after whatever
-	 * was sent before. NULL, or -EOPNOTSUPP, when the transport cannot. Returns
-	 * the bytes moved (fewer only at the end of fd), or -errno.
+	 * Move length bytes from fd (rmtd's pipe holding an R record) straight to
+	 * the client (splice), after whatever was sent before. NULL, or -EOPNOTSUPP,
+	 * when the transport cannot (length 0 asks). Returns the bytes moved (fewer
+	 * only at the end of fd), or -errno.
 	 */
 	ssize_t (*splice_out)(void *context, int fd, size_t length);
 	/*
@@ -66,7 +67,6 @@ struct session_settings {
 	const char *peer;           /* "local", an address, or SSH_CONNECTION's client */
 	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */
-	bool splice_input;          /* device calls run inline on a pipe (stdio): R may splice */
 	int request_timeout;        /* seconds a request may take to arrive (0: no limit) */
 };
 

@@ -359,13 +359,11 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	    t->output == NULL)
 		goto fail;
 	{
-		struct session_settings adjusted = *settings;
 		struct stat st;
 
 		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 		t->input_is_socket = S_ISSOCK(st.st_mode);
-		adjusted.splice_input = settings->splice_input && t->input_is_pipe;
-		t->session = session_create(&adjusted, &fd_transport_ops, t);
+		t->session = session_create(settings, &fd_transport_ops, t);
 	}
 	if (t->session == NULL)
 		goto fail;

@@ -59,9 +59,9 @@ struct job {
 	size_t have;         /* JOB_WRITE: bytes of the record already in buffer */
 	int timeout_ms;      /* JOB_WRITE: how long the rest may take to arrive (<= 0: no limit) */
 	/*
-	 * JOB_WRITE of a record staged in rmtd's pipe (record_pipe.h): its last
+	 * A record moved through rmtd's pipe (record_pipe.h). JOB_WRITE: its last
 	 * pipe_count bytes are in pipe, the first count - pipe_count in buffer.
-	 * pipe_count 0: all of it is in buffer.
+	 * JOB_READ: read into pipe, pipe_count = count. 0: all of it in buffer.
 	 */
 	int pipe;
 	size_t pipe_count;

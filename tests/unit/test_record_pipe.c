@@ -42,7 +42,7 @@ Test(record_pipe, holds_a_record_that_arrives_unaligned_and_gives_it_back)
 
 		cr_assert_eq(read(client[0], header, sizeof(header)), 8);
 	}
-	cr_assert_eq(record_pipe_ready(&p, sizeof(record)), 0);
+	cr_assert_eq(record_pipe_ready(&p, record_pipe_size_for(sizeof(record))), 0);
 	cr_assert_geq(p.capacity, sizeof(record) + 2 * 4096,
 	              "room for the record and two part pages");
 	splice_in(client[0], &p, sizeof(record));
