@@ -741,6 +741,7 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 	s->job.pipe_count = 0;
 	if (session_through_pipe(s, false, request->length)) {
 		/* From the device into rmtd's pipe, and from there to the client. */
+		log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
 		s->job.buffer = NULL;
 		s->job.pipe = s->staging.write_fd;
 		s->job.pipe_count = s->job.count;

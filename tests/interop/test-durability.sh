@@ -158,7 +158,7 @@ ok "$(tail -n 1 "$WORK/kills.out")"
 # ---------------------------------------------------------------- 2b. a record in rmtd's pipe
 # A large W record for a plain file is spliced into a pipe of rmtd's own and goes
 # to the file only once all of it is there (rmtd -vv says so per record).
-check "plain file, large records through rmtd's pipe: whole in the file and counted"
+check "plain file, large records through rmtd's pipe: whole in the file, read back, counted"
 python3 - "$D" "$WORK" "$RMTD" <<'PYEOF' >"$WORK/pipe.out" 2>&1 || { cat "$WORK/pipe.out" >&2; fail "records through rmtd's pipe"; }
 import os, random, subprocess, sys, time
 D, work, rmtd = sys.argv[1:4]
@@ -193,9 +193,28 @@ assert reply() == b'A200000\n', 'W200000 in pieces'
 records.append(record)
 send(b'C\n')
 assert reply() == b'A0\n'
+# Read back through rmtd's pipe: from the start, then from an offset inside a page.
+data = b''.join(records)
+send(b'O%s\n0\n' % path.encode())
+assert reply() == b'A0\n'
+back = b''
+for size in (1000000, 10240, 1048576):
+    send(b'R%d\n' % size)
+    assert reply() == b'A%d\n' % size, 'R%d' % size
+    back += server.stdout.read(size)
+send(b'L%d\n0\n' % (len(data) - 250000))
+assert reply() == b'A%d\n' % (len(data) - 250000)
+send(b'R300000\n')
+assert reply() == b'A250000\n', 'R300000 near the end'
+tail = server.stdout.read(250000)
+assert back == data[:len(back)] and tail == data[-250000:], 'read back differs'
+send(b'C\n')
+assert reply() == b'A0\n'
 server.stdin.close()
 assert server.wait(timeout=20) == 0
 text = open(log).read()
+# R1000000 and R300000 (R1048576 from inside a page needs more than pipe-max-size)
+assert text.count("through rmtd's pipe") >= 2, text
 piped = text.count("collected in rmtd's pipe")
 assert piped >= 4, 'only %d records went through rmtd\'s pipe:\n%s' % (piped, text)
 assert "full of small pieces; the record is copied" in text, text
@@ -206,7 +225,9 @@ values = dict(l.strip().split('=', 1) for l in open(os.path.join(state, 'drives'
               if '=' in l and not l.startswith('#'))
 assert int(values['records_written']) == len(records), values
 assert int(values['bytes_written']) == sum(map(len, records)), values
-print('%d records, %d through rmtd\'s pipe, counted' % (len(records), piped))
+assert int(values['records_read']) == 4, values
+assert int(values['bytes_read']) == len(back) + len(tail), values
+print('%d records, %d through rmtd\'s pipe, read back, counted' % (len(records), piped))
 PYEOF
 ok "$(tail -n 1 "$WORK/pipe.out")"
 
