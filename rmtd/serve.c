@@ -162,14 +162,18 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			serve_obey(serve, session);
 			break;
 		}
-		session_activity(session, &activity);
-		if (activity.requests != requests || session_phase(session) == SESSION_PHASE_IDLE) {
-			requests = activity.requests;
-			request_since = time(NULL);
+		timeout = -1; /* stdio has no deadlines: nothing to look at per request */
+		if (serve->limits.idle_timeout > 0 || serve->limits.request_timeout > 0) {
+			session_activity(session, &activity);
+			if (activity.requests != requests ||
+			    session_phase(session) == SESSION_PHASE_IDLE) {
+				requests = activity.requests;
+				request_since = time(NULL);
+			}
+			timeout = serve_deadline(serve, transport, activity.id, request_since);
+			if (timeout == 0)
+				break; /* the session was ended */
 		}
-		timeout = serve_deadline(serve, transport, activity.id, request_since);
-		if (timeout == 0)
-			break; /* the session was ended */
 		pipe = session_input_pipe(session, &length);
 		if (pipe < 0)
 			session_input_space(session, &where, &length);
