@@ -139,6 +139,8 @@ static unsigned session_next_id = 1;
 
 /* Records smaller than this are cheaper to copy than to splice. */
 #define SPLICE_MINIMUM (64 * 1024)
+/* What a read takes when the rest of a record may be spliced: a 64 KiB record and its header. */
+#define SPLICE_READ_AHEAD (64 * 1024 + 4096)
 
 static void session_run(struct session *s);
 static void session_job_done(struct job *job, void *arg);
@@ -1482,6 +1484,15 @@ void session_input_space(struct session *s, void **where, size_t *length)
 	}
 	*where = s->input + s->input_end;
 	*length = s->input_size - s->input_end;
+	/*
+	 * Where the rest of a large W record can be spliced, take a first piece
+	 * only: what is read is copied twice (into memory, then to the device),
+	 * what is spliced once.
+	 */
+	if (*length > SPLICE_READ_AHEAD && s->state == SESSION_READING && s->drive != NULL &&
+	    s->drive->device.pipe_writes && s->transport->input_splices != NULL &&
+	    s->transport->input_splices(s->context))
+		*length = SPLICE_READ_AHEAD;
 }
 
 void session_input_added(struct session *s, size_t length)
