@@ -9,6 +9,9 @@
  *
  * Rules the backends share (doc/protocol.md 1.6):
  * - write() is exactly one write(2) of one contiguous buffer: on a tape, one record.
+ *   write_from_pipe() (plain files only) puts a record together from memory and a
+ *   pipe with write(2) and splice(2), never before all of it is in rmtd's hands;
+ *   read_to_pipe() reads into a pipe with splice(2) what read(2) would give.
  * - read() is exactly one read(2) and never returns more than asked.
  * - tape_op() takes native Linux MTIOCTOP numbers; the session maps RMT V1 numbers.
  */
@@ -65,6 +68,22 @@ struct backend_ops {
 	 * the backend's state only, no device call: a pipelining client paces by it.
 	 */
 	int64_t (*room)(struct device *dev);
+	/*
+	 * Write one record whose first head_length bytes are at head and whose rest,
+	 * pipe_length bytes, is all in pipe (rmtd's own, holding nothing else), as
+	 * write() would: whole or not at all, without copying the rest through
+	 * memory. Only when dev->pipe_writes; NULL: the backend never can. Whatever
+	 * the result, the pipe is emptied or thrown away by the caller after.
+	 */
+	ssize_t (*write_from_pipe)(struct device *dev, const void *head, size_t head_length,
+	                           int pipe, size_t pipe_length);
+	/*
+	 * Read as read() would, but into pipe (rmtd's own, empty, with room for
+	 * count bytes) instead of memory. Only when dev->pipe_reads; NULL: never.
+	 */
+	ssize_t (*read_to_pipe)(struct device *dev, int pipe, size_t count);
+	/* How large that pipe must be for a read of count bytes now (pages it spans). */
+	size_t (*pipe_read_size)(const struct device *dev, size_t count);
 };
 
 struct device {
@@ -72,6 +91,8 @@ struct device {
 	void *state;  /* backend-private */
 	int fd;       /* the main descriptor, -1 when closed (for logging and splice) */
 	bool is_tape; /* st and vtape: filemarks, records, MTIOCGET */
+	/* The open device takes write_from_pipe(), read_to_pipe() (set by open). */
+	bool pipe_writes, pipe_reads;
 	int open_flags;
 };
 

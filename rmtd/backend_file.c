@@ -3,7 +3,8 @@
  * drives that are files or non-tape devices.
  *
  * Every call is the one system call the request names, except that a record
- * written to a regular file is whole or not there (write_record). Regular
+ * written to a regular file is whole or not there (write_record), and may come
+ * partly from a pipe of rmtd's own (write_from_pipe). Regular
  * files are locked like virtual tapes. Tape operations answer ENOTTY, as
  * ioctl(2) does on a file with the classic servers.
  */
@@ -64,7 +65,16 @@ static int refuse_alias(const struct open_target *target)
 struct file_state {
 	bool regular;      /* a regular file: locked, records atomic, syncable */
 	bool sync_records; /* fdatasync each record before it is acknowledged */
-	char *canonical;   /* for the log */
+	/*
+	 * A regular file not opened O_APPEND: its offset is kept here and every
+	 * read and write says where (pread, pwrite, splice with an offset), so a
+	 * seek is no system call and a write needs no lseek to know where it
+	 * began. The descriptor's own offset is not used.
+	 */
+	bool positioned;
+	off_t position;
+	off_t size;      /* the file's length as this descriptor made it */
+	char *canonical; /* for the log */
 };
 
 /* Make a new name durable: fsync the directory that holds it. */
@@ -180,9 +190,15 @@ static int file_open(struct device *dev, const struct open_target *target)
 			free(state);
 			goto fail;
 		}
+		state->positioned = !(target->flags & O_APPEND);
+		state->position = 0;
+		state->size = (target->flags & O_TRUNC) && writing ? 0 : st.st_size;
 	}
 	dev->fd = fd;
 	dev->is_tape = false;
+	/* splice(2) refuses a file opened O_APPEND; positioned files say where. */
+	dev->pipe_writes = state->positioned;
+	dev->pipe_reads = state->positioned;
 	dev->open_flags = target->flags;
 	dev->state = state;
 	return 0;
@@ -205,17 +221,53 @@ static int file_close(struct device *dev)
 	free(state);
 	dev->state = NULL;
 	dev->fd = -1;
+	dev->pipe_writes = false;
+	dev->pipe_reads = false;
 	return error;
 }
 
 static ssize_t file_read(struct device *dev, void *buf, size_t count)
 {
+	struct file_state *state = dev->state;
 	ssize_t n;
 
 	do {
-		n = read(dev->fd, buf, count);
+		n = state->positioned ? pread(dev->fd, buf, count, state->position)
+		                      : read(dev->fd, buf, count);
 	} while (n < 0 && errno == EINTR);
+	if (n > 0 && state->positioned)
+		state->position += n;
 	return n < 0 ? -errno : n;
+}
+
+/*
+ * Write all of count bytes from buf, or splice them from pipe (buf NULL), at
+ * *offset (NULL: at the descriptor's offset); *done counts.
+ */
+static int put_all(int fd, off_t *offset, const uint8_t *buf, int pipe, size_t count, size_t *done)
+{
+	size_t put = 0;
+
+	while (put < count) {
+		ssize_t n;
+
+		if (buf == NULL)
+			n = splice(pipe, NULL, fd, offset, count - put, SPLICE_F_MOVE);
+		else if (offset != NULL)
+			n = pwrite(fd, buf + put, count - put, *offset);
+		else
+			n = write(fd, buf + put, count - put);
+		if (n > 0 && offset != NULL && buf != NULL)
+			*offset += n; /* splice moves the offset it is given itself */
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		put += (size_t)n;
+		*done += (size_t)n;
+	}
+	return 0;
 }
 
 /*
@@ -223,42 +275,46 @@ static ssize_t file_read(struct device *dev, void *buf, size_t count)
  * a limit is reached) part-way, the part written is cut off again and the
  * client gets the error (ENOSPC), as a tape refuses a record that does not fit.
  * Written over older data, the old bytes are not restored; the length is.
+ * The record is head, then (pipe_length > 0) the rest from the pipe.
  */
-static ssize_t write_record(struct device *dev, const uint8_t *buf, size_t count)
+static ssize_t write_record(struct device *dev, const uint8_t *head, size_t head_length, int pipe,
+                            size_t pipe_length)
 {
 	struct file_state *state = dev->state;
-	struct stat st;
-	off_t start;
+	off_t start, old_size, at, *offset = state->positioned ? &at : NULL;
 	size_t done = 0;
-	int error = 0;
+	int error;
 
-	if (fstat(dev->fd, &st) < 0)
-		return -errno;
-	start = (dev->open_flags & O_APPEND) ? st.st_size : lseek(dev->fd, 0, SEEK_CUR);
-	if (start < 0)
-		return -errno;
-	while (done < count) {
-		ssize_t n = write(dev->fd, buf + done, count - done);
+	if (state->positioned) {
+		start = state->position;
+		old_size = state->size;
+	} else {
+		struct stat st; /* O_APPEND: the record goes at the end, wherever that is now */
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			error = n < 0 ? -errno : -EIO;
-			break;
-		}
-		done += (size_t)n;
+		if (fstat(dev->fd, &st) < 0)
+			return -errno;
+		start = old_size = st.st_size;
 	}
+	at = start;
+	error = put_all(dev->fd, offset, head, -1, head_length, &done);
+	if (error == 0 && pipe_length > 0)
+		error = put_all(dev->fd, offset, NULL, pipe, pipe_length, &done);
 	if (error < 0) {
-		/* The file gets its old length back, and the offset is where the record began. */
+		/* The file gets its old length back; the next record goes where this one began. */
 		if (done > 0 &&
-		    ((start + (off_t)done > st.st_size && ftruncate(dev->fd, st.st_size) < 0) ||
-		     lseek(dev->fd, start, SEEK_SET) < 0))
+		    ((start + (off_t)done > old_size && ftruncate(dev->fd, old_size) < 0) ||
+		     (!state->positioned && lseek(dev->fd, start, SEEK_SET) < 0)))
 			log_warn("%s: cannot take back a partly written record", state->canonical);
 		return error;
 	}
+	if (state->positioned) {
+		state->position = start + (off_t)done;
+		if (state->position > state->size)
+			state->size = state->position;
+	}
 	if (state->sync_records && fdatasync(dev->fd) < 0)
 		return -errno;
-	return (ssize_t)count;
+	return (ssize_t)(head_length + pipe_length);
 }
 
 static ssize_t file_write(struct device *dev, const void *buf, size_t count)
@@ -267,18 +323,88 @@ static ssize_t file_write(struct device *dev, const void *buf, size_t count)
 	ssize_t n;
 
 	if (state->regular && count > 0)
-		return write_record(dev, buf, count);
+		return write_record(dev, buf, count, -1, 0);
 	do {
 		n = write(dev->fd, buf, count);
 	} while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * A large R: up to count bytes from the file into rmtd's pipe, as one read(2)
+ * of a regular file would give them (all, or what is left before the end).
+ */
+static ssize_t file_read_to_pipe(struct device *dev, int pipe, size_t count)
+{
+	struct file_state *state = dev->state;
+	size_t got = 0;
+
+	if (!dev->pipe_reads)
+		return -EOPNOTSUPP;
+	while (got < count) {
+		ssize_t n =
+		    splice(dev->fd, &state->position, pipe, NULL, count - got, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return got > 0 ? (ssize_t)got : -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* Each page of the file a read touches is one buffer of the pipe. */
+static size_t file_pipe_read_size(const struct device *dev, size_t count)
+{
+	const struct file_state *state = dev->state;
+	size_t page = 4096, start = (size_t)(state->position % (off_t)page);
+
+	if (count > SIZE_MAX - 2 * page)
+		return SIZE_MAX;
+	return (start + count + page - 1) / page * page;
+}
+
+/* A large record spliced into rmtd's pipe (pipe_writes: a regular file, not O_APPEND). */
+static ssize_t file_write_from_pipe(struct device *dev, const void *head, size_t head_length,
+                                    int pipe, size_t pipe_length)
+{
+	if (!dev->pipe_writes)
+		return -EOPNOTSUPP;
+	return write_record(dev, head, head_length, pipe, pipe_length);
+}
+
+/* Every Linux filesystem takes offsets up to here (MAX_NON_LFS); past it lseek(2) judges. */
+#define SURELY_SEEKABLE INT32_MAX
+
 static int64_t file_seek(struct device *dev, int64_t offset, int whence)
 {
-	off_t result = lseek(dev->fd, (off_t)offset, whence);
+	struct file_state *state = dev->state;
+	off_t result;
 
-	return result < 0 ? -errno : (int64_t)result;
+	if (state->positioned && (whence == SEEK_SET || whence == SEEK_CUR)) {
+		int64_t target = offset;
+
+		/* As lseek(2): before the start, or past what an offset can say, is EINVAL. */
+		if (whence == SEEK_CUR && __builtin_add_overflow(state->position, offset, &target))
+			return -EINVAL;
+		if (target < 0)
+			return -EINVAL;
+		if (target <= SURELY_SEEKABLE) {
+			state->position = (off_t)target;
+			return target;
+		}
+		offset = target;
+		whence = SEEK_SET;
+	}
+	result = lseek(dev->fd, (off_t)offset, whence);
+	if (result < 0)
+		return -errno;
+	if (state->positioned)
+		state->position = result;
+	return (int64_t)result;
 }
 
 static int file_tape_op(struct device *dev, int op, int count)
@@ -312,4 +438,7 @@ const struct backend_ops backend_file_ops = {
     .status = file_status,
     .position = file_position,
     .locate = file_locate,
+    .write_from_pipe = file_write_from_pipe,
+    .read_to_pipe = file_read_to_pipe,
+    .pipe_read_size = file_pipe_read_size,
 };

@@ -184,7 +184,6 @@ static int run_stdio(const struct options *o, struct config *config)
 	settings.identity = user;
 	settings.who.user = user;
 	settings.who.peer = peer;
-	settings.splice_input = true;
 
 	/*
 	 * No event base: the serve loop serves stdio. No deadlines, as ever in this

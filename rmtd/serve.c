@@ -7,6 +7,7 @@
  * included) and the reply goes out with one writev.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -111,6 +112,34 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, u
 	return left >= INT32_MAX / 1000 ? INT32_MAX : (int)(left + 1) * 1000;
 }
 
+/* Can rmtd's pipe take more? Asked only after a splice came back short. */
+static bool serve_pipe_has_room(int pipe)
+{
+	struct pollfd out = {.fd = pipe, .events = POLLOUT};
+
+	return poll(&out, 1, 0) == 1 && (out.revents & POLLOUT);
+}
+
+/*
+ * Move input into the session's pipe (a large W record, session_input_pipe()).
+ * Blocks for input like read; never on a full pipe, which would never empty.
+ */
+static void serve_splice(struct fd_transport *transport, struct session *session, int pipe,
+                         size_t length)
+{
+	ssize_t n =
+	    splice(fd_transport_input_fd(transport), NULL, pipe, NULL, length, SPLICE_F_MOVE);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		session_input_end(session);
+		return;
+	}
+	fd_transport_note_input(transport);
+	session_input_spliced(session, (size_t)n, (size_t)n == length || serve_pipe_has_room(pipe));
+}
+
 void serve_run(struct serve *serve, struct fd_transport *transport)
 {
 	struct pollfd fds[2] = {
@@ -127,21 +156,27 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 		void *where;
 		size_t length;
 		ssize_t n;
-		int timeout;
+		int timeout, pipe;
 
 		if (atomic_load(&serve->command) != SERVE_NONE) {
 			serve_obey(serve, session);
 			break;
 		}
-		session_activity(session, &activity);
-		if (activity.requests != requests || session_phase(session) == SESSION_PHASE_IDLE) {
-			requests = activity.requests;
-			request_since = time(NULL);
+		timeout = -1; /* stdio has no deadlines: nothing to look at per request */
+		if (serve->limits.idle_timeout > 0 || serve->limits.request_timeout > 0) {
+			session_activity(session, &activity);
+			if (activity.requests != requests ||
+			    session_phase(session) == SESSION_PHASE_IDLE) {
+				requests = activity.requests;
+				request_since = time(NULL);
+			}
+			timeout = serve_deadline(serve, transport, activity.id, request_since);
+			if (timeout == 0)
+				break; /* the session was ended */
 		}
-		timeout = serve_deadline(serve, transport, activity.id, request_since);
-		if (timeout == 0)
-			break; /* the session was ended */
-		session_input_space(session, &where, &length);
+		pipe = session_input_pipe(session, &length);
+		if (pipe < 0)
+			session_input_space(session, &where, &length);
 		if (length == 0) {
 			session_input_end(session); /* nothing more will be taken */
 			break;
@@ -155,6 +190,10 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			if (fds[1].revents != 0 ||
 			    !(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
 				continue; /* a command, a deadline or a signal: looked at above */
+		}
+		if (pipe >= 0) {
+			serve_splice(transport, session, pipe, length);
+			continue;
 		}
 		n = read(fds[0].fd, where, length);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))

@@ -37,6 +37,7 @@
 #include "pipeline_state.h"
 #include "proto.h"
 #include "read_buffer.h"
+#include "record_pipe.h"
 #include "reply.h"
 #include "session.h"
 #include "tapeop_class.h"
@@ -104,10 +105,17 @@ struct session {
 	/* W data being collected, or swallowed. */
 	uint8_t *record;
 	uint64_t record_have;
+	/*
+	 * A large record collected in rmtd's pipe rather than in memory: its first
+	 * record_head bytes stay in the input buffer (record points at them), the
+	 * rest goes into staging (session_input_pipe()).
+	 */
+	bool record_in_pipe;
+	size_t record_head;
+	struct record_pipe staging;
 	uint64_t data_remaining;
 	int swallow_error;
 	const char *swallow_text;
-	bool splice_target; /* the open device is a regular file R data may be spliced from */
 	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
 	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
 	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
@@ -131,6 +139,8 @@ static unsigned session_next_id = 1;
 
 /* Records smaller than this are cheaper to copy than to splice. */
 #define SPLICE_MINIMUM (64 * 1024)
+/* What a read takes when the rest of a record may be spliced: a 64 KiB record and its header. */
+#define SPLICE_READ_AHEAD (64 * 1024 + 4096)
 
 static void session_run(struct session *s);
 static void session_job_done(struct job *job, void *arg);
@@ -208,6 +218,22 @@ static void reply_with_data(struct session *s, const void *data, size_t length)
 	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
 
 	session_send(s, header, n, data, length);
+}
+
+/* An R reply whose data waits in rmtd's pipe: the header, then the data spliced after it. */
+static void reply_from_pipe(struct session *s, size_t length)
+{
+	char header[REPLY_HEADER_MAX];
+
+	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
+	if (length == 0)
+		return;
+	if (s->detached || s->told ||
+	    s->transport->splice_out(s->context, s->staging.read_fd, length) != (ssize_t)length) {
+		/* The client is gone: what it did not take must not go to the next reply. */
+		record_pipe_discard(&s->staging);
+		s->input_ended = true;
+	}
 }
 
 /* The last reply of a session that is being ended: an error saying why, once. */
@@ -663,47 +689,31 @@ static void handle_seek(struct session *s, const struct rmt_request *request)
 }
 
 /*
- * A large R from a regular file in stdio mode: the reply's data goes from the
- * file into the client's pipe without passing through memory. The count is
- * known beforehand (a regular file reads min(count, size - offset)), so the
- * header goes first. Returns false when the ordinary read must answer.
+ * The one choice of whether a record (for W, the part not here yet) moves
+ * through rmtd's pipe rather than memory, never copied: the transport splices
+ * (W: its input into a pipe, read by the serve loop; R: a pipe to its output),
+ * the device takes records from a pipe or reads into one (a plain file), and
+ * the pipe can be made large enough.
  */
-static bool session_splice_read(struct session *s, uint64_t count)
+static bool session_through_pipe(struct session *s, bool writing, uint64_t length)
 {
-	struct device *dev = &s->drive->device;
-	char header[REPLY_HEADER_MAX];
-	struct stat st;
-	ssize_t moved;
-	off_t here;
-	size_t length;
+	const struct device *dev = &s->drive->device;
+	const struct session_transport *t = s->transport;
+	bool transport_can, device_can;
 
-	if (!s->splice_target || s->transport->splice_out == NULL || count < SPLICE_MINIMUM ||
-	    s->transport->splice_out(s->context, dev->fd, 0) < 0)
+	if (length < SPLICE_MINIMUM)
 		return false;
-	here = lseek(dev->fd, 0, SEEK_CUR);
-	if (here < 0 || fstat(dev->fd, &st) < 0 || st.st_size <= here)
-		return false;
-	length =
-	    (uint64_t)(st.st_size - here) < count ? (size_t)(st.st_size - here) : (size_t)count;
-	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
-	moved = s->transport->splice_out(s->context, dev->fd, length);
-	if (moved < (ssize_t)length) {
-		/* The file shrank under us: the promised bytes still go out, as zeros. */
-		static const char zeros[4096];
-		size_t missing = length - (moved > 0 ? (size_t)moved : 0);
-
-		log_warnx("session %u: %s shrank during a read; %zu bytes sent as zeros", s->id,
-		          s->drive->name, missing);
-		while (missing > 0 && !s->input_ended) {
-			size_t piece = missing < sizeof(zeros) ? missing : sizeof(zeros);
-
-			session_send(s, zeros, piece, NULL, 0);
-			missing -= piece;
-		}
+	if (writing) {
+		transport_can = t->input_splices != NULL && t->input_splices(s->context);
+		device_can = dev->ops->write_from_pipe != NULL && dev->pipe_writes;
+	} else {
+		transport_can = t->splice_out != NULL && t->splice_out(s->context, -1, 0) == 0;
+		device_can = dev->ops->read_to_pipe != NULL && dev->pipe_reads;
 	}
-	s->operation = "Read";
-	session_record(s, NULL, length, false);
-	return true;
+	return transport_can && device_can &&
+	       record_pipe_ready(&s->staging,
+	                         writing ? record_pipe_size_for((size_t)length)
+	                                 : dev->ops->pipe_read_size(dev, (size_t)length)) == 0;
 }
 
 /* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
@@ -731,10 +741,15 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 		reply_failure(s, ENOMEM, "Record larger than your rule allows");
 		return;
 	}
-	if (session_splice_read(s, request->length))
-		return;
 	s->job.count = (size_t)request->length;
-	if (s->job.count > READ_BUFFER_SMALL) {
+	s->job.pipe_count = 0;
+	if (session_through_pipe(s, false, request->length)) {
+		/* From the device into rmtd's pipe, and from there to the client. */
+		log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
+		s->job.buffer = NULL;
+		s->job.pipe = s->staging.write_fd;
+		s->job.pipe_count = s->job.count;
+	} else if (s->job.count > READ_BUFFER_SMALL) {
 		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
 
 		if (error < 0) {
@@ -827,6 +842,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	}
 	s->operation = "Write";
 	s->job.count = (size_t)length;
+	s->job.pipe_count = 0;
 	if (available >= length) {
 		s->job.buffer = s->input + s->input_start;
 		s->job.socket = -1;
@@ -838,6 +854,18 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	 * A record goes to the device only once all of it is here, whatever the
 	 * device: a crash of rmtd while it arrives leaves no part of it behind.
 	 */
+	if (session_through_pipe(s, true, length - available)) {
+		/* Nothing reads into the input buffer until the record is written. */
+		s->record = s->input + s->input_start;
+		s->record_head = available;
+		s->record_in_pipe = true;
+		s->input_start += available;
+		s->record_have = available;
+		s->data_remaining = length - available;
+		log_debug("session %u: W%" PRIu64 " collected in rmtd's pipe", s->id, length);
+		session_enter_state(s, SESSION_DATA);
+		return;
+	}
 	s->record = drive_record_buffer(s->drive, (size_t)length);
 	if (s->record == NULL) {
 		s->swallow_error = ENOMEM;
@@ -1056,6 +1084,8 @@ static void reply_for_job(struct session *s, const struct job *job)
 {
 	const struct rmt_request *request = &s->request;
 
+	if (job->pipe_count > 0 && job->result < 0)
+		record_pipe_discard(&s->staging); /* what the device did not take or give */
 	if (job->result < 0) {
 		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
@@ -1066,18 +1096,22 @@ static void reply_for_job(struct session *s, const struct job *job)
 	switch (request->command) {
 	case PROTO_READ:
 		if (job->result > 0) {
-			session_record(s, job->buffer, (size_t)job->result, false);
+			session_record(s, job->pipe_count > 0 ? NULL : job->buffer,
+			               (size_t)job->result, false);
 		} else {
 			medium_filemarks(s->drive, false, 1);
 			pipeline_read_stopped(&s->pipeline);
 		}
-		if (job->socket >= 0 && job->result > 0)
+		if (job->pipe_count > 0)
+			reply_from_pipe(s, (size_t)job->result);
+		else if (job->socket >= 0 && job->result > 0)
 			session_send_rest(s, job);
 		else
 			reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
-		session_record(s, job->buffer, (size_t)job->result, true);
+		session_record(s, job->pipe_count > 0 ? NULL : job->buffer, (size_t)job->result,
+		               true);
 		reply_value(s, job->result);
 		break;
 	case PROTO_STATUS:
@@ -1101,16 +1135,6 @@ static void reply_for_job(struct session *s, const struct job *job)
 		reply_value(s, 0);
 		break;
 	}
-}
-
-/* Only a regular file on the inline path: a tape must get each record in one write(2). */
-static bool session_can_splice_to(const struct session *s)
-{
-	const struct device *dev = &s->drive->device;
-	struct stat st;
-
-	return s->settings.splice_input && s->drive->worker == NULL &&
-	       dev->ops == &backend_file_ops && fstat(dev->fd, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static void session_finish(struct session *s)
@@ -1155,6 +1179,7 @@ static void session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	config_release(s->settings.config);
+	record_pipe_close(&s->staging);
 	free(s->input);
 	free(s);
 }
@@ -1249,7 +1274,6 @@ static void session_job_done(struct job *job, void *arg)
 			                       : s->drive->kind == DEVICE_KIND_VTAPE
 			                           ? s->drive->name
 			                           : NULL);
-			s->splice_target = session_can_splice_to(s);
 			s->operation = "Open";
 			if (!ending)
 				reply_value(s, 0);
@@ -1336,6 +1360,9 @@ static void session_data_complete(struct session *s)
 	s->job.buffer = s->record;
 	s->job.count = (size_t)s->record_have;
 	s->job.socket = -1;
+	s->job.pipe = s->record_in_pipe ? s->staging.read_fd : -1;
+	s->job.pipe_count = s->record_in_pipe ? (size_t)s->record_have - s->record_head : 0;
+	s->record_in_pipe = false;
 	session_submit(s, JOB_WRITE, STEP_REPLY);
 }
 
@@ -1427,6 +1454,7 @@ struct session *session_create(const struct session_settings *settings,
 	}
 	s->id = session_next_id++;
 	s->job.socket = -1;
+	record_pipe_init(&s->staging);
 	s->transport = transport;
 	s->context = context;
 	s->state = SESSION_READING;
@@ -1448,6 +1476,12 @@ void session_input_space(struct session *s, void **where, size_t *length)
 		*length = 0;
 		return;
 	}
+	if (s->state == SESSION_DATA && s->record_in_pipe) {
+		/* The record's bytes go into rmtd's pipe (session_input_pipe). */
+		*where = NULL;
+		*length = 0;
+		return;
+	}
 	if (s->state == SESSION_DATA && s->input_start == s->input_end) {
 		/* Large records go straight from the transport into the record buffer. */
 		*where = s->record + s->record_have;
@@ -1461,6 +1495,15 @@ void session_input_space(struct session *s, void **where, size_t *length)
 	}
 	*where = s->input + s->input_end;
 	*length = s->input_size - s->input_end;
+	/*
+	 * Where the rest of a large W record can be spliced, take a first piece
+	 * only: what is read is copied twice (into memory, then to the device),
+	 * what is spliced once.
+	 */
+	if (*length > SPLICE_READ_AHEAD && s->state == SESSION_READING && s->drive != NULL &&
+	    s->drive->device.pipe_writes && s->transport->input_splices != NULL &&
+	    s->transport->input_splices(s->context))
+		*length = SPLICE_READ_AHEAD;
 }
 
 void session_input_added(struct session *s, size_t length)
@@ -1471,6 +1514,53 @@ void session_input_added(struct session *s, size_t length)
 	} else {
 		s->input_end += length;
 	}
+	session_run(s);
+}
+
+int session_input_pipe(struct session *s, size_t *length)
+{
+	if (s->state != SESSION_DATA || !s->record_in_pipe || s->input_ended) {
+		*length = 0;
+		return -1;
+	}
+	*length = (size_t)s->data_remaining;
+	return s->staging.write_fd;
+}
+
+/*
+ * rmtd's pipe is full before the record is: its pages were small pieces. The
+ * record is collected in memory after all, from what the pipe holds.
+ */
+static void session_collect_in_memory(struct session *s)
+{
+	size_t staged = (size_t)s->record_have - s->record_head;
+	uint8_t *record =
+	    drive_record_buffer(s->drive, (size_t)(s->record_have + s->data_remaining));
+	int error = record != NULL ? 0 : -ENOMEM;
+
+	if (record != NULL) {
+		memcpy(record, s->record, s->record_head);
+		error = record_pipe_drain(&s->staging, record + s->record_head, staged);
+	}
+	s->record_in_pipe = false;
+	log_debug("session %u: rmtd's pipe is full of small pieces; the record is copied", s->id);
+	if (error < 0) {
+		log_warnx("session %u: W record: %s", s->id, strerror(-error));
+		record_pipe_discard(&s->staging);
+		s->swallow_error = -error;
+		s->swallow_text = NULL;
+		session_enter_state(s, SESSION_SWALLOW);
+		return;
+	}
+	s->record = record;
+}
+
+void session_input_spliced(struct session *s, size_t length, bool room)
+{
+	s->record_have += length;
+	s->data_remaining -= length;
+	if (s->data_remaining > 0 && !room)
+		session_collect_in_memory(s);
 	session_run(s);
 }
 

@@ -38,9 +38,10 @@ struct session_transport {
 	/* True while so much output waits that no new request should be started. */
 	bool (*output_full)(void *context);
 	/*
-	 * Move length bytes from fd straight to the client (splice), after whatever
-	 * was sent before. NULL, or -EOPNOTSUPP, when the transport cannot. Returns
-	 * the bytes moved (fewer only at the end of fd), or -errno.
+	 * Move length bytes from fd (rmtd's pipe holding an R record) straight to
+	 * the client (splice), after whatever was sent before. NULL, or -EOPNOTSUPP,
+	 * when the transport cannot (length 0 asks). Returns the bytes moved (fewer
+	 * only at the end of fd), or -errno.
 	 */
 	ssize_t (*splice_out)(void *context, int fd, size_t length);
 	/*
@@ -49,6 +50,13 @@ struct session_transport {
 	 * waits to go out; the transport reads nothing while such a W is in flight.
 	 */
 	int (*direct_socket)(void *context);
+	/*
+	 * True when the serve loop reads this transport's input, a pipe: it can
+	 * splice input into a pipe of the session's (session_input_pipe()), and
+	 * device calls run inline, so no input is read while one is in flight.
+	 * NULL: never.
+	 */
+	bool (*input_splices)(void *context);
 };
 
 struct session_settings {
@@ -59,7 +67,6 @@ struct session_settings {
 	const char *peer;           /* "local", an address, or SSH_CONNECTION's client */
 	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */
-	bool splice_input;          /* device calls run inline on a pipe (stdio): R may splice */
 	int request_timeout;        /* seconds a request may take to arrive (0: no limit) */
 };
 
@@ -89,6 +96,18 @@ struct session *session_create(const struct session_settings *settings,
 void session_input_space(struct session *session, void **where, size_t *length);
 /* length bytes were placed where session_input_space said; handle what is complete. */
 void session_input_added(struct session *session, size_t length);
+/*
+ * A large W record for a plain file is collected in rmtd's own pipe
+ * (record_pipe.h) when the transport's input_splices says so: the pipe to
+ * splice the next input bytes into and how many at most, or -1 when input goes
+ * to session_input_space().
+ */
+int session_input_pipe(struct session *session, size_t *length);
+/*
+ * length bytes were spliced into that pipe; room false: it can take no more
+ * now (the client's pages were small), and the record is copied after all.
+ */
+void session_input_spliced(struct session *session, size_t length, bool room);
 /* The client closed its side (or the connection broke). */
 void session_input_end(struct session *session);
 /* The transport's output drained below its limit again (backpressure released). */

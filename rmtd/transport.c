@@ -37,7 +37,7 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe;   /* stdio over pipes: R data may be spliced to the output */
+	bool input_is_pipe;   /* stdio over pipes: W records may be spliced from it */
 	bool input_is_socket; /* the drive's thread may move large records (transfer.h) */
 	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
 	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
@@ -166,7 +166,9 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 
 		memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
 		while (left > 0) {
-			n = writev(t->output_fd, rest, left);
+			/* A reply alone (most of them) costs a little less as write(2). */
+			n = left == 1 ? write(t->output_fd, rest[0].iov_base, rest[0].iov_len)
+			              : writev(t->output_fd, rest, left);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
@@ -292,6 +294,13 @@ static int transport_direct_socket(void *context)
 	return t->input_fd;
 }
 
+static bool transport_input_splices(void *context)
+{
+	struct fd_transport *t = context;
+
+	return t->blocking && t->input_is_pipe;
+}
+
 static const struct session_transport fd_transport_ops = {
     .send = transport_send,
     .finished = transport_finished,
@@ -299,6 +308,7 @@ static const struct session_transport fd_transport_ops = {
     .output_full = transport_output_full,
     .splice_out = transport_splice_out,
     .direct_socket = transport_direct_socket,
+    .input_splices = transport_input_splices,
 };
 
 static int set_nonblocking(int fd, int *saved)
@@ -351,13 +361,11 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	    t->output == NULL)
 		goto fail;
 	{
-		struct session_settings adjusted = *settings;
 		struct stat st;
 
 		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 		t->input_is_socket = S_ISSOCK(st.st_mode);
-		adjusted.splice_input = settings->splice_input && t->input_is_pipe;
-		t->session = session_create(&adjusted, &fd_transport_ops, t);
+		t->session = session_create(settings, &fd_transport_ops, t);
 	}
 	if (t->session == NULL)
 		goto fail;

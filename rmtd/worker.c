@@ -50,6 +50,8 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 	case JOB_OPEN:
 		dev->ops = job->ops;
 		dev->fd = -1;
+		dev->pipe_writes = false;
+		dev->pipe_reads = false;
 		job->result = ops->open(dev, &job->target);
 		if (job->result < 0)
 			dev->ops = NULL;
@@ -58,7 +60,9 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 		job->result = ops->close(dev);
 		break;
 	case JOB_READ:
-		job->result = ops->read(dev, job->buffer, job->count);
+		job->result = job->pipe_count > 0
+		                  ? ops->read_to_pipe(dev, job->pipe, job->pipe_count)
+		                  : ops->read(dev, job->buffer, job->count);
 		if (job->socket >= 0 && job->result > 0) {
 			job->reply_length = reply_ok(job->reply, sizeof(job->reply), job->result);
 			job->sent = 0;
@@ -89,7 +93,11 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 				break;
 			}
 		}
-		job->result = ops->write(dev, job->buffer, job->count);
+		job->result =
+		    job->pipe_count > 0
+		        ? ops->write_from_pipe(dev, job->buffer, job->count - job->pipe_count,
+		                               job->pipe, job->pipe_count)
+		        : ops->write(dev, job->buffer, job->count);
 		break;
 	case JOB_SEEK:
 		job->result = ops->seek(dev, job->offset, job->whence);

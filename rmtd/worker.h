@@ -57,6 +57,13 @@ struct job {
 	bool socket_revoked; /* worker_revoke_socket(): the thread must leave socket alone */
 	size_t have;         /* JOB_WRITE: bytes of the record already in buffer */
 	int timeout_ms;      /* JOB_WRITE: how long the rest may take to arrive (<= 0: no limit) */
+	/*
+	 * A record moved through rmtd's pipe (record_pipe.h). JOB_WRITE: its last
+	 * pipe_count bytes are in pipe, the first count - pipe_count in buffer.
+	 * JOB_READ: read into pipe, pipe_count = count. 0: all of it in buffer.
+	 */
+	int pipe;
+	size_t pipe_count;
 
 	/* outputs */
 	int64_t result;     /* >= 0 success value, < 0 -errno */

@@ -7,9 +7,13 @@
 #    followed by a filemark, and the second archive extracts byte for byte.
 # 2. rmtd is killed again and again while a large record arrives for a plain file
 #    (and just after one was sent): the file always ends with a whole record.
+#    A large record spliced into rmtd's own pipe is written and counted whole,
+#    also when it arrives in small pieces; rmtd killed while part of it waits
+#    in that pipe leaves none of it in the file.
 # 3. A plain file held by a daemon session is refused to a stdio rmt (and back).
 # 4. A full disk (a small tmpfs): a record that does not fit is answered E28 and
-#    is not in the file, for small records and for records of 64 KiB and more.
+#    is not in the file, for small records, for records of 64 KiB and more, and
+#    for records that came through rmtd's pipe; the next record is whole.
 # 5. --sync: every record is synced (fdatasync) before it is acknowledged; the
 #    directory of a file or tape an open created is synced.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -151,6 +155,120 @@ print('12 rounds (%d killed inside the last write(2))' % windows)
 PYEOF
 ok "$(tail -n 1 "$WORK/kills.out")"
 
+# ---------------------------------------------------------------- 2b. a record in rmtd's pipe
+# A large W record for a plain file is spliced into a pipe of rmtd's own and goes
+# to the file only once all of it is there (rmtd -vv says so per record).
+check "plain file, large records through rmtd's pipe: whole in the file, read back, counted"
+python3 - "$D" "$WORK" "$RMTD" <<'PYEOF' >"$WORK/pipe.out" 2>&1 || { cat "$WORK/pipe.out" >&2; fail "records through rmtd's pipe"; }
+import os, random, subprocess, sys, time
+D, work, rmtd = sys.argv[1:4]
+state = os.path.join(work, 'pipe-state')
+os.mkdir(state)
+path = os.path.join(D, 'piped.dat')
+log = os.path.join(work, 'pipe.log')
+rng = random.Random(21)
+server = subprocess.Popen([rmtd, '--stdio', '-d', '-vv', '--state-dir', state, '--allow', D],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(log, 'wb'))
+def send(data):
+    server.stdin.write(data)
+    server.stdin.flush()
+def reply():
+    return server.stdout.readline()
+send(b'O%s\n577 O_WRONLY|O_CREAT|O_TRUNC\n' % path.encode())
+assert reply() == b'A0\n'
+records = []
+for size in (1000000, 10240, 1048576, 300000, 1000000):
+    record = rng.randbytes(size)
+    send(b'W%d\n' % size + record)
+    assert reply() == b'A%d\n' % size, 'W%d' % size
+    records.append(record)
+# One that arrives in small pieces: they fill rmtd's pipe before the record does.
+record = rng.randbytes(200000)
+send(b'W200000\n')
+time.sleep(0.05)
+for at in range(0, len(record), 300):
+    send(record[at:at + 300])
+    time.sleep(0.002)
+assert reply() == b'A200000\n', 'W200000 in pieces'
+records.append(record)
+send(b'C\n')
+assert reply() == b'A0\n'
+# Read back through rmtd's pipe: from the start, then from an offset inside a page.
+data = b''.join(records)
+send(b'O%s\n0\n' % path.encode())
+assert reply() == b'A0\n'
+back = b''
+for size in (1000000, 10240, 1048576):
+    send(b'R%d\n' % size)
+    assert reply() == b'A%d\n' % size, 'R%d' % size
+    back += server.stdout.read(size)
+send(b'L%d\n0\n' % (len(data) - 250000))
+assert reply() == b'A%d\n' % (len(data) - 250000)
+send(b'R300000\n')
+assert reply() == b'A250000\n', 'R300000 near the end'
+tail = server.stdout.read(250000)
+assert back == data[:len(back)] and tail == data[-250000:], 'read back differs'
+send(b'C\n')
+assert reply() == b'A0\n'
+server.stdin.close()
+assert server.wait(timeout=20) == 0
+text = open(log).read()
+# R1000000 and R300000 (R1048576 from inside a page needs more than pipe-max-size)
+assert text.count("through rmtd's pipe") >= 2, text
+piped = text.count("collected in rmtd's pipe")
+assert piped >= 4, 'only %d records went through rmtd\'s pipe:\n%s' % (piped, text)
+assert "full of small pieces; the record is copied" in text, text
+assert open(path, 'rb').read() == b''.join(records), 'the file is not the records written'
+counters = [f for f in os.listdir(os.path.join(state, 'drives')) if f.endswith('.counters')]
+assert len(counters) == 1, counters
+values = dict(l.strip().split('=', 1) for l in open(os.path.join(state, 'drives', counters[0]))
+              if '=' in l and not l.startswith('#'))
+assert int(values['records_written']) == len(records), values
+assert int(values['bytes_written']) == sum(map(len, records)), values
+assert int(values['records_read']) == 4, values
+assert int(values['bytes_read']) == len(back) + len(tail), values
+print('%d records, %d through rmtd\'s pipe, read back, counted' % (len(records), piped))
+PYEOF
+ok "$(tail -n 1 "$WORK/pipe.out")"
+
+check "plain file, rmtd killed while a large record waits in its pipe: none of the record is in the file"
+python3 - "$D" "$WORK" "$RMTD" <<'PYEOF' >"$WORK/pipekill.out" 2>&1 || { cat "$WORK/pipekill.out" >&2; fail "a half record survived"; }
+import fcntl, os, random, signal, struct, subprocess, sys, termios, time
+D, work, rmtd = sys.argv[1:4]
+rng = random.Random(22)
+for round, part in enumerate((300000, 600000, 999999)):
+    path = os.path.join(D, 'pipekill%d.dat' % round)
+    log = os.path.join(work, 'pipekill%d.log' % round)
+    server = subprocess.Popen([rmtd, '--stdio', '-d', '-vv', '--allow', D], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=open(log, 'wb'))
+    def send(data):
+        server.stdin.write(data)
+        server.stdin.flush()
+    send(b'O%s\n577 O_WRONLY|O_CREAT|O_TRUNC\n' % path.encode())
+    assert server.stdout.readline() == b'A0\n'
+    acked = rng.randbytes(1000000)
+    send(b'W1000000\n' + acked)
+    assert server.stdout.readline() == b'A1000000\n'
+    send(b'W1000000\n' + rng.randbytes(part))
+    # until rmtd has taken all that was sent: it waits in rmtd's pipe for the rest
+    for _ in range(2000):
+        waiting = struct.unpack('i', fcntl.ioctl(server.stdin.fileno(), termios.FIONREAD, b'\0' * 4))[0]
+        if waiting == 0 and open(log).read().count("collected in rmtd's pipe") == 2:
+            break
+        time.sleep(0.01)
+    else:
+        sys.exit('round %d: rmtd did not take the record into its pipe:\n%s' % (round, open(log).read()))
+    time.sleep(0.05)
+    server.send_signal(signal.SIGKILL)
+    server.wait()
+    data = open(path, 'rb').read()
+    if data != acked:
+        sys.exit('round %d: the file has %d bytes; 1000000 acknowledged, then %d of a record sent'
+                 % (round, len(data), part))
+print('3 kills with 300000, 600000 and 999999 bytes of a record in rmtd\'s pipe: only the acknowledged record')
+PYEOF
+ok "$(tail -n 1 "$WORK/pipekill.out")"
+
 # ---------------------------------------------------------------- 3. one process at a time
 check "a plain file held by a daemon session is refused to a stdio rmt, and the other way"
 python3 - "$D" "$WORK" "$RMTD" "$INTEROP_DIR" <<'PYEOF' >"$WORK/lock.out" 2>&1 || { cat "$WORK/lock.out" >&2; fail "lock"; }
@@ -205,7 +323,7 @@ ok "$(head -n 1 "$WORK/lock.out")"
 # ---------------------------------------------------------------- 4. a full disk
 FULL=$WORK/full
 mkdir "$FULL"
-for size in 10240 100000; do
+for size in 10240 100000 400000; do
 	check "full disk, records of $size bytes: E28, the record that did not fit is not in the file"
 	unshare -m sh -c 'mount -t tmpfs -o size=512k tmpfs "$1" && exec python3 - "$@"' sh \
 		"$FULL" "$RMTD" "$size" <<'PYEOF' >"$WORK/full.out" 2>&1 || { cat "$WORK/full.out" >&2; fail "full disk ($size)"; }
@@ -232,8 +350,13 @@ assert answer.startswith(b'E28\n'), 'a record that did not fit was answered %r' 
 length = os.stat(path).st_size
 assert length == acked * size, 'file has %d bytes, %d records of %d were acknowledged' % (
     length, acked, size)
-# the next record goes where the refused one began, if there is room
+# the next record goes where the refused one began, if there is room, and has
+# nothing of the refused one in it (a large one was in rmtd's pipe)
 os.truncate(path, length - size)
+assert request(b'W%d\n' % size + b'n' * size) == b'A%d\n' % size, 'the record after E28'
+with open(path, 'rb') as fh:
+    fh.seek(length)
+    assert fh.read() == b'n' * size, 'the record after E28 is not as sent'
 assert request(b'C\n') == b'A0\n'
 print('%d records acknowledged, then %r' % (acked, answer.split(b'\n')[0]))
 PYEOF

@@ -240,3 +240,131 @@ Test(backend_file, create_exclusive_and_synchronous)
 	cr_assert_eq(backend_file_ops.close(&dev), 0);
 	cr_assert_eq(size_of("sub/new.dat"), 512);
 }
+
+/* A record of head bytes in memory and the rest in a pipe, as rmtd stages a large W. */
+static ssize_t put_from_pipe(struct device *dev, size_t head, size_t rest, int fill)
+{
+	char *buf = malloc(head + rest);
+	int p[2];
+	ssize_t r;
+
+	memset(buf, fill, head + rest);
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_geq(fcntl(p[1], F_SETPIPE_SZ, (int)rest), 0);
+	cr_assert_eq(write(p[1], buf + head, rest), (ssize_t)rest);
+	r = backend_file_ops.write_from_pipe(dev, buf, head, p[0], rest);
+	close(p[0]);
+	close(p[1]);
+	free(buf);
+	return r;
+}
+
+Test(backend_file, a_record_from_memory_and_a_pipe_is_written_whole)
+{
+	struct device dev;
+	char buf[4096];
+	int fd;
+
+	cr_assert_eq(open_device(&dev, "spliced.dat", O_WRONLY | O_CREAT | O_TRUNC), 0);
+	cr_assert(dev.pipe_writes, "a regular file takes records from a pipe");
+	cr_assert_eq(put(&dev, 100, 'a'), 100);
+	cr_assert_eq(put_from_pipe(&dev, 1000, 200000, 'b'), 201000);
+	cr_assert_eq(put(&dev, 100, 'c'), 100);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	cr_assert_not(dev.pipe_writes);
+	cr_assert_eq(size_of("spliced.dat"), 201200);
+	{
+		char path[PATH_MAX + 64];
+		size_t at = 0;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "%s/spliced.dat", directory);
+		fd = open(path, O_RDONLY);
+		while ((n = read(fd, buf, sizeof(buf))) > 0)
+			for (ssize_t i = 0; i < n; i++, at++)
+				cr_assert_eq(buf[i],
+				             at < 100      ? 'a'
+				             : at < 201100 ? 'b'
+				                           : 'c',
+				             "byte %zu", at);
+		close(fd);
+	}
+	/* splice(2) refuses files opened for appending: those records are copied. */
+	cr_assert_eq(open_device(&dev, "spliced.dat", O_WRONLY | O_APPEND), 0);
+	cr_assert_not(dev.pipe_writes);
+	cr_assert_eq(put_from_pipe(&dev, 10, 100000, 'd'), -EOPNOTSUPP);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+}
+
+Test(backend_file, a_record_from_a_pipe_past_the_limit_is_taken_back)
+{
+	struct device dev;
+	struct rlimit limit;
+
+	signal(SIGXFSZ, SIG_IGN);
+	cr_assert_eq(open_device(&dev, "full.dat", O_WRONLY | O_CREAT), 0);
+	cr_assert_eq(put(&dev, 6000, 'a'), 6000);
+	cr_assert_eq(getrlimit(RLIMIT_FSIZE, &limit), 0);
+	limit.rlim_cur = 100000;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	/* the head and part of the pipe fit, the rest does not */
+	cr_assert_eq(put_from_pipe(&dev, 5000, 150000, 'b'), -EFBIG);
+	cr_assert_eq(size_of("full.dat"), 6000);
+	cr_assert_eq(put(&dev, 3000, 'c'), 3000);
+	cr_assert_eq(size_of("full.dat"), 9000);
+	limit.rlim_cur = limit.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &limit), 0);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+}
+
+/*
+ * A regular file's offset is the backend's own (no lseek per seek, pread and
+ * pwrite): every seek answers what lseek(2) answers on a descriptor of its own,
+ * errors included, and reads and writes go where that descriptor's would.
+ */
+Test(backend_file, seeks_answer_as_lseek_would)
+{
+	static const struct {
+		int64_t offset;
+		int whence;
+	} seeks[] = {
+	    {0, SEEK_SET},          {5000, SEEK_SET},        {-1, SEEK_SET},
+	    {100, SEEK_CUR},        {-200, SEEK_CUR},        {-100000, SEEK_CUR},
+	    {INT64_MAX, SEEK_CUR},  {7000, SEEK_SET},        {INT64_MAX, SEEK_CUR},
+	    {3000000000, SEEK_SET}, {-2999999000, SEEK_CUR}, {INT64_MAX, SEEK_SET},
+	    {0, SEEK_END},          {-10, SEEK_END},         {20000, SEEK_SET},
+	    {0, SEEK_DATA},         {0, SEEK_HOLE},          {9990, SEEK_SET},
+	};
+	char path[PATH_MAX + 64], mine[64], theirs[64];
+	struct device dev;
+	int fd;
+
+	cr_assert_eq(open_device(&dev, "seek.dat", O_RDWR | O_CREAT | O_TRUNC), 0);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(put(&dev, 100, 'a' + i % 26), 100);
+	snprintf(path, sizeof(path), "%s/seek.dat", directory);
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(lseek(fd, 10000, SEEK_SET), 10000, "both at the end of what was written");
+	for (size_t i = 0; i < sizeof(seeks) / sizeof(seeks[0]); i++) {
+		off_t expected = lseek(fd, (off_t)seeks[i].offset, seeks[i].whence);
+		int64_t got = backend_file_ops.seek(&dev, seeks[i].offset, seeks[i].whence);
+		ssize_t n;
+
+		cr_assert_eq(got, expected < 0 ? -errno : expected, "seek %zu (%lld, %d)", i,
+		             (long long)seeks[i].offset, seeks[i].whence);
+		n = read(fd, theirs, sizeof(theirs));
+		cr_assert_eq(backend_file_ops.read(&dev, mine, sizeof(mine)), n < 0 ? -errno : n,
+		             "read after seek %zu", i);
+		cr_assert(n <= 0 || memcmp(mine, theirs, (size_t)n) == 0, "data after seek %zu", i);
+	}
+	/* a write goes where the offset is, and the next read after it */
+	cr_assert_eq(backend_file_ops.seek(&dev, 50, SEEK_SET), 50);
+	cr_assert_eq(put(&dev, 10, 'Z'), 10);
+	cr_assert_eq(backend_file_ops.read(&dev, mine, 1), 1);
+	cr_assert_eq(mine[0], 'a');
+	cr_assert_eq(pread(fd, theirs, 12, 49), 12);
+	cr_assert_eq(memcmp(theirs, "aZZZZZZZZZZa", 12), 0);
+	close(fd);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,7 +34,8 @@ static struct config *config;
 static char directory[PATH_MAX];
 static struct serve serve;
 static struct fd_transport *transport;
-static int client = -1;
+static int client = -1;     /* the client's end (over pipes: where it reads replies) */
+static int client_out = -1; /* over pipes: where the client writes */
 static pthread_t thread;
 static bool running;
 static char finished_why[64];
@@ -61,9 +63,12 @@ static void teardown(void)
 {
 	char command[PATH_MAX + 16];
 
+	if (client_out >= 0)
+		close(client_out); /* a loop still running sees the end of its input */
 	if (client >= 0)
-		close(client); /* a loop still running sees the end of its input */
+		close(client);
 	client = -1;
+	client_out = -1;
 	if (running)
 		pthread_join(thread, NULL);
 	drive_registry_free(&drives);
@@ -83,8 +88,11 @@ static void *serve_thread(void *arg)
 	return NULL;
 }
 
-/* A session on one end of a socket pair, served by the loop on its own thread. */
-static void start(int idle_timeout, int request_timeout, bool signal_wakes)
+/*
+ * A session on one end of a socket pair (or, over_pipes, of two pipes as rsh
+ * and ssh give), served by the loop on its own thread.
+ */
+static void start_on(int idle_timeout, int request_timeout, bool signal_wakes, bool over_pipes)
 {
 	struct serve_limits limits = {.idle_timeout = idle_timeout,
 	                              .request_timeout = request_timeout};
@@ -100,12 +108,28 @@ static void start(int idle_timeout, int request_timeout, bool signal_wakes)
 
 	cr_assert_eq(serve_init(&serve, &limits), 0);
 	serve.signal_wakes = signal_wakes;
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
-	client = pair[0];
-	transport = fd_transport_create(NULL, pair[1], pair[1], &settings, finished, NULL);
+	if (over_pipes) {
+		int to_server[2], to_client[2];
+
+		cr_assert_eq(pipe2(to_server, O_CLOEXEC), 0);
+		cr_assert_eq(pipe2(to_client, O_CLOEXEC), 0);
+		client = to_client[0];
+		client_out = to_server[1];
+		transport = fd_transport_create(NULL, to_server[0], to_client[1], &settings,
+		                                finished, NULL);
+	} else {
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+		client = pair[0];
+		transport = fd_transport_create(NULL, pair[1], pair[1], &settings, finished, NULL);
+	}
 	cr_assert_not_null(transport);
 	cr_assert_eq(pthread_create(&thread, NULL, serve_thread, NULL), 0);
 	running = true;
+}
+
+static void start(int idle_timeout, int request_timeout, bool signal_wakes)
+{
+	start_on(idle_timeout, request_timeout, signal_wakes, false);
 }
 
 /* Wait for the loop to end; it must within seconds. */
@@ -121,9 +145,23 @@ static void wait_ended(int seconds)
 	serve_destroy(&serve);
 }
 
+static void send_bytes(const void *data, size_t length)
+{
+	int to = client_out >= 0 ? client_out : client;
+	const char *at = data;
+
+	while (length > 0) {
+		ssize_t n = write(to, at, length);
+
+		cr_assert_gt(n, 0);
+		at += n;
+		length -= (size_t)n;
+	}
+}
+
 static void send_text(const char *text)
 {
-	cr_assert_eq(write(client, text, strlen(text)), (ssize_t)strlen(text));
+	send_bytes(text, strlen(text));
 }
 
 /* Read exactly length bytes of reply (within 5 s). */
@@ -244,4 +282,75 @@ Test(serve, an_idle_session_ends)
 	wait_ended(5);
 	expect_end();
 	cr_assert_str_eq(finished_why, "idle timeout");
+}
+
+/* Read length bytes of data (after a reply's header) within 5 s each piece. */
+static void read_data(void *data, size_t length)
+{
+	char *at = data;
+
+	while (length > 0) {
+		struct pollfd wait = {.fd = client, .events = POLLIN};
+		ssize_t n;
+
+		cr_assert_eq(poll(&wait, 1, 5000), 1, "no data");
+		n = read(client, at, length);
+		cr_assert_gt(n, 0);
+		at += n;
+		length -= (size_t)n;
+	}
+}
+
+/* A large record over pipes goes through rmtd's pipe both ways, whole. */
+Test(serve, a_large_record_over_pipes_goes_through_rmtds_pipe)
+{
+	static char record[300000], back[sizeof(record)];
+
+	for (size_t i = 0; i < sizeof(record); i++)
+		record[i] = (char)(i * 13 + i / 4096);
+	start_on(0, 0, true, true);
+	open_file("f");
+	send_text("W300000\n");
+	send_bytes(record, sizeof(record));
+	expect_reply("A300000\n");
+	cr_assert_eq(file_size("f"), (off_t)sizeof(record));
+	send_text("L1000\n0\nR200000\n");
+	expect_reply("A1000\nA200000\n");
+	read_data(back, 200000);
+	cr_assert_eq(memcmp(back, record + 1000, 200000), 0, "R from inside a page");
+	send_text("L0\n0\nR300000\n");
+	expect_reply("A0\nA300000\n");
+	read_data(back, sizeof(back));
+	cr_assert_eq(memcmp(back, record, sizeof(record)), 0, "the record as written");
+	send_text("C\n");
+	expect_reply("A0\n");
+	close(client_out);
+	client_out = -1;
+	wait_ended(5);
+	expect_end();
+}
+
+/* Part of a large record waits in rmtd's pipe; the session ends: none of it is written. */
+Test(serve, a_record_cut_while_in_rmtds_pipe_is_never_written)
+{
+	static char part[150000];
+	int waiting;
+
+	memset(part, 'x', sizeof(part));
+	start_on(0, 0, false, true);
+	open_file("f");
+	send_text("W300000\n");
+	send_bytes(part, sizeof(part));
+	for (int i = 0; i < 500; i++) {
+		cr_assert_eq(ioctl(client_out, FIONREAD, &waiting), 0);
+		if (waiting == 0)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(waiting, 0, "the loop took what was sent");
+	serve_command(&serve, SERVE_ABORT);
+	expect_reply("E125\nSession aborted by the operator\n");
+	wait_ended(5);
+	expect_end();
+	cr_assert_eq(file_size("f"), 0);
 }
