@@ -31,6 +31,8 @@ struct libdrive {
 	bool check_position;      /* the next write looks where it is first */
 	bool written;             /* written since loaded */
 	uint64_t write_file;      /* the tape file being written */
+	bool came_in;             /* attached during the last call, standing at came_in_at */
+	struct mtget came_in_at;
 };
 
 static struct libdrive *libdrive_of(struct device *dev)
@@ -43,6 +45,17 @@ const struct backend_ops *backend_libdrive_for(const char *device, const struct 
 	int drive;
 
 	return libraries_of_drive(device, &drive) != NULL ? &backend_libdrive_ops : ops;
+}
+
+bool backend_libdrive_came_in(struct device *dev, struct mtget *where)
+{
+	struct libdrive *ld = dev->state;
+
+	if (dev->ops != &backend_libdrive_ops || ld == NULL || !ld->came_in)
+		return false;
+	ld->came_in = false;
+	*where = ld->came_in_at;
+	return true;
 }
 
 const char *backend_libdrive_cartridge(const struct device *dev)
@@ -101,6 +114,9 @@ static int attach(struct libdrive *ld)
 	ld->attached = true;
 	ld->check_position = true;
 	ld->written = false;
+	/* The session learns the new cartridge's position before the call's records. */
+	memset(&ld->came_in_at, 0, sizeof(ld->came_in_at));
+	ld->came_in = ld->inner_ops->status(&ld->inner, &ld->came_in_at) == 0;
 	return 0;
 }
 
@@ -162,6 +178,7 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 	dev->is_tape = true;
 	dev->fd = -1;
 	error = ready(dev);
+	ld->came_in = false; /* the open reports where the tape is itself */
 	if (error < 0 && error != -ENOMEDIUM) {
 		library_lock(ld->lib);
 		ld->lib->drive_open[ld->drive] = false;

@@ -33,4 +33,11 @@ const struct backend_ops *backend_libdrive_for(const char *device, const struct 
  */
 const char *backend_libdrive_cartridge(const struct device *dev);
 
+/*
+ * True once after a call during which a cartridge came into the drive (loaded
+ * by rmtctl while the session waited, or by mt offline): where its tape stood
+ * then, before the call's own records.
+ */
+bool backend_libdrive_came_in(struct device *dev, struct mtget *where);
+
 #endif

@@ -139,6 +139,16 @@ out = subprocess.run([rmtctl, "-s", sock, "unload", "lib0d1"], capture_output=Tr
 assert out.returncode != 0 and "EBUSY" in out.stderr, out
 r.close()
 PY
+# The catalog is saved on the drive's thread as the session lets the cartridge go.
+for i in $(seq 1 50); do
+	ctl catalog --json A1 && python3 -c '
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+assert [(f["file"], f["bytes"], f["records"]) for f in files] == [(0, 10240, 1)], files
+' "$WORK/ctl.out" 2>/dev/null && break
+	[ "$i" -lt 50 ] || fail "the file written after [operator wait] is not in A1's catalog: $(cat "$WORK/ctl.out" "$WORK/ctl.err")"
+	sleep 0.1
+done
 ok
 
 check "readonly on: a write is refused with EROFS; cartridges shows it"
