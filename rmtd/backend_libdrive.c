@@ -165,12 +165,14 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 		}
 	}
 	library_lock(ld->lib);
-	if (ld->lib->drive_open[ld->drive]) {
+	if (ld->lib->drive_open[ld->drive] || ld->lib->retired) {
+		/* retired: a reload took the library out since the lookup */
+		error = ld->lib->retired ? -ENODEV : -EBUSY;
 		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
 		free(ld);
-		return -EBUSY;
+		return error;
 	}
 	ld->lib->drive_open[ld->drive] = true;
 	library_unlock(ld->lib);

@@ -35,6 +35,7 @@ struct library_runtime {
 	bool drive_open[LIBRARY_DRIVES_MAX]; /* a session has the drive open */
 	struct stat seen;                    /* the database file as last read or written */
 	int lock_fd;                         /* NAME.lock beside it (other rmtd processes) */
+	bool retired;                        /* taken out by a reload: its changer is closed */
 };
 
 /*
@@ -44,8 +45,17 @@ struct library_runtime {
 void library_lock(struct library_runtime *lib);
 void library_unlock(struct library_runtime *lib);
 
-/* Start the configured libraries (once: a reload keeps them). Returns 0 or -1 (logged). */
+/* Start the configured libraries (once). Returns 0 or -1 (logged). */
 int libraries_start(const struct config *config, const char *state_directory);
+/*
+ * SIGHUP: apply a new configuration's library statements. New libraries start;
+ * removed ones stop unless a drive is open; a changed one gets its new drives,
+ * slots and portals keeping its database (a new directory or changer starts it
+ * anew) unless that would take an open drive's device or cartridge, or drop a
+ * cartridge's slot, portal or drive. A refused change is logged with its
+ * reason and the library keeps working as it was.
+ */
+void libraries_reload(const struct config *config);
 void libraries_stop(void);
 
 struct library_runtime *libraries_find(const char *name);
