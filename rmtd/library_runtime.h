@@ -56,6 +56,22 @@ int libraries_start(const struct config *config, const char *state_directory);
  * reason and the library keeps working as it was.
  */
 void libraries_reload(const struct config *config);
+
+/*
+ * The table of running libraries, for library_reload.c. Lookups take the
+ * table's lock themselves; a reload holds it while it changes the table.
+ */
+void libraries_table_lock(void);
+void libraries_table_unlock(void);
+/* Start one library (logged if it cannot). NULL on failure. */
+struct library_runtime *library_runtime_start(const struct library_spec *spec,
+                                              const char *state_directory);
+/* The state directory the libraries started with ("" when none). */
+const char *libraries_state_directory(void);
+/* Add a started library to the table. Returns 0 or -ENOSPC. */
+int libraries_add(struct library_runtime *lib);
+/* Take the library at index out (its changer closed, kept until exit). */
+void libraries_retire(int index);
 void libraries_stop(void);
 
 struct library_runtime *libraries_find(const char *name);
