@@ -165,9 +165,14 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 		}
 	}
 	library_lock(ld->lib);
-	if (ld->lib->drive_open[ld->drive] || ld->lib->retired) {
-		/* retired: a reload took the library out since the lookup */
-		error = ld->lib->retired ? -ENODEV : -EBUSY;
+	error = ld->lib->retired ? -ENODEV /* a reload took it out since the lookup */
+	        : ld->lib->drive_open[ld->drive] ? -EBUSY
+	                                         : library_drive_claim(ld->lib, ld->drive);
+	if (error < 0) {
+		if (error == -EBUSY && !ld->lib->drive_open[ld->drive])
+			log_warnx("library %s: drive %d (%s) is open in another rmtd process",
+			          ld->lib->spec.name, ld->drive,
+			          ld->lib->spec.drive_names[ld->drive]);
 		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
@@ -184,6 +189,7 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 	if (error < 0 && error != -ENOMEDIUM) {
 		library_lock(ld->lib);
 		ld->lib->drive_open[ld->drive] = false;
+		library_drive_unclaim(ld->lib, ld->drive);
 		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
@@ -204,6 +210,7 @@ static int libdrive_close(struct device *dev)
 	if (filemark && error == 0) /* closing after writing wrote the file's filemark */
 		library_note_filemark(&ld->lib->state, ld->barcode, 1);
 	ld->lib->drive_open[ld->drive] = false;
+	library_drive_unclaim(ld->lib, ld->drive);
 	library_save_locked(ld->lib);
 	library_unlock(ld->lib);
 	if (ld->folder_fd >= 0)

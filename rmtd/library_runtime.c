@@ -182,6 +182,56 @@ static void file_lock(struct library_runtime *lib)
 			;
 }
 
+/* The lock file of a drive, NAME.driveN.lock beside the database; -1 without one. */
+static int drive_lock_open(struct library_runtime *lib, int drive)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 96];
+
+	if (lib->state_directory[0] == '\0' || db_directory(lib, dir, sizeof(dir)) < 0 ||
+	    snprintf(path, sizeof(path), "%s/%s.drive%d.lock", dir, lib->spec.name, drive) >=
+	        (int)sizeof(path))
+		return -1;
+	return open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+int library_drive_claim(struct library_runtime *lib, int drive)
+{
+	int fd;
+
+	if (lib->drive_lock_fd[drive] >= 0)
+		return 0;
+	if ((fd = drive_lock_open(lib, drive)) < 0)
+		return 0; /* no state directory: one process only */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int error = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return error;
+	}
+	lib->drive_lock_fd[drive] = fd;
+	return 0;
+}
+
+void library_drive_unclaim(struct library_runtime *lib, int drive)
+{
+	if (lib->drive_lock_fd[drive] >= 0)
+		close(lib->drive_lock_fd[drive]);
+	lib->drive_lock_fd[drive] = -1;
+}
+
+/* Does another rmtd process have this drive open? */
+static bool drive_open_elsewhere(struct library_runtime *lib, int drive)
+{
+	bool held;
+	int fd;
+
+	if (lib->drive_lock_fd[drive] >= 0 || (fd = drive_lock_open(lib, drive)) < 0)
+		return false;
+	held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 void library_lock(struct library_runtime *lib)
 {
 	pthread_mutex_lock(&lib->lock);
@@ -249,6 +299,8 @@ struct library_runtime *library_runtime_start(const struct library_spec *spec,
 		return NULL;
 	pthread_mutex_init(&lib->lock, NULL);
 	lib->lock_fd = -1;
+	for (int d = 0; d < LIBRARY_DRIVES_MAX; d++)
+		lib->drive_lock_fd[d] = -1;
 	lib->spec = *spec;
 	snprintf(lib->state_directory, sizeof(lib->state_directory), "%s", state_directory);
 	error = spec->is_virtual
@@ -294,7 +346,7 @@ int libraries_start(const struct config *config, const char *state_directory)
 	for (int i = 0; i < config->libraries.count; i++) {
 		struct library_runtime *lib =
 		    library_runtime_start(&config->libraries.libraries[i],
-		                  state_directory != NULL ? state_directory : "");
+		                          state_directory != NULL ? state_directory : "");
 
 		if (lib == NULL) {
 			libraries_stop();
@@ -311,6 +363,8 @@ static void library_free(struct library_runtime *lib)
 		lib->changer.ops->close(&lib->changer);
 	if (lib->lock_fd >= 0)
 		close(lib->lock_fd);
+	for (int d = 0; d < LIBRARY_DRIVES_MAX; d++)
+		library_drive_unclaim(lib, d);
 	pthread_mutex_destroy(&lib->lock);
 	free(lib);
 }
@@ -380,6 +434,10 @@ static int move_locked(struct library_runtime *lib, const struct element_address
 	/* A cartridge a session is using stays put; an open empty drive may be loaded. */
 	if (error == 0 && from->kind == ELEMENT_DRIVE && lib->drive_open[from->number]) {
 		reason = "a session has the drive open";
+		error = -EBUSY;
+	} else if (error == 0 && from->kind == ELEMENT_DRIVE &&
+	           drive_open_elsewhere(lib, from->number)) {
+		reason = "another rmtd process has the drive open";
 		error = -EBUSY;
 	}
 	if (error == 0) {

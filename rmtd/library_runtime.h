@@ -31,11 +31,12 @@ struct library_runtime {
 	struct library_spec spec;
 	struct changer changer;
 	struct library_state state;
-	char state_directory[PATH_MAX];      /* "" when none */
-	bool drive_open[LIBRARY_DRIVES_MAX]; /* a session has the drive open */
-	struct stat seen;                    /* the database file as last read or written */
-	int lock_fd;                         /* NAME.lock beside it (other rmtd processes) */
-	bool retired;                        /* taken out by a reload: its changer is closed */
+	char state_directory[PATH_MAX];        /* "" when none */
+	bool drive_open[LIBRARY_DRIVES_MAX];   /* a session has the drive open */
+	struct stat seen;                      /* the database file as last read or written */
+	int lock_fd;                           /* NAME.lock beside it (other rmtd processes) */
+	int drive_lock_fd[LIBRARY_DRIVES_MAX]; /* NAME.driveN.lock, held while open here */
+	bool retired;                          /* taken out by a reload: its changer is closed */
 };
 
 /*
@@ -44,6 +45,16 @@ struct library_runtime {
  */
 void library_lock(struct library_runtime *lib);
 void library_unlock(struct library_runtime *lib);
+
+/*
+ * A drive is open in one rmtd process at a time (the daemon, or one rmtd
+ * --stdio per ssh client): a session claims it with an flock on
+ * NAME.driveN.lock beside the database, and a cartridge is not moved out of
+ * a drive another process has open. Claim returns 0 or -EBUSY (another rmtd
+ * process has it open). Without a state directory there is nothing to share.
+ */
+int library_drive_claim(struct library_runtime *lib, int drive);
+void library_drive_unclaim(struct library_runtime *lib, int drive);
 
 /* Start the configured libraries (once). Returns 0 or -1 (logged). */
 int libraries_start(const struct config *config, const char *state_directory);
