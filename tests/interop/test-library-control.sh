@@ -214,6 +214,18 @@ grep -q "^A1: slot 4, full 0 times, 10240 bytes, 1 files, .* block sizes 10240$"
 grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 ok
 
+check "a change answered is on disk: rmtd killed (SIGKILL) right after an unload keeps it"
+must unload lib0d1
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+DAEMON_PID=
+rm -f "$SOCK"
+start_daemon
+must inventory
+grep -q "^drive    1  (empty)  \[lib0d1\]$" "$WORK/ctl.out" || fail "the unload was lost: $(cat "$WORK/ctl.out")"
+grep -q "^slot     1  A3$" "$WORK/ctl.out" || fail "A3 is not in slot 1: $(cat "$WORK/ctl.out")"
+ok
+
 check "rmtd ended cleanly (no sanitizer report in its log)"
 stop_daemon
 check_server_log "$WORK/server.log"
