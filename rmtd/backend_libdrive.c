@@ -30,6 +30,7 @@ struct libdrive {
 	int folder_fd;            /* virtual: the cartridge folder */
 	bool check_position;      /* the next write looks where it is first */
 	bool written;             /* written since loaded */
+	bool wrote_since_mark;    /* a close or unload writes the file's filemark */
 	uint64_t write_file;      /* the tape file being written */
 	bool came_in;             /* attached during the last call, standing at came_in_at */
 	struct mtget came_in_at;
@@ -114,6 +115,7 @@ static int attach(struct libdrive *ld)
 	ld->attached = true;
 	ld->check_position = true;
 	ld->written = false;
+	ld->wrote_since_mark = false;
 	/* The session learns the new cartridge's position before the call's records. */
 	memset(&ld->came_in_at, 0, sizeof(ld->came_in_at));
 	ld->came_in = ld->inner_ops->status(&ld->inner, &ld->came_in_at) == 0;
@@ -203,7 +205,7 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 static int libdrive_close(struct device *dev)
 {
 	struct libdrive *ld = libdrive_of(dev);
-	bool filemark = ld->attached && ld->written;
+	bool filemark = ld->attached && ld->wrote_since_mark;
 	int error = detach(ld, dev);
 
 	library_lock(ld->lib);
@@ -271,10 +273,13 @@ static ssize_t libdrive_write(struct device *dev, const void *buf, size_t count)
 	library_lock(lib);
 	if (n > 0) {
 		ld->written = true;
+		ld->wrote_since_mark = true;
 		lib->state.drives[ld->drive].written = true;
 		lib->state.drives[ld->drive].written_file = ld->write_file;
 		library_note_write(&lib->state, ld->barcode, (uint64_t)n, (uint32_t)count,
 		                   time(NULL));
+		if (library_note_drive_write(&lib->state, ld->drive, ld->barcode, ld->write_file))
+			library_save_locked(lib);
 	} else if (n == -ENOSPC) {
 		library_note_full(&lib->state, ld->barcode);
 		library_save_locked(lib);
@@ -293,6 +298,17 @@ static int64_t libdrive_seek(struct device *dev, int64_t offset, int whence)
 	return ld->inner_ops->seek(&ld->inner, offset, whence);
 }
 
+/* Rewinding or unloading after a write wrote the file's filemark (saved with the move). */
+static void note_unload_filemark(struct libdrive *ld)
+{
+	if (!ld->wrote_since_mark)
+		return;
+	library_lock(ld->lib);
+	library_note_filemark(&ld->lib->state, ld->barcode, 1);
+	library_unlock(ld->lib);
+	ld->wrote_since_mark = false;
+}
+
 /* mt offline: put the cartridge back, the next one in. */
 static int unload_and_next(struct device *dev, int op)
 {
@@ -308,6 +324,7 @@ static int unload_and_next(struct device *dev, int op)
 		    ld->inner_ops->tape_op(&ld->inner, ld->lib->spec.is_virtual ? MTREW : op, 1);
 		if (error < 0)
 			return error;
+		note_unload_filemark(ld);
 		if ((error = detach(ld, dev)) < 0)
 			return error;
 	}
@@ -331,6 +348,7 @@ static int load_slot(struct device *dev, int slot)
 		                               ld->lib->spec.is_virtual ? MTREW : MTOFFL, 1);
 		if (error < 0)
 			return error;
+		note_unload_filemark(ld);
 		if ((error = detach(ld, dev)) < 0)
 			return error;
 	}
@@ -361,6 +379,7 @@ static int libdrive_tape_op(struct device *dev, int op, int count)
 	ld->check_position = true;
 	error = ld->inner_ops->tape_op(&ld->inner, op, count);
 	if (error == 0 && (op == MTWEOF || op == MTWEOFI) && count > 0) {
+		ld->wrote_since_mark = false;
 		library_lock(ld->lib);
 		library_note_filemark(&ld->lib->state, ld->barcode, (uint64_t)count);
 		library_save_locked(ld->lib);

@@ -6,7 +6,9 @@
  *
  *   MTOFFL, MTUNLOAD   put the cartridge back (its home slot) and load the
  *                      next usable one (not read-only, not full, slots in
- *                      order after it); with none left the drive is empty
+ *                      order after it); with none left the drive is empty,
+ *                      and the cartridge written next in it continues the
+ *                      volume
  *   MTLOAD 0x10000+N   load slot N (st's HP-loader convention), putting back
  *                      what the drive holds
  *   MTLOAD             on an empty drive: the next usable cartridge

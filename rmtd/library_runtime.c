@@ -718,6 +718,11 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
 	} else {
 		snprintf(line, sizeof(line), "drive %d: %s unloaded, no next cartridge (%s)", drive,
 		         old, why);
+		/* The operator's cartridge, when it comes and is written, continues it. */
+		if (error == -ENOMEDIUM && written && old[0] != '\0') {
+			library_note_waiting(&lib->state, drive, old, written_file);
+			library_save_locked(lib);
+		}
 	}
 	library_unlock(lib);
 	log_operation(lib, line, "mt offline", 0, "");
