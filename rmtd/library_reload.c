@@ -148,15 +148,15 @@ static void library_change(int index, const struct library_spec *spec)
 	}
 	/* Another directory or changer: the same database on the new one, if it starts. */
 	library_unlock(lib);
-	libraries_retire(index);
 	started = library_runtime_start(spec, libraries_state_directory());
 	if (started == NULL) {
-		log_warnx("SIGHUP: library %s not started on %s (see above); it is gone until "
-		          "a reload or restart that can start it",
+		log_warnx("SIGHUP: library %s not changed, it keeps working as it was: it cannot "
+		          "start on %s (see above)",
 		          spec->name, spec->path);
 		return;
 	}
-	libraries_add(started); /* in the place the old one left */
+	libraries_retire(index);
+	libraries_add(started);
 	log_notice("SIGHUP: library %s started anew on %s", spec->name, spec->path);
 }
 

@@ -145,6 +145,21 @@ has "^slot     1  B1$"
 ! grep -q "lib0" "$WORK/ctl.out" || fail "lib0 is still listed: $(cat "$WORK/ctl.out")"
 ok
 
+check "an idle library moves to another directory; one it cannot start in keeps the old"
+mkdir -p "$LIB/other"
+"$VTAPE" create --capacity 2M "$LIB/other/C1.tap" >/dev/null
+configure "library lib1 virtual $LIB/other slots 2" "library lib1 drive 0 lib1d0"
+reload
+logged "SIGHUP: library lib1 started anew on $LIB/other"
+must inventory lib1
+has "^slot     1  C1$"
+configure "library lib1 virtual $WORK/nowhere slots 2" "library lib1 drive 0 lib1d0"
+reload
+logged "SIGHUP: library lib1 not changed, it keeps working as it was: it cannot start on $WORK/nowhere"
+must inventory lib1
+has "^slot     1  C1$"
+ok
+
 check "rmtd ended cleanly (no sanitizer report in its log)"
 stop_daemon
 check_server_log "$WORK/server.log"
