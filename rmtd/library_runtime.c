@@ -239,8 +239,21 @@ void library_lock(struct library_runtime *lib)
 	db_refresh(lib);
 }
 
+/* What the drives hold, for status lines that must not wait for the library's lock. */
+static void publish_drives(struct library_runtime *lib)
+{
+	pthread_mutex_lock(&lib->shown_lock);
+	for (int d = 0; d < lib->state.drive_count && d < LIBRARY_DRIVES_MAX; d++) {
+		memcpy(lib->shown[d].barcode, lib->state.drives[d].barcode,
+		       sizeof(lib->shown[d].barcode));
+		lib->shown[d].slot = lib->state.drives[d].home_slot;
+	}
+	pthread_mutex_unlock(&lib->shown_lock);
+}
+
 void library_unlock(struct library_runtime *lib)
 {
+	publish_drives(lib);
 	if (lib->lock_fd >= 0)
 		flock(lib->lock_fd, LOCK_UN);
 	pthread_mutex_unlock(&lib->lock);
@@ -298,6 +311,7 @@ struct library_runtime *library_runtime_start(const struct library_spec *spec,
 	if (lib == NULL)
 		return NULL;
 	pthread_mutex_init(&lib->lock, NULL);
+	pthread_mutex_init(&lib->shown_lock, NULL);
 	lib->lock_fd = -1;
 	for (int d = 0; d < LIBRARY_DRIVES_MAX; d++)
 		lib->drive_lock_fd[d] = -1;
@@ -321,6 +335,7 @@ struct library_runtime *library_runtime_start(const struct library_spec *spec,
 			library_save_locked(lib);
 		if (lib->lock_fd >= 0)
 			flock(lib->lock_fd, LOCK_UN);
+		publish_drives(lib);
 	}
 	if (error < 0) {
 		log_warnx("library %s: %s: %s", spec->name, spec->path, strerror(-error));
@@ -366,6 +381,7 @@ static void library_free(struct library_runtime *lib)
 	for (int d = 0; d < LIBRARY_DRIVES_MAX; d++)
 		library_drive_unclaim(lib, d);
 	pthread_mutex_destroy(&lib->lock);
+	pthread_mutex_destroy(&lib->shown_lock);
 	free(lib);
 }
 
@@ -986,9 +1002,22 @@ int library_drive_describe(const char *device, char *barcode, size_t size, int *
 
 	if (device == NULL || (lib = libraries_of_drive(device, &drive)) == NULL)
 		return -ENOENT;
-	library_lock(lib);
-	snprintf(barcode, size, "%s", lib->state.drives[drive].barcode);
-	*slot = lib->state.drives[drive].home_slot;
-	library_unlock(lib);
+	/*
+	 * On the event loop: a changer's move holds the lock for seconds, another
+	 * process may hold the file's. Look afresh only when neither is taken;
+	 * else show what the last holder left.
+	 */
+	if (pthread_mutex_trylock(&lib->lock) == 0) {
+		if (lib->lock_fd >= 0 && flock(lib->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+			db_refresh(lib);
+			flock(lib->lock_fd, LOCK_UN);
+		}
+		publish_drives(lib);
+		pthread_mutex_unlock(&lib->lock);
+	}
+	pthread_mutex_lock(&lib->shown_lock);
+	snprintf(barcode, size, "%s", lib->shown[drive].barcode);
+	*slot = lib->shown[drive].slot;
+	pthread_mutex_unlock(&lib->shown_lock);
 	return 0;
 }

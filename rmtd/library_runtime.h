@@ -36,7 +36,13 @@ struct library_runtime {
 	struct stat seen;                      /* the database file as last read or written */
 	int lock_fd;                           /* NAME.lock beside it (other rmtd processes) */
 	int drive_lock_fd[LIBRARY_DRIVES_MAX]; /* NAME.driveN.lock, held while open here */
-	bool retired;                          /* taken out by a reload: its changer is closed */
+	/* The drives' cartridges as the last lock holder left them (status lines). */
+	pthread_mutex_t shown_lock;
+	struct {
+		char barcode[LIBRARY_BARCODE_MAX + 1];
+		int slot;
+	} shown[LIBRARY_DRIVES_MAX];
+	bool retired; /* taken out by a reload: its changer is closed */
 };
 
 /*
@@ -138,7 +144,9 @@ void library_save_locked(struct library_runtime *lib);
 
 /*
  * For a drive's status: is device a library's drive, and which cartridge is in
- * it ("" when empty) from which slot (0: none). Returns 0 or -ENOENT.
+ * it ("" when empty) from which slot (0: none). Returns 0 or -ENOENT. Never
+ * waits for the library's lock (a changer's move, another process): then it
+ * says what the drive held when the lock was last let go.
  */
 int library_drive_describe(const char *device, char *barcode, size_t size, int *slot);
 

@@ -5,7 +5,8 @@
 # refused with EBUSY and a log line naming the drive; a cartridge in a drive
 # another process has open is not moved (rmtctl unload: EBUSY). A library
 # operation waits while another process holds the database's lock
-# (NAME.lock), then goes on: nothing is refused or lost for it.
+# (NAME.lock), then goes on: nothing is refused or lost for it; the daemon's
+# listings of drives answer meanwhile.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -103,6 +104,10 @@ ok
 check "a library operation waits while another process holds the database's lock, then goes on"
 python3 - <<'PY' || fail "waiting for NAME.lock"
 import fcntl, os, subprocess, sys, time
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, O_RDWR
+daemon = Rmt.connect(int(os.environ["PORT"]))
+daemon.open("lib0d0", O_RDWR)  # a daemon session on the library's other drive
 lock = open(os.path.join(os.environ["STATE"], "library", "lib0.lock"), "r+")
 fcntl.flock(lock, fcntl.LOCK_EX)
 # MTLOAD 0x10000 + 2: load slot 2 (A2) into lib0d1, in an rmtd --stdio
@@ -112,9 +117,17 @@ load.stdin.write(b"Olib0d1\n0\nI30\n%d\nC\n" % (0x10000 + 2))
 load.stdin.close()
 time.sleep(1.5)
 assert load.poll() is None, "the load did not wait for the lock: %r" % load.stdout.read()
+# The daemon's event loop does not wait for it: rmtctl drives and status answer at once.
+status = subprocess.run([os.environ["RMTCTL"], "-s", os.environ["SOCK"], "drives"],
+                        capture_output=True, text=True, timeout=10)
+assert status.returncode == 0 and "Drive lib0d1" in status.stdout, status
+status = subprocess.run([os.environ["RMTCTL"], "-s", os.environ["SOCK"], "status"],
+                        capture_output=True, text=True, timeout=10)
+assert status.returncode == 0 and "no cartridge loaded" in status.stdout, status
 fcntl.flock(lock, fcntl.LOCK_UN)
 out = load.stdout.read()
 assert load.wait(timeout=30) == 0 and out.split(b"\n")[:3] == [b"A0", b"A%d" % (0x10000 + 2), b"A0"], out
+daemon.close()
 PY
 "$RMTCTL" -s "$SOCK" inventory >"$WORK/inventory" || fail "inventory"
 grep -q "^drive    1  A2  from slot 2  \[lib0d1\]$" "$WORK/inventory" || fail "A2 not loaded: $(cat "$WORK/inventory")"
