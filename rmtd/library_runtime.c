@@ -86,19 +86,23 @@ struct library_runtime *libraries_of_drive_name(const char *name, int *drive)
 
 struct library_runtime *libraries_of_cartridge(const char *barcode)
 {
-	struct library_runtime *found = NULL;
+	struct library_runtime *found = NULL, *each[CONFIG_LIBRARIES_MAX];
+	int count;
 
+	/* Not under the table's lock: a library's lock may wait (a move, another process). */
 	pthread_mutex_lock(&table_lock);
-	for (int i = 0; i < running_count && found == NULL; i++) {
+	count = running_count;
+	memcpy(each, running, (size_t)count * sizeof(each[0]));
+	pthread_mutex_unlock(&table_lock);
+	for (int i = 0; i < count && found == NULL; i++) {
 		struct element_address at;
 
-		library_lock(running[i]);
-		if (library_locate(&running[i]->state, barcode, &at) == 0 ||
-		    library_record(&running[i]->state, barcode, false) != NULL)
-			found = running[i];
-		library_unlock(running[i]);
+		library_lock(each[i]);
+		if (!each[i]->retired && (library_locate(&each[i]->state, barcode, &at) == 0 ||
+		                          library_record(&each[i]->state, barcode, false) != NULL))
+			found = each[i];
+		library_unlock(each[i]);
 	}
-	pthread_mutex_unlock(&table_lock);
 	return found;
 }
 

@@ -6,7 +6,8 @@
 # another process has open is not moved (rmtctl unload: EBUSY). A library
 # operation waits while another process holds the database's lock
 # (NAME.lock), then goes on: nothing is refused or lost for it; the daemon's
-# listings of drives answer meanwhile.
+# event loop does not wait with it (rmtctl drives, status, and a catalog
+# waiting on its own thread).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -121,6 +122,10 @@ assert load.poll() is None, "the load did not wait for the lock: %r" % load.stdo
 status = subprocess.run([os.environ["RMTCTL"], "-s", os.environ["SOCK"], "drives"],
                         capture_output=True, text=True, timeout=10)
 assert status.returncode == 0 and "Drive lib0d1" in status.stdout, status
+# rmtctl catalog of a library's cartridge waits for the lock on a thread of its own
+catalog = subprocess.Popen([os.environ["RMTCTL"], "-s", os.environ["SOCK"], "catalog", "A1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(0.5)
 status = subprocess.run([os.environ["RMTCTL"], "-s", os.environ["SOCK"], "status"],
                         capture_output=True, text=True, timeout=10)
 assert status.returncode == 0 and "no cartridge loaded" in status.stdout, status
@@ -128,6 +133,8 @@ fcntl.flock(lock, fcntl.LOCK_UN)
 out = load.stdout.read()
 assert load.wait(timeout=30) == 0 and out.split(b"\n")[:3] == [b"A0", b"A%d" % (0x10000 + 2), b"A0"], out
 daemon.close()
+out, err = catalog.communicate(timeout=30)
+assert catalog.returncode == 0 and "Cartridge A1 continues on no other cartridge" in out, (out, err)
 PY
 "$RMTCTL" -s "$SOCK" inventory >"$WORK/inventory" || fail "inventory"
 grep -q "^drive    1  A2  from slot 2  \[lib0d1\]$" "$WORK/inventory" || fail "A2 not loaded: $(cat "$WORK/inventory")"
