@@ -32,6 +32,7 @@ struct libdrive {
 	bool written;             /* written since loaded */
 	bool wrote_since_mark;    /* a close or unload writes the file's filemark */
 	uint64_t write_file;      /* the tape file being written */
+	bool went_out;            /* the cartridge left during the last call (unloaded) */
 	bool came_in;             /* attached during the last call, standing at came_in_at */
 	struct mtget came_in_at;
 };
@@ -46,6 +47,16 @@ const struct backend_ops *backend_libdrive_for(const char *device, const struct 
 	int drive;
 
 	return libraries_of_drive(device, &drive) != NULL ? &backend_libdrive_ops : ops;
+}
+
+bool backend_libdrive_went_out(struct device *dev)
+{
+	struct libdrive *ld = dev->state;
+
+	if (dev->ops != &backend_libdrive_ops || ld == NULL || !ld->went_out)
+		return false;
+	ld->went_out = false;
+	return true;
 }
 
 bool backend_libdrive_came_in(struct device *dev, struct mtget *where)
@@ -126,8 +137,10 @@ static int detach(struct libdrive *ld, struct device *dev)
 {
 	int error = 0;
 
-	if (ld->attached)
+	if (ld->attached) {
 		error = ld->inner_ops->close(&ld->inner);
+		ld->went_out = true;
+	}
 	ld->attached = false;
 	dev->fd = -1;
 	return error;

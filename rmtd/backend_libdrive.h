@@ -35,6 +35,8 @@ const struct backend_ops *backend_libdrive_for(const char *device, const struct 
  */
 const char *backend_libdrive_cartridge(const struct device *dev);
 
+/* True once after a call during which the drive's cartridge was unloaded. */
+bool backend_libdrive_went_out(struct device *dev);
 /*
  * True once after a call during which a cartridge came into the drive (loaded
  * by rmtctl while the session waited, or by mt offline): where its tape stood

@@ -320,16 +320,16 @@ static void drive_retired_done(struct job *job, void *arg)
 	drive_forget_if_unused(drive->registry, drive);
 }
 
-void drive_accounting_follow(struct drive *drive, const char *cartridge)
+bool drive_accounting_follow(struct drive *drive, const char *cartridge)
 {
 	struct drive_retired *r;
 
 	if (drive->state_directory[0] == '\0' || cartridge == NULL ||
 	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
-		return;
+		return true;
 	/* A save on the drive's thread still uses the catalog: switch at a later reply. */
 	if (drive->save_queued)
-		return;
+		return false;
 	if (drive->has_cartridge) {
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
 			/* Out of memory: saved here rather than counted to the wrong cartridge. */
@@ -337,7 +337,7 @@ void drive_accounting_follow(struct drive *drive, const char *cartridge)
 			catalog_free(&drive->catalog);
 			drive->has_cartridge = false;
 			drive_accounting_cartridge(drive, cartridge);
-			return;
+			return true;
 		}
 		/* The old cartridge's save fsyncs: it goes to the drive's thread with its data. */
 		r->drive = drive;
@@ -356,6 +356,7 @@ void drive_accounting_follow(struct drive *drive, const char *cartridge)
 		worker_submit(drive->worker, &r->job);
 	}
 	drive_accounting_cartridge(drive, cartridge);
+	return true;
 }
 
 void drive_accounting_start(struct drive *drive, const char *state_directory, const char *cartridge)

@@ -1270,9 +1270,11 @@ static void session_job_done(struct job *job, void *arg)
 		if (s->request.command != PROTO_CLOSE) {
 			struct mtget came_in;
 
-			drive_accounting_follow(s->drive,
-			                        backend_libdrive_cartridge(&s->drive->device));
-			if (backend_libdrive_came_in(&s->drive->device, &came_in)) {
+			if (backend_libdrive_went_out(&s->drive->device))
+				medium_cartridge_left(s->drive);
+			if (drive_accounting_follow(s->drive,
+			                            backend_libdrive_cartridge(&s->drive->device)) &&
+			    backend_libdrive_came_in(&s->drive->device, &came_in)) {
 				medium_opened(s->drive);
 				medium_position(s->drive, &came_in);
 			}

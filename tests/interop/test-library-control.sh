@@ -264,6 +264,12 @@ assert [(f["file"], f["bytes"], f["records"]) for f in files] == [(0, 20480, 2)]
 	[ "$i" -lt 50 ] || fail "A1's catalog after [operator wait]: $(cat "$WORK/ctl.out" "$WORK/ctl.err")"
 	sleep 0.1
 done
+must catalog --json A3
+python3 -c '
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+assert [(f["file"], f["bytes"], f["records"], f["complete"]) for f in files] == [(0, 10240, 1, True)], files
+' "$WORK/ctl.out" || fail "A3's file did not end at the unload: $(cat "$WORK/ctl.out")"
 must readonly A2 off
 ok
 
