@@ -80,6 +80,17 @@ must inventory lib1
 has "^slot     1  B1$"
 logged "SIGHUP: library lib1 added"
 must load A3 lib0d2
+python3 - "$PORT" <<'PY' || fail "a session on the new drive lib0d2"
+import os, sys
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, O_RDWR
+r = Rmt.connect(int(sys.argv[1]))
+r.open("lib0d2", O_RDWR)
+r.write(b"3" * 10240)
+r.close()
+PY
+must cartridges A3
+has "^A3: drive 2, full 0 times, 10240 bytes, 1 files,"
 must unload lib0d2
 ok
 
