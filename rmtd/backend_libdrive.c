@@ -30,7 +30,11 @@ struct libdrive {
 	int folder_fd;            /* virtual: the cartridge folder */
 	bool check_position;      /* the next write looks where it is first */
 	bool written;             /* written since loaded */
+	bool wrote_since_mark;    /* a close or unload writes the file's filemark */
 	uint64_t write_file;      /* the tape file being written */
+	bool went_out;            /* the cartridge left during the last call (unloaded) */
+	bool came_in;             /* attached during the last call, standing at came_in_at */
+	struct mtget came_in_at;
 };
 
 static struct libdrive *libdrive_of(struct device *dev)
@@ -43,6 +47,27 @@ const struct backend_ops *backend_libdrive_for(const char *device, const struct 
 	int drive;
 
 	return libraries_of_drive(device, &drive) != NULL ? &backend_libdrive_ops : ops;
+}
+
+bool backend_libdrive_went_out(struct device *dev)
+{
+	struct libdrive *ld = dev->state;
+
+	if (dev->ops != &backend_libdrive_ops || ld == NULL || !ld->went_out)
+		return false;
+	ld->went_out = false;
+	return true;
+}
+
+bool backend_libdrive_came_in(struct device *dev, struct mtget *where)
+{
+	struct libdrive *ld = dev->state;
+
+	if (dev->ops != &backend_libdrive_ops || ld == NULL || !ld->came_in)
+		return false;
+	ld->came_in = false;
+	*where = ld->came_in_at;
+	return true;
 }
 
 const char *backend_libdrive_cartridge(const struct device *dev)
@@ -101,6 +126,10 @@ static int attach(struct libdrive *ld)
 	ld->attached = true;
 	ld->check_position = true;
 	ld->written = false;
+	ld->wrote_since_mark = false;
+	/* The session learns the new cartridge's position before the call's records. */
+	memset(&ld->came_in_at, 0, sizeof(ld->came_in_at));
+	ld->came_in = ld->inner_ops->status(&ld->inner, &ld->came_in_at) == 0;
 	return 0;
 }
 
@@ -108,8 +137,10 @@ static int detach(struct libdrive *ld, struct device *dev)
 {
 	int error = 0;
 
-	if (ld->attached)
+	if (ld->attached) {
 		error = ld->inner_ops->close(&ld->inner);
+		ld->went_out = true;
+	}
 	ld->attached = false;
 	dev->fd = -1;
 	return error;
@@ -149,12 +180,19 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 		}
 	}
 	library_lock(ld->lib);
-	if (ld->lib->drive_open[ld->drive]) {
+	error = ld->lib->retired ? -ENODEV /* a reload took it out since the lookup */
+	        : ld->lib->drive_open[ld->drive] ? -EBUSY
+	                                         : library_drive_claim(ld->lib, ld->drive);
+	if (error < 0) {
+		if (error == -EBUSY && !ld->lib->drive_open[ld->drive])
+			log_warnx("library %s: drive %d (%s) is open in another rmtd process",
+			          ld->lib->spec.name, ld->drive,
+			          ld->lib->spec.drive_names[ld->drive]);
 		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
 		free(ld);
-		return -EBUSY;
+		return error;
 	}
 	ld->lib->drive_open[ld->drive] = true;
 	library_unlock(ld->lib);
@@ -162,9 +200,11 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 	dev->is_tape = true;
 	dev->fd = -1;
 	error = ready(dev);
+	ld->came_in = false; /* the open reports where the tape is itself */
 	if (error < 0 && error != -ENOMEDIUM) {
 		library_lock(ld->lib);
 		ld->lib->drive_open[ld->drive] = false;
+		library_drive_unclaim(ld->lib, ld->drive);
 		library_unlock(ld->lib);
 		if (ld->folder_fd >= 0)
 			close(ld->folder_fd);
@@ -178,13 +218,14 @@ static int libdrive_open(struct device *dev, const struct open_target *target)
 static int libdrive_close(struct device *dev)
 {
 	struct libdrive *ld = libdrive_of(dev);
-	bool filemark = ld->attached && ld->written;
+	bool filemark = ld->attached && ld->wrote_since_mark;
 	int error = detach(ld, dev);
 
 	library_lock(ld->lib);
 	if (filemark && error == 0) /* closing after writing wrote the file's filemark */
 		library_note_filemark(&ld->lib->state, ld->barcode, 1);
 	ld->lib->drive_open[ld->drive] = false;
+	library_drive_unclaim(ld->lib, ld->drive);
 	library_save_locked(ld->lib);
 	library_unlock(ld->lib);
 	if (ld->folder_fd >= 0)
@@ -245,10 +286,13 @@ static ssize_t libdrive_write(struct device *dev, const void *buf, size_t count)
 	library_lock(lib);
 	if (n > 0) {
 		ld->written = true;
+		ld->wrote_since_mark = true;
 		lib->state.drives[ld->drive].written = true;
 		lib->state.drives[ld->drive].written_file = ld->write_file;
 		library_note_write(&lib->state, ld->barcode, (uint64_t)n, (uint32_t)count,
 		                   time(NULL));
+		if (library_note_drive_write(&lib->state, ld->drive, ld->barcode, ld->write_file))
+			library_save_locked(lib);
 	} else if (n == -ENOSPC) {
 		library_note_full(&lib->state, ld->barcode);
 		library_save_locked(lib);
@@ -267,6 +311,17 @@ static int64_t libdrive_seek(struct device *dev, int64_t offset, int whence)
 	return ld->inner_ops->seek(&ld->inner, offset, whence);
 }
 
+/* Rewinding or unloading after a write wrote the file's filemark (saved with the move). */
+static void note_unload_filemark(struct libdrive *ld)
+{
+	if (!ld->wrote_since_mark)
+		return;
+	library_lock(ld->lib);
+	library_note_filemark(&ld->lib->state, ld->barcode, 1);
+	library_unlock(ld->lib);
+	ld->wrote_since_mark = false;
+}
+
 /* mt offline: put the cartridge back, the next one in. */
 static int unload_and_next(struct device *dev, int op)
 {
@@ -282,6 +337,7 @@ static int unload_and_next(struct device *dev, int op)
 		    ld->inner_ops->tape_op(&ld->inner, ld->lib->spec.is_virtual ? MTREW : op, 1);
 		if (error < 0)
 			return error;
+		note_unload_filemark(ld);
 		if ((error = detach(ld, dev)) < 0)
 			return error;
 	}
@@ -305,6 +361,7 @@ static int load_slot(struct device *dev, int slot)
 		                               ld->lib->spec.is_virtual ? MTREW : MTOFFL, 1);
 		if (error < 0)
 			return error;
+		note_unload_filemark(ld);
 		if ((error = detach(ld, dev)) < 0)
 			return error;
 	}
@@ -335,6 +392,7 @@ static int libdrive_tape_op(struct device *dev, int op, int count)
 	ld->check_position = true;
 	error = ld->inner_ops->tape_op(&ld->inner, op, count);
 	if (error == 0 && (op == MTWEOF || op == MTWEOFI) && count > 0) {
+		ld->wrote_since_mark = false;
 		library_lock(ld->lib);
 		library_note_filemark(&ld->lib->state, ld->barcode, (uint64_t)count);
 		library_save_locked(ld->lib);

@@ -6,7 +6,9 @@
  *
  *   MTOFFL, MTUNLOAD   put the cartridge back (its home slot) and load the
  *                      next usable one (not read-only, not full, slots in
- *                      order after it); with none left the drive is empty
+ *                      order after it); with none left the drive is empty,
+ *                      and the cartridge written next in it continues the
+ *                      volume
  *   MTLOAD 0x10000+N   load slot N (st's HP-loader convention), putting back
  *                      what the drive holds
  *   MTLOAD             on an empty drive: the next usable cartridge
@@ -32,5 +34,14 @@ const struct backend_ops *backend_libdrive_for(const char *device, const struct 
  * cartridge's barcode. NULL if dev is no library drive or is empty.
  */
 const char *backend_libdrive_cartridge(const struct device *dev);
+
+/* True once after a call during which the drive's cartridge was unloaded. */
+bool backend_libdrive_went_out(struct device *dev);
+/*
+ * True once after a call during which a cartridge came into the drive (loaded
+ * by rmtctl while the session waited, or by mt offline): where its tape stood
+ * then, before the call's own records.
+ */
+bool backend_libdrive_came_in(struct device *dev, struct mtget *where);
 
 #endif

@@ -15,6 +15,8 @@
 
 #include "changer.h"
 #include "log.h"
+#include "state_file.h"
+#include "tapemeta.h"
 
 int changer_virtual_open(struct changer *changer, const char *directory, int drives, int slots,
                          int portals)
@@ -130,6 +132,43 @@ static int virtual_inventory(struct changer *changer, struct library_state *lib)
 	return 0;
 }
 
+static int fill_meta(int fd, const void *arg)
+{
+	return tapeimage_meta_write(fd, arg);
+}
+
+/*
+ * What a drive's unload does to a tape: the image's .meta says it is not
+ * loaded, so the next drive's open starts at its beginning, as a loaded
+ * cartridge does, not where the last session left it.
+ */
+static int unload_image(int dir_fd, const char *barcode)
+{
+	char name[LIBRARY_BARCODE_MAX + 16];
+	struct state_replace how = {.create_mode = 0666, .durable = true, .nonblocking = true};
+	struct tapeimage_meta meta;
+	struct stat st;
+	int fd, error;
+
+	snprintf(name, sizeof(name), "%s.tap.meta", barcode);
+	fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* never opened: it is at its beginning */
+	tapeimage_meta_init(&meta, 0);
+	error = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -EINVAL;
+	if (error == 0 && (error = tapeimage_meta_read(fd, &meta)) > 0)
+		error = 0;
+	close(fd);
+	if (error == 0 && meta.loaded) {
+		meta.loaded = false;
+		how.set_mode = true; /* the sidecar keeps its permissions */
+		how.mode = st.st_mode & 0666;
+		error = state_replace_at(dir_fd, name, &how, fill_meta, &meta);
+	}
+	tapeimage_meta_free(&meta);
+	return error;
+}
+
 static int virtual_move(struct changer *changer, const struct library_state *lib,
                         const struct element_address *from, const struct element_address *to)
 {
@@ -139,6 +178,8 @@ static int virtual_move(struct changer *changer, const struct library_state *lib
 	/* The image must still be there: a cartridge is not moved into a drive as a ghost. */
 	if (source == NULL || !image_exists(changer->fd, source->barcode))
 		return -ENOENT;
+	if (from->kind == ELEMENT_DRIVE)
+		return unload_image(changer->fd, source->barcode);
 	return 0;
 }
 

@@ -70,7 +70,7 @@ struct file_job {
 	struct event *done;
 	pthread_t thread;
 	char *state_directory;
-	char *candidates[4];
+	char *candidates[6];
 	size_t count;
 	struct drive_copy *drives; /* a drives request: what the registry said */
 	size_t drive_count;
@@ -79,6 +79,8 @@ struct file_job {
 	char *body;
 	size_t length;
 	char next[300];        /* a library cartridge: which one a restore loads next */
+	char *library_barcode; /* catalog: the name, looked up as a library's cartridge */
+	bool library_next;     /* and the "continues on" line wanted */
 	char *library_request; /* a library command (control_library.h) */
 	size_t library_length;
 	uid_t uid;
@@ -152,6 +154,34 @@ static const char help_text[] =
     "import LIBRARY [portal:N], export CARTRIDGE, readonly CARTRIDGE on|off\n"
     "help                     this text\n";
 
+static int add_candidate(struct file_job *job, const char *name);
+
+/*
+ * A library's cartridge by its barcode (control_library.h), second after the
+ * name itself. Here on the job's thread: the library's lock may wait for a
+ * changer's move or another rmtd process.
+ */
+static int library_candidate(struct file_job *job)
+{
+	char path[PATH_MAX];
+	size_t before = job->count;
+	int error = 0;
+
+	if (job->library_barcode == NULL)
+		return 0;
+	if (control_library_catalog_name(job->library_barcode, path, sizeof(path)) == 0 &&
+	    (error = add_candidate(job, path)) == 0 && job->count > before && before > 1) {
+		char *added = job->candidates[before];
+
+		memmove(job->candidates + 2, job->candidates + 1,
+		        (before - 1) * sizeof(job->candidates[0]));
+		job->candidates[1] = added;
+	}
+	if (job->library_next)
+		control_library_next_line(job->library_barcode, job->next, sizeof(job->next));
+	return error;
+}
+
 static void *file_job_thread(void *arg)
 {
 	struct file_job *job = arg;
@@ -171,9 +201,11 @@ static void *file_job_thread(void *arg)
 		                                                   &job->body, &job->length);
 		free(drives);
 	} else {
-		job->result =
-		    control_catalog_body(job->state_directory, (const char *const *)job->candidates,
-		                         job->count, job->json, &job->body, &job->length);
+		job->result = library_candidate(job);
+		if (job->result == 0)
+			job->result = control_catalog_body(
+			    job->state_directory, (const char *const *)job->candidates, job->count,
+			    job->json, &job->body, &job->length);
 	}
 	event_active(job->done, EV_READ, 0);
 	return NULL;
@@ -190,6 +222,7 @@ static void file_job_free(struct file_job *job)
 	free(job->drives);
 	free(job->body);
 	free(job->library_request);
+	free(job->library_barcode);
 	free(job);
 }
 
@@ -300,7 +333,6 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	struct control *control = c->control;
 	struct file_job *job;
 	struct status_snapshot snapshot;
-	char library_name[PATH_MAX];
 	int error = 0;
 
 	if (control->state_directory == NULL) {
@@ -315,12 +347,10 @@ static void handle_catalog(struct control_connection *c, const struct control_re
 	if (error == 0 && request->has_name) {
 		/* The name as a cartridge first; a drive's name means the cartridge in it. */
 		error = add_candidate(job, request->name);
-		/* A library's cartridge by its barcode (control_library.h). */
-		if (error == 0 && control_library_catalog_name(request->name, library_name,
-		                                               sizeof(library_name)) == 0)
-			error = add_candidate(job, library_name);
-		if (!request->json)
-			control_library_next_line(request->name, job->next, sizeof(job->next));
+		/* As a library's cartridge too: looked up on the job's thread. */
+		if (error == 0 && (job->library_barcode = strdup(request->name)) == NULL)
+			error = -ENOMEM;
+		job->library_next = !request->json;
 		if (error == 0 && status_monitor_snapshot(control->monitor, &snapshot) == 0) {
 			for (size_t i = 0; error == 0 && i < snapshot.drive_count; i++) {
 				const struct status_drive *d = &snapshot.drives[i];

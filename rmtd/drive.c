@@ -287,21 +287,76 @@ void drive_accounting_cartridge(struct drive *drive, const char *cartridge)
 
 static void drive_save_now(struct drive *drive);
 
-void drive_accounting_follow(struct drive *drive, const char *cartridge)
+/* A cartridge a library took out of the open drive, with what is left to save of it. */
+struct drive_retired {
+	struct job job;
+	struct drive *drive;
+	char state_directory[PATH_MAX];
+	struct counters drive_counters, cartridge_counters;
+	struct catalog catalog;
+};
+
+/* On the drive's thread (inline without one): the last save of the cartridge that left. */
+static void drive_retired_save(struct job *job)
 {
+	struct drive_retired *r = job->arg;
+
+	if (counters_save(r->state_directory, &r->drive_counters) < 0)
+		log_warnx("%s: cannot save the drive's counters", r->drive->name);
+	if (counters_save(r->state_directory, &r->cartridge_counters) < 0)
+		log_warnx("%s: cannot save the counters of cartridge %s", r->drive->name,
+		          r->cartridge_counters.name);
+	if (catalog_save(r->state_directory, &r->catalog) < 0)
+		log_warnx("%s: cannot save the catalog of cartridge %s", r->drive->name,
+		          r->cartridge_counters.name);
+	catalog_free(&r->catalog);
+}
+
+static void drive_retired_done(struct job *job, void *arg)
+{
+	struct drive *drive = ((struct drive_retired *)arg)->drive;
+
+	free(arg);
+	drive_forget_if_unused(drive->registry, drive);
+}
+
+bool drive_accounting_follow(struct drive *drive, const char *cartridge)
+{
+	struct drive_retired *r;
+
 	if (drive->state_directory[0] == '\0' || cartridge == NULL ||
 	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
-		return;
+		return true;
 	/* A save on the drive's thread still uses the catalog: switch at a later reply. */
 	if (drive->save_queued)
-		return;
+		return false;
 	if (drive->has_cartridge) {
-		/* A library changing cartridges is rare: the old one's save is made here. */
-		drive_save_now(drive);
-		catalog_free(&drive->catalog);
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			/* Out of memory: saved here rather than counted to the wrong cartridge. */
+			drive_save_now(drive);
+			catalog_free(&drive->catalog);
+			drive->has_cartridge = false;
+			drive_accounting_cartridge(drive, cartridge);
+			return true;
+		}
+		/* The old cartridge's save fsyncs: it goes to the drive's thread with its data. */
+		r->drive = drive;
+		strlcpy(r->state_directory, drive->state_directory, sizeof(r->state_directory));
+		r->drive_counters = drive->counters;
+		r->cartridge_counters = drive->cartridge_counters;
+		r->catalog = drive->catalog;
+		memset(&drive->catalog, 0, sizeof(drive->catalog));
 		drive->has_cartridge = false;
+		r->job.kind = JOB_CALL;
+		r->job.device = &drive->device;
+		r->job.socket = -1;
+		r->job.call = drive_retired_save;
+		r->job.done = drive_retired_done;
+		r->job.arg = r;
+		worker_submit(drive->worker, &r->job);
 	}
 	drive_accounting_cartridge(drive, cartridge);
+	return true;
 }
 
 void drive_accounting_start(struct drive *drive, const char *state_directory, const char *cartridge)

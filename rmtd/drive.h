@@ -151,8 +151,12 @@ uint8_t *drive_record_buffer(struct drive *drive, size_t size);
 void drive_accounting_start(struct drive *drive, const char *state_directory,
                             const char *cartridge);
 void drive_accounting_cartridge(struct drive *drive, const char *cartridge);
-/* The cartridge changed under the open device (a library loaded another): account to it. */
-void drive_accounting_follow(struct drive *drive, const char *cartridge);
+/*
+ * The cartridge changed under the open device (a library loaded another):
+ * account to it; the old one's last save runs on the drive's thread. False
+ * when the switch waits for a later call (a save of the old one is queued).
+ */
+bool drive_accounting_follow(struct drive *drive, const char *cartridge);
 void drive_count(struct drive *drive, const struct counters_delta *delta);
 void drive_accounting_save(struct drive *drive);
 void drive_accounting_stop(struct drive *drive);

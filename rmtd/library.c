@@ -344,6 +344,34 @@ static int format_elements(FILE *out, const char *kind, const struct library_ele
 	return 0;
 }
 
+void library_note_waiting(struct library_state *lib, int drive, const char *from, uint64_t file)
+{
+	if (drive < 0 || drive >= lib->drive_count || !library_barcode_valid(from))
+		return;
+	snprintf(lib->drives[drive].waits_from, sizeof(lib->drives[drive].waits_from), "%s", from);
+	lib->drives[drive].waits_file = file;
+}
+
+bool library_note_drive_write(struct library_state *lib, int drive, const char *barcode,
+                              uint64_t file)
+{
+	struct library_element *e;
+	bool noted = false;
+
+	if (drive < 0 || drive >= lib->drive_count)
+		return false;
+	e = &lib->drives[drive];
+	if (e->waits_from[0] == '\0')
+		return false;
+	/* Written again itself: it was not full after all, and continues on nothing new. */
+	if (strcmp(e->waits_from, barcode) != 0)
+		noted =
+		    library_note_continues(lib, e->waits_from, e->waits_file, barcode, file) == 0;
+	e->waits_from[0] = '\0';
+	e->waits_file = 0;
+	return noted;
+}
+
 int library_db_format(const struct library_state *lib, char **text, size_t *length)
 {
 	FILE *out = open_memstream(text, length);
@@ -354,6 +382,10 @@ int library_db_format(const struct library_state *lib, char **text, size_t *leng
 	format_elements(out, "drive", lib->drives, lib->drive_count, 0);
 	format_elements(out, "slot", lib->slots, lib->slot_count, 1);
 	format_elements(out, "portal", lib->portals, lib->portal_count, 1);
+	for (int d = 0; d < lib->drive_count; d++)
+		if (lib->drives[d].waits_from[0] != '\0')
+			fprintf(out, "waiting %d %s %" PRIu64 "\n", d, lib->drives[d].waits_from,
+			        lib->drives[d].waits_file);
 	for (int i = 0; i < lib->cartridge_count; i++) {
 		const struct cartridge_record *r = &lib->cartridges[i];
 
@@ -455,6 +487,14 @@ static bool parse_line(struct library_state *lib, char *line)
 		return n >= 2 && strcmp(w[1], "1") == 0;
 	if (strcmp(w[0], "cartridge") == 0)
 		return parse_cartridge(lib, w, n);
+	if (strcmp(w[0], "waiting") == 0) {
+		if (n != 4 || !parse_u64(w[1], &a) || !library_barcode_valid(w[2]) ||
+		    !parse_u64(w[3], &b))
+			return false;
+		if (a < (uint64_t)lib->drive_count) /* a drive gone since: the wait with it */
+			library_note_waiting(lib, (int)a, w[2], b);
+		return true;
+	}
 	if (strcmp(w[0], "continues") == 0) {
 		if (n != 5 || !library_barcode_valid(w[1]) || !library_barcode_valid(w[3]) ||
 		    !parse_u64(w[2], &a) || !parse_u64(w[4], &b))

@@ -51,6 +51,12 @@ struct library_element {
 	int home_slot;                         /* drives: the slot it came from (0: none) */
 	bool written;                          /* drives: written since loaded */
 	uint64_t written_file;                 /* drives: the tape file last written */
+	/*
+	 * drives: a written cartridge put back with none to follow it: its file
+	 * waits_file continues on the next cartridge written in this drive.
+	 */
+	char waits_from[LIBRARY_BARCODE_MAX + 1];
+	uint64_t waits_file;
 };
 
 /* What seed 001's afserver kept per cartridge. */
@@ -141,6 +147,15 @@ void library_note_rewritten(struct library_state *lib, const char *barcode);
 /* Record that from's file from_file continues on to's file to_file (replaces from's old one). */
 int library_note_continues(struct library_state *lib, const char *from, uint64_t from_file,
                            const char *to, uint64_t to_file);
+/* The autoloader found no next cartridge for from's file: whatever drive writes next continues it.
+ */
+void library_note_waiting(struct library_state *lib, int drive, const char *from, uint64_t file);
+/*
+ * barcode's file `file` is being written in drive: if a volume waits there for
+ * its next cartridge, it continues here. Returns true when that was recorded.
+ */
+bool library_note_drive_write(struct library_state *lib, int drive, const char *barcode,
+                              uint64_t file);
 /* Which cartridge follows barcode, or NULL. */
 const struct continuation *library_continuation(const struct library_state *lib,
                                                 const char *barcode);

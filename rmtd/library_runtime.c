@@ -21,8 +21,17 @@
 
 #define DB_MAX_BYTES (4u * 1024 * 1024)
 
+/*
+ * The table changes on the loop (SIGHUP); drive threads look drives up in it.
+ * A library taken out of it is kept, closed, until exit: a drive thread may
+ * hold its address (and finds it retired).
+ */
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct library_runtime *running[CONFIG_LIBRARIES_MAX];
 static int running_count;
+static struct library_runtime **retired;
+static int retired_count;
+static char started_state_directory[PATH_MAX];
 
 int libraries_count(void)
 {
@@ -36,48 +45,64 @@ struct library_runtime *libraries_at(int index)
 
 struct library_runtime *libraries_find(const char *name)
 {
-	for (int i = 0; i < running_count; i++)
+	struct library_runtime *found = NULL;
+
+	pthread_mutex_lock(&table_lock);
+	for (int i = 0; i < running_count && found == NULL; i++)
 		if (strcmp(running[i]->spec.name, name) == 0)
-			return running[i];
-	return NULL;
+			found = running[i];
+	pthread_mutex_unlock(&table_lock);
+	return found;
+}
+
+/* The library with a drive whose device (by_name false) or declared name matches. */
+static struct library_runtime *find_drive(const char *what, bool by_name, int *drive)
+{
+	struct library_runtime *found = NULL;
+
+	pthread_mutex_lock(&table_lock);
+	for (int i = 0; i < running_count && found == NULL; i++)
+		for (int d = 0; d < running[i]->spec.drive_count && found == NULL; d++)
+			if (strcmp(by_name ? running[i]->spec.drive_names[d]
+			                   : running[i]->spec.drive_devices[d],
+			           what) == 0) {
+				*drive = d;
+				found = running[i];
+			}
+	pthread_mutex_unlock(&table_lock);
+	return found;
 }
 
 struct library_runtime *libraries_of_drive(const char *device, int *drive)
 {
-	for (int i = 0; i < running_count; i++)
-		for (int d = 0; d < running[i]->spec.drive_count; d++)
-			if (strcmp(running[i]->spec.drive_devices[d], device) == 0) {
-				*drive = d;
-				return running[i];
-			}
-	return NULL;
+	return find_drive(device, false, drive);
 }
 
 struct library_runtime *libraries_of_drive_name(const char *name, int *drive)
 {
-	for (int i = 0; i < running_count; i++)
-		for (int d = 0; d < running[i]->spec.drive_count; d++)
-			if (strcmp(running[i]->spec.drive_names[d], name) == 0) {
-				*drive = d;
-				return running[i];
-			}
-	return NULL;
+	return find_drive(name, true, drive);
 }
 
 struct library_runtime *libraries_of_cartridge(const char *barcode)
 {
-	for (int i = 0; i < running_count; i++) {
-		struct element_address at;
-		bool known;
+	struct library_runtime *found = NULL, *each[CONFIG_LIBRARIES_MAX];
+	int count;
 
-		library_lock(running[i]);
-		known = library_locate(&running[i]->state, barcode, &at) == 0 ||
-		        library_record(&running[i]->state, barcode, false) != NULL;
-		library_unlock(running[i]);
-		if (known)
-			return running[i];
+	/* Not under the table's lock: a library's lock may wait (a move, another process). */
+	pthread_mutex_lock(&table_lock);
+	count = running_count;
+	memcpy(each, running, (size_t)count * sizeof(each[0]));
+	pthread_mutex_unlock(&table_lock);
+	for (int i = 0; i < count && found == NULL; i++) {
+		struct element_address at;
+
+		library_lock(each[i]);
+		if (!each[i]->retired && (library_locate(&each[i]->state, barcode, &at) == 0 ||
+		                          library_record(&each[i]->state, barcode, false) != NULL))
+			found = each[i];
+		library_unlock(each[i]);
 	}
-	return NULL;
+	return found;
 }
 
 int library_image_path(const struct library_runtime *lib, const char *barcode, char *out,
@@ -160,6 +185,56 @@ static void file_lock(struct library_runtime *lib)
 			;
 }
 
+/* The lock file of a drive, NAME.driveN.lock beside the database; -1 without one. */
+static int drive_lock_open(struct library_runtime *lib, int drive)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 96];
+
+	if (lib->state_directory[0] == '\0' || db_directory(lib, dir, sizeof(dir)) < 0 ||
+	    snprintf(path, sizeof(path), "%s/%s.drive%d.lock", dir, lib->spec.name, drive) >=
+	        (int)sizeof(path))
+		return -1;
+	return open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+}
+
+int library_drive_claim(struct library_runtime *lib, int drive)
+{
+	int fd;
+
+	if (lib->drive_lock_fd[drive] >= 0)
+		return 0;
+	if ((fd = drive_lock_open(lib, drive)) < 0)
+		return 0; /* no state directory: one process only */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int error = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+		close(fd);
+		return error;
+	}
+	lib->drive_lock_fd[drive] = fd;
+	return 0;
+}
+
+void library_drive_unclaim(struct library_runtime *lib, int drive)
+{
+	if (lib->drive_lock_fd[drive] >= 0)
+		close(lib->drive_lock_fd[drive]);
+	lib->drive_lock_fd[drive] = -1;
+}
+
+/* Does another rmtd process have this drive open? */
+static bool drive_open_elsewhere(struct library_runtime *lib, int drive)
+{
+	bool held;
+	int fd;
+
+	if (lib->drive_lock_fd[drive] >= 0 || (fd = drive_lock_open(lib, drive)) < 0)
+		return false;
+	held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
 void library_lock(struct library_runtime *lib)
 {
 	pthread_mutex_lock(&lib->lock);
@@ -167,8 +242,21 @@ void library_lock(struct library_runtime *lib)
 	db_refresh(lib);
 }
 
+/* What the drives hold, for status lines that must not wait for the library's lock. */
+static void publish_drives(struct library_runtime *lib)
+{
+	pthread_mutex_lock(&lib->shown_lock);
+	for (int d = 0; d < lib->state.drive_count && d < LIBRARY_DRIVES_MAX; d++) {
+		memcpy(lib->shown[d].barcode, lib->state.drives[d].barcode,
+		       sizeof(lib->shown[d].barcode));
+		lib->shown[d].slot = lib->state.drives[d].home_slot;
+	}
+	pthread_mutex_unlock(&lib->shown_lock);
+}
+
 void library_unlock(struct library_runtime *lib)
 {
+	publish_drives(lib);
 	if (lib->lock_fd >= 0)
 		flock(lib->lock_fd, LOCK_UN);
 	pthread_mutex_unlock(&lib->lock);
@@ -217,8 +305,8 @@ static void db_load(struct library_runtime *lib)
 	db_remember(lib);
 }
 
-static struct library_runtime *library_start(const struct library_spec *spec,
-                                             const char *state_directory)
+struct library_runtime *library_runtime_start(const struct library_spec *spec,
+                                              const char *state_directory)
 {
 	struct library_runtime *lib = calloc(1, sizeof(*lib));
 	int drives, slots, portals, error;
@@ -226,7 +314,10 @@ static struct library_runtime *library_start(const struct library_spec *spec,
 	if (lib == NULL)
 		return NULL;
 	pthread_mutex_init(&lib->lock, NULL);
+	pthread_mutex_init(&lib->shown_lock, NULL);
 	lib->lock_fd = -1;
+	for (int d = 0; d < LIBRARY_DRIVES_MAX; d++)
+		lib->drive_lock_fd[d] = -1;
 	lib->spec = *spec;
 	snprintf(lib->state_directory, sizeof(lib->state_directory), "%s", state_directory);
 	error = spec->is_virtual
@@ -247,6 +338,7 @@ static struct library_runtime *library_start(const struct library_spec *spec,
 			library_save_locked(lib);
 		if (lib->lock_fd >= 0)
 			flock(lib->lock_fd, LOCK_UN);
+		publish_drives(lib);
 	}
 	if (error < 0) {
 		log_warnx("library %s: %s: %s", spec->name, spec->path, strerror(-error));
@@ -265,16 +357,14 @@ static struct library_runtime *library_start(const struct library_spec *spec,
 
 int libraries_start(const struct config *config, const char *state_directory)
 {
-	if (running_count > 0) {
-		/* Drives may be running on them: a changed library takes a restart. */
-		if (config->libraries.count != running_count)
-			log_warnx("libraries changed: they take effect when rmtd restarts");
-		return 0;
-	}
+	if (running_count > 0)
+		return 0; /* a reload changes them: libraries_reload() */
+	snprintf(started_state_directory, sizeof(started_state_directory), "%s",
+	         state_directory != NULL ? state_directory : "");
 	for (int i = 0; i < config->libraries.count; i++) {
 		struct library_runtime *lib =
-		    library_start(&config->libraries.libraries[i],
-		                  state_directory != NULL ? state_directory : "");
+		    library_runtime_start(&config->libraries.libraries[i],
+		                          state_directory != NULL ? state_directory : "");
 
 		if (lib == NULL) {
 			libraries_stop();
@@ -285,16 +375,71 @@ int libraries_start(const struct config *config, const char *state_directory)
 	return 0;
 }
 
+static void library_free(struct library_runtime *lib)
+{
+	if (!lib->retired)
+		lib->changer.ops->close(&lib->changer);
+	if (lib->lock_fd >= 0)
+		close(lib->lock_fd);
+	for (int d = 0; d < LIBRARY_DRIVES_MAX; d++)
+		library_drive_unclaim(lib, d);
+	pthread_mutex_destroy(&lib->lock);
+	pthread_mutex_destroy(&lib->shown_lock);
+	free(lib);
+}
+
 void libraries_stop(void)
 {
-	for (int i = 0; i < running_count; i++) {
-		running[i]->changer.ops->close(&running[i]->changer);
-		if (running[i]->lock_fd >= 0)
-			close(running[i]->lock_fd);
-		pthread_mutex_destroy(&running[i]->lock);
-		free(running[i]);
-	}
+	for (int i = 0; i < running_count; i++)
+		library_free(running[i]);
 	running_count = 0;
+	for (int i = 0; i < retired_count; i++)
+		library_free(retired[i]);
+	free(retired);
+	retired = NULL;
+	retired_count = 0;
+}
+
+void libraries_table_lock(void)
+{
+	pthread_mutex_lock(&table_lock);
+}
+
+void libraries_table_unlock(void)
+{
+	pthread_mutex_unlock(&table_lock);
+}
+
+const char *libraries_state_directory(void)
+{
+	return started_state_directory;
+}
+
+int libraries_add(struct library_runtime *lib)
+{
+	if (running_count == CONFIG_LIBRARIES_MAX)
+		return -ENOSPC;
+	running[running_count++] = lib;
+	return 0;
+}
+
+/* Take running[index] out of the table; the caller holds the table lock. */
+void libraries_retire(int index)
+{
+	struct library_runtime *lib = running[index], **grown;
+
+	grown = realloc(retired, (size_t)(retired_count + 1) * sizeof(*retired));
+	library_lock(lib);
+	lib->changer.ops->close(&lib->changer);
+	lib->retired = true;
+	library_unlock(lib);
+	if (grown != NULL) {
+		retired = grown;
+		retired[retired_count++] = lib;
+	} /* else it is lost until exit, never freed under a drive thread */
+	memmove(running + index, running + index + 1,
+	        (size_t)(running_count - index - 1) * sizeof(*running));
+	running_count--;
 }
 
 /* ------------------------------------------------------------------ operations */
@@ -308,6 +453,10 @@ static int move_locked(struct library_runtime *lib, const struct element_address
 	/* A cartridge a session is using stays put; an open empty drive may be loaded. */
 	if (error == 0 && from->kind == ELEMENT_DRIVE && lib->drive_open[from->number]) {
 		reason = "a session has the drive open";
+		error = -EBUSY;
+	} else if (error == 0 && from->kind == ELEMENT_DRIVE &&
+	           drive_open_elsewhere(lib, from->number)) {
+		reason = "another rmtd process has the drive open";
 		error = -EBUSY;
 	}
 	if (error == 0) {
@@ -588,6 +737,11 @@ int library_op_next(struct library_runtime *lib, int drive, bool written, uint64
 	} else {
 		snprintf(line, sizeof(line), "drive %d: %s unloaded, no next cartridge (%s)", drive,
 		         old, why);
+		/* The operator's cartridge, when it comes and is written, continues it. */
+		if (error == -ENOMEDIUM && written && old[0] != '\0') {
+			library_note_waiting(&lib->state, drive, old, written_file);
+			library_save_locked(lib);
+		}
 	}
 	library_unlock(lib);
 	log_operation(lib, line, "mt offline", 0, "");
@@ -631,9 +785,22 @@ int library_drive_describe(const char *device, char *barcode, size_t size, int *
 
 	if (device == NULL || (lib = libraries_of_drive(device, &drive)) == NULL)
 		return -ENOENT;
-	library_lock(lib);
-	snprintf(barcode, size, "%s", lib->state.drives[drive].barcode);
-	*slot = lib->state.drives[drive].home_slot;
-	library_unlock(lib);
+	/*
+	 * On the event loop: a changer's move holds the lock for seconds, another
+	 * process may hold the file's. Look afresh only when neither is taken;
+	 * else show what the last holder left.
+	 */
+	if (pthread_mutex_trylock(&lib->lock) == 0) {
+		if (lib->lock_fd >= 0 && flock(lib->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+			db_refresh(lib);
+			flock(lib->lock_fd, LOCK_UN);
+		}
+		publish_drives(lib);
+		pthread_mutex_unlock(&lib->lock);
+	}
+	pthread_mutex_lock(&lib->shown_lock);
+	snprintf(barcode, size, "%s", lib->shown[drive].barcode);
+	*slot = lib->shown[drive].slot;
+	pthread_mutex_unlock(&lib->shown_lock);
 	return 0;
 }

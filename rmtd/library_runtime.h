@@ -31,10 +31,18 @@ struct library_runtime {
 	struct library_spec spec;
 	struct changer changer;
 	struct library_state state;
-	char state_directory[PATH_MAX];      /* "" when none */
-	bool drive_open[LIBRARY_DRIVES_MAX]; /* a session has the drive open */
-	struct stat seen;                    /* the database file as last read or written */
-	int lock_fd;                         /* NAME.lock beside it (other rmtd processes) */
+	char state_directory[PATH_MAX];        /* "" when none */
+	bool drive_open[LIBRARY_DRIVES_MAX];   /* a session has the drive open */
+	struct stat seen;                      /* the database file as last read or written */
+	int lock_fd;                           /* NAME.lock beside it (other rmtd processes) */
+	int drive_lock_fd[LIBRARY_DRIVES_MAX]; /* NAME.driveN.lock, held while open here */
+	/* The drives' cartridges as the last lock holder left them (status lines). */
+	pthread_mutex_t shown_lock;
+	struct {
+		char barcode[LIBRARY_BARCODE_MAX + 1];
+		int slot;
+	} shown[LIBRARY_DRIVES_MAX];
+	bool retired; /* taken out by a reload: its changer is closed */
 };
 
 /*
@@ -44,8 +52,43 @@ struct library_runtime {
 void library_lock(struct library_runtime *lib);
 void library_unlock(struct library_runtime *lib);
 
-/* Start the configured libraries (once: a reload keeps them). Returns 0 or -1 (logged). */
+/*
+ * A drive is open in one rmtd process at a time (the daemon, or one rmtd
+ * --stdio per ssh client): a session claims it with an flock on
+ * NAME.driveN.lock beside the database, and a cartridge is not moved out of
+ * a drive another process has open. Claim returns 0 or -EBUSY (another rmtd
+ * process has it open). Without a state directory there is nothing to share.
+ */
+int library_drive_claim(struct library_runtime *lib, int drive);
+void library_drive_unclaim(struct library_runtime *lib, int drive);
+
+/* Start the configured libraries (once). Returns 0 or -1 (logged). */
 int libraries_start(const struct config *config, const char *state_directory);
+/*
+ * SIGHUP: apply a new configuration's library statements. New libraries start;
+ * removed ones stop unless a drive is open; a changed one gets its new drives,
+ * slots and portals keeping its database (a new directory or changer starts it
+ * anew) unless that would take an open drive's device or cartridge, or drop a
+ * cartridge's slot, portal or drive. A refused change is logged with its
+ * reason and the library keeps working as it was.
+ */
+void libraries_reload(const struct config *config);
+
+/*
+ * The table of running libraries, for library_reload.c. Lookups take the
+ * table's lock themselves; a reload holds it while it changes the table.
+ */
+void libraries_table_lock(void);
+void libraries_table_unlock(void);
+/* Start one library (logged if it cannot). NULL on failure. */
+struct library_runtime *library_runtime_start(const struct library_spec *spec,
+                                              const char *state_directory);
+/* The state directory the libraries started with ("" when none). */
+const char *libraries_state_directory(void);
+/* Add a started library to the table. Returns 0 or -ENOSPC. */
+int libraries_add(struct library_runtime *lib);
+/* Take the library at index out (its changer closed, kept until exit). */
+void libraries_retire(int index);
 void libraries_stop(void);
 
 struct library_runtime *libraries_find(const char *name);
@@ -101,7 +144,9 @@ void library_save_locked(struct library_runtime *lib);
 
 /*
  * For a drive's status: is device a library's drive, and which cartridge is in
- * it ("" when empty) from which slot (0: none). Returns 0 or -ENOENT.
+ * it ("" when empty) from which slot (0: none). Returns 0 or -ENOENT. Never
+ * waits for the library's lock (a changer's move, another process): then it
+ * says what the drive held when the lock was last let go.
  */
 int library_drive_describe(const char *device, char *barcode, size_t size, int *slot);
 

@@ -455,6 +455,7 @@ static void daemon_reload(evutil_socket_t signal_number, short what, void *arg)
 	state->drives->wait_seconds = drive_wait;
 	options_drive_timing(state->options, config, &state->drives->hold_seconds,
 	                     &state->drives->stop_grace);
+	libraries_reload(config);
 	config_release(state->config);
 	state->config = config;
 	log_notice("SIGHUP: configuration reloaded (%s)",

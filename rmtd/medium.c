@@ -137,6 +137,12 @@ void medium_closed(struct drive *drive, bool asked)
 	drive->device_open = false;
 }
 
+void medium_cartridge_left(struct drive *drive)
+{
+	if (drive->device.is_tape && drive->medium.wrote_since_mark)
+		medium_count_filemarks(drive, true, 1);
+}
+
 void medium_failure(struct drive *drive, int error)
 {
 	struct counters_delta delta = {0};

@@ -50,6 +50,11 @@ void medium_filemarks(struct drive *drive, bool written, int count);
  * closed it (its archive ends); otherwise the session was cut and so is the file.
  */
 void medium_closed(struct drive *drive, bool asked);
+/*
+ * A library took the cartridge out of the open drive (mt offline): a file
+ * written on it got its filemark at the unload. Its save comes with the switch.
+ */
+void medium_cartridge_left(struct drive *drive);
 /* A device call failed with error: end of medium and device errors are counted. */
 void medium_failure(struct drive *drive, int error);
 /* A device call succeeded: a cartridge is there. */

@@ -1302,9 +1302,18 @@ static void session_job_done(struct job *job, void *arg)
 				          strerror((int)-job->result));
 		}
 		/* A library drive's call may have loaded another cartridge. */
-		if (s->request.command != PROTO_CLOSE)
-			drive_accounting_follow(s->drive,
-			                        backend_libdrive_cartridge(&s->drive->device));
+		if (s->request.command != PROTO_CLOSE) {
+			struct mtget came_in;
+
+			if (backend_libdrive_went_out(&s->drive->device))
+				medium_cartridge_left(s->drive);
+			if (drive_accounting_follow(s->drive,
+			                            backend_libdrive_cartridge(&s->drive->device)) &&
+			    backend_libdrive_came_in(&s->drive->device, &came_in)) {
+				medium_opened(s->drive);
+				medium_position(s->drive, &came_in);
+			}
+		}
 		/* A record in flight completes and is answered even when the session ends. */
 		reply_for_job(s, job);
 		session_settle_read_buffer(s);

@@ -139,6 +139,16 @@ out = subprocess.run([rmtctl, "-s", sock, "unload", "lib0d1"], capture_output=Tr
 assert out.returncode != 0 and "EBUSY" in out.stderr, out
 r.close()
 PY
+# The catalog is saved on the drive's thread as the session lets the cartridge go.
+for i in $(seq 1 50); do
+	ctl catalog --json A1 && python3 -c '
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+assert [(f["file"], f["bytes"], f["records"]) for f in files] == [(0, 10240, 1)], files
+' "$WORK/ctl.out" 2>/dev/null && break
+	[ "$i" -lt 50 ] || fail "the file written after [operator wait] is not in A1's catalog: $(cat "$WORK/ctl.out" "$WORK/ctl.err")"
+	sleep 0.1
+done
 ok
 
 check "readonly on: a write is refused with EROFS; cartridges shows it"
@@ -202,6 +212,65 @@ grep -q "^drive    1  A3  from slot 1  \[lib0d1\]$" "$WORK/ctl.out" || fail "$(c
 must cartridges A1
 grep -q "^A1: slot 4, full 0 times, 10240 bytes, 1 files, .* block sizes 10240$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 grep -q "^  A1 file 0 continues on cartridge A3 file 0$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
+ok
+
+check "a change answered is on disk: rmtd killed (SIGKILL) right after an unload keeps it"
+must unload lib0d1
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+DAEMON_PID=
+rm -f "$SOCK"
+start_daemon
+must inventory
+grep -q "^drive    1  (empty)  \[lib0d1\]$" "$WORK/ctl.out" || fail "the unload was lost: $(cat "$WORK/ctl.out")"
+grep -q "^slot     1  A3$" "$WORK/ctl.out" || fail "A3 is not in slot 1: $(cat "$WORK/ctl.out")"
+ok
+
+check "mt offline with no usable cartridge left: [operator wait], rmtctl load, the archive goes on and the order is kept"
+must load A3 lib0d1
+must readonly A1 on
+must readonly A2 on
+python3 - "$PORT" "$RMTCTL" "$SOCK" <<'PY' || fail "continuing after [operator wait]"
+import os, subprocess, sys
+sys.path.insert(0, os.environ["RMTD_SOURCE_DIR"] + "/tests/interop")
+from rmtclient import Rmt, RmtError, O_RDWR, MTOFFL
+port, rmtctl, sock = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ctl = lambda *a: subprocess.run([rmtctl, "-s", sock] + list(a), check=True, capture_output=True)
+r = Rmt.connect(port)
+r.open("lib0d1", O_RDWR)
+r.write(b"3" * 10240)
+r.ioctl(MTOFFL, 1)  # A3 goes back; A1 and A2 are read-only: nothing follows
+try:
+    r.write(b"x" * 10240)
+    sys.exit("a write on the emptied drive succeeded")
+except RmtError as e:
+    assert e.errno == 123, e  # ENOMEDIUM: [operator wait]
+ctl("readonly", "A1", "off")
+ctl("load", "A1", "lib0d1")
+r.write(b"1" * 10240)
+r.write(b"1" * 10240)
+r.close()
+PY
+logged "library lib0: drive 1: A3 unloaded, no next cartridge"
+must cartridges A3
+grep -q "^A3: slot 1, full 0 times, 10240 bytes, 1 files," "$WORK/ctl.out" || fail "cartridges A3: $(cat "$WORK/ctl.out")"
+grep -q "^  A3 file 0 continues on cartridge A1 file 0$" "$WORK/ctl.out" || fail "cartridges A3: $(cat "$WORK/ctl.out")"
+for i in $(seq 1 50); do
+	ctl catalog --json A1 && python3 -c '
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+assert [(f["file"], f["bytes"], f["records"]) for f in files] == [(0, 20480, 2)], files
+' "$WORK/ctl.out" 2>/dev/null && break
+	[ "$i" -lt 50 ] || fail "A1's catalog after [operator wait]: $(cat "$WORK/ctl.out" "$WORK/ctl.err")"
+	sleep 0.1
+done
+must catalog --json A3
+python3 -c '
+import json, sys
+files = json.load(open(sys.argv[1]))["files"]
+assert [(f["file"], f["bytes"], f["records"], f["complete"]) for f in files] == [(0, 10240, 1, True)], files
+' "$WORK/ctl.out" || fail "A3's file did not end at the unload: $(cat "$WORK/ctl.out")"
+must readonly A2 off
 ok
 
 check "rmtd ended cleanly (no sanitizer report in its log)"

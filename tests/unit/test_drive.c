@@ -263,3 +263,68 @@ Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
 		cr_assert_eq(system(command), 0);
 	}
 }
+
+/* Mounts saved for a cartridge so far. */
+static uint64_t saved_cartridge_mounts(const char *state_dir, const char *cartridge)
+{
+	struct counters saved;
+
+	cr_assert_eq(counters_load(state_dir, COUNTERS_CARTRIDGE, cartridge, &saved), 0);
+	return saved.totals.mounts;
+}
+
+Test(drive, a_cartridge_switch_saves_the_old_one_on_the_drive_s_thread)
+{
+	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
+	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1, .socket = -1};
+	struct drive *drive;
+	bool call_done = false;
+	int holder;
+
+	cr_assert_not_null(mkdtemp(state_dir));
+	cr_assert_eq(pipe(hold_pipe), 0);
+	drive_registry_init(&drives, base, true, 0);
+	drive = drive_lookup(&drives, "/lib/lib0d0", DEVICE_KIND_VTAPE, false);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+	drive->device.ops = &held_ops;
+	drive_accounting_start(drive, state_dir, "cart-a");
+
+	job.device = &drive->device;
+	job.done = job_done;
+	job.arg = &call_done;
+	worker_submit(drive->worker, &job);
+	/* A library loaded cart-b while the thread is in a device call. */
+	drive_accounting_follow(drive, "cart-b");
+	cr_assert(drive->has_cartridge);
+	cr_assert_str_eq(drive->cartridge_counters.name, "cart-b");
+	cr_assert_eq(saved_cartridge_mounts(state_dir, "cart-a"), 0, "saved on the loop");
+
+	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
+	for (int i = 0; i < 500 && (!call_done || worker_busy(drive->worker)); i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	cr_assert(call_done);
+	cr_assert_not(worker_busy(drive->worker));
+	cr_assert_eq(saved_cartridge_mounts(state_dir, "cart-a"), 1,
+	             "the old cartridge's save was lost");
+
+	drive_accounting_stop(drive);
+	for (int i = 0; i < 500 && drive->save_queued; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	cr_assert_eq(saved_cartridge_mounts(state_dir, "cart-b"), 0, "cart-b was never mounted");
+	cr_assert_not(drive->has_cartridge);
+	drive->device.ops = NULL;
+	drive_release(&drives, drive, &holder);
+	cr_assert_eq(drive_count_known(&drives), 0, "freed once its saves are done");
+	close(hold_pipe[0]);
+	close(hold_pipe[1]);
+	{
+		char command[64];
+
+		snprintf(command, sizeof(command), "rm -rf '%s'", state_dir);
+		cr_assert_eq(system(command), 0);
+	}
+}

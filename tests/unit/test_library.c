@@ -212,6 +212,33 @@ Test(library, the_database_survives_its_text)
 	free(text);
 }
 
+Test(library, a_volume_waiting_for_its_next_cartridge_continues_on_the_next_written_there)
+{
+	struct library_state back;
+	char *text = NULL;
+	size_t length = 0;
+	int bad = -1;
+
+	library_note_waiting(&lib, 1, "A1", 4);
+	cr_assert_not(library_note_drive_write(&lib, 0, "A2", 0), "another drive");
+	cr_assert_eq(library_db_format(&lib, &text, &length), 0);
+	cr_assert_eq(library_init(&back, "lib0", 2, 5, 1), 0);
+	cr_assert_eq(library_db_parse(&back, text, length, &bad), 0);
+	cr_assert_eq(bad, 0, "%s", text);
+	free(text);
+	cr_assert_str_eq(back.drives[1].waits_from, "A1");
+	cr_assert_eq(back.drives[1].waits_file, 4);
+	cr_assert(library_note_drive_write(&back, 1, "A3", 0));
+	cr_assert_str_eq(library_continuation(&back, "A1")->to, "A3");
+	cr_assert_eq(library_continuation(&back, "A1")->from_file, 4);
+	cr_assert_not(library_note_drive_write(&back, 1, "A2", 0), "recorded once");
+	/* The same cartridge written again continues on nothing. */
+	library_note_waiting(&lib, 1, "A2", 0);
+	cr_assert_not(library_note_drive_write(&lib, 1, "A2", 1));
+	cr_assert_null(library_continuation(&lib, "A2"));
+	cr_assert_eq(lib.drives[1].waits_from[0], '\0');
+}
+
 Test(library, a_torn_or_bad_line_is_skipped)
 {
 	static const char text[] = "rmtd-library 1 lib0\n"
