@@ -1,9 +1,16 @@
 /*
  * transport.c - the fd transport: nonblocking reads into the session, replies
  * by writev with a small queue for what the peer cannot take yet.
+ *
+ * In the daemon a plaintext connection whose session has its device open is
+ * handed to the drive's thread, which serves it with the serve loop (serve.h)
+ * on the socket made blocking, and handed back to the event loop when the
+ * session closes its device or ends. Meanwhile the loop leaves the transport
+ * alone: no events, no reads, no writes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,8 +21,10 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "serve.h"
 #include "session.h"
 #include "transport.h"
+#include "worker.h"
 
 /* Stop starting requests while more than this waits to go out (a slow reader of R). */
 #define OUTPUT_LIMIT (256 * 1024)
@@ -38,7 +47,7 @@ struct fd_transport {
 	bool reading;
 	bool output_broken;
 	bool input_is_pipe;   /* stdio over pipes: R data may be spliced to the output */
-	bool input_is_socket; /* the drive's thread may move large records (transfer.h) */
+	bool input_is_socket; /* one socket both ways: may be served on a drive's thread */
 	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
 	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
 	bool output_is_pipe;  /* replies may be spliced into it */
@@ -46,6 +55,13 @@ struct fd_transport {
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
+
+	/* Served on a drive's thread (session_move_to_drive()). */
+	struct event *move_event; /* the hand-over, from a fresh turn of the loop */
+	struct serve serve;       /* its command descriptor is made at the first hand-over */
+	bool serve_ready;
+	bool on_drive; /* the drive's thread has the connection: the loop keeps off */
+	struct job serve_job;
 };
 
 static void transport_update_reading(struct fd_transport *t)
@@ -149,6 +165,43 @@ static void transport_write(evutil_socket_t fd, short what, void *arg)
 	session_output_drained(t->session);
 }
 
+/*
+ * On a drive's thread the socket stays nonblocking: a client that takes no
+ * more output is waited for only until the idle timeout (counted from its last
+ * input, as on the loop), and not at all once it is being cut or killed. 0 when
+ * the socket takes more; -ETIMEDOUT, -ECANCELED or -errno when it is given up.
+ */
+static int transport_wait_writable(struct fd_transport *t)
+{
+	const int given_up = SERVE_SHUTDOWN | SERVE_ABORT | SERVE_KILL;
+	int idle = t->serve.limits.idle_timeout;
+
+	for (;;) {
+		struct pollfd fds[2] = {
+		    {.fd = t->output_fd, .events = POLLOUT},
+		    {.fd = t->serve.command_fd, .events = POLLIN},
+		};
+		int timeout = 1000, ready;
+
+		if (atomic_load(&t->serve.command) & given_up)
+			return -ECANCELED;
+		if (idle > 0) {
+			time_t left = t->last_input + idle - time(NULL);
+
+			if (left < 0)
+				return -ETIMEDOUT;
+			if (left < 1)
+				timeout = 500;
+		}
+		/* Commands that wait for the reply are looked at once a second, not polled. */
+		ready = poll(fds, atomic_load(&t->serve.command) != SERVE_NONE ? 1 : 2, timeout);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		if (ready > 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+			return 0;
+	}
+}
+
 static int transport_send(void *context, const struct iovec *iov, int count)
 {
 	struct fd_transport *t = context;
@@ -169,6 +222,14 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 			n = writev(t->output_fd, rest, left);
 			if (n < 0 && errno == EINTR)
 				continue;
+			if (n < 0 && errno == EAGAIN && t->on_drive) {
+				int error = transport_wait_writable(t);
+
+				if (error == 0)
+					continue;
+				t->output_broken = true;
+				return error;
+			}
 			if (n < 0) {
 				t->output_broken = true;
 				return -errno;
@@ -282,25 +343,6 @@ static ssize_t transport_splice_out(void *context, int fd, size_t length)
 	return (ssize_t)moved;
 }
 
-static int transport_direct_socket(void *context)
-{
-	struct fd_transport *t = context;
-
-	if (t->blocking || !t->input_is_socket || t->input_fd != t->output_fd || t->output_broken ||
-	    t->held_length > 0 || evbuffer_get_length(t->output) > 0)
-		return -1;
-	return t->input_fd;
-}
-
-static const struct session_transport fd_transport_ops = {
-    .send = transport_send,
-    .finished = transport_finished,
-    .input_changed = transport_input_changed,
-    .output_full = transport_output_full,
-    .splice_out = transport_splice_out,
-    .direct_socket = transport_direct_socket,
-};
-
 static int set_nonblocking(int fd, int *saved)
 {
 	int flags = fcntl(fd, F_GETFL);
@@ -310,6 +352,89 @@ static int set_nonblocking(int fd, int *saved)
 	*saved = flags;
 	return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
 }
+
+/* On the drive's thread: serve the session until it closes its device or ends. */
+static void transport_serve_call(struct job *job)
+{
+	struct fd_transport *t = job->arg;
+
+	serve_run(&t->serve, t);
+}
+
+/* On the loop: the drive's thread is done with the connection; events again. */
+static void transport_serve_done(struct job *job, void *arg)
+{
+	struct fd_transport *t = arg;
+
+	t->on_drive = false;
+	t->blocking = false;
+	t->last_input = time(NULL); /* the idle and request clocks start again */
+	session_back_from_drive(t->session); /* may free t */
+}
+
+/* A fresh turn of the loop: hand the connection over if the session still may go. */
+static void transport_move(evutil_socket_t fd, short what, void *arg)
+{
+	struct fd_transport *t = arg;
+
+	if (t->session == NULL || t->on_drive || t->output_broken || t->held_length > 0 ||
+	    evbuffer_get_length(t->output) > 0 || !session_may_move(t->session))
+		return;
+	if (!t->serve_ready) {
+		if (serve_init(&t->serve, &(struct serve_limits){0}) < 0) {
+			log_warn("session stays on the loop: no command descriptor");
+			return;
+		}
+		t->serve_ready = true;
+	}
+	if (t->reading) {
+		event_del(t->read_event);
+		t->reading = false;
+	}
+	t->on_drive = true;
+	fd_transport_set_blocking(t);
+	memset(&t->serve_job, 0, sizeof(t->serve_job));
+	t->serve_job.call = transport_serve_call;
+	t->serve_job.done = transport_serve_done;
+	t->serve_job.arg = t;
+	session_move_to_drive(t->session, &t->serve, &t->serve_job);
+}
+
+static void transport_move_to_drive(void *context)
+{
+	struct fd_transport *t = context;
+
+	if (t->move_event != NULL && !t->on_drive)
+		event_active(t->move_event, EV_TIMEOUT, 0);
+}
+
+static void transport_let_go(void *context)
+{
+	struct fd_transport *t = context;
+
+	/* The thread's blocked read or write returns; it finds the end when the call does. */
+	shutdown(t->input_fd, SHUT_RDWR);
+}
+
+static const struct session_transport fd_transport_ops = {
+    .send = transport_send,
+    .finished = transport_finished,
+    .input_changed = transport_input_changed,
+    .output_full = transport_output_full,
+    .splice_out = transport_splice_out,
+    .let_go = transport_let_go,
+};
+
+/* A plaintext socket of the daemon's may be served on a drive's thread. */
+static const struct session_transport fd_transport_movable_ops = {
+    .send = transport_send,
+    .finished = transport_finished,
+    .input_changed = transport_input_changed,
+    .output_full = transport_output_full,
+    .splice_out = transport_splice_out,
+    .move_to_drive = transport_move_to_drive,
+    .let_go = transport_let_go,
+};
 
 struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
                                          const struct session_settings *settings,
@@ -357,7 +482,15 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 		t->input_is_socket = S_ISSOCK(st.st_mode);
 		adjusted.splice_input = settings->splice_input && t->input_is_pipe;
-		t->session = session_create(&adjusted, &fd_transport_ops, t);
+		if (!t->blocking && t->input_is_socket && input_fd == output_fd) {
+			t->move_event = event_new(base, -1, 0, transport_move, t);
+			if (t->move_event == NULL)
+				goto fail;
+		}
+		t->session = session_create(&adjusted,
+		                            t->move_event != NULL ? &fd_transport_movable_ops
+		                                                  : &fd_transport_ops,
+		                            t);
 	}
 	if (t->session == NULL)
 		goto fail;
@@ -374,6 +507,10 @@ void fd_transport_free(struct fd_transport *t)
 		return;
 	if (t->read_event)
 		event_free(t->read_event);
+	if (t->move_event)
+		event_free(t->move_event);
+	if (t->serve_ready)
+		serve_destroy(&t->serve);
 	if (t->write_event)
 		event_free(t->write_event);
 	if (t->output)
@@ -407,11 +544,16 @@ void fd_transport_note_input(struct fd_transport *t)
 	t->last_input = time(NULL);
 }
 
-/* Served by the serve loop (serve.h): blocking descriptors, replies written at once. */
+/*
+ * Served by the serve loop (serve.h): blocking descriptors, replies written at
+ * once. On a drive's thread the socket stays nonblocking (see send).
+ */
 void fd_transport_set_blocking(struct fd_transport *t)
 {
+	t->blocking = true;
+	if (t->on_drive)
+		return;
 	fcntl(t->input_fd, F_SETFL, t->input_flags & ~O_NONBLOCK);
 	if (t->output_fd != t->input_fd)
 		fcntl(t->output_fd, F_SETFL, t->output_flags & ~O_NONBLOCK);
-	t->blocking = true;
 }
