@@ -1563,8 +1563,12 @@ static void session_served_timer(struct session *s, time_t now)
 	          s->id, s->drive->name, s->stop_grace);
 	s->let_go = true;
 	s->drive->abandoned = true;
-	if (s->transport->let_go != NULL)
-		s->transport->let_go(s->context);
+	if (s->transport->let_go != NULL) {
+		char reply[REPLY_HEADER_MAX];
+		size_t n = reply_error(reply, sizeof(reply), ECANCELED, ABORT_TEXT);
+
+		s->transport->let_go(s->context, reply, n);
+	}
 }
 
 /* An abort's grace ran out, or the drive may have been held idle too long. */

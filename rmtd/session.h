@@ -52,10 +52,11 @@ struct session_transport {
 	 */
 	void (*move_to_drive)(void *context);
 	/*
-	 * The drive's thread has not come back within an abort's grace: end the
-	 * connection under it (the client sees its end), without freeing anything.
+	 * The drive's thread has not come back within an abort's grace: send
+	 * last_reply unless a reply is half written, and end the connection under
+	 * the thread (the client sees its end), without freeing anything.
 	 */
-	void (*let_go)(void *context);
+	void (*let_go)(void *context, const void *last_reply, size_t length);
 };
 
 struct session_settings {

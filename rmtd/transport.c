@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +63,13 @@ struct fd_transport {
 	bool serve_ready;
 	bool on_drive; /* the drive's thread has the connection: the loop keeps off */
 	struct job serve_job;
+	/*
+	 * Held by the thread while it writes a reply, and by the loop to let a
+	 * stuck thread's client go: the loop's last word never cuts into a reply.
+	 */
+	pthread_mutex_t output_lock;
+	bool let_go;       /* the loop let the client go: the thread writes nothing more */
+	bool reply_begun;  /* the thread waits with part of a reply written */
 };
 
 static void transport_update_reading(struct fd_transport *t)
@@ -170,12 +178,11 @@ static void transport_write(evutil_socket_t fd, short what, void *arg)
  * more output is waited for only until the idle timeout (counted from its last
  * input, as on the loop), and not at all once it is being cut or killed. 0 when
  * the socket takes more; -ETIMEDOUT, -ECANCELED or -errno when it is given up.
+ * Entered with output_lock held, which it lets go of while it waits.
  */
-static int transport_wait_writable(struct fd_transport *t)
+static int transport_wait_unlocked(struct fd_transport *t, int given_up, int idle)
 {
-	const int given_up = SERVE_SHUTDOWN | SERVE_ABORT | SERVE_KILL;
-	int idle = t->serve.limits.idle_timeout;
-
+	pthread_mutex_unlock(&t->output_lock);
 	for (;;) {
 		struct pollfd fds[2] = {
 		    {.fd = t->output_fd, .events = POLLOUT},
@@ -202,6 +209,71 @@ static int transport_wait_writable(struct fd_transport *t)
 	}
 }
 
+static int transport_wait_writable(struct fd_transport *t, bool begun)
+{
+	const int given_up = SERVE_SHUTDOWN | SERVE_ABORT | SERVE_KILL;
+	int rc;
+
+	t->reply_begun = begun;
+	rc = transport_wait_unlocked(t, given_up, t->serve.limits.idle_timeout);
+	pthread_mutex_lock(&t->output_lock);
+	t->reply_begun = false;
+	if (t->let_go)
+		rc = -EPIPE;
+	return rc;
+}
+
+static int transport_write_all(struct fd_transport *t, const struct iovec *iov, int count);
+
+/* On a drive's thread: the whole reply, under output_lock, unless the client was let go. */
+static int transport_send_on_drive(struct fd_transport *t, const struct iovec *iov, int count)
+{
+	int rc;
+
+	pthread_mutex_lock(&t->output_lock);
+	rc = t->let_go ? -EPIPE : transport_write_all(t, iov, count);
+	pthread_mutex_unlock(&t->output_lock);
+	if (rc < 0)
+		t->output_broken = true;
+	return rc;
+}
+
+/* Write all of iov to a blocking descriptor or a file (on a drive's thread: waiting in poll). */
+static int transport_write_all(struct fd_transport *t, const struct iovec *iov, int count)
+{
+	struct iovec rest[2];
+	int left = count < 2 ? count : 2;
+	bool begun = false;
+	ssize_t n;
+
+	memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
+	while (left > 0) {
+		n = writev(t->output_fd, rest, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && t->on_drive) {
+			int error = transport_wait_writable(t, begun);
+
+			if (error < 0)
+				return error;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		begun = true;
+		while (left > 0 && (size_t)n >= rest[0].iov_len) {
+			n -= (ssize_t)rest[0].iov_len;
+			memmove(rest, rest + 1, sizeof(rest[0]));
+			left--;
+		}
+		if (left > 0) {
+			rest[0].iov_base = (char *)rest[0].iov_base + n;
+			rest[0].iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 static int transport_send(void *context, const struct iovec *iov, int count)
 {
 	struct fd_transport *t = context;
@@ -212,39 +284,15 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 		return -EPIPE;
 	for (int i = 0; i < count; i++)
 		total += iov[i].iov_len;
+	if (t->on_drive)
+		return transport_send_on_drive(t, iov, count);
 	if (t->output_is_file || t->blocking) {
 		/* A file takes everything at once, and a blocking descriptor waits itself. */
-		struct iovec rest[2];
-		int left = count < 2 ? count : 2;
+		int rc = transport_write_all(t, iov, count);
 
-		memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
-		while (left > 0) {
-			n = writev(t->output_fd, rest, left);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && errno == EAGAIN && t->on_drive) {
-				int error = transport_wait_writable(t);
-
-				if (error == 0)
-					continue;
-				t->output_broken = true;
-				return error;
-			}
-			if (n < 0) {
-				t->output_broken = true;
-				return -errno;
-			}
-			while (left > 0 && (size_t)n >= rest[0].iov_len) {
-				n -= (ssize_t)rest[0].iov_len;
-				memmove(rest, rest + 1, sizeof(rest[0]));
-				left--;
-			}
-			if (left > 0) {
-				rest[0].iov_base = (char *)rest[0].iov_base + n;
-				rest[0].iov_len -= (size_t)n;
-			}
-		}
-		return 0;
+		if (rc < 0)
+			t->output_broken = true;
+		return rc;
 	}
 	if (t->held_length > 0 && transport_copy_held(t) < 0)
 		return -ENOMEM; /* a reply while a record is still going out (rare): keep the order
@@ -408,12 +456,18 @@ static void transport_move_to_drive(void *context)
 		event_active(t->move_event, EV_TIMEOUT, 0);
 }
 
-static void transport_let_go(void *context)
+static void transport_let_go(void *context, const void *last_reply, size_t length)
 {
 	struct fd_transport *t = context;
 
-	/* The thread's blocked read or write returns; it finds the end when the call does. */
+	pthread_mutex_lock(&t->output_lock);
+	t->let_go = true;
+	/* Best effort on the nonblocking socket, and never into a reply begun. */
+	if (!t->reply_begun && write(t->output_fd, last_reply, length) < 0)
+		log_debug("last reply not delivered: %s", strerror(errno));
+	/* The thread finds the end of the connection when its call returns. */
 	shutdown(t->input_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&t->output_lock);
 }
 
 static const struct session_transport fd_transport_ops = {
@@ -450,6 +504,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	t->finished = finished;
 	t->finished_arg = arg;
 	t->last_input = time(NULL);
+	pthread_mutex_init(&t->output_lock, NULL);
 	set_nonblocking(input_fd, &t->input_flags);
 	if (output_fd != input_fd)
 		set_nonblocking(output_fd, &t->output_flags);
@@ -511,6 +566,7 @@ void fd_transport_free(struct fd_transport *t)
 		event_free(t->move_event);
 	if (t->serve_ready)
 		serve_destroy(&t->serve);
+	pthread_mutex_destroy(&t->output_lock);
 	if (t->write_event)
 		event_free(t->write_event);
 	if (t->output)
