@@ -65,10 +65,18 @@ void serve_forget_commands(struct serve *serve)
 
 /*
  * Obey the commands waiting, each once. The session may end (cut, drain at a
- * boundary) or give its drive back. *abort_at is when a killed session that has
+ * boundary) or give its drive back. *abort_at (monotonic ms) is when a killed session that has
  * not reached a boundary is cut.
  */
-static void serve_obey(struct serve *serve, struct session *session, time_t *abort_at)
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void serve_obey(struct serve *serve, struct session *session, int64_t *abort_at)
 {
 	uint64_t count;
 	int commands;
@@ -86,7 +94,7 @@ static void serve_obey(struct serve *serve, struct session *session, time_t *abo
 		return;
 	}
 	if (commands & SERVE_KILL) {
-		*abort_at = time(NULL) + serve->limits.stop_grace;
+		*abort_at = monotonic_ms() + (int64_t)serve->limits.stop_grace * 1000;
 		session_abort(session, session_command_reason(session, "aborted by the operator"));
 	}
 	if (commands & SERVE_DRAIN)
@@ -120,7 +128,7 @@ static int earlier(int a, int b)
  * request_since is when the request being received began.
  */
 static int serve_deadline(struct serve *serve, struct fd_transport *transport, time_t request_since,
-                          time_t abort_at)
+                          int64_t abort_at)
 {
 	struct session *session = fd_transport_session(transport);
 	unsigned id = session_id(session);
@@ -128,14 +136,17 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 	int limit, timeout = -1;
 
 	if (abort_at != 0) {
-		if (now > abort_at) {
+		int64_t left = abort_at - monotonic_ms();
+
+		if (left <= 0) {
 			log_warnx("session %u: not ended %d s after the abort; cutting it", id,
 			          serve->limits.stop_grace);
 			session_cut(session, ECANCELED, ABORT_TEXT,
 			            session_command_reason(session, "aborted by the operator"), false);
 			return 0;
 		}
-		timeout = until(abort_at, now);
+		/* The grace to the millisecond: the loop gives the thread up a second later. */
+		timeout = left > INT32_MAX ? INT32_MAX : (int)left;
 	}
 	switch (session_phase(session)) {
 	case SESSION_PHASE_IDLE:
@@ -194,7 +205,8 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 	};
 	struct session *session = fd_transport_session(transport);
 	uint64_t requests = 0;
-	time_t request_since = time(NULL), abort_at = 0;
+	time_t request_since = time(NULL);
+	int64_t abort_at = 0;
 
 	fd_transport_set_blocking(transport);
 	if (session == NULL)

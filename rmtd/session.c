@@ -1560,7 +1560,7 @@ static void session_served_timer(struct session *s, time_t now)
 	}
 	log_warnx("session %u: drive %s abandoned: its thread has not come back %d s after the "
 	          "abort",
-	          s->id, s->drive->name, s->stop_grace);
+	          s->id, s->drive->name, s->stop_grace + 1);
 	s->let_go = true;
 	s->drive->abandoned = true;
 	if (s->transport->let_go != NULL) {
