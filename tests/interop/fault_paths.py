@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """fault_paths.py - every error path of the protocol, through the fault drive.
 
-Each case runs the test server rmtd-fault (stdio, or the TCP daemon for records the
-drive's thread moves itself) with a schedule in RMTD_FAULT that fails one device
+Each case runs the test server rmtd-fault (stdio, or the TCP daemon, whose drive's
+thread serves a session with its device open) with a schedule in RMTD_FAULT that fails one device
 call, sends the requests of the case, and checks:
   - the failed request gets E<errno> with the errno the device gave and its text,
     and every other request gets the answer it would get without the fault;
@@ -425,8 +425,8 @@ def seek_and_qfa_fail(d):
 
 @case
 def large_records_on_the_drive_thread(d):
-    """In the daemon, records of 64 KiB and more move between socket and device on the
-    drive's thread: a failed device call there is answered like any other."""
+    """In the daemon, a session with its device open is served on the drive's thread:
+    a failed device call there is answered like any other, at any record size."""
     tape = new_tape(d, "t.tap")
     port = free_port()
     log_path = os.path.join(d, "daemon.log")
