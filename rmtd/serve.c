@@ -157,7 +157,8 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 				session_take_back_idle(session);
 				return 0;
 			}
-			timeout = earlier(timeout, until(since + limit, now));
+			/* Due at the second, not a second later: a waiter is waiting. */
+			timeout = earlier(timeout, (int)(since + limit - now) * 1000);
 		}
 		limit = serve->limits.idle_timeout;
 		if (limit <= 0)
@@ -235,8 +236,9 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			continue; /* acted on: the session may have ended or let its drive go */
 		session_input_space(session, &where, &length);
 		if (length == 0) {
-			session_input_end(session); /* nothing more will be taken */
-			continue;
+			/* Nothing more will be taken. On a drive's thread, what is left is the loop's. */
+			session_input_end(session);
+			break;
 		}
 		if (timeout >= 0 || !serve->signal_wakes) {
 			if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
