@@ -408,9 +408,10 @@ static void drive_save_done(struct job *job, void *arg)
 /*
  * Run a save (or a stop) on the drive's thread. Inline where there is none
  * (stdio: no event loop to hold up), and when the caller is that thread (the
- * holder is served there; save_queued is the loop's then, and not looked at). Saves are asked for by completions, which
- * come in order, after the queued save's own: one is never queued twice, but
- * should it be, the save is made here rather than lost.
+ * holder is served there; save_queued is the loop's then, and not looked at).
+ * Saves are asked for by completions, which come in order, after the queued
+ * save's own: one is never queued twice, but should it be, the save is made
+ * here rather than lost.
  */
 static void drive_save_on_thread(struct drive *drive, bool stop)
 {

@@ -48,7 +48,7 @@ struct drive_registry;
  */
 struct drive_view {
 	bool device_open;
-	struct counters_delta moved; /* since_start's totals */
+	struct counters_delta moved;       /* since_start's totals */
 	char cartridge[COUNTERS_NAME_MAX]; /* the catalog's cartridge, "" when none */
 };
 

@@ -142,7 +142,8 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 			log_warnx("session %u: not ended %d s after the abort; cutting it", id,
 			          serve->limits.stop_grace);
 			session_cut(session, ECANCELED, ABORT_TEXT,
-			            session_command_reason(session, "aborted by the operator"), false);
+			            session_command_reason(session, "aborted by the operator"),
+			            false);
 			return 0;
 		}
 		/* The grace to the millisecond: the loop gives the thread up a second later. */
@@ -236,7 +237,7 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			continue; /* acted on: the session may have ended or let its drive go */
 		session_input_space(session, &where, &length);
 		if (length == 0) {
-			/* Nothing more will be taken. On a drive's thread, what is left is the loop's. */
+			/* Nothing more will be taken; on a drive's thread, the rest is the loop's. */
 			session_input_end(session);
 			break;
 		}

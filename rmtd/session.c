@@ -139,14 +139,14 @@ struct session {
 	 * the session meanwhile, and publishes what the operator sees.
 	 */
 	struct serve *serving;
-	int commands_sent;           /* commands the loop gave the thread (serve.h) */
-	char command_why[64];        /* a kill's reason, written before the command */
-	time_t stuck_deadline;       /* after a kill: when the thread is given up on */
-	bool let_go;                 /* the thread did not come back in time: client let go */
-	int hold_seconds, stop_grace; /* the registry's, copied for the thread */
-	bool release_deferred;       /* thread: the drive goes back once the loop has us */
-	bool reopen_deferred;        /* thread: an O for another drive waits for the loop */
-	bool finish_deferred;        /* thread: ended; the loop finishes the session */
+	int commands_sent;                 /* commands the loop gave the thread (serve.h) */
+	char command_why[64];              /* a kill's reason, written before the command */
+	time_t stuck_deadline;             /* after a kill: when the thread is given up on */
+	bool let_go;                       /* the thread did not come back in time: client let go */
+	int hold_seconds, stop_grace;      /* the registry's, copied for the thread */
+	bool release_deferred;             /* thread: the drive goes back once the loop has us */
+	bool reopen_deferred;              /* thread: an O for another drive waits for the loop */
+	bool finish_deferred;              /* thread: ended; the loop finishes the session */
 	struct session_activity published; /* thread: the operator's view (drive->view_lock) */
 };
 

@@ -68,8 +68,8 @@ struct fd_transport {
 	 * stuck thread's client go: the loop's last word never cuts into a reply.
 	 */
 	pthread_mutex_t output_lock;
-	bool let_go;       /* the loop let the client go: the thread writes nothing more */
-	bool reply_begun;  /* the thread waits with part of a reply written */
+	bool let_go;      /* the loop let the client go: the thread writes nothing more */
+	bool reply_begun; /* the thread waits with part of a reply written */
 };
 
 static void transport_update_reading(struct fd_transport *t)
@@ -416,7 +416,7 @@ static void transport_serve_done(struct job *job, void *arg)
 
 	t->on_drive = false;
 	t->blocking = false;
-	t->last_input = time(NULL); /* the idle and request clocks start again */
+	t->last_input = time(NULL);          /* the idle and request clocks start again */
 	session_back_from_drive(t->session); /* may free t */
 }
 
@@ -542,10 +542,9 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 			if (t->move_event == NULL)
 				goto fail;
 		}
-		t->session = session_create(&adjusted,
-		                            t->move_event != NULL ? &fd_transport_movable_ops
-		                                                  : &fd_transport_ops,
-		                            t);
+		t->session = session_create(
+		    &adjusted,
+		    t->move_event != NULL ? &fd_transport_movable_ops : &fd_transport_ops, t);
 	}
 	if (t->session == NULL)
 		goto fail;

@@ -68,8 +68,11 @@ Test(worker, a_device_call_runs_on_the_thread_and_completes_on_the_loop)
 {
 	static uint8_t buffer[1024];
 	struct device dev = {.ops = &counting_ops};
-	struct job job = {.kind = JOB_WRITE, .device = &dev, .buffer = buffer,
-	                  .count = sizeof(buffer), .done = done};
+	struct job job = {.kind = JOB_WRITE,
+	                  .device = &dev,
+	                  .buffer = buffer,
+	                  .count = sizeof(buffer),
+	                  .done = done};
 	int error;
 	struct worker *worker = worker_create(base, &error);
 
@@ -114,8 +117,11 @@ Test(worker, inline_without_a_worker)
 {
 	static uint8_t buffer[16];
 	struct device dev = {.ops = &counting_ops};
-	struct job job = {.kind = JOB_WRITE, .device = &dev, .buffer = buffer,
-	                  .count = sizeof(buffer), .done = done};
+	struct job job = {.kind = JOB_WRITE,
+	                  .device = &dev,
+	                  .buffer = buffer,
+	                  .count = sizeof(buffer),
+	                  .done = done};
 
 	worker_submit(NULL, &job);
 	cr_assert(completed, "done before worker_submit returns");
