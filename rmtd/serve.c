@@ -237,7 +237,7 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			continue; /* acted on: the session may have ended or let its drive go */
 		session_input_space(session, &where, &length);
 		if (length == 0) {
-			/* Nothing more will be taken; on a drive's thread, the rest is the loop's. */
+			/* No more is taken; on a drive's thread, the rest is the loop's. */
 			session_input_end(session);
 			break;
 		}
