@@ -1512,7 +1512,7 @@ void session_output_drained(struct session *s)
 void session_close(struct session *s, const char *why)
 {
 	if (session_elsewhere(s)) {
-		/* Its deadlines are the serve loop's; the loop ends it by command only. */
+		/* Its deadlines are the serve loop's: the loop can only cut it. */
 		serve_command(s->serving, SERVE_ABORT);
 		s->commands_sent |= SERVE_ABORT;
 		return;
@@ -1546,9 +1546,10 @@ static void session_arm_timer(struct session *s, time_t seconds)
 
 /*
  * A killed session served on its drive's thread is cut there once the grace
- * is over; a thread that has not come back a second later is stuck in a call
- * (or in a write to a client that takes nothing): the client is let go, the
- * drive named abandoned, and the thread left to finish the call.
+ * is over (a reply waiting for a client that takes nothing is given up at
+ * once); a thread that has not come back a second later is stuck in a device
+ * call: the client is let go, the drive named abandoned, and the thread left
+ * to finish the call.
  */
 static void session_served_timer(struct session *s, time_t now)
 {
