@@ -29,6 +29,7 @@ static void drive_free(struct drive *drive)
 {
 	worker_destroy(drive->worker);
 	free(drive->record);
+	pthread_mutex_destroy(&drive->view_lock);
 	free(drive);
 }
 
@@ -134,6 +135,7 @@ struct drive *drive_lookup(struct drive_registry *registry, const char *name, en
 	drive->declared = declared;
 	drive->device.fd = -1;
 	counters_init(&drive->since_start, COUNTERS_DRIVE, name);
+	pthread_mutex_init(&drive->view_lock, NULL);
 	TAILQ_INIT(&drive->waiters);
 	TAILQ_INSERT_TAIL(&registry->drives, drive, entry);
 	return drive;
@@ -251,6 +253,33 @@ void drive_release(struct drive_registry *registry, struct drive *drive, void *h
 	drive_forget_if_unused(registry, drive);
 }
 
+/* What the view shows, read from the drive itself. */
+static void drive_view_live(const struct drive *drive, struct drive_view *view)
+{
+	view->device_open = drive->device_open;
+	view->moved = drive->since_start.totals;
+	if (drive->has_cartridge && drive->catalog.cartridge != NULL)
+		strlcpy(view->cartridge, drive->catalog.cartridge, sizeof(view->cartridge));
+	else
+		view->cartridge[0] = '\0';
+}
+
+void drive_publish_locked(struct drive *drive)
+{
+	drive_view_live(drive, &drive->view);
+}
+
+void drive_view(struct drive *drive, struct drive_view *view)
+{
+	if (!drive->served) {
+		drive_view_live(drive, view);
+		return;
+	}
+	pthread_mutex_lock(&drive->view_lock);
+	*view = drive->view;
+	pthread_mutex_unlock(&drive->view_lock);
+}
+
 uint8_t *drive_record_buffer(struct drive *drive, size_t size)
 {
 	uint8_t *grown;
@@ -328,7 +357,7 @@ bool drive_accounting_follow(struct drive *drive, const char *cartridge)
 	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
 		return true;
 	/* A save on the drive's thread still uses the catalog: switch at a later reply. */
-	if (drive->save_queued)
+	if (!drive->served && drive->save_queued)
 		return false;
 	if (drive->has_cartridge) {
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -349,7 +378,6 @@ bool drive_accounting_follow(struct drive *drive, const char *cartridge)
 		drive->has_cartridge = false;
 		r->job.kind = JOB_CALL;
 		r->job.device = &drive->device;
-		r->job.socket = -1;
 		r->job.call = drive_retired_save;
 		r->job.done = drive_retired_done;
 		r->job.arg = r;
@@ -433,15 +461,17 @@ static void drive_save_done(struct job *job, void *arg)
 
 /*
  * Run a save (or a stop) on the drive's thread. Inline where there is none
- * (stdio: no event loop to hold up). Saves are asked for by completions, which
- * come in order, after the queued save's own: one is never queued twice, but
- * should it be, the save is made here rather than lost.
+ * (stdio: no event loop to hold up), and when the caller is that thread (the
+ * holder is served there; save_queued is the loop's then, and not looked at).
+ * Saves are asked for by completions, which come in order, after the queued
+ * save's own: one is never queued twice, but should it be, the save is made
+ * here rather than lost.
  */
 static void drive_save_on_thread(struct drive *drive, bool stop)
 {
 	struct job *job = &drive->save_job;
 
-	if (drive->worker == NULL || drive->save_queued) {
+	if (drive->served || drive->worker == NULL || drive->save_queued) {
 		if (stop)
 			drive_stop_now(drive);
 		else
@@ -451,7 +481,6 @@ static void drive_save_on_thread(struct drive *drive, bool stop)
 	memset(job, 0, sizeof(*job));
 	job->kind = JOB_CALL;
 	job->device = &drive->device;
-	job->socket = -1;
 	job->call = drive_save_call;
 	job->op = stop ? 1 : 0;
 	job->done = drive_save_done;

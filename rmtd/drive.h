@@ -19,6 +19,7 @@
 #define RMTD_DRIVE_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,16 @@ struct drive_registry;
 #define DRIVE_STOP_GRACE_DEFAULT 10
 /* Idle drives of names (not declared) kept in the list for the operator. */
 #define DRIVE_IDLE_REMEMBERED 64
+
+/*
+ * What the operator sees of a drive whose holder is served on the drive's
+ * thread (serve.h): the thread publishes it after each request.
+ */
+struct drive_view {
+	bool device_open;
+	struct counters_delta moved;       /* since_start's totals */
+	char cartridge[COUNTERS_NAME_MAX]; /* the catalog's cartridge, "" when none */
+};
 
 /* Called on the loop when a queued acquisition ends: error 0 (acquired) or -EBUSY. */
 typedef void (*drive_acquired_fn)(struct drive *drive, int error, void *arg);
@@ -93,6 +104,14 @@ struct drive {
 	/* Since the daemon started, state directory or not: the metrics (metrics.h). */
 	struct counters since_start;
 	uint64_t sessions; /* times a session took the drive */
+
+	/*
+	 * Set on the loop while the holder is served on this drive's thread: the
+	 * thread changes the fields above, so the loop reads view, under view_lock.
+	 */
+	bool served;
+	pthread_mutex_t view_lock;
+	struct drive_view view;
 };
 
 struct drive_registry {
@@ -135,6 +154,14 @@ void drive_cancel_wait(struct drive_registry *registry, struct drive *drive, voi
  */
 void drive_release(struct drive_registry *registry, struct drive *drive, void *holder);
 
+/*
+ * The operator's view of the drive, consistent even while its holder is served
+ * on its thread (loop). cartridge is copied.
+ */
+void drive_view(struct drive *drive, struct drive_view *view);
+/* On the drive's thread, serving the holder: publish the view; view_lock is held. */
+void drive_publish_locked(struct drive *drive);
+
 /* Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM). */
 uint8_t *drive_record_buffer(struct drive *drive, size_t size);
 
@@ -145,7 +172,8 @@ uint8_t *drive_record_buffer(struct drive *drive, size_t size);
  * the drive and the cartridge; saving writes both atomically, and stopping saves
  * and lets the cartridge go. With a thread (daemon) a save or a stop runs on it
  * after this returns, before the drive's next call: the caller changes nothing
- * of the accounting until that call's completion. Opens and counts also go to
+ * of the accounting until that call's completion; served on the drive's thread,
+ * it runs there at once. Opens and counts also go to
  * since_start, with or without a state directory.
  */
 void drive_accounting_start(struct drive *drive, const char *state_directory,

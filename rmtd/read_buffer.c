@@ -3,6 +3,7 @@
  * few kept for the next request.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 
@@ -16,7 +17,8 @@
 #define KEPT_MAX       2
 #define KEPT_BYTES_MAX ((size_t)16 * 1024 * 1024)
 
-/* Every session runs on the one loop thread: no lock. */
+/* Sessions run on the loop and on drives' threads: one lock, held for a few lines. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t in_use; /* mapped: held by sessions, and kept */
 static struct read_buffer kept[KEPT_MAX];
 static int kept_count;
@@ -47,7 +49,7 @@ static bool fits(size_t size, uint64_t total)
 	return size <= total && in_use <= total - size;
 }
 
-int read_buffer_take(struct read_buffer *buffer, size_t size, uint64_t total)
+static int take_locked(struct read_buffer *buffer, size_t size, uint64_t total)
 {
 	size_t length = mapping_size(size);
 	void *data;
@@ -76,10 +78,21 @@ int read_buffer_take(struct read_buffer *buffer, size_t size, uint64_t total)
 	return 0;
 }
 
+int read_buffer_take(struct read_buffer *buffer, size_t size, uint64_t total)
+{
+	int rc;
+
+	pthread_mutex_lock(&lock);
+	rc = take_locked(buffer, size, total);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
 void read_buffer_give(struct read_buffer *buffer)
 {
 	if (buffer->data == NULL)
 		return;
+	pthread_mutex_lock(&lock);
 	if (buffer->size <= KEPT_BYTES_MAX) {
 		/* The latest is the likeliest to be asked for again: others make way. */
 		while (kept_count == KEPT_MAX || kept_bytes + buffer->size > KEPT_BYTES_MAX)
@@ -90,11 +103,17 @@ void read_buffer_give(struct read_buffer *buffer)
 		munmap(buffer->data, buffer->size);
 		in_use -= buffer->size;
 	}
+	pthread_mutex_unlock(&lock);
 	buffer->data = NULL;
 	buffer->size = 0;
 }
 
 uint64_t read_buffer_in_use(void)
 {
-	return in_use;
+	uint64_t bytes;
+
+	pthread_mutex_lock(&lock);
+	bytes = in_use;
+	pthread_mutex_unlock(&lock);
+	return bytes;
 }

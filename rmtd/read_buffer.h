@@ -7,7 +7,7 @@
  * stops reading holds at most one record and an idle one none. Up to 16 MiB of
  * given-back buffers are kept for the next request. The sum of all, held and
  * kept, never passes the configured total: a request that would is refused
- * (ENOBUFS) before the device is touched. Loop thread only.
+ * (ENOBUFS) before the device is touched. Safe from any thread.
  */
 #ifndef RMTD_READ_BUFFER_H
 #define RMTD_READ_BUFFER_H

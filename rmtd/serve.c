@@ -26,7 +26,9 @@ int serve_init(struct serve *serve, const struct serve_limits *limits)
 {
 	serve->limits = *limits;
 	serve->signal_wakes = false;
+	serve->while_device_open = false;
 	atomic_init(&serve->command, SERVE_NONE);
+	atomic_init(&serve->cut, SERVE_NONE);
 	serve->command_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	return serve->command_fd < 0 ? -errno : 0;
 }
@@ -44,72 +46,158 @@ void serve_command(struct serve *serve, enum serve_command command)
 	uint64_t one = 1;
 	int saved = errno; /* a signal handler must leave errno as it found it */
 
-	atomic_compare_exchange_strong(&serve->command, &none, (int)command);
+	if (command == SERVE_SHUTDOWN || command == SERVE_ABORT)
+		atomic_compare_exchange_strong(&serve->cut, &none, (int)command);
+	atomic_fetch_or(&serve->command, (int)command);
 	while (write(serve->command_fd, &one, sizeof(one)) < 0 && errno == EINTR)
 		;
 	errno = saved;
 }
 
-/* End the session for a command: the client reads why in reply to its request. */
-static void serve_obey(struct serve *serve, struct session *session)
+void serve_forget_commands(struct serve *serve)
 {
 	uint64_t count;
 
 	while (read(serve->command_fd, &count, sizeof(count)) < 0 && errno == EINTR)
 		;
-	switch (atomic_load(&serve->command)) {
-	case SERVE_SHUTDOWN:
-		session_cut(session, ESHUTDOWN, SHUTDOWN_TEXT, "terminated by a signal", false);
-		break;
-	case SERVE_ABORT:
-		session_cut(session, ECANCELED, ABORT_TEXT, "aborted by the operator", false);
-		break;
-	case SERVE_NONE:
-		break;
-	}
+	atomic_store(&serve->command, SERVE_NONE);
+	atomic_store(&serve->cut, SERVE_NONE);
 }
 
 /*
- * Milliseconds until the session's next deadline (-1: none), or 0 after ending
- * it because one passed. request_since is when the request being received began.
+ * Obey the commands waiting, each once. The session may end (cut, drain at a
+ * boundary) or give its drive back. *abort_at (monotonic ms) is when a killed session that has
+ * not reached a boundary is cut.
  */
-static int serve_deadline(struct serve *serve, struct fd_transport *transport, unsigned id,
-                          time_t request_since)
+static int64_t monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static void serve_obey(struct serve *serve, struct session *session, int64_t *abort_at)
+{
+	uint64_t count;
+	int commands;
+
+	while (read(serve->command_fd, &count, sizeof(count)) < 0 && errno == EINTR)
+		;
+	commands = atomic_exchange(&serve->command, SERVE_NONE);
+	if (commands & (SERVE_SHUTDOWN | SERVE_ABORT)) {
+		if (atomic_load(&serve->cut) == SERVE_SHUTDOWN)
+			session_cut(session, ESHUTDOWN, SHUTDOWN_TEXT, "terminated by a signal",
+			            false);
+		else
+			session_cut(session, ECANCELED, ABORT_TEXT, "aborted by the operator",
+			            false);
+		return;
+	}
+	if (commands & SERVE_KILL) {
+		*abort_at = monotonic_ms() + (int64_t)serve->limits.stop_grace * 1000;
+		session_abort(session, session_command_reason(session, "aborted by the operator"));
+	}
+	if (commands & SERVE_DRAIN)
+		session_shutdown(session);
+	if (commands & SERVE_RELEASE)
+		session_take_back_drive(session);
+}
+
+/* Seconds from now until when (at least 0), as poll's milliseconds. */
+static int until(time_t when, time_t now)
+{
+	time_t left = when - now;
+
+	if (left < 0)
+		return 0;
+	return left >= INT32_MAX / 1000 ? INT32_MAX : (int)(left + 1) * 1000;
+}
+
+static int earlier(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+/*
+ * Milliseconds until the session's next deadline (-1: none), or 0 after acting
+ * on one that passed (the session may have ended, or given its drive back).
+ * request_since is when the request being received began.
+ */
+static int serve_deadline(struct serve *serve, struct fd_transport *transport, time_t request_since,
+                          int64_t abort_at)
 {
 	struct session *session = fd_transport_session(transport);
-	time_t now = time(NULL), left;
-	int limit;
+	unsigned id = session_id(session);
+	time_t now = time(NULL), since;
+	int limit, timeout = -1;
 
+	if (abort_at != 0) {
+		int64_t left = abort_at - monotonic_ms();
+
+		if (left <= 0) {
+			log_warnx("session %u: not ended %d s after the abort; cutting it", id,
+			          serve->limits.stop_grace);
+			session_cut(session, ECANCELED, ABORT_TEXT,
+			            session_command_reason(session, "aborted by the operator"),
+			            false);
+			return 0;
+		}
+		/* The grace to the millisecond: the loop gives the thread up a second later. */
+		timeout = left > INT32_MAX ? INT32_MAX : (int)left;
+	}
 	switch (session_phase(session)) {
 	case SESSION_PHASE_IDLE:
+		limit = serve->limits.hold_timeout;
+		if (limit > 0 && session_holds_drive(session)) {
+			since = session_idle_since(session);
+			if (now - since >= limit) {
+				session_take_back_idle(session);
+				return 0;
+			}
+			/* Due at the second, not a second later: a waiter is waiting. */
+			timeout = earlier(timeout, (int)(since + limit - now) * 1000);
+		}
 		limit = serve->limits.idle_timeout;
 		if (limit <= 0)
-			return -1;
-		left = fd_transport_last_input(transport) + limit - now;
-		if (left < 0) {
+			return timeout;
+		since = fd_transport_last_input(transport);
+		if (now - since > limit) {
 			log_info("session %u: idle for more than %d s, closing", id, limit);
 			session_close(session, "idle timeout");
 			return 0;
 		}
-		break;
+		return earlier(timeout, until(since + limit, now));
 	case SESSION_PHASE_PARTIAL:
 		/* A request trickling in one byte a minute is still a stalled request. */
 		limit = serve->limits.request_timeout;
 		if (limit <= 0)
-			return -1;
-		left = request_since + limit - now;
-		if (left < 0) {
+			return timeout;
+		if (now - request_since > limit) {
 			log_warnx("session %u: request not complete after %d s, closing", id,
 			          limit);
 			session_close(session, "request timeout");
 			return 0;
 		}
-		break;
+		return earlier(timeout, until(request_since + limit, now));
 	case SESSION_PHASE_BUSY:
 	default:
-		return -1;
+		return timeout;
 	}
-	return left >= INT32_MAX / 1000 ? INT32_MAX : (int)(left + 1) * 1000;
+}
+
+/* The session still to be served here: not ended, and (on a drive's thread) its device open. */
+static struct session *serve_session(struct serve *serve, struct fd_transport *transport)
+{
+	struct session *session = fd_transport_session(transport);
+
+	if (session == NULL || (serve->while_device_open && !session_keeps_device(session)))
+		return NULL;
+	return session;
 }
 
 /* Can rmtd's pipe take more? Asked only after a splice came back short. */
@@ -146,46 +234,49 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 	    {.fd = fd_transport_input_fd(transport), .events = POLLIN},
 	    {.fd = serve->command_fd, .events = POLLIN},
 	};
-	struct session *session;
-	struct session_activity activity;
+	struct session *session = fd_transport_session(transport);
 	uint64_t requests = 0;
 	time_t request_since = time(NULL);
+	int64_t abort_at = 0;
 
 	fd_transport_set_blocking(transport);
-	while ((session = fd_transport_session(transport)) != NULL) {
+	if (session == NULL)
+		return;
+	session_serve_here(session, true);
+	/* Input the loop read but did not handle yet is handled first. */
+	if (serve->while_device_open)
+		session_resume(session);
+	while ((session = serve_session(serve, transport)) != NULL) {
 		void *where;
 		size_t length;
 		ssize_t n;
 		int timeout, pipe;
 
 		if (atomic_load(&serve->command) != SERVE_NONE) {
-			serve_obey(serve, session);
-			break;
+			serve_obey(serve, session, &abort_at);
+			continue;
 		}
-		timeout = -1; /* stdio has no deadlines: nothing to look at per request */
-		if (serve->limits.idle_timeout > 0 || serve->limits.request_timeout > 0) {
-			session_activity(session, &activity);
-			if (activity.requests != requests ||
-			    session_phase(session) == SESSION_PHASE_IDLE) {
-				requests = activity.requests;
-				request_since = time(NULL);
-			}
-			timeout = serve_deadline(serve, transport, activity.id, request_since);
-			if (timeout == 0)
-				break; /* the session was ended */
+		if (session_requests(session) != requests ||
+		    session_phase(session) == SESSION_PHASE_IDLE) {
+			requests = session_requests(session);
+			request_since = time(NULL);
 		}
+		timeout = serve_deadline(serve, transport, request_since, abort_at);
+		if (timeout == 0)
+			continue; /* acted on: the session may have ended or let its drive go */
 		pipe = session_input_pipe(session, &length);
 		if (pipe < 0)
 			session_input_space(session, &where, &length);
 		if (length == 0) {
-			session_input_end(session); /* nothing more will be taken */
+			/* No more is taken; on a drive's thread, the rest is the loop's. */
+			session_input_end(session);
 			break;
 		}
 		if (timeout >= 0 || !serve->signal_wakes) {
 			if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
 				log_warn("serve loop: poll");
 				session_close(session, "poll failed");
-				break;
+				continue;
 			}
 			if (fds[1].revents != 0 ||
 			    !(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
@@ -205,4 +296,7 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 		fd_transport_note_input(transport);
 		session_input_added(session, (size_t)n);
 	}
+	session = fd_transport_session(transport);
+	if (session != NULL)
+		session_serve_here(session, false);
 }

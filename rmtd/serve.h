@@ -3,9 +3,13 @@
  * that runs it. Read request bytes, let the session parse them, call the
  * backend and reply, repeat; poll waits on the connection and on an eventfd
  * that carries commands from elsewhere (a signal handler, another thread), and
- * wakes for the deadlines (idle between requests, a request half sent).
+ * wakes for the deadlines (idle between requests, a request half sent, a drive
+ * held idle, an abort's grace).
  *
- * stdio mode runs it on the main thread for its one client.
+ * stdio mode runs it on the main thread for its one client. The daemon runs it
+ * on a drive's thread while a plaintext session has that drive's device open
+ * (transport.c hands the connection over and takes it back): the loop returns
+ * as soon as the session no longer has its device open, or has ended.
  */
 #ifndef RMTD_SERVE_H
 #define RMTD_SERVE_H
@@ -15,20 +19,27 @@
 
 struct fd_transport;
 
+/* Commands are bits: several may wait at once, and each is obeyed once. */
 enum serve_command {
-	SERVE_NONE,
-	SERVE_SHUTDOWN, /* SIGTERM: E108 to the pending or next request, close, end */
-	SERVE_ABORT,    /* the operator: E125 the same way */
+	SERVE_NONE = 0,
+	SERVE_SHUTDOWN = 1 << 0, /* cut now: E108 to the pending or next request, close, end */
+	SERVE_ABORT = 1 << 1,    /* cut now: E125 the same way */
+	SERVE_DRAIN = 1 << 2,    /* SIGTERM in the daemon: finish the request being received */
+	SERVE_KILL = 1 << 3,     /* rmtctl kill: E125 at the next boundary, cut after the grace */
+	SERVE_RELEASE = 1 << 4,  /* rmtctl release: close the device, the drive goes back */
 };
 
 struct serve_limits {
 	int idle_timeout;    /* seconds between requests before the session ends (0: never) */
 	int request_timeout; /* seconds a request may take to arrive whole (0: no limit) */
+	int hold_timeout;    /* seconds a session may hold its drive idle (0: no limit) */
+	int stop_grace;      /* seconds a killed session may take to reach a boundary */
 };
 
 struct serve {
 	int command_fd; /* eventfd: a command is waiting */
-	atomic_int command;
+	atomic_int command; /* enum serve_command bits not yet obeyed */
+	atomic_int cut;     /* SERVE_SHUTDOWN or SERVE_ABORT: the first cut asked for wins */
 	struct serve_limits limits;
 	/*
 	 * Every command comes with a signal that interrupts a blocking read (stdio):
@@ -36,17 +47,25 @@ struct serve {
 	 * instead of poll and read.
 	 */
 	bool signal_wakes;
+	/*
+	 * On a drive's thread: the loop ends once the session no longer has its
+	 * device open, and gives it back (stdio serves the session to its end).
+	 */
+	bool while_device_open;
 };
 
-/* signal_wakes false. 0, or -errno (no eventfd). */
+/* signal_wakes and while_device_open false. 0, or -errno (no eventfd). */
 int serve_init(struct serve *serve, const struct serve_limits *limits);
 void serve_destroy(struct serve *serve);
 /*
- * Ask the loop to end its session (the first command given wins). Safe from
- * any thread and from a signal handler.
+ * Give the loop a command. Safe from any thread and from a signal handler.
+ * Commands given while no loop runs wait for the next serve_run().
  */
 void serve_command(struct serve *serve, enum serve_command command);
-/* Serve the transport's session until it ends or a command ends it. */
+/* Forget commands given so far (before a session is handed to the loop). */
+void serve_forget_commands(struct serve *serve);
+/* Serve the transport's session until it ends, a command ends it, or (while_device_open) it
+ * closes its device. */
 void serve_run(struct serve *serve, struct fd_transport *transport);
 
 #endif

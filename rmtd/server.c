@@ -201,6 +201,7 @@ static int accepted_start(struct server *server, int fd, const struct sockaddr *
 	settings.drives = server->drives;
 	settings.max_record = server->limits.max_record;
 	settings.request_timeout = server->limits.request_timeout;
+	settings.idle_timeout = server->limits.idle_timeout;
 	settings.input_buffer_size = SESSION_INPUT_BUFFER;
 	settings.peer = connection->peer;
 	settings.identity = connection->peer_host;
@@ -539,15 +540,20 @@ static void sweep_connections(evutil_socket_t fd, short what, void *arg)
 			}
 			continue;
 		}
+		/* Busy, or served on its drive's thread, which keeps its deadlines itself. */
+		if (session_phase(session) == SESSION_PHASE_BUSY) {
+			connection->request_since = now;
+			continue;
+		}
 		session_activity(session, &activity);
 		if (activity.requests != connection->last_requests) {
 			connection->last_requests = activity.requests;
 			connection->request_since = now;
 		}
-		quiet = now - accepted_last_input(connection);
 		switch (session_phase(session)) {
 		case SESSION_PHASE_IDLE:
 			connection->request_since = now;
+			quiet = now - accepted_last_input(connection);
 			if (server->limits.idle_timeout > 0 &&
 			    quiet > server->limits.idle_timeout) {
 				log_info("session %u from %s: idle for %lld s, closing",

@@ -10,6 +10,12 @@
  * the drive's (medium.c); every record written or read, by whatever route,
  * passes session_record().
  *
+ * In the daemon a session with its device open is served on the drive's
+ * thread (serve.c): device calls run inline there, and what only the loop may
+ * do (let the drive go, finish the session, take another drive, timers) is
+ * left for the loop, which does it when the thread gives the session back
+ * (session_back_from_drive()).
+ *
  * The rmt meaning of each request (RMT V1 numbering after I-1, the portable
  * codes of i and s, whence 10/11, replies) is applied here; backends see native
  * Linux calls only.
@@ -17,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +46,9 @@
 #include "read_buffer.h"
 #include "record_pipe.h"
 #include "reply.h"
+#include "serve.h"
 #include "session.h"
 #include "tapeop_class.h"
-#include "transfer.h"
 #include "worker.h"
 
 enum session_state {
@@ -133,7 +140,26 @@ struct session {
 	uint64_t requests;
 	time_t started;
 	time_t waiting_since;
+
+	/*
+	 * Served on the drive's thread (session_move_to_drive()). The loop sets and
+	 * clears serving and owns the fields after it; the thread owns the rest of
+	 * the session meanwhile, and publishes what the operator sees.
+	 */
+	struct serve *serving;
+	int commands_sent;                 /* commands the loop gave the thread (serve.h) */
+	char command_why[64];              /* a kill's reason, written before the command */
+	time_t stuck_deadline;             /* after a kill: when the thread is given up on */
+	bool let_go;                       /* the thread did not come back in time: client let go */
+	int hold_seconds, stop_grace;      /* the registry's, copied for the thread */
+	bool release_deferred;             /* thread: the drive goes back once the loop has us */
+	bool reopen_deferred;              /* thread: an O for another drive waits for the loop */
+	bool finish_deferred;              /* thread: ended; the loop finishes the session */
+	struct session_activity published; /* thread: the operator's view (drive->view_lock) */
 };
+
+/* The session the serve loop on this thread serves, if any. */
+static _Thread_local const struct session *session_here;
 
 static unsigned session_next_id = 1;
 
@@ -147,6 +173,38 @@ static void session_job_done(struct job *job, void *arg);
 static void session_timer_fired(evutil_socket_t fd, short what, void *arg);
 static void session_arm_timer(struct session *s, time_t seconds);
 static void session_free(struct session *s);
+static void session_activity_live(const struct session *s, struct session_activity *activity);
+
+/* Served by a drive's thread, and this is not it: the loop must not touch the session. */
+static bool session_elsewhere(const struct session *s)
+{
+	return s->serving != NULL && session_here != s;
+}
+
+/* Running on the drive's thread that serves the session. */
+static bool session_on_thread(const struct session *s)
+{
+	return s->serving != NULL && session_here == s;
+}
+
+/* What the loop shows of a session served on a thread: copied after each request. */
+static void session_publish(struct session *s)
+{
+	struct session_activity now;
+
+	if (s->drive == NULL)
+		return;
+	session_activity_live(s, &now);
+	pthread_mutex_lock(&s->drive->view_lock);
+	s->published = now;
+	drive_publish_locked(s->drive);
+	pthread_mutex_unlock(&s->drive->view_lock);
+}
+
+static int session_hold_seconds(const struct session *s)
+{
+	return s->serving != NULL ? s->hold_seconds : s->settings.drives->hold_seconds;
+}
 
 static const char *const state_names[] = {
     [SESSION_READING] = "reading", [SESSION_DATA] = "data",       [SESSION_SWALLOW] = "swallow",
@@ -180,8 +238,21 @@ static void session_send(struct session *s, const void *header, size_t header_le
 		iov[1].iov_len = data_length;
 		count = 2;
 	}
-	if (s->transport->send(s->context, iov, count) < 0)
+	switch (s->transport->send(s->context, iov, count)) {
+	case 0:
+		break;
+	case -ETIMEDOUT:
+		/* Served on a drive's thread: the client took nothing until the idle timeout. */
+		log_info("session %u: idle for more than %d s with a reply unsent, closing", s->id,
+		         s->settings.idle_timeout);
+		if (s->end_reason[0] == '\0')
+			strlcpy(s->end_reason, "idle timeout", sizeof(s->end_reason));
+		s->input_ended = true;
+		break;
+	default:
 		s->input_ended = true; /* the peer is gone; finish quietly */
+		break;
+	}
 }
 
 static void reply_value(struct session *s, int64_t value)
@@ -253,9 +324,6 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 
 	job->kind = kind;
 	job->device = &s->drive->device;
-	if (kind != JOB_READ && kind != JOB_WRITE)
-		job->socket = -1; /* only a record moves between socket and device */
-	job->socket_revoked = false;
 	job->done = session_job_done;
 	job->arg = s;
 	/* Calls that move a tape report where it is now (see session_note_position). */
@@ -263,22 +331,25 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	s->step = step;
 	if (s->state != SESSION_ENDING)
 		session_enter_state(s, SESSION_BUSY);
+	if (session_on_thread(s)) {
+		/* The call runs here and now; meanwhile status shows what it is. */
+		session_publish(s);
+		worker_submit(NULL, job);
+		return;
+	}
 	worker_submit(s->drive->worker, job);
-}
-
-/* The client's socket when the drive's thread may move a record of length bytes itself. */
-static int session_direct_socket(struct session *s, uint64_t length)
-{
-	if (length < TRANSFER_MINIMUM || s->drive->worker == NULL ||
-	    s->transport->direct_socket == NULL)
-		return -1;
-	return s->transport->direct_socket(s->context);
 }
 
 static void session_release_drive(struct session *s)
 {
 	if (s->drive == NULL)
 		return;
+	if (session_on_thread(s)) {
+		/* The wait queue is the loop's: it lets the drive go once it has us back. */
+		s->release_deferred = true;
+		s->operation = "idle";
+		return;
+	}
 	drive_release(s->settings.drives, s->drive, s);
 	s->drive = NULL;
 	s->operation = "idle";
@@ -771,8 +842,6 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 			return;
 		}
 	}
-	s->job.socket = session_direct_socket(s, request->length);
-	s->job.sent = 0;
 	s->operation = "Read";
 	session_submit(s, JOB_READ, STEP_REPLY);
 }
@@ -845,7 +914,6 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	s->job.pipe_count = 0;
 	if (available >= length) {
 		s->job.buffer = s->input + s->input_start;
-		s->job.socket = -1;
 		s->input_start += length;
 		session_submit(s, JOB_WRITE, STEP_REPLY);
 		return;
@@ -876,16 +944,6 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	}
 	memcpy(s->record, s->input + s->input_start, available);
 	s->input_start += available;
-	s->job.socket = session_direct_socket(s, length - available);
-	if (s->job.socket >= 0) {
-		/* The drive's thread receives the rest and writes it (transfer.h). */
-		s->job.buffer = s->record;
-		s->job.have = available;
-		s->job.timeout_ms = s->settings.request_timeout * 1000;
-		s->job.transfer_error = 0;
-		session_submit(s, JOB_WRITE, STEP_REPLY);
-		return;
-	}
 	s->record_have = available;
 	s->data_remaining = length - available;
 	session_enter_state(s, SESSION_DATA);
@@ -1025,22 +1083,6 @@ static int64_t status_field(const struct mtget *status, char letter)
 	}
 }
 
-/* The rest of an R reply the drive's thread began to send. */
-static void session_send_rest(struct session *s, const struct job *job)
-{
-	size_t total = job->reply_length + (size_t)job->result;
-	size_t sent = job->sent;
-
-	if (sent >= total)
-		return;
-	if (sent < job->reply_length)
-		session_send(s, job->reply + sent, job->reply_length - sent, job->buffer,
-		             (size_t)job->result);
-	else
-		session_send(s, (const uint8_t *)job->buffer + (sent - job->reply_length),
-		             total - sent, NULL, 0);
-}
-
 /* One line for a device call that failed; open and close say so where they complete. */
 static void log_device_failure(const struct session *s, const struct job *job, int error)
 {
@@ -1104,8 +1146,6 @@ static void reply_for_job(struct session *s, const struct job *job)
 		}
 		if (job->pipe_count > 0)
 			reply_from_pipe(s, (size_t)job->result);
-		else if (job->socket >= 0 && job->result > 0)
-			session_send_rest(s, job);
 		else
 			reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
@@ -1144,6 +1184,11 @@ static void session_finish(struct session *s)
 	struct read_buffer unsent = s->read_buffer;
 	char why[sizeof(s->end_reason)];
 
+	if (session_on_thread(s)) {
+		/* The transport and the drive's queue are the loop's: it finishes us. */
+		s->finish_deferred = true;
+		return;
+	}
 	strlcpy(why, s->end_reason, sizeof(why));
 	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, why,
 	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
@@ -1240,6 +1285,8 @@ static void session_job_done(struct job *job, void *arg)
 		session_enter_state(s, SESSION_READING);
 		if (strcmp(s->drive->name, s->target.canonical) == 0) {
 			session_open_target(s);
+		} else if (session_on_thread(s)) {
+			s->reopen_deferred = true; /* another drive is the loop's to take */
 		} else {
 			session_release_drive(s);
 			session_acquire_and_open(s);
@@ -1264,8 +1311,8 @@ static void session_job_done(struct job *job, void *arg)
 			s->drive->device.open_flags = s->target.flags;
 			medium_opened(s->drive);
 			session_note_position(s, job);
-			if (s->settings.drives->hold_seconds > 0)
-				session_arm_timer(s, s->settings.drives->hold_seconds);
+			if (session_hold_seconds(s) > 0)
+				session_arm_timer(s, session_hold_seconds(s));
 			/* A virtual tape is a cartridge of its own; a real one is known by its
 			 * label. */
 			drive_accounting_start(s->drive, s->settings.config->state_directory,
@@ -1280,21 +1327,6 @@ static void session_job_done(struct job *job, void *arg)
 		}
 		break;
 	case STEP_REPLY:
-		if (job->kind == JOB_WRITE && job->socket >= 0 && job->transfer_error < 0) {
-			/* The rest of the record never came: nothing was written or is answered. */
-			if (job->transfer_error == -ETIMEDOUT)
-				log_warnx("session %u: record not complete after %d s, closing",
-				          s->id, s->settings.request_timeout);
-			s->closing = true;
-			s->input_ended = true;
-			if (s->end_reason[0] == '\0')
-				strlcpy(s->end_reason,
-				        job->transfer_error == -ETIMEDOUT
-				            ? "request timeout"
-				            : "client closed mid-record",
-				        sizeof(s->end_reason));
-			break;
-		}
 		if (s->request.command == PROTO_CLOSE) {
 			session_device_closed(s);
 			if (job->result < 0)
@@ -1368,7 +1400,6 @@ static void session_data_complete(struct session *s)
 	}
 	s->job.buffer = s->record;
 	s->job.count = (size_t)s->record_have;
-	s->job.socket = -1;
 	s->job.pipe = s->record_in_pipe ? s->staging.read_fd : -1;
 	s->job.pipe_count = s->record_in_pipe ? (size_t)s->record_have - s->record_head : 0;
 	s->record_in_pipe = false;
@@ -1381,6 +1412,9 @@ static void session_run(struct session *s)
 		return;
 	s->handling = true;
 	while (!s->closing) {
+		/* The drive's thread serves only a session with its device open. */
+		if (session_on_thread(s) && !session_keeps_device(s))
+			break;
 		if (s->state == SESSION_DATA || s->state == SESSION_SWALLOW) {
 			if (s->data_remaining > 0 && !session_take_data(s))
 				break;
@@ -1440,6 +1474,10 @@ static void session_run(struct session *s)
 	if (s->state != SESSION_BUSY && s->state != SESSION_ENDING)
 		session_compact_input(s);
 	s->transport->input_changed(s->context);
+	if (session_on_thread(s))
+		session_publish(s);
+	else if (session_may_move(s))
+		s->transport->move_to_drive(s->context);
 }
 
 /* ---------------------------------------------------------------- public */
@@ -1462,7 +1500,6 @@ struct session *session_create(const struct session_settings *settings,
 		return NULL;
 	}
 	s->id = session_next_id++;
-	s->job.socket = -1;
 	record_pipe_init(&s->staging);
 	s->transport = transport;
 	s->context = context;
@@ -1479,12 +1516,6 @@ struct session *session_create(const struct session_settings *settings,
 
 void session_input_space(struct session *s, void **where, size_t *length)
 {
-	if (s->state == SESSION_BUSY && s->job.kind == JOB_WRITE && s->job.socket >= 0) {
-		/* The record's bytes go to the drive's thread. */
-		*where = NULL;
-		*length = 0;
-		return;
-	}
 	if (s->state == SESSION_DATA && s->record_in_pipe) {
 		/* The record's bytes go into rmtd's pipe (session_input_pipe). */
 		*where = NULL;
@@ -1591,6 +1622,12 @@ void session_output_drained(struct session *s)
 
 void session_close(struct session *s, const char *why)
 {
+	if (session_elsewhere(s)) {
+		/* Its deadlines are the serve loop's: the loop can only cut it. */
+		serve_command(s->serving, SERVE_ABORT);
+		s->commands_sent |= SERVE_ABORT;
+		return;
+	}
 	if (s->state == SESSION_ENDED || s->state == SESSION_ENDING)
 		return;
 	if (s->end_reason[0] == '\0')
@@ -1610,12 +1647,40 @@ static void session_arm_timer(struct session *s, time_t seconds)
 {
 	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
 
-	if (!s->settings.drives->threaded)
-		return;
+	if (session_on_thread(s) || !s->settings.drives->threaded)
+		return; /* the serve loop keeps the deadlines of the session it serves */
 	if (s->timer == NULL)
 		s->timer = evtimer_new(s->settings.drives->base, session_timer_fired, s);
 	if (s->timer != NULL)
 		evtimer_add(s->timer, &tv);
+}
+
+/*
+ * A killed session served on its drive's thread is cut there once the grace
+ * is over (a reply waiting for a client that takes nothing is given up at
+ * once); a thread that has not come back a second later is stuck in a device
+ * call: the client is let go, the drive named abandoned, and the thread left
+ * to finish the call.
+ */
+static void session_served_timer(struct session *s, time_t now)
+{
+	if (!(s->commands_sent & SERVE_KILL) || s->let_go)
+		return; /* the hold timeout is the serve loop's */
+	if (now < s->stuck_deadline) {
+		session_arm_timer(s, s->stuck_deadline - now);
+		return;
+	}
+	log_warnx("session %u: drive %s abandoned: its thread has not come back %d s after the "
+	          "abort",
+	          s->id, s->drive->name, s->stop_grace + 1);
+	s->let_go = true;
+	s->drive->abandoned = true;
+	if (s->transport->let_go != NULL) {
+		char reply[REPLY_HEADER_MAX];
+		size_t n = reply_error(reply, sizeof(reply), ECANCELED, ABORT_TEXT);
+
+		s->transport->let_go(s->context, reply, n);
+	}
 }
 
 /* An abort's grace ran out, or the drive may have been held idle too long. */
@@ -1625,6 +1690,10 @@ static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
 	time_t now = time(NULL);
 	int hold = s->settings.drives->hold_seconds;
 
+	if (s->serving != NULL) {
+		session_served_timer(s, now);
+		return;
+	}
 	if (s->detached || s->state == SESSION_ENDED)
 		return;
 	if (s->abort_requested) {
@@ -1645,14 +1714,32 @@ static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
 		                         : hold);
 		return;
 	}
+	session_take_back_idle(s);
+}
+
+void session_take_back_idle(struct session *s)
+{
 	log_warnx("session %u: idle for %lld s holding %s; taking the drive back", s->id,
-	          (long long)(now - s->idle_since), s->drive->name);
+	          (long long)(time(NULL) - s->idle_since), s->drive->name);
 	s->take_back = ETIMEDOUT;
 	session_run(s);
 }
 
 void session_abort(struct session *s, const char *why)
 {
+	if (session_elsewhere(s)) {
+		if (s->commands_sent & SERVE_KILL)
+			return; /* the thread may be reading the first kill's reason */
+		strlcpy(s->command_why, why, sizeof(s->command_why));
+		s->commands_sent |= SERVE_KILL;
+		serve_command(s->serving, SERVE_KILL);
+		/* The serve loop cuts it after the grace; a second more, and it is stuck. */
+		s->stuck_deadline = time(NULL) + s->stop_grace + 1;
+		session_arm_timer(s, s->stop_grace + 1);
+		return;
+	}
+	int grace;
+
 	s->abort_requested = true;
 	strlcpy(s->end_reason, why, sizeof(s->end_reason));
 	if (s->state == SESSION_WAITING) {
@@ -1661,14 +1748,23 @@ void session_abort(struct session *s, const char *why)
 		return;
 	}
 	/* A call or a record in progress gets the grace period, then the session is cut. */
-	s->abort_deadline = time(NULL) + s->settings.drives->stop_grace;
-	session_arm_timer(s, s->settings.drives->stop_grace);
+	grace = s->serving != NULL ? s->stop_grace : s->settings.drives->stop_grace;
+	s->abort_deadline = time(NULL) + grace;
+	session_arm_timer(s, grace);
 	if (s->state == SESSION_READING)
 		session_run(s); /* may end and free the session */
 }
 
 bool session_take_back_drive(struct session *s)
 {
+	if (session_elsewhere(s)) {
+		/* Served there while it has its device open: the thread closes it. */
+		if (s->drive == NULL)
+			return false;
+		s->commands_sent |= SERVE_RELEASE;
+		serve_command(s->serving, SERVE_RELEASE);
+		return true;
+	}
 	if (s->drive == NULL || s->detached || s->closing || s->state == SESSION_ENDING ||
 	    s->state == SESSION_ENDED)
 		return false;
@@ -1703,8 +1799,13 @@ static void session_detach(struct session *s)
 
 void session_cut(struct session *s, int error, const char *text, const char *why, bool leave_call)
 {
-	bool prompt;
+	if (session_elsewhere(s)) {
+		enum serve_command cut = error == ESHUTDOWN ? SERVE_SHUTDOWN : SERVE_ABORT;
 
+		s->commands_sent |= cut;
+		serve_command(s->serving, cut);
+		return;
+	}
 	if (s->detached || s->state == SESSION_ENDED)
 		return;
 	if (s->end_reason[0] == '\0')
@@ -1715,15 +1816,11 @@ void session_cut(struct session *s, int error, const char *text, const char *why
 		session_close(s, why);
 		return;
 	}
-	/* The thread gives the socket back: a record it was receiving is never written. */
-	prompt = worker_revoke_socket(s->drive->worker, &s->job);
-	/* Not into the middle of an R reply the thread has begun to send. */
-	if (!(s->job.kind == JOB_READ && s->job.sent > 0))
-		session_tell(s, error, text);
+	session_tell(s, error, text);
 	s->closing = true;
 	s->input_ended = true;
 	session_enter_state(s, SESSION_ENDING);
-	if (leave_call && !prompt && s->drive->worker != NULL)
+	if (leave_call && s->drive->worker != NULL && !session_on_thread(s))
 		session_detach(s);
 }
 
@@ -1733,6 +1830,19 @@ uint64_t session_started_count(void)
 }
 
 void session_activity(const struct session *s, struct session_activity *activity)
+{
+	if (session_elsewhere(s)) {
+		pthread_mutex_lock(&s->drive->view_lock);
+		*activity = s->published;
+		pthread_mutex_unlock(&s->drive->view_lock);
+		if ((s->commands_sent & SERVE_KILL) && activity->state[0] == '\0')
+			activity->state = "[abort requested]";
+		return;
+	}
+	session_activity_live(s, activity);
+}
+
+static void session_activity_live(const struct session *s, struct session_activity *activity)
 {
 	memset(activity, 0, sizeof(*activity));
 	activity->id = s->id;
@@ -1764,6 +1874,8 @@ void session_activity(const struct session *s, struct session_activity *activity
 
 enum session_phase session_phase(const struct session *s)
 {
+	if (session_elsewhere(s))
+		return SESSION_PHASE_BUSY; /* the serve loop keeps its deadlines */
 	switch (s->state) {
 	case SESSION_BUSY:
 	case SESSION_WAITING:
@@ -1783,6 +1895,11 @@ enum session_phase session_phase(const struct session *s)
 
 void session_shutdown(struct session *s)
 {
+	if (session_elsewhere(s)) {
+		s->commands_sent |= SERVE_DRAIN;
+		serve_command(s->serving, SERVE_DRAIN);
+		return;
+	}
 	if (s->end_reason[0] == '\0')
 		strlcpy(s->end_reason, "server shutting down", sizeof(s->end_reason));
 	s->draining = true;
@@ -1792,4 +1909,134 @@ void session_shutdown(struct session *s)
 	} else if (s->state == SESSION_READING) {
 		session_run(s); /* between requests it ends now, telling the client why */
 	}
+}
+
+/* ---------------------------------------------------------------- the drive's thread */
+
+bool session_may_move(const struct session *s)
+{
+	return s->serving == NULL && s->transport->move_to_drive != NULL &&
+	       s->settings.drives->threaded && device_is_open(s) && s->drive->worker != NULL &&
+	       s->state == SESSION_READING && !s->closing && !s->input_ended && !s->draining &&
+	       !s->abort_requested && s->take_back == 0 && !s->detached &&
+	       s->read_buffer.data == NULL && !s->transport->output_full(s->context);
+}
+
+void session_move_to_drive(struct session *s, struct serve *serve, struct job *job)
+{
+	struct drive *drive = s->drive;
+
+	serve->limits.idle_timeout = s->settings.idle_timeout;
+	serve->limits.request_timeout = s->settings.request_timeout;
+	serve->limits.hold_timeout = s->hold_seconds = s->settings.drives->hold_seconds;
+	serve->limits.stop_grace = s->stop_grace = s->settings.drives->stop_grace;
+	serve->while_device_open = true;
+	serve_forget_commands(serve);
+	s->commands_sent = 0;
+	s->command_why[0] = '\0';
+	s->let_go = false;
+	/* What the operator sees until the thread publishes. */
+	session_activity_live(s, &s->published);
+	pthread_mutex_lock(&drive->view_lock);
+	drive_publish_locked(drive);
+	pthread_mutex_unlock(&drive->view_lock);
+	log_debug("session %u: served on the thread of %s", s->id, drive->name);
+	drive->served = true;
+	s->serving = serve;
+	job->kind = JOB_CALL;
+	job->device = &drive->device;
+	job->with_status = false;
+	worker_submit(drive->worker, job);
+}
+
+void session_back_from_drive(struct session *s)
+{
+	struct serve *serve = s->serving;
+	int unobeyed = atomic_exchange(&serve->command, SERVE_NONE);
+	int cut = atomic_load(&serve->cut);
+
+	s->serving = NULL;
+	if (s->drive != NULL)
+		s->drive->served = false;
+	log_debug("session %u: back on the loop", s->id);
+	if (s->let_go)
+		log_info("session %u: the call left on %s returned; the drive is free again", s->id,
+		         s->drive->name);
+	if (s->finish_deferred) {
+		s->finish_deferred = false;
+		session_finish(s);
+		return;
+	}
+	if (s->release_deferred) {
+		s->release_deferred = false;
+		session_release_drive(s);
+	}
+	if (s->reopen_deferred) {
+		s->reopen_deferred = false;
+		session_release_drive(s);
+		session_acquire_and_open(s);
+	}
+	if (device_is_open(s) && session_hold_seconds(s) > 0)
+		session_arm_timer(s, session_hold_seconds(s));
+	/*
+	 * Commands the thread had no time for are the loop's now; the strongest
+	 * one, as each may end and free the session.
+	 */
+	if (unobeyed & (SERVE_SHUTDOWN | SERVE_ABORT)) {
+		if (cut == SERVE_SHUTDOWN)
+			session_cut(s, ESHUTDOWN, SHUTDOWN_TEXT, "server shutting down", false);
+		else
+			session_cut(s, ECANCELED, ABORT_TEXT, "aborted by the operator", false);
+	} else if (unobeyed & SERVE_KILL) {
+		session_abort(s, session_command_reason(s, "aborted by the operator"));
+	} else if (unobeyed & SERVE_DRAIN) {
+		session_shutdown(s);
+	} else if ((unobeyed & SERVE_RELEASE) && s->state == SESSION_READING) {
+		session_take_back_drive(s);
+	} else {
+		session_run(s);
+	}
+}
+
+void session_serve_here(struct session *s, bool here)
+{
+	session_here = here ? s : NULL;
+	if (!here && s->serving != NULL)
+		session_publish(s);
+}
+
+void session_resume(struct session *s)
+{
+	session_run(s);
+}
+
+bool session_keeps_device(const struct session *s)
+{
+	return device_is_open(s) && !s->finish_deferred && !s->release_deferred &&
+	       !s->reopen_deferred && s->state != SESSION_ENDED;
+}
+
+bool session_holds_drive(const struct session *s)
+{
+	return s->drive != NULL;
+}
+
+unsigned session_id(const struct session *s)
+{
+	return s->id;
+}
+
+uint64_t session_requests(const struct session *s)
+{
+	return s->requests;
+}
+
+time_t session_idle_since(const struct session *s)
+{
+	return s->idle_since;
+}
+
+const char *session_command_reason(const struct session *s, const char *fallback)
+{
+	return s->command_why[0] != '\0' ? s->command_why : fallback;
 }

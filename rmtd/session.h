@@ -23,6 +23,8 @@
 struct session;
 struct drive_registry;
 struct config;
+struct job;
+struct serve;
 
 struct session_transport {
 	/*
@@ -45,11 +47,17 @@ struct session_transport {
 	 */
 	ssize_t (*splice_out)(void *context, int fd, size_t length);
 	/*
-	 * The plaintext socket the drive's thread may receive a record from and send
-	 * a reply to itself (transfer.h), or -1 (NULL op: never). Only while nothing
-	 * waits to go out; the transport reads nothing while such a W is in flight.
+	 * The session may be served on its drive's thread now (session_may_move()):
+	 * the transport hands itself over later, from the loop, if it still may
+	 * (session_move_to_drive()). NULL: never (TLS, stdio).
 	 */
-	int (*direct_socket)(void *context);
+	void (*move_to_drive)(void *context);
+	/*
+	 * The drive's thread has not come back within an abort's grace: send
+	 * last_reply unless a reply is half written, and end the connection under
+	 * the thread (the client sees its end), without freeing anything.
+	 */
+	void (*let_go)(void *context, const void *last_reply, size_t length);
 	/*
 	 * True when the serve loop reads this transport's input, a pipe: it can
 	 * splice input into a pipe of the session's (session_input_pipe()), and
@@ -68,6 +76,7 @@ struct session_settings {
 	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */
 	int request_timeout;        /* seconds a request may take to arrive (0: no limit) */
+	int idle_timeout;           /* seconds between requests (0: no limit); the serve loop's */
 };
 
 /* Snapshot of what a session is doing, for the operator (rmtctl status). */
@@ -156,5 +165,43 @@ enum session_phase session_phase(const struct session *session);
  * request; what is still in progress after the grace period gets session_cut().
  */
 void session_shutdown(struct session *session);
+
+/*
+ * Served on the drive's thread. The daemon hands a plaintext session to the
+ * thread of the drive it holds once its device is open and it is between
+ * requests, and takes it back when it no longer has the device open (or has
+ * ended). Meanwhile the loop's calls above (abort, cut, shutdown, take back)
+ * become commands to the serve loop (serve.h), status reads what the thread
+ * publishes after each request, and the phase is BUSY.
+ */
+/* The loop: the session may move to its drive's thread now. */
+bool session_may_move(const struct session *session);
+/*
+ * The loop: hand the session over; job (a JOB_CALL the transport prepared, whose
+ * call runs serve_run(serve, ...)) goes to the drive's thread.
+ */
+void session_move_to_drive(struct session *session, struct serve *serve, struct job *job);
+/*
+ * The loop, once that job is done: release the drive, finish the session or
+ * open another drive as the thread left it to, obey what commands the thread
+ * did not, and go on with buffered input. May end and free the session.
+ */
+void session_back_from_drive(struct session *session);
+
+/* The serve loop's view of its session (the thread that serves it). */
+void session_serve_here(struct session *session, bool here);
+/* Handle input already buffered. */
+void session_resume(struct session *session);
+/* Still has its device open and goes on (on a drive's thread: keep serving it). */
+bool session_keeps_device(const struct session *session);
+bool session_holds_drive(const struct session *session);
+unsigned session_id(const struct session *session);
+uint64_t session_requests(const struct session *session);
+/* When the last request began or a device call ended. */
+time_t session_idle_since(const struct session *session);
+/* The drive was held idle past the hold timeout: take it back (ETIMEDOUT). */
+void session_take_back_idle(struct session *session);
+/* The reason the loop gave with a kill, or fallback. */
+const char *session_command_reason(const struct session *session, const char *fallback);
 
 #endif

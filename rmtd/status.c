@@ -348,18 +348,23 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 	TAILQ_FOREACH (drive, &m->drives->drives, entry) {
 		struct status_drive *out = &m->drive_array[d++];
 		struct drive_waiter *waiter;
+		struct drive_view view;
 
+		/* Read through the view: the drive's thread may be serving its holder. */
+		drive_view(drive, &view);
 		memset(out, 0, sizeof(*out));
 		out->name = drive->name;
 		out->kind = drive->kind;
 		out->declared = drive->declared;
-		out->device_open = drive->device_open;
+		out->device_open = view.device_open;
 		out->abandoned = drive->abandoned && drive->holder != NULL;
 		out->waiters = drive->waiter_count;
-		out->moved = drive->since_start.totals;
+		out->moved = view.moved;
 		out->sessions = drive->sessions;
-		if (drive->has_cartridge && drive->catalog.cartridge != NULL)
-			out->cartridge = drive->catalog.cartridge;
+		if (view.cartridge[0] != '\0') {
+			strlcpy(out->cartridge_name, view.cartridge, sizeof(out->cartridge_name));
+			out->cartridge = out->cartridge_name;
+		}
 		for (size_t i = 0; i < m->declared_count; i++) {
 			if (strcmp(m->declared[i].device, drive->name) == 0) {
 				out->alias = m->declared[i].alias;
@@ -506,6 +511,7 @@ static void write_status_files(struct status_monitor *m, const struct status_sna
 			b->drive = *d;
 			b->drive.name = b->drive_name;
 			b->drive.alias = d->alias ? b->alias : NULL;
+			b->drive.cartridge = d->cartridge ? b->drive.cartridge_name : NULL;
 			write_drive_file(m, d, holder, snapshot->when);
 		} else if (rewrite_busy || b->drive.holder != d->holder ||
 		           b->drive.waiters != d->waiters) {

@@ -56,6 +56,7 @@ struct status_drive {
 	const char *name;      /* canonical: the device path */
 	const char *alias;     /* the declared name (vt0), or NULL */
 	const char *cartridge; /* the cartridge loaded, as the catalog knows it, or NULL */
+	char cartridge_name[COUNTERS_NAME_MAX]; /* where cartridge points: a copy */
 	enum device_kind kind;
 	bool declared;
 	bool device_open;

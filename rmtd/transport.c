@@ -1,9 +1,17 @@
 /*
  * transport.c - the fd transport: nonblocking reads into the session, replies
  * by writev with a small queue for what the peer cannot take yet.
+ *
+ * In the daemon a plaintext connection whose session has its device open is
+ * handed to the drive's thread, which serves it with the serve loop (serve.h)
+ * on the socket made blocking, and handed back to the event loop when the
+ * session closes its device or ends. Meanwhile the loop leaves the transport
+ * alone: no events, no reads, no writes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,8 +22,10 @@
 #include <event2/event.h>
 
 #include "log.h"
+#include "serve.h"
 #include "session.h"
 #include "transport.h"
+#include "worker.h"
 
 /* Stop starting requests while more than this waits to go out (a slow reader of R). */
 #define OUTPUT_LIMIT (256 * 1024)
@@ -38,7 +48,7 @@ struct fd_transport {
 	bool reading;
 	bool output_broken;
 	bool input_is_pipe;   /* stdio over pipes: W records may be spliced from it */
-	bool input_is_socket; /* the drive's thread may move large records (transfer.h) */
+	bool input_is_socket; /* one socket both ways: may be served on a drive's thread */
 	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
 	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
 	bool output_is_pipe;  /* replies may be spliced into it */
@@ -46,6 +56,20 @@ struct fd_transport {
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
+
+	/* Served on a drive's thread (session_move_to_drive()). */
+	struct event *move_event; /* the hand-over, from a fresh turn of the loop */
+	struct serve serve;       /* its command descriptor is made at the first hand-over */
+	bool serve_ready;
+	bool on_drive; /* the drive's thread has the connection: the loop keeps off */
+	struct job serve_job;
+	/*
+	 * Held by the thread while it writes a reply, and by the loop to let a
+	 * stuck thread's client go: the loop's last word never cuts into a reply.
+	 */
+	pthread_mutex_t output_lock;
+	bool let_go;      /* the loop let the client go: the thread writes nothing more */
+	bool reply_begun; /* the thread waits with part of a reply written */
 };
 
 static void transport_update_reading(struct fd_transport *t)
@@ -149,6 +173,109 @@ static void transport_write(evutil_socket_t fd, short what, void *arg)
 	session_output_drained(t->session);
 }
 
+/*
+ * On a drive's thread the socket stays nonblocking: a client that takes no
+ * more output is waited for only until the idle timeout (counted from its last
+ * input, as on the loop), and not at all once it is being cut or killed. 0 when
+ * the socket takes more; -ETIMEDOUT, -ECANCELED or -errno when it is given up.
+ * Entered with output_lock held, which it lets go of while it waits.
+ */
+static int transport_wait_unlocked(struct fd_transport *t, int given_up, int idle)
+{
+	pthread_mutex_unlock(&t->output_lock);
+	for (;;) {
+		struct pollfd fds[2] = {
+		    {.fd = t->output_fd, .events = POLLOUT},
+		    {.fd = t->serve.command_fd, .events = POLLIN},
+		};
+		int timeout = 1000, ready;
+
+		if (atomic_load(&t->serve.command) & given_up)
+			return -ECANCELED;
+		if (idle > 0) {
+			time_t left = t->last_input + idle - time(NULL);
+
+			if (left < 0)
+				return -ETIMEDOUT;
+			if (left < 1)
+				timeout = 500;
+		}
+		/* Commands that wait for the reply are looked at once a second, not polled. */
+		ready = poll(fds, atomic_load(&t->serve.command) != SERVE_NONE ? 1 : 2, timeout);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		if (ready > 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+			return 0;
+	}
+}
+
+static int transport_wait_writable(struct fd_transport *t, bool begun)
+{
+	const int given_up = SERVE_SHUTDOWN | SERVE_ABORT | SERVE_KILL;
+	int rc;
+
+	t->reply_begun = begun;
+	rc = transport_wait_unlocked(t, given_up, t->serve.limits.idle_timeout);
+	pthread_mutex_lock(&t->output_lock);
+	t->reply_begun = false;
+	if (t->let_go)
+		rc = -EPIPE;
+	return rc;
+}
+
+static int transport_write_all(struct fd_transport *t, const struct iovec *iov, int count);
+
+/* On a drive's thread: the whole reply, under output_lock, unless the client was let go. */
+static int transport_send_on_drive(struct fd_transport *t, const struct iovec *iov, int count)
+{
+	int rc;
+
+	pthread_mutex_lock(&t->output_lock);
+	rc = t->let_go ? -EPIPE : transport_write_all(t, iov, count);
+	pthread_mutex_unlock(&t->output_lock);
+	if (rc < 0)
+		t->output_broken = true;
+	return rc;
+}
+
+/* Write all of iov to a blocking descriptor or a file (on a drive's thread: waiting in poll). */
+static int transport_write_all(struct fd_transport *t, const struct iovec *iov, int count)
+{
+	struct iovec rest[2];
+	int left = count < 2 ? count : 2;
+	bool begun = false;
+	ssize_t n;
+
+	memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
+	while (left > 0) {
+		/* A reply alone (most of them) costs a little less as write(2). */
+		n = left == 1 ? write(t->output_fd, rest[0].iov_base, rest[0].iov_len)
+		              : writev(t->output_fd, rest, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && t->on_drive) {
+			int error = transport_wait_writable(t, begun);
+
+			if (error < 0)
+				return error;
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		begun = true;
+		while (left > 0 && (size_t)n >= rest[0].iov_len) {
+			n -= (ssize_t)rest[0].iov_len;
+			memmove(rest, rest + 1, sizeof(rest[0]));
+			left--;
+		}
+		if (left > 0) {
+			rest[0].iov_base = (char *)rest[0].iov_base + n;
+			rest[0].iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
 static int transport_send(void *context, const struct iovec *iov, int count)
 {
 	struct fd_transport *t = context;
@@ -159,33 +286,15 @@ static int transport_send(void *context, const struct iovec *iov, int count)
 		return -EPIPE;
 	for (int i = 0; i < count; i++)
 		total += iov[i].iov_len;
+	if (t->on_drive)
+		return transport_send_on_drive(t, iov, count);
 	if (t->output_is_file || t->blocking) {
 		/* A file takes everything at once, and a blocking descriptor waits itself. */
-		struct iovec rest[2];
-		int left = count < 2 ? count : 2;
+		int rc = transport_write_all(t, iov, count);
 
-		memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
-		while (left > 0) {
-			/* A reply alone (most of them) costs a little less as write(2). */
-			n = left == 1 ? write(t->output_fd, rest[0].iov_base, rest[0].iov_len)
-			              : writev(t->output_fd, rest, left);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				t->output_broken = true;
-				return -errno;
-			}
-			while (left > 0 && (size_t)n >= rest[0].iov_len) {
-				n -= (ssize_t)rest[0].iov_len;
-				memmove(rest, rest + 1, sizeof(rest[0]));
-				left--;
-			}
-			if (left > 0) {
-				rest[0].iov_base = (char *)rest[0].iov_base + n;
-				rest[0].iov_len -= (size_t)n;
-			}
-		}
-		return 0;
+		if (rc < 0)
+			t->output_broken = true;
+		return rc;
 	}
 	if (t->held_length > 0 && transport_copy_held(t) < 0)
 		return -ENOMEM; /* a reply while a record is still going out (rare): keep the order
@@ -284,32 +393,12 @@ static ssize_t transport_splice_out(void *context, int fd, size_t length)
 	return (ssize_t)moved;
 }
 
-static int transport_direct_socket(void *context)
-{
-	struct fd_transport *t = context;
-
-	if (t->blocking || !t->input_is_socket || t->input_fd != t->output_fd || t->output_broken ||
-	    t->held_length > 0 || evbuffer_get_length(t->output) > 0)
-		return -1;
-	return t->input_fd;
-}
-
 static bool transport_input_splices(void *context)
 {
 	struct fd_transport *t = context;
 
 	return t->blocking && t->input_is_pipe;
 }
-
-static const struct session_transport fd_transport_ops = {
-    .send = transport_send,
-    .finished = transport_finished,
-    .input_changed = transport_input_changed,
-    .output_full = transport_output_full,
-    .splice_out = transport_splice_out,
-    .direct_socket = transport_direct_socket,
-    .input_splices = transport_input_splices,
-};
 
 static int set_nonblocking(int fd, int *saved)
 {
@@ -320,6 +409,96 @@ static int set_nonblocking(int fd, int *saved)
 	*saved = flags;
 	return fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ? -errno : 0;
 }
+
+/* On the drive's thread: serve the session until it closes its device or ends. */
+static void transport_serve_call(struct job *job)
+{
+	struct fd_transport *t = job->arg;
+
+	serve_run(&t->serve, t);
+}
+
+/* On the loop: the drive's thread is done with the connection; events again. */
+static void transport_serve_done(struct job *job, void *arg)
+{
+	struct fd_transport *t = arg;
+
+	t->on_drive = false;
+	t->blocking = false;
+	t->last_input = time(NULL);          /* the idle and request clocks start again */
+	session_back_from_drive(t->session); /* may free t */
+}
+
+/* A fresh turn of the loop: hand the connection over if the session still may go. */
+static void transport_move(evutil_socket_t fd, short what, void *arg)
+{
+	struct fd_transport *t = arg;
+
+	if (t->session == NULL || t->on_drive || t->output_broken || t->held_length > 0 ||
+	    evbuffer_get_length(t->output) > 0 || !session_may_move(t->session))
+		return;
+	if (!t->serve_ready) {
+		if (serve_init(&t->serve, &(struct serve_limits){0}) < 0) {
+			log_warn("session stays on the loop: no command descriptor");
+			return;
+		}
+		t->serve_ready = true;
+	}
+	if (t->reading) {
+		event_del(t->read_event);
+		t->reading = false;
+	}
+	t->on_drive = true;
+	fd_transport_set_blocking(t);
+	memset(&t->serve_job, 0, sizeof(t->serve_job));
+	t->serve_job.call = transport_serve_call;
+	t->serve_job.done = transport_serve_done;
+	t->serve_job.arg = t;
+	session_move_to_drive(t->session, &t->serve, &t->serve_job);
+}
+
+static void transport_move_to_drive(void *context)
+{
+	struct fd_transport *t = context;
+
+	if (t->move_event != NULL && !t->on_drive)
+		event_active(t->move_event, EV_TIMEOUT, 0);
+}
+
+static void transport_let_go(void *context, const void *last_reply, size_t length)
+{
+	struct fd_transport *t = context;
+
+	pthread_mutex_lock(&t->output_lock);
+	t->let_go = true;
+	/* Best effort on the nonblocking socket, and never into a reply begun. */
+	if (!t->reply_begun && write(t->output_fd, last_reply, length) < 0)
+		log_debug("last reply not delivered: %s", strerror(errno));
+	/* The thread finds the end of the connection when its call returns. */
+	shutdown(t->input_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&t->output_lock);
+}
+
+static const struct session_transport fd_transport_ops = {
+    .send = transport_send,
+    .finished = transport_finished,
+    .input_changed = transport_input_changed,
+    .output_full = transport_output_full,
+    .splice_out = transport_splice_out,
+    .input_splices = transport_input_splices,
+    .let_go = transport_let_go,
+};
+
+/* A plaintext socket of the daemon's may be served on a drive's thread. */
+static const struct session_transport fd_transport_movable_ops = {
+    .send = transport_send,
+    .finished = transport_finished,
+    .input_changed = transport_input_changed,
+    .output_full = transport_output_full,
+    .splice_out = transport_splice_out,
+    .move_to_drive = transport_move_to_drive,
+    .let_go = transport_let_go,
+};
 
 struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
                                          const struct session_settings *settings,
@@ -335,6 +514,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	t->finished = finished;
 	t->finished_arg = arg;
 	t->last_input = time(NULL);
+	pthread_mutex_init(&t->output_lock, NULL);
 	set_nonblocking(input_fd, &t->input_flags);
 	if (output_fd != input_fd)
 		set_nonblocking(output_fd, &t->output_flags);
@@ -365,7 +545,14 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 
 		t->input_is_pipe = fstat(input_fd, &st) == 0 && S_ISFIFO(st.st_mode);
 		t->input_is_socket = S_ISSOCK(st.st_mode);
-		t->session = session_create(settings, &fd_transport_ops, t);
+		if (!t->blocking && t->input_is_socket && input_fd == output_fd) {
+			t->move_event = event_new(base, -1, 0, transport_move, t);
+			if (t->move_event == NULL)
+				goto fail;
+		}
+		t->session = session_create(
+		    settings,
+		    t->move_event != NULL ? &fd_transport_movable_ops : &fd_transport_ops, t);
 	}
 	if (t->session == NULL)
 		goto fail;
@@ -382,6 +569,11 @@ void fd_transport_free(struct fd_transport *t)
 		return;
 	if (t->read_event)
 		event_free(t->read_event);
+	if (t->move_event)
+		event_free(t->move_event);
+	if (t->serve_ready)
+		serve_destroy(&t->serve);
+	pthread_mutex_destroy(&t->output_lock);
 	if (t->write_event)
 		event_free(t->write_event);
 	if (t->output)
@@ -415,11 +607,16 @@ void fd_transport_note_input(struct fd_transport *t)
 	t->last_input = time(NULL);
 }
 
-/* Served by the serve loop (serve.h): blocking descriptors, replies written at once. */
+/*
+ * Served by the serve loop (serve.h): blocking descriptors, replies written at
+ * once. On a drive's thread the socket stays nonblocking (see send).
+ */
 void fd_transport_set_blocking(struct fd_transport *t)
 {
+	t->blocking = true;
+	if (t->on_drive)
+		return;
 	fcntl(t->input_fd, F_SETFL, t->input_flags & ~O_NONBLOCK);
 	if (t->output_fd != t->input_fd)
 		fcntl(t->output_fd, F_SETFL, t->output_flags & ~O_NONBLOCK);
-	t->blocking = true;
 }

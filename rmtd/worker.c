@@ -14,14 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "log.h"
-#include "reply.h"
-#include "transfer.h"
 #include "worker.h"
 
 #define WORKER_QUEUE_MAX 8
@@ -29,7 +26,6 @@
 struct worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_mutex_t socket_lock;           /* held while a job uses the client's socket */
 	struct job *pending[WORKER_QUEUE_MAX]; /* submitted, not yet run */
 	int pending_count;
 	struct job *finished[WORKER_QUEUE_MAX]; /* run, completion not yet delivered */
@@ -41,7 +37,7 @@ struct worker {
 	struct event *completion;
 };
 
-void job_execute(struct job *job, pthread_mutex_t *socket_lock)
+void job_execute(struct job *job)
 {
 	struct device *dev = job->device;
 	const struct backend_ops *ops = job->kind == JOB_OPEN ? job->ops : dev->ops;
@@ -63,36 +59,8 @@ void job_execute(struct job *job, pthread_mutex_t *socket_lock)
 		job->result = job->pipe_count > 0
 		                  ? ops->read_to_pipe(dev, job->pipe, job->pipe_count)
 		                  : ops->read(dev, job->buffer, job->count);
-		if (job->socket >= 0 && job->result > 0) {
-			job->reply_length = reply_ok(job->reply, sizeof(job->reply), job->result);
-			job->sent = 0;
-			if (socket_lock != NULL)
-				pthread_mutex_lock(socket_lock);
-			if (!job->socket_revoked)
-				job->sent =
-				    transfer_send(job->socket, job->reply, job->reply_length,
-				                  job->buffer, (size_t)job->result);
-			if (socket_lock != NULL)
-				pthread_mutex_unlock(socket_lock);
-		}
 		break;
 	case JOB_WRITE:
-		if (job->socket >= 0) {
-			if (socket_lock != NULL)
-				pthread_mutex_lock(socket_lock);
-			job->transfer_error =
-			    job->socket_revoked
-			        ? -ECANCELED
-			        : transfer_receive(job->socket, job->buffer, &job->have, job->count,
-			                           job->timeout_ms);
-			if (socket_lock != NULL)
-				pthread_mutex_unlock(socket_lock);
-			if (job->transfer_error < 0) {
-				job->result =
-				    job->transfer_error; /* a cut record is never written */
-				break;
-			}
-		}
 		job->result =
 		    job->pipe_count > 0
 		        ? ops->write_from_pipe(dev, job->buffer, job->count - job->pipe_count,
@@ -168,7 +136,7 @@ static void *worker_main(void *arg)
 		worker->running = 1;
 		pthread_mutex_unlock(&worker->lock);
 
-		job_execute(job, &worker->socket_lock);
+		job_execute(job);
 
 		pthread_mutex_lock(&worker->lock);
 		worker->running = 0;
@@ -206,7 +174,6 @@ static void worker_free(struct worker *worker)
 		close(worker->submit_fd);
 	if (worker->done_fd >= 0)
 		close(worker->done_fd);
-	pthread_mutex_destroy(&worker->socket_lock);
 	pthread_mutex_destroy(&worker->lock);
 	free(worker);
 }
@@ -220,7 +187,6 @@ struct worker *worker_create(struct event_base *base, int *error)
 		return NULL;
 	}
 	pthread_mutex_init(&worker->lock, NULL);
-	pthread_mutex_init(&worker->socket_lock, NULL);
 	*error = 0;
 	worker->submit_fd = eventfd(0, EFD_CLOEXEC);
 	if (worker->submit_fd < 0)
@@ -253,21 +219,6 @@ void worker_abandon(struct worker *worker)
 	worker->completion = NULL;
 }
 
-bool worker_revoke_socket(struct worker *worker, struct job *job)
-{
-	bool prompt;
-
-	if (worker == NULL || job->socket < 0)
-		return false;
-	/* A receive in progress sees the end of input at once and gives the lock back. */
-	shutdown(job->socket, SHUT_RD);
-	pthread_mutex_lock(&worker->socket_lock);
-	job->socket_revoked = true;
-	prompt = job->kind == JOB_WRITE && job->have < job->count;
-	pthread_mutex_unlock(&worker->socket_lock);
-	return prompt;
-}
-
 void worker_destroy(struct worker *worker)
 {
 	if (worker == NULL)
@@ -283,7 +234,7 @@ void worker_destroy(struct worker *worker)
 void worker_submit(struct worker *worker, struct job *job)
 {
 	if (worker == NULL) {
-		job_execute(job, NULL);
+		job_execute(job);
 		job->done(job, job->arg);
 		return;
 	}

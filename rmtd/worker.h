@@ -2,7 +2,8 @@
  * worker.h - running blocking device calls off the event loop.
  *
  * A job is one backend call (or, JOB_CALL, other blocking work of the drive's,
- * such as saving its counters). In daemon mode every drive has a worker thread; the
+ * such as saving its counters, or serving a session with the serve loop while
+ * it has the device open: serve.h). In daemon mode every drive has a worker thread; the
  * loop submits a job and is woken (event_active, thread-safe) with the result. In
  * stdio mode one process serves one client, there is nothing else for the loop to
  * do while the device works, so jobs run inline and save two thread switches per
@@ -49,15 +50,6 @@ struct job {
 	void (*call)(struct job *job); /* JOB_CALL */
 
 	/*
-	 * JOB_READ, JOB_WRITE of large records on a plaintext socket: the record moves
-	 * between socket and device on the drive's thread (transfer.h). -1: the loop
-	 * moves it.
-	 */
-	int socket;
-	bool socket_revoked; /* worker_revoke_socket(): the thread must leave socket alone */
-	size_t have;         /* JOB_WRITE: bytes of the record already in buffer */
-	int timeout_ms;      /* JOB_WRITE: how long the rest may take to arrive (<= 0: no limit) */
-	/*
 	 * A record moved through rmtd's pipe (record_pipe.h). JOB_WRITE: its last
 	 * pipe_count bytes are in pipe, the first count - pipe_count in buffer.
 	 * JOB_READ: read into pipe, pipe_count = count. 0: all of it in buffer.
@@ -66,10 +58,7 @@ struct job {
 	size_t pipe_count;
 
 	/* outputs */
-	int64_t result;     /* >= 0 success value, < 0 -errno */
-	int transfer_error; /* JOB_WRITE on a socket: the record did not arrive whole (-errno) */
-	char reply[24];     /* JOB_READ on a socket: the reply header, and how much of */
-	size_t reply_length, sent; /* header + data the thread already sent */
+	int64_t result; /* >= 0 success value, < 0 -errno */
 	struct mtget status;
 	bool with_status; /* JOB_WRITE/JOB_READ/JOB_TAPE_OP on a tape: also fill status after */
 
@@ -92,23 +81,12 @@ void worker_destroy(struct worker *worker);
  * completions and leave it (and its memory) to the end of the process.
  */
 void worker_abandon(struct worker *worker);
-/*
- * Take the client's socket back from the job in flight (job->socket): a record
- * being received is cut (the job fails, nothing is written), and once this
- * returns the thread never touches the socket again, so it may be closed.
- * Returns true when the job will now complete without a device call (the record
- * it was receiving is cut); false when it may still be waiting for the device.
- */
-bool worker_revoke_socket(struct worker *worker, struct job *job);
 /* Queue a job; job->done runs later on the loop. With worker NULL the job runs now. */
 void worker_submit(struct worker *worker, struct job *job);
 /* True while a job of this worker is queued or running. */
 bool worker_busy(const struct worker *worker);
 
-/*
- * Run one job's backend call in the calling thread (what the worker thread does).
- * socket_lock (NULL inline) is held while the job uses the client's socket.
- */
-void job_execute(struct job *job, pthread_mutex_t *socket_lock);
+/* Run one job's backend call in the calling thread (what the worker thread does). */
+void job_execute(struct job *job);
 
 #endif

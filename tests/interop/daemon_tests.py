@@ -394,7 +394,7 @@ def tape_records(daemon, tape):
 
 @test
 def large_records_cut_stalled_or_finished_at_sigterm(directory):
-    # Records of 64 KiB and more are received by the drive's thread (rmtd/transfer.h):
+    # A session with its device open is served by the drive's thread (rmtd/serve.c):
     # the same rules hold there as on the loop.
     size = 256 * 1024
     daemon = Daemon(directory, "--request-timeout", "2")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """fault_paths.py - every error path of the protocol, through the fault drive.
 
-Each case runs the test server rmtd-fault (stdio, or the TCP daemon for records the
-drive's thread moves itself) with a schedule in RMTD_FAULT that fails one device
+Each case runs the test server rmtd-fault (stdio, or the TCP daemon, whose drive's
+thread serves a session with its device open) with a schedule in RMTD_FAULT that fails one device
 call, sends the requests of the case, and checks:
   - the failed request gets E<errno> with the errno the device gave and its text,
     and every other request gets the answer it would get without the fault;
@@ -425,8 +425,8 @@ def seek_and_qfa_fail(d):
 
 @case
 def large_records_on_the_drive_thread(d):
-    """In the daemon, records of 64 KiB and more move between socket and device on the
-    drive's thread: a failed device call there is answered like any other."""
+    """In the daemon, a session with its device open is served on the drive's thread:
+    a failed device call there is answered like any other, at any record size."""
     tape = new_tape(d, "t.tap")
     port = free_port()
     log_path = os.path.join(d, "daemon.log")
@@ -467,6 +467,83 @@ def large_records_on_the_drive_thread(d):
         expect(len(lines) == 1 and tape in lines[0],
                "log lines for %s: %r" % (os.strerror(errno), lines))
     expect(tape_records(tape) == [[1 << 20, 70000]], "tape %r" % tape_records(tape))
+
+
+def control(path, line):
+    """One request on rmtd's control socket; the whole reply."""
+    import socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(10)
+    sock.connect(path)
+    sock.sendall(line.encode() + b"\n")
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    sock.close()
+    return data.decode()
+
+
+@case
+def kill_and_sigterm_reach_a_drive_thread_stuck_in_a_write(d):
+    """A session is served on its drive's thread while its device is open. When the
+    device call there never returns, rmtctl kill still lets the client go within the
+    stop grace (its drive named abandoned), other drives go on, and SIGTERM ends
+    rmtd within twice the grace."""
+    stuck_file = os.path.join(d, "stuck.dat")
+    other_file = os.path.join(d, "other.dat")
+    socket_path = os.path.join(d, "control")
+    port = free_port()
+    log_path = os.path.join(d, "daemon.log")
+    log = open(log_path, "w")
+    env = dict(os.environ, RMTD_FAULT="write#2=hang")
+    daemon = subprocess.Popen([os.path.join(BUILD, "rmtd", "rmtd-fault"), "-d", "-v",
+                               "--control", socket_path, "--stop-grace", "1",
+                               "--listen", "127.0.0.1:%d" % port, "--allow", d],
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for_port(port)
+        stuck = Rmt.connect(port)
+        expect(stuck.open(stuck_file, O_RDWR | O_CREAT) == 0, "open")
+        expect(stuck.write(pattern(10240)) == 10240, "first record")
+        stuck.send(b"W10240\n" + pattern(10240, 1))  # its write never returns
+        time.sleep(0.3)
+        ids = re.findall(r"session (\d+): open %s" % re.escape(stuck_file),
+                         open(log_path).read())
+        expect(len(ids) == 1, "the stuck session's id in the log")
+        other = Rmt.connect(port)
+        expect(other.open(other_file, O_RDWR | O_CREAT) == 0, "another drive opens")
+        expect(other.write(pattern(100)) == 100, "and writes while one hangs")
+        began = time.time()
+        expect(control(socket_path, "kill " + ids[0]).startswith("OK "), "kill accepted")
+        stuck.sock.settimeout(10)
+        try:
+            stuck.reply()
+            raise Failure("the stuck record was acknowledged")
+        except RmtError as error:
+            expect(error.errno == 125 and "aborted by the operator" in error.text, str(error))
+        try:
+            line = stuck.read_line()
+            raise Failure("the stuck session went on: %r" % line)
+        except (EOFError, OSError):
+            pass
+        took = time.time() - began
+        expect(took < 4, "the client was let go %.1f s after the kill (grace 1 s)" % took)
+        expect("abandoned" in open(log_path).read(), "the drive is named abandoned")
+        expect(other.write(pattern(100)) == 100, "the other drive still writes")
+        began = time.time()
+        daemon.terminate()
+        code = daemon.wait(timeout=10)
+        took = time.time() - began
+        expect(code == 0 and took < 4, "SIGTERM: exit %s after %.1f s" % (code, took))
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+    expect(os.path.getsize(stuck_file) == 10240, "only the acknowledged record")
 
 
 @case

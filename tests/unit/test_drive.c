@@ -212,7 +212,7 @@ static uint64_t saved_mounts(const char *state_dir, const char *name)
 Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
 {
 	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
-	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1, .socket = -1};
+	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
 	struct drive *drive;
 	bool call_done = false;
 	int holder;
@@ -276,7 +276,7 @@ static uint64_t saved_cartridge_mounts(const char *state_dir, const char *cartri
 Test(drive, a_cartridge_switch_saves_the_old_one_on_the_drive_s_thread)
 {
 	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
-	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1, .socket = -1};
+	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
 	struct drive *drive;
 	bool call_done = false;
 	int holder;

@@ -330,6 +330,18 @@ Test(serve, a_large_record_over_pipes_goes_through_rmtds_pipe)
 	expect_end();
 }
 
+Test(serve, commands_given_together_are_each_obeyed_once)
+{
+	start(0, 0, false);
+	open_file("f");
+	/* A drain and a release wait for no boundary here: the drive goes, then the end. */
+	serve_command(&serve, SERVE_RELEASE);
+	serve_command(&serve, SERVE_DRAIN);
+	expect_reply("E108\nrmtd shutting down\n");
+	wait_ended(5);
+	expect_end();
+}
+
 /* Part of a large record waits in rmtd's pipe; the session ends: none of it is written. */
 Test(serve, a_record_cut_while_in_rmtds_pipe_is_never_written)
 {
@@ -353,4 +365,57 @@ Test(serve, a_record_cut_while_in_rmtds_pipe_is_never_written)
 	wait_ended(5);
 	expect_end();
 	cr_assert_eq(file_size("f"), 0);
+}
+
+Test(serve, a_drain_finishes_the_record_being_received)
+{
+	start(0, 0, false);
+	open_file("f");
+	send_text("W10\nhello");
+	usleep(100 * 1000);
+	serve_command(&serve, SERVE_DRAIN);
+	usleep(100 * 1000);
+	send_text("world");
+	expect_reply("A10\n");
+	expect_reply("E108\nrmtd shutting down\n");
+	wait_ended(5);
+	expect_end();
+	cr_assert_eq(file_size("f"), 10);
+}
+
+Test(serve, a_kill_waits_for_the_boundary_then_cuts_after_the_grace)
+{
+	struct serve_limits limits = {.stop_grace = 1};
+	struct timespec began, now;
+
+	start(0, 0, false);
+	serve.limits = limits;
+	open_file("f");
+	send_text("W10\nhello");
+	usleep(100 * 1000);
+	clock_gettime(CLOCK_MONOTONIC, &began);
+	serve_command(&serve, SERVE_KILL);
+	/* The rest never comes: cut once the grace is over, never written. */
+	expect_reply("E125\nSession aborted by the operator\n");
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	cr_assert_geq((now.tv_sec - began.tv_sec) * 1000 + (now.tv_nsec - began.tv_nsec) / 1000000,
+	              900, "the grace was given");
+	wait_ended(5);
+	expect_end();
+	cr_assert_eq(file_size("f"), 0);
+}
+
+Test(serve, a_release_closes_the_device_and_the_session_lives_on)
+{
+	start(0, 0, false);
+	open_file("f");
+	send_text("W5\nhello");
+	expect_reply("A5\n");
+	serve_command(&serve, SERVE_RELEASE);
+	usleep(100 * 1000);
+	send_text("W2\nok");
+	expect_reply("E125\nDrive taken back by the operator\n");
+	send_text("I-1\n0\n");
+	expect_reply("A1\n");
+	cr_assert_eq(file_size("f"), 5);
 }

@@ -1,13 +1,13 @@
 /*
- * test_worker.c - a drive's thread and the client's socket: a record the thread
- * is receiving can be taken back (the job fails, nothing reaches the device),
- * and a job past its receive keeps going; threads and descriptors come back.
+ * test_worker.c - a drive's thread: a device call runs there and its
+ * completion comes back on the loop; a JOB_CALL (a save, or the serve loop)
+ * runs on the thread too, and the worker is busy for as long as it runs.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -17,13 +17,13 @@
 #include "worker.h"
 
 static atomic_int writes;
-static atomic_int release_write; /* the device "hangs" in write until this is set */
+static atomic_int release_call; /* the call "hangs" until this is set */
+static pthread_t ran_on;
 
 static ssize_t counting_write(struct device *dev, const void *buf, size_t count)
 {
 	writes++;
-	while (!release_write)
-		usleep(1000);
+	ran_on = pthread_self();
 	return (ssize_t)count;
 }
 
@@ -31,10 +31,12 @@ static const struct backend_ops counting_ops = {.name = "counting", .write = cou
 
 static struct event_base *base;
 static bool completed;
+static pthread_t completed_on;
 
 static void done(struct job *job, void *arg)
 {
 	completed = true;
+	completed_on = pthread_self();
 }
 
 static void setup(void)
@@ -42,7 +44,7 @@ static void setup(void)
 	cr_assert_eq(evthread_use_pthreads(), 0);
 	base = event_base_new();
 	writes = 0;
-	release_write = 0;
+	release_call = 0;
 	completed = false;
 }
 
@@ -62,66 +64,67 @@ static void wait_for_completion(void)
 	cr_assert(completed, "the job came back");
 }
 
-static void start_write(struct job *job, struct device *dev, int socket, uint8_t *buffer,
-                        size_t count)
+Test(worker, a_device_call_runs_on_the_thread_and_completes_on_the_loop)
 {
-	memset(job, 0, sizeof(*job));
-	memset(dev, 0, sizeof(*dev));
-	dev->ops = &counting_ops;
-	job->kind = JOB_WRITE;
-	job->device = dev;
-	job->buffer = buffer;
-	job->count = count;
-	job->socket = socket;
-	job->timeout_ms = 60 * 1000;
-	job->done = done;
-}
-
-Test(worker, a_record_being_received_is_cut_and_never_written)
-{
-	static uint8_t buffer[128 * 1024];
-	struct device dev;
-	struct job job;
-	int pair[2], error;
+	static uint8_t buffer[1024];
+	struct device dev = {.ops = &counting_ops};
+	struct job job = {.kind = JOB_WRITE,
+	                  .device = &dev,
+	                  .buffer = buffer,
+	                  .count = sizeof(buffer),
+	                  .done = done};
+	int error;
 	struct worker *worker = worker_create(base, &error);
 
 	cr_assert_not_null(worker);
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
-	start_write(&job, &dev, pair[0], buffer, sizeof(buffer));
-	cr_assert_eq(write(pair[1], buffer, 1000), 1000, "part of the record arrives");
 	worker_submit(worker, &job);
-	usleep(50 * 1000);
-	cr_assert(worker_busy(worker), "the thread waits for the rest");
-	cr_assert(worker_revoke_socket(worker, &job), "it ends without the device");
-	wait_for_completion();
-	cr_assert_lt(job.transfer_error, 0);
-	cr_assert_lt(job.result, 0);
-	cr_assert_eq(writes, 0, "a cut record never reaches the device");
-	worker_destroy(worker);
-	close(pair[0]);
-	close(pair[1]);
-}
-
-Test(worker, a_job_in_its_device_call_is_not_prompt)
-{
-	static uint8_t buffer[1024];
-	struct device dev;
-	struct job job;
-	int pair[2], error;
-	struct worker *worker = worker_create(base, &error);
-
-	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
-	start_write(&job, &dev, pair[0], buffer, sizeof(buffer));
-	cr_assert_eq(write(pair[1], buffer, sizeof(buffer)), (ssize_t)sizeof(buffer));
-	worker_submit(worker, &job);
-	for (int i = 0; i < 500 && writes == 0; i++)
-		usleep(2000);
-	cr_assert_eq(writes, 1, "the whole record reached the device");
-	cr_assert_not(worker_revoke_socket(worker, &job), "it may still wait for the device");
-	release_write = 1;
 	wait_for_completion();
 	cr_assert_eq(job.result, (int64_t)sizeof(buffer));
+	cr_assert_eq(writes, 1);
+	cr_assert_not(pthread_equal(ran_on, pthread_self()), "the write ran on the drive's thread");
+	cr_assert(pthread_equal(completed_on, pthread_self()), "its completion on the loop");
 	worker_destroy(worker);
-	close(pair[0]);
-	close(pair[1]);
+}
+
+static void waiting_call(struct job *job)
+{
+	ran_on = pthread_self();
+	while (!release_call)
+		usleep(1000);
+}
+
+Test(worker, busy_while_a_call_runs)
+{
+	struct device dev = {.ops = &counting_ops};
+	struct job job = {.kind = JOB_CALL, .device = &dev, .call = waiting_call, .done = done};
+	int error;
+	struct worker *worker = worker_create(base, &error);
+
+	cr_assert_not_null(worker);
+	worker_submit(worker, &job);
+	usleep(50 * 1000);
+	cr_assert(worker_busy(worker), "the call still runs");
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	cr_assert_not(completed);
+	release_call = 1;
+	wait_for_completion();
+	cr_assert_not(worker_busy(worker));
+	cr_assert_not(pthread_equal(ran_on, pthread_self()));
+	worker_destroy(worker);
+}
+
+Test(worker, inline_without_a_worker)
+{
+	static uint8_t buffer[16];
+	struct device dev = {.ops = &counting_ops};
+	struct job job = {.kind = JOB_WRITE,
+	                  .device = &dev,
+	                  .buffer = buffer,
+	                  .count = sizeof(buffer),
+	                  .done = done};
+
+	worker_submit(NULL, &job);
+	cr_assert(completed, "done before worker_submit returns");
+	cr_assert(pthread_equal(ran_on, pthread_self()));
+	cr_assert_eq(job.result, (int64_t)sizeof(buffer));
 }

@@ -1,0 +1,322 @@
+/*
+ * test_handover.c - a daemon session moving to its drive's thread and back:
+ * served there once its device is open (its phase BUSY to the loop, status
+ * from what the thread publishes), given back at a close with the drive
+ * released, and the loop's commands (kill, release, SIGTERM's drain and cut)
+ * reaching it there as promptly as on the loop.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "drive.h"
+#include "log.h"
+#include "path.h"
+#include "session.h"
+#include "transport.h"
+
+static struct event_base *base;
+static struct drive_registry drives;
+static struct config *config;
+static char directory[PATH_MAX];
+static struct fd_transport *transport;
+static int client = -1;
+static bool ended;
+static char ended_why[64];
+
+static void finished(struct fd_transport *t, const char *why, void *arg)
+{
+	ended = true;
+	snprintf(ended_why, sizeof(ended_why), "%s", why ? why : "");
+}
+
+static void setup(void)
+{
+	char template[] = "/tmp/rmtd-handover-XXXXXX";
+	struct session_settings settings;
+	int pair[2];
+
+	cr_assert_eq(evthread_use_pthreads(), 0);
+	if (getenv("TEST_VERBOSE"))
+		log_init("rmtd", 1, 2);
+	cr_assert_not_null(mkdtemp(template));
+	snprintf(directory, sizeof(directory), "%s", template);
+	base = event_base_new();
+	drive_registry_init(&drives, base, true, 0);
+	drives.stop_grace = 1;
+	config = config_new();
+	cr_assert_not_null(config);
+	cr_assert_eq(path_policy_allow(&config->policy, directory, true), 0);
+	memset(&settings, 0, sizeof(settings));
+	settings.config = config;
+	settings.drives = &drives;
+	settings.max_record = 1024 * 1024;
+	settings.input_buffer_size = 4096;
+	settings.peer = "local";
+	settings.identity = "tester";
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+	client = pair[0];
+	ended = false;
+	ended_why[0] = '\0';
+	transport = fd_transport_create(base, pair[1], pair[1], &settings, finished, NULL);
+	cr_assert_not_null(transport);
+}
+
+static void pump(int turns);
+
+static void teardown(void)
+{
+	char command[PATH_MAX + 16];
+
+	if (client >= 0)
+		close(client); /* the session ends, wherever it is served */
+	client = -1;
+	for (int i = 0; i < 500 && !ended; i++)
+		pump(1);
+	if (transport != NULL && ended)
+		fd_transport_free(transport);
+	drive_registry_free(&drives);
+	config_release(config);
+	event_base_free(base);
+	snprintf(command, sizeof(command), "rm -rf '%s'", directory);
+	(void)!system(command);
+}
+
+TestSuite(handover, .init = setup, .fini = teardown, .timeout = 30);
+
+/* One turn of the loop, waiting a little for the drive's thread. */
+static void pump(int turns)
+{
+	for (int i = 0; i < turns; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+}
+
+static void send_text(const char *text)
+{
+	cr_assert_eq(write(client, text, strlen(text)), (ssize_t)strlen(text));
+}
+
+/* Read exactly strlen(expected) bytes of reply, running the loop meanwhile (within 5 s). */
+static void expect_reply(const char *expected)
+{
+	char got[256];
+	size_t length = strlen(expected), have = 0;
+
+	for (int i = 0; i < 2500 && have < length; i++) {
+		struct pollfd wait = {.fd = client, .events = POLLIN};
+
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (poll(&wait, 1, 2) == 1) {
+			ssize_t n = read(client, got + have, length - have);
+
+			cr_assert_gt(n, 0, "connection ended; expected \"%s\"", expected);
+			have += (size_t)n;
+		}
+	}
+	got[have] = '\0';
+	cr_assert_str_eq(got, expected);
+}
+
+/* The connection ends (within 5 s) and the transport is finished. */
+static void expect_end(void)
+{
+	char byte;
+
+	for (int i = 0; i < 2500 && !ended; i++)
+		pump(1);
+	cr_assert(ended, "the session did not end");
+	fd_transport_free(transport); /* closes the server's end */
+	transport = NULL;
+	cr_assert_eq(read(client, &byte, 1), 0, "more output where the end was expected");
+}
+
+static struct session *session(void)
+{
+	return fd_transport_session(transport);
+}
+
+/* Open name and wait until the drive's thread serves the session. */
+static void open_and_move(const char *name)
+{
+	char request[PATH_MAX * 2];
+
+	snprintf(request, sizeof(request), "O%s/%s\n66 O_RDWR|O_CREAT\n", directory, name);
+	send_text(request);
+	expect_reply("A0\n");
+	for (int i = 0; i < 100 && session_phase(session()) != SESSION_PHASE_BUSY; i++)
+		pump(1);
+	cr_assert_eq(session_phase(session()), SESSION_PHASE_BUSY,
+	             "an idle session with its device open is the drive's thread's");
+}
+
+static struct drive *drive_of(const char *name)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return drive_find(&drives, path);
+}
+
+static off_t file_size(const char *name)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+Test(handover, served_on_the_thread_then_given_back_at_close)
+{
+	struct session_activity activity;
+	struct drive_view view;
+
+	open_and_move("f");
+	send_text("W5\nhello");
+	expect_reply("A5\n");
+	/* The loop sees what the thread published, never the session itself. */
+	session_activity(session(), &activity);
+	/* Published after the reply went out: wait a moment for it. */
+	for (int i = 0; i < 100 && activity.bytes_written == 0; i++) {
+		pump(1);
+		session_activity(session(), &activity);
+	}
+	cr_assert_eq(activity.bytes_written, 5);
+	cr_assert_eq(activity.records_written, 1);
+	drive_view(drive_of("f"), &view);
+	cr_assert(view.device_open);
+	cr_assert_eq(view.moved.records_written, 1);
+	send_text("L0\n0\n");
+	expect_reply("A0\n");
+	send_text("R5\n");
+	expect_reply("A5\nhello");
+	send_text("C\n");
+	expect_reply("A0\n");
+	for (int i = 0; i < 100 && session_phase(session()) != SESSION_PHASE_IDLE; i++)
+		pump(1);
+	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL,
+	          "the loop released the drive");
+	/* Requests are the loop's again, and a new open moves the session once more. */
+	send_text("I-1\n0\n");
+	expect_reply("A1\n");
+	open_and_move("g");
+	send_text("W3\nabc");
+	expect_reply("A3\n");
+	shutdown(client, SHUT_WR);
+	expect_end();
+	cr_assert_str_eq(ended_why, "client closed");
+	cr_assert_eq(file_size("f"), 5);
+	cr_assert_eq(file_size("g"), 3);
+}
+
+Test(handover, input_sent_with_the_open_is_served_on_the_thread)
+{
+	char request[PATH_MAX * 2];
+
+	snprintf(request, sizeof(request), "O%s/f\n66 O_RDWR|O_CREAT\nW5\nhelloC\n", directory);
+	send_text(request);
+	expect_reply("A0\nA5\nA0\n");
+	shutdown(client, SHUT_WR);
+	expect_end();
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(handover, an_open_of_another_drive_is_taken_on_the_loop)
+{
+	char request[PATH_MAX * 2];
+
+	open_and_move("f");
+	snprintf(request, sizeof(request), "O%s/g\n66 O_RDWR|O_CREAT\n", directory);
+	send_text(request);
+	expect_reply("A0\n");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "f was let go");
+	cr_assert_not_null(drive_of("g"));
+	cr_assert_not_null(drive_of("g")->holder, "g is held");
+	send_text("W2\nok");
+	expect_reply("A2\n");
+	cr_assert_eq(file_size("g"), 2);
+}
+
+Test(handover, a_kill_reaches_the_thread_between_requests)
+{
+	struct session_activity activity;
+
+	open_and_move("f");
+	send_text("W5\nhello");
+	expect_reply("A5\n");
+	session_abort(session(), "aborted by the operator (test)");
+	session_activity(session(), &activity);
+	cr_assert_str_eq(activity.state, "[abort requested]");
+	expect_reply("E125\nSession aborted by the operator\n");
+	expect_end();
+	cr_assert_str_eq(ended_why, "aborted by the operator (test)");
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(handover, a_kill_cuts_a_half_sent_record_after_the_grace)
+{
+	open_and_move("f");
+	send_text("W10\nhello");
+	pump(10);
+	session_abort(session(), "aborted by the operator (test)");
+	/* The rest never comes: the record is cut at the grace (1 s), never written. */
+	expect_reply("E125\nSession aborted by the operator\n");
+	expect_end();
+	cr_assert_eq(file_size("f"), 0);
+}
+
+Test(handover, sigterm_finishes_the_record_then_ends)
+{
+	open_and_move("f");
+	send_text("W10\nhello");
+	pump(10);
+	session_shutdown(session());
+	pump(10);
+	send_text("world");
+	expect_reply("A10\n");
+	expect_reply("E108\nrmtd shutting down\n");
+	expect_end();
+	cr_assert_eq(file_size("f"), 10);
+}
+
+Test(handover, the_cut_after_sigterm_drops_a_half_sent_record)
+{
+	open_and_move("f");
+	send_text("W10\nhello");
+	pump(10);
+	session_shutdown(session());
+	session_cut(session(), ESHUTDOWN, "rmtd shutting down", "server shutting down", false);
+	expect_reply("E108\nrmtd shutting down\n");
+	expect_end();
+	cr_assert_eq(file_size("f"), 0);
+}
+
+Test(handover, release_takes_the_drive_back_and_the_session_lives_on)
+{
+	open_and_move("f");
+	cr_assert(session_take_back_drive(session()));
+	for (int i = 0; i < 200 && drive_of("f") != NULL && drive_of("f")->holder != NULL; i++)
+		pump(1);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+	send_text("W2\nok");
+	expect_reply("E125\nDrive taken back by the operator\n");
+	send_text("I-1\n0\n");
+	expect_reply("A1\n");
+}
