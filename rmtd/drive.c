@@ -64,8 +64,7 @@ static void drive_forget_if_unused(struct drive_registry *registry, struct drive
 		return;
 	}
 	/* The list runs from the least to the most recently taken. */
-	TAILQ_FOREACH(each, &registry->drives, entry)
-	{
+	TAILQ_FOREACH (each, &registry->drives, entry) {
 		if (each->declared || !drive_unused(each))
 			continue;
 		if (oldest == NULL)
@@ -99,8 +98,7 @@ struct drive *drive_find(struct drive_registry *registry, const char *name)
 {
 	struct drive *drive;
 
-	TAILQ_FOREACH(drive, &registry->drives, entry)
-	{
+	TAILQ_FOREACH (drive, &registry->drives, entry) {
 		if (strcmp(drive->name, name) == 0)
 			return drive;
 	}
@@ -112,8 +110,8 @@ size_t drive_count_known(const struct drive_registry *registry)
 	const struct drive *drive;
 	size_t count = 0;
 
-	TAILQ_FOREACH(drive, &registry->drives, entry)
-	count++;
+	TAILQ_FOREACH (drive, &registry->drives, entry)
+		count++;
 	return count;
 }
 
@@ -213,8 +211,7 @@ void drive_cancel_wait(struct drive_registry *registry, struct drive *drive, voi
 {
 	struct drive_waiter *waiter;
 
-	TAILQ_FOREACH(waiter, &drive->waiters, entry)
-	{
+	TAILQ_FOREACH (waiter, &drive->waiters, entry) {
 		if (waiter->holder == holder) {
 			TAILQ_REMOVE(&drive->waiters, waiter, entry);
 			drive->waiter_count--;

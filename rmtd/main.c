@@ -241,9 +241,9 @@ struct daemon_state {
 	struct status_monitor *status;
 	struct control *control;
 	struct config_reader *reader; /* SIGHUP's configuration file, past Landlock */
-	struct event *stop_timer; /* SIGTERM's grace: first the sessions, then the devices */
-	int stop_phase;           /* 0 before SIGTERM, 1 during the grace, 2 once cut */
-	bool stop_now;            /* the grace for devices is over too: exit */
+	struct event *stop_timer;     /* SIGTERM's grace: first the sessions, then the devices */
+	int stop_phase;               /* 0 before SIGTERM, 1 during the grace, 2 once cut */
+	bool stop_now;                /* the grace for devices is over too: exit */
 };
 
 /* The command line's value, else the configuration file's (""), else NULL. */

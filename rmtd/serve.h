@@ -37,7 +37,7 @@ struct serve_limits {
 };
 
 struct serve {
-	int command_fd; /* eventfd: a command is waiting */
+	int command_fd;     /* eventfd: a command is waiting */
 	atomic_int command; /* enum serve_command bits not yet obeyed */
 	atomic_int cut;     /* SERVE_SHUTDOWN or SERVE_ABORT: the first cut asked for wins */
 	struct serve_limits limits;

@@ -123,14 +123,14 @@ struct session {
 	uint64_t data_remaining;
 	int swallow_error;
 	const char *swallow_text;
-	uint64_t device_max_record; /* the rule's record limit for this device, 0: none */
+	uint64_t device_max_record;     /* the rule's record limit for this device, 0: none */
 	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
 	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
 
 	/* The drive held, and the one an O is opening. */
 	struct drive *drive;
 	struct resolved_path target;
-	bool rmt_v1; /* after I-1: standard op numbers */
+	bool rmt_v1;                    /* after I-1: standard op numbers */
 	struct pipeline_state pipeline; /* after I-2: what a pipelining client agreed */
 	struct job job;
 
@@ -1301,9 +1301,10 @@ static void session_job_done(struct job *job, void *arg)
 			          text != NULL ? text : strerror((int)-job->result));
 			if (!ending)
 				reply_failure(s, (int)-job->result,
-				              text != NULL               ? text
-				              : job->result == -EBUSY ? "Device busy: another process has it open"
-				                                      : NULL);
+				              text != NULL ? text
+				              : job->result == -EBUSY
+				                  ? "Device busy: another process has it open"
+				                  : NULL);
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
@@ -1339,8 +1340,8 @@ static void session_job_done(struct job *job, void *arg)
 
 			if (backend_libdrive_went_out(&s->drive->device))
 				medium_cartridge_left(s->drive);
-			if (drive_accounting_follow(s->drive,
-			                            backend_libdrive_cartridge(&s->drive->device)) &&
+			if (drive_accounting_follow(
+			        s->drive, backend_libdrive_cartridge(&s->drive->device)) &&
 			    backend_libdrive_came_in(&s->drive->device, &came_in)) {
 				medium_opened(s->drive);
 				medium_position(s->drive, &came_in);

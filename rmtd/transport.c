@@ -551,8 +551,8 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 				goto fail;
 		}
 		t->session = session_create(
-		    settings,
-		    t->move_event != NULL ? &fd_transport_movable_ops : &fd_transport_ops, t);
+		    settings, t->move_event != NULL ? &fd_transport_movable_ops : &fd_transport_ops,
+		    t);
 	}
 	if (t->session == NULL)
 		goto fail;
