@@ -14,7 +14,7 @@
  * thread (serve.c): device calls run inline there, and what only the loop may
  * do (let the drive go, finish the session, take another drive, timers) is
  * left for the loop, which does it when the thread gives the session back
- * (session_back_from_drive()).
+ * (session_back_from_drive(), session_thread.c).
  *
  * The rmt meaning of each request (RMT V1 numbering after I-1, the portable
  * codes of i and s, whence 10/11, replies) is applied here; backends see native
@@ -48,163 +48,15 @@
 #include "reply.h"
 #include "serve.h"
 #include "session.h"
+#include "session_internal.h"
 #include "tapeop_class.h"
 #include "worker.h"
 
-enum session_state {
-	SESSION_READING,
-	SESSION_DATA,
-	SESSION_SWALLOW,
-	SESSION_BUSY,
-	SESSION_WAITING,
-	SESSION_ENDING,
-	SESSION_ENDED,
-};
-
-/* What to do once the device call in flight completes. */
-enum session_step {
-	STEP_REPLY,            /* send the reply for the request */
-	STEP_OPEN_AFTER_CLOSE, /* the old device is closed: now open the new one */
-	STEP_OPEN,             /* the open completed */
-	STEP_END,              /* the device is closed: end the session */
-	STEP_TAKEN_BACK,       /* the device is closed: let the drive go, keep the session */
-};
-
-/* What a client ended by SIGTERM reads, in reply to its pending or next request. */
-#define SHUTDOWN_TEXT "rmtd shutting down"
-#define ABORT_TEXT    "Session aborted by the operator"
-
-struct session {
-	unsigned id;
-	struct session_settings settings;
-	char identity_shown[4 * 256 + 1]; /* settings.identity, escaped for the log */
-	const struct session_transport *transport;
-	void *context;
-
-	enum session_state state;
-	enum session_step step;
-	struct proto_parser parser;
-	struct rmt_request request;
-	bool handling; /* inside session_run: completions must not recurse */
-	bool input_ended;
-	bool closing;  /* the session ends once the call in flight completes */
-	bool draining; /* end after the request being received (SIGTERM) */
-	bool abort_requested;
-	bool told; /* the client has its last reply: an error saying why the session ends */
-	char end_reason[64];
-
-	/*
-	 * Ended while a device call had not returned (session_cut): the client is gone,
-	 * the session waits for the call, then closes the device and lets the drive go.
-	 */
-	bool detached;
-	struct event *timer;   /* the hold timeout, and the end of an abort's grace */
-	time_t idle_since;     /* when the last request began or a device call ended */
-	time_t abort_deadline; /* rmtctl kill: when a call still in flight is given up on */
-	int take_back;         /* take the drive back at the next chance: the error to give */
-	int taken_back;        /* the drive was taken back: the next request's error, 0 none */
-	const char *taken_back_text;
-
-	/* Input buffer: [start, end) holds unparsed bytes. */
-	uint8_t *input;
-	size_t input_start, input_end, input_size;
-
-	/* W data being collected, or swallowed. */
-	uint8_t *record;
-	uint64_t record_have;
-	/*
-	 * A large record collected in rmtd's pipe rather than in memory: its first
-	 * record_head bytes stay in the input buffer (record points at them), the
-	 * rest goes into staging (session_input_pipe()).
-	 */
-	bool record_in_pipe;
-	size_t record_head;
-	struct record_pipe staging;
-	uint64_t data_remaining;
-	int swallow_error;
-	const char *swallow_text;
-	uint64_t device_max_record;     /* the rule's record limit for this device, 0: none */
-	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
-	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
-
-	/* The drive held, and the one an O is opening. */
-	struct drive *drive;
-	struct resolved_path target;
-	bool rmt_v1;                    /* after I-1: standard op numbers */
-	struct pipeline_state pipeline; /* after I-2: what a pipelining client agreed */
-	struct job job;
-
-	/* For the operator. */
-	const char *operation;
-	uint64_t bytes_written, bytes_read, records_written, records_read;
-	uint64_t requests;
-	time_t started;
-	time_t waiting_since;
-
-	/*
-	 * Served on the drive's thread (session_move_to_drive()). The loop sets and
-	 * clears serving and owns the fields after it; the thread owns the rest of
-	 * the session meanwhile, and publishes what the operator sees.
-	 */
-	struct serve *serving;
-	int commands_sent;                 /* commands the loop gave the thread (serve.h) */
-	char command_why[64];              /* a kill's reason, written before the command */
-	time_t stuck_deadline;             /* after a kill: when the thread is given up on */
-	bool let_go;                       /* the thread did not come back in time: client let go */
-	int hold_seconds, stop_grace;      /* the registry's, copied for the thread */
-	bool release_deferred;             /* thread: the drive goes back once the loop has us */
-	bool reopen_deferred;              /* thread: an O for another drive waits for the loop */
-	bool finish_deferred;              /* thread: ended; the loop finishes the session */
-	struct session_activity published; /* thread: the operator's view (drive->view_lock) */
-};
-
-/* The session the serve loop on this thread serves, if any. */
-static _Thread_local const struct session *session_here;
-
 static unsigned session_next_id = 1;
 
-/* Records smaller than this are cheaper to copy than to splice. */
-#define SPLICE_MINIMUM (64 * 1024)
-/* What a read takes when the rest of a record may be spliced: a 64 KiB record and its header. */
-#define SPLICE_READ_AHEAD (64 * 1024 + 4096)
-
-static void session_run(struct session *s);
 static void session_job_done(struct job *job, void *arg);
 static void session_timer_fired(evutil_socket_t fd, short what, void *arg);
-static void session_arm_timer(struct session *s, time_t seconds);
 static void session_free(struct session *s);
-static void session_activity_live(const struct session *s, struct session_activity *activity);
-
-/* Served by a drive's thread, and this is not it: the loop must not touch the session. */
-static bool session_elsewhere(const struct session *s)
-{
-	return s->serving != NULL && session_here != s;
-}
-
-/* Running on the drive's thread that serves the session. */
-static bool session_on_thread(const struct session *s)
-{
-	return s->serving != NULL && session_here == s;
-}
-
-/* What the loop shows of a session served on a thread: copied after each request. */
-static void session_publish(struct session *s)
-{
-	struct session_activity now;
-
-	if (s->drive == NULL)
-		return;
-	session_activity_live(s, &now);
-	pthread_mutex_lock(&s->drive->view_lock);
-	s->published = now;
-	drive_publish_locked(s->drive);
-	pthread_mutex_unlock(&s->drive->view_lock);
-}
-
-static int session_hold_seconds(const struct session *s)
-{
-	return s->serving != NULL ? s->hold_seconds : s->settings.drives->hold_seconds;
-}
 
 static const char *const state_names[] = {
     [SESSION_READING] = "reading", [SESSION_DATA] = "data",       [SESSION_SWALLOW] = "swallow",
@@ -340,7 +192,7 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	worker_submit(s->drive->worker, job);
 }
 
-static void session_release_drive(struct session *s)
+void session_release_drive(struct session *s)
 {
 	if (s->drive == NULL)
 		return;
@@ -355,7 +207,7 @@ static void session_release_drive(struct session *s)
 	s->operation = "idle";
 }
 
-static bool device_is_open(const struct session *s)
+bool session_device_is_open(const struct session *s)
 {
 	return s->drive != NULL && s->drive->device_open;
 }
@@ -373,7 +225,7 @@ static void session_take_back(struct session *s)
 	s->taken_back_text = s->taken_back == ETIMEDOUT
 	                         ? "Drive taken back: the session was idle too long"
 	                         : "Drive taken back by the operator";
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		s->operation = "Close";
 		session_submit(s, JOB_CLOSE, STEP_TAKEN_BACK);
 		return;
@@ -437,7 +289,7 @@ static void session_drive_acquired(struct drive *drive, int error, void *arg)
 }
 
 /* The old device (if any) is closed; take the new drive and open it. */
-static void session_acquire_and_open(struct session *s)
+void session_acquire_and_open(struct session *s)
 {
 	struct drive *drive;
 	int result;
@@ -537,7 +389,7 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 		log_notice("session %u: open %s %s by %s from %s", s->id, escaped, flags,
 		           s->identity_shown, s->settings.peer);
 	/* O while a device is open closes that device first (every classic server does). */
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_OPEN_AFTER_CLOSE);
 		return;
 	}
@@ -664,7 +516,7 @@ static void handle_ioctl(struct session *s, const struct rmt_request *request)
 	if (op == RMT_IOCTL_ROOM && (s->pipeline.granted & RMT_PIPELINE_ROOM)) {
 		int64_t room;
 
-		if (!device_is_open(s)) {
+		if (!session_device_is_open(s)) {
 			reply_failure(s, EBADF, NULL);
 			return;
 		}
@@ -681,7 +533,7 @@ static void handle_ioctl(struct session *s, const struct rmt_request *request)
 		reply_value(s, RMT_PROTOCOL_VERSION_1);
 		return;
 	}
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -719,7 +571,7 @@ static void handle_ioctl_extended(struct session *s, const struct rmt_request *r
 		reply_failure(s, EINVAL, "Operation not supported on Linux");
 		return;
 	}
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -728,7 +580,7 @@ static void handle_ioctl_extended(struct session *s, const struct rmt_request *r
 
 static void handle_seek(struct session *s, const struct rmt_request *request)
 {
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -804,7 +656,7 @@ static void session_settle_read_buffer(struct session *s)
 
 static void handle_read(struct session *s, const struct rmt_request *request)
 {
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -848,7 +700,7 @@ static void handle_read(struct session *s, const struct rmt_request *request)
 
 static void handle_close(struct session *s)
 {
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -858,7 +710,7 @@ static void handle_close(struct session *s)
 
 static void handle_status(struct session *s)
 {
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -880,7 +732,7 @@ static void handle_status_field(struct session *s, const struct rmt_request *req
 		reply_failure(s, EINVAL, "No such status field on Linux");
 		return;
 	}
-	if (!device_is_open(s)) {
+	if (!session_device_is_open(s)) {
 		reply_failure(s, EBADF, NULL);
 		return;
 	}
@@ -893,7 +745,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 	uint64_t length = request->data_length;
 	size_t available = s->input_end - s->input_start;
 
-	if (request->error == 0 && device_is_open(s) && s->device_max_record > 0 &&
+	if (request->error == 0 && session_device_is_open(s) && s->device_max_record > 0 &&
 	    length > s->device_max_record) {
 		s->swallow_error = ENOMEM;
 		s->swallow_text = "Record larger than your rule allows";
@@ -901,7 +753,7 @@ static void handle_write_header(struct session *s, const struct rmt_request *req
 		session_enter_state(s, SESSION_SWALLOW);
 		return;
 	}
-	if (request->error != 0 || !device_is_open(s)) {
+	if (request->error != 0 || !session_device_is_open(s)) {
 		/* Refused, but its data is still read, so the stream stays in step. */
 		s->swallow_error = request->error != 0 ? request->error : EBADF;
 		s->swallow_text = request->error != 0 ? request->error_text : NULL;
@@ -1177,7 +1029,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 	}
 }
 
-static void session_finish(struct session *s)
+void session_finish(struct session *s)
 {
 	const struct session_transport *transport = s->transport;
 	void *context = s->context;
@@ -1210,7 +1062,7 @@ static void session_teardown(struct session *s)
 			drive_cancel_wait(s->settings.drives, drive, s);
 	}
 	session_enter_state(s, SESSION_ENDING);
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		/* Closing writes the filemark after the last whole record, as st does. */
 		session_submit(s, JOB_CLOSE, STEP_END);
 		return;
@@ -1240,7 +1092,7 @@ static void session_detached_job_done(struct session *s, const struct job *job)
 		medium_opened(s->drive);
 	} else if (job->kind == JOB_CLOSE)
 		session_device_closed(s);
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_END);
 		return;
 	}
@@ -1407,7 +1259,7 @@ static void session_data_complete(struct session *s)
 	session_submit(s, JOB_WRITE, STEP_REPLY);
 }
 
-static void session_run(struct session *s)
+void session_run(struct session *s)
 {
 	if (s->handling)
 		return;
@@ -1644,7 +1496,7 @@ void session_close(struct session *s, const char *why)
 }
 
 /* Run the session's timer in seconds (the daemon's loop only: stdio has no timers). */
-static void session_arm_timer(struct session *s, time_t seconds)
+void session_arm_timer(struct session *s, time_t seconds)
 {
 	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
 
@@ -1654,34 +1506,6 @@ static void session_arm_timer(struct session *s, time_t seconds)
 		s->timer = evtimer_new(s->settings.drives->base, session_timer_fired, s);
 	if (s->timer != NULL)
 		evtimer_add(s->timer, &tv);
-}
-
-/*
- * A killed session served on its drive's thread is cut there once the grace
- * is over (a reply waiting for a client that takes nothing is given up at
- * once); a thread that has not come back a second later is stuck in a device
- * call: the client is let go, the drive named abandoned, and the thread left
- * to finish the call.
- */
-static void session_served_timer(struct session *s, time_t now)
-{
-	if (!(s->commands_sent & SERVE_KILL) || s->let_go)
-		return; /* the hold timeout is the serve loop's */
-	if (now < s->stuck_deadline) {
-		session_arm_timer(s, s->stuck_deadline - now);
-		return;
-	}
-	log_warnx("session %u: drive %s abandoned: its thread has not come back %d s after the "
-	          "abort",
-	          s->id, s->drive->name, s->stop_grace + 1);
-	s->let_go = true;
-	s->drive->abandoned = true;
-	if (s->transport->let_go != NULL) {
-		char reply[REPLY_HEADER_MAX];
-		size_t n = reply_error(reply, sizeof(reply), ECANCELED, ABORT_TEXT);
-
-		s->transport->let_go(s->context, reply, n);
-	}
 }
 
 /* An abort's grace ran out, or the drive may have been held idle too long. */
@@ -1843,7 +1667,7 @@ void session_activity(const struct session *s, struct session_activity *activity
 	session_activity_live(s, activity);
 }
 
-static void session_activity_live(const struct session *s, struct session_activity *activity)
+void session_activity_live(const struct session *s, struct session_activity *activity)
 {
 	memset(activity, 0, sizeof(*activity));
 	activity->id = s->id;
@@ -1864,8 +1688,8 @@ static void session_activity_live(const struct session *s, struct session_activi
 	activity->records_read = s->records_read;
 	activity->requests = s->requests;
 	activity->waiting_since = s->state == SESSION_WAITING ? s->waiting_since : 0;
-	activity->file_number = device_is_open(s) ? s->drive->medium.file_number : -1;
-	if (device_is_open(s)) {
+	activity->file_number = session_device_is_open(s) ? s->drive->medium.file_number : -1;
+	if (session_device_is_open(s)) {
 		strlcpy(activity->content, s->drive->medium.description, sizeof(activity->content));
 		activity->format = s->drive->medium.format;
 		strlcpy(activity->label, s->drive->medium.label, sizeof(activity->label));
@@ -1912,110 +1736,7 @@ void session_shutdown(struct session *s)
 	}
 }
 
-/* ---------------------------------------------------------------- the drive's thread */
-
-bool session_may_move(const struct session *s)
-{
-	return s->serving == NULL && s->transport->move_to_drive != NULL &&
-	       s->settings.drives->threaded && device_is_open(s) && s->drive->worker != NULL &&
-	       s->state == SESSION_READING && !s->closing && !s->input_ended && !s->draining &&
-	       !s->abort_requested && s->take_back == 0 && !s->detached &&
-	       s->read_buffer.data == NULL && !s->transport->output_full(s->context);
-}
-
-void session_move_to_drive(struct session *s, struct serve *serve, struct job *job)
-{
-	struct drive *drive = s->drive;
-
-	serve->limits.idle_timeout = s->settings.idle_timeout;
-	serve->limits.request_timeout = s->settings.request_timeout;
-	serve->limits.hold_timeout = s->hold_seconds = s->settings.drives->hold_seconds;
-	serve->limits.stop_grace = s->stop_grace = s->settings.drives->stop_grace;
-	serve->while_device_open = true;
-	serve_forget_commands(serve);
-	s->commands_sent = 0;
-	s->command_why[0] = '\0';
-	s->let_go = false;
-	/* What the operator sees until the thread publishes. */
-	session_activity_live(s, &s->published);
-	pthread_mutex_lock(&drive->view_lock);
-	drive_publish_locked(drive);
-	pthread_mutex_unlock(&drive->view_lock);
-	log_debug("session %u: served on the thread of %s", s->id, drive->name);
-	drive->served = true;
-	s->serving = serve;
-	job->kind = JOB_CALL;
-	job->device = &drive->device;
-	job->with_status = false;
-	worker_submit(drive->worker, job);
-}
-
-void session_back_from_drive(struct session *s)
-{
-	struct serve *serve = s->serving;
-	int unobeyed = atomic_exchange(&serve->command, SERVE_NONE);
-	int cut = atomic_load(&serve->cut);
-
-	s->serving = NULL;
-	if (s->drive != NULL)
-		s->drive->served = false;
-	log_debug("session %u: back on the loop", s->id);
-	if (s->let_go)
-		log_info("session %u: the call left on %s returned; the drive is free again", s->id,
-		         s->drive->name);
-	if (s->finish_deferred) {
-		s->finish_deferred = false;
-		session_finish(s);
-		return;
-	}
-	if (s->release_deferred) {
-		s->release_deferred = false;
-		session_release_drive(s);
-	}
-	if (s->reopen_deferred) {
-		s->reopen_deferred = false;
-		session_release_drive(s);
-		session_acquire_and_open(s);
-	}
-	if (device_is_open(s) && session_hold_seconds(s) > 0)
-		session_arm_timer(s, session_hold_seconds(s));
-	/*
-	 * Commands the thread had no time for are the loop's now; the strongest
-	 * one, as each may end and free the session.
-	 */
-	if (unobeyed & (SERVE_SHUTDOWN | SERVE_ABORT)) {
-		if (cut == SERVE_SHUTDOWN)
-			session_cut(s, ESHUTDOWN, SHUTDOWN_TEXT, "server shutting down", false);
-		else
-			session_cut(s, ECANCELED, ABORT_TEXT, "aborted by the operator", false);
-	} else if (unobeyed & SERVE_KILL) {
-		session_abort(s, session_command_reason(s, "aborted by the operator"));
-	} else if (unobeyed & SERVE_DRAIN) {
-		session_shutdown(s);
-	} else if ((unobeyed & SERVE_RELEASE) && s->state == SESSION_READING) {
-		session_take_back_drive(s);
-	} else {
-		session_run(s);
-	}
-}
-
-void session_serve_here(struct session *s, bool here)
-{
-	session_here = here ? s : NULL;
-	if (!here && s->serving != NULL)
-		session_publish(s);
-}
-
-void session_resume(struct session *s)
-{
-	session_run(s);
-}
-
-bool session_keeps_device(const struct session *s)
-{
-	return device_is_open(s) && !s->finish_deferred && !s->release_deferred &&
-	       !s->reopen_deferred && s->state != SESSION_ENDED;
-}
+/* ---------------------------------------------------------------- accessors */
 
 bool session_holds_drive(const struct session *s)
 {
