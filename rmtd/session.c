@@ -65,7 +65,7 @@ static const char *const state_names[] = {
 };
 
 /* Every change of state goes through here, so a debug log shows the conversation's path. */
-static void session_enter_state(struct session *s, enum session_state state)
+void session_enter_state(struct session *s, enum session_state state)
 {
 	if (s->state == state)
 		return;
@@ -75,8 +75,8 @@ static void session_enter_state(struct session *s, enum session_state state)
 
 /* ---------------------------------------------------------------- replies */
 
-static void session_send(struct session *s, const void *header, size_t header_length,
-                         const void *data, size_t data_length)
+void session_send(struct session *s, const void *header, size_t header_length, const void *data,
+                  size_t data_length)
 {
 	struct iovec iov[2];
 	int count = 1;
@@ -107,7 +107,7 @@ static void session_send(struct session *s, const void *header, size_t header_le
 	}
 }
 
-static void reply_value(struct session *s, int64_t value)
+void session_reply_value(struct session *s, int64_t value)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_ok(header, sizeof(header), value);
@@ -115,7 +115,7 @@ static void reply_value(struct session *s, int64_t value)
 	session_send(s, header, n, NULL, 0);
 }
 
-static void reply_signed_value(struct session *s, int64_t value)
+void session_reply_signed_value(struct session *s, int64_t value)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_signed(header, sizeof(header), value);
@@ -123,7 +123,7 @@ static void reply_signed_value(struct session *s, int64_t value)
 	session_send(s, header, n, NULL, 0);
 }
 
-static void reply_failure(struct session *s, int error, const char *text)
+void session_reply_failure(struct session *s, int error, const char *text)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_error(header, sizeof(header), error, text);
@@ -135,7 +135,7 @@ static void reply_failure(struct session *s, int error, const char *text)
 	session_send(s, header, n, NULL, 0);
 }
 
-static void reply_with_data(struct session *s, const void *data, size_t length)
+void session_reply_with_data(struct session *s, const void *data, size_t length)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
@@ -143,34 +143,18 @@ static void reply_with_data(struct session *s, const void *data, size_t length)
 	session_send(s, header, n, data, length);
 }
 
-/* An R reply whose data waits in rmtd's pipe: the header, then the data spliced after it. */
-static void reply_from_pipe(struct session *s, size_t length)
-{
-	char header[REPLY_HEADER_MAX];
-
-	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
-	if (length == 0)
-		return;
-	if (s->detached || s->told ||
-	    s->transport->splice_out(s->context, s->staging.read_fd, length) != (ssize_t)length) {
-		/* The client is gone: what it did not take must not go to the next reply. */
-		record_pipe_discard(&s->staging);
-		s->input_ended = true;
-	}
-}
-
 /* The last reply of a session that is being ended: an error saying why, once. */
 static void session_tell(struct session *s, int error, const char *text)
 {
 	if (s->told)
 		return;
-	reply_failure(s, error, text);
+	session_reply_failure(s, error, text);
 	s->told = true; /* a call still in flight is not answered after this */
 }
 
 /* ---------------------------------------------------------------- device calls */
 
-static void session_submit(struct session *s, enum job_kind kind, enum session_step step)
+void session_submit(struct session *s, enum job_kind kind, enum session_step step)
 {
 	struct job *job = &s->job;
 
@@ -280,7 +264,7 @@ static void session_drive_acquired(struct drive *drive, int error, void *arg)
 	session_enter_state(s, SESSION_READING);
 	if (error < 0) {
 		log_warnx("session %u: %s is busy; gave up waiting", s->id, drive->name);
-		reply_failure(s, EBUSY, "Device busy: another session holds this drive");
+		session_reply_failure(s, EBUSY, "Device busy: another session holds this drive");
 	} else {
 		s->drive = drive;
 		session_open_target(s);
@@ -297,7 +281,7 @@ void session_acquire_and_open(struct session *s)
 	drive = drive_lookup(s->settings.drives, s->target.canonical, s->target.kind,
 	                     s->target.drive_name[0] != '\0');
 	if (drive == NULL) {
-		reply_failure(s, ENOMEM, NULL);
+		session_reply_failure(s, ENOMEM, NULL);
 		return;
 	}
 	result = drive_acquire(s->settings.drives, drive, s, session_drive_acquired, s);
@@ -311,7 +295,7 @@ void session_acquire_and_open(struct session *s)
 		                        : strerror(-result);
 
 		log_warnx("session %u: open %s refused: %s", s->id, s->target.canonical, text);
-		reply_failure(s, -result, text);
+		session_reply_failure(s, -result, text);
 		return;
 	}
 	if (result == 1) {
@@ -361,7 +345,7 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 	if ((request->open_flags & O_ACCMODE) == O_ACCMODE) {
 		/* O_WRONLY|O_RDWR is no access mode at all; open(2) would guess. */
 		log_warnx("session %u: open \"%s\" refused: access mode 3", s->id, escaped);
-		reply_failure(s, EINVAL, "invalid access mode");
+		session_reply_failure(s, EINVAL, "invalid access mode");
 		return;
 	}
 	result = path_resolve(&s->settings.config->policy, request->path, request->open_flags,
@@ -378,7 +362,7 @@ static void handle_open(struct session *s, const struct rmt_request *request)
 	if (result < 0) {
 		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
 		          flags, s->identity_shown, s->settings.peer, reason);
-		reply_failure(s, -result, reason);
+		session_reply_failure(s, -result, reason);
 		return;
 	}
 	escape_text(escaped, sizeof(escaped), s->target.canonical);
@@ -457,7 +441,7 @@ static void handle_tape_op(struct session *s, int native_op, int count)
 		log_warnx("session %u: %s %d on %s by %s from %s refused: %s", s->id,
 		          tapeop_name(native_op, number, sizeof(number)), count, drive,
 		          s->identity_shown, s->settings.peer, reason);
-		reply_failure(s, -refused, reason);
+		session_reply_failure(s, -refused, reason);
 		return;
 	}
 	s->job.op = native_op;
@@ -473,30 +457,6 @@ static void session_note_position(struct session *s, const struct job *job)
 		medium_position(s->drive, &job->status);
 }
 
-/*
- * Every record written or read, whatever route it took (in memory, through
- * the drive's thread, spliced): the session's counters, then the drive's
- * bookkeeping; a record that made its file's content known names the operation.
- * record is NULL when the data never passed through memory.
- */
-static void session_record(struct session *s, const void *record, size_t length, bool writing)
-{
-	struct medium *medium = &s->drive->medium;
-
-	if (writing) {
-		s->bytes_written += length;
-		s->records_written++;
-	} else {
-		s->bytes_read += length;
-		s->records_read++;
-	}
-	if (!medium_record(s->drive, record, length, writing))
-		return;
-	s->operation = label_operation(&medium->content, writing);
-	log_info("session %u: %s file %d: %s", s->id, s->drive->name, medium->file_number,
-	         medium->description);
-}
-
 /* The device is closed: a tape got its filemark if it was written; save the counters. */
 static void session_device_closed(struct session *s)
 {
@@ -510,37 +470,37 @@ static void handle_ioctl(struct session *s, const struct rmt_request *request)
 	int op = request->ioctl_op;
 
 	if (op == RMT_IOCTL_PIPELINE) {
-		reply_value(s, pipeline_negotiate(&s->pipeline, request->ioctl_count));
+		session_reply_value(s, pipeline_negotiate(&s->pipeline, request->ioctl_count));
 		return;
 	}
 	if (op == RMT_IOCTL_ROOM && (s->pipeline.granted & RMT_PIPELINE_ROOM)) {
 		int64_t room;
 
 		if (!session_device_is_open(s)) {
-			reply_failure(s, EBADF, NULL);
+			session_reply_failure(s, EBADF, NULL);
 			return;
 		}
 		room = pipeline_room(&s->drive->device);
 		if (room < -1)
-			reply_failure(s, EOPNOTSUPP,
-			              "The drive cannot tell where early warning is");
+			session_reply_failure(s, EOPNOTSUPP,
+			                      "The drive cannot tell where early warning is");
 		else
-			reply_signed_value(s, room);
+			session_reply_signed_value(s, room);
 		return;
 	}
 	if (op == RMT_IOCTL_VERSION_QUERY) {
 		s->rmt_v1 = true;
-		reply_value(s, RMT_PROTOCOL_VERSION_1);
+		session_reply_value(s, RMT_PROTOCOL_VERSION_1);
 		return;
 	}
 	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
+		session_reply_failure(s, EBADF, NULL);
 		return;
 	}
 	if (s->rmt_v1) {
 		op = v1_to_native(op);
 		if (op < 0) {
-			reply_failure(s, EINVAL, "Invalid operation code");
+			session_reply_failure(s, EINVAL, "Invalid operation code");
 			return;
 		}
 	}
@@ -568,11 +528,11 @@ static void handle_ioctl_extended(struct session *s, const struct rmt_request *r
 			break;
 		}
 		/* MTCACHE, MTNOCACHE and MTNBSF have no Linux equivalent. */
-		reply_failure(s, EINVAL, "Operation not supported on Linux");
+		session_reply_failure(s, EINVAL, "Operation not supported on Linux");
 		return;
 	}
 	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
+		session_reply_failure(s, EBADF, NULL);
 		return;
 	}
 	handle_tape_op(s, op, request->ioctl_count);
@@ -581,7 +541,7 @@ static void handle_ioctl_extended(struct session *s, const struct rmt_request *r
 static void handle_seek(struct session *s, const struct rmt_request *request)
 {
 	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
+		session_reply_failure(s, EBADF, NULL);
 		return;
 	}
 	if (request->seek_order_ambiguous)
@@ -611,97 +571,10 @@ static void handle_seek(struct session *s, const struct rmt_request *request)
 	session_submit(s, JOB_SEEK, STEP_REPLY);
 }
 
-/*
- * The one choice of whether a record (for W, the part not here yet) moves
- * through rmtd's pipe rather than memory, never copied: the transport splices
- * (W: its input into a pipe, read by the serve loop; R: a pipe to its output),
- * the device takes records from a pipe or reads into one (a plain file), and
- * the pipe can be made large enough.
- */
-static bool session_through_pipe(struct session *s, bool writing, uint64_t length)
-{
-	const struct device *dev = &s->drive->device;
-	const struct session_transport *t = s->transport;
-	bool transport_can, device_can;
-
-	if (length < SPLICE_MINIMUM)
-		return false;
-	if (writing) {
-		transport_can = t->input_splices != NULL && t->input_splices(s->context);
-		device_can = dev->ops->write_from_pipe != NULL && dev->pipe_writes;
-	} else {
-		transport_can = t->splice_out != NULL && t->splice_out(s->context, -1, 0) == 0;
-		device_can = dev->ops->read_to_pipe != NULL && dev->pipe_reads;
-	}
-	return transport_can && device_can &&
-	       record_pipe_ready(&s->staging,
-	                         writing ? record_pipe_size_for((size_t)length)
-	                                 : dev->ops->pipe_read_size(dev, (size_t)length)) == 0;
-}
-
-/* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
-static uint64_t session_read_total(const struct session *s)
-{
-	int64_t total = s->settings.config->read_buffers;
-
-	return total > 0 ? (uint64_t)total : READ_BUFFER_DEFAULT_TOTAL;
-}
-
-/* A large R's record is kept only until the transport no longer sends from it. */
-static void session_settle_read_buffer(struct session *s)
-{
-	if (s->read_buffer.data != NULL && !s->transport->output_full(s->context))
-		read_buffer_give(&s->read_buffer);
-}
-
-static void handle_read(struct session *s, const struct rmt_request *request)
-{
-	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	if (s->device_max_record > 0 && request->length > s->device_max_record) {
-		reply_failure(s, ENOMEM, "Record larger than your rule allows");
-		return;
-	}
-	s->job.count = (size_t)request->length;
-	s->job.pipe_count = 0;
-	if (session_through_pipe(s, false, request->length)) {
-		/* From the device into rmtd's pipe, and from there to the client. */
-		log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
-		s->job.buffer = NULL;
-		s->job.pipe = s->staging.write_fd;
-		s->job.pipe_count = s->job.count;
-	} else if (s->job.count > READ_BUFFER_SMALL) {
-		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
-
-		if (error < 0) {
-			log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)",
-			          s->id, s->job.count,
-			          error == -ENOBUFS ? "the read buffer total is reached"
-			                            : strerror(-error),
-			          (unsigned long long)read_buffer_in_use());
-			reply_failure(s, -error,
-			              error == -ENOBUFS ? "Read buffers of all sessions in use"
-			                                : NULL);
-			return;
-		}
-		s->job.buffer = s->read_buffer.data;
-	} else {
-		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
-		if (s->job.buffer == NULL && s->job.count > 0) {
-			reply_failure(s, ENOMEM, NULL);
-			return;
-		}
-	}
-	s->operation = "Read";
-	session_submit(s, JOB_READ, STEP_REPLY);
-}
-
 static void handle_close(struct session *s)
 {
 	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
+		session_reply_failure(s, EBADF, NULL);
 		return;
 	}
 	s->operation = "Close";
@@ -711,7 +584,7 @@ static void handle_close(struct session *s)
 static void handle_status(struct session *s)
 {
 	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
+		session_reply_failure(s, EBADF, NULL);
 		return;
 	}
 	session_submit(s, JOB_STATUS, STEP_REPLY);
@@ -729,76 +602,14 @@ static void handle_status_field(struct session *s, const struct rmt_request *req
 		break;
 	default:
 		/* f and b are Solaris fields Linux does not have (doc/protocol.md 2.9). */
-		reply_failure(s, EINVAL, "No such status field on Linux");
+		session_reply_failure(s, EINVAL, "No such status field on Linux");
 		return;
 	}
 	if (!session_device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
+		session_reply_failure(s, EBADF, NULL);
 		return;
 	}
 	session_submit(s, JOB_STATUS, STEP_REPLY);
-}
-
-/* W: take the record from the input buffer in place if it is all there, else collect it. */
-static void handle_write_header(struct session *s, const struct rmt_request *request)
-{
-	uint64_t length = request->data_length;
-	size_t available = s->input_end - s->input_start;
-
-	if (request->error == 0 && session_device_is_open(s) && s->device_max_record > 0 &&
-	    length > s->device_max_record) {
-		s->swallow_error = ENOMEM;
-		s->swallow_text = "Record larger than your rule allows";
-		s->data_remaining = length;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	if (request->error != 0 || !session_device_is_open(s)) {
-		/* Refused, but its data is still read, so the stream stays in step. */
-		s->swallow_error = request->error != 0 ? request->error : EBADF;
-		s->swallow_text = request->error != 0 ? request->error_text : NULL;
-		s->data_remaining = length;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	s->operation = "Write";
-	s->job.count = (size_t)length;
-	s->job.pipe_count = 0;
-	if (available >= length) {
-		s->job.buffer = s->input + s->input_start;
-		s->input_start += length;
-		session_submit(s, JOB_WRITE, STEP_REPLY);
-		return;
-	}
-	/*
-	 * A record goes to the device only once all of it is here, whatever the
-	 * device: a crash of rmtd while it arrives leaves no part of it behind.
-	 */
-	if (session_through_pipe(s, true, length - available)) {
-		/* Nothing reads into the input buffer until the record is written. */
-		s->record = s->input + s->input_start;
-		s->record_head = available;
-		s->record_in_pipe = true;
-		s->input_start += available;
-		s->record_have = available;
-		s->data_remaining = length - available;
-		log_debug("session %u: W%" PRIu64 " collected in rmtd's pipe", s->id, length);
-		session_enter_state(s, SESSION_DATA);
-		return;
-	}
-	s->record = drive_record_buffer(s->drive, (size_t)length);
-	if (s->record == NULL) {
-		s->swallow_error = ENOMEM;
-		s->swallow_text = NULL;
-		s->data_remaining = length;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	memcpy(s->record, s->input + s->input_start, available);
-	s->input_start += available;
-	s->record_have = available;
-	s->data_remaining = length - available;
-	session_enter_state(s, SESSION_DATA);
 }
 
 /* Requests that answer EBADF when no device is open. */
@@ -836,7 +647,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			session_enter_state(s, SESSION_SWALLOW);
 			return;
 		}
-		reply_failure(s, error, s->taken_back_text);
+		session_reply_failure(s, error, s->taken_back_text);
 		return;
 	}
 	if (request->command == PROTO_WRITE && pipeline_discards_write(&s->pipeline)) {
@@ -856,13 +667,14 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			         s->id, discarded);
 	}
 	if (request->command == PROTO_WRITE) {
-		handle_write_header(s, request);
+		session_handle_write_header(s, request);
 		return;
 	}
 	if (request->command == PROTO_READ && request->error == 0 &&
 	    pipeline_discards_read(&s->pipeline)) {
 		/* Read ahead past a filemark or an error: the drive stays where it stopped. */
-		reply_failure(s, ECANCELED, "Not read: an earlier read met a filemark or failed");
+		session_reply_failure(s, ECANCELED,
+		                      "Not read: an earlier read met a filemark or failed");
 		return;
 	}
 	if (request->error != 0) {
@@ -874,7 +686,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			          escape_bytes(escaped, sizeof(escaped), &letter, 1, 0),
 			          s->settings.peer);
 		}
-		reply_failure(s, request->error, request->error_text);
+		session_reply_failure(s, request->error, request->error_text);
 		return;
 	}
 	switch (request->command) {
@@ -888,7 +700,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 		handle_seek(s, request);
 		break;
 	case PROTO_READ:
-		handle_read(s, request);
+		session_handle_read(s, request);
 		break;
 	case PROTO_IOCTL:
 		handle_ioctl(s, request);
@@ -903,10 +715,10 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 		handle_status_field(s, request);
 		break;
 	case PROTO_VERSION_BSD:
-		reply_value(s, RMT_VERSION_BSD_ANSWER);
+		session_reply_value(s, RMT_VERSION_BSD_ANSWER);
 		break;
 	case PROTO_VERSION_SCHILY:
-		reply_value(s, RMT_VERSION_SCHILY_ANSWER);
+		session_reply_value(s, RMT_VERSION_SCHILY_ANSWER);
 		break;
 	case PROTO_WRITE:
 	case PROTO_GARBAGE:
@@ -983,7 +795,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 	if (job->result < 0) {
 		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
-		reply_failure(s, (int)-job->result, NULL);
+		session_reply_failure(s, (int)-job->result, NULL);
 		return;
 	}
 	medium_success(s->drive);
@@ -997,34 +809,34 @@ static void reply_for_job(struct session *s, const struct job *job)
 			pipeline_read_stopped(&s->pipeline);
 		}
 		if (job->pipe_count > 0)
-			reply_from_pipe(s, (size_t)job->result);
+			session_reply_from_pipe(s, (size_t)job->result);
 		else
-			reply_with_data(s, job->buffer, (size_t)job->result);
+			session_reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
 		session_record(s, job->pipe_count > 0 ? NULL : job->buffer, (size_t)job->result,
 		               true);
-		reply_value(s, job->result);
+		session_reply_value(s, job->result);
 		break;
 	case PROTO_STATUS:
-		reply_with_data(s, &job->status, sizeof(job->status));
+		session_reply_with_data(s, &job->status, sizeof(job->status));
 		break;
 	case PROTO_STATUS_FIELD:
 		/* -1 is "unknown" for file and block numbers; DUMP and star read it so. */
-		reply_signed_value(s, status_field(&job->status, request->status_letter));
+		session_reply_signed_value(s, status_field(&job->status, request->status_letter));
 		break;
 	case PROTO_IOCTL:
 	case PROTO_IOCTL_EXTENDED:
 		if (job->op == MTWEOF || job->op == MTWEOFI)
 			medium_filemarks(s->drive, true, job->op_count);
 		/* BSD, DUMP and SCHILY answer the count; a negative one would break GNU clients. */
-		reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
+		session_reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
 		break;
 	case PROTO_SEEK:
-		reply_value(s, job->kind == JOB_LOCATE ? request->offset : job->result);
+		session_reply_value(s, job->kind == JOB_LOCATE ? request->offset : job->result);
 		break;
 	default:
-		reply_value(s, 0);
+		session_reply_value(s, 0);
 		break;
 	}
 }
@@ -1152,11 +964,12 @@ static void session_job_done(struct job *job, void *arg)
 			log_warnx("session %u: open %s failed: %s", s->id, s->target.canonical,
 			          text != NULL ? text : strerror((int)-job->result));
 			if (!ending)
-				reply_failure(s, (int)-job->result,
-				              text != NULL ? text
-				              : job->result == -EBUSY
-				                  ? "Device busy: another process has it open"
-				                  : NULL);
+				session_reply_failure(
+				    s, (int)-job->result,
+				    text != NULL ? text
+				    : job->result == -EBUSY
+				        ? "Device busy: another process has it open"
+				        : NULL);
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
@@ -1176,7 +989,7 @@ static void session_job_done(struct job *job, void *arg)
 			                           : NULL);
 			s->operation = "Open";
 			if (!ending)
-				reply_value(s, 0);
+				session_reply_value(s, 0);
 		}
 		break;
 	case STEP_REPLY:
@@ -1231,34 +1044,6 @@ static void session_compact_input(struct session *s)
 	s->input_end = pending;
 }
 
-static bool session_take_data(struct session *s)
-{
-	size_t available = s->input_end - s->input_start;
-	size_t take = available < s->data_remaining ? available : (size_t)s->data_remaining;
-
-	if (s->state == SESSION_DATA)
-		memcpy(s->record + s->record_have, s->input + s->input_start, take);
-	s->record_have += take;
-	s->input_start += take;
-	s->data_remaining -= take;
-	return s->data_remaining == 0;
-}
-
-static void session_data_complete(struct session *s)
-{
-	if (s->state == SESSION_SWALLOW) {
-		session_enter_state(s, SESSION_READING);
-		reply_failure(s, s->swallow_error, s->swallow_text);
-		return;
-	}
-	s->job.buffer = s->record;
-	s->job.count = (size_t)s->record_have;
-	s->job.pipe = s->record_in_pipe ? s->staging.read_fd : -1;
-	s->job.pipe_count = s->record_in_pipe ? (size_t)s->record_have - s->record_head : 0;
-	s->record_in_pipe = false;
-	session_submit(s, JOB_WRITE, STEP_REPLY);
-}
-
 void session_run(struct session *s)
 {
 	if (s->handling)
@@ -1311,7 +1096,7 @@ void session_run(struct session *s)
 	     (s->state == SESSION_READING && !s->transport->output_full(s->context)))) {
 		/* EOF: a half-sent command is dropped quietly; a cut record is never written. */
 		if (s->state != SESSION_READING)
-			reply_failure(s, EIO, "Premature eof");
+			session_reply_failure(s, EIO, "Premature eof");
 		s->closing = true;
 		if (s->end_reason[0] == '\0')
 			strlcpy(s->end_reason, "client closed", sizeof(s->end_reason));
@@ -1407,53 +1192,6 @@ void session_input_added(struct session *s, size_t length)
 	} else {
 		s->input_end += length;
 	}
-	session_run(s);
-}
-
-int session_input_pipe(struct session *s, size_t *length)
-{
-	if (s->state != SESSION_DATA || !s->record_in_pipe || s->input_ended) {
-		*length = 0;
-		return -1;
-	}
-	*length = (size_t)s->data_remaining;
-	return s->staging.write_fd;
-}
-
-/*
- * rmtd's pipe is full before the record is: its pages were small pieces. The
- * record is collected in memory after all, from what the pipe holds.
- */
-static void session_collect_in_memory(struct session *s)
-{
-	size_t staged = (size_t)s->record_have - s->record_head;
-	uint8_t *record =
-	    drive_record_buffer(s->drive, (size_t)(s->record_have + s->data_remaining));
-	int error = record != NULL ? 0 : -ENOMEM;
-
-	if (record != NULL) {
-		memcpy(record, s->record, s->record_head);
-		error = record_pipe_drain(&s->staging, record + s->record_head, staged);
-	}
-	s->record_in_pipe = false;
-	log_debug("session %u: rmtd's pipe is full of small pieces; the record is copied", s->id);
-	if (error < 0) {
-		log_warnx("session %u: W record: %s", s->id, strerror(-error));
-		record_pipe_discard(&s->staging);
-		s->swallow_error = -error;
-		s->swallow_text = NULL;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	s->record = record;
-}
-
-void session_input_spliced(struct session *s, size_t length, bool room)
-{
-	s->record_have += length;
-	s->data_remaining -= length;
-	if (s->data_remaining > 0 && !room)
-		session_collect_in_memory(s);
 	session_run(s);
 }
 

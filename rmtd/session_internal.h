@@ -1,13 +1,15 @@
 /*
  * session_internal.h - the session's state, shared by the files that make up
  * one session: session.c (the conversation: states, parsing, dispatch,
- * completions, the operator's controls) and session_thread.c (serving it on
- * its drive's thread). Nothing outside these files includes it.
+ * completions, the operator's controls), session_record.c (the route of a W
+ * or R record) and session_thread.c (serving it on its drive's thread).
+ * Nothing outside these files includes it.
  */
 #ifndef RMTD_SESSION_INTERNAL_H
 #define RMTD_SESSION_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -136,6 +138,14 @@ struct session {
 #define SPLICE_READ_AHEAD (64 * 1024 + 4096)
 
 /* session.c */
+void session_enter_state(struct session *s, enum session_state state);
+void session_send(struct session *s, const void *header, size_t header_length, const void *data,
+                  size_t data_length);
+void session_reply_value(struct session *s, int64_t value);
+void session_reply_signed_value(struct session *s, int64_t value);
+void session_reply_failure(struct session *s, int error, const char *text);
+void session_reply_with_data(struct session *s, const void *data, size_t length);
+void session_submit(struct session *s, enum job_kind kind, enum session_step step);
 void session_run(struct session *s);
 void session_finish(struct session *s);
 void session_release_drive(struct session *s);
@@ -143,6 +153,15 @@ void session_acquire_and_open(struct session *s);
 void session_arm_timer(struct session *s, time_t seconds);
 bool session_device_is_open(const struct session *s);
 void session_activity_live(const struct session *s, struct session_activity *activity);
+
+/* session_record.c */
+void session_record(struct session *s, const void *record, size_t length, bool writing);
+void session_settle_read_buffer(struct session *s);
+void session_handle_read(struct session *s, const struct rmt_request *request);
+void session_handle_write_header(struct session *s, const struct rmt_request *request);
+void session_reply_from_pipe(struct session *s, size_t length);
+bool session_take_data(struct session *s);
+void session_data_complete(struct session *s);
 
 /* session_thread.c */
 bool session_elsewhere(const struct session *s);
