@@ -2,7 +2,8 @@
  * session_internal.h - the session's state, shared by the files that make up
  * one session: session.c (the conversation: states, parsing, dispatch,
  * completions, the operator's controls), session_record.c (the route of a W
- * or R record) and session_thread.c (serving it on its drive's thread).
+ * or R record), session_tape.c (tape operations, seek, status, close) and
+ * session_thread.c (serving it on its drive's thread).
  * Nothing outside these files includes it.
  */
 #ifndef RMTD_SESSION_INTERNAL_H
@@ -162,6 +163,14 @@ void session_handle_write_header(struct session *s, const struct rmt_request *re
 void session_reply_from_pipe(struct session *s, size_t length);
 bool session_take_data(struct session *s);
 void session_data_complete(struct session *s);
+
+/* session_tape.c */
+void session_handle_ioctl(struct session *s, const struct rmt_request *request);
+void session_handle_ioctl_extended(struct session *s, const struct rmt_request *request);
+void session_handle_seek(struct session *s, const struct rmt_request *request);
+void session_handle_close(struct session *s);
+void session_handle_status(struct session *s);
+void session_handle_status_field(struct session *s, const struct rmt_request *request);
 
 /* session_thread.c */
 bool session_elsewhere(const struct session *s);
