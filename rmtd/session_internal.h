@@ -1,10 +1,11 @@
 /*
  * session_internal.h - the session's state, shared by the files that make up
  * one session: session.c (the conversation: states, parsing, dispatch,
- * completions, the operator's controls), session_open.c (O and taking the
- * drive), session_record.c (the route of a W or R record), session_tape.c
- * (tape operations, seek, status, close) and session_thread.c (serving it on
- * its drive's thread). Nothing outside these files includes it.
+ * completions), session_open.c (O and taking the drive), session_tape.c (tape
+ * operations, seek, status, close), session_record.c (the route of a W or R
+ * record), session_operator.c (abort, take back, cut, shutdown, timers, the
+ * operator's view) and session_thread.c (serving it on its drive's thread).
+ * Nothing outside these files includes it.
  */
 #ifndef RMTD_SESSION_INTERNAL_H
 #define RMTD_SESSION_INTERNAL_H
@@ -148,16 +149,19 @@ void session_reply_failure(struct session *s, int error, const char *text);
 void session_reply_with_data(struct session *s, const void *data, size_t length);
 void session_submit(struct session *s, enum job_kind kind, enum session_step step);
 void session_run(struct session *s);
+void session_tell(struct session *s, int error, const char *text);
 void session_finish(struct session *s);
 void session_release_drive(struct session *s);
-void session_arm_timer(struct session *s, time_t seconds);
 bool session_device_is_open(const struct session *s);
-void session_activity_live(const struct session *s, struct session_activity *activity);
 
 /* session_open.c */
 void session_acquire_and_open(struct session *s);
 void session_handle_open(struct session *s, const struct rmt_request *request);
 void session_open_target(struct session *s);
+
+/* session_operator.c */
+void session_arm_timer(struct session *s, time_t seconds);
+void session_activity_live(const struct session *s, struct session_activity *activity);
 
 /* session_record.c */
 void session_record(struct session *s, const void *record, size_t length, bool writing);
