@@ -27,14 +27,10 @@
  * the session; backends see native Linux calls only.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -43,19 +39,14 @@
 #include "config.h"
 #include "drive.h"
 #include "escape.h"
-#include "label.h"
 #include "log.h"
 #include "medium.h"
-#include "path.h"
-#include "pipeline_state.h"
 #include "proto.h"
-#include "read_buffer.h"
 #include "record_pipe.h"
 #include "reply.h"
 #include "serve.h"
 #include "session.h"
 #include "session_internal.h"
-#include "tapeop_class.h"
 #include "worker.h"
 
 static unsigned session_next_id = 1;
