@@ -8,14 +8,8 @@
  * is not a W waits until the queue is empty, so its reply is the next thing
  * the program reads and nothing overtakes it.
  *
- * Reads are read ahead when the server agrees (I-2 READ): after two R of the
- * same size in a row the relay sends more of them, and the reply thread hands
- * each reply to the program only when the program asks for it. The server
- * stops at a filemark or an error and cancels the reads sent after it, so an
- * error reaches the program at the read that met it. Before any other request
- * the reads the program did not ask for are given back: the drive is put back
- * where the program's last read left it (QFA: the tape block, or the file
- * offset, taken when the reading ahead began).
+ * Reads are read ahead when the server agrees (I-2 READ): pipeline_read_ahead.c
+ * (both share pipeline_internal.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,23 +27,11 @@
 
 #include "number.h"
 #include "pipeline.h"
+#include "pipeline_internal.h"
 #include "rmt/protocol.h"
 #include "wire.h"
 
-#define LINE_MAX_BYTES (PATH_MAX + 64)
-#define CHUNK          (256 * 1024)
-#define TEXT_MAX       256
-#define PROBE_REFUSED  INT64_MIN
-/* What a record costs on a medium beyond its bytes, at most (a virtual tape: 8). */
-#define RECORD_OVERHEAD 64
-
 /* ------------------------------------------------------------------ buffered input */
-
-struct reader {
-	int fd;
-	size_t start, end;
-	unsigned char buffer[CHUNK];
-};
 
 /* Returns the next byte, -1 at EOF or on an error. */
 static int reader_byte(struct reader *r)
@@ -86,7 +68,7 @@ static ssize_t reader_line(struct reader *r, char *line, size_t size)
 	return (ssize_t)n;
 }
 
-static bool write_all(int fd, const void *data, size_t length)
+bool relay_write_all(int fd, const void *data, size_t length)
 {
 	const char *p = data;
 
@@ -151,7 +133,7 @@ static bool send_with_header(int fd, const char *header, size_t length, struct r
 }
 
 /* Move count bytes from r to fd (fd < 0: drop them). False when r ends first. */
-static bool reader_copy(struct reader *r, int fd, uint64_t count, bool *out_failed)
+bool reader_copy(struct reader *r, int fd, uint64_t count, bool *out_failed)
 {
 	while (count > 0) {
 		size_t n;
@@ -163,7 +145,7 @@ static bool reader_copy(struct reader *r, int fd, uint64_t count, bool *out_fail
 		n = r->end - r->start;
 		if (n > count)
 			n = (size_t)count;
-		if (fd >= 0 && !*out_failed && !write_all(fd, r->buffer + r->start, n))
+		if (fd >= 0 && !*out_failed && !relay_write_all(fd, r->buffer + r->start, n))
 			*out_failed = true;
 		r->start += n;
 		count -= n;
@@ -178,75 +160,6 @@ static bool parse_count(const char *line, uint64_t *value)
 }
 
 /* ------------------------------------------------------------------ shared state */
-
-enum owed {
-	OWED_WRITE,      /* a W the program has had A for: check and swallow */
-	OWED_PASS,       /* pass the reply on: status line, and an error's text */
-	OWED_PASS_DATA,  /* R or S: an A reply carries that many bytes */
-	OWED_OPEN,       /* O: pass it on and note whether it worked */
-	OWED_REPLACE,    /* C after a failed W: the program gets the failure instead */
-	OWED_PROBE,      /* I-2 and our other queries: swallowed */
-	OWED_READ_AHEAD, /* an R of ours: to the program when it asks, else given back */
-};
-
-struct entry {
-	enum owed kind;
-	size_t bytes;
-	uint64_t ordinal; /* OWED_WRITE: which of the program's writes */
-	bool data;        /* OWED_PROBE: an A reply carries that many bytes (S) */
-};
-
-struct relay {
-	const char *program;
-	int sock;
-	struct pipeline_limits limits;
-	pthread_mutex_t lock;
-	pthread_cond_t changed;
-	struct entry *ring;
-	unsigned int capacity, head, count;
-	size_t bytes;
-
-	/* Set by the reply thread. */
-	bool lost;          /* the connection failed */
-	bool ended;         /* the reply thread has stopped */
-	bool finishing;     /* set by the request side: no more requests come */
-	bool reply_idle;    /* the reply thread waits for a request to be owed */
-	bool request_waits; /* the request side waits for replies */
-	bool open_ok;       /* the last O was answered A */
-	bool passed_failed; /* the last reply passed on was an error */
-	int64_t probe;      /* the I-2 answer, -1 refused */
-	int probe_errno;    /* and its errno when refused */
-	bool reads_stopped; /* an R met a filemark or failed: the server cancels R until
-	                       another request */
-
-	/* Reading ahead. Request side: the run; both: asked, given, giving_back. */
-	bool ahead;          /* a run of reads ahead is on */
-	uint64_t ahead_size; /* the R count of the run */
-	uint64_t ahead_sent, asked, given;
-	int64_t ahead_base;   /* QFA position where the run began */
-	bool ahead_on_file;   /* the base is a byte offset (else a tape block) */
-	uint64_t given_bytes; /* bytes handed to the program in the run */
-	bool stop_seen;       /* a reply of the run was a filemark or an error */
-	uint64_t stop_index;  /* which one (0: the run's first) */
-	bool giving_back;     /* swallow the rest of the run */
-	int ahead_error;      /* an error a read ahead met that the program never asked for */
-	char ahead_error_text[TEXT_MAX];
-	int failed_errno; /* a W failed and the program has not heard yet */
-	char failed_text[TEXT_MAX];
-	bool failure_burst; /* replies after it are the server's discards */
-	uint64_t discarded; /* records the program was told of and that were not written */
-	uint64_t writes_sent, writes_confirmed;
-	uint64_t writes_requested; /* request side: the program's W requests so far */
-	int64_t room_left;  /* request side: bytes surely left before early warning, -1 none */
-	bool read_ahead_ok; /* request side: the server agreed to cancel reads (I-2 READ) */
-	bool kind_known;    /* request side, since the last O: ahead_on_file is known */
-	bool ahead_refused; /* request side, since the last O: no position to give back to */
-	int replace_errno;  /* what OWED_REPLACE answers */
-	char replace_text[TEXT_MAX];
-
-	struct reader server;
-	struct reader program_in;
-};
 
 static void push(struct relay *r, enum owed kind, size_t bytes)
 {
@@ -269,17 +182,17 @@ static void wait_until(struct relay *r, unsigned int records, size_t bytes)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static void drain(struct relay *r)
+void relay_drain(struct relay *r)
 {
 	wait_until(r, 0, 0);
 }
 
-static void reply_error(int error, const char *text)
+void relay_reply_error(int error, const char *text)
 {
 	char line[TEXT_MAX + 32];
 	int n = snprintf(line, sizeof(line), "E%d\n%s\n", error, text);
 
-	write_all(STDOUT_FILENO, line, (size_t)n);
+	relay_write_all(STDOUT_FILENO, line, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ the reply thread */
@@ -291,44 +204,6 @@ static void tell_failure(const struct relay *r, uint64_t ordinal)
 	        "at its next write, filemark or close",
 	        r->program, ordinal, r->failed_text, r->failed_errno);
 	fputs("\n", stderr);
-}
-
-/*
- * A reply to a read sent ahead: to the program once it asks for it, or
- * swallowed when the run is given back. False when the connection failed.
- */
-static bool take_read_ahead(struct relay *r, const char *line, size_t length, bool ok, int error,
-                            uint64_t value, const char *text)
-{
-	bool out_failed = false, deliver;
-
-	pthread_mutex_lock(&r->lock);
-	if ((!ok || value == 0) && !r->stop_seen) {
-		/* The server cancels the reads after this one: the drive stays here. */
-		r->stop_seen = true;
-		r->stop_index = r->given;
-	}
-	while (!r->giving_back && r->asked == r->given)
-		pthread_cond_wait(&r->changed, &r->lock);
-	deliver = !r->giving_back;
-	if (deliver) {
-		r->given++;
-		if (ok)
-			r->given_bytes += value;
-	} else if (!ok && error != ECANCELED && r->ahead_error == 0) {
-		r->ahead_error = error;
-		snprintf(r->ahead_error_text, sizeof(r->ahead_error_text), "%.*s",
-		         (int)strcspn(text, "\n"), text);
-	}
-	pthread_mutex_unlock(&r->lock);
-	if (!deliver)
-		return !ok || value == 0 || reader_copy(&r->server, -1, value, &out_failed);
-	if (!write_all(STDOUT_FILENO, line, length) ||
-	    (!ok && !write_all(STDOUT_FILENO, text, strlen(text))))
-		out_failed = true;
-	if (ok && value > 0)
-		return reader_copy(&r->server, out_failed ? -1 : STDOUT_FILENO, value, &out_failed);
-	return true;
 }
 
 /* One reply for entry e. False when the connection failed. */
@@ -378,10 +253,10 @@ static bool take_reply(struct relay *r, const struct entry *e)
 			return reader_copy(&r->server, -1, value, &out_failed);
 		return true;
 	case OWED_READ_AHEAD:
-		return take_read_ahead(r, line, (size_t)n, ok, ok ? 0 : wire_errno(reply.value),
-		                       value, text);
+		return relay_take_read_ahead(r, line, (size_t)n, ok,
+		                             ok ? 0 : wire_errno(reply.value), value, text);
 	case OWED_REPLACE:
-		reply_error(r->replace_errno, r->replace_text);
+		relay_reply_error(r->replace_errno, r->replace_text);
 		return true;
 	case OWED_OPEN:
 		r->open_ok = ok;
@@ -397,8 +272,8 @@ static bool take_reply(struct relay *r, const struct entry *e)
 	else if (e->kind != OWED_PASS_DATA)
 		r->reads_stopped = false;
 	r->passed_failed = !ok;
-	if (!write_all(STDOUT_FILENO, line, (size_t)n) ||
-	    (!ok && !write_all(STDOUT_FILENO, text, strlen(text))))
+	if (!relay_write_all(STDOUT_FILENO, line, (size_t)n) ||
+	    (!ok && !relay_write_all(STDOUT_FILENO, text, strlen(text))))
 		out_failed = true;
 	if (ok && e->kind == OWED_PASS_DATA && value > 0)
 		return reader_copy(&r->server, out_failed ? -1 : STDOUT_FILENO, value, &out_failed);
@@ -436,7 +311,7 @@ static void *reply_thread(void *arg)
 			if ((e.kind != OWED_WRITE && e.kind != OWED_PROBE &&
 			     e.kind != OWED_READ_AHEAD) ||
 			    (e.kind == OWED_READ_AHEAD && r->asked > r->given))
-				reply_error(EIO, "Connection to the server lost");
+				relay_reply_error(EIO, "Connection to the server lost");
 			pthread_cond_broadcast(&r->changed);
 			pthread_mutex_unlock(&r->lock);
 			return NULL;
@@ -479,7 +354,7 @@ static int argument_lines(int letter)
  * One request of ours, its reply swallowed (data: an A reply carries that many
  * bytes): its A value, or PROBE_REFUSED with the errno in probe_errno.
  */
-static int64_t query(struct relay *r, const char *request, size_t length, bool data)
+int64_t relay_query(struct relay *r, const char *request, size_t length, bool data)
 {
 	r->probe = PROBE_REFUSED;
 	r->probe_errno = EIO;
@@ -489,12 +364,12 @@ static int64_t query(struct relay *r, const char *request, size_t length, bool d
 	r->count++;
 	pthread_cond_broadcast(&r->changed);
 	pthread_mutex_unlock(&r->lock);
-	if (!write_all(r->sock, request, length)) {
+	if (!relay_write_all(r->sock, request, length)) {
 		pthread_mutex_lock(&r->lock);
 		r->lost = true;
 		pthread_mutex_unlock(&r->lock);
 	}
-	drain(r);
+	relay_drain(r);
 	return r->probe;
 }
 
@@ -504,7 +379,7 @@ static int64_t ask(struct relay *r, int op, int count)
 	char request[32];
 	int n = snprintf(request, sizeof(request), "%c%d\n%d\n", RMT_CMD_IOCTL, op, count);
 
-	return query(r, request, (size_t)n, false);
+	return relay_query(r, request, (size_t)n, false);
 }
 
 /*
@@ -512,169 +387,13 @@ static int64_t ask(struct relay *r, int op, int count)
  * when the server agrees to the first two (a window of writes), read_ahead_ok
  * when to the third.
  */
-static bool probe(struct relay *r)
+bool relay_probe(struct relay *r)
 {
 	int64_t granted = ask(r, RMT_IOCTL_PIPELINE,
 	                      RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM | RMT_PIPELINE_READ);
 
 	r->read_ahead_ok = granted >= 0 && (granted & RMT_PIPELINE_READ);
 	return granted >= 0 && (granted & RMT_PIPELINE_DISCARD) && (granted & RMT_PIPELINE_ROOM);
-}
-
-/* ------------------------------------------------------------------ reading ahead */
-
-static void send_request(struct relay *r, const char *bytes, size_t length);
-
-/* Has the program had the run's filemark or error? Then nothing is left to give back. */
-static bool past_the_stop(struct relay *r)
-{
-	bool past;
-
-	pthread_mutex_lock(&r->lock);
-	past = r->stop_seen && r->stop_index < r->given;
-	pthread_mutex_unlock(&r->lock);
-	return past;
-}
-
-/*
- * Begin a run of reads of size bytes: where the drive is now (QFA, L whence 10:
- * a tape block, or a file offset), and once after each O whether it is a tape
- * (S answers ENOTTY on a file). False when the server cannot say: no reading
- * ahead until the next O.
- */
-static bool start_reading_ahead(struct relay *r, uint64_t size)
-{
-	static const char where[] = "L0\n10\n";
-	int64_t base;
-
-	if (!r->kind_known) {
-		int64_t status = query(r, "S", 1, true);
-
-		r->ahead_on_file = status == PROBE_REFUSED && r->probe_errno == ENOTTY;
-		r->kind_known = status != PROBE_REFUSED || r->ahead_on_file;
-		if (!r->kind_known) {
-			r->ahead_refused = true;
-			return false;
-		}
-	}
-	base = query(r, where, sizeof(where) - 1, false);
-	if (base < 0 || r->lost) {
-		r->ahead_refused = true;
-		return false;
-	}
-	pthread_mutex_lock(&r->lock);
-	r->ahead = true;
-	r->ahead_size = size;
-	r->ahead_base = base;
-	r->ahead_sent = r->asked = r->given = r->given_bytes = 0;
-	r->stop_seen = r->giving_back = false;
-	r->ahead_error = 0;
-	pthread_mutex_unlock(&r->lock);
-	return true;
-}
-
-/* Keep the window full of reads, until a reply of the run met a filemark or an error. */
-static void top_up(struct relay *r)
-{
-	char request[32];
-	int n = snprintf(request, sizeof(request), "%c%" PRIu64 "\n", RMT_CMD_READ, r->ahead_size);
-
-	for (;;) {
-		bool more;
-
-		pthread_mutex_lock(&r->lock);
-		more = !r->lost && !r->stop_seen &&
-		       (r->ahead_sent <= r->asked || (r->count < r->limits.records &&
-		                                      r->bytes + r->ahead_size <= r->limits.bytes));
-		if (more) {
-			r->ring[(r->head + r->count) % r->capacity] =
-			    (struct entry){.kind = OWED_READ_AHEAD, .bytes = (size_t)r->ahead_size};
-			r->count++;
-			r->bytes += (size_t)r->ahead_size;
-			r->ahead_sent++;
-			pthread_cond_broadcast(&r->changed);
-		}
-		pthread_mutex_unlock(&r->lock);
-		if (!more)
-			return;
-		send_request(r, request, (size_t)n);
-	}
-}
-
-/* The program's R of the run's size: the next reply is its answer. */
-static void ask_read(struct relay *r)
-{
-	bool unanswered;
-
-	pthread_mutex_lock(&r->lock);
-	r->asked++;
-	unanswered = r->ended;
-	pthread_cond_broadcast(&r->changed);
-	pthread_mutex_unlock(&r->lock);
-	if (unanswered)
-		reply_error(EIO, "Connection to the server lost");
-}
-
-/*
- * End the run: the replies the program did not ask for are swallowed and the
- * drive is put back where its last read left it. False when it could not be.
- */
-static bool give_back(struct relay *r)
-{
-	char request[64];
-	bool needed;
-	int64_t target;
-	int n;
-
-	pthread_mutex_lock(&r->lock);
-	r->giving_back = true;
-	pthread_cond_broadcast(&r->changed);
-	pthread_mutex_unlock(&r->lock);
-	drain(r);
-	pthread_mutex_lock(&r->lock);
-	r->giving_back = false;
-	r->ahead = false;
-	needed = r->ahead_sent > r->given && !(r->stop_seen && r->stop_index < r->given);
-	target = r->ahead_base + (int64_t)(r->ahead_on_file ? r->given_bytes : r->given);
-	r->reads_stopped = r->stop_seen;
-	pthread_mutex_unlock(&r->lock);
-	if (r->lost)
-		return false;
-	if (r->ahead_error != 0)
-		fprintf(stderr,
-		        "%s: a read ahead met an error the program did not ask for: %s (E%d); "
-		        "the drive is put back before it\n",
-		        r->program, r->ahead_error_text, r->ahead_error);
-	if (!needed)
-		return true;
-	/*
-	 * A file: an absolute seek; a tape: QFA's locate to the block it gave. Both
-	 * offset first, so a block of 1 or 2 is not read as a whence-first seek.
-	 */
-	if (r->ahead_on_file)
-		n = snprintf(request, sizeof(request), "%c%" PRId64 "\nSEEK_SET\n", RMT_CMD_SEEK,
-		             target);
-	else
-		n = snprintf(request, sizeof(request), "%c%" PRId64 "\n11\n", RMT_CMD_SEEK, target);
-	if (query(r, request, (size_t)n, false) != PROBE_REFUSED)
-		return true;
-	fprintf(stderr,
-	        "%s: the drive could not be put back after reading ahead (to %s %" PRId64
-	        "): E%d\n",
-	        r->program, r->ahead_on_file ? "offset" : "block", target, r->probe_errno);
-	return false;
-}
-
-/* The server cancels reads after one that met a filemark or failed: end that. */
-static void end_stopped_reads(struct relay *r)
-{
-	bool stopped;
-
-	pthread_mutex_lock(&r->lock);
-	stopped = r->reads_stopped;
-	pthread_mutex_unlock(&r->lock);
-	if (stopped)
-		probe(r);
 }
 
 /*
@@ -698,9 +417,9 @@ static bool before_early_warning(const struct relay *r, uint64_t count)
 }
 
 /* Send what was read of a request; the rest of its bytes follow from the program. */
-static void send_request(struct relay *r, const char *bytes, size_t length)
+void relay_send_request(struct relay *r, const char *bytes, size_t length)
 {
-	if (!r->lost && !write_all(r->sock, bytes, length)) {
+	if (!r->lost && !relay_write_all(r->sock, bytes, length)) {
 		pthread_mutex_lock(&r->lock);
 		r->lost = true;
 		pthread_mutex_unlock(&r->lock);
@@ -778,7 +497,8 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 			break;
 		request[length++] = (char)letter;
 		if (letter == '\n' || letter == '\r' || letter == ' ' || letter == '\t') {
-			send_request(r, request, length); /* servers skip these: pass them on */
+			relay_send_request(r, request,
+			                   length); /* servers skip these: pass them on */
 			continue;
 		}
 		lines = argument_lines(letter);
@@ -803,41 +523,41 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 			r->writes_requested++;
 
 		if (letter == RMT_CMD_READ && parse_count(request + 1, &count)) {
-			if (r->ahead && (count != r->ahead_size || past_the_stop(r))) {
+			if (r->ahead && (count != r->ahead_size || relay_past_the_stop(r))) {
 				last_read_size = r->ahead_size;
-				if (!give_back(r) && !r->lost) {
-					reply_error(
+				if (!relay_give_back(r) && !r->lost) {
+					relay_reply_error(
 					    EIO,
 					    "The drive could not be put back after reading ahead");
 					continue;
 				}
 			}
 			if (r->ahead && !r->lost) {
-				ask_read(r);
-				top_up(r);
+				relay_ask_read(r);
+				relay_top_up(r);
 				continue;
 			}
 			/* Two reads of one size in a row: read ahead. */
 			if (r->read_ahead_ok && !r->ahead_refused && !r->lost && count > 0 &&
-			    count == last_read_size && start_reading_ahead(r, count)) {
-				ask_read(r);
-				top_up(r);
+			    count == last_read_size && relay_start_reading_ahead(r, count)) {
+				relay_ask_read(r);
+				relay_top_up(r);
 				continue;
 			}
 			last_read_size = count;
-			end_stopped_reads(r);
+			relay_end_stopped_reads(r);
 			count = 0;
 		} else {
 			last_read_size = 0;
-			if (r->ahead && !give_back(r) && !r->lost) {
+			if (r->ahead && !relay_give_back(r) && !r->lost) {
 				if (letter == RMT_CMD_WRITE && parse_count(request + 1, &count)) {
 					bool ignored = false;
 
 					if (!reader_copy(&r->program_in, -1, count, &ignored))
 						break;
 				}
-				reply_error(EIO,
-				            "The drive could not be put back after reading ahead");
+				relay_reply_error(
+				    EIO, "The drive could not be put back after reading ahead");
 				continue;
 			}
 			count = 0;
@@ -854,7 +574,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 
 				if (!reader_copy(&r->program_in, -1, count, &ignored))
 					break;
-				reply_error(error, text);
+				relay_reply_error(error, text);
 				report_told(r, letter);
 				rearm = true;
 				continue;
@@ -862,13 +582,13 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 			if (rearm) {
 				/* The server discards until another request: this one ends it. */
 				rearm = false;
-				if (!probe(r))
+				if (!relay_probe(r))
 					windowed = false;
 			}
 			if (!near_end && !before_early_warning(r, count)) {
 				/* Near the end: ask again where early warning is, all in flight
 				 * written. */
-				drain(r);
+				relay_drain(r);
 				near_end = !query_room(r) || !before_early_warning(r, count);
 			}
 			pthread_mutex_lock(&r->lock);
@@ -895,7 +615,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				if (r->reply_idle)
 					pthread_cond_broadcast(&r->changed);
 				pthread_mutex_unlock(&r->lock);
-				write_all(STDOUT_FILENO, answer, (size_t)n);
+				relay_write_all(STDOUT_FILENO, answer, (size_t)n);
 				if (!r->lost && !send_with_header(sock, request, length,
 				                                  &r->program_in, (size_t)count)) {
 					pthread_mutex_lock(&r->lock);
@@ -905,7 +625,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				r->program_in.start += (size_t)count;
 				continue;
 			}
-			send_request(r, request, length);
+			relay_send_request(r, request, length);
 			if (!r->lost) {
 				bool failed = false;
 
@@ -929,12 +649,12 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 			pthread_mutex_unlock(&r->lock);
 			length =
 			    (size_t)snprintf(request, sizeof(request), "A%" PRIu64 "\n", count);
-			write_all(STDOUT_FILENO, request, length);
+			relay_write_all(STDOUT_FILENO, request, length);
 			continue;
 		}
 
 		/* Every other request goes alone, after the window has drained. */
-		drain(r);
+		relay_drain(r);
 		if (r->lost) {
 			if (letter == RMT_CMD_WRITE && parse_count(request + 1, &count)) {
 				bool ignored = false;
@@ -942,7 +662,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 				if (!reader_copy(&r->program_in, -1, count, &ignored))
 					break;
 			}
-			reply_error(EIO, "Connection to the server lost");
+			relay_reply_error(EIO, "Connection to the server lost");
 			continue;
 		}
 		if (r->room_left >= RECORD_OVERHEAD)
@@ -959,7 +679,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 					if (!reader_copy(&r->program_in, -1, count, &ignored))
 						break;
 				}
-				reply_error(error, text);
+				relay_reply_error(error, text);
 				report_told(r, letter);
 				rearm = true;
 				continue;
@@ -981,14 +701,14 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 		pthread_mutex_lock(&r->lock);
 		pthread_cond_broadcast(&r->changed);
 		pthread_mutex_unlock(&r->lock);
-		send_request(r, request, length);
+		relay_send_request(r, request, length);
 		if (letter == RMT_CMD_WRITE && parse_count(request + 1, &count)) {
 			bool failed = false;
 
 			if (!reader_copy(&r->program_in, sock, count, &failed))
 				break;
 		}
-		drain(r);
+		relay_drain(r);
 		/* A W that failed one at a time also makes the server discard: end that. */
 		if (letter == RMT_CMD_WRITE && windowed && r->passed_failed)
 			rearm = true;
@@ -1000,7 +720,7 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 			const char *why = NULL;
 
 			rearm = near_end = false;
-			windowed = probe(r);
+			windowed = relay_probe(r);
 			if (!windowed)
 				why = "the server does not discard after a failed write";
 			else if (!query_room(r))
@@ -1018,8 +738,8 @@ int pipeline_relay(int sock, const struct pipeline_limits *limits, const char *p
 end_of_requests:
 	/* The program is done: the last replies are matched, then the server hears EOF. */
 	if (r->ahead)
-		give_back(r);
-	drain(r);
+		relay_give_back(r);
+	relay_drain(r);
 	shutdown(sock, SHUT_WR);
 	pthread_mutex_lock(&r->lock);
 	r->finishing = true;

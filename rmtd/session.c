@@ -1,34 +1,36 @@
 /*
  * session.c - one client's state machine over parser, drive and replies.
  *
+ * This file is the conversation, one state machine: states, parsing and
+ * dispatch, device calls and their completions, replies, input. What a request
+ * does is in session_open.c, session_tape.c and session_record.c; what is
+ * done to a session from outside in session_operator.c and session_thread.c
+ * (all share session_internal.h).
+ *
  * States: READING (parsing the next request from the input buffer), DATA
  * (collecting a W request's record), SWALLOW (discarding a refused W's data),
  * BUSY (a device call is in flight; nothing else is parsed until it completes),
  * WAITING (queued for a busy drive), ENDING (closing the device before the end).
  * Every change of state goes through session_enter_state(), which logs it.
  * What a record means to the tape (file numbers, labels, counters, catalog) is
- * the drive's (medium.c); every record written or read, by whatever route,
- * passes session_record().
+ * the drive's (medium.c); every record written or read, by whatever route
+ * (session_record.c), passes session_record().
  *
  * In the daemon a session with its device open is served on the drive's
  * thread (serve.c): device calls run inline there, and what only the loop may
  * do (let the drive go, finish the session, take another drive, timers) is
  * left for the loop, which does it when the thread gives the session back
- * (session_back_from_drive()).
+ * (session_back_from_drive(), session_thread.c).
  *
  * The rmt meaning of each request (RMT V1 numbering after I-1, the portable
- * codes of i and s, whence 10/11, replies) is applied here; backends see native
- * Linux calls only.
+ * codes of i and s, whence 10/11: session_tape.c; replies: here) is applied in
+ * the session; backends see native Linux calls only.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -37,174 +39,20 @@
 #include "config.h"
 #include "drive.h"
 #include "escape.h"
-#include "label.h"
 #include "log.h"
 #include "medium.h"
-#include "path.h"
-#include "pipeline_state.h"
 #include "proto.h"
-#include "read_buffer.h"
 #include "record_pipe.h"
 #include "reply.h"
 #include "serve.h"
 #include "session.h"
-#include "tapeop_class.h"
+#include "session_internal.h"
 #include "worker.h"
-
-enum session_state {
-	SESSION_READING,
-	SESSION_DATA,
-	SESSION_SWALLOW,
-	SESSION_BUSY,
-	SESSION_WAITING,
-	SESSION_ENDING,
-	SESSION_ENDED,
-};
-
-/* What to do once the device call in flight completes. */
-enum session_step {
-	STEP_REPLY,            /* send the reply for the request */
-	STEP_OPEN_AFTER_CLOSE, /* the old device is closed: now open the new one */
-	STEP_OPEN,             /* the open completed */
-	STEP_END,              /* the device is closed: end the session */
-	STEP_TAKEN_BACK,       /* the device is closed: let the drive go, keep the session */
-};
-
-/* What a client ended by SIGTERM reads, in reply to its pending or next request. */
-#define SHUTDOWN_TEXT "rmtd shutting down"
-#define ABORT_TEXT    "Session aborted by the operator"
-
-struct session {
-	unsigned id;
-	struct session_settings settings;
-	char identity_shown[4 * 256 + 1]; /* settings.identity, escaped for the log */
-	const struct session_transport *transport;
-	void *context;
-
-	enum session_state state;
-	enum session_step step;
-	struct proto_parser parser;
-	struct rmt_request request;
-	bool handling; /* inside session_run: completions must not recurse */
-	bool input_ended;
-	bool closing;  /* the session ends once the call in flight completes */
-	bool draining; /* end after the request being received (SIGTERM) */
-	bool abort_requested;
-	bool told; /* the client has its last reply: an error saying why the session ends */
-	char end_reason[64];
-
-	/*
-	 * Ended while a device call had not returned (session_cut): the client is gone,
-	 * the session waits for the call, then closes the device and lets the drive go.
-	 */
-	bool detached;
-	struct event *timer;   /* the hold timeout, and the end of an abort's grace */
-	time_t idle_since;     /* when the last request began or a device call ended */
-	time_t abort_deadline; /* rmtctl kill: when a call still in flight is given up on */
-	int take_back;         /* take the drive back at the next chance: the error to give */
-	int taken_back;        /* the drive was taken back: the next request's error, 0 none */
-	const char *taken_back_text;
-
-	/* Input buffer: [start, end) holds unparsed bytes. */
-	uint8_t *input;
-	size_t input_start, input_end, input_size;
-
-	/* W data being collected, or swallowed. */
-	uint8_t *record;
-	uint64_t record_have;
-	/*
-	 * A large record collected in rmtd's pipe rather than in memory: its first
-	 * record_head bytes stay in the input buffer (record points at them), the
-	 * rest goes into staging (session_input_pipe()).
-	 */
-	bool record_in_pipe;
-	size_t record_head;
-	struct record_pipe staging;
-	uint64_t data_remaining;
-	int swallow_error;
-	const char *swallow_text;
-	uint64_t device_max_record;     /* the rule's record limit for this device, 0: none */
-	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
-	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
-
-	/* The drive held, and the one an O is opening. */
-	struct drive *drive;
-	struct resolved_path target;
-	bool rmt_v1;                    /* after I-1: standard op numbers */
-	struct pipeline_state pipeline; /* after I-2: what a pipelining client agreed */
-	struct job job;
-
-	/* For the operator. */
-	const char *operation;
-	uint64_t bytes_written, bytes_read, records_written, records_read;
-	uint64_t requests;
-	time_t started;
-	time_t waiting_since;
-
-	/*
-	 * Served on the drive's thread (session_move_to_drive()). The loop sets and
-	 * clears serving and owns the fields after it; the thread owns the rest of
-	 * the session meanwhile, and publishes what the operator sees.
-	 */
-	struct serve *serving;
-	int commands_sent;                 /* commands the loop gave the thread (serve.h) */
-	char command_why[64];              /* a kill's reason, written before the command */
-	time_t stuck_deadline;             /* after a kill: when the thread is given up on */
-	bool let_go;                       /* the thread did not come back in time: client let go */
-	int hold_seconds, stop_grace;      /* the registry's, copied for the thread */
-	bool release_deferred;             /* thread: the drive goes back once the loop has us */
-	bool reopen_deferred;              /* thread: an O for another drive waits for the loop */
-	bool finish_deferred;              /* thread: ended; the loop finishes the session */
-	struct session_activity published; /* thread: the operator's view (drive->view_lock) */
-};
-
-/* The session the serve loop on this thread serves, if any. */
-static _Thread_local const struct session *session_here;
 
 static unsigned session_next_id = 1;
 
-/* Records smaller than this are cheaper to copy than to splice. */
-#define SPLICE_MINIMUM (64 * 1024)
-/* What a read takes when the rest of a record may be spliced: a 64 KiB record and its header. */
-#define SPLICE_READ_AHEAD (64 * 1024 + 4096)
-
-static void session_run(struct session *s);
 static void session_job_done(struct job *job, void *arg);
-static void session_timer_fired(evutil_socket_t fd, short what, void *arg);
-static void session_arm_timer(struct session *s, time_t seconds);
 static void session_free(struct session *s);
-static void session_activity_live(const struct session *s, struct session_activity *activity);
-
-/* Served by a drive's thread, and this is not it: the loop must not touch the session. */
-static bool session_elsewhere(const struct session *s)
-{
-	return s->serving != NULL && session_here != s;
-}
-
-/* Running on the drive's thread that serves the session. */
-static bool session_on_thread(const struct session *s)
-{
-	return s->serving != NULL && session_here == s;
-}
-
-/* What the loop shows of a session served on a thread: copied after each request. */
-static void session_publish(struct session *s)
-{
-	struct session_activity now;
-
-	if (s->drive == NULL)
-		return;
-	session_activity_live(s, &now);
-	pthread_mutex_lock(&s->drive->view_lock);
-	s->published = now;
-	drive_publish_locked(s->drive);
-	pthread_mutex_unlock(&s->drive->view_lock);
-}
-
-static int session_hold_seconds(const struct session *s)
-{
-	return s->serving != NULL ? s->hold_seconds : s->settings.drives->hold_seconds;
-}
 
 static const char *const state_names[] = {
     [SESSION_READING] = "reading", [SESSION_DATA] = "data",       [SESSION_SWALLOW] = "swallow",
@@ -213,7 +61,7 @@ static const char *const state_names[] = {
 };
 
 /* Every change of state goes through here, so a debug log shows the conversation's path. */
-static void session_enter_state(struct session *s, enum session_state state)
+void session_enter_state(struct session *s, enum session_state state)
 {
 	if (s->state == state)
 		return;
@@ -223,8 +71,8 @@ static void session_enter_state(struct session *s, enum session_state state)
 
 /* ---------------------------------------------------------------- replies */
 
-static void session_send(struct session *s, const void *header, size_t header_length,
-                         const void *data, size_t data_length)
+void session_send(struct session *s, const void *header, size_t header_length, const void *data,
+                  size_t data_length)
 {
 	struct iovec iov[2];
 	int count = 1;
@@ -255,7 +103,7 @@ static void session_send(struct session *s, const void *header, size_t header_le
 	}
 }
 
-static void reply_value(struct session *s, int64_t value)
+void session_reply_value(struct session *s, int64_t value)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_ok(header, sizeof(header), value);
@@ -263,7 +111,7 @@ static void reply_value(struct session *s, int64_t value)
 	session_send(s, header, n, NULL, 0);
 }
 
-static void reply_signed_value(struct session *s, int64_t value)
+void session_reply_signed_value(struct session *s, int64_t value)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_signed(header, sizeof(header), value);
@@ -271,7 +119,7 @@ static void reply_signed_value(struct session *s, int64_t value)
 	session_send(s, header, n, NULL, 0);
 }
 
-static void reply_failure(struct session *s, int error, const char *text)
+void session_reply_failure(struct session *s, int error, const char *text)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_error(header, sizeof(header), error, text);
@@ -283,7 +131,7 @@ static void reply_failure(struct session *s, int error, const char *text)
 	session_send(s, header, n, NULL, 0);
 }
 
-static void reply_with_data(struct session *s, const void *data, size_t length)
+void session_reply_with_data(struct session *s, const void *data, size_t length)
 {
 	char header[REPLY_HEADER_MAX];
 	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
@@ -291,34 +139,18 @@ static void reply_with_data(struct session *s, const void *data, size_t length)
 	session_send(s, header, n, data, length);
 }
 
-/* An R reply whose data waits in rmtd's pipe: the header, then the data spliced after it. */
-static void reply_from_pipe(struct session *s, size_t length)
-{
-	char header[REPLY_HEADER_MAX];
-
-	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
-	if (length == 0)
-		return;
-	if (s->detached || s->told ||
-	    s->transport->splice_out(s->context, s->staging.read_fd, length) != (ssize_t)length) {
-		/* The client is gone: what it did not take must not go to the next reply. */
-		record_pipe_discard(&s->staging);
-		s->input_ended = true;
-	}
-}
-
 /* The last reply of a session that is being ended: an error saying why, once. */
-static void session_tell(struct session *s, int error, const char *text)
+void session_tell(struct session *s, int error, const char *text)
 {
 	if (s->told)
 		return;
-	reply_failure(s, error, text);
+	session_reply_failure(s, error, text);
 	s->told = true; /* a call still in flight is not answered after this */
 }
 
 /* ---------------------------------------------------------------- device calls */
 
-static void session_submit(struct session *s, enum job_kind kind, enum session_step step)
+void session_submit(struct session *s, enum job_kind kind, enum session_step step)
 {
 	struct job *job = &s->job;
 
@@ -340,7 +172,7 @@ static void session_submit(struct session *s, enum job_kind kind, enum session_s
 	worker_submit(s->drive->worker, job);
 }
 
-static void session_release_drive(struct session *s)
+void session_release_drive(struct session *s)
 {
 	if (s->drive == NULL)
 		return;
@@ -355,7 +187,7 @@ static void session_release_drive(struct session *s)
 	s->operation = "idle";
 }
 
-static bool device_is_open(const struct session *s)
+bool session_device_is_open(const struct session *s)
 {
 	return s->drive != NULL && s->drive->device_open;
 }
@@ -373,7 +205,7 @@ static void session_take_back(struct session *s)
 	s->taken_back_text = s->taken_back == ETIMEDOUT
 	                         ? "Drive taken back: the session was idle too long"
 	                         : "Drive taken back by the operator";
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		s->operation = "Close";
 		session_submit(s, JOB_CLOSE, STEP_TAKEN_BACK);
 		return;
@@ -381,238 +213,7 @@ static void session_take_back(struct session *s)
 	session_release_drive(s);
 }
 
-/* ---------------------------------------------------------------- open */
-
-const struct backend_ops *(*backend_wrapper)(const struct backend_ops *inner);
-
-static const struct backend_ops *backend_of_kind(enum device_kind kind)
-{
-	switch (kind) {
-	case DEVICE_KIND_VTAPE:
-		return &backend_vtape_ops;
-	case DEVICE_KIND_TAPE:
-		return &backend_st_ops;
-	case DEVICE_KIND_FILE:
-	default:
-		return &backend_file_ops;
-	}
-}
-
-static const struct backend_ops *backend_for(enum device_kind kind, const char *canonical)
-{
-	const struct backend_ops *ops = backend_libdrive_for(canonical, backend_of_kind(kind));
-
-	return backend_wrapper != NULL ? backend_wrapper(ops) : ops;
-}
-
-static void session_open_target(struct session *s)
-{
-	struct job *job = &s->job;
-
-	memset(&job->target, 0, sizeof(job->target));
-	job->ops = backend_for(s->target.kind, s->target.canonical);
-	job->target.directory_fd = s->target.directory_fd;
-	job->target.name = s->target.name;
-	job->target.canonical = s->target.canonical;
-	job->target.flags = s->target.flags;
-	job->target.rewind_on_close = s->target.rewind_on_close;
-	job->target.max_record = s->settings.max_record;
-	job->target.sync_records = s->settings.config->sync_records == 1;
-	session_submit(s, JOB_OPEN, STEP_OPEN);
-}
-
-static void session_drive_acquired(struct drive *drive, int error, void *arg)
-{
-	struct session *s = arg;
-
-	session_enter_state(s, SESSION_READING);
-	if (error < 0) {
-		log_warnx("session %u: %s is busy; gave up waiting", s->id, drive->name);
-		reply_failure(s, EBUSY, "Device busy: another session holds this drive");
-	} else {
-		s->drive = drive;
-		session_open_target(s);
-	}
-	session_run(s);
-}
-
-/* The old device (if any) is closed; take the new drive and open it. */
-static void session_acquire_and_open(struct session *s)
-{
-	struct drive *drive;
-	int result;
-
-	drive = drive_lookup(s->settings.drives, s->target.canonical, s->target.kind,
-	                     s->target.drive_name[0] != '\0');
-	if (drive == NULL) {
-		reply_failure(s, ENOMEM, NULL);
-		return;
-	}
-	result = drive_acquire(s->settings.drives, drive, s, session_drive_acquired, s);
-	if (result < 0) {
-		/* drive may be freed now: only the target's name is used below. */
-		const char *text =
-		    result == -EBUSY ? "Device busy: another session holds this drive"
-		    : result == -EMFILE || result == -ENFILE
-		        ? "rmtd has no file descriptors left for another drive"
-		    : result == -EAGAIN ? "rmtd cannot start a thread for another drive"
-		                        : strerror(-result);
-
-		log_warnx("session %u: open %s refused: %s", s->id, s->target.canonical, text);
-		reply_failure(s, -result, text);
-		return;
-	}
-	if (result == 1) {
-		log_info("session %u: waiting for drive %s", s->id, drive->name);
-		session_enter_state(s, SESSION_WAITING);
-		s->waiting_since = time(NULL);
-		s->operation = "Drive wait";
-		return;
-	}
-	s->drive = drive;
-	session_open_target(s);
-}
-
-static void format_flags(int flags, char *out, size_t size)
-{
-	static const struct {
-		int bit;
-		const char *name;
-	} names[] = {
-	    {O_CREAT, "O_CREAT"},   {O_EXCL, "O_EXCL"},         {O_TRUNC, "O_TRUNC"},
-	    {O_APPEND, "O_APPEND"}, {O_NONBLOCK, "O_NONBLOCK"}, {O_SYNC, "O_SYNC"},
-	    {O_NOCTTY, "O_NOCTTY"}, {O_DSYNC, "O_DSYNC"},
-	};
-	int mode = flags & O_ACCMODE;
-
-	strlcpy(out,
-	        mode == O_RDONLY   ? "O_RDONLY"
-	        : mode == O_WRONLY ? "O_WRONLY"
-	                           : "O_RDWR",
-	        size);
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if ((flags & names[i].bit) == names[i].bit) {
-			strlcat(out, "|", size);
-			strlcat(out, names[i].name, size);
-		}
-	}
-}
-
-static void handle_open(struct session *s, const struct rmt_request *request)
-{
-	char escaped[PATH_MAX * 4 + 1], flags[128];
-	struct access_decision decision = {0};
-	const char *reason;
-	int result;
-
-	escape_text(escaped, sizeof(escaped), request->path);
-	if ((request->open_flags & O_ACCMODE) == O_ACCMODE) {
-		/* O_WRONLY|O_RDWR is no access mode at all; open(2) would guess. */
-		log_warnx("session %u: open \"%s\" refused: access mode 3", s->id, escaped);
-		reply_failure(s, EINVAL, "invalid access mode");
-		return;
-	}
-	result = path_resolve(&s->settings.config->policy, request->path, request->open_flags,
-	                      &s->target, &reason);
-	format_flags(request->open_flags, flags, sizeof(flags));
-	if (result == 0) {
-		result = acl_check(&s->settings.config->rules, &s->settings.who, &s->target,
-		                   s->target.flags, &decision, &reason);
-		s->target.flags = decision.flags;
-		s->device_max_record = decision.max_record;
-		s->tape_grant.writable = (s->target.flags & O_ACCMODE) != O_RDONLY;
-		s->tape_grant.settings = decision.may_change_settings;
-	}
-	if (result < 0) {
-		log_warnx("session %u: open \"%s\" %s by %s from %s refused: %s", s->id, escaped,
-		          flags, s->identity_shown, s->settings.peer, reason);
-		reply_failure(s, -result, reason);
-		return;
-	}
-	escape_text(escaped, sizeof(escaped), s->target.canonical);
-	if (decision.rule_line > 0)
-		log_notice("session %u: open %s %s by %s from %s (rule at line %d)", s->id, escaped,
-		           flags, s->identity_shown, s->settings.peer, decision.rule_line);
-	else
-		log_notice("session %u: open %s %s by %s from %s", s->id, escaped, flags,
-		           s->identity_shown, s->settings.peer);
-	/* O while a device is open closes that device first (every classic server does). */
-	if (device_is_open(s)) {
-		session_submit(s, JOB_CLOSE, STEP_OPEN_AFTER_CLOSE);
-		return;
-	}
-	if (s->drive != NULL && strcmp(s->drive->name, s->target.canonical) == 0) {
-		session_open_target(s);
-		return;
-	}
-	session_release_drive(s);
-	session_acquire_and_open(s);
-}
-
-/* ---------------------------------------------------------------- other requests */
-
-/* Standard (RMT V1) MTIOCTOP numbers to native Linux ones; -1 where there is none. */
-static int v1_to_native(int op)
-{
-	static const int map[] = {
-	    [RMT_V1_WEOF] = MTWEOF,   [RMT_V1_FSF] = MTFSF, [RMT_V1_BSF] = MTBSF,
-	    [RMT_V1_FSR] = MTFSR,     [RMT_V1_BSR] = MTBSR, [RMT_V1_REW] = MTREW,
-	    [RMT_V1_OFFL] = MTOFFL,   [RMT_V1_NOP] = MTNOP, [RMT_V1_RETEN] = MTRETEN,
-	    [RMT_V1_ERASE] = MTERASE, [RMT_V1_EOM] = MTEOM,
-	};
-
-	if (op < 0 || op >= (int)(sizeof(map) / sizeof(map[0])))
-		return -1;
-	return map[op];
-}
-
-static const char *operation_of_tape_op(int op)
-{
-	switch (op) {
-	case MTREW:
-	case MTRETEN:
-		return "Rewind";
-	case MTOFFL:
-	case MTUNLOAD:
-		return "Unload";
-	case MTWEOF:
-	case MTWEOFI:
-		return "Filemark";
-	case MTFSF:
-	case MTBSF:
-	case MTFSR:
-	case MTBSR:
-	case MTFSFM:
-	case MTBSFM:
-	case MTEOM:
-	case MTSEEK:
-		return "Position";
-	case MTERASE:
-		return "Erase";
-	default:
-		return "Control";
-	}
-}
-
-static void handle_tape_op(struct session *s, int native_op, int count)
-{
-	const char *reason;
-	char number[16], drive[PATH_MAX * 4 + 1];
-	int refused = tapeop_allowed(native_op, &s->tape_grant, &reason);
-
-	if (refused < 0) {
-		escape_text(drive, sizeof(drive), s->drive->name);
-		log_warnx("session %u: %s %d on %s by %s from %s refused: %s", s->id,
-		          tapeop_name(native_op, number, sizeof(number)), count, drive,
-		          s->identity_shown, s->settings.peer, reason);
-		reply_failure(s, -refused, reason);
-		return;
-	}
-	s->job.op = native_op;
-	s->job.op_count = count;
-	s->operation = operation_of_tape_op(native_op);
-	session_submit(s, JOB_TAPE_OP, STEP_REPLY);
-}
+/* ---------------------------------------------------------------- requests */
 
 /* Where the tape is after a call that moved it (the drive keeps it: medium.h). */
 static void session_note_position(struct session *s, const struct job *job)
@@ -621,332 +222,12 @@ static void session_note_position(struct session *s, const struct job *job)
 		medium_position(s->drive, &job->status);
 }
 
-/*
- * Every record written or read, whatever route it took (in memory, through
- * the drive's thread, spliced): the session's counters, then the drive's
- * bookkeeping; a record that made its file's content known names the operation.
- * record is NULL when the data never passed through memory.
- */
-static void session_record(struct session *s, const void *record, size_t length, bool writing)
-{
-	struct medium *medium = &s->drive->medium;
-
-	if (writing) {
-		s->bytes_written += length;
-		s->records_written++;
-	} else {
-		s->bytes_read += length;
-		s->records_read++;
-	}
-	if (!medium_record(s->drive, record, length, writing))
-		return;
-	s->operation = label_operation(&medium->content, writing);
-	log_info("session %u: %s file %d: %s", s->id, s->drive->name, medium->file_number,
-	         medium->description);
-}
-
 /* The device is closed: a tape got its filemark if it was written; save the counters. */
 static void session_device_closed(struct session *s)
 {
 	/* A close the client asked for ends its archive; one at the end of a killed,
 	 * vanished or shut-down session cuts it, filemark or not. */
 	medium_closed(s->drive, s->state != SESSION_ENDING && !s->abort_requested);
-}
-
-static void handle_ioctl(struct session *s, const struct rmt_request *request)
-{
-	int op = request->ioctl_op;
-
-	if (op == RMT_IOCTL_PIPELINE) {
-		reply_value(s, pipeline_negotiate(&s->pipeline, request->ioctl_count));
-		return;
-	}
-	if (op == RMT_IOCTL_ROOM && (s->pipeline.granted & RMT_PIPELINE_ROOM)) {
-		int64_t room;
-
-		if (!device_is_open(s)) {
-			reply_failure(s, EBADF, NULL);
-			return;
-		}
-		room = pipeline_room(&s->drive->device);
-		if (room < -1)
-			reply_failure(s, EOPNOTSUPP,
-			              "The drive cannot tell where early warning is");
-		else
-			reply_signed_value(s, room);
-		return;
-	}
-	if (op == RMT_IOCTL_VERSION_QUERY) {
-		s->rmt_v1 = true;
-		reply_value(s, RMT_PROTOCOL_VERSION_1);
-		return;
-	}
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	if (s->rmt_v1) {
-		op = v1_to_native(op);
-		if (op < 0) {
-			reply_failure(s, EINVAL, "Invalid operation code");
-			return;
-		}
-	}
-	handle_tape_op(s, op, request->ioctl_count);
-}
-
-static void handle_ioctl_extended(struct session *s, const struct rmt_request *request)
-{
-	int op;
-
-	switch (request->ioctl_op) {
-	case RMT_EXT_RETEN:
-		op = MTRETEN;
-		break;
-	case RMT_EXT_ERASE:
-		op = MTERASE;
-		break;
-	case RMT_EXT_EOM:
-		op = MTEOM;
-		break;
-	default:
-		if (request->ioctl_op >= RMT_EXT_NATIVE_BASE &&
-		    request->ioctl_op <= RMT_EXT_NATIVE_LAST) {
-			op = request->ioctl_op - RMT_EXT_NATIVE_BASE;
-			break;
-		}
-		/* MTCACHE, MTNOCACHE and MTNBSF have no Linux equivalent. */
-		reply_failure(s, EINVAL, "Operation not supported on Linux");
-		return;
-	}
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	handle_tape_op(s, op, request->ioctl_count);
-}
-
-static void handle_seek(struct session *s, const struct rmt_request *request)
-{
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	if (request->seek_order_ambiguous)
-		log_info("session %u: L %lld/%d could be read either way; took the %s order", s->id,
-		         (long long)request->offset, request->whence,
-		         request->seek_order == PROTO_SEEK_ORDER_WHENCE_FIRST ? "whence-first"
-		                                                              : "offset-first");
-	else if (request->seek_order != PROTO_SEEK_ORDER_UNKNOWN)
-		proto_parser_set_seek_order(&s->parser, request->seek_order);
-
-	s->operation = "Position";
-	if (request->whence == RMT_SEEK_TAPE_POSITION || request->whence == RMT_SEEK_TAPE_LOCATE) {
-		bool locate = request->whence == RMT_SEEK_TAPE_LOCATE;
-
-		/* DUMP's QFA: the tape position on a tape, the file offset on anything else. */
-		if (s->drive->device.is_tape) {
-			s->job.offset = request->offset;
-			session_submit(s, locate ? JOB_LOCATE : JOB_POSITION, STEP_REPLY);
-			return;
-		}
-		s->job.offset = locate ? request->offset : 0;
-		s->job.whence = locate ? SEEK_SET : SEEK_CUR;
-	} else {
-		s->job.offset = request->offset;
-		s->job.whence = request->whence;
-	}
-	session_submit(s, JOB_SEEK, STEP_REPLY);
-}
-
-/*
- * The one choice of whether a record (for W, the part not here yet) moves
- * through rmtd's pipe rather than memory, never copied: the transport splices
- * (W: its input into a pipe, read by the serve loop; R: a pipe to its output),
- * the device takes records from a pipe or reads into one (a plain file), and
- * the pipe can be made large enough.
- */
-static bool session_through_pipe(struct session *s, bool writing, uint64_t length)
-{
-	const struct device *dev = &s->drive->device;
-	const struct session_transport *t = s->transport;
-	bool transport_can, device_can;
-
-	if (length < SPLICE_MINIMUM)
-		return false;
-	if (writing) {
-		transport_can = t->input_splices != NULL && t->input_splices(s->context);
-		device_can = dev->ops->write_from_pipe != NULL && dev->pipe_writes;
-	} else {
-		transport_can = t->splice_out != NULL && t->splice_out(s->context, -1, 0) == 0;
-		device_can = dev->ops->read_to_pipe != NULL && dev->pipe_reads;
-	}
-	return transport_can && device_can &&
-	       record_pipe_ready(&s->staging,
-	                         writing ? record_pipe_size_for((size_t)length)
-	                                 : dev->ops->pipe_read_size(dev, (size_t)length)) == 0;
-}
-
-/* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
-static uint64_t session_read_total(const struct session *s)
-{
-	int64_t total = s->settings.config->read_buffers;
-
-	return total > 0 ? (uint64_t)total : READ_BUFFER_DEFAULT_TOTAL;
-}
-
-/* A large R's record is kept only until the transport no longer sends from it. */
-static void session_settle_read_buffer(struct session *s)
-{
-	if (s->read_buffer.data != NULL && !s->transport->output_full(s->context))
-		read_buffer_give(&s->read_buffer);
-}
-
-static void handle_read(struct session *s, const struct rmt_request *request)
-{
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	if (s->device_max_record > 0 && request->length > s->device_max_record) {
-		reply_failure(s, ENOMEM, "Record larger than your rule allows");
-		return;
-	}
-	s->job.count = (size_t)request->length;
-	s->job.pipe_count = 0;
-	if (session_through_pipe(s, false, request->length)) {
-		/* From the device into rmtd's pipe, and from there to the client. */
-		log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
-		s->job.buffer = NULL;
-		s->job.pipe = s->staging.write_fd;
-		s->job.pipe_count = s->job.count;
-	} else if (s->job.count > READ_BUFFER_SMALL) {
-		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
-
-		if (error < 0) {
-			log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)",
-			          s->id, s->job.count,
-			          error == -ENOBUFS ? "the read buffer total is reached"
-			                            : strerror(-error),
-			          (unsigned long long)read_buffer_in_use());
-			reply_failure(s, -error,
-			              error == -ENOBUFS ? "Read buffers of all sessions in use"
-			                                : NULL);
-			return;
-		}
-		s->job.buffer = s->read_buffer.data;
-	} else {
-		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
-		if (s->job.buffer == NULL && s->job.count > 0) {
-			reply_failure(s, ENOMEM, NULL);
-			return;
-		}
-	}
-	s->operation = "Read";
-	session_submit(s, JOB_READ, STEP_REPLY);
-}
-
-static void handle_close(struct session *s)
-{
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	s->operation = "Close";
-	session_submit(s, JOB_CLOSE, STEP_REPLY);
-}
-
-static void handle_status(struct session *s)
-{
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	session_submit(s, JOB_STATUS, STEP_REPLY);
-}
-
-static void handle_status_field(struct session *s, const struct rmt_request *request)
-{
-	switch (request->status_letter) {
-	case RMT_STATUS_ERREG:
-	case RMT_STATUS_TYPE:
-	case RMT_STATUS_DSREG:
-	case RMT_STATUS_RESID:
-	case RMT_STATUS_FILENO:
-	case RMT_STATUS_BLKNO:
-		break;
-	default:
-		/* f and b are Solaris fields Linux does not have (doc/protocol.md 2.9). */
-		reply_failure(s, EINVAL, "No such status field on Linux");
-		return;
-	}
-	if (!device_is_open(s)) {
-		reply_failure(s, EBADF, NULL);
-		return;
-	}
-	session_submit(s, JOB_STATUS, STEP_REPLY);
-}
-
-/* W: take the record from the input buffer in place if it is all there, else collect it. */
-static void handle_write_header(struct session *s, const struct rmt_request *request)
-{
-	uint64_t length = request->data_length;
-	size_t available = s->input_end - s->input_start;
-
-	if (request->error == 0 && device_is_open(s) && s->device_max_record > 0 &&
-	    length > s->device_max_record) {
-		s->swallow_error = ENOMEM;
-		s->swallow_text = "Record larger than your rule allows";
-		s->data_remaining = length;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	if (request->error != 0 || !device_is_open(s)) {
-		/* Refused, but its data is still read, so the stream stays in step. */
-		s->swallow_error = request->error != 0 ? request->error : EBADF;
-		s->swallow_text = request->error != 0 ? request->error_text : NULL;
-		s->data_remaining = length;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	s->operation = "Write";
-	s->job.count = (size_t)length;
-	s->job.pipe_count = 0;
-	if (available >= length) {
-		s->job.buffer = s->input + s->input_start;
-		s->input_start += length;
-		session_submit(s, JOB_WRITE, STEP_REPLY);
-		return;
-	}
-	/*
-	 * A record goes to the device only once all of it is here, whatever the
-	 * device: a crash of rmtd while it arrives leaves no part of it behind.
-	 */
-	if (session_through_pipe(s, true, length - available)) {
-		/* Nothing reads into the input buffer until the record is written. */
-		s->record = s->input + s->input_start;
-		s->record_head = available;
-		s->record_in_pipe = true;
-		s->input_start += available;
-		s->record_have = available;
-		s->data_remaining = length - available;
-		log_debug("session %u: W%" PRIu64 " collected in rmtd's pipe", s->id, length);
-		session_enter_state(s, SESSION_DATA);
-		return;
-	}
-	s->record = drive_record_buffer(s->drive, (size_t)length);
-	if (s->record == NULL) {
-		s->swallow_error = ENOMEM;
-		s->swallow_text = NULL;
-		s->data_remaining = length;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	memcpy(s->record, s->input + s->input_start, available);
-	s->input_start += available;
-	s->record_have = available;
-	s->data_remaining = length - available;
-	session_enter_state(s, SESSION_DATA);
 }
 
 /* Requests that answer EBADF when no device is open. */
@@ -984,7 +265,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			session_enter_state(s, SESSION_SWALLOW);
 			return;
 		}
-		reply_failure(s, error, s->taken_back_text);
+		session_reply_failure(s, error, s->taken_back_text);
 		return;
 	}
 	if (request->command == PROTO_WRITE && pipeline_discards_write(&s->pipeline)) {
@@ -1004,13 +285,14 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			         s->id, discarded);
 	}
 	if (request->command == PROTO_WRITE) {
-		handle_write_header(s, request);
+		session_handle_write_header(s, request);
 		return;
 	}
 	if (request->command == PROTO_READ && request->error == 0 &&
 	    pipeline_discards_read(&s->pipeline)) {
 		/* Read ahead past a filemark or an error: the drive stays where it stopped. */
-		reply_failure(s, ECANCELED, "Not read: an earlier read met a filemark or failed");
+		session_reply_failure(s, ECANCELED,
+		                      "Not read: an earlier read met a filemark or failed");
 		return;
 	}
 	if (request->error != 0) {
@@ -1022,39 +304,39 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 			          escape_bytes(escaped, sizeof(escaped), &letter, 1, 0),
 			          s->settings.peer);
 		}
-		reply_failure(s, request->error, request->error_text);
+		session_reply_failure(s, request->error, request->error_text);
 		return;
 	}
 	switch (request->command) {
 	case PROTO_OPEN:
-		handle_open(s, request);
+		session_handle_open(s, request);
 		break;
 	case PROTO_CLOSE:
-		handle_close(s);
+		session_handle_close(s);
 		break;
 	case PROTO_SEEK:
-		handle_seek(s, request);
+		session_handle_seek(s, request);
 		break;
 	case PROTO_READ:
-		handle_read(s, request);
+		session_handle_read(s, request);
 		break;
 	case PROTO_IOCTL:
-		handle_ioctl(s, request);
+		session_handle_ioctl(s, request);
 		break;
 	case PROTO_IOCTL_EXTENDED:
-		handle_ioctl_extended(s, request);
+		session_handle_ioctl_extended(s, request);
 		break;
 	case PROTO_STATUS:
-		handle_status(s);
+		session_handle_status(s);
 		break;
 	case PROTO_STATUS_FIELD:
-		handle_status_field(s, request);
+		session_handle_status_field(s, request);
 		break;
 	case PROTO_VERSION_BSD:
-		reply_value(s, RMT_VERSION_BSD_ANSWER);
+		session_reply_value(s, RMT_VERSION_BSD_ANSWER);
 		break;
 	case PROTO_VERSION_SCHILY:
-		reply_value(s, RMT_VERSION_SCHILY_ANSWER);
+		session_reply_value(s, RMT_VERSION_SCHILY_ANSWER);
 		break;
 	case PROTO_WRITE:
 	case PROTO_GARBAGE:
@@ -1131,7 +413,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 	if (job->result < 0) {
 		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
-		reply_failure(s, (int)-job->result, NULL);
+		session_reply_failure(s, (int)-job->result, NULL);
 		return;
 	}
 	medium_success(s->drive);
@@ -1145,39 +427,39 @@ static void reply_for_job(struct session *s, const struct job *job)
 			pipeline_read_stopped(&s->pipeline);
 		}
 		if (job->pipe_count > 0)
-			reply_from_pipe(s, (size_t)job->result);
+			session_reply_from_pipe(s, (size_t)job->result);
 		else
-			reply_with_data(s, job->buffer, (size_t)job->result);
+			session_reply_with_data(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
 		session_record(s, job->pipe_count > 0 ? NULL : job->buffer, (size_t)job->result,
 		               true);
-		reply_value(s, job->result);
+		session_reply_value(s, job->result);
 		break;
 	case PROTO_STATUS:
-		reply_with_data(s, &job->status, sizeof(job->status));
+		session_reply_with_data(s, &job->status, sizeof(job->status));
 		break;
 	case PROTO_STATUS_FIELD:
 		/* -1 is "unknown" for file and block numbers; DUMP and star read it so. */
-		reply_signed_value(s, status_field(&job->status, request->status_letter));
+		session_reply_signed_value(s, status_field(&job->status, request->status_letter));
 		break;
 	case PROTO_IOCTL:
 	case PROTO_IOCTL_EXTENDED:
 		if (job->op == MTWEOF || job->op == MTWEOFI)
 			medium_filemarks(s->drive, true, job->op_count);
 		/* BSD, DUMP and SCHILY answer the count; a negative one would break GNU clients. */
-		reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
+		session_reply_value(s, request->ioctl_count >= 0 ? request->ioctl_count : 0);
 		break;
 	case PROTO_SEEK:
-		reply_value(s, job->kind == JOB_LOCATE ? request->offset : job->result);
+		session_reply_value(s, job->kind == JOB_LOCATE ? request->offset : job->result);
 		break;
 	default:
-		reply_value(s, 0);
+		session_reply_value(s, 0);
 		break;
 	}
 }
 
-static void session_finish(struct session *s)
+void session_finish(struct session *s)
 {
 	const struct session_transport *transport = s->transport;
 	void *context = s->context;
@@ -1210,7 +492,7 @@ static void session_teardown(struct session *s)
 			drive_cancel_wait(s->settings.drives, drive, s);
 	}
 	session_enter_state(s, SESSION_ENDING);
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		/* Closing writes the filemark after the last whole record, as st does. */
 		session_submit(s, JOB_CLOSE, STEP_END);
 		return;
@@ -1240,7 +522,7 @@ static void session_detached_job_done(struct session *s, const struct job *job)
 		medium_opened(s->drive);
 	} else if (job->kind == JOB_CLOSE)
 		session_device_closed(s);
-	if (device_is_open(s)) {
+	if (session_device_is_open(s)) {
 		session_submit(s, JOB_CLOSE, STEP_END);
 		return;
 	}
@@ -1300,11 +582,12 @@ static void session_job_done(struct job *job, void *arg)
 			log_warnx("session %u: open %s failed: %s", s->id, s->target.canonical,
 			          text != NULL ? text : strerror((int)-job->result));
 			if (!ending)
-				reply_failure(s, (int)-job->result,
-				              text != NULL ? text
-				              : job->result == -EBUSY
-				                  ? "Device busy: another process has it open"
-				                  : NULL);
+				session_reply_failure(
+				    s, (int)-job->result,
+				    text != NULL ? text
+				    : job->result == -EBUSY
+				        ? "Device busy: another process has it open"
+				        : NULL);
 			session_release_drive(s);
 		} else {
 			s->drive->device_open = true;
@@ -1324,7 +607,7 @@ static void session_job_done(struct job *job, void *arg)
 			                           : NULL);
 			s->operation = "Open";
 			if (!ending)
-				reply_value(s, 0);
+				session_reply_value(s, 0);
 		}
 		break;
 	case STEP_REPLY:
@@ -1379,35 +662,7 @@ static void session_compact_input(struct session *s)
 	s->input_end = pending;
 }
 
-static bool session_take_data(struct session *s)
-{
-	size_t available = s->input_end - s->input_start;
-	size_t take = available < s->data_remaining ? available : (size_t)s->data_remaining;
-
-	if (s->state == SESSION_DATA)
-		memcpy(s->record + s->record_have, s->input + s->input_start, take);
-	s->record_have += take;
-	s->input_start += take;
-	s->data_remaining -= take;
-	return s->data_remaining == 0;
-}
-
-static void session_data_complete(struct session *s)
-{
-	if (s->state == SESSION_SWALLOW) {
-		session_enter_state(s, SESSION_READING);
-		reply_failure(s, s->swallow_error, s->swallow_text);
-		return;
-	}
-	s->job.buffer = s->record;
-	s->job.count = (size_t)s->record_have;
-	s->job.pipe = s->record_in_pipe ? s->staging.read_fd : -1;
-	s->job.pipe_count = s->record_in_pipe ? (size_t)s->record_have - s->record_head : 0;
-	s->record_in_pipe = false;
-	session_submit(s, JOB_WRITE, STEP_REPLY);
-}
-
-static void session_run(struct session *s)
+void session_run(struct session *s)
 {
 	if (s->handling)
 		return;
@@ -1459,7 +714,7 @@ static void session_run(struct session *s)
 	     (s->state == SESSION_READING && !s->transport->output_full(s->context)))) {
 		/* EOF: a half-sent command is dropped quietly; a cut record is never written. */
 		if (s->state != SESSION_READING)
-			reply_failure(s, EIO, "Premature eof");
+			session_reply_failure(s, EIO, "Premature eof");
 		s->closing = true;
 		if (s->end_reason[0] == '\0')
 			strlcpy(s->end_reason, "client closed", sizeof(s->end_reason));
@@ -1558,53 +813,6 @@ void session_input_added(struct session *s, size_t length)
 	session_run(s);
 }
 
-int session_input_pipe(struct session *s, size_t *length)
-{
-	if (s->state != SESSION_DATA || !s->record_in_pipe || s->input_ended) {
-		*length = 0;
-		return -1;
-	}
-	*length = (size_t)s->data_remaining;
-	return s->staging.write_fd;
-}
-
-/*
- * rmtd's pipe is full before the record is: its pages were small pieces. The
- * record is collected in memory after all, from what the pipe holds.
- */
-static void session_collect_in_memory(struct session *s)
-{
-	size_t staged = (size_t)s->record_have - s->record_head;
-	uint8_t *record =
-	    drive_record_buffer(s->drive, (size_t)(s->record_have + s->data_remaining));
-	int error = record != NULL ? 0 : -ENOMEM;
-
-	if (record != NULL) {
-		memcpy(record, s->record, s->record_head);
-		error = record_pipe_drain(&s->staging, record + s->record_head, staged);
-	}
-	s->record_in_pipe = false;
-	log_debug("session %u: rmtd's pipe is full of small pieces; the record is copied", s->id);
-	if (error < 0) {
-		log_warnx("session %u: W record: %s", s->id, strerror(-error));
-		record_pipe_discard(&s->staging);
-		s->swallow_error = -error;
-		s->swallow_text = NULL;
-		session_enter_state(s, SESSION_SWALLOW);
-		return;
-	}
-	s->record = record;
-}
-
-void session_input_spliced(struct session *s, size_t length, bool room)
-{
-	s->record_have += length;
-	s->data_remaining -= length;
-	if (s->data_remaining > 0 && !room)
-		session_collect_in_memory(s);
-	session_run(s);
-}
-
 void session_input_end(struct session *s)
 {
 	s->input_ended = true;
@@ -1643,379 +851,12 @@ void session_close(struct session *s, const char *why)
 	session_teardown(s);
 }
 
-/* Run the session's timer in seconds (the daemon's loop only: stdio has no timers). */
-static void session_arm_timer(struct session *s, time_t seconds)
-{
-	struct timeval tv = {.tv_sec = seconds > 0 ? seconds : 1};
-
-	if (session_on_thread(s) || !s->settings.drives->threaded)
-		return; /* the serve loop keeps the deadlines of the session it serves */
-	if (s->timer == NULL)
-		s->timer = evtimer_new(s->settings.drives->base, session_timer_fired, s);
-	if (s->timer != NULL)
-		evtimer_add(s->timer, &tv);
-}
-
-/*
- * A killed session served on its drive's thread is cut there once the grace
- * is over (a reply waiting for a client that takes nothing is given up at
- * once); a thread that has not come back a second later is stuck in a device
- * call: the client is let go, the drive named abandoned, and the thread left
- * to finish the call.
- */
-static void session_served_timer(struct session *s, time_t now)
-{
-	if (!(s->commands_sent & SERVE_KILL) || s->let_go)
-		return; /* the hold timeout is the serve loop's */
-	if (now < s->stuck_deadline) {
-		session_arm_timer(s, s->stuck_deadline - now);
-		return;
-	}
-	log_warnx("session %u: drive %s abandoned: its thread has not come back %d s after the "
-	          "abort",
-	          s->id, s->drive->name, s->stop_grace + 1);
-	s->let_go = true;
-	s->drive->abandoned = true;
-	if (s->transport->let_go != NULL) {
-		char reply[REPLY_HEADER_MAX];
-		size_t n = reply_error(reply, sizeof(reply), ECANCELED, ABORT_TEXT);
-
-		s->transport->let_go(s->context, reply, n);
-	}
-}
-
-/* An abort's grace ran out, or the drive may have been held idle too long. */
-static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
-{
-	struct session *s = arg;
-	time_t now = time(NULL);
-	int hold = s->settings.drives->hold_seconds;
-
-	if (s->serving != NULL) {
-		session_served_timer(s, now);
-		return;
-	}
-	if (s->detached || s->state == SESSION_ENDED)
-		return;
-	if (s->abort_requested) {
-		if (now >= s->abort_deadline) {
-			log_warnx("session %u: not ended %d s after the abort; cutting it", s->id,
-			          s->settings.drives->stop_grace);
-			session_cut(s, ECANCELED, ABORT_TEXT, s->end_reason, true);
-		} else {
-			session_arm_timer(s, s->abort_deadline - now);
-		}
-		return;
-	}
-	if (hold <= 0 || s->drive == NULL || s->take_back != 0)
-		return;
-	if (session_phase(s) != SESSION_PHASE_IDLE || now - s->idle_since < hold) {
-		session_arm_timer(s, session_phase(s) == SESSION_PHASE_IDLE
-		                         ? hold - (now - s->idle_since)
-		                         : hold);
-		return;
-	}
-	session_take_back_idle(s);
-}
-
-void session_take_back_idle(struct session *s)
-{
-	log_warnx("session %u: idle for %lld s holding %s; taking the drive back", s->id,
-	          (long long)(time(NULL) - s->idle_since), s->drive->name);
-	s->take_back = ETIMEDOUT;
-	session_run(s);
-}
-
-void session_abort(struct session *s, const char *why)
-{
-	if (session_elsewhere(s)) {
-		if (s->commands_sent & SERVE_KILL)
-			return; /* the thread may be reading the first kill's reason */
-		strlcpy(s->command_why, why, sizeof(s->command_why));
-		s->commands_sent |= SERVE_KILL;
-		serve_command(s->serving, SERVE_KILL);
-		/* The serve loop cuts it after the grace; a second more, and it is stuck. */
-		s->stuck_deadline = time(NULL) + s->stop_grace + 1;
-		session_arm_timer(s, s->stop_grace + 1);
-		return;
-	}
-	int grace;
-
-	s->abort_requested = true;
-	strlcpy(s->end_reason, why, sizeof(s->end_reason));
-	if (s->state == SESSION_WAITING) {
-		session_tell(s, ECANCELED, ABORT_TEXT);
-		session_close(s, why);
-		return;
-	}
-	/* A call or a record in progress gets the grace period, then the session is cut. */
-	grace = s->serving != NULL ? s->stop_grace : s->settings.drives->stop_grace;
-	s->abort_deadline = time(NULL) + grace;
-	session_arm_timer(s, grace);
-	if (s->state == SESSION_READING)
-		session_run(s); /* may end and free the session */
-}
-
-bool session_take_back_drive(struct session *s)
-{
-	if (session_elsewhere(s)) {
-		/* Served there while it has its device open: the thread closes it. */
-		if (s->drive == NULL)
-			return false;
-		s->commands_sent |= SERVE_RELEASE;
-		serve_command(s->serving, SERVE_RELEASE);
-		return true;
-	}
-	if (s->drive == NULL || s->detached || s->closing || s->state == SESSION_ENDING ||
-	    s->state == SESSION_ENDED)
-		return false;
-	s->take_back = ECANCELED;
-	/* Between requests at once; otherwise once the request in progress is answered. */
-	if (s->state == SESSION_READING)
-		session_run(s);
-	return true;
-}
-
-/* The client is let go now; the call in flight keeps the drive until it returns. */
-static void session_detach(struct session *s)
-{
-	static const char *const calls[] = {
-	    [JOB_OPEN] = "open",     [JOB_CLOSE] = "close",   [JOB_READ] = "read",
-	    [JOB_WRITE] = "write",   [JOB_SEEK] = "seek",     [JOB_TAPE_OP] = "tape operation",
-	    [JOB_STATUS] = "status", [JOB_POSITION] = "tell", [JOB_LOCATE] = "locate",
-	};
-	const struct session_transport *transport = s->transport;
-
-	log_warnx("session %u: drive %s abandoned: its %s has not returned", s->id, s->drive->name,
-	          calls[s->job.kind]);
-	log_info("session %u: ended (%s): %llu bytes written, %llu read", s->id, s->end_reason,
-	         (unsigned long long)s->bytes_written, (unsigned long long)s->bytes_read);
-	s->drive->abandoned = true;
-	s->detached = true;
-	session_enter_state(s, SESSION_ENDING);
-	if (s->timer != NULL)
-		event_del(s->timer);
-	transport->finished(s->context, s->end_reason);
-}
-
-void session_cut(struct session *s, int error, const char *text, const char *why, bool leave_call)
-{
-	if (session_elsewhere(s)) {
-		enum serve_command cut = error == ESHUTDOWN ? SERVE_SHUTDOWN : SERVE_ABORT;
-
-		s->commands_sent |= cut;
-		serve_command(s->serving, cut);
-		return;
-	}
-	if (s->detached || s->state == SESSION_ENDED)
-		return;
-	if (s->end_reason[0] == '\0')
-		strlcpy(s->end_reason, why, sizeof(s->end_reason));
-	if (s->state != SESSION_BUSY && s->state != SESSION_ENDING) {
-		/* Nothing in flight: a half-received record is dropped, the device closed. */
-		session_tell(s, error, text);
-		session_close(s, why);
-		return;
-	}
-	session_tell(s, error, text);
-	s->closing = true;
-	s->input_ended = true;
-	session_enter_state(s, SESSION_ENDING);
-	if (leave_call && s->drive->worker != NULL && !session_on_thread(s))
-		session_detach(s);
-}
-
 uint64_t session_started_count(void)
 {
 	return session_next_id - 1;
 }
 
-void session_activity(const struct session *s, struct session_activity *activity)
-{
-	if (session_elsewhere(s)) {
-		pthread_mutex_lock(&s->drive->view_lock);
-		*activity = s->published;
-		pthread_mutex_unlock(&s->drive->view_lock);
-		if ((s->commands_sent & SERVE_KILL) && activity->state[0] == '\0')
-			activity->state = "[abort requested]";
-		return;
-	}
-	session_activity_live(s, activity);
-}
-
-static void session_activity_live(const struct session *s, struct session_activity *activity)
-{
-	memset(activity, 0, sizeof(*activity));
-	activity->id = s->id;
-	activity->peer = s->settings.peer;
-	activity->identity = s->settings.identity;
-	activity->drive = s->drive ? s->drive->name : NULL;
-	activity->operation = s->operation;
-	/* An abort is "sent" once the client has its error and the session is ending. */
-	activity->state = s->state == SESSION_WAITING ? "[drive wait]"
-	                  : s->abort_requested && (s->closing || s->state == SESSION_ENDING)
-	                      ? "[abort sent]"
-	                  : s->abort_requested                             ? "[abort requested]"
-	                  : s->drive != NULL && s->drive->medium.no_medium ? "[operator wait]"
-	                                                                   : "";
-	activity->bytes_written = s->bytes_written;
-	activity->bytes_read = s->bytes_read;
-	activity->records_written = s->records_written;
-	activity->records_read = s->records_read;
-	activity->requests = s->requests;
-	activity->waiting_since = s->state == SESSION_WAITING ? s->waiting_since : 0;
-	activity->file_number = device_is_open(s) ? s->drive->medium.file_number : -1;
-	if (device_is_open(s)) {
-		strlcpy(activity->content, s->drive->medium.description, sizeof(activity->content));
-		activity->format = s->drive->medium.format;
-		strlcpy(activity->label, s->drive->medium.label, sizeof(activity->label));
-	}
-	activity->started = s->started;
-}
-
-enum session_phase session_phase(const struct session *s)
-{
-	if (session_elsewhere(s))
-		return SESSION_PHASE_BUSY; /* the serve loop keeps its deadlines */
-	switch (s->state) {
-	case SESSION_BUSY:
-	case SESSION_WAITING:
-	case SESSION_ENDING:
-	case SESSION_ENDED:
-		return SESSION_PHASE_BUSY;
-	case SESSION_DATA:
-	case SESSION_SWALLOW:
-		return SESSION_PHASE_PARTIAL;
-	case SESSION_READING:
-	default:
-		return s->input_start != s->input_end || proto_parser_in_request(&s->parser)
-		           ? SESSION_PHASE_PARTIAL
-		           : SESSION_PHASE_IDLE;
-	}
-}
-
-void session_shutdown(struct session *s)
-{
-	if (session_elsewhere(s)) {
-		s->commands_sent |= SERVE_DRAIN;
-		serve_command(s->serving, SERVE_DRAIN);
-		return;
-	}
-	if (s->end_reason[0] == '\0')
-		strlcpy(s->end_reason, "server shutting down", sizeof(s->end_reason));
-	s->draining = true;
-	if (s->state == SESSION_WAITING) {
-		session_tell(s, ESHUTDOWN, SHUTDOWN_TEXT); /* in reply to its open */
-		session_close(s, s->end_reason);
-	} else if (s->state == SESSION_READING) {
-		session_run(s); /* between requests it ends now, telling the client why */
-	}
-}
-
-/* ---------------------------------------------------------------- the drive's thread */
-
-bool session_may_move(const struct session *s)
-{
-	return s->serving == NULL && s->transport->move_to_drive != NULL &&
-	       s->settings.drives->threaded && device_is_open(s) && s->drive->worker != NULL &&
-	       s->state == SESSION_READING && !s->closing && !s->input_ended && !s->draining &&
-	       !s->abort_requested && s->take_back == 0 && !s->detached &&
-	       s->read_buffer.data == NULL && !s->transport->output_full(s->context);
-}
-
-void session_move_to_drive(struct session *s, struct serve *serve, struct job *job)
-{
-	struct drive *drive = s->drive;
-
-	serve->limits.idle_timeout = s->settings.idle_timeout;
-	serve->limits.request_timeout = s->settings.request_timeout;
-	serve->limits.hold_timeout = s->hold_seconds = s->settings.drives->hold_seconds;
-	serve->limits.stop_grace = s->stop_grace = s->settings.drives->stop_grace;
-	serve->while_device_open = true;
-	serve_forget_commands(serve);
-	s->commands_sent = 0;
-	s->command_why[0] = '\0';
-	s->let_go = false;
-	/* What the operator sees until the thread publishes. */
-	session_activity_live(s, &s->published);
-	pthread_mutex_lock(&drive->view_lock);
-	drive_publish_locked(drive);
-	pthread_mutex_unlock(&drive->view_lock);
-	log_debug("session %u: served on the thread of %s", s->id, drive->name);
-	drive->served = true;
-	s->serving = serve;
-	job->kind = JOB_CALL;
-	job->device = &drive->device;
-	job->with_status = false;
-	worker_submit(drive->worker, job);
-}
-
-void session_back_from_drive(struct session *s)
-{
-	struct serve *serve = s->serving;
-	int unobeyed = atomic_exchange(&serve->command, SERVE_NONE);
-	int cut = atomic_load(&serve->cut);
-
-	s->serving = NULL;
-	if (s->drive != NULL)
-		s->drive->served = false;
-	log_debug("session %u: back on the loop", s->id);
-	if (s->let_go)
-		log_info("session %u: the call left on %s returned; the drive is free again", s->id,
-		         s->drive->name);
-	if (s->finish_deferred) {
-		s->finish_deferred = false;
-		session_finish(s);
-		return;
-	}
-	if (s->release_deferred) {
-		s->release_deferred = false;
-		session_release_drive(s);
-	}
-	if (s->reopen_deferred) {
-		s->reopen_deferred = false;
-		session_release_drive(s);
-		session_acquire_and_open(s);
-	}
-	if (device_is_open(s) && session_hold_seconds(s) > 0)
-		session_arm_timer(s, session_hold_seconds(s));
-	/*
-	 * Commands the thread had no time for are the loop's now; the strongest
-	 * one, as each may end and free the session.
-	 */
-	if (unobeyed & (SERVE_SHUTDOWN | SERVE_ABORT)) {
-		if (cut == SERVE_SHUTDOWN)
-			session_cut(s, ESHUTDOWN, SHUTDOWN_TEXT, "server shutting down", false);
-		else
-			session_cut(s, ECANCELED, ABORT_TEXT, "aborted by the operator", false);
-	} else if (unobeyed & SERVE_KILL) {
-		session_abort(s, session_command_reason(s, "aborted by the operator"));
-	} else if (unobeyed & SERVE_DRAIN) {
-		session_shutdown(s);
-	} else if ((unobeyed & SERVE_RELEASE) && s->state == SESSION_READING) {
-		session_take_back_drive(s);
-	} else {
-		session_run(s);
-	}
-}
-
-void session_serve_here(struct session *s, bool here)
-{
-	session_here = here ? s : NULL;
-	if (!here && s->serving != NULL)
-		session_publish(s);
-}
-
-void session_resume(struct session *s)
-{
-	session_run(s);
-}
-
-bool session_keeps_device(const struct session *s)
-{
-	return device_is_open(s) && !s->finish_deferred && !s->release_deferred &&
-	       !s->reopen_deferred && s->state != SESSION_ENDED;
-}
+/* ---------------------------------------------------------------- accessors */
 
 bool session_holds_drive(const struct session *s)
 {
