@@ -12,7 +12,8 @@
 #   FUZZ_NICE        niceness of the fuzzer (default 19)
 #   FUZZ_ARGS        extra libFuzzer options
 #
-# One process, one core: a campaign is meant to run beside other work. The corpus
+# tests/fuzz/NAME.options, when there is one, holds libFuzzer options for the target
+# (such as -max_len), as for run.sh. One process, one core: a campaign is meant to run beside other work. The corpus
 # <dir>/NAME/corpus starts from tests/fuzz/corpus/NAME and keeps growing from run to
 # run. The summary line (also appended to <dir>/figures.txt) gives executions, wall
 # seconds, exec/s, libFuzzer's final coverage (cov: edges, ft: features, corp: inputs)
@@ -61,6 +62,10 @@ set -- -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 	-artifact_prefix="$artifacts/"
 if [ -f "$here/$name.dict" ]; then
 	set -- "$@" "-dict=$here/$name.dict"
+fi
+if [ -f "$here/$name.options" ]; then
+	# shellcheck disable=SC2046 # one libFuzzer option per word
+	set -- "$@" $(cat "$here/$name.options")
 fi
 if [ -n "${FUZZ_SECONDS:-}" ]; then
 	set -- "$@" -max_total_time="$FUZZ_SECONDS"
