@@ -200,6 +200,19 @@ static void check_status(struct device *dev)
 		REQUIRE(block >= 0);
 }
 
+/*
+ * The length of a record to write: below 1 KiB, or, when the first two bytes have
+ * their top six bits set, any length up to 64 KiB from two more. Large records stay
+ * within reach, but do not make every input grow the image by megabytes: the
+ * backend's check of an image's tail reads up to 64 KiB at each index load and save.
+ */
+static size_t record_length(struct input *in)
+{
+	unsigned v = take(in, 2);
+
+	return (v >> 10) == 0x3f ? take(in, 2) : v & 0x3ff;
+}
+
 /* One operation from the input; the tape ops take a small signed count. */
 static void run_op(struct device *dev, struct input *in)
 {
@@ -219,7 +232,7 @@ static void run_op(struct device *dev, struct input *in)
 		REQUIRE(n <= (ssize_t)length);
 		break;
 	case 1: /* write a record of a repeated byte */
-		length = take(in, 2);
+		length = record_length(in);
 		memset(buffer, count, length);
 		n = dev->ops->write(dev, buffer, length);
 		REQUIRE(n <= (ssize_t)length);

@@ -11,9 +11,10 @@
 #   FUZZ_ARGS       extra libFuzzer options, e.g. "-jobs=2 -workers=2"
 #
 # Each target fuzz_<name> runs over a copy of tests/fuzz/corpus/<name> (when it
-# exists) with the dictionary tests/fuzz/<name>.dict (when it exists). The copies
-# and logs live in a run directory of their own under the build directory, so
-# several runs may share one build. It is removed after a clean run and kept after
+# exists) with the dictionary tests/fuzz/<name>.dict and the libFuzzer options in
+# tests/fuzz/<name>.options (when they exist). The copies and logs live in a run
+# directory of their own under the build directory, so several runs may share one
+# build. It is removed after a clean run and kept after
 # a failure; crash inputs go to <build>/fuzz-artifacts/<name>/. Exits non-zero if
 # any target crashed, leaked, timed out or hit a sanitizer report.
 set -eu
@@ -23,15 +24,17 @@ source_dir=$(cd "$here/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$source_dir/build-fuzz}
 seconds=${FUZZ_SECONDS:-20}
 
+# fuzzer-no-link instruments every library (rmtd_pure included) for coverage
+# feedback; the targets themselves add -fsanitize=fuzzer (tests/fuzz/meson.build).
+# coverage-ignore.txt names the byte loops left out of it, for speed.
+c_args="-fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$here/coverage-ignore.txt"
 if [ ! -f "$build/build.ninja" ]; then
-	# fuzzer-no-link instruments every library (rmtd_pure included) for coverage
-	# feedback; the targets themselves add -fsanitize=fuzzer (tests/fuzz/meson.build).
 	CC=clang meson setup "$build" "$source_dir" -Dfuzz=true \
-		-Db_sanitize=address,undefined -Db_lundef=false \
-		-Dc_args=-fsanitize=fuzzer-no-link
-elif ! grep -q 'fuzzer-no-link' "$build/meson-info/intro-buildoptions.json" 2>/dev/null; then
-	# A build dir set up by hand without it: the fuzzers would run blind.
-	meson configure "$build" -Dc_args=-fsanitize=fuzzer-no-link
+		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args="$c_args"
+elif ! grep -q 'coverage-ignorelist' "$build/meson-info/intro-buildoptions.json" 2>/dev/null; then
+	# A build dir set up by hand or by an older run.sh: without fuzzer-no-link the
+	# fuzzers would run blind.
+	meson configure "$build" -Dc_args="$c_args"
 fi
 ninja -C "$build"
 
@@ -66,6 +69,10 @@ for target in "$build"/tests/fuzz/fuzz_*; do
 	set --
 	if [ -f "$here/$name.dict" ]; then
 		set -- "-dict=$here/$name.dict"
+	fi
+	if [ -f "$here/$name.options" ]; then
+		# shellcheck disable=SC2046 # one libFuzzer option per word
+		set -- "$@" $(cat "$here/$name.options")
 	fi
 
 	echo "fuzz_$name: ${seconds}s over $(find "$corpus" -type f | wc -l) seed(s)"

@@ -1,0 +1,105 @@
+#!/bin/sh
+# deep.sh - run one libFuzzer target for a fixed number of executions (a deep
+# campaign, outside CI) and print what it did.
+#
+# Usage: tests/fuzz/deep.sh NAME EXECUTIONS      (NAME as in fuzz_NAME, e.g. vtape)
+# Environment:
+#   FUZZ_BUILD_DIR   build directory (default <source>/build-fuzz; set up as run.sh does)
+#   FUZZ_DEEP_DIR    where corpora, artifacts, logs and figures live
+#                    (default ${XDG_CACHE_HOME:-$HOME/.cache}/rmtd-fuzz); outside the tree
+#                    so that a corpus grown over days is neither committed nor lost
+#   FUZZ_SECONDS     stop after this many seconds even if EXECUTIONS is not reached
+#   FUZZ_NICE        niceness of the fuzzer (default 19)
+#   FUZZ_ARGS        extra libFuzzer options
+#
+# tests/fuzz/NAME.options, when there is one, holds libFuzzer options for the target
+# (such as -max_len), as for run.sh. One process, one core: a campaign is meant to run beside other work. The corpus
+# <dir>/NAME/corpus starts from tests/fuzz/corpus/NAME and keeps growing from run to
+# run. The summary line (also appended to <dir>/figures.txt) gives executions, wall
+# seconds, exec/s, libFuzzer's final coverage (cov: edges, ft: features, corp: inputs)
+# and the findings (crash-, leak-, timeout-, oom- files under <dir>/NAME/artifacts).
+# Exits non-zero when the target failed or left a finding.
+set -eu
+
+if [ $# -ne 2 ]; then
+	echo "usage: $0 NAME EXECUTIONS" >&2
+	exit 2
+fi
+name=$1
+runs=$2
+case $runs in
+'' | *[!0-9]*)
+	echo "$0: EXECUTIONS must be a number, not '$runs'" >&2
+	exit 2
+	;;
+esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+source_dir=$(cd "$here/../.." && pwd)
+build=${FUZZ_BUILD_DIR:-$source_dir/build-fuzz}
+deep=${FUZZ_DEEP_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rmtd-fuzz}
+target=$build/tests/fuzz/fuzz_$name
+
+if [ ! -f "$build/build.ninja" ]; then
+	echo "$0: no build in $build; tests/fuzz/run.sh sets one up (FUZZ_SECONDS=1 tests/fuzz/run.sh $name)" >&2
+	exit 2
+fi
+ninja -C "$build" "tests/fuzz/fuzz_$name" >/dev/null
+if [ ! -x "$target" ]; then
+	echo "$0: no target fuzz_$name in $build/tests/fuzz" >&2
+	exit 2
+fi
+
+corpus=$deep/$name/corpus
+artifacts=$deep/$name/artifacts
+mkdir -p "$corpus" "$artifacts"
+if [ -d "$here/corpus/$name" ]; then
+	cp -R "$here/corpus/$name/." "$corpus/" # the seeds; names are content or fixed
+fi
+log=$deep/$name/run-$(date -u +%Y%m%dT%H%M%SZ).log
+
+set -- -runs="$runs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+	-artifact_prefix="$artifacts/"
+if [ -f "$here/$name.dict" ]; then
+	set -- "$@" "-dict=$here/$name.dict"
+fi
+if [ -f "$here/$name.options" ]; then
+	# shellcheck disable=SC2046 # one libFuzzer option per word
+	set -- "$@" $(cat "$here/$name.options")
+fi
+if [ -n "${FUZZ_SECONDS:-}" ]; then
+	set -- "$@" -max_total_time="$FUZZ_SECONDS"
+fi
+
+ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS UBSAN_OPTIONS
+
+stamp=$deep/$name/.started
+touch "$stamp"
+started=$(date -u +%s)
+echo "fuzz_$name: $runs executions, log $log"
+rc=0
+# shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
+nice -n "${FUZZ_NICE:-19}" "$target" "$@" ${FUZZ_ARGS:-} "$corpus" >"$log" 2>&1 || rc=$?
+ended=$(date -u +%s)
+
+seconds=$((ended - started))
+executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+executed=${executed:-0}
+final=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$log" | tail -n 1 |
+	sed -E 's/.*(cov: [0-9]+ ft: [0-9]+ corp: [0-9]+\/[^ ]+).*/\1/')
+new_findings=$(find "$artifacts" -type f -newer "$stamp" | wc -l)
+rate=$((seconds > 0 ? executed / seconds : executed))
+summary="$(date -u -d "@$started" +%Y-%m-%dT%H:%MZ) fuzz_$name executions=$executed"
+summary="$summary seconds=$seconds exec/s=$rate ${final:-cov: ?} exit=$rc new-findings=$new_findings"
+echo "$summary"
+echo "$summary" >>"$deep/figures.txt"
+if [ "$new_findings" -gt 0 ]; then
+	find "$artifacts" -type f -newer "$stamp"
+fi
+if [ "$rc" -ne 0 ]; then
+	tail -n 40 "$log" >&2
+	exit 1
+fi
+[ "$new_findings" -eq 0 ]
