@@ -323,8 +323,8 @@ def dump_stalled_mid_record():
         return False
     try:
         pairs = conversation(os.path.join(RUN, bases[0]))
-    except Failure:
-        return False  # a request or reply still on its way
+    except (Failure, FileNotFoundError):
+        return False  # a request or reply still on its way, or its recorder not started
     return bool(pairs) and pairs[-1][0] == b"W!" and any(
         reply is not None and reply[0] == "E" for _, _, reply in pairs)
 
