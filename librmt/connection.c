@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "connection.h"
 #include "tls_client.h"
 
@@ -40,18 +41,10 @@ void connection_init(struct connection *conn, int fd, int reply_timeout_ms, int 
 	conn->end = 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until fd is ready for events, at most timeout_ms (< 0: forever), across signals. */
 static int wait_ready(int fd, short events, int timeout_ms)
 {
-	long long deadline = timeout_ms < 0 ? 0 : now_ms() + timeout_ms;
+	long long deadline = timeout_ms < 0 ? 0 : clock_monotonic_ms() + timeout_ms;
 	struct pollfd pfd = {.fd = fd, .events = events};
 
 	for (;;) {
@@ -59,7 +52,7 @@ static int wait_ready(int fd, short events, int timeout_ms)
 		int n;
 
 		if (timeout_ms >= 0) {
-			long long remaining = deadline - now_ms();
+			long long remaining = deadline - clock_monotonic_ms();
 
 			left = remaining < 0 ? 0 : (int)remaining;
 		}

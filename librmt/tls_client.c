@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "clock.h"
 #include "tls_client.h"
 
 struct tls_client {
@@ -81,14 +82,6 @@ fail:
 	return NULL;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Map an SSL result to 0 (done), -EAGAIN with *events, or an error. */
 static int ssl_status(SSL *ssl, int result, short *events)
 {
@@ -118,7 +111,7 @@ int tls_client_start(int fd, const struct tls_client_config *config, int timeout
                      struct tls_client **out, char *why, size_t why_size)
 {
 	struct tls_client *tls;
-	long long deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
+	long long deadline = clock_monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 30000);
 	int flags, result;
 
 	*out = NULL;
@@ -175,7 +168,7 @@ int tls_client_start(int fd, const struct tls_client_config *config, int timeout
 			tls_client_free(tls, false);
 			return result == -ECONNRESET ? -ECONNRESET : -EPROTO;
 		}
-		left = deadline - now_ms();
+		left = deadline - clock_monotonic_ms();
 		pfd.fd = fd;
 		pfd.events = events;
 		if (left <= 0 || (poll(&pfd, 1, (int)left) == 0)) {

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "serve.h"
 #include "session.h"
@@ -69,14 +70,6 @@ void serve_forget_commands(struct serve *serve)
  * boundary) or give its drive back. *abort_at (monotonic ms) is when a killed session that has
  * not reached a boundary is cut.
  */
-static int64_t monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
 static void serve_obey(struct serve *serve, struct session *session, int64_t *abort_at)
 {
 	uint64_t count;
@@ -95,7 +88,7 @@ static void serve_obey(struct serve *serve, struct session *session, int64_t *ab
 		return;
 	}
 	if (commands & SERVE_KILL) {
-		*abort_at = monotonic_ms() + (int64_t)serve->limits.stop_grace * 1000;
+		*abort_at = clock_monotonic_ms() + (int64_t)serve->limits.stop_grace * 1000;
 		session_abort(session, session_command_reason(session, "aborted by the operator"));
 	}
 	if (commands & SERVE_DRAIN)
@@ -137,7 +130,7 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 	int limit, timeout = -1;
 
 	if (abort_at != 0) {
-		int64_t left = abort_at - monotonic_ms();
+		int64_t left = abort_at - clock_monotonic_ms();
 
 		if (left <= 0) {
 			log_warnx("session %u: not ended %d s after the abort; cutting it", id,

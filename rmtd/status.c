@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "catalog.h"
+#include "clock.h"
 #include "counters.h"
 #include "drive.h"
 #include "escape.h"
@@ -196,14 +197,6 @@ struct status_monitor {
 	unsigned metrics_tick;
 };
 
-static int64_t monotonic_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct rate_track *track_find(struct status_monitor *m, unsigned id, bool create)
 {
 	size_t low = 0, high = m->track_count;
@@ -310,7 +303,7 @@ int status_monitor_snapshot(struct status_monitor *m, struct status_snapshot *sn
 {
 	struct drive *drive;
 	size_t drive_count = 0;
-	int64_t now = monotonic_ms();
+	int64_t now = clock_monotonic_ms();
 
 	memset(snapshot, 0, sizeof(*snapshot));
 	snapshot->when = time(NULL);
@@ -429,7 +422,7 @@ const struct status_session *status_snapshot_session(const struct status_snapsho
 
 static void sample_rates(struct status_monitor *m, const struct status_snapshot *snapshot)
 {
-	int64_t now = monotonic_ms();
+	int64_t now = clock_monotonic_ms();
 	size_t kept = 0;
 
 	for (size_t i = 0; i < m->track_count; i++)
