@@ -65,19 +65,34 @@ void serve_forget_commands(struct serve *serve)
 	atomic_store(&serve->cut, SERVE_NONE);
 }
 
+/* The session still to be served here: not ended, and (on a drive's thread) its device open. */
+static struct session *serve_session(struct serve *serve, struct fd_transport *transport)
+{
+	struct session *session = fd_transport_session(transport);
+
+	if (session == NULL || (serve->while_device_open && !session_keeps_device(session)))
+		return NULL;
+	return session;
+}
+
 /*
  * Obey the commands waiting, each once. The session may end (cut, drain at a
- * boundary) or give its drive back. *abort_at (monotonic ms) is when a killed session that has
- * not reached a boundary is cut.
+ * boundary) or give its drive back; it is looked up again after each command,
+ * and commands left when it has gone from this loop stay for whoever serves it
+ * next. *abort_at (monotonic ms) is when a killed session that has not reached
+ * a boundary is cut.
  */
-static void serve_obey(struct serve *serve, struct session *session, int64_t *abort_at)
+static void serve_obey(struct serve *serve, struct fd_transport *transport, int64_t *abort_at)
 {
+	struct session *session;
 	uint64_t count;
 	int commands;
 
 	while (read(serve->command_fd, &count, sizeof(count)) < 0 && errno == EINTR)
 		;
 	commands = atomic_exchange(&serve->command, SERVE_NONE);
+	if ((session = serve_session(serve, transport)) == NULL)
+		goto left;
 	if (commands & (SERVE_SHUTDOWN | SERVE_ABORT)) {
 		if (atomic_load(&serve->cut) == SERVE_SHUTDOWN)
 			session_cut(session, ESHUTDOWN, SHUTDOWN_TEXT, "terminated by a signal",
@@ -88,13 +103,25 @@ static void serve_obey(struct serve *serve, struct session *session, int64_t *ab
 		return;
 	}
 	if (commands & SERVE_KILL) {
+		commands &= ~SERVE_KILL;
 		*abort_at = clock_monotonic_ms() + (int64_t)serve->limits.stop_grace * 1000;
 		session_abort(session, session_command_reason(session, "aborted by the operator"));
+		if ((session = serve_session(serve, transport)) == NULL)
+			goto left;
 	}
-	if (commands & SERVE_DRAIN)
+	if (commands & SERVE_DRAIN) {
+		commands &= ~SERVE_DRAIN;
 		session_shutdown(session);
+		if ((session = serve_session(serve, transport)) == NULL)
+			goto left;
+	}
 	if (commands & SERVE_RELEASE)
 		session_take_back_drive(session);
+	return;
+left:
+	/* Ended: nothing to obey. Gone back to the event loop: it obeys the rest. */
+	if (fd_transport_session(transport) != NULL && commands != SERVE_NONE)
+		atomic_fetch_or(&serve->command, commands);
 }
 
 /* Seconds from now until when (at least 0), as poll's milliseconds. */
@@ -183,16 +210,6 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 	}
 }
 
-/* The session still to be served here: not ended, and (on a drive's thread) its device open. */
-static struct session *serve_session(struct serve *serve, struct fd_transport *transport)
-{
-	struct session *session = fd_transport_session(transport);
-
-	if (session == NULL || (serve->while_device_open && !session_keeps_device(session)))
-		return NULL;
-	return session;
-}
-
 /* Can rmtd's pipe take more? Asked only after a splice came back short. */
 static bool serve_pipe_has_room(int pipe)
 {
@@ -246,7 +263,7 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 		int timeout, pipe;
 
 		if (atomic_load(&serve->command) != SERVE_NONE) {
-			serve_obey(serve, session, &abort_at);
+			serve_obey(serve, transport, &abort_at);
 			continue;
 		}
 		if (session_requests(session) != requests ||
