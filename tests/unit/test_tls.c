@@ -3,7 +3,8 @@
  * clients made by the openssl tool: a client whose certificate the CA signed
  * gets a session under its certificate's subject, answered over TLS; a client
  * without a certificate, or with one another CA signed, gets no session and the
- * transport ends.
+ * transport ends. A session with its device open is served on the drive's
+ * thread, SSL object and all, and given back to the loop at the close.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -13,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -60,6 +63,7 @@ static void setup(void)
 {
 	char template[] = "/tmp/rmtd-tls-XXXXXX", error[256];
 
+	cr_assert_eq(evthread_use_pthreads(), 0); /* the drive's thread wakes the loop */
 	cr_assert_not_null(mkdtemp(template));
 	snprintf(directory, sizeof(directory), "%s", template);
 	run("openssl req -x509 " KEY " -keyout ca.key -out ca.crt -days 30 -subj /CN=ca");
@@ -70,6 +74,7 @@ static void setup(void)
 
 	base = event_base_new();
 	drive_registry_init(&drives, base, true, 0);
+	drives.stop_grace = 1;
 	config = config_new();
 	cr_assert_not_null(config);
 	cr_assert_eq(path_policy_allow(&config->policy, directory, true), 0);
@@ -236,4 +241,193 @@ Test(tls, a_client_without_a_certificate_gets_no_session)
 Test(tls, a_client_another_ca_signed_gets_no_session)
 {
 	refused("stranger");
+}
+
+/* Send all of text over TLS, running the loop while the socket is full. */
+static void send_all(SSL *ssl, const void *text, size_t length)
+{
+	for (int i = 0; i < 5000; i++) {
+		int n = SSL_write(ssl, text, (int)length);
+
+		if (n == (int)length)
+			return;
+		cr_assert_eq(SSL_get_error(ssl, n), SSL_ERROR_WANT_WRITE, "client write failed");
+		pump();
+	}
+	cr_assert_fail("the server took no input");
+}
+
+static void expect(SSL *ssl, const char *expected)
+{
+	char reply[256];
+
+	receive(ssl, reply, strlen(expected));
+	cr_assert_str_eq(reply, expected);
+}
+
+/* The session's drive is served on its thread (within 5 s). */
+static void wait_for_phase(enum session_phase phase)
+{
+	for (int i = 0; i < 5000 && session_phase(tls_transport_session(transport)) != phase; i++)
+		pump();
+	cr_assert_eq(session_phase(tls_transport_session(transport)), phase);
+}
+
+static struct drive *drive_of(const char *name)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return drive_find(&drives, path);
+}
+
+static off_t file_size(const char *name)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+/* A client that completed its handshake, with the file name open and the session moved. */
+static SSL *open_on_thread(const char *name, int *fd)
+{
+	char request[PATH_MAX * 2];
+	SSL *ssl = connect_client("client", fd);
+
+	cr_assert_eq(handshake(ssl), 1);
+	snprintf(request, sizeof(request), "O%s/%s\n66 O_RDWR|O_CREAT\n", directory, name);
+	send_all(ssl, request, strlen(request));
+	expect(ssl, "A0\n");
+	/* Busy to the loop: the drive's thread serves it, with its SSL object. */
+	wait_for_phase(SESSION_PHASE_BUSY);
+	cr_assert_not_null(drive_of(name));
+	cr_assert(drive_of(name)->served, "the drive's thread serves the TLS session");
+	return ssl;
+}
+
+/* The client leaves; the session ends and the transport is handed back (within 5 s). */
+static void leave(SSL *ssl, int fd)
+{
+	SSL_shutdown(ssl);
+	close(fd);
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	SSL_free(ssl);
+}
+
+Test(tls, a_session_with_its_device_open_is_served_on_the_drive_thread)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	send_all(ssl, "L0\n0\n", 5);
+	expect(ssl, "A0\n");
+	send_all(ssl, "R5\n", 3);
+	expect(ssl, "A5\nhello");
+	/* Pipelined: answered in order. */
+	send_all(ssl, "W3\nabcL0\n0\nR8\n", 14);
+	expect(ssl, "A3\nA0\nA8\nhelloabc");
+	cr_assert(drive_of("f")->served);
+	send_all(ssl, "C\n", 2);
+	expect(ssl, "A0\n");
+	/* Back on the loop with the drive let go; the loop answers again. */
+	wait_for_phase(SESSION_PHASE_IDLE);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	send_all(ssl, "I-1\n0\n", 6);
+	expect(ssl, "A1\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 8);
+}
+
+/*
+ * Requests that arrive in one TLS record larger than the session's input
+ * buffer: the rest waits decrypted inside the SSL object, where poll cannot
+ * see it, and is answered without any more input.
+ */
+Test(tls, requests_left_decrypted_in_the_ssl_object_are_answered)
+{
+	static char batch[3 * 3010];
+	char record[3000];
+	size_t length = 0;
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	memset(record, 'x', sizeof(record));
+	for (int i = 0; i < 3; i++) {
+		length += (size_t)sprintf(batch + length, "W%zu\n", sizeof(record));
+		memcpy(batch + length, record, sizeof(record));
+		length += sizeof(record);
+	}
+	send_all(ssl, batch, length); /* one SSL_write under 16 KiB: one record */
+	expect(ssl, "A3000\nA3000\nA3000\n");
+	send_all(ssl, "C\n", 2);
+	expect(ssl, "A0\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 9000);
+}
+
+Test(tls, a_kill_reaches_a_tls_session_on_the_drive_thread)
+{
+	char reply[64];
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	session_abort(tls_transport_session(transport), "aborted by the operator (test)");
+	expect(ssl, "E125\nSession aborted by the operator\n");
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	receive(ssl, reply, sizeof(reply) - 1);
+	cr_assert_str_eq(reply, "", "more output after the abort");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(tls, a_kill_cuts_a_half_sent_record_on_the_drive_thread)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W10\nhello", 9);
+	for (int i = 0; i < 20; i++)
+		pump();
+	session_abort(tls_transport_session(transport), "aborted by the operator (test)");
+	/* The rest never comes: cut at the grace (1 s), never written. */
+	expect(ssl, "E125\nSession aborted by the operator\n");
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 0);
+}
+
+Test(tls, sigterm_finishes_the_record_on_the_drive_thread_then_ends)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W10\nhello", 9);
+	for (int i = 0; i < 20; i++)
+		pump();
+	session_shutdown(tls_transport_session(transport));
+	for (int i = 0; i < 20; i++)
+		pump();
+	send_all(ssl, "world", 5);
+	expect(ssl, "A10\nE108\nrmtd shutting down\n");
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 10);
 }
