@@ -83,6 +83,7 @@ struct tls_transport {
 	pthread_mutex_t ssl_lock; /* see the header comment */
 	bool let_go;              /* the loop let the client go: the thread is done with it */
 	bool write_pending;       /* an SSL_write waits to be retried: no other record now */
+	bool starved;             /* SSL_read wants more than the bytes it holds: poll */
 };
 
 static void openssl_error(char *out, size_t size, const char *what)
@@ -440,6 +441,7 @@ static ssize_t tls_io_receive(void *context, void *buffer, size_t length)
 	ERR_clear_error();
 	errno = 0;
 	n = SSL_read(t->ssl, buffer, length > INT_MAX ? INT_MAX : (int)length);
+	t->starved = false;
 	if (n <= 0)
 		error = SSL_get_error(t->ssl, n);
 	else
@@ -449,6 +451,7 @@ static ssize_t tls_io_receive(void *context, void *buffer, size_t length)
 		tls_wait(t, POLLOUT);
 		n = -EAGAIN;
 	} else if (error == SSL_ERROR_WANT_READ) {
+		t->starved = true; /* what it holds is part of a record: the rest is on its way */
 		n = -EAGAIN;
 	} else if (error != SSL_ERROR_NONE) {
 		n = tls_failed(t, "read", n, error);
@@ -457,7 +460,11 @@ static ssize_t tls_io_receive(void *context, void *buffer, size_t length)
 	return n;
 }
 
-/* Decrypted bytes inside the SSL object do not make the socket readable. */
+/*
+ * Bytes inside the SSL object do not make the socket readable: decrypted ones
+ * (SSL_pending()), and with read-ahead whole records read at once, unless
+ * what it holds is only part of one.
+ */
 static bool tls_io_input_buffered(void *context)
 {
 	struct tls_transport *t = context;
@@ -466,7 +473,8 @@ static bool tls_io_input_buffered(void *context)
 	if (evbuffer_get_length(t->carried) > 0)
 		return true;
 	pthread_mutex_lock(&t->ssl_lock);
-	buffered = !t->let_go && !t->broken && SSL_pending(t->ssl) > 0;
+	buffered = !t->let_go && !t->broken &&
+	           (SSL_pending(t->ssl) > 0 || (!t->starved && SSL_has_pending(t->ssl)));
 	pthread_mutex_unlock(&t->ssl_lock);
 	return buffered;
 }
@@ -491,24 +499,24 @@ static void tls_serve_call(struct job *job)
 
 /*
  * On the loop: the thread is done with the connection. Input it did not take
- * goes back to the bufferevent, with what the SSL object holds decrypted
- * (libevent would not look for that before the socket turns readable).
+ * goes back to the bufferevent, with the whole records the SSL object holds
+ * (libevent would not look for those before the socket turns readable). Part
+ * of a record may stay there: its rest has yet to come, and wakes libevent.
  */
 static void tls_serve_done(struct job *job, void *arg)
 {
 	struct tls_transport *t = arg;
 	struct evbuffer *input = bufferevent_get_input(t->bev);
-	int pending;
 
 	t->on_drive = false;
 	evbuffer_prepend_buffer(input, t->carried);
-	while (!t->broken && !t->let_go && (pending = SSL_pending(t->ssl)) > 0) {
+	while (!t->broken && !t->let_go && SSL_has_pending(t->ssl)) {
 		struct evbuffer_iovec space;
 		int n;
 
-		if (evbuffer_reserve_space(input, pending, &space, 1) < 1)
+		if (evbuffer_reserve_space(input, TLS_GATHER_MAX, &space, 1) < 1)
 			break;
-		n = SSL_read(t->ssl, space.iov_base, pending);
+		n = SSL_read(t->ssl, space.iov_base, (int)space.iov_len);
 		if (n <= 0) {
 			ERR_clear_error();
 			break;
@@ -516,6 +524,8 @@ static void tls_serve_done(struct job *job, void *arg)
 		space.iov_len = (size_t)n;
 		evbuffer_commit_space(input, &space, 1);
 	}
+	/* libevent reads only when the socket is readable: no read-ahead for it. */
+	SSL_set_read_ahead(t->ssl, 0);
 	t->last_input = time(NULL); /* the idle and request clocks start again */
 	if (!t->broken)
 		bufferevent_enable(t->bev, EV_WRITE);
@@ -546,9 +556,12 @@ static void tls_move(evutil_socket_t fd, short what, void *arg)
 	/* No callbacks, reads or writes from the loop while the thread has the SSL object. */
 	bufferevent_disable(t->bev, EV_READ | EV_WRITE);
 	evbuffer_add_buffer(t->carried, bufferevent_get_input(t->bev));
+	/* On the thread one read(2) takes a whole record, or several: no header first. */
+	SSL_set_read_ahead(t->ssl, 1);
 	t->on_drive = true;
 	t->let_go = false;
 	t->write_pending = false;
+	t->starved = false;
 	memset(&t->serve_job, 0, sizeof(t->serve_job));
 	t->serve_job.call = tls_serve_call;
 	t->serve_job.done = tls_serve_done;

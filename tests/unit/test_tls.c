@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -430,4 +431,62 @@ Test(tls, sigterm_finishes_the_record_on_the_drive_thread_then_ends)
 	SSL_free(ssl);
 	close(fd);
 	cr_assert_eq(file_size("f"), 10);
+}
+
+/*
+ * Requests in two TLS records that reach the thread together: the thread
+ * reads both at once and serves the first, whose close gives the session
+ * back; the second, left whole inside the SSL object, is answered on the loop
+ * without any more input.
+ */
+Test(tls, a_record_left_in_the_ssl_object_at_the_hand_back_is_answered)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W5\nhelloC\n", 10);
+	send_all(ssl, "I-1\n0\n", 6);
+	expect(ssl, "A5\nA0\nA1\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage usage;
+
+	getrusage(RUSAGE_SELF, &usage);
+	return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+	       (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * Half a TLS record, the rest a second later: the thread waits in poll for the
+ * rest (it does not spin on the half it holds), then answers.
+ */
+Test(tls, half_a_record_is_waited_for_in_poll)
+{
+	unsigned char wire[512];
+	BIO *memory = BIO_new(BIO_s_mem());
+	int fd, length;
+	double before;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	/* The record goes to memory first, then to the socket in two parts. */
+	cr_assert_not_null(memory);
+	SSL_set0_wbio(ssl, memory);
+	cr_assert_eq(SSL_write(ssl, "W5\nhello", 8), 8);
+	length = BIO_read(memory, wire, sizeof(wire));
+	cr_assert_gt(length, 10);
+	SSL_set0_wbio(ssl, BIO_new_socket(fd, BIO_NOCLOSE));
+	cr_assert_eq(write(fd, wire, 10), 10);
+	before = cpu_seconds();
+	for (int i = 0; i < 1000; i++)
+		usleep(1000);
+	cr_assert_lt(cpu_seconds() - before, 0.1, "%.2f s of CPU while half a record waited",
+	             cpu_seconds() - before);
+	cr_assert_eq(write(fd, wire + 10, (size_t)length - 10), length - 10);
+	expect(ssl, "A5\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 5);
 }
