@@ -4,7 +4,10 @@
  * gets a session under its certificate's subject, answered over TLS; a client
  * without a certificate, or with one another CA signed, gets no session and the
  * transport ends. A session with its device open is served on the drive's
- * thread, SSL object and all, and given back to the loop at the close.
+ * thread, SSL object and all, and given back to the loop at the close: input
+ * OpenSSL holds (decrypted, or whole records read ahead) is answered without
+ * more input on either side, half a record is waited for in poll, and a kill,
+ * SIGTERM, the idle timeout and a release reach the session there.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -37,6 +40,7 @@ static struct config *config;
 static struct tls_context *context;
 static struct tls_transport *transport;
 static bool ended;
+static int idle_timeout; /* seconds, for the sessions connect_client() starts */
 
 static void run(const char *command)
 {
@@ -86,6 +90,7 @@ static void setup(void)
 	context = tls_context_create(config, error, sizeof(error));
 	cr_assert_not_null(context, "%s", error);
 	ended = false;
+	idle_timeout = 0;
 }
 
 static void teardown(void)
@@ -145,6 +150,7 @@ static SSL *connect_client(const char *name, int *client_fd)
 	settings.input_buffer_size = 4096;
 	settings.peer = "local";
 	settings.identity = "local";
+	settings.idle_timeout = idle_timeout;
 	transport = tls_transport_create(base, context, pair[1], &settings, finished, NULL);
 	cr_assert_not_null(transport);
 	ssl = SSL_new(ctx);
@@ -489,4 +495,44 @@ Test(tls, half_a_record_is_waited_for_in_poll)
 	expect(ssl, "A5\n");
 	leave(ssl, fd);
 	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(tls, the_idle_timeout_ends_a_tls_session_on_the_drive_thread)
+{
+	char reply[16];
+	int fd;
+	SSL *ssl;
+
+	idle_timeout = 1;
+	ssl = open_on_thread("f", &fd);
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	/* Nothing more: the serve loop ends the session once it has been idle 1 s. */
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the idle session did not end");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	receive(ssl, reply, sizeof(reply) - 1);
+	cr_assert_str_eq(reply, "", "output after the idle end");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(tls, release_takes_the_drive_back_from_a_tls_session_on_the_thread)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	cr_assert(session_take_back_drive(tls_transport_session(transport)));
+	wait_for_phase(SESSION_PHASE_IDLE);
+	for (int i = 0; i < 5000 && drive_of("f") != NULL && drive_of("f")->holder != NULL; i++)
+		pump();
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	/* The session lives on, on the loop, over the same TLS connection. */
+	send_all(ssl, "W2\nok", 5);
+	expect(ssl, "E125\nDrive taken back by the operator\n");
+	send_all(ssl, "I-1\n0\n", 6);
+	expect(ssl, "A1\n");
+	leave(ssl, fd);
 }
