@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "drive.h"
+#include "log.h"
 #include "path.h"
 #include "session.h"
 #include "tls.h"
@@ -535,4 +536,39 @@ Test(tls, release_takes_the_drive_back_from_a_tls_session_on_the_thread)
 	send_all(ssl, "I-1\n0\n", 6);
 	expect(ssl, "A1\n");
 	leave(ssl, fd);
+}
+
+/* The client's bytes are not TLS: the thread ends the session, and says why in one line. */
+Test(tls, a_tls_error_on_the_drive_thread_ends_the_session_with_one_line)
+{
+	static const char bogus[] = "\x17\x03\x03\x00\x20"
+	                            "not a record this key encrypted!";
+	char path[PATH_MAX * 2], text[8192];
+	int fd, saved = dup(2), log_fd, lines = 0;
+	ssize_t length;
+	SSL *ssl;
+
+	snprintf(path, sizeof(path), "%s/server.log", directory);
+	log_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(log_fd, 0);
+	cr_assert_geq(dup2(log_fd, 2), 0);
+	log_init("rmtd", 1, 0);
+	ssl = open_on_thread("f", &fd);
+	cr_assert_eq(write(fd, bogus, sizeof(bogus) - 1), (ssize_t)sizeof(bogus) - 1);
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	dup2(saved, 2);
+	length = pread(log_fd, text, sizeof(text) - 1, 0);
+	cr_assert_geq(length, 0);
+	text[length] = '\0';
+	cr_assert(ended, "the session did not end: %s", text);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	for (const char *at = text; (at = strstr(at, "TLS from local: read: ")) != NULL; at++)
+		lines++;
+	cr_assert_eq(lines, 1, "one line for the TLS error: %s", text);
+	cr_assert_not_null(strstr(text, "; closing\n"), "%s", text);
+	close(log_fd);
+	close(saved);
+	SSL_free(ssl);
+	close(fd);
 }
