@@ -538,9 +538,12 @@ static void tls_move(evutil_socket_t fd, short what, void *arg)
 {
 	struct tls_transport *t = arg;
 
-	/* Nothing queued: libevent has no SSL_write half done that the thread would cut into. */
+	/*
+	 * Nothing queued, and OpenSSL waits to write nothing (a key update's answer):
+	 * libevent has no SSL call half done that would want its events back.
+	 */
 	if (t->session == NULL || t->on_drive || t->broken || t->finishing ||
-	    evbuffer_get_length(bufferevent_get_output(t->bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(t->bev)) > 0 || SSL_want_write(t->ssl) ||
 	    !session_may_move(t->session))
 		return;
 	if (!t->serve_ready) {
