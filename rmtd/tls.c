@@ -236,6 +236,17 @@ static void tls_pump(struct tls_transport *t)
 	t->pumping = false;
 }
 
+/* OpenSSL 3 reports a stream cut without a TLS close as an error of its own. */
+static bool tls_unexpected_eof(unsigned long code)
+{
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+	return ERR_GET_LIB(code) == ERR_LIB_SSL &&
+	       ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+	return false;
+#endif
+}
+
 /*
  * On the thread, an SSL call failed for good (error from SSL_get_error): one
  * line says why, unless the client simply closed. 0 for the end of the
@@ -253,7 +264,8 @@ static int tls_failed(struct tls_transport *t, const char *what, int rc, int err
 		log_debug("TLS from %s: the client closed its side", t->settings.peer);
 		return 0;
 	}
-	if (error == SSL_ERROR_SYSCALL && code == 0 && (rc == 0 || saved == 0)) {
+	if ((error == SSL_ERROR_SYSCALL && code == 0 && (rc == 0 || saved == 0)) ||
+	    tls_unexpected_eof(code)) {
 		/* Cut without a TLS close: an ordinary end, as on the loop. */
 		log_debug("TLS from %s: the connection closed without a TLS close",
 		          t->settings.peer);

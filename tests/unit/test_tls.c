@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ static void setup(void)
 	char template[] = "/tmp/rmtd-tls-XXXXXX", error[256];
 
 	cr_assert_eq(evthread_use_pthreads(), 0); /* the drive's thread wakes the loop */
+	signal(SIGPIPE, SIG_IGN);                 /* as rmtd does: a client gone is an error */
 	cr_assert_not_null(mkdtemp(template));
 	snprintf(directory, sizeof(directory), "%s", template);
 	run("openssl req -x509 " KEY " -keyout ca.key -out ca.crt -days 30 -subj /CN=ca");
@@ -571,4 +573,37 @@ Test(tls, a_tls_error_on_the_drive_thread_ends_the_session_with_one_line)
 	close(saved);
 	SSL_free(ssl);
 	close(fd);
+}
+
+/* A client that vanishes without a TLS close has simply gone: no TLS error is logged. */
+Test(tls, a_client_cut_without_a_tls_close_on_the_drive_thread_just_ends)
+{
+	char path[PATH_MAX * 2], text[8192];
+	int fd, saved = dup(2), log_fd;
+	ssize_t length;
+	SSL *ssl;
+
+	snprintf(path, sizeof(path), "%s/server.log", directory);
+	log_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(log_fd, 0);
+	cr_assert_geq(dup2(log_fd, 2), 0);
+	log_init("rmtd", 1, 1);
+	ssl = open_on_thread("f", &fd);
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	close(fd);
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	dup2(saved, 2);
+	length = pread(log_fd, text, sizeof(text) - 1, 0);
+	cr_assert_geq(length, 0);
+	text[length] = '\0';
+	cr_assert(ended, "the session did not end: %s", text);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	cr_assert_null(strstr(text, "TLS from local: read"), "%s", text);
+	cr_assert_not_null(strstr(text, "ended (client closed)"), "%s", text);
+	close(log_fd);
+	close(saved);
+	SSL_free(ssl);
+	cr_assert_eq(file_size("f"), 5);
 }
