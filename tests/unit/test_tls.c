@@ -607,3 +607,29 @@ Test(tls, a_client_cut_without_a_tls_close_on_the_drive_thread_just_ends)
 	SSL_free(ssl);
 	cr_assert_eq(file_size("f"), 5);
 }
+
+/* Records larger than a TLS record, both ways: never spliced, every byte in place. */
+Test(tls, a_large_record_goes_both_ways_on_the_drive_thread)
+{
+	static char data[200000], back[sizeof(data) + 16];
+	char header[32];
+	int fd, n;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + i / 251);
+	n = snprintf(header, sizeof(header), "W%zu\n", sizeof(data));
+	send_all(ssl, header, (size_t)n);
+	for (size_t at = 0; at < sizeof(data); at += 16384)
+		send_all(ssl, data + at, sizeof(data) - at < 16384 ? sizeof(data) - at : 16384);
+	expect(ssl, "A200000\n");
+	send_all(ssl, "L0\n0\n", 5);
+	expect(ssl, "A0\n");
+	send_all(ssl, "R200000\n", 8);
+	expect(ssl, "A200000\n");
+	receive(ssl, back, sizeof(data));
+	cr_assert_eq(memcmp(back, data, sizeof(data)), 0, "the record read back differs");
+	cr_assert(drive_of("f")->served);
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), (off_t)sizeof(data));
+}
