@@ -176,46 +176,18 @@ static void transport_write(evutil_socket_t fd, short what, void *arg)
 /*
  * On a drive's thread the socket stays nonblocking: a client that takes no
  * more output is waited for only until the idle timeout (counted from its last
- * input, as on the loop), and not at all once it is being cut or killed. 0 when
- * the socket takes more; -ETIMEDOUT, -ECANCELED or -errno when it is given up.
+ * input, as on the loop), and not at all once it is being cut or killed.
  * Entered with output_lock held, which it lets go of while it waits.
  */
-static int transport_wait_unlocked(struct fd_transport *t, int given_up, int idle)
-{
-	pthread_mutex_unlock(&t->output_lock);
-	for (;;) {
-		struct pollfd fds[2] = {
-		    {.fd = t->output_fd, .events = POLLOUT},
-		    {.fd = t->serve.command_fd, .events = POLLIN},
-		};
-		int timeout = 1000, ready;
-
-		if (atomic_load(&t->serve.command) & given_up)
-			return -ECANCELED;
-		if (idle > 0) {
-			time_t left = t->last_input + idle - time(NULL);
-
-			if (left < 0)
-				return -ETIMEDOUT;
-			if (left < 1)
-				timeout = 500;
-		}
-		/* Commands that wait for the reply are looked at once a second, not polled. */
-		ready = poll(fds, atomic_load(&t->serve.command) != SERVE_NONE ? 1 : 2, timeout);
-		if (ready < 0 && errno != EINTR)
-			return -errno;
-		if (ready > 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)))
-			return 0;
-	}
-}
-
 static int transport_wait_writable(struct fd_transport *t, bool begun)
 {
 	const int given_up = SERVE_SHUTDOWN | SERVE_ABORT | SERVE_KILL;
 	int rc;
 
 	t->reply_begun = begun;
-	rc = transport_wait_unlocked(t, given_up, t->serve.limits.idle_timeout);
+	pthread_mutex_unlock(&t->output_lock);
+	rc = serve_wait_ready(&t->serve, t->output_fd, POLLOUT, t->last_input,
+	                      t->serve.limits.idle_timeout, given_up);
 	pthread_mutex_lock(&t->output_lock);
 	t->reply_begun = false;
 	if (t->let_go)
@@ -606,6 +578,48 @@ void fd_transport_note_input(struct fd_transport *t)
 {
 	t->last_input = time(NULL);
 }
+
+static struct session *io_session(void *context)
+{
+	return fd_transport_session(context);
+}
+
+static time_t io_last_input(void *context)
+{
+	return fd_transport_last_input(context);
+}
+
+static void io_note_input(void *context)
+{
+	fd_transport_note_input(context);
+}
+
+static void io_set_blocking(void *context)
+{
+	fd_transport_set_blocking(context);
+}
+
+static int io_input_fd(void *context)
+{
+	return fd_transport_input_fd(context);
+}
+
+static ssize_t io_receive(void *context, void *buffer, size_t length)
+{
+	struct fd_transport *t = context;
+	ssize_t n = read(t->input_fd, buffer, length);
+
+	return n < 0 ? -errno : n;
+}
+
+const struct serve_io fd_transport_serve_io = {
+    .session = io_session,
+    .last_input = io_last_input,
+    .note_input = io_note_input,
+    .set_blocking = io_set_blocking,
+    .input_fd = io_input_fd,
+    .receive = io_receive,
+};
 
 /*
  * Served by the serve loop (serve.h): blocking descriptors, replies written at

@@ -17,6 +17,7 @@ struct event_base;
 struct session;
 struct session_settings;
 struct fd_transport;
+struct serve_io;
 
 /* Called once the session has ended and the transport is finished with. */
 typedef void (*transport_finished_fn)(struct fd_transport *transport, const char *why, void *arg);
@@ -34,5 +35,7 @@ time_t fd_transport_last_input(const struct fd_transport *transport);
 int fd_transport_input_fd(const struct fd_transport *transport);
 void fd_transport_note_input(struct fd_transport *transport);
 void fd_transport_set_blocking(struct fd_transport *transport);
+/* The same for serve_run_io() (serve.h). */
+extern const struct serve_io fd_transport_serve_io;
 
 #endif
