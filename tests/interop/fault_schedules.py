@@ -312,19 +312,25 @@ def kill_in_session(session, command):
                 pass
 
 
+def the_one_conversation():
+    """The pairs of the one connection recorded so far; [] while there is none, more
+    than one, or a request or reply is still on its way (or its recorder not started)."""
+    bases = [p[:-4] for p in os.listdir(RUN) if p.endswith(".c2s")]
+    if len(bases) != 1:
+        return []
+    try:
+        return conversation(os.path.join(RUN, bases[0]))
+    except (Failure, FileNotFoundError):
+        return []
+
+
 def dump_stalled_mid_record():
     """dump(8) writes a W's header and its data with two write(2)s, from a slave process;
     after a failed W its master kills the slaves (killall in dump/tape.c), so one can die
     between the two and leave a header whose data never comes; the master's own next
     request then waits for ever, as it would with any rmt. True when the one recorded
     connection is in that state: an E reply sent, the requests ending inside a W."""
-    bases = [p[:-4] for p in os.listdir(RUN) if p.endswith(".c2s")]
-    if len(bases) != 1:
-        return False
-    try:
-        pairs = conversation(os.path.join(RUN, bases[0]))
-    except (Failure, FileNotFoundError):
-        return False  # a request or reply still on its way, or its recorder not started
+    pairs = the_one_conversation()
     return bool(pairs) and pairs[-1][0] == b"W!" and any(
         reply is not None and reply[0] == "E" for _, _, reply in pairs)
 
@@ -338,13 +344,7 @@ def dump_retrying_a_failed_open():
     schedule that fails every later open keeps it there for ever, as a local drive
     that never comes back would. True when the one recorded connection has had its
     close answered and ends in two opens answered with an error."""
-    bases = [p[:-4] for p in os.listdir(RUN) if p.endswith(".c2s")]
-    if len(bases) != 1:
-        return False
-    try:
-        pairs = conversation(os.path.join(RUN, bases[0]))
-    except (Failure, FileNotFoundError):
-        return False
+    pairs = the_one_conversation()
     closed = [i for i, (letter, _, reply) in enumerate(pairs)
               if letter == b"C" and reply is not None and reply[0] == "A"]
     tail = pairs[-2:]
