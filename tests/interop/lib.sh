@@ -331,3 +331,42 @@ shim_environment() {
 	SHIM=(env LD_PRELOAD="$PRELOAD_LIST" ASAN_OPTIONS="$CLIENT_ASAN_OPTIONS")
 	SHIM_ASAN_RUNTIME=$asan_runtime
 }
+
+# stop_daemon: end the daemon a test started in the background (DAEMON_PID), if any.
+stop_daemon() {
+	if [ -n "$DAEMON_PID" ]; then
+		kill "$DAEMON_PID" 2>/dev/null || true
+		wait "$DAEMON_PID" 2>/dev/null || true
+		DAEMON_PID=
+	fi
+}
+
+# free_port: a TCP port free on 127.0.0.1 now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# make_slow_connect: $WORK/slow-connect, the connector ($CONNECT) with what the
+# client sends passed on at most THROTTLE_BPS bytes/s (a transfer that lasts).
+make_slow_connect() {
+	cat >"$WORK/throttle.py" <<'EOF'
+import os, sys, time
+rate = int(os.environ['THROTTLE_BPS'])
+start, sent = time.monotonic(), 0
+while True:
+    data = os.read(0, 4096)
+    if not data:
+        break
+    os.write(1, data)
+    sent += len(data)
+    ahead = sent / rate - (time.monotonic() - start)
+    if ahead > 0:
+        time.sleep(ahead)
+EOF
+	# exec: no shell may keep the client's reply pipe open once the connection is gone.
+	cat >"$WORK/slow-connect" <<EOF
+#!/bin/bash
+exec "$CONNECT" "\$@" < <(exec python3 "$WORK/throttle.py")
+EOF
+	chmod +x "$WORK/slow-connect"
+}

@@ -32,13 +32,6 @@ STATE=$WORK/state
 mkdir -p "$SPOOL"
 DAEMON_PID=
 
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 
 # rmt-connect (librmt) when built; otherwise a relay with its command line.
@@ -72,30 +65,8 @@ EOF
 fi
 
 # A slow link: what the client sends goes through at most THROTTLE_BPS bytes/s.
-cat >"$WORK/throttle.py" <<'EOF'
-import os, sys, time
-rate = int(os.environ['THROTTLE_BPS'])
-start, sent = time.monotonic(), 0
-while True:
-    data = os.read(0, 4096)
-    if not data:
-        break
-    os.write(1, data)
-    sent += len(data)
-    ahead = sent / rate - (time.monotonic() - start)
-    if ahead > 0:
-        time.sleep(ahead)
-EOF
-# exec: no shell may keep the client's reply pipe open once the connection is gone.
-cat >"$WORK/slow-connect" <<EOF
-#!/bin/bash
-exec "$CONNECT" "\$@" < <(exec python3 "$WORK/throttle.py")
-EOF
-chmod +x "$WORK/slow-connect"
+make_slow_connect
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 start_daemon() {
 	local attempt

@@ -25,18 +25,8 @@ make_work
 [ "${#WORK}" -le 80 ] || fail "work directory path too long for a Unix socket: $WORK"
 
 DAEMON_PID=
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # ------------------------------------------------------------------ certificates
 # A CA, the server (localhost, 127.0.0.1) and the backup host's client

@@ -29,13 +29,6 @@ allow * drive lib0d0 read-write create truncate settings
 allow * drive lib0d1 read-write create truncate settings
 CONF
 DAEMON_PID=
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 start_daemon() {
 	for attempt in 1 2 3 4 5; do

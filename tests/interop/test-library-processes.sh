@@ -35,13 +35,6 @@ export RMTD_SHIM_ARGS="-d -f $WORK/rmtd.conf" # -d: the log to stderr, into stdi
 export RMTD_SHIM_LOG=$WORK/stdio.log
 : >"$RMTD_SHIM_LOG"
 DAEMON_PID=
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \

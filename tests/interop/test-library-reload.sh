@@ -32,13 +32,6 @@ configure() { # configure LIBRARY-STATEMENT... (each declared drive gets a rule)
 configure "library lib0 virtual $LIB slots 4 portals 1" \
 	"library lib0 drive 0 lib0d0" "library lib0 drive 1 lib0d1"
 DAEMON_PID=
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \

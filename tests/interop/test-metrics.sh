@@ -30,35 +30,10 @@ PROM=$STATUS/rmtd.prom
 INTERVAL=2
 mkdir -p "$SPOOL"
 DAEMON_PID=
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 
 # tar's data reaches rmt-connect at THROTTLE_BPS bytes/s: a transfer that lasts.
-cat >"$WORK/throttle.py" <<'EOF'
-import os, sys, time
-rate = int(os.environ['THROTTLE_BPS'])
-start, sent = time.monotonic(), 0
-while True:
-    data = os.read(0, 4096)
-    if not data:
-        break
-    os.write(1, data)
-    sent += len(data)
-    ahead = sent / rate - (time.monotonic() - start)
-    if ahead > 0:
-        time.sleep(ahead)
-EOF
-cat >"$WORK/slow-connect" <<EOF
-#!/bin/bash
-exec "$CONNECT" "\$@" < <(exec python3 "$WORK/throttle.py")
-EOF
-chmod +x "$WORK/slow-connect"
+make_slow_connect
 
 PORT=
 for attempt in 1 2 3 4 5; do

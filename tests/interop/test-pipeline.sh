@@ -58,9 +58,6 @@ stop_all() {
 }
 trap stop_all EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # start_daemon [ENV=VALUE...]: an rmtd-fault daemon on SPOOL; sets DAEMON_PORT.
 start_daemon() {

@@ -29,13 +29,6 @@ SPOOL=$WORK/spool
 SOCK=$WORK/control.sock
 mkdir -p "$SPOOL" "$WORK/tls" "$WORK/src"
 DAEMON_PID=
-stop_daemon() {
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 
 # A CA, the server's certificate (localhost, 127.0.0.1) and a client's.
@@ -58,9 +51,6 @@ trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 	fail "openssl could not make test certificates"
 }
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 ctl() { "$RMTCTL" -s "$SOCK" "$@"; }
 
 start_daemon() {
@@ -127,26 +117,7 @@ ok
 
 check "rmtctl kill of a TLS session while tar streams: E125 at a record boundary, drive free"
 # A slow link: what tar sends reaches rmt-connect at most THROTTLE_BPS bytes/s.
-cat >"$WORK/throttle.py" <<'EOF'
-import os, sys, time
-rate = int(os.environ['THROTTLE_BPS'])
-start, sent = time.monotonic(), 0
-while True:
-    data = os.read(0, 4096)
-    if not data:
-        break
-    os.write(1, data)
-    sent += len(data)
-    ahead = sent / rate - (time.monotonic() - start)
-    if ahead > 0:
-        time.sleep(ahead)
-EOF
-# exec: no shell may keep the client's reply pipe open once the connection is gone.
-cat >"$WORK/slow-connect" <<EOF
-#!/bin/bash
-exec "$CONNECT" "\$@" < <(exec python3 "$WORK/throttle.py")
-EOF
-chmod +x "$WORK/slow-connect"
+make_slow_connect
 (cd "$WORK" && THROTTLE_BPS=$((300 * 1024)) RMT_PORT="$PORT" timeout -k 5 120 "${TLS_ENV[@]}" \
 	tar -c -b 20 --rsh-command="$WORK/slow-connect" -f "localhost:$SPOOL/b.tar" src \
 	>"$WORK/writer.out" 2>"$WORK/writer.err") &
