@@ -86,7 +86,13 @@ void session_send(struct session *s, const void *header, size_t header_length, c
 		iov[1].iov_len = data_length;
 		count = 2;
 	}
-	switch (s->transport->send(s->context, iov, count)) {
+	session_send_failed(s, s->transport->send(s->context, iov, count));
+}
+
+/* After a reply that did not go out whole (error -errno; 0: it did): no more requests. */
+void session_send_failed(struct session *s, int error)
+{
+	switch (error) {
 	case 0:
 		break;
 	case -ETIMEDOUT:

@@ -143,6 +143,7 @@ struct session {
 void session_enter_state(struct session *s, enum session_state state);
 void session_send(struct session *s, const void *header, size_t header_length, const void *data,
                   size_t data_length);
+void session_send_failed(struct session *s, int error);
 void session_reply_value(struct session *s, int64_t value);
 void session_reply_signed_value(struct session *s, int64_t value);
 void session_reply_failure(struct session *s, int error, const char *text);

@@ -64,7 +64,8 @@ static bool session_through_pipe(struct session *s, bool writing, uint64_t lengt
 		transport_can = t->input_splices != NULL && t->input_splices(s->context);
 		device_can = dev->ops->write_from_pipe != NULL && dev->pipe_writes;
 	} else {
-		transport_can = t->splice_out != NULL && t->splice_out(s->context, -1, 0) == 0;
+		transport_can =
+		    t->splice_out != NULL && t->splice_out(s->context, NULL, 0, -1, 0) == 0;
 		device_can = dev->ops->read_to_pipe != NULL && dev->pipe_reads;
 	}
 	return transport_can && device_can &&
@@ -198,15 +199,17 @@ void session_handle_write_header(struct session *s, const struct rmt_request *re
 void session_reply_from_pipe(struct session *s, size_t length)
 {
 	char header[REPLY_HEADER_MAX];
+	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
+	ssize_t moved;
 
-	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
-	if (length == 0)
-		return;
-	if (s->detached || s->told ||
-	    s->transport->splice_out(s->context, s->staging.read_fd, length) != (ssize_t)length) {
+	/* Not to a client let go, or that has its last answer. */
+	moved = s->detached || s->told
+	            ? -EPIPE
+	            : s->transport->splice_out(s->context, header, n, s->staging.read_fd, length);
+	if (moved != (ssize_t)length) {
 		/* The client is gone: what it did not take must not go to the next reply. */
 		record_pipe_discard(&s->staging);
-		s->input_ended = true;
+		session_send_failed(s, moved < 0 ? (int)moved : -EPIPE);
 	}
 }
 
