@@ -210,7 +210,7 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 	}
 }
 
-/* Can rmtd's pipe take more? Asked only after a splice came back short. */
+/* Can rmtd's pipe take more? Asked only after a splice came back short (or empty). */
 static bool serve_pipe_has_room(int pipe)
 {
 	struct pollfd out = {.fd = pipe, .events = POLLOUT};
@@ -221,13 +221,20 @@ static bool serve_pipe_has_room(int pipe)
 /*
  * Move input into the session's pipe (a large W record, session_input_pipe()).
  * Blocks for input like read; never on a full pipe, which would never empty.
+ * A nonblocking socket (a drive's thread) comes back short whenever the rest
+ * has not arrived yet, so there the pipe is asked only when a splice moved
+ * nothing (the pipe side does not wait either).
  */
 static void serve_splice(struct fd_transport *transport, struct session *session, int pipe,
-                         size_t length)
+                         size_t length, bool nonblocking)
 {
-	ssize_t n =
-	    splice(fd_transport_input_fd(transport), NULL, pipe, NULL, length, SPLICE_F_MOVE);
+	ssize_t n = splice(fd_transport_input_fd(transport), NULL, pipe, NULL, length,
+	                   SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0));
 
+	if (n < 0 && errno == EAGAIN && nonblocking && !serve_pipe_has_room(pipe)) {
+		session_input_spliced(session, 0, false);
+		return;
+	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -235,7 +242,8 @@ static void serve_splice(struct fd_transport *transport, struct session *session
 		return;
 	}
 	fd_transport_note_input(transport);
-	session_input_spliced(session, (size_t)n, (size_t)n == length || serve_pipe_has_room(pipe));
+	session_input_spliced(session, (size_t)n,
+	                      (size_t)n == length || nonblocking || serve_pipe_has_room(pipe));
 }
 
 void serve_run(struct serve *serve, struct fd_transport *transport)
@@ -248,8 +256,15 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 	uint64_t requests = 0;
 	time_t request_since = time(NULL);
 	int64_t abort_at = 0;
+	/*
+	 * The last read filled all the room offered and the request is not whole
+	 * yet (a large record's first piece): more is likely there, and a
+	 * nonblocking read finds out without a poll first.
+	 */
+	bool more = false, nonblocking;
 
 	fd_transport_set_blocking(transport);
+	nonblocking = fd_transport_input_nonblocking(transport);
 	if (session == NULL)
 		return;
 	session_serve_here(session, true);
@@ -282,7 +297,9 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			session_input_end(session);
 			break;
 		}
-		if (timeout >= 0 || !serve->signal_wakes) {
+		if ((timeout >= 0 || !serve->signal_wakes) && !(more && nonblocking)) {
+			if (nonblocking)
+				fd_transport_input_wanted(transport, pipe >= 0 ? length : 1);
 			if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
 				log_warn("serve loop: poll");
 				session_close(session, "poll failed");
@@ -292,8 +309,9 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			    !(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
 				continue; /* a command, a deadline or a signal: looked at above */
 		}
+		more = false;
 		if (pipe >= 0) {
-			serve_splice(transport, session, pipe, length);
+			serve_splice(transport, session, pipe, length, nonblocking);
 			continue;
 		}
 		n = read(fds[0].fd, where, length);
@@ -305,7 +323,12 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 		}
 		fd_transport_note_input(transport);
 		session_input_added(session, (size_t)n);
+		session = serve_session(serve, transport);
+		more = (size_t)n == length && session != NULL &&
+		       session_phase(session) == SESSION_PHASE_PARTIAL;
 	}
+	/* The event loop's epoll sees the socket readable at the first byte again. */
+	fd_transport_input_wanted(transport, 1);
 	session = fd_transport_session(transport);
 	if (session != NULL)
 		session_serve_here(session, false);

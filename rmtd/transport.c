@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -55,6 +56,7 @@ struct fd_transport {
 	bool output_is_pipe;   /* R records may be spliced into it (by the serve loop) */
 	bool output_is_socket; /* the same */
 	bool blocking;         /* served by the serve loop (stdio, or a drive's thread) */
+	int input_low;         /* SO_RCVLOWAT of a socket (fd_transport_input_wanted()) */
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
@@ -561,6 +563,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	t->finished = finished;
 	t->finished_arg = arg;
 	t->last_input = time(NULL);
+	t->input_low = 1;
 	pthread_mutex_init(&t->output_lock, NULL);
 	set_nonblocking(input_fd, &t->input_flags);
 	if (output_fd != input_fd)
@@ -653,6 +656,26 @@ int fd_transport_input_fd(const struct fd_transport *t)
 void fd_transport_note_input(struct fd_transport *t)
 {
 	t->last_input = time(NULL);
+}
+
+bool fd_transport_input_nonblocking(const struct fd_transport *t)
+{
+	return t->on_drive;
+}
+
+/*
+ * SO_RCVLOWAT: the rest of a large record arrives segment by segment, and each
+ * would wake the thread for one splice; the kernel wakes it once for all of
+ * them (or sooner when its buffer is full, or the peer closes).
+ */
+void fd_transport_input_wanted(struct fd_transport *t, size_t bytes)
+{
+	int low = bytes > INT_MAX ? INT_MAX : bytes < 1 ? 1 : (int)bytes;
+
+	if (!t->input_is_socket || low == t->input_low)
+		return;
+	if (setsockopt(t->input_fd, SOL_SOCKET, SO_RCVLOWAT, &low, sizeof(low)) == 0)
+		t->input_low = low;
 }
 
 /*

@@ -34,5 +34,13 @@ time_t fd_transport_last_input(const struct fd_transport *transport);
 int fd_transport_input_fd(const struct fd_transport *transport);
 void fd_transport_note_input(struct fd_transport *transport);
 void fd_transport_set_blocking(struct fd_transport *transport);
+/* A read with nothing there fails EAGAIN rather than waiting (on a drive's thread). */
+bool fd_transport_input_nonblocking(const struct fd_transport *transport);
+/*
+ * The serve loop waits for this many bytes (the rest of a record going
+ * through rmtd's pipe; 1 otherwise): on a drive's thread, poll says the
+ * socket is readable only once they are there (or it is closing).
+ */
+void fd_transport_input_wanted(struct fd_transport *transport, size_t bytes);
 
 #endif
