@@ -12,6 +12,7 @@
 #    that record is in the file.
 # 3. A full disk (a small tmpfs): a record through rmtd's pipe that does not
 #    fit is answered E28 and is not in the file; the next record is whole.
+# 4. stdio over a socket (as rshd starts rmt) takes the same route.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -223,3 +224,36 @@ assert open(log).read().count("collected in rmtd's pipe") == acked + 2, open(log
 print('%d records acknowledged, then E%d' % (acked, answer.errno))
 PYEOF
 ok "$(tail -n 1 "$WORK/full.out")"
+
+# ---------------------------------------------------------------- 4. stdio over a socket
+check "stdio over a socket (as rshd starts rmt): large records through rmtd's pipe both ways"
+python3 - "$D" "$WORK" "$RMTD" <<'PYEOF' >"$WORK/stdio.out" 2>&1 || { cat "$WORK/stdio.out" >&2; fail "stdio over a socket"; }
+import os, random, socket, subprocess, sys
+D, work, rmtd = sys.argv[1:4]
+path = os.path.join(D, 'stdio.dat')
+log = os.path.join(work, 'stdio.log')
+ours, theirs = socket.socketpair()
+server = subprocess.Popen([rmtd, '--stdio', '-d', '-vv', '--allow', D], stdin=theirs.fileno(),
+                          stdout=theirs.fileno(), stderr=open(log, 'wb'))
+theirs.close()
+stream = ours.makefile('rwb')
+def request(data):
+    stream.write(data)
+    stream.flush()
+    return stream.readline()
+record = random.Random(41).randbytes(300000)
+assert request(b'O%s\n577 O_WRONLY|O_CREAT|O_TRUNC\n' % path.encode()) == b'A0\n'
+assert request(b'W300000\n' + record) == b'A300000\n'
+assert request(b'C\n') == b'A0\n'
+assert open(path, 'rb').read() == record, 'the file is not the record written'
+assert request(b'O%s\n0\n' % path.encode()) == b'A0\n'
+assert request(b'R300000\n') == b'A300000\n'
+assert stream.read(300000) == record, 'read back differs'
+assert request(b'C\n') == b'A0\n'
+ours.shutdown(socket.SHUT_WR)
+assert server.wait(timeout=20) == 0
+text = open(log).read()
+assert "W300000 collected in rmtd's pipe" in text and "R300000 through rmtd's pipe" in text, text
+print('W300000 and R300000 through rmtd\'s pipe')
+PYEOF
+ok "$(tail -n 1 "$WORK/stdio.out")"
