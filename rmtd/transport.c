@@ -4,9 +4,13 @@
  *
  * In the daemon a plaintext connection whose session has its device open is
  * handed to the drive's thread, which serves it with the serve loop (serve.h)
- * on the socket made blocking, and handed back to the event loop when the
- * session closes its device or ends. Meanwhile the loop leaves the transport
- * alone: no events, no reads, no writes.
+ * on the socket, still nonblocking (the thread waits in poll), and handed back
+ * to the event loop when the session closes its device or ends. Meanwhile the
+ * loop leaves the transport alone: no events, no reads, no writes.
+ *
+ * Where the serve loop serves it (stdio, or a drive's thread), a pipe or a
+ * plain socket moves large records to and from rmtd's pipe by splice
+ * (record_pipe.h), never through memory.
  */
 #include <errno.h>
 #include <fcntl.h>
