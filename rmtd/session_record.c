@@ -89,8 +89,18 @@ void session_settle_read_buffer(struct session *s)
 		read_buffer_give(&s->read_buffer);
 }
 
+/* An R record in rmtd's pipe went to the client, or never will: it counts no more. */
+void session_pipe_record_gone(struct session *s)
+{
+	if (s->pipe_counted > 0)
+		read_buffer_uncount(s->pipe_counted);
+	s->pipe_counted = 0;
+}
+
 void session_handle_read(struct session *s, const struct rmt_request *request)
 {
+	int error = 0;
+
 	if (!session_device_is_open(s)) {
 		session_reply_failure(s, EBADF, NULL);
 		return;
@@ -102,25 +112,21 @@ void session_handle_read(struct session *s, const struct rmt_request *request)
 	s->job.count = (size_t)request->length;
 	s->job.pipe_count = 0;
 	if (session_through_pipe(s, false, request->length)) {
-		/* From the device into rmtd's pipe, and from there to the client. */
-		log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
+		/*
+		 * From the device into rmtd's pipe, and from there to the client; a
+		 * client that takes none of it holds it there, so it is counted as a
+		 * read buffer would be (one of its size would).
+		 */
+		if (s->job.count > READ_BUFFER_SMALL)
+			error = read_buffer_count(s->job.count, session_read_total(s));
+		s->pipe_counted = error == 0 && s->job.count > READ_BUFFER_SMALL ? s->job.count : 0;
+		if (error == 0)
+			log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
 		s->job.buffer = NULL;
 		s->job.pipe = s->staging.write_fd;
 		s->job.pipe_count = s->job.count;
 	} else if (s->job.count > READ_BUFFER_SMALL) {
-		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
-
-		if (error < 0) {
-			log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)",
-			          s->id, s->job.count,
-			          error == -ENOBUFS ? "the read buffer total is reached"
-			                            : strerror(-error),
-			          (unsigned long long)read_buffer_in_use());
-			session_reply_failure(
-			    s, -error,
-			    error == -ENOBUFS ? "Read buffers of all sessions in use" : NULL);
-			return;
-		}
+		error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
 		s->job.buffer = s->read_buffer.data;
 	} else {
 		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
@@ -128,6 +134,15 @@ void session_handle_read(struct session *s, const struct rmt_request *request)
 			session_reply_failure(s, ENOMEM, NULL);
 			return;
 		}
+	}
+	if (error < 0) {
+		log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)", s->id,
+		          s->job.count,
+		          error == -ENOBUFS ? "the read buffer total is reached" : strerror(-error),
+		          (unsigned long long)read_buffer_in_use());
+		session_reply_failure(
+		    s, -error, error == -ENOBUFS ? "Read buffers of all sessions in use" : NULL);
+		return;
 	}
 	s->operation = "Read";
 	session_submit(s, JOB_READ, STEP_REPLY);
@@ -211,6 +226,7 @@ void session_reply_from_pipe(struct session *s, size_t length)
 		record_pipe_discard(&s->staging);
 		session_send_failed(s, moved < 0 ? (int)moved : -EPIPE);
 	}
+	session_pipe_record_gone(s);
 }
 
 bool session_take_data(struct session *s)
