@@ -65,10 +65,16 @@ void serve_forget_commands(struct serve *serve)
 	atomic_store(&serve->cut, SERVE_NONE);
 }
 
+/* The connection served: its operations, and what they work on. */
+struct serve_connection {
+	const struct serve_io *io;
+	void *context;
+};
+
 /* The session still to be served here: not ended, and (on a drive's thread) its device open. */
-static struct session *serve_session(struct serve *serve, struct fd_transport *transport)
+static struct session *serve_session(struct serve *serve, const struct serve_connection *transport)
 {
-	struct session *session = fd_transport_session(transport);
+	struct session *session = transport->io->session(transport->context);
 
 	if (session == NULL || (serve->while_device_open && !session_keeps_device(session)))
 		return NULL;
@@ -82,7 +88,8 @@ static struct session *serve_session(struct serve *serve, struct fd_transport *t
  * next. *abort_at (monotonic ms) is when a killed session that has not reached
  * a boundary is cut.
  */
-static void serve_obey(struct serve *serve, struct fd_transport *transport, int64_t *abort_at)
+static void serve_obey(struct serve *serve, const struct serve_connection *transport,
+                       int64_t *abort_at)
 {
 	struct session *session;
 	uint64_t count;
@@ -120,7 +127,7 @@ static void serve_obey(struct serve *serve, struct fd_transport *transport, int6
 	return;
 left:
 	/* Ended: nothing to obey. Gone back to the event loop: it obeys the rest. */
-	if (fd_transport_session(transport) != NULL && commands != SERVE_NONE)
+	if (transport->io->session(transport->context) != NULL && commands != SERVE_NONE)
 		atomic_fetch_or(&serve->command, commands);
 }
 
@@ -148,10 +155,10 @@ static int earlier(int a, int b)
  * on one that passed (the session may have ended, or given its drive back).
  * request_since is when the request being received began.
  */
-static int serve_deadline(struct serve *serve, struct fd_transport *transport, time_t request_since,
-                          int64_t abort_at)
+static int serve_deadline(struct serve *serve, const struct serve_connection *transport,
+                          time_t request_since, int64_t abort_at)
 {
-	struct session *session = fd_transport_session(transport);
+	struct session *session = transport->io->session(transport->context);
 	unsigned id = session_id(session);
 	time_t now = time(NULL), since;
 	int limit, timeout = -1;
@@ -185,7 +192,7 @@ static int serve_deadline(struct serve *serve, struct fd_transport *transport, t
 		limit = serve->limits.idle_timeout;
 		if (limit <= 0)
 			return timeout;
-		since = fd_transport_last_input(transport);
+		since = transport->io->last_input(transport->context);
 		if (now - since > limit) {
 			log_info("session %u: idle for more than %d s, closing", id, limit);
 			session_close(session, "idle timeout");
@@ -225,10 +232,10 @@ static bool serve_pipe_has_room(int pipe)
  * has not arrived yet, so there the pipe is asked only when a splice moved
  * nothing (the pipe side does not wait either).
  */
-static void serve_splice(struct fd_transport *transport, struct session *session, int pipe,
-                         size_t length, bool nonblocking)
+static void serve_splice(const struct serve_connection *transport, struct session *session,
+                         int pipe, size_t length, bool nonblocking)
 {
-	ssize_t n = splice(fd_transport_input_fd(transport), NULL, pipe, NULL, length,
+	ssize_t n = splice(transport->io->input_fd(transport->context), NULL, pipe, NULL, length,
 	                   SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0));
 
 	if (n < 0 && errno == EAGAIN && nonblocking && !serve_pipe_has_room(pipe)) {
@@ -241,30 +248,38 @@ static void serve_splice(struct fd_transport *transport, struct session *session
 		session_input_end(session);
 		return;
 	}
-	fd_transport_note_input(transport);
+	transport->io->note_input(transport->context);
 	session_input_spliced(session, (size_t)n,
 	                      (size_t)n == length || nonblocking || serve_pipe_has_room(pipe));
 }
 
 void serve_run(struct serve *serve, struct fd_transport *transport)
 {
+	serve_run_io(serve, &fd_transport_serve_io, transport);
+}
+
+void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
+{
+	const struct serve_connection connection = {.io = io, .context = context};
+	const struct serve_connection *transport = &connection;
 	struct pollfd fds[2] = {
-	    {.fd = fd_transport_input_fd(transport), .events = POLLIN},
+	    {.fd = io->input_fd(context), .events = POLLIN},
 	    {.fd = serve->command_fd, .events = POLLIN},
 	};
-	struct session *session = fd_transport_session(transport);
+	struct session *session = io->session(context);
 	uint64_t requests = 0;
 	time_t request_since = time(NULL);
 	int64_t abort_at = 0;
+	/* On a drive's thread the connection is nonblocking: nothing there is -EAGAIN. */
+	bool nonblocking = serve->while_device_open;
 	/*
 	 * The last read filled all the room offered and the request is not whole
 	 * yet (a large record's first piece): more is likely there, and a
 	 * nonblocking read finds out without a poll first.
 	 */
-	bool more = false, nonblocking;
+	bool more = false;
 
-	fd_transport_set_blocking(transport);
-	nonblocking = fd_transport_input_nonblocking(transport);
+	io->set_blocking(context);
 	if (session == NULL)
 		return;
 	session_serve_here(session, true);
@@ -297,9 +312,11 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			session_input_end(session);
 			break;
 		}
-		if ((timeout >= 0 || !serve->signal_wakes) && !(more && nonblocking)) {
-			if (nonblocking)
-				fd_transport_input_wanted(transport, pipe >= 0 ? length : 1);
+		/* Bytes TLS has already decrypted do not make the descriptor readable. */
+		if ((timeout >= 0 || !serve->signal_wakes) && !(more && nonblocking) &&
+		    (io->input_buffered == NULL || !io->input_buffered(context))) {
+			if (io->input_wanted != NULL)
+				io->input_wanted(context, pipe >= 0 ? length : 1);
 			if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
 				log_warn("serve loop: poll");
 				session_close(session, "poll failed");
@@ -314,22 +331,52 @@ void serve_run(struct serve *serve, struct fd_transport *transport)
 			serve_splice(transport, session, pipe, length, nonblocking);
 			continue;
 		}
-		n = read(fds[0].fd, where, length);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		n = io->receive(context, where, length);
+		if (n == -EINTR || n == -EAGAIN)
 			continue;
 		if (n <= 0) {
 			session_input_end(session);
 			continue;
 		}
-		fd_transport_note_input(transport);
+		io->note_input(context);
 		session_input_added(session, (size_t)n);
 		session = serve_session(serve, transport);
 		more = (size_t)n == length && session != NULL &&
 		       session_phase(session) == SESSION_PHASE_PARTIAL;
 	}
 	/* The event loop's epoll sees the socket readable at the first byte again. */
-	fd_transport_input_wanted(transport, 1);
-	session = fd_transport_session(transport);
+	if (io->input_wanted != NULL)
+		io->input_wanted(context, 1);
+	session = io->session(context);
 	if (session != NULL)
 		session_serve_here(session, false);
+}
+
+int serve_wait_ready(struct serve *serve, int fd, short events, time_t idle_since, int idle_timeout,
+                     int given_up)
+{
+	for (;;) {
+		struct pollfd fds[2] = {
+		    {.fd = fd, .events = events},
+		    {.fd = serve->command_fd, .events = POLLIN},
+		};
+		int timeout = 1000, ready;
+
+		if (atomic_load(&serve->command) & given_up)
+			return -ECANCELED;
+		if (idle_timeout > 0) {
+			time_t left = idle_since + idle_timeout - time(NULL);
+
+			if (left < 0)
+				return -ETIMEDOUT;
+			if (left < 1)
+				timeout = 500;
+		}
+		/* Commands that wait for the reply are looked at once a second, not polled. */
+		ready = poll(fds, atomic_load(&serve->command) != SERVE_NONE ? 1 : 2, timeout);
+		if (ready < 0 && errno != EINTR)
+			return -errno;
+		if (ready > 0 && (fds[0].revents & (events | POLLERR | POLLHUP)))
+			return 0;
+	}
 }

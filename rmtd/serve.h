@@ -7,8 +7,9 @@
  * held idle, an abort's grace).
  *
  * stdio mode runs it on the main thread for its one client. The daemon runs it
- * on a drive's thread while a plaintext session has that drive's device open
- * (transport.c hands the connection over and takes it back): the loop returns
+ * on a drive's thread while a session has that drive's device open, plaintext
+ * (transport.c) or TLS (tls.c, which hands its SSL object over with it): the
+ * transport hands the connection over and takes it back, and the loop returns
  * as soon as the session no longer has its device open, or has ended.
  */
 #ifndef RMTD_SERVE_H
@@ -16,8 +17,33 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
 
 struct fd_transport;
+struct session;
+
+/* The connection the serve loop reads from: a plain descriptor, or TLS on one. */
+struct serve_io {
+	struct session *(*session)(void *connection); /* NULL once the session ended */
+	time_t (*last_input)(void *connection);
+	void (*note_input)(void *connection);
+	void (*set_blocking)(void *connection);
+	int (*input_fd)(void *connection); /* what poll watches, and splice reads */
+	/* Up to length bytes: how many, 0 at the end, -EAGAIN (poll first), or -errno. */
+	ssize_t (*receive)(void *connection, void *buffer, size_t length);
+	/*
+	 * Input already received that poll cannot see (TLS: decrypted bytes
+	 * buffered in the SSL object). NULL: there never is.
+	 */
+	bool (*input_buffered)(void *connection);
+	/*
+	 * The loop is about to poll for this many bytes (the rest of a record
+	 * going into rmtd's pipe; 1 otherwise): a socket may be told to say it is
+	 * readable only once they are there (or it is closing). NULL: never.
+	 */
+	void (*input_wanted)(void *connection, size_t bytes);
+};
 
 /* Commands are bits: several may wait at once, and each is obeyed once. */
 enum serve_command {
@@ -67,5 +93,15 @@ void serve_forget_commands(struct serve *serve);
 /* Serve the transport's session until it ends, a command ends it, or (while_device_open) it
  * closes its device. */
 void serve_run(struct serve *serve, struct fd_transport *transport);
+/* The same over any connection. */
+void serve_run_io(struct serve *serve, const struct serve_io *io, void *connection);
+/*
+ * On a drive's thread, a reply the client does not take yet: wait until fd is
+ * ready for events, or the client has been idle idle_timeout seconds since
+ * idle_since (0: no limit), or a command in given_up (bits) came. 0 when
+ * ready; -ETIMEDOUT, -ECANCELED or -errno when the reply is given up.
+ */
+int serve_wait_ready(struct serve *serve, int fd, short events, time_t idle_since, int idle_timeout,
+                     int given_up);
 
 #endif

@@ -50,7 +50,7 @@ struct session_transport {
 	/*
 	 * The session may be served on its drive's thread now (session_may_move()):
 	 * the transport hands itself over later, from the loop, if it still may
-	 * (session_move_to_drive()). NULL: never (TLS, stdio).
+	 * (session_move_to_drive()). NULL: never (stdio).
 	 */
 	void (*move_to_drive)(void *context);
 	/*
@@ -168,7 +168,7 @@ enum session_phase session_phase(const struct session *session);
 void session_shutdown(struct session *session);
 
 /*
- * Served on the drive's thread. The daemon hands a plaintext session to the
+ * Served on the drive's thread. The daemon hands a session (plaintext or TLS) to the
  * thread of the drive it holds once its device is open and it is between
  * requests, and takes it back when it no longer has the device open (or has
  * ended). Meanwhile the loop's calls above (abort, cut, shutdown, take back)

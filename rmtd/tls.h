@@ -6,6 +6,8 @@
  * subject and SHA-256 fingerprint become the identity the rules match. A session
  * starts only once the handshake has succeeded; a failed handshake (no
  * certificate, another CA, expired, plaintext on a TLS port) is one log line.
+ * While the session has its device open, the drive's thread serves it with the
+ * SSL object (serve.h); the event loop keeps the handshake and the rest.
  */
 #ifndef RMTD_TLS_H
 #define RMTD_TLS_H

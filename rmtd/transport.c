@@ -60,7 +60,7 @@ struct fd_transport {
 	bool output_is_pipe;   /* R records may be spliced into it (by the serve loop) */
 	bool output_is_socket; /* the same */
 	bool blocking;         /* served by the serve loop (stdio, or a drive's thread) */
-	int input_low;         /* SO_RCVLOWAT of a socket (fd_transport_input_wanted()) */
+	int input_low;         /* SO_RCVLOWAT of a socket (io_input_wanted()) */
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
@@ -184,46 +184,18 @@ static void transport_write(evutil_socket_t fd, short what, void *arg)
 /*
  * On a drive's thread the socket stays nonblocking: a client that takes no
  * more output is waited for only until the idle timeout (counted from its last
- * input, as on the loop), and not at all once it is being cut or killed. 0 when
- * the socket takes more; -ETIMEDOUT, -ECANCELED or -errno when it is given up.
+ * input, as on the loop), and not at all once it is being cut or killed.
  * Entered with output_lock held, which it lets go of while it waits.
  */
-static int transport_wait_unlocked(struct fd_transport *t, int given_up, int idle)
-{
-	pthread_mutex_unlock(&t->output_lock);
-	for (;;) {
-		struct pollfd fds[2] = {
-		    {.fd = t->output_fd, .events = POLLOUT},
-		    {.fd = t->serve.command_fd, .events = POLLIN},
-		};
-		int timeout = 1000, ready;
-
-		if (atomic_load(&t->serve.command) & given_up)
-			return -ECANCELED;
-		if (idle > 0) {
-			time_t left = t->last_input + idle - time(NULL);
-
-			if (left < 0)
-				return -ETIMEDOUT;
-			if (left < 1)
-				timeout = 500;
-		}
-		/* Commands that wait for the reply are looked at once a second, not polled. */
-		ready = poll(fds, atomic_load(&t->serve.command) != SERVE_NONE ? 1 : 2, timeout);
-		if (ready < 0 && errno != EINTR)
-			return -errno;
-		if (ready > 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP)))
-			return 0;
-	}
-}
-
 static int transport_wait_writable(struct fd_transport *t, bool begun)
 {
 	const int given_up = SERVE_SHUTDOWN | SERVE_ABORT | SERVE_KILL;
 	int rc;
 
 	t->reply_begun = begun;
-	rc = transport_wait_unlocked(t, given_up, t->serve.limits.idle_timeout);
+	pthread_mutex_unlock(&t->output_lock);
+	rc = serve_wait_ready(&t->serve, t->output_fd, POLLOUT, t->last_input,
+	                      t->serve.limits.idle_timeout, given_up);
 	pthread_mutex_lock(&t->output_lock);
 	t->reply_begun = false;
 	if (t->let_go)
@@ -662,9 +634,37 @@ void fd_transport_note_input(struct fd_transport *t)
 	t->last_input = time(NULL);
 }
 
-bool fd_transport_input_nonblocking(const struct fd_transport *t)
+static struct session *io_session(void *context)
 {
-	return t->on_drive;
+	return fd_transport_session(context);
+}
+
+static time_t io_last_input(void *context)
+{
+	return fd_transport_last_input(context);
+}
+
+static void io_note_input(void *context)
+{
+	fd_transport_note_input(context);
+}
+
+static void io_set_blocking(void *context)
+{
+	fd_transport_set_blocking(context);
+}
+
+static int io_input_fd(void *context)
+{
+	return fd_transport_input_fd(context);
+}
+
+static ssize_t io_receive(void *context, void *buffer, size_t length)
+{
+	struct fd_transport *t = context;
+	ssize_t n = read(t->input_fd, buffer, length);
+
+	return n < 0 ? -errno : n;
 }
 
 /*
@@ -672,8 +672,9 @@ bool fd_transport_input_nonblocking(const struct fd_transport *t)
  * would wake the thread for one splice; the kernel wakes it once for all of
  * them (or sooner when its buffer is full, or the peer closes).
  */
-void fd_transport_input_wanted(struct fd_transport *t, size_t bytes)
+static void io_input_wanted(void *context, size_t bytes)
 {
+	struct fd_transport *t = context;
 	int low = bytes > INT_MAX ? INT_MAX : bytes < 1 ? 1 : (int)bytes;
 
 	if (!t->input_is_socket || low == t->input_low)
@@ -681,6 +682,16 @@ void fd_transport_input_wanted(struct fd_transport *t, size_t bytes)
 	if (setsockopt(t->input_fd, SOL_SOCKET, SO_RCVLOWAT, &low, sizeof(low)) == 0)
 		t->input_low = low;
 }
+
+const struct serve_io fd_transport_serve_io = {
+    .session = io_session,
+    .last_input = io_last_input,
+    .note_input = io_note_input,
+    .set_blocking = io_set_blocking,
+    .input_fd = io_input_fd,
+    .receive = io_receive,
+    .input_wanted = io_input_wanted,
+};
 
 /*
  * Served by the serve loop (serve.h): blocking descriptors, replies written at

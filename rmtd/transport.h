@@ -17,6 +17,7 @@ struct event_base;
 struct session;
 struct session_settings;
 struct fd_transport;
+struct serve_io;
 
 /* Called once the session has ended and the transport is finished with. */
 typedef void (*transport_finished_fn)(struct fd_transport *transport, const char *why, void *arg);
@@ -34,13 +35,7 @@ time_t fd_transport_last_input(const struct fd_transport *transport);
 int fd_transport_input_fd(const struct fd_transport *transport);
 void fd_transport_note_input(struct fd_transport *transport);
 void fd_transport_set_blocking(struct fd_transport *transport);
-/* A read with nothing there fails EAGAIN rather than waiting (on a drive's thread). */
-bool fd_transport_input_nonblocking(const struct fd_transport *transport);
-/*
- * The serve loop waits for this many bytes (the rest of a record going
- * through rmtd's pipe; 1 otherwise): on a drive's thread, poll says the
- * socket is readable only once they are there (or it is closing).
- */
-void fd_transport_input_wanted(struct fd_transport *transport, size_t bytes);
+/* The same for serve_run_io() (serve.h). */
+extern const struct serve_io fd_transport_serve_io;
 
 #endif

@@ -15,6 +15,7 @@
 # shared. Two more figures say what bounds the rest: the share of the cap the
 # relay's own link gives a raw TCP stream (raw_link.py), and the CPU time rmtd
 # spends on the loopback run (all of it on the server's side of the socket).
+# LOOPBACK_ONLY=1 runs only the loopback part; LOOP_REPEAT=N sets its rounds.
 set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -80,6 +81,7 @@ timed() {
 
 rate() { echo "scale=2; $1 / $2" | bc; } # rate MIB SECONDS
 
+if [ -z "${LOOPBACK_ONLY:-}" ]; then
 printf '%-8s %-22s %-24s %-8s %-20s %s\n' RTT classic pipelined ratio "of the ${RATE_MB} MB/s cap" \
 	"raw stream, of the cap"
 for rtt in 1 10 50; do
@@ -97,28 +99,57 @@ for rtt in 1 10 50; do
 		"$pr MiB/s (${SIZE_MIB} MiB)" "$(echo "scale=1; $pr / $cr" | bc)x" \
 		"$(echo "scale=0; 100 * $pr * 1048576 / $RATE" | bc) %" "$raw"
 done
+fi
 
-# Loopback, no relay: the connector against a local pipe.
+# Loopback, no relay, LOOP_REPEAT rounds interleaved (default 5): local tar | cat;
+# tar through the pipelined connector to rmtd (a virtual tape) and to the built-in
+# reference server (rmtbench sink --mode splice, a plain file: the fewest system
+# calls any rmt server can make); classic to rmtd. Medians [min-max]. The
+# reference shows how much of the distance to local `tar | cat` any server would
+# leave: the connector, the socket and the third process are the same for both.
+REF=$BUILD/tests/bench/rmtbench
+REF_PORT=$(free_port)
+"$REF" sink --listen "127.0.0.1:$REF_PORT" --mode splice >/dev/null 2>"$WORK/ref.log" &
+PIDS="$PIDS $!"
+sleep 0.3
+server_cpu() { awk '{print $14 + $15}' "/proc/$RMTD_PID/stat"; } # clock ticks
+seconds_of() { # seconds_of COMMAND...: wall seconds the command took
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@"
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc
+}
+local_run() { tar -b 20 -cf - -C "$WORK/src" data | cat >/dev/null; }
+connector_run() { # connector_run PORT PIPELINE TARGET
+	RMT_PORT=$1 RMT_PIPELINE=$2 RMT_CONNECT_CONFIG=/dev/null \
+		tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$3" -C "$WORK/src" data
+}
+summary() { # summary VALUES...: median [min-max]
+	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%.3f s [%.3f-%.3f]", m, v[1], v[NR] }'
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
+	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 tape=$WORK/spool/loop.tap
 "$VTAPE" create "$tape" >/dev/null
-t0=$(date +%s.%N)
-tar -b 20 -cf - -C "$WORK/src" data | cat >/dev/null
-server_cpu() { awk '{print $14 + $15}' "/proc/$RMTD_PID/stat"; } # clock ticks
-cpu0=$(server_cpu)
-t1=$(date +%s.%N)
-RMT_PORT=$PORT RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
-	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$tape" -C "$WORK/src" data
-t2=$(date +%s.%N)
-cpu1=$(server_cpu)
-RMT_PORT=$PORT RMT_PIPELINE=0 RMT_CONNECT_CONFIG=/dev/null \
-	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$tape" -C "$WORK/src" data
-t3=$(date +%s.%N)
-local_s=$(echo "$t1 - $t0" | bc)
-piped_s=$(echo "$t2 - $t1" | bc)
-classic_s=$(echo "$t3 - $t2" | bc)
-echo "loopback, ${SIZE_MIB} MiB: local tar | cat ${local_s} s; pipelined ${piped_s} s" \
-	"($(echo "scale=2; $piped_s / $local_s" | bc)x); classic ${classic_s} s" \
-	"($(echo "scale=2; $classic_s / $local_s" | bc)x)"
-echo "rmtd's CPU time in the pipelined run: $(echo "scale=2; ($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc) s" \
-	"($(echo "scale=2; ($cpu1 - $cpu0) / $(getconf CLK_TCK) / $local_s" | bc)x local tar | cat)"
+local_t=() piped_t=() ref_t=() classic_t=() cpu_t=()
+for round in $(seq "${LOOP_REPEAT:-5}"); do
+	local_t+=("$(seconds_of local_run)")
+	cpu0=$(server_cpu)
+	piped_t+=("$(seconds_of connector_run "$PORT" 1 "$tape.rewind")")
+	cpu1=$(server_cpu)
+	cpu_t+=("$(echo "scale=3; ($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc)")
+	ref_t+=("$(seconds_of connector_run "$REF_PORT" 1 "$WORK/ref.file")")
+	classic_t+=("$(seconds_of connector_run "$PORT" 0 "$tape.rewind")")
+done
+local_m=$(median "${local_t[@]}")
+ratio() { echo "scale=2; $(median "$@") / $local_m" | bc; }
+echo "loopback, ${SIZE_MIB} MiB, ${#local_t[@]} rounds interleaved, medians [min-max]:"
+echo "  local tar | cat                        $(summary "${local_t[@]}")"
+echo "  pipelined connector, rmtd (vtape)      $(summary "${piped_t[@]}") $(ratio "${piped_t[@]}")x  (goal <= 1.3x)"
+echo "  pipelined connector, reference server  $(summary "${ref_t[@]}") $(ratio "${ref_t[@]}")x"
+echo "  classic connector, rmtd (vtape)        $(summary "${classic_t[@]}") $(ratio "${classic_t[@]}")x"
+echo "  rmtd's CPU time per pipelined run      $(summary "${cpu_t[@]}")"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,6 +1,7 @@
 /*
- * Reference rmt servers for rmtbench: just enough of the protocol (O C L R W V) to run the
- * benchmark workload, written for the fewest system calls per request. They are not rmtd and are
+ * Reference rmt servers for rmtbench: just enough of the protocol (O C L R W V, and the I-2
+ * and I-3 a pipelining client asks) to run the benchmark workload, written for the fewest
+ * system calls per request. They are not rmtd and are
  * not meant to be complete or safe; they show what the pipe, the socket and the file cost on
  * their own, which is the floor under any real server:
  *   sink    W data read and dropped, R answered from the pattern (the protocol's best case);
@@ -15,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "rmt/protocol.h"
 
 #define REF_LINE_MAX    4200
 #define REF_HEADER_ROOM 32
@@ -45,6 +48,8 @@ struct ref_server {
 	size_t len;
 	unsigned char *out;
 	size_t out_cap;
+	bool pipelined;  /* the client asked for I-2 DISCARD */
+	bool discarding; /* a W failed: W requests until another are dropped (E125) */
 };
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -305,8 +310,8 @@ static int do_write(struct ref_server *s)
 		reply_error(s, EINVAL);
 		return -EINVAL; /* cannot stay in step without the count: end */
 	}
-	if (s->mode == REF_SPLICE && s->file >= 0 && n >= REF_SPLICE_MIN)
-		return write_spliced(s, n);
+	if (s->mode == REF_SPLICE && s->file >= 0 && n >= REF_SPLICE_MIN && !s->discarding)
+		return write_spliced(s, n); /* a failure there ends the connection */
 	int rc = in_reserve(s, n);
 
 	if (rc < 0)
@@ -320,11 +325,17 @@ static int do_write(struct ref_server *s)
 	unsigned char *data = s->in + s->pos;
 
 	s->pos += n;
+	if (s->discarding)
+		return reply_error(s, ECANCELED);
 	if (s->mode == REF_SINK)
 		return reply_value(s, (int64_t)n);
 	ssize_t w = write(s->file, data, n);
 
-	return w < 0 ? reply_error(s, errno) : reply_value(s, w);
+	if (w < 0) {
+		s->discarding = s->pipelined;
+		return reply_error(s, errno);
+	}
+	return reply_value(s, w);
 }
 
 static int read_spliced(struct ref_server *s, size_t n)
@@ -394,9 +405,41 @@ static int do_read(struct ref_server *s)
 	return write_all(s->wfd, data - hlen, (size_t)hlen + (size_t)got);
 }
 
+/*
+ * I: only what a pipelining client asks (I-2 DISCARD and ROOM, I-3: no early
+ * warning, as a file has none); anything else is refused.
+ */
+static int do_ioctl(struct ref_server *s)
+{
+	char *first = next_line(s);
+	long long op;
+	long long flags;
+	char *second;
+
+	if (first == NULL)
+		return -EIO;
+	op = atoll(first);
+	second = next_line(s);
+	if (second == NULL)
+		return -EIO;
+	flags = atoll(second);
+	if (op == RMT_IOCTL_PIPELINE) {
+		flags &= RMT_PIPELINE_DISCARD | RMT_PIPELINE_ROOM;
+		s->pipelined = (flags & RMT_PIPELINE_DISCARD) != 0;
+		return reply_value(s, flags);
+	}
+	if (op == RMT_IOCTL_ROOM && s->pipelined)
+		return reply_value(s, -1);
+	return reply_error(s, EINVAL);
+}
+
 static int dispatch(struct ref_server *s, unsigned char letter)
 {
+	if (letter != 'W')
+		s->discarding = false;
 	switch (letter) {
+	case 'I':
+		return do_ioctl(s);
 	case 'O':
 		return do_open(s);
 	case 'C':

@@ -16,6 +16,7 @@ Usage: fault_paths.py BUILD_DIR [CASE...]   (every case when none is named)
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -533,6 +534,92 @@ def kill_and_sigterm_reach_a_drive_thread_stuck_in_a_write(d):
         expect(took < 4, "the client was let go %.1f s after the kill (grace 1 s)" % took)
         expect("abandoned" in open(log_path).read(), "the drive is named abandoned")
         expect(other.write(pattern(100)) == 100, "the other drive still writes")
+        began = time.time()
+        daemon.terminate()
+        code = daemon.wait(timeout=10)
+        took = time.time() - began
+        expect(code == 0 and took < 4, "SIGTERM: exit %s after %.1f s" % (code, took))
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        log.close()
+    expect(os.path.getsize(stuck_file) == 10240, "only the acknowledged record")
+
+
+def make_tls_files(d):
+    """A CA, a server certificate for 127.0.0.1 and a client's; the paths by name."""
+    def openssl(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True, capture_output=True)
+
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *key, "-days", "2", "-subj", "/CN=test-ca",
+            "-keyout", "ca.key", "-out", "ca.crt")
+    with open(os.path.join(d, "san.ext"), "w") as ext:
+        ext.write("subjectAltName=IP:127.0.0.1\n")
+    for who in ("server", "client"):
+        openssl("req", *key, "-subj", "/CN=" + who, "-keyout", who + ".key", "-out", who + ".csr")
+        openssl("x509", "-req", "-in", who + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "2", "-out", who + ".crt",
+                *(["-extfile", "san.ext"] if who == "server" else []))
+    return {name: os.path.join(d, name) for name in
+            ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")}
+
+
+@case
+def kill_reaches_a_tls_session_stuck_on_its_drive_thread(d):
+    """A TLS session goes to its drive's thread with its SSL object. When the device
+    call there never returns, rmtctl kill lets the client go within the stop grace:
+    the loop takes the SSL object (the thread is in no SSL call) for a last E125 of
+    its own record, and the drive is named abandoned."""
+    import ssl
+    files = make_tls_files(d)
+    stuck_file = os.path.join(d, "stuck.dat")
+    socket_path = os.path.join(d, "control")
+    port = free_port()
+    conf = os.path.join(d, "rmtd.conf")
+    with open(conf, "w") as out:
+        out.write("listen 127.0.0.1:%d tls\n" % port)
+        out.write("tls certificate %s\ntls key %s\ntls ca %s\n"
+                  % (files["server.crt"], files["server.key"], files["ca.crt"]))
+    os.chmod(conf, 0o600)
+    log_path = os.path.join(d, "daemon.log")
+    log = open(log_path, "w")
+    env = dict(os.environ, RMTD_FAULT="write#2=hang")
+    daemon = subprocess.Popen([os.path.join(BUILD, "rmtd", "rmtd-fault"), "-d", "-vv", "-f", conf,
+                               "--allow", d, "--control", socket_path, "--stop-grace", "1"],
+                              stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for_port(port)
+        context = ssl.create_default_context(cafile=files["ca.crt"])
+        context.load_cert_chain(files["client.crt"], files["client.key"])
+        raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+        stuck = Rmt(context.wrap_socket(raw, server_hostname="127.0.0.1"))
+        expect(stuck.open(stuck_file, O_RDWR | O_CREAT) == 0, "open")
+        expect(stuck.write(pattern(10240)) == 10240, "first record")
+        stuck.send(b"W10240\n" + pattern(10240, 1))  # its write never returns
+        time.sleep(0.3)
+        text = open(log_path).read()
+        ids = re.findall(r"session (\d+): open %s" % re.escape(stuck_file), text)
+        expect(len(ids) == 1, "the stuck session's id in the log")
+        expect("session %s: served on the thread of %s" % (ids[0], stuck_file) in text,
+               "the TLS session is served on its drive's thread")
+        began = time.time()
+        expect(control(socket_path, "kill " + ids[0]).startswith("OK "), "kill accepted")
+        stuck.sock.settimeout(10)
+        try:
+            stuck.reply()
+            raise Failure("the stuck record was acknowledged")
+        except RmtError as error:
+            expect(error.errno == 125 and "aborted by the operator" in error.text, str(error))
+        try:
+            line = stuck.read_line()
+            raise Failure("the stuck session went on: %r" % line)
+        except (EOFError, OSError):
+            pass
+        took = time.time() - began
+        expect(took < 4, "the client was let go %.1f s after the kill (grace 1 s)" % took)
+        expect("abandoned" in open(log_path).read(), "the drive is named abandoned")
         began = time.time()
         daemon.terminate()
         code = daemon.wait(timeout=10)

@@ -312,24 +312,51 @@ def kill_in_session(session, command):
                 pass
 
 
+def the_one_conversation():
+    """The pairs of the one connection recorded so far; [] while there is none, more
+    than one, or a request or reply is still on its way (or its recorder not started)."""
+    bases = [p[:-4] for p in os.listdir(RUN) if p.endswith(".c2s")]
+    if len(bases) != 1:
+        return []
+    try:
+        return conversation(os.path.join(RUN, bases[0]))
+    except (Failure, FileNotFoundError):
+        return []
+
+
 def dump_stalled_mid_record():
     """dump(8) writes a W's header and its data with two write(2)s, from a slave process;
     after a failed W its master kills the slaves (killall in dump/tape.c), so one can die
     between the two and leave a header whose data never comes; the master's own next
     request then waits for ever, as it would with any rmt. True when the one recorded
     connection is in that state: an E reply sent, the requests ending inside a W."""
-    bases = [p[:-4] for p in os.listdir(RUN) if p.endswith(".c2s")]
-    if len(bases) != 1:
-        return False
-    try:
-        pairs = conversation(os.path.join(RUN, bases[0]))
-    except (Failure, FileNotFoundError):
-        return False  # a request or reply still on its way, or its recorder not started
+    pairs = the_one_conversation()
     return bool(pairs) and pairs[-1][0] == b"W!" and any(
         reply is not None and reply[0] == "E" for _, _, reply in pairs)
 
 
 dump_stalled_mid_record.client = "dump"
+
+
+def dump_retrying_a_failed_open():
+    """dump(8) waits for a tape's rewind by opening it again after its close, and
+    retries every 10 s for as long as the open fails (trewind in dump/tape.c): a
+    schedule that fails every later open keeps it there for ever, as a local drive
+    that never comes back would. True when the one recorded connection has had its
+    close answered and ends in two opens answered with an error."""
+    pairs = the_one_conversation()
+    closed = [i for i, (letter, _, reply) in enumerate(pairs)
+              if letter == b"C" and reply is not None and reply[0] == "A"]
+    tail = pairs[-2:]
+    return bool(closed) and len(pairs) - closed[0] > 2 and len(tail) == 2 and all(
+        letter == b"O" and reply is not None and reply[0] == "E" for letter, _, reply in tail)
+
+
+def dump_stalled():
+    return dump_stalled_mid_record() or dump_retrying_a_failed_open()
+
+
+dump_stalled.client = "dump"
 
 
 def check_reported(pairs, rc, output, program, ignored=b"", short_writes_retried=False):
@@ -489,12 +516,17 @@ def dump_run(seed):
     rc, output, _ = run_client(
         ["sh", RUNDUMP, "dump", "-0", "-f",
          "localhost:" + name, IMAGE], dict(tar_env(), RMTD_FAULT=schedule, RSH=SHIM_PATH),
-        stalled=dump_stalled_mid_record)
+        stalled=dump_stalled)
     if rc is None:
-        # Killed by us in dump's own stall: the failure it was aborting on was reported
-        # (checked below); the record cut short must not reach the medium.
-        print("[fault-schedules] seed %d: dump stalled inside a W after the failure "
-              "(its slave killed between header and data); killed" % seed, flush=True)
+        # Killed by us in one of dump's own stalls: the failure was reported (checked
+        # below); a record cut short must not reach the medium, and after a clean close
+        # every record is on it.
+        if dump_retrying_a_failed_open():
+            print("[fault-schedules] seed %d: dump retrying an open that fails after its "
+                  "close; killed" % seed, flush=True)
+        else:
+            print("[fault-schedules] seed %d: dump stalled inside a W after the failure "
+                  "(its slave killed between header and data); killed" % seed, flush=True)
         rc = -9
     pairs = conversations()
     # dump/tape.c ignores what rmtclose() returns (as it ignores close(2) on a local

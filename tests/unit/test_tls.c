@@ -3,25 +3,34 @@
  * clients made by the openssl tool: a client whose certificate the CA signed
  * gets a session under its certificate's subject, answered over TLS; a client
  * without a certificate, or with one another CA signed, gets no session and the
- * transport ends.
+ * transport ends. A session with its device open is served on the drive's
+ * thread, SSL object and all, and given back to the loop at the close: input
+ * OpenSSL holds (decrypted, or whole records read ahead) is answered without
+ * more input on either side, half a record is waited for in poll, and a kill,
+ * SIGTERM, the idle timeout and a release reach the session there.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
 #include "drive.h"
+#include "log.h"
 #include "path.h"
 #include "session.h"
 #include "tls.h"
@@ -33,6 +42,7 @@ static struct config *config;
 static struct tls_context *context;
 static struct tls_transport *transport;
 static bool ended;
+static int idle_timeout; /* seconds, for the sessions connect_client() starts */
 
 static void run(const char *command)
 {
@@ -60,6 +70,8 @@ static void setup(void)
 {
 	char template[] = "/tmp/rmtd-tls-XXXXXX", error[256];
 
+	cr_assert_eq(evthread_use_pthreads(), 0); /* the drive's thread wakes the loop */
+	signal(SIGPIPE, SIG_IGN);                 /* as rmtd does: a client gone is an error */
 	cr_assert_not_null(mkdtemp(template));
 	snprintf(directory, sizeof(directory), "%s", template);
 	run("openssl req -x509 " KEY " -keyout ca.key -out ca.crt -days 30 -subj /CN=ca");
@@ -70,6 +82,7 @@ static void setup(void)
 
 	base = event_base_new();
 	drive_registry_init(&drives, base, true, 0);
+	drives.stop_grace = 1;
 	config = config_new();
 	cr_assert_not_null(config);
 	cr_assert_eq(path_policy_allow(&config->policy, directory, true), 0);
@@ -80,6 +93,7 @@ static void setup(void)
 	context = tls_context_create(config, error, sizeof(error));
 	cr_assert_not_null(context, "%s", error);
 	ended = false;
+	idle_timeout = 0;
 }
 
 static void teardown(void)
@@ -139,6 +153,7 @@ static SSL *connect_client(const char *name, int *client_fd)
 	settings.input_buffer_size = 4096;
 	settings.peer = "local";
 	settings.identity = "local";
+	settings.idle_timeout = idle_timeout;
 	transport = tls_transport_create(base, context, pair[1], &settings, finished, NULL);
 	cr_assert_not_null(transport);
 	ssl = SSL_new(ctx);
@@ -236,4 +251,385 @@ Test(tls, a_client_without_a_certificate_gets_no_session)
 Test(tls, a_client_another_ca_signed_gets_no_session)
 {
 	refused("stranger");
+}
+
+/* Send all of text over TLS, running the loop while the socket is full. */
+static void send_all(SSL *ssl, const void *text, size_t length)
+{
+	for (int i = 0; i < 5000; i++) {
+		int n = SSL_write(ssl, text, (int)length);
+
+		if (n == (int)length)
+			return;
+		cr_assert_eq(SSL_get_error(ssl, n), SSL_ERROR_WANT_WRITE, "client write failed");
+		pump();
+	}
+	cr_assert_fail("the server took no input");
+}
+
+static void expect(SSL *ssl, const char *expected)
+{
+	char reply[256];
+
+	receive(ssl, reply, strlen(expected));
+	cr_assert_str_eq(reply, expected);
+}
+
+/* The session's drive is served on its thread (within 5 s). */
+static void wait_for_phase(enum session_phase phase)
+{
+	for (int i = 0; i < 5000 && session_phase(tls_transport_session(transport)) != phase; i++)
+		pump();
+	cr_assert_eq(session_phase(tls_transport_session(transport)), phase);
+}
+
+static struct drive *drive_of(const char *name)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return drive_find(&drives, path);
+}
+
+static off_t file_size(const char *name)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", directory, name);
+	return stat(path, &st) < 0 ? -1 : st.st_size;
+}
+
+/* A client that completed its handshake, with the file name open and the session moved. */
+static SSL *open_on_thread(const char *name, int *fd)
+{
+	char request[PATH_MAX * 2];
+	SSL *ssl = connect_client("client", fd);
+
+	cr_assert_eq(handshake(ssl), 1);
+	snprintf(request, sizeof(request), "O%s/%s\n66 O_RDWR|O_CREAT\n", directory, name);
+	send_all(ssl, request, strlen(request));
+	expect(ssl, "A0\n");
+	/* Busy to the loop: the drive's thread serves it, with its SSL object. */
+	wait_for_phase(SESSION_PHASE_BUSY);
+	cr_assert_not_null(drive_of(name));
+	cr_assert(drive_of(name)->served, "the drive's thread serves the TLS session");
+	return ssl;
+}
+
+/* The client leaves; the session ends and the transport is handed back (within 5 s). */
+static void leave(SSL *ssl, int fd)
+{
+	SSL_shutdown(ssl);
+	close(fd);
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	SSL_free(ssl);
+}
+
+Test(tls, a_session_with_its_device_open_is_served_on_the_drive_thread)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	send_all(ssl, "L0\n0\n", 5);
+	expect(ssl, "A0\n");
+	send_all(ssl, "R5\n", 3);
+	expect(ssl, "A5\nhello");
+	/* Pipelined: answered in order. */
+	send_all(ssl, "W3\nabcL0\n0\nR8\n", 14);
+	expect(ssl, "A3\nA0\nA8\nhelloabc");
+	cr_assert(drive_of("f")->served);
+	send_all(ssl, "C\n", 2);
+	expect(ssl, "A0\n");
+	/* Back on the loop with the drive let go; the loop answers again. */
+	wait_for_phase(SESSION_PHASE_IDLE);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	send_all(ssl, "I-1\n0\n", 6);
+	expect(ssl, "A1\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 8);
+}
+
+/*
+ * Requests that arrive in one TLS record larger than the session's input
+ * buffer: the rest waits decrypted inside the SSL object, where poll cannot
+ * see it, and is answered without any more input.
+ */
+Test(tls, requests_left_decrypted_in_the_ssl_object_are_answered)
+{
+	static char batch[3 * 3010];
+	char record[3000];
+	size_t length = 0;
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	memset(record, 'x', sizeof(record));
+	for (int i = 0; i < 3; i++) {
+		length += (size_t)sprintf(batch + length, "W%zu\n", sizeof(record));
+		memcpy(batch + length, record, sizeof(record));
+		length += sizeof(record);
+	}
+	send_all(ssl, batch, length); /* one SSL_write under 16 KiB: one record */
+	expect(ssl, "A3000\nA3000\nA3000\n");
+	send_all(ssl, "C\n", 2);
+	expect(ssl, "A0\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 9000);
+}
+
+Test(tls, a_kill_reaches_a_tls_session_on_the_drive_thread)
+{
+	char reply[64];
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	session_abort(tls_transport_session(transport), "aborted by the operator (test)");
+	expect(ssl, "E125\nSession aborted by the operator\n");
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	receive(ssl, reply, sizeof(reply) - 1);
+	cr_assert_str_eq(reply, "", "more output after the abort");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(tls, a_kill_cuts_a_half_sent_record_on_the_drive_thread)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W10\nhello", 9);
+	for (int i = 0; i < 20; i++)
+		pump();
+	session_abort(tls_transport_session(transport), "aborted by the operator (test)");
+	/* The rest never comes: cut at the grace (1 s), never written. */
+	expect(ssl, "E125\nSession aborted by the operator\n");
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 0);
+}
+
+Test(tls, sigterm_finishes_the_record_on_the_drive_thread_then_ends)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W10\nhello", 9);
+	for (int i = 0; i < 20; i++)
+		pump();
+	session_shutdown(tls_transport_session(transport));
+	for (int i = 0; i < 20; i++)
+		pump();
+	send_all(ssl, "world", 5);
+	expect(ssl, "A10\nE108\nrmtd shutting down\n");
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the session did not end");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 10);
+}
+
+/*
+ * Requests in two TLS records that reach the thread together: the thread
+ * reads both at once and serves the first, whose close gives the session
+ * back; the second, left whole inside the SSL object, is answered on the loop
+ * without any more input.
+ */
+Test(tls, a_record_left_in_the_ssl_object_at_the_hand_back_is_answered)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	send_all(ssl, "W5\nhelloC\n", 10);
+	send_all(ssl, "I-1\n0\n", 6);
+	expect(ssl, "A5\nA0\nA1\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage usage;
+
+	getrusage(RUSAGE_SELF, &usage);
+	return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+	       (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * Half a TLS record, the rest a second later: the thread waits in poll for the
+ * rest (it does not spin on the half it holds), then answers.
+ */
+Test(tls, half_a_record_is_waited_for_in_poll)
+{
+	unsigned char wire[512];
+	BIO *memory = BIO_new(BIO_s_mem());
+	int fd, length;
+	double before;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	/* The record goes to memory first, then to the socket in two parts. */
+	cr_assert_not_null(memory);
+	SSL_set0_wbio(ssl, memory);
+	cr_assert_eq(SSL_write(ssl, "W5\nhello", 8), 8);
+	length = BIO_read(memory, wire, sizeof(wire));
+	cr_assert_gt(length, 10);
+	SSL_set0_wbio(ssl, BIO_new_socket(fd, BIO_NOCLOSE));
+	cr_assert_eq(write(fd, wire, 10), 10);
+	before = cpu_seconds();
+	for (int i = 0; i < 1000; i++)
+		usleep(1000);
+	cr_assert_lt(cpu_seconds() - before, 0.1, "%.2f s of CPU while half a record waited",
+	             cpu_seconds() - before);
+	cr_assert_eq(write(fd, wire + 10, (size_t)length - 10), length - 10);
+	expect(ssl, "A5\n");
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(tls, the_idle_timeout_ends_a_tls_session_on_the_drive_thread)
+{
+	char reply[16];
+	int fd;
+	SSL *ssl;
+
+	idle_timeout = 1;
+	ssl = open_on_thread("f", &fd);
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	/* Nothing more: the serve loop ends the session once it has been idle 1 s. */
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	cr_assert(ended, "the idle session did not end");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	receive(ssl, reply, sizeof(reply) - 1);
+	cr_assert_str_eq(reply, "", "output after the idle end");
+	SSL_free(ssl);
+	close(fd);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+Test(tls, release_takes_the_drive_back_from_a_tls_session_on_the_thread)
+{
+	int fd;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	cr_assert(session_take_back_drive(tls_transport_session(transport)));
+	wait_for_phase(SESSION_PHASE_IDLE);
+	for (int i = 0; i < 5000 && drive_of("f") != NULL && drive_of("f")->holder != NULL; i++)
+		pump();
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	/* The session lives on, on the loop, over the same TLS connection. */
+	send_all(ssl, "W2\nok", 5);
+	expect(ssl, "E125\nDrive taken back by the operator\n");
+	send_all(ssl, "I-1\n0\n", 6);
+	expect(ssl, "A1\n");
+	leave(ssl, fd);
+}
+
+/* The client's bytes are not TLS: the thread ends the session, and says why in one line. */
+Test(tls, a_tls_error_on_the_drive_thread_ends_the_session_with_one_line)
+{
+	static const char bogus[] = "\x17\x03\x03\x00\x20"
+	                            "not a record this key encrypted!";
+	char path[PATH_MAX * 2], text[8192];
+	int fd, saved = dup(2), log_fd, lines = 0;
+	ssize_t length;
+	SSL *ssl;
+
+	snprintf(path, sizeof(path), "%s/server.log", directory);
+	log_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(log_fd, 0);
+	cr_assert_geq(dup2(log_fd, 2), 0);
+	log_init("rmtd", 1, 0);
+	ssl = open_on_thread("f", &fd);
+	cr_assert_eq(write(fd, bogus, sizeof(bogus) - 1), (ssize_t)sizeof(bogus) - 1);
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	dup2(saved, 2);
+	length = pread(log_fd, text, sizeof(text) - 1, 0);
+	cr_assert_geq(length, 0);
+	text[length] = '\0';
+	cr_assert(ended, "the session did not end: %s", text);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	for (const char *at = text; (at = strstr(at, "TLS from local: read: ")) != NULL; at++)
+		lines++;
+	cr_assert_eq(lines, 1, "one line for the TLS error: %s", text);
+	cr_assert_not_null(strstr(text, "; closing\n"), "%s", text);
+	close(log_fd);
+	close(saved);
+	SSL_free(ssl);
+	close(fd);
+}
+
+/* A client that vanishes without a TLS close has simply gone: no TLS error is logged. */
+Test(tls, a_client_cut_without_a_tls_close_on_the_drive_thread_just_ends)
+{
+	char path[PATH_MAX * 2], text[8192];
+	int fd, saved = dup(2), log_fd;
+	ssize_t length;
+	SSL *ssl;
+
+	snprintf(path, sizeof(path), "%s/server.log", directory);
+	log_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(log_fd, 0);
+	cr_assert_geq(dup2(log_fd, 2), 0);
+	log_init("rmtd", 1, 1);
+	ssl = open_on_thread("f", &fd);
+	send_all(ssl, "W5\nhello", 8);
+	expect(ssl, "A5\n");
+	close(fd);
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	dup2(saved, 2);
+	length = pread(log_fd, text, sizeof(text) - 1, 0);
+	cr_assert_geq(length, 0);
+	text[length] = '\0';
+	cr_assert(ended, "the session did not end: %s", text);
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	cr_assert_null(strstr(text, "TLS from local: read"), "%s", text);
+	cr_assert_not_null(strstr(text, "ended (client closed)"), "%s", text);
+	close(log_fd);
+	close(saved);
+	SSL_free(ssl);
+	cr_assert_eq(file_size("f"), 5);
+}
+
+/* Records larger than a TLS record, both ways: never spliced, every byte in place. */
+Test(tls, a_large_record_goes_both_ways_on_the_drive_thread)
+{
+	static char data[200000], back[sizeof(data) + 16];
+	char header[32];
+	int fd, n;
+	SSL *ssl = open_on_thread("f", &fd);
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7 + i / 251);
+	n = snprintf(header, sizeof(header), "W%zu\n", sizeof(data));
+	send_all(ssl, header, (size_t)n);
+	for (size_t at = 0; at < sizeof(data); at += 16384)
+		send_all(ssl, data + at, sizeof(data) - at < 16384 ? sizeof(data) - at : 16384);
+	expect(ssl, "A200000\n");
+	send_all(ssl, "L0\n0\n", 5);
+	expect(ssl, "A0\n");
+	send_all(ssl, "R200000\n", 8);
+	expect(ssl, "A200000\n");
+	receive(ssl, back, sizeof(data));
+	cr_assert_eq(memcmp(back, data, sizeof(data)), 0, "the record read back differs");
+	cr_assert(drive_of("f")->served);
+	leave(ssl, fd);
+	cr_assert_eq(file_size("f"), (off_t)sizeof(data));
 }
