@@ -19,7 +19,7 @@
 
 /* Sessions run on the loop and on drives' threads: one lock, held for a few lines. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t in_use; /* mapped: held by sessions, and kept */
+static uint64_t in_use; /* mapped (held by sessions, and kept), and counted elsewhere */
 static struct read_buffer kept[KEPT_MAX];
 static int kept_count;
 static size_t kept_bytes;
@@ -106,6 +106,28 @@ void read_buffer_give(struct read_buffer *buffer)
 	pthread_mutex_unlock(&lock);
 	buffer->data = NULL;
 	buffer->size = 0;
+}
+
+int read_buffer_count(size_t size, uint64_t total)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&lock);
+	while (kept_count > 0 && !fits(size, total))
+		unmap_kept(kept_count - 1);
+	if (fits(size, total))
+		in_use += size;
+	else
+		rc = -ENOBUFS;
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+void read_buffer_uncount(size_t size)
+{
+	pthread_mutex_lock(&lock);
+	in_use -= size;
+	pthread_mutex_unlock(&lock);
 }
 
 uint64_t read_buffer_in_use(void)

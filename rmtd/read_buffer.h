@@ -31,7 +31,14 @@ struct read_buffer {
 int read_buffer_take(struct read_buffer *buffer, size_t size, uint64_t total);
 /* Give back: kept for reuse, or unmapped and uncounted (nothing when none is held). */
 void read_buffer_give(struct read_buffer *buffer);
-/* Bytes mapped now: held by sessions, and kept. */
+/*
+ * Count size bytes of a record that waits elsewhere for a client (an R in
+ * rmtd's pipe) against the same total, with no memory of ours: 0 or
+ * -ENOBUFS. read_buffer_uncount() when the client has it, or it is dropped.
+ */
+int read_buffer_count(size_t size, uint64_t total);
+void read_buffer_uncount(size_t size);
+/* Bytes counted now: mapped (held by sessions, and kept), and waiting elsewhere. */
 uint64_t read_buffer_in_use(void);
 
 #endif

@@ -217,7 +217,7 @@ static int serve_deadline(struct serve *serve, const struct serve_connection *tr
 	}
 }
 
-/* Can rmtd's pipe take more? Asked only after a splice came back short. */
+/* Can rmtd's pipe take more? Asked only after a splice came back short (or empty). */
 static bool serve_pipe_has_room(int pipe)
 {
 	struct pollfd out = {.fd = pipe, .events = POLLOUT};
@@ -228,13 +228,20 @@ static bool serve_pipe_has_room(int pipe)
 /*
  * Move input into the session's pipe (a large W record, session_input_pipe()).
  * Blocks for input like read; never on a full pipe, which would never empty.
+ * A nonblocking socket (a drive's thread) comes back short whenever the rest
+ * has not arrived yet, so there the pipe is asked only when a splice moved
+ * nothing (the pipe side does not wait either).
  */
 static void serve_splice(const struct serve_connection *transport, struct session *session,
-                         int pipe, size_t length)
+                         int pipe, size_t length, bool nonblocking)
 {
 	ssize_t n = splice(transport->io->input_fd(transport->context), NULL, pipe, NULL, length,
-	                   SPLICE_F_MOVE);
+	                   SPLICE_F_MOVE | (nonblocking ? SPLICE_F_NONBLOCK : 0));
 
+	if (n < 0 && errno == EAGAIN && nonblocking && !serve_pipe_has_room(pipe)) {
+		session_input_spliced(session, 0, false);
+		return;
+	}
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -242,7 +249,8 @@ static void serve_splice(const struct serve_connection *transport, struct sessio
 		return;
 	}
 	transport->io->note_input(transport->context);
-	session_input_spliced(session, (size_t)n, (size_t)n == length || serve_pipe_has_room(pipe));
+	session_input_spliced(session, (size_t)n,
+	                      (size_t)n == length || nonblocking || serve_pipe_has_room(pipe));
 }
 
 void serve_run(struct serve *serve, struct fd_transport *transport)
@@ -262,6 +270,14 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 	uint64_t requests = 0;
 	time_t request_since = time(NULL);
 	int64_t abort_at = 0;
+	/* On a drive's thread the connection is nonblocking: nothing there is -EAGAIN. */
+	bool nonblocking = serve->while_device_open;
+	/*
+	 * The last read filled all the room offered and the request is not whole
+	 * yet (a large record's first piece): more is likely there, and a
+	 * nonblocking read finds out without a poll first.
+	 */
+	bool more = false;
 
 	io->set_blocking(context);
 	if (session == NULL)
@@ -297,8 +313,10 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 			break;
 		}
 		/* Bytes TLS has already decrypted do not make the descriptor readable. */
-		if ((timeout >= 0 || !serve->signal_wakes) &&
+		if ((timeout >= 0 || !serve->signal_wakes) && !(more && nonblocking) &&
 		    (io->input_buffered == NULL || !io->input_buffered(context))) {
+			if (io->input_wanted != NULL)
+				io->input_wanted(context, pipe >= 0 ? length : 1);
 			if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
 				log_warn("serve loop: poll");
 				session_close(session, "poll failed");
@@ -308,8 +326,9 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 			    !(fds[0].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
 				continue; /* a command, a deadline or a signal: looked at above */
 		}
+		more = false;
 		if (pipe >= 0) {
-			serve_splice(transport, session, pipe, length);
+			serve_splice(transport, session, pipe, length, nonblocking);
 			continue;
 		}
 		n = io->receive(context, where, length);
@@ -321,7 +340,13 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 		}
 		io->note_input(context);
 		session_input_added(session, (size_t)n);
+		session = serve_session(serve, transport);
+		more = (size_t)n == length && session != NULL &&
+		       session_phase(session) == SESSION_PHASE_PARTIAL;
 	}
+	/* The event loop's epoll sees the socket readable at the first byte again. */
+	if (io->input_wanted != NULL)
+		io->input_wanted(context, 1);
 	session = io->session(context);
 	if (session != NULL)
 		session_serve_here(session, false);

@@ -37,6 +37,12 @@ struct serve_io {
 	 * buffered in the SSL object). NULL: there never is.
 	 */
 	bool (*input_buffered)(void *connection);
+	/*
+	 * The loop is about to poll for this many bytes (the rest of a record
+	 * going into rmtd's pipe; 1 otherwise): a socket may be told to say it is
+	 * readable only once they are there (or it is closing). NULL: never.
+	 */
+	void (*input_wanted)(void *connection, size_t bytes);
 };
 
 /* Commands are bits: several may wait at once, and each is obeyed once. */

@@ -86,7 +86,13 @@ void session_send(struct session *s, const void *header, size_t header_length, c
 		iov[1].iov_len = data_length;
 		count = 2;
 	}
-	switch (s->transport->send(s->context, iov, count)) {
+	session_send_failed(s, s->transport->send(s->context, iov, count));
+}
+
+/* After a reply that did not go out whole (error -errno; 0: it did): no more requests. */
+void session_send_failed(struct session *s, int error)
+{
+	switch (error) {
 	case 0:
 		break;
 	case -ETIMEDOUT:
@@ -408,8 +414,10 @@ static void reply_for_job(struct session *s, const struct job *job)
 {
 	const struct rmt_request *request = &s->request;
 
-	if (job->pipe_count > 0 && job->result < 0)
+	if (job->pipe_count > 0 && job->result < 0) {
 		record_pipe_discard(&s->staging); /* what the device did not take or give */
+		session_pipe_record_gone(s);
+	}
 	if (job->result < 0) {
 		medium_failure(s->drive, (int)-job->result);
 		log_device_failure(s, job, (int)-job->result);
@@ -506,6 +514,7 @@ static void session_free(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	config_release(s->settings.config);
+	session_pipe_record_gone(s);
 	record_pipe_close(&s->staging);
 	free(s->input);
 	free(s);

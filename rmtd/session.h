@@ -40,12 +40,13 @@ struct session_transport {
 	/* True while so much output waits that no new request should be started. */
 	bool (*output_full)(void *context);
 	/*
-	 * Move length bytes from fd (rmtd's pipe holding an R record) straight to
-	 * the client (splice), after whatever was sent before. NULL, or -EOPNOTSUPP,
-	 * when the transport cannot (length 0 asks). Returns the bytes moved (fewer
-	 * only at the end of fd), or -errno.
+	 * Send head (an R reply's header), then move length bytes from fd (rmtd's
+	 * pipe holding the record) straight to the client (splice). NULL, or
+	 * -EOPNOTSUPP, when the transport cannot (fd -1 asks). Returns the bytes
+	 * of fd moved (fewer only at the end of fd), or -errno.
 	 */
-	ssize_t (*splice_out)(void *context, int fd, size_t length);
+	ssize_t (*splice_out)(void *context, const void *head, size_t head_length, int fd,
+	                      size_t length);
 	/*
 	 * The session may be served on its drive's thread now (session_may_move()):
 	 * the transport hands itself over later, from the loop, if it still may
@@ -59,10 +60,10 @@ struct session_transport {
 	 */
 	void (*let_go)(void *context, const void *last_reply, size_t length);
 	/*
-	 * True when the serve loop reads this transport's input, a pipe: it can
-	 * splice input into a pipe of the session's (session_input_pipe()), and
-	 * device calls run inline, so no input is read while one is in flight.
-	 * NULL: never.
+	 * True when the serve loop reads this transport's input, a pipe or a
+	 * plain socket: it can splice input into a pipe of the session's
+	 * (session_input_pipe()), and device calls run inline, so no input is read
+	 * while one is in flight. NULL: never (TLS).
 	 */
 	bool (*input_splices)(void *context);
 };

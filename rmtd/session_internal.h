@@ -102,6 +102,7 @@ struct session {
 	uint64_t device_max_record;     /* the rule's record limit for this device, 0: none */
 	struct tapeop_grant tape_grant; /* what the open and its rule let tape operations do */
 	struct read_buffer read_buffer; /* a large R's record, until the client has taken it */
+	size_t pipe_counted; /* an R record in rmtd's pipe, counted with the read buffers */
 
 	/* The drive held, and the one an O is opening. */
 	struct drive *drive;
@@ -143,6 +144,7 @@ struct session {
 void session_enter_state(struct session *s, enum session_state state);
 void session_send(struct session *s, const void *header, size_t header_length, const void *data,
                   size_t data_length);
+void session_send_failed(struct session *s, int error);
 void session_reply_value(struct session *s, int64_t value);
 void session_reply_signed_value(struct session *s, int64_t value);
 void session_reply_failure(struct session *s, int error, const char *text);
@@ -166,6 +168,7 @@ void session_activity_live(const struct session *s, struct session_activity *act
 /* session_record.c */
 void session_record(struct session *s, const void *record, size_t length, bool writing);
 void session_settle_read_buffer(struct session *s);
+void session_pipe_record_gone(struct session *s);
 void session_handle_read(struct session *s, const struct rmt_request *request);
 void session_handle_write_header(struct session *s, const struct rmt_request *request);
 void session_reply_from_pipe(struct session *s, size_t length);

@@ -64,7 +64,8 @@ static bool session_through_pipe(struct session *s, bool writing, uint64_t lengt
 		transport_can = t->input_splices != NULL && t->input_splices(s->context);
 		device_can = dev->ops->write_from_pipe != NULL && dev->pipe_writes;
 	} else {
-		transport_can = t->splice_out != NULL && t->splice_out(s->context, -1, 0) == 0;
+		transport_can =
+		    t->splice_out != NULL && t->splice_out(s->context, NULL, 0, -1, 0) == 0;
 		device_can = dev->ops->read_to_pipe != NULL && dev->pipe_reads;
 	}
 	return transport_can && device_can &&
@@ -88,8 +89,18 @@ void session_settle_read_buffer(struct session *s)
 		read_buffer_give(&s->read_buffer);
 }
 
+/* An R record in rmtd's pipe went to the client, or never will: it counts no more. */
+void session_pipe_record_gone(struct session *s)
+{
+	if (s->pipe_counted > 0)
+		read_buffer_uncount(s->pipe_counted);
+	s->pipe_counted = 0;
+}
+
 void session_handle_read(struct session *s, const struct rmt_request *request)
 {
+	int error = 0;
+
 	if (!session_device_is_open(s)) {
 		session_reply_failure(s, EBADF, NULL);
 		return;
@@ -101,25 +112,21 @@ void session_handle_read(struct session *s, const struct rmt_request *request)
 	s->job.count = (size_t)request->length;
 	s->job.pipe_count = 0;
 	if (session_through_pipe(s, false, request->length)) {
-		/* From the device into rmtd's pipe, and from there to the client. */
-		log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
+		/*
+		 * From the device into rmtd's pipe, and from there to the client; a
+		 * client that takes none of it holds it there, so it is counted as a
+		 * read buffer would be (one of its size would).
+		 */
+		if (s->job.count > READ_BUFFER_SMALL)
+			error = read_buffer_count(s->job.count, session_read_total(s));
+		s->pipe_counted = error == 0 && s->job.count > READ_BUFFER_SMALL ? s->job.count : 0;
+		if (error == 0)
+			log_debug("session %u: R%zu through rmtd's pipe", s->id, s->job.count);
 		s->job.buffer = NULL;
 		s->job.pipe = s->staging.write_fd;
 		s->job.pipe_count = s->job.count;
 	} else if (s->job.count > READ_BUFFER_SMALL) {
-		int error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
-
-		if (error < 0) {
-			log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)",
-			          s->id, s->job.count,
-			          error == -ENOBUFS ? "the read buffer total is reached"
-			                            : strerror(-error),
-			          (unsigned long long)read_buffer_in_use());
-			session_reply_failure(
-			    s, -error,
-			    error == -ENOBUFS ? "Read buffers of all sessions in use" : NULL);
-			return;
-		}
+		error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
 		s->job.buffer = s->read_buffer.data;
 	} else {
 		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
@@ -127,6 +134,15 @@ void session_handle_read(struct session *s, const struct rmt_request *request)
 			session_reply_failure(s, ENOMEM, NULL);
 			return;
 		}
+	}
+	if (error < 0) {
+		log_warnx("session %u: R%zu refused: %s (%llu bytes in read buffers)", s->id,
+		          s->job.count,
+		          error == -ENOBUFS ? "the read buffer total is reached" : strerror(-error),
+		          (unsigned long long)read_buffer_in_use());
+		session_reply_failure(
+		    s, -error, error == -ENOBUFS ? "Read buffers of all sessions in use" : NULL);
+		return;
 	}
 	s->operation = "Read";
 	session_submit(s, JOB_READ, STEP_REPLY);
@@ -198,16 +214,19 @@ void session_handle_write_header(struct session *s, const struct rmt_request *re
 void session_reply_from_pipe(struct session *s, size_t length)
 {
 	char header[REPLY_HEADER_MAX];
+	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
+	ssize_t moved;
 
-	session_send(s, header, reply_ok(header, sizeof(header), (int64_t)length), NULL, 0);
-	if (length == 0)
-		return;
-	if (s->detached || s->told ||
-	    s->transport->splice_out(s->context, s->staging.read_fd, length) != (ssize_t)length) {
+	/* Not to a client let go, or that has its last answer. */
+	moved = s->detached || s->told
+	            ? -EPIPE
+	            : s->transport->splice_out(s->context, header, n, s->staging.read_fd, length);
+	if (moved != (ssize_t)length) {
 		/* The client is gone: what it did not take must not go to the next reply. */
 		record_pipe_discard(&s->staging);
-		s->input_ended = true;
+		session_send_failed(s, moved < 0 ? (int)moved : -EPIPE);
 	}
+	session_pipe_record_gone(s);
 }
 
 bool session_take_data(struct session *s)

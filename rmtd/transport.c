@@ -4,16 +4,22 @@
  *
  * In the daemon a plaintext connection whose session has its device open is
  * handed to the drive's thread, which serves it with the serve loop (serve.h)
- * on the socket made blocking, and handed back to the event loop when the
- * session closes its device or ends. Meanwhile the loop leaves the transport
- * alone: no events, no reads, no writes.
+ * on the socket, still nonblocking (the thread waits in poll), and handed back
+ * to the event loop when the session closes its device or ends. Meanwhile the
+ * loop leaves the transport alone: no events, no reads, no writes.
+ *
+ * Where the serve loop serves it (stdio, or a drive's thread), a pipe or a
+ * plain socket moves large records to and from rmtd's pipe by splice
+ * (record_pipe.h), never through memory.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -47,12 +53,14 @@ struct fd_transport {
 	struct session *session; /* NULL once the session has ended */
 	bool reading;
 	bool output_broken;
-	bool input_is_pipe;   /* stdio over pipes: W records may be spliced from it */
-	bool input_is_socket; /* one socket both ways: may be served on a drive's thread */
-	bool input_is_file;   /* a regular file: always readable, epoll cannot watch it */
-	bool output_is_file;  /* a regular file: writes never wait, epoll cannot watch it */
-	bool output_is_pipe;  /* replies may be spliced into it */
-	bool blocking;        /* stdio: served by fd_transport_serve(), no event loop */
+	bool input_is_pipe;    /* W records may be spliced from it (by the serve loop) */
+	bool input_is_socket;  /* the same; one socket both ways may go to a drive's thread */
+	bool input_is_file;    /* a regular file: always readable, epoll cannot watch it */
+	bool output_is_file;   /* a regular file: writes never wait, epoll cannot watch it */
+	bool output_is_pipe;   /* R records may be spliced into it (by the serve loop) */
+	bool output_is_socket; /* the same */
+	bool blocking;         /* served by the serve loop (stdio, or a drive's thread) */
+	int input_low;         /* SO_RCVLOWAT of a socket (io_input_wanted()) */
 	time_t last_input;
 	transport_finished_fn finished;
 	void *finished_arg;
@@ -341,35 +349,79 @@ static bool transport_output_full(void *context)
 	return t->held_length > 0 || evbuffer_get_length(t->output) > OUTPUT_LIMIT;
 }
 
-static ssize_t transport_splice_out(void *context, int fd, size_t length)
+/* Write or splice to the client: on a drive's thread, wait while the socket takes nothing. */
+static ssize_t transport_put(struct fd_transport *t, const void *head, size_t length, int fd,
+                             bool more, bool *begun)
 {
-	struct fd_transport *t = context;
-	size_t moved = 0;
+	for (;;) {
+		ssize_t n;
 
-	/* Only a blocking pipe: splicing into a nonblocking one would need a queue. */
-	if (!t->blocking || !t->output_is_pipe)
-		return -EOPNOTSUPP;
-	while (moved < length) {
-		ssize_t n = splice(fd, NULL, t->output_fd, NULL, length - moved, SPLICE_F_MOVE);
-
+		if (fd >= 0)
+			n = splice(fd, NULL, t->output_fd, NULL, length, SPLICE_F_MOVE);
+		else if (t->output_is_socket)
+			n = send(t->output_fd, head, length, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+		else
+			n = write(t->output_fd, head, length);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			t->output_broken = true;
-			return moved > 0 ? (ssize_t)moved : -errno;
+		if (n < 0 && errno == EAGAIN && t->on_drive) {
+			int error = transport_wait_writable(t, *begun);
+
+			if (error < 0)
+				return error;
+			continue;
 		}
-		if (n == 0)
-			break;
-		moved += (size_t)n;
+		if (n < 0)
+			return -errno;
+		*begun = true;
+		return n;
 	}
-	return (ssize_t)moved;
 }
 
+/*
+ * The reply header, then length bytes of rmtd's pipe straight to the client:
+ * to a pipe or a plain socket the serve loop writes (stdio, or a drive's
+ * thread), under output_lock like any reply there.
+ */
+static ssize_t transport_splice_out(void *context, const void *head, size_t head_length, int fd,
+                                    size_t length)
+{
+	struct fd_transport *t = context;
+	const char *at = head;
+	size_t moved = 0;
+	bool begun = false;
+	ssize_t n = 0;
+
+	if (!t->blocking || !(t->output_is_pipe || t->output_is_socket))
+		return -EOPNOTSUPP;
+	if (fd < 0)
+		return 0;
+	if (t->output_broken)
+		return -EPIPE;
+	pthread_mutex_lock(&t->output_lock);
+	if (t->let_go)
+		n = -EPIPE;
+	/* The header waits for the data (MSG_MORE): no small segment of its own. */
+	while (n >= 0 && head_length > 0 &&
+	       (n = transport_put(t, at, head_length, -1, length > 0, &begun)) >= 0) {
+		at += n;
+		head_length -= (size_t)n;
+	}
+	while (n >= 0 && moved < length &&
+	       (n = transport_put(t, NULL, length - moved, fd, false, &begun)) > 0)
+		moved += (size_t)n;
+	pthread_mutex_unlock(&t->output_lock);
+	if (n < 0)
+		t->output_broken = true;
+	return n < 0 ? n : (ssize_t)moved;
+}
+
+/* The serve loop reads the input, a pipe or a plain socket: it can splice it. */
 static bool transport_input_splices(void *context)
 {
 	struct fd_transport *t = context;
 
-	return t->blocking && t->input_is_pipe;
+	return t->blocking && (t->input_is_pipe || t->input_is_socket);
 }
 
 static int set_nonblocking(int fd, int *saved)
@@ -470,6 +522,7 @@ static const struct session_transport fd_transport_movable_ops = {
     .splice_out = transport_splice_out,
     .move_to_drive = transport_move_to_drive,
     .let_go = transport_let_go,
+    .input_splices = transport_input_splices,
 };
 
 struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, int output_fd,
@@ -486,6 +539,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 	t->finished = finished;
 	t->finished_arg = arg;
 	t->last_input = time(NULL);
+	t->input_low = 1;
 	pthread_mutex_init(&t->output_lock, NULL);
 	set_nonblocking(input_fd, &t->input_flags);
 	if (output_fd != input_fd)
@@ -496,6 +550,7 @@ struct fd_transport *fd_transport_create(struct event_base *base, int input_fd, 
 		t->input_is_file = fstat(input_fd, &st) == 0 && S_ISREG(st.st_mode);
 		t->output_is_file = fstat(output_fd, &st) == 0 && S_ISREG(st.st_mode);
 		t->output_is_pipe = fstat(output_fd, &st) == 0 && S_ISFIFO(st.st_mode);
+		t->output_is_socket = S_ISSOCK(st.st_mode);
 	}
 	/* Without an event base the transport is served by the serve loop (serve.h). */
 	t->blocking = base == NULL;
@@ -612,6 +667,22 @@ static ssize_t io_receive(void *context, void *buffer, size_t length)
 	return n < 0 ? -errno : n;
 }
 
+/*
+ * SO_RCVLOWAT: the rest of a large record arrives segment by segment, and each
+ * would wake the thread for one splice; the kernel wakes it once for all of
+ * them (or sooner when its buffer is full, or the peer closes).
+ */
+static void io_input_wanted(void *context, size_t bytes)
+{
+	struct fd_transport *t = context;
+	int low = bytes > INT_MAX ? INT_MAX : bytes < 1 ? 1 : (int)bytes;
+
+	if (!t->input_is_socket || low == t->input_low)
+		return;
+	if (setsockopt(t->input_fd, SOL_SOCKET, SO_RCVLOWAT, &low, sizeof(low)) == 0)
+		t->input_low = low;
+}
+
 const struct serve_io fd_transport_serve_io = {
     .session = io_session,
     .last_input = io_last_input,
@@ -619,6 +690,7 @@ const struct serve_io fd_transport_serve_io = {
     .set_blocking = io_set_blocking,
     .input_fd = io_input_fd,
     .receive = io_receive,
+    .input_wanted = io_input_wanted,
 };
 
 /*

@@ -3,9 +3,12 @@
  * served there once its device is open (its phase BUSY to the loop, status
  * from what the thread publishes), given back at a close with the drive
  * released, and the loop's commands (kill, release, SIGTERM's drain and cut)
- * reaching it there as promptly as on the loop.
+ * reaching it there as promptly as on the loop; large records spliced between
+ * the socket and rmtd's pipe there, and never written when cut.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -50,6 +54,8 @@ static void setup(void)
 	int pair[2];
 
 	cr_assert_eq(evthread_use_pthreads(), 0);
+	/* As in rmtd: a client gone mid-reply is an error, not the end of the process. */
+	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_VERBOSE"))
 		log_init("rmtd", 1, 2);
 	cr_assert_not_null(mkdtemp(template));
@@ -322,4 +328,170 @@ Test(handover, release_takes_the_drive_back_and_the_session_lives_on)
 	expect_reply("E125\nDrive taken back by the operator\n");
 	send_text("I-1\n0\n");
 	expect_reply("A1\n");
+}
+
+static void send_bytes(const void *data, size_t length)
+{
+	const char *at = data;
+
+	while (length > 0) {
+		ssize_t n = write(client, at, length);
+
+		cr_assert_gt(n, 0);
+		at += n;
+		length -= (size_t)n;
+	}
+}
+
+/* Read exactly length bytes of R data, running the loop meanwhile (within 5 s). */
+static void read_data(void *data, size_t length)
+{
+	char *at = data;
+
+	for (int i = 0; i < 2500 && length > 0; i++) {
+		struct pollfd wait = {.fd = client, .events = POLLIN};
+
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		if (poll(&wait, 1, 2) == 1) {
+			ssize_t n = read(client, at, length);
+
+			cr_assert_gt(n, 0, "connection ended with %zu bytes of data to come",
+			             length);
+			at += n;
+			length -= (size_t)n;
+		}
+	}
+	cr_assert_eq(length, 0, "R data missing");
+}
+
+/* The session made a pipe of its own at least size bytes large (rmtd's pipe). */
+static bool a_pipe_this_large(int size)
+{
+	DIR *fds = opendir("/proc/self/fd");
+	struct dirent *entry;
+	bool found = false;
+
+	cr_assert_not_null(fds);
+	while (!found && (entry = readdir(fds)) != NULL) {
+		int fd = atoi(entry->d_name);
+
+		found = fd != dirfd(fds) && fcntl(fd, F_GETPIPE_SZ) >= size;
+	}
+	closedir(fds);
+	return found;
+}
+
+/* Until the session has taken all the client sent (within 5 s). */
+static void wait_taken(void)
+{
+	int waiting = -1;
+
+	for (int i = 0; i < 500 && waiting != 0; i++) {
+		cr_assert_eq(ioctl(client, TIOCOUTQ, &waiting), 0);
+		if (waiting != 0)
+			pump(5);
+	}
+	cr_assert_eq(waiting, 0, "the session took what was sent");
+}
+
+Test(handover, a_large_record_goes_through_rmtds_pipe_both_ways_and_is_counted)
+{
+	static char record[300000], back[sizeof(record)];
+	struct drive_view view;
+
+	for (size_t i = 0; i < sizeof(record); i++)
+		record[i] = (char)(i * 7 + i / 4096);
+	open_and_move("f");
+	send_text("W300000\n");
+	send_bytes(record, sizeof(record));
+	expect_reply("A300000\n");
+	cr_assert(a_pipe_this_large(256 * 1024), "the record went through rmtd's pipe");
+	cr_assert_eq(file_size("f"), (off_t)sizeof(record));
+	send_text("L1000\n0\nR200000\n");
+	expect_reply("A1000\nA200000\n");
+	read_data(back, 200000);
+	cr_assert_eq(memcmp(back, record + 1000, 200000), 0, "R from inside a page");
+	send_text("L0\n0\nR300000\n");
+	expect_reply("A0\nA300000\n");
+	read_data(back, sizeof(back));
+	cr_assert_eq(memcmp(back, record, sizeof(record)), 0, "the record as written");
+	/* Published after the reply went out: wait a moment for it. */
+	for (int i = 0; i < 100; i++) {
+		drive_view(drive_of("f"), &view);
+		if (view.moved.records_read == 2)
+			break;
+		pump(1);
+	}
+	cr_assert_eq(view.moved.records_written, 1);
+	cr_assert_eq(view.moved.bytes_written, sizeof(record));
+	cr_assert_eq(view.moved.records_read, 2);
+	cr_assert_eq(view.moved.bytes_read, 200000 + sizeof(record));
+}
+
+Test(handover, a_record_cut_while_in_rmtds_pipe_is_never_written)
+{
+	static char part[150000];
+
+	memset(part, 'x', sizeof(part));
+	open_and_move("f");
+	send_text("W300000\n");
+	send_bytes(part, sizeof(part));
+	wait_taken();
+	cr_assert(a_pipe_this_large(256 * 1024), "the record waits in rmtd's pipe");
+	session_abort(session(), "aborted by the operator (test)");
+	/* The rest never comes: the record is cut at the grace (1 s), never written. */
+	expect_reply("E125\nSession aborted by the operator\n");
+	expect_end();
+	cr_assert_eq(file_size("f"), 0);
+}
+
+/*
+ * The first read fills the input buffer (4096 bytes), so the thread reads
+ * again at once, and finds nothing yet: it waits, and takes the rest later.
+ */
+Test(handover, a_record_whose_rest_comes_later_is_received_whole)
+{
+	static char record[10000], request[4096];
+	char back[sizeof(record)];
+	size_t first = sizeof(request) - strlen("W10000\n");
+
+	memset(record, 'r', sizeof(record));
+	memcpy(request, "W10000\n", strlen("W10000\n"));
+	memcpy(request + strlen("W10000\n"), record, first);
+	open_and_move("f");
+	send_bytes(request, sizeof(request));
+	wait_taken();
+	pump(10);
+	send_bytes(record + first, sizeof(record) - first);
+	expect_reply("A10000\n");
+	send_text("L0\n0\nR10000\n");
+	expect_reply("A0\nA10000\n");
+	read_data(back, sizeof(back));
+	cr_assert_eq(memcmp(back, record, sizeof(record)), 0);
+}
+
+/*
+ * A record that arrives in small pieces fills rmtd's pipe (a buffer a piece)
+ * before it is all there: the thread finds the pipe full and the record is
+ * collected in memory after all, whole.
+ */
+Test(handover, a_record_in_small_pieces_is_copied_out_of_a_full_pipe_whole)
+{
+	static char record[200000], back[sizeof(record)];
+
+	for (size_t i = 0; i < sizeof(record); i++)
+		record[i] = (char)(i * 3 + i / 300);
+	open_and_move("f");
+	send_text("W200000\n");
+	for (size_t at = 0; at < sizeof(record); at += 500) {
+		send_bytes(record + at, 500);
+		if (at < 100 * 500)
+			wait_taken(); /* one piece a buffer of the pipe, until it is full */
+	}
+	expect_reply("A200000\n");
+	cr_assert_eq(file_size("f"), (off_t)sizeof(record));
+	send_text("L0\n0\nR200000\n");
+	expect_reply("A0\nA200000\n");
+	read_data(back, sizeof(back));
+	cr_assert_eq(memcmp(back, record, sizeof(record)), 0, "the record as sent");
 }

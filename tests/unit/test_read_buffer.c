@@ -56,6 +56,29 @@ Test(read_buffer, kept_buffers_are_bounded)
 	cr_assert_eq(read_buffer_in_use(), 16 * MIB, "a buffer above 16 MiB is never kept");
 }
 
+/* A record that waits in rmtd's pipe is counted in the same total, with no memory. */
+Test(read_buffer, a_record_held_elsewhere_counts_in_the_total)
+{
+	struct read_buffer a, b;
+	uint64_t total = 3 * MIB;
+
+	cr_assert_eq(read_buffer_take(&a, 2 * MIB, total), 0);
+	cr_assert_eq(read_buffer_count(2 * MIB, total), -ENOBUFS, "1 MiB left");
+	cr_assert_eq(read_buffer_count(MIB, total), 0);
+	cr_assert_eq(read_buffer_in_use(), total);
+	cr_assert_eq(read_buffer_take(&b, 1, total), -ENOBUFS, "the counted record holds its part");
+	cr_assert_eq(read_buffer_count(1, total), -ENOBUFS);
+	read_buffer_uncount(MIB);
+	cr_assert_eq(read_buffer_in_use(), 2 * MIB);
+	/* A kept buffer gives way to a record counted, as to one taken. */
+	read_buffer_give(&a);
+	cr_assert_eq(read_buffer_in_use(), 2 * MIB, "kept");
+	cr_assert_eq(read_buffer_count(3 * MIB, total), 0);
+	cr_assert_eq(read_buffer_in_use(), 3 * MIB, "the kept one unmapped to make room");
+	read_buffer_uncount(3 * MIB);
+	cr_assert_eq(read_buffer_in_use(), 0);
+}
+
 Test(read_buffer, larger_than_the_total_and_overflow)
 {
 	struct read_buffer a;
