@@ -196,9 +196,15 @@ static int file_open(struct device *dev, const struct open_target *target)
 	}
 	dev->fd = fd;
 	dev->is_tape = false;
-	/* splice(2) refuses a file opened O_APPEND; positioned files say where. */
+	/*
+	 * splice(2) refuses a file opened O_APPEND; positioned files say where.
+	 * A spliced read hands the client the page cache's pages, not a copy: a
+	 * write to the same bytes before the client has read them (a pipelined
+	 * client rewriting what it just read) would change what it receives. Only
+	 * a session that cannot write splices its reads (the drive is its alone).
+	 */
 	dev->pipe_writes = state->positioned;
-	dev->pipe_reads = state->positioned;
+	dev->pipe_reads = state->positioned && (target->flags & O_ACCMODE) == O_RDONLY;
 	dev->open_flags = target->flags;
 	dev->state = state;
 	return 0;

@@ -296,6 +296,28 @@ Test(backend_file, a_record_from_memory_and_a_pipe_is_written_whole)
 	cr_assert_eq(backend_file_ops.close(&dev), 0);
 }
 
+/*
+ * A spliced read gives the client page cache pages; a write to the same bytes
+ * before it has read them would change what it gets. Only a read-only session
+ * splices its reads.
+ */
+Test(backend_file, only_a_file_opened_read_only_splices_its_reads)
+{
+	struct device dev;
+
+	cr_assert_eq(open_device(&dev, "r.dat", O_RDWR | O_CREAT), 0);
+	cr_assert_not(dev.pipe_reads, "a session that can write must not splice its reads");
+	cr_assert(dev.pipe_writes);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	cr_assert_eq(open_device(&dev, "r.dat", O_WRONLY), 0);
+	cr_assert_not(dev.pipe_reads);
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	cr_assert_eq(open_device(&dev, "r.dat", O_RDONLY), 0);
+	cr_assert(dev.pipe_reads, "a read-only session splices its reads");
+	cr_assert_eq(backend_file_ops.close(&dev), 0);
+	cr_assert_not(dev.pipe_reads);
+}
+
 Test(backend_file, a_record_from_a_pipe_past_the_limit_is_taken_back)
 {
 	struct device dev;
