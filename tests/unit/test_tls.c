@@ -317,14 +317,69 @@ static SSL *open_on_thread(const char *name, int *fd)
 	return ssl;
 }
 
+/* Run the loop until the session ends (at most 5000 turns); true if it did. */
+static bool pump_until_ended(void)
+{
+	for (int i = 0; i < 5000 && !ended; i++)
+		pump();
+	return ended;
+}
+
+static bool drive_is_free(const char *name)
+{
+	return drive_of(name) == NULL || drive_of(name)->holder == NULL;
+}
+
+/* The session ends with nothing more said, and lets "f" go; the client hangs up. */
+static void expect_ended_silently(SSL *ssl, int fd, const char *what)
+{
+	char reply[64];
+
+	cr_assert(pump_until_ended(), "the session did not end (%s)", what);
+	cr_assert(drive_is_free("f"), "the drive is free");
+	receive(ssl, reply, sizeof(reply) - 1);
+	cr_assert_str_eq(reply, "", "output after the end (%s)", what);
+	SSL_free(ssl);
+	close(fd);
+}
+
+/* rmtd's log (stderr) goes to a file from here until log_capture_end(). */
+struct log_capture {
+	int saved, fd;
+	char text[8192];
+};
+
+static void log_capture_begin(struct log_capture *c, int verbosity)
+{
+	char path[PATH_MAX * 2];
+
+	snprintf(path, sizeof(path), "%s/server.log", directory);
+	c->saved = dup(2);
+	c->fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	cr_assert_geq(c->fd, 0);
+	cr_assert_geq(dup2(c->fd, 2), 0);
+	log_init("rmtd", 1, verbosity);
+}
+
+/* Stderr back; c->text holds what was logged. */
+static void log_capture_end(struct log_capture *c)
+{
+	ssize_t length;
+
+	dup2(c->saved, 2);
+	length = pread(c->fd, c->text, sizeof(c->text) - 1, 0);
+	cr_assert_geq(length, 0);
+	c->text[length] = '\0';
+	close(c->fd);
+	close(c->saved);
+}
+
 /* The client leaves; the session ends and the transport is handed back (within 5 s). */
 static void leave(SSL *ssl, int fd)
 {
 	SSL_shutdown(ssl);
 	close(fd);
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	cr_assert(ended, "the session did not end");
+	cr_assert(pump_until_ended(), "the session did not end");
 	SSL_free(ssl);
 }
 
@@ -347,7 +402,7 @@ Test(tls, a_session_with_its_device_open_is_served_on_the_drive_thread)
 	expect(ssl, "A0\n");
 	/* Back on the loop with the drive let go; the loop answers again. */
 	wait_for_phase(SESSION_PHASE_IDLE);
-	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	cr_assert(drive_is_free("f"), "the drive is free");
 	send_all(ssl, "I-1\n0\n", 6);
 	expect(ssl, "A1\n");
 	leave(ssl, fd);
@@ -383,7 +438,6 @@ Test(tls, requests_left_decrypted_in_the_ssl_object_are_answered)
 
 Test(tls, a_kill_reaches_a_tls_session_on_the_drive_thread)
 {
-	char reply[64];
 	int fd;
 	SSL *ssl = open_on_thread("f", &fd);
 
@@ -391,14 +445,7 @@ Test(tls, a_kill_reaches_a_tls_session_on_the_drive_thread)
 	expect(ssl, "A5\n");
 	session_abort(tls_transport_session(transport), "aborted by the operator (test)");
 	expect(ssl, "E125\nSession aborted by the operator\n");
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	cr_assert(ended, "the session did not end");
-	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
-	receive(ssl, reply, sizeof(reply) - 1);
-	cr_assert_str_eq(reply, "", "more output after the abort");
-	SSL_free(ssl);
-	close(fd);
+	expect_ended_silently(ssl, fd, "abort");
 	cr_assert_eq(file_size("f"), 5);
 }
 
@@ -413,9 +460,7 @@ Test(tls, a_kill_cuts_a_half_sent_record_on_the_drive_thread)
 	session_abort(tls_transport_session(transport), "aborted by the operator (test)");
 	/* The rest never comes: cut at the grace (1 s), never written. */
 	expect(ssl, "E125\nSession aborted by the operator\n");
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	cr_assert(ended, "the session did not end");
+	cr_assert(pump_until_ended(), "the session did not end");
 	SSL_free(ssl);
 	close(fd);
 	cr_assert_eq(file_size("f"), 0);
@@ -434,9 +479,7 @@ Test(tls, sigterm_finishes_the_record_on_the_drive_thread_then_ends)
 		pump();
 	send_all(ssl, "world", 5);
 	expect(ssl, "A10\nE108\nrmtd shutting down\n");
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	cr_assert(ended, "the session did not end");
+	cr_assert(pump_until_ended(), "the session did not end");
 	SSL_free(ssl);
 	close(fd);
 	cr_assert_eq(file_size("f"), 10);
@@ -502,7 +545,6 @@ Test(tls, half_a_record_is_waited_for_in_poll)
 
 Test(tls, the_idle_timeout_ends_a_tls_session_on_the_drive_thread)
 {
-	char reply[16];
 	int fd;
 	SSL *ssl;
 
@@ -511,14 +553,7 @@ Test(tls, the_idle_timeout_ends_a_tls_session_on_the_drive_thread)
 	send_all(ssl, "W5\nhello", 8);
 	expect(ssl, "A5\n");
 	/* Nothing more: the serve loop ends the session once it has been idle 1 s. */
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	cr_assert(ended, "the idle session did not end");
-	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
-	receive(ssl, reply, sizeof(reply) - 1);
-	cr_assert_str_eq(reply, "", "output after the idle end");
-	SSL_free(ssl);
-	close(fd);
+	expect_ended_silently(ssl, fd, "idle");
 	cr_assert_eq(file_size("f"), 5);
 }
 
@@ -531,7 +566,7 @@ Test(tls, release_takes_the_drive_back_from_a_tls_session_on_the_thread)
 	wait_for_phase(SESSION_PHASE_IDLE);
 	for (int i = 0; i < 5000 && drive_of("f") != NULL && drive_of("f")->holder != NULL; i++)
 		pump();
-	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	cr_assert(drive_is_free("f"), "the drive is free");
 	/* The session lives on, on the loop, over the same TLS connection. */
 	send_all(ssl, "W2\nok", 5);
 	expect(ssl, "E125\nDrive taken back by the operator\n");
@@ -545,32 +580,22 @@ Test(tls, a_tls_error_on_the_drive_thread_ends_the_session_with_one_line)
 {
 	static const char bogus[] = "\x17\x03\x03\x00\x20"
 	                            "not a record this key encrypted!";
-	char path[PATH_MAX * 2], text[8192];
-	int fd, saved = dup(2), log_fd, lines = 0;
-	ssize_t length;
+	static struct log_capture log;
+	int fd, lines = 0;
+	bool over;
 	SSL *ssl;
 
-	snprintf(path, sizeof(path), "%s/server.log", directory);
-	log_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(log_fd, 0);
-	cr_assert_geq(dup2(log_fd, 2), 0);
-	log_init("rmtd", 1, 0);
+	log_capture_begin(&log, 0);
 	ssl = open_on_thread("f", &fd);
 	cr_assert_eq(write(fd, bogus, sizeof(bogus) - 1), (ssize_t)sizeof(bogus) - 1);
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	dup2(saved, 2);
-	length = pread(log_fd, text, sizeof(text) - 1, 0);
-	cr_assert_geq(length, 0);
-	text[length] = '\0';
-	cr_assert(ended, "the session did not end: %s", text);
-	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
-	for (const char *at = text; (at = strstr(at, "TLS from local: read: ")) != NULL; at++)
+	over = pump_until_ended();
+	log_capture_end(&log);
+	cr_assert(over, "the session did not end: %s", log.text);
+	cr_assert(drive_is_free("f"), "the drive is free");
+	for (const char *at = log.text; (at = strstr(at, "TLS from local: read: ")) != NULL; at++)
 		lines++;
-	cr_assert_eq(lines, 1, "one line for the TLS error: %s", text);
-	cr_assert_not_null(strstr(text, "; closing\n"), "%s", text);
-	close(log_fd);
-	close(saved);
+	cr_assert_eq(lines, 1, "one line for the TLS error: %s", log.text);
+	cr_assert_not_null(strstr(log.text, "; closing\n"), "%s", log.text);
 	SSL_free(ssl);
 	close(fd);
 }
@@ -578,32 +603,22 @@ Test(tls, a_tls_error_on_the_drive_thread_ends_the_session_with_one_line)
 /* A client that vanishes without a TLS close has simply gone: no TLS error is logged. */
 Test(tls, a_client_cut_without_a_tls_close_on_the_drive_thread_just_ends)
 {
-	char path[PATH_MAX * 2], text[8192];
-	int fd, saved = dup(2), log_fd;
-	ssize_t length;
+	static struct log_capture log;
+	int fd;
+	bool over;
 	SSL *ssl;
 
-	snprintf(path, sizeof(path), "%s/server.log", directory);
-	log_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	cr_assert_geq(log_fd, 0);
-	cr_assert_geq(dup2(log_fd, 2), 0);
-	log_init("rmtd", 1, 1);
+	log_capture_begin(&log, 1);
 	ssl = open_on_thread("f", &fd);
 	send_all(ssl, "W5\nhello", 8);
 	expect(ssl, "A5\n");
 	close(fd);
-	for (int i = 0; i < 5000 && !ended; i++)
-		pump();
-	dup2(saved, 2);
-	length = pread(log_fd, text, sizeof(text) - 1, 0);
-	cr_assert_geq(length, 0);
-	text[length] = '\0';
-	cr_assert(ended, "the session did not end: %s", text);
-	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
-	cr_assert_null(strstr(text, "TLS from local: read"), "%s", text);
-	cr_assert_not_null(strstr(text, "ended (client closed)"), "%s", text);
-	close(log_fd);
-	close(saved);
+	over = pump_until_ended();
+	log_capture_end(&log);
+	cr_assert(over, "the session did not end: %s", log.text);
+	cr_assert(drive_is_free("f"), "the drive is free");
+	cr_assert_null(strstr(log.text, "TLS from local: read"), "%s", log.text);
+	cr_assert_not_null(strstr(log.text, "ended (client closed)"), "%s", log.text);
 	SSL_free(ssl);
 	cr_assert_eq(file_size("f"), 5);
 }
