@@ -370,3 +370,24 @@ exec "$CONNECT" "\$@" < <(exec python3 "$WORK/throttle.py")
 EOF
 	chmod +x "$WORK/slow-connect"
 }
+
+# json_get EXPRESSION < document: a Python expression over d (the document).
+json_get() {
+	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
+}
+
+# wait_for SECONDS PYTHON-CONDITION: poll `ctl status --json` (the script defines ctl)
+# until the document d satisfies it; the last one is left in $WORK/last.json.
+wait_for() {
+	local deadline=$((SECONDS + $1)) doc
+	while [ "$SECONDS" -le "$deadline" ]; do
+		doc=$(ctl status --json) || fail "rmtctl status --json failed"
+		if printf '%s' "$doc" | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"; then
+			printf '%s' "$doc" >"$WORK/last.json"
+			return 0
+		fi
+		sleep 0.1
+	done
+	printf '%s\n' "$doc" >&2
+	return 1
+}

@@ -92,10 +92,6 @@ start_daemon() {
 
 ctl() { "$RMTCTL" -s "$SOCK" "$@"; }
 
-# json_get EXPRESSION < document: evaluate a Python expression over d (the document).
-json_get() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
 
 start_daemon
 say "rmtd on 127.0.0.1:$PORT, control socket $SOCK, rmt-connect: $CONNECT"
@@ -270,19 +266,6 @@ THROTTLE_BPS=$((400 * 1024)) timeout -k 5 120 \
 	>"$WORK/writer.out" 2>"$WORK/writer.err" &
 WRITER=$!
 
-wait_for() { # wait_for SECONDS PYTHON-CONDITION: poll status --json until d satisfies it
-	local deadline=$((SECONDS + $1)) doc
-	while [ "$SECONDS" -le "$deadline" ]; do
-		doc=$(ctl status --json) || fail "rmtctl status --json failed"
-		if printf '%s' "$doc" | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"; then
-			printf '%s' "$doc" >"$WORK/last.json"
-			return 0
-		fi
-		sleep 0.1
-	done
-	printf '%s\n' "$doc" >&2
-	return 1
-}
 
 check "the writer is shown writing b.tar, its bytes growing"
 wait_for 20 "any(s['operation'] == 'Write' and s['bytes_written'] > 0 for s in d['sessions'])" ||

@@ -74,23 +74,6 @@ start_daemon() {
 	fail "rmtd with a TLS listener did not start (see $WORK/server.log)"
 }
 
-# json_get EXPRESSION < document: a Python expression over d (the document).
-json_get() {
-	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
-}
-wait_for() { # wait_for SECONDS PYTHON-CONDITION: poll status --json until d satisfies it
-	local deadline=$((SECONDS + $1)) doc
-	while [ "$SECONDS" -le "$deadline" ]; do
-		doc=$(ctl status --json) || fail "rmtctl status --json failed"
-		if printf '%s' "$doc" | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if eval(sys.argv[1]) else 1)' "$2"; then
-			printf '%s' "$doc" >"$WORK/last.json"
-			return 0
-		fi
-		sleep 0.1
-	done
-	printf '%s\n' "$doc" >&2
-	return 1
-}
 
 TLS_ENV=(env RMT_CONNECT_CONFIG=/dev/null RMT_TLS=1 RMT_TLS_CA="$WORK/tls/ca.crt"
 	RMT_TLS_CERT="$WORK/tls/client.crt" RMT_TLS_KEY="$WORK/tls/client.key"
