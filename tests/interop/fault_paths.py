@@ -487,6 +487,27 @@ def control(path, line):
     return data.decode()
 
 
+def expect_killed_while_stuck(stuck, socket_path, session_id, log_path):
+    """rmtctl kill of a session whose write never returns: its client gets E125 and is
+    let go within the grace (1 s) and a second, and the drive is named abandoned."""
+    began = time.time()
+    expect(control(socket_path, "kill " + session_id).startswith("OK "), "kill accepted")
+    stuck.sock.settimeout(10)
+    try:
+        stuck.reply()
+        raise Failure("the stuck record was acknowledged")
+    except RmtError as error:
+        expect(error.errno == 125 and "aborted by the operator" in error.text, str(error))
+    try:
+        line = stuck.read_line()
+        raise Failure("the stuck session went on: %r" % line)
+    except (EOFError, OSError):
+        pass
+    took = time.time() - began
+    expect(took < 4, "the client was let go %.1f s after the kill (grace 1 s)" % took)
+    expect("abandoned" in open(log_path).read(), "the drive is named abandoned")
+
+
 @case
 def kill_and_sigterm_reach_a_drive_thread_stuck_in_a_write(d):
     """A session is served on its drive's thread while its device is open. When the
@@ -517,22 +538,7 @@ def kill_and_sigterm_reach_a_drive_thread_stuck_in_a_write(d):
         other = Rmt.connect(port)
         expect(other.open(other_file, O_RDWR | O_CREAT) == 0, "another drive opens")
         expect(other.write(pattern(100)) == 100, "and writes while one hangs")
-        began = time.time()
-        expect(control(socket_path, "kill " + ids[0]).startswith("OK "), "kill accepted")
-        stuck.sock.settimeout(10)
-        try:
-            stuck.reply()
-            raise Failure("the stuck record was acknowledged")
-        except RmtError as error:
-            expect(error.errno == 125 and "aborted by the operator" in error.text, str(error))
-        try:
-            line = stuck.read_line()
-            raise Failure("the stuck session went on: %r" % line)
-        except (EOFError, OSError):
-            pass
-        took = time.time() - began
-        expect(took < 4, "the client was let go %.1f s after the kill (grace 1 s)" % took)
-        expect("abandoned" in open(log_path).read(), "the drive is named abandoned")
+        expect_killed_while_stuck(stuck, socket_path, ids[0], log_path)
         expect(other.write(pattern(100)) == 100, "the other drive still writes")
         began = time.time()
         daemon.terminate()
@@ -604,22 +610,7 @@ def kill_reaches_a_tls_session_stuck_on_its_drive_thread(d):
         expect(len(ids) == 1, "the stuck session's id in the log")
         expect("session %s: served on the thread of %s" % (ids[0], stuck_file) in text,
                "the TLS session is served on its drive's thread")
-        began = time.time()
-        expect(control(socket_path, "kill " + ids[0]).startswith("OK "), "kill accepted")
-        stuck.sock.settimeout(10)
-        try:
-            stuck.reply()
-            raise Failure("the stuck record was acknowledged")
-        except RmtError as error:
-            expect(error.errno == 125 and "aborted by the operator" in error.text, str(error))
-        try:
-            line = stuck.read_line()
-            raise Failure("the stuck session went on: %r" % line)
-        except (EOFError, OSError):
-            pass
-        took = time.time() - began
-        expect(took < 4, "the client was let go %.1f s after the kill (grace 1 s)" % took)
-        expect("abandoned" in open(log_path).read(), "the drive is named abandoned")
+        expect_killed_while_stuck(stuck, socket_path, ids[0], log_path)
         began = time.time()
         daemon.terminate()
         code = daemon.wait(timeout=10)
