@@ -181,13 +181,15 @@ static int serve_deadline(struct serve *serve, const struct serve_connection *tr
 	case SESSION_PHASE_IDLE:
 		limit = serve->limits.hold_timeout;
 		if (limit > 0 && session_holds_drive(session)) {
-			since = session_idle_since(session);
-			if (now - since >= limit) {
+			/* To the millisecond: a waiter is waiting. */
+			int64_t left = session_idle_since_ms(session) + (int64_t)limit * 1000 -
+			               clock_monotonic_ms();
+
+			if (left <= 0) {
 				session_take_back_idle(session);
 				return 0;
 			}
-			/* Due at the second, not a second later: a waiter is waiting. */
-			timeout = earlier(timeout, (int)(since + limit - now) * 1000);
+			timeout = earlier(timeout, left > INT32_MAX ? INT32_MAX : (int)left);
 		}
 		limit = serve->limits.idle_timeout;
 		if (limit <= 0)
@@ -228,9 +230,9 @@ static bool serve_pipe_has_room(int pipe)
 /*
  * Move input into the session's pipe (a large W record, session_input_pipe()).
  * Blocks for input like read; never on a full pipe, which would never empty.
- * A nonblocking socket (a drive's thread) comes back short whenever the rest
- * has not arrived yet, so there the pipe is asked only when a splice moved
- * nothing (the pipe side does not wait either).
+ * On a drive's thread a splice comes back short whenever the rest has not
+ * arrived yet, so there the pipe is asked only when a splice moved nothing
+ * (the pipe side does not wait there).
  */
 static void serve_splice(const struct serve_connection *transport, struct session *session,
                          int pipe, size_t length, bool nonblocking)
@@ -270,7 +272,10 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 	uint64_t requests = 0;
 	time_t request_since = time(NULL);
 	int64_t abort_at = 0;
-	/* On a drive's thread the connection is nonblocking: nothing there is -EAGAIN. */
+	/*
+	 * On a drive's thread a read or splice comes back when nothing is there
+	 * (-EAGAIN): at once for TLS, after SERVE_WAIT_SLICE_MS for a plain socket.
+	 */
 	bool nonblocking = serve->while_device_open;
 	/*
 	 * The last read filled all the room offered and the request is not whole
@@ -278,8 +283,10 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 	 * nonblocking read finds out without a poll first.
 	 */
 	bool more = false;
+	bool receive_waits;
 
 	io->set_blocking(context);
+	receive_waits = io->receive_waits != NULL && io->receive_waits(context);
 	if (session == NULL)
 		return;
 	session_serve_here(session, true);
@@ -312,11 +319,17 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 			session_input_end(session);
 			break;
 		}
-		/* Bytes TLS has already decrypted do not make the descriptor readable. */
+		if (io->input_wanted != NULL)
+			io->input_wanted(context, pipe >= 0 ? length : 1);
+		/*
+		 * No poll before a read that waits a bounded time by itself; a
+		 * large record's rest, which the socket reports once it is all
+		 * there (input_wanted), is still polled for. Bytes TLS has
+		 * already decrypted do not make the descriptor readable.
+		 */
 		if ((timeout >= 0 || !serve->signal_wakes) && !(more && nonblocking) &&
+		    !(pipe < 0 && receive_waits) &&
 		    (io->input_buffered == NULL || !io->input_buffered(context))) {
-			if (io->input_wanted != NULL)
-				io->input_wanted(context, pipe >= 0 ? length : 1);
 			if (poll(fds, 2, timeout) < 0 && errno != EINTR) {
 				log_warn("serve loop: poll");
 				session_close(session, "poll failed");

@@ -4,7 +4,9 @@
  * backend and reply, repeat; poll waits on the connection and on an eventfd
  * that carries commands from elsewhere (a signal handler, another thread), and
  * wakes for the deadlines (idle between requests, a request half sent, a drive
- * held idle, an abort's grace).
+ * held idle, an abort's grace). Where the connection's own read can wait a
+ * bounded time (a plain socket on a drive's thread), the loop reads without
+ * polling first and looks at commands and deadlines between reads.
  *
  * stdio mode runs it on the main thread for its one client. The daemon runs it
  * on a drive's thread while a session has that drive's device open, plaintext
@@ -43,7 +45,21 @@ struct serve_io {
 	 * readable only once they are there (or it is closing). NULL: never.
 	 */
 	void (*input_wanted)(void *connection, size_t bytes);
+	/*
+	 * receive() waits for input by itself, SERVE_WAIT_SLICE_MS at most (then
+	 * -EAGAIN), so the loop calls it without a poll first: one system call per
+	 * request. NULL or false: poll first.
+	 */
+	bool (*receive_waits)(void *connection);
 };
+
+/*
+ * The longest a call on a drive's thread waits for the client before the loop
+ * looks at its commands and deadlines again (a socket's SO_RCVTIMEO and
+ * SO_SNDTIMEO there): how late a command or deadline may be seen when no
+ * input comes.
+ */
+#define SERVE_WAIT_SLICE_MS 100
 
 /* Commands are bits: several may wait at once, and each is obeyed once. */
 enum serve_command {

@@ -36,6 +36,7 @@
 
 #include "rmt/protocol.h"
 #include "backend_libdrive.h"
+#include "clock.h"
 #include "config.h"
 #include "drive.h"
 #include "escape.h"
@@ -86,6 +87,9 @@ void session_send(struct session *s, const void *header, size_t header_length, c
 		iov[1].iov_len = data_length;
 		count = 2;
 	}
+	/* What a client was told, status already shows: it may ask the moment it knows. */
+	if (session_on_thread(s))
+		session_publish(s);
 	session_send_failed(s, s->transport->send(s->context, iov, count));
 }
 
@@ -257,6 +261,7 @@ static void handle_request(struct session *s, const struct rmt_request *request)
 {
 	s->requests++;
 	s->idle_since = time(NULL);
+	s->idle_since_ms = clock_monotonic_ms();
 	if (request->command == PROTO_OPEN)
 		s->taken_back = 0;
 	if (s->taken_back != 0 && request->error == 0 && request_needs_device(request)) {
@@ -547,6 +552,7 @@ static void session_job_done(struct job *job, void *arg)
 	bool ending = s->state == SESSION_ENDING;
 
 	s->idle_since = time(NULL);
+	s->idle_since_ms = clock_monotonic_ms();
 	if (s->detached) {
 		session_detached_job_done(s, job);
 		return;
@@ -772,6 +778,7 @@ struct session *session_create(const struct session_settings *settings,
 	s->operation = "idle";
 	s->started = time(NULL);
 	s->idle_since = s->started;
+	s->idle_since_ms = clock_monotonic_ms();
 	limits.max_record = settings->max_record;
 	proto_parser_init(&s->parser, &limits);
 	escape_text(s->identity_shown, sizeof(s->identity_shown), settings->identity);
@@ -885,6 +892,11 @@ uint64_t session_requests(const struct session *s)
 time_t session_idle_since(const struct session *s)
 {
 	return s->idle_since;
+}
+
+int64_t session_idle_since_ms(const struct session *s)
+{
+	return s->idle_since_ms;
 }
 
 const char *session_command_reason(const struct session *s, const char *fallback)

@@ -200,6 +200,8 @@ unsigned session_id(const struct session *session);
 uint64_t session_requests(const struct session *session);
 /* When the last request began or a device call ended. */
 time_t session_idle_since(const struct session *session);
+/* The same, clock_monotonic_ms(): to the millisecond. */
+int64_t session_idle_since_ms(const struct session *session);
 /* The drive was held idle past the hold timeout: take it back (ETIMEDOUT). */
 void session_take_back_idle(struct session *session);
 /* The reason the loop gave with a kill, or fallback. */

@@ -76,6 +76,8 @@ struct fd_transport {
 	 * stuck thread's client go: the loop's last word never cuts into a reply.
 	 */
 	pthread_mutex_t output_lock;
+	bool slice_set;   /* the socket's SO_RCVTIMEO and SO_SNDTIMEO are the serve loop's slice */
+	bool sliced;      /* on the drive's thread, the socket blocks a slice at a time */
 	bool let_go;      /* the loop let the client go: the thread writes nothing more */
 	bool reply_begun; /* the thread waits with part of a reply written */
 };
@@ -228,9 +230,15 @@ static int transport_write_all(struct fd_transport *t, const struct iovec *iov, 
 
 	memcpy(rest, iov, (size_t)left * sizeof(rest[0]));
 	while (left > 0) {
+		if (t->sliced) /* never block with output_lock held */
+			n = sendmsg(t->output_fd,
+			            &(struct msghdr){.msg_iov = rest, .msg_iovlen = (size_t)left},
+			            MSG_DONTWAIT | MSG_NOSIGNAL);
 		/* A reply alone (most of them) costs a little less as write(2). */
-		n = left == 1 ? write(t->output_fd, rest[0].iov_base, rest[0].iov_len)
-		              : writev(t->output_fd, rest, left);
+		else if (left == 1)
+			n = write(t->output_fd, rest[0].iov_base, rest[0].iov_len);
+		else
+			n = writev(t->output_fd, rest, left);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN && t->on_drive) {
@@ -359,7 +367,9 @@ static ssize_t transport_put(struct fd_transport *t, const void *head, size_t le
 		if (fd >= 0)
 			n = splice(fd, NULL, t->output_fd, NULL, length, SPLICE_F_MOVE);
 		else if (t->output_is_socket)
-			n = send(t->output_fd, head, length, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+			n = send(t->output_fd, head, length,
+			         MSG_NOSIGNAL | (more ? MSG_MORE : 0) |
+			             (t->sliced ? MSG_DONTWAIT : 0));
 		else
 			n = write(t->output_fd, head, length);
 		if (n < 0 && errno == EINTR)
@@ -447,6 +457,8 @@ static void transport_serve_done(struct job *job, void *arg)
 {
 	struct fd_transport *t = arg;
 
+	fcntl(t->input_fd, F_SETFL, t->input_flags | O_NONBLOCK); /* the loop's again */
+	t->sliced = false;
 	t->on_drive = false;
 	t->blocking = false;
 	t->last_input = time(NULL);          /* the idle and request clocks start again */
@@ -492,11 +504,18 @@ static void transport_move_to_drive(void *context)
 static void transport_let_go(void *context, const void *last_reply, size_t length)
 {
 	struct fd_transport *t = context;
+	ssize_t n;
 
 	pthread_mutex_lock(&t->output_lock);
 	t->let_go = true;
-	/* Best effort on the nonblocking socket, and never into a reply begun. */
-	if (!t->reply_begun && write(t->output_fd, last_reply, length) < 0)
+	/* Best effort without waiting, and never into a reply begun. */
+	if (t->reply_begun)
+		n = 0;
+	else if (t->output_is_socket)
+		n = send(t->output_fd, last_reply, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+	else
+		n = write(t->output_fd, last_reply, length);
+	if (n < 0)
 		log_debug("last reply not delivered: %s", strerror(errno));
 	/* The thread finds the end of the connection when its call returns. */
 	shutdown(t->input_fd, SHUT_RDWR);
@@ -672,6 +691,13 @@ static ssize_t io_receive(void *context, void *buffer, size_t length)
  * would wake the thread for one splice; the kernel wakes it once for all of
  * them (or sooner when its buffer is full, or the peer closes).
  */
+static bool io_receive_waits(void *context)
+{
+	const struct fd_transport *t = context;
+
+	return t->sliced;
+}
+
 static void io_input_wanted(void *context, size_t bytes)
 {
 	struct fd_transport *t = context;
@@ -691,17 +717,40 @@ const struct serve_io fd_transport_serve_io = {
     .input_fd = io_input_fd,
     .receive = io_receive,
     .input_wanted = io_input_wanted,
+    .receive_waits = io_receive_waits,
 };
 
 /*
+ * On a drive's thread the socket blocks, each call for SERVE_WAIT_SLICE_MS at
+ * most: the serve loop reads without a poll first, and still sees its
+ * commands. Sends there are nonblocking each (MSG_DONTWAIT), so that output
+ * the client does not take is waited for in poll, without output_lock.
+ */
+static void transport_block_on_drive(struct fd_transport *t)
+{
+	const struct timeval slice = {.tv_usec = SERVE_WAIT_SLICE_MS * 1000};
+
+	if (!t->slice_set &&
+	    (setsockopt(t->input_fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice)) < 0 ||
+	     setsockopt(t->input_fd, SOL_SOCKET, SO_SNDTIMEO, &slice, sizeof(slice)) < 0))
+		return; /* it stays nonblocking, and the loop polls */
+	t->slice_set = true;
+	if (fcntl(t->input_fd, F_SETFL, t->input_flags & ~O_NONBLOCK) == 0)
+		t->sliced = true;
+}
+
+/*
  * Served by the serve loop (serve.h): blocking descriptors, replies written at
- * once. On a drive's thread the socket stays nonblocking (see send).
+ * once. On a drive's thread, a socket blocks a slice at a time (above).
  */
 void fd_transport_set_blocking(struct fd_transport *t)
 {
 	t->blocking = true;
-	if (t->on_drive)
+	if (t->on_drive) {
+		if (t->input_is_socket)
+			transport_block_on_drive(t);
 		return;
+	}
 	fcntl(t->input_fd, F_SETFL, t->input_flags & ~O_NONBLOCK);
 	if (t->output_fd != t->input_fd)
 		fcntl(t->output_fd, F_SETFL, t->output_flags & ~O_NONBLOCK);

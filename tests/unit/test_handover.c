@@ -38,6 +38,7 @@ static struct config *config;
 static char directory[PATH_MAX];
 static struct fd_transport *transport;
 static int client = -1;
+static int server_end = -1; /* the transport's socket */
 static bool ended;
 static char ended_why[64];
 
@@ -75,6 +76,7 @@ static void setup(void)
 	settings.identity = "tester";
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
 	client = pair[0];
+	server_end = pair[1];
 	ended = false;
 	ended_why[0] = '\0';
 	transport = fd_transport_create(base, pair[1], pair[1], &settings, finished, NULL);
@@ -195,13 +197,12 @@ Test(handover, served_on_the_thread_then_given_back_at_close)
 	open_and_move("f");
 	send_text("W5\nhello");
 	expect_reply("A5\n");
-	/* The loop sees what the thread published, never the session itself. */
+	/*
+	 * The loop sees what the thread published, never the session itself;
+	 * published before the reply went out, so a client that asks the moment
+	 * it has its answer (tar's checkpoint running rmtctl) sees its record.
+	 */
 	session_activity(session(), &activity);
-	/* Published after the reply went out: wait a moment for it. */
-	for (int i = 0; i < 100 && activity.bytes_written == 0; i++) {
-		pump(1);
-		session_activity(session(), &activity);
-	}
 	cr_assert_eq(activity.bytes_written, 5);
 	cr_assert_eq(activity.records_written, 1);
 	drive_view(drive_of("f"), &view);
@@ -229,6 +230,53 @@ Test(handover, served_on_the_thread_then_given_back_at_close)
 	cr_assert_str_eq(ended_why, "client closed");
 	cr_assert_eq(file_size("f"), 5);
 	cr_assert_eq(file_size("g"), 3);
+}
+
+static bool server_end_blocks(void)
+{
+	int flags = fcntl(server_end, F_GETFL);
+
+	cr_assert_geq(flags, 0);
+	return !(flags & O_NONBLOCK);
+}
+
+/*
+ * On the thread the socket blocks a slice at a time (no poll before each read),
+ * and a command still reaches a thread waiting in that read; back on the loop,
+ * whose events must never block, it is nonblocking again.
+ */
+Test(handover, the_thread_waits_in_read_and_the_loop_gets_a_nonblocking_socket_back)
+{
+	struct timeval slice;
+	socklen_t length = sizeof(slice);
+	struct timespec asked, answered;
+
+	cr_assert_not(server_end_blocks(), "the loop's socket is nonblocking");
+	open_and_move("f");
+	cr_assert(server_end_blocks(), "the thread reads without polling first");
+	cr_assert_eq(getsockopt(server_end, SOL_SOCKET, SO_RCVTIMEO, &slice, &length), 0);
+	cr_assert(slice.tv_sec == 0 && slice.tv_usec > 0, "each wait in read is bounded");
+	send_text("W5\nhello");
+	expect_reply("A5\n");
+	send_text("C\n");
+	expect_reply("A0\n");
+	for (int i = 0; i < 100 && session_phase(session()) != SESSION_PHASE_IDLE; i++)
+		pump(1);
+	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+	cr_assert_not(server_end_blocks(), "the loop's socket is nonblocking again");
+	/* Moved again, the thread is waiting in read when the kill comes. */
+	open_and_move("f");
+	pump(20);
+	clock_gettime(CLOCK_MONOTONIC, &asked);
+	session_abort(session(), "aborted by the operator (test)");
+	expect_reply("E125\nSession aborted by the operator\n");
+	clock_gettime(CLOCK_MONOTONIC, &answered);
+	/* Within a slice or so, well before the 1 s grace would cut the session. */
+	cr_assert_lt((answered.tv_sec - asked.tv_sec) * 1000 +
+	                 (answered.tv_nsec - asked.tv_nsec) / 1000000,
+	             900);
+	expect_end();
+	cr_assert_eq(file_size("f"), 5);
 }
 
 Test(handover, input_sent_with_the_open_is_served_on_the_thread)
