@@ -14,7 +14,8 @@
 # <= 1.3x. The load average before and after is printed: the machine may be
 # shared. Two more figures say what bounds the rest: the share of the cap the
 # relay's own link gives a raw TCP stream (raw_link.py), and the CPU time rmtd
-# spends on the loopback run (all of it on the server's side of the socket).
+# spends on the loopback run (all of it on the server's side of the socket),
+# and tar's own CPU time through the connector, the floor of that ratio.
 # LOOPBACK_ONLY=1 runs only the loopback part; LOOP_REPEAT=N sets its rounds.
 set -eu
 
@@ -125,6 +126,16 @@ connector_run() { # connector_run PORT PIPELINE TARGET
 	RMT_PORT=$1 RMT_PIPELINE=$2 RMT_CONNECT_CONFIG=/dev/null \
 		tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$3" -C "$WORK/src" data
 }
+# tar's own CPU time, its children left out (perf stat --no-inherit), in seconds:
+# through the connector it runs its rmt client (per record a W header and the
+# data written, the reply read a byte at a time, SIGPIPE set and reset), which
+# no connector or server can make cheaper. Against the local pipeline's wall
+# time it is the floor of the ratio for every rsh-command route.
+tar_cpu() { # tar_cpu PORT TARGET
+	RMT_PORT=$1 RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null perf stat --no-inherit -x, \
+		-e task-clock tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$2" -C "$WORK/src" data \
+		2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.3f\n", $1 / 1000}'
+}
 summary() { # summary VALUES...: median [min-max]
 	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
@@ -134,7 +145,9 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 tape=$WORK/spool/loop.tap
 "$VTAPE" create "$tape" >/dev/null
-local_t=() piped_t=() ref_t=() classic_t=() cpu_t=()
+local_t=() piped_t=() ref_t=() classic_t=() cpu_t=() tar_t=()
+have_perf=false
+perf stat --no-inherit -e task-clock true >/dev/null 2>&1 && have_perf=true
 for round in $(seq "${LOOP_REPEAT:-5}"); do
 	local_t+=("$(seconds_of local_run)")
 	cpu0=$(server_cpu)
@@ -143,6 +156,9 @@ for round in $(seq "${LOOP_REPEAT:-5}"); do
 	cpu_t+=("$(echo "scale=3; ($cpu1 - $cpu0) / $(getconf CLK_TCK)" | bc)")
 	ref_t+=("$(seconds_of connector_run "$REF_PORT" 1 "$WORK/ref.file")")
 	classic_t+=("$(seconds_of connector_run "$PORT" 0 "$tape.rewind")")
+	if $have_perf; then
+		tar_t+=("$(tar_cpu "$PORT" "$tape.rewind")")
+	fi
 done
 local_m=$(median "${local_t[@]}")
 ratio() { echo "scale=2; $(median "$@") / $local_m" | bc; }
@@ -152,4 +168,9 @@ echo "  pipelined connector, rmtd (vtape)      $(summary "${piped_t[@]}") $(rati
 echo "  pipelined connector, reference server  $(summary "${ref_t[@]}") $(ratio "${ref_t[@]}")x"
 echo "  classic connector, rmtd (vtape)        $(summary "${classic_t[@]}") $(ratio "${classic_t[@]}")x"
 echo "  rmtd's CPU time per pipelined run      $(summary "${cpu_t[@]}")"
+if $have_perf; then
+	echo "  tar's own CPU time, pipelined connector $(summary "${tar_t[@]}") $(ratio "${tar_t[@]}")x  (the floor of the ratio)"
+else
+	echo "  tar's own CPU time: not measured (needs perf, from linux-perf)"
+fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
