@@ -391,3 +391,49 @@ wait_for() {
 	printf '%s\n' "$doc" >&2
 	return 1
 }
+
+# library_work CAPACITY-OPTIONS -- CARTRIDGE...: what the virtual-library tests
+# with a daemon share. RMTCTL and VTAPE; the work directory, short enough for the
+# control socket's path; LIB (the library's folder, holding the cartridges named,
+# each made with rmt-vtape create and the options before --), STATE and SOCK.
+library_work() {
+	local options=()
+	while [ "$1" != -- ]; do
+		options+=("$1")
+		shift
+	done
+	shift
+	RMTCTL=$RMTD_BUILD_DIR/rmtd/rmtctl
+	VTAPE=$RMTD_BUILD_DIR/rmtd/rmt-vtape
+	make_work
+	[ "${#WORK}" -le 80 ] || fail "work directory path too long for a Unix socket: $WORK"
+	LIB=$WORK/lib
+	STATE=$WORK/state
+	SOCK=$WORK/control.sock
+	mkdir -p "$LIB"
+	local c
+	for c in "$@"; do
+		"$VTAPE" create "${options[@]}" "$LIB/$c.tap" >/dev/null
+	done
+}
+
+# start_library_daemon: rmtd -d -v on $WORK/rmtd.conf, its log appended to
+# $WORK/server.log, listening on a free port (PORT) with the control socket SOCK
+# (mode 0600); returns once rmtctl status answers (DAEMON_PID is the daemon).
+# Another attempt on another port if the one chosen was taken meanwhile.
+start_library_daemon() {
+	local attempt i
+	for attempt in 1 2 3 4 5; do
+		PORT=$(free_port)
+		"$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \
+			--control-mode 0600 >>"$WORK/server.log" 2>&1 &
+		DAEMON_PID=$!
+		for i in $(seq 1 100); do
+			[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && return 0
+			kill -0 "$DAEMON_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+		stop_daemon
+	done
+	fail "rmtd did not start: $(tail -5 "$WORK/server.log")"
+}

@@ -11,15 +11,7 @@
 require_tools python3
 [ -z "${RMT_SERVER:-}" ] || { say "RMT_SERVER set: classic servers have no libraries"; exit 0; }
 require_server
-RMTCTL=$RMTD_BUILD_DIR/rmtd/rmtctl
-VTAPE=$RMTD_BUILD_DIR/rmtd/rmt-vtape
-make_work
-[ "${#WORK}" -le 80 ] || fail "work directory path too long for a Unix socket: $WORK"
-LIB=$WORK/lib
-STATE=$WORK/state
-SOCK=$WORK/control.sock
-mkdir -p "$LIB"
-for c in A1 A2 A3; do "$VTAPE" create --capacity 2M "$LIB/$c.tap" >/dev/null; done
+library_work --capacity 2M -- A1 A2 A3
 cat >"$WORK/rmtd.conf" <<CONF
 state-directory $STATE
 library lib0 virtual $LIB slots 4 portals 1
@@ -30,21 +22,6 @@ allow * drive lib0d1 read-write create truncate settings
 CONF
 DAEMON_PID=
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
-start_daemon() {
-	for attempt in 1 2 3 4 5; do
-		PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-		"$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \
-			--control-mode 0600 >>"$WORK/server.log" 2>&1 &
-		DAEMON_PID=$!
-		for i in $(seq 1 100); do
-			[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && return 0
-			kill -0 "$DAEMON_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		stop_daemon
-	done
-	fail "rmtd did not start: $(tail -5 "$WORK/server.log")"
-}
 ctl() { "$RMTCTL" -s "$SOCK" "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err"; }
 must() { ctl "$@" || fail "rmtctl $*: $(cat "$WORK/ctl.err")"; }
 refused() { # refused ERRNO rmtctl-args...
@@ -54,7 +31,7 @@ refused() { # refused ERRNO rmtctl-args...
 	grep -q "$errno" "$WORK/ctl.err" || fail "rmtctl $*: expected $errno: $(cat "$WORK/ctl.err")"
 }
 logged() { grep -q "$1" "$WORK/server.log" || fail "not in the log: $1"; }
-start_daemon
+start_library_daemon
 
 check "inventory: three cartridges in slots 1-3, drives and portal empty"
 must inventory
@@ -199,7 +176,7 @@ ok
 
 check "the database survives a restart of rmtd"
 stop_daemon
-start_daemon
+start_library_daemon
 must inventory
 grep -q "^drive    1  A3  from slot 1  \[lib0d1\]$" "$WORK/ctl.out" || fail "$(cat "$WORK/ctl.out")"
 must cartridges A1
@@ -213,7 +190,7 @@ kill -KILL "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
 DAEMON_PID=
 rm -f "$SOCK"
-start_daemon
+start_library_daemon
 must inventory
 grep -q "^drive    1  (empty)  \[lib0d1\]$" "$WORK/ctl.out" || fail "the unload was lost: $(cat "$WORK/ctl.out")"
 grep -q "^slot     1  A3$" "$WORK/ctl.out" || fail "A3 is not in slot 1: $(cat "$WORK/ctl.out")"

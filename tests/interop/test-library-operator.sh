@@ -12,19 +12,10 @@
 require_tools python3 tar mt-gnu cmp
 [ -z "${RMT_SERVER:-}" ] || { say "RMT_SERVER set: classic servers have no libraries"; exit 0; }
 require_server
-RMTCTL=$RMTD_BUILD_DIR/rmtd/rmtctl
-VTAPE=$RMTD_BUILD_DIR/rmtd/rmt-vtape
 CONNECT=$RMTD_BUILD_DIR/librmt/rmt-connect
 [ -x "$CONNECT" ] || fail "rmt-connect is not built: $CONNECT"
-make_work
-[ "${#WORK}" -le 80 ] || fail "work directory path too long for a Unix socket: $WORK"
-LIB=$WORK/lib
-STATE=$WORK/state
-SOCK=$WORK/control.sock
-mkdir -p "$LIB" "$WORK/out"
-for c in B1 B2; do
-	"$VTAPE" create --capacity 2M --early-warning 256K "$LIB/$c.tap" >/dev/null
-done
+library_work --capacity 2M --early-warning 256K -- B1 B2
+mkdir -p "$WORK/out"
 head -c 3000000 /dev/urandom >"$WORK/big.bin"
 cat >"$WORK/rmtd.conf" <<CONF
 state-directory $STATE
@@ -36,22 +27,10 @@ DAEMON_PID=
 OPERATOR_PID=
 stop_all() {
 	[ -z "$OPERATOR_PID" ] || kill "$OPERATOR_PID" 2>/dev/null || true
-	if [ -n "$DAEMON_PID" ]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
+	stop_daemon
 }
 trap 'rc=$?; stop_all; (exit $rc); cleanup_work' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \
-	--control-mode 0600 >>"$WORK/server.log" 2>&1 &
-DAEMON_PID=$!
-for i in $(seq 1 100); do
-	[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && break
-	kill -0 "$DAEMON_PID" 2>/dev/null || fail "rmtd did not start: $(tail -5 "$WORK/server.log")"
-	sleep 0.05
-done
+start_library_daemon
 export RMT_PORT=$PORT
 ctl() { "$RMTCTL" -s "$SOCK" "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err" || fail "rmtctl $*: $(cat "$WORK/ctl.err")"; }
 # The -F script: the autoloader's step, then (as a site's script would) wait

@@ -10,17 +10,10 @@
 require_tools python3
 [ -z "${RMT_SERVER:-}" ] || { say "RMT_SERVER set: classic servers have no libraries"; exit 0; }
 require_server
-RMTCTL=$RMTD_BUILD_DIR/rmtd/rmtctl
-VTAPE=$RMTD_BUILD_DIR/rmtd/rmt-vtape
-make_work
-[ "${#WORK}" -le 80 ] || fail "work directory path too long for a Unix socket: $WORK"
-LIB=$WORK/lib
-STATE=$WORK/state
-SOCK=$WORK/control.sock
+library_work --capacity 2M -- A1 A2 A3
 # The second library lives below the first one's folder: a confined rmtd
 # (Landlock) reaches only what it could reach when it started.
 mkdir -p "$LIB/more"
-for c in A1 A2 A3; do "$VTAPE" create --capacity 2M "$LIB/$c.tap" >/dev/null; done
 "$VTAPE" create --capacity 2M "$LIB/more/B1.tap" >/dev/null
 configure() { # configure LIBRARY-STATEMENT... (each declared drive gets a rule)
 	{
@@ -33,15 +26,7 @@ configure "library lib0 virtual $LIB slots 4 portals 1" \
 	"library lib0 drive 0 lib0d0" "library lib0 drive 1 lib0d1"
 DAEMON_PID=
 trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \
-	--control-mode 0600 >>"$WORK/server.log" 2>&1 &
-DAEMON_PID=$!
-for i in $(seq 1 100); do
-	[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && break
-	kill -0 "$DAEMON_PID" 2>/dev/null || fail "rmtd did not start: $(tail -5 "$WORK/server.log")"
-	sleep 0.05
-done
+start_library_daemon
 ctl() { "$RMTCTL" -s "$SOCK" "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err"; }
 must() { ctl "$@" || fail "rmtctl $*: $(cat "$WORK/ctl.err")"; }
 has() { grep -q "$1" "$WORK/ctl.out" || fail "rmtctl: no \"$1\" in: $(cat "$WORK/ctl.out")"; }
