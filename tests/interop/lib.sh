@@ -417,23 +417,36 @@ library_work() {
 	done
 }
 
-# start_library_daemon: rmtd -d -v on $WORK/rmtd.conf, its log appended to
-# $WORK/server.log, listening on a free port (PORT) with the control socket SOCK
-# (mode 0600); returns once rmtctl status answers (DAEMON_PID is the daemon).
+# control_answers: wait (5 s at most) until the daemon DAEMON_PID answers
+# `rmtctl status` on SOCK (RMTCTL); false when it ended first or never answered.
+control_answers() {
+	local i
+	for i in $(seq 1 100); do
+		[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_control_daemon RMTD-OPTIONS...: rmtd -d with these options, listening on a
+# free port (PORT) with the control socket SOCK (mode 0600), its log appended to
+# $WORK/server.log; returns once rmtctl status answers (DAEMON_PID is the daemon).
 # Another attempt on another port if the one chosen was taken meanwhile.
-start_library_daemon() {
-	local attempt i
+start_control_daemon() {
+	local attempt
 	for attempt in 1 2 3 4 5; do
 		PORT=$(free_port)
-		"$RMTD" -d -v -f "$WORK/rmtd.conf" --listen "127.0.0.1:$PORT" --control "$SOCK" \
-			--control-mode 0600 >>"$WORK/server.log" 2>&1 &
+		"$RMTD" -d "$@" --listen "127.0.0.1:$PORT" --control "$SOCK" --control-mode 0600 \
+			>>"$WORK/server.log" 2>&1 &
 		DAEMON_PID=$!
-		for i in $(seq 1 100); do
-			[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && return 0
-			kill -0 "$DAEMON_PID" 2>/dev/null || break
-			sleep 0.05
-		done
+		control_answers && return 0
 		stop_daemon
 	done
 	fail "rmtd did not start: $(tail -5 "$WORK/server.log")"
+}
+
+# start_library_daemon: start_control_daemon on $WORK/rmtd.conf, verbose.
+start_library_daemon() {
+	start_control_daemon -v -f "$WORK/rmtd.conf"
 }

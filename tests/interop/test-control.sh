@@ -69,25 +69,9 @@ make_slow_connect
 
 
 start_daemon() {
-	local attempt
-	for attempt in 1 2 3 4 5; do
-		PORT=$(free_port)
-		"$RMTD" -d -v --listen "127.0.0.1:$PORT" --allow "$SPOOL" --control "$SOCK" \
-			--control-mode 0600 --status-dir "$STATUS" --status-interval 1 --state-dir "$STATE" \
-			--drive-wait 120 >>"$WORK/server.log" 2>&1 &
-		DAEMON_PID=$!
-		local i
-		for i in $(seq 1 100); do
-			if [ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1; then
-				export RMT_PORT=$PORT
-				return 0
-			fi
-			kill -0 "$DAEMON_PID" 2>/dev/null || break
-			sleep 0.05
-		done
-		stop_daemon
-	done
-	fail "rmtd did not start"
+	start_control_daemon -v --allow "$SPOOL" --status-dir "$STATUS" --status-interval 1 \
+		--state-dir "$STATE" --drive-wait 120
+	export RMT_PORT=$PORT
 }
 
 ctl() { "$RMTCTL" -s "$SOCK" "$@"; }

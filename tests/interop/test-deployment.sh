@@ -80,15 +80,7 @@ start_daemon() {
 		"$RMTD" -d -f "$CONF" --control "$SOCK" --control-mode 0600 --state-dir "$WORK/state" \
 		>>"$WORK/server.log" 2>&1 &
 	DAEMON_PID=$!
-	local i
-	for i in $(seq 1 100); do
-		if [ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1; then
-			return 0
-		fi
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "rmtd did not start with the example configuration"
+	control_answers || fail "rmtd did not start with the example configuration"
 }
 : >"$WORK/server.log"
 start_daemon

@@ -35,21 +35,7 @@ trap 'rc=$?; stop_daemon; (exit $rc); cleanup_work' EXIT
 # tar's data reaches rmt-connect at THROTTLE_BPS bytes/s: a transfer that lasts.
 make_slow_connect
 
-PORT=
-for attempt in 1 2 3 4 5; do
-	PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-	"$RMTD" -d -v --listen "127.0.0.1:$PORT" --allow "$SPOOL" --control "$SOCK" \
-		--control-mode 0600 --status-dir "$STATUS" --status-interval "$INTERVAL" \
-		>>"$WORK/server.log" 2>&1 &
-	DAEMON_PID=$!
-	for i in $(seq 1 100); do
-		[ -S "$SOCK" ] && "$RMTCTL" -s "$SOCK" status >/dev/null 2>&1 && break 2
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	stop_daemon
-done
-[ -n "$DAEMON_PID" ] || fail "rmtd did not start"
+start_control_daemon -v --allow "$SPOOL" --status-dir "$STATUS" --status-interval "$INTERVAL"
 export RMT_PORT=$PORT
 
 # value FILE METRIC-WITH-LABELS: the sample's value, or nothing.

@@ -66,12 +66,7 @@ start_daemon() {
 	# -vv: the debug log says when a drive's thread takes a session.
 	"$RMTD" -d -vv -f "$conf" --control "$SOCK" --control-mode 0600 >>"$WORK/server.log" 2>&1 &
 	DAEMON_PID=$!
-	for _ in $(seq 1 100); do
-		[ -S "$SOCK" ] && ctl status >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	fail "rmtd with a TLS listener did not start (see $WORK/server.log)"
+	control_answers || fail "rmtd with a TLS listener did not start (see $WORK/server.log)"
 }
 
 

@@ -180,6 +180,16 @@ static struct drive *drive_of(const char *name)
 	return drive_find(&drives, path);
 }
 
+/* C, answered; then the session is the loop's again. */
+static void close_and_expect_the_loop(void)
+{
+	send_text("C\n");
+	expect_reply("A0\n");
+	for (int i = 0; i < 100 && session_phase(session()) != SESSION_PHASE_IDLE; i++)
+		pump(1);
+	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+}
+
 static off_t file_size(const char *name)
 {
 	char path[PATH_MAX * 2];
@@ -212,11 +222,7 @@ Test(handover, served_on_the_thread_then_given_back_at_close)
 	expect_reply("A0\n");
 	send_text("R5\n");
 	expect_reply("A5\nhello");
-	send_text("C\n");
-	expect_reply("A0\n");
-	for (int i = 0; i < 100 && session_phase(session()) != SESSION_PHASE_IDLE; i++)
-		pump(1);
-	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+	close_and_expect_the_loop();
 	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL,
 	          "the loop released the drive");
 	/* Requests are the loop's again, and a new open moves the session once more. */
@@ -258,11 +264,7 @@ Test(handover, the_thread_waits_in_read_and_the_loop_gets_a_nonblocking_socket_b
 	cr_assert(slice.tv_sec == 0 && slice.tv_usec > 0, "each wait in read is bounded");
 	send_text("W5\nhello");
 	expect_reply("A5\n");
-	send_text("C\n");
-	expect_reply("A0\n");
-	for (int i = 0; i < 100 && session_phase(session()) != SESSION_PHASE_IDLE; i++)
-		pump(1);
-	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+	close_and_expect_the_loop();
 	cr_assert_not(server_end_blocks(), "the loop's socket is nonblocking again");
 	/* Moved again, the thread is waiting in read when the kill comes. */
 	open_and_move("f");
