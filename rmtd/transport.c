@@ -686,11 +686,7 @@ static ssize_t io_receive(void *context, void *buffer, size_t length)
 	return n < 0 ? -errno : n;
 }
 
-/*
- * SO_RCVLOWAT: the rest of a large record arrives segment by segment, and each
- * would wake the thread for one splice; the kernel wakes it once for all of
- * them (or sooner when its buffer is full, or the peer closes).
- */
+/* On a drive's thread a read waits a slice by itself (transport_block_on_drive()). */
 static bool io_receive_waits(void *context)
 {
 	const struct fd_transport *t = context;
@@ -698,6 +694,11 @@ static bool io_receive_waits(void *context)
 	return t->sliced;
 }
 
+/*
+ * SO_RCVLOWAT: the rest of a large record arrives segment by segment, and each
+ * would wake the thread for one splice; the kernel wakes it once for all of
+ * them (or sooner when its buffer is full, or the peer closes).
+ */
 static void io_input_wanted(void *context, size_t bytes)
 {
 	struct fd_transport *t = context;
@@ -724,7 +725,8 @@ const struct serve_io fd_transport_serve_io = {
  * On a drive's thread the socket blocks, each call for SERVE_WAIT_SLICE_MS at
  * most: the serve loop reads without a poll first, and still sees its
  * commands. Sends there are nonblocking each (MSG_DONTWAIT), so that output
- * the client does not take is waited for in poll, without output_lock.
+ * the client does not take is waited for in poll, without output_lock; only a
+ * spliced R record, which splice(2) cannot be told so, waits up to a slice.
  */
 static void transport_block_on_drive(struct fd_transport *t)
 {
