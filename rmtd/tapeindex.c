@@ -488,11 +488,39 @@ static const uint32_t crc32c_table[256] = {
     0xbe2da0a5u, 0x4c4623a6u, 0x5f16d052u, 0xad7d5351u,
 };
 
+#if defined(__x86_64__)
+/*
+ * SSE4.2's crc32 instruction computes this same CRC (Castagnoli, reflected)
+ * eight bytes at a time, about ten times the table's speed: the tail check
+ * reads up to 64 KiB at every index load and save.
+ */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, const unsigned char *p,
+                                                               size_t length)
+{
+	uint64_t wide = crc;
+
+	for (; length >= 8; p += 8, length -= 8) {
+		uint64_t word;
+
+		memcpy(&word, p, sizeof(word));
+		wide = __builtin_ia32_crc32di(wide, word);
+	}
+	crc = (uint32_t)wide;
+	while (length-- > 0)
+		crc = __builtin_ia32_crc32qi(crc, *p++);
+	return crc;
+}
+#endif
+
 uint32_t tapeimage_crc32c(uint32_t crc, const void *data, size_t length)
 {
 	const unsigned char *p = data;
 
 	crc = ~crc;
+#if defined(__x86_64__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_sse42(crc, p, length);
+#endif
 	while (length-- > 0)
 		crc = crc32c_table[(crc ^ *p++) & 0xFFu] ^ (crc >> 8);
 	return ~crc;
