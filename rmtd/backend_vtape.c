@@ -290,6 +290,7 @@ static int vtape_open(struct device *dev, const struct open_target *target)
 		error = vt->fd;
 		goto fail;
 	}
+	tapeimage_reader_init(&vt->reader, vt->fd);
 	if (fstat(vt->fd, &st) < 0) {
 		error = -errno;
 		goto fail;

@@ -1,6 +1,7 @@
 /*
  * tapeimage.c - SIMH .tap framing: one object peeked, read or written at an
- * offset (the index is tapeindex.c's, the .meta file tapemeta.c's).
+ * offset, directly or through a reader's read-ahead (the index is tapeindex.c's,
+ * the .meta file tapemeta.c's).
  *
  * Pure module (linked into the fuzz build): no libevent and no logging; every
  * function returns a negative errno and every length taken from a file is checked.
@@ -156,21 +157,29 @@ static void classify_word(uint32_t word, uint64_t offset, uint64_t limit,
 	}
 }
 
+/* A peek answered by where it is (end of data, or no room for a word): true. */
+static bool peek_answered_by_offset(uint64_t offset, uint64_t limit, struct tapeimage_object *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->offset = out->end = offset;
+	if (offset >= limit) {
+		out->kind = TAPEIMAGE_OBJ_EOD;
+		return true;
+	}
+	if (limit - offset < 4) {
+		out->kind = TAPEIMAGE_OBJ_BAD;
+		return true;
+	}
+	return false;
+}
+
 int tapeimage_peek(int fd, uint64_t offset, uint64_t limit, struct tapeimage_object *out)
 {
 	unsigned char buf[4];
 	ssize_t n;
 
-	memset(out, 0, sizeof(*out));
-	out->offset = out->end = offset;
-	if (offset >= limit) {
-		out->kind = TAPEIMAGE_OBJ_EOD;
+	if (peek_answered_by_offset(offset, limit, out))
 		return 0;
-	}
-	if (limit - offset < 4) {
-		out->kind = TAPEIMAGE_OBJ_BAD;
-		return 0;
-	}
 	n = tapeimage_pread_full(fd, buf, 4, offset);
 	if (n < 0)
 		return (int)n;
@@ -197,6 +206,118 @@ int tapeimage_read_data(int fd, const struct tapeimage_object *object, void *buf
 	if (error < 0)
 		return error;
 	return get_le32(tail + pad) == object->word ? 0 : -EIO;
+}
+
+/* ------------------------------------------------------------------ reader */
+
+/* After a record larger than this, read only READ_AHEAD_AFTER_LARGE ahead. */
+#define READ_AHEAD_SMALL_SPAN  (TAPEIMAGE_READ_AHEAD / 4)
+#define READ_AHEAD_AFTER_LARGE 4096u
+
+void tapeimage_reader_init(struct tapeimage_reader *reader, int fd)
+{
+	reader->fd = fd;
+	reader->last_span = 0;
+	tapeimage_reader_forget(reader);
+}
+
+void tapeimage_reader_forget(struct tapeimage_reader *reader)
+{
+	reader->start = 0;
+	reader->length = 0;
+}
+
+/* Does the reader hold [offset, offset + length)? */
+static bool reader_holds(const struct tapeimage_reader *reader, uint64_t offset, uint64_t length)
+{
+	return offset >= reader->start && offset - reader->start <= reader->length &&
+	       length <= reader->length - (offset - reader->start);
+}
+
+/*
+ * Read ahead from offset, at least `need` bytes (need <= TAPEIMAGE_READ_AHEAD) unless
+ * the file ends first, and no further than limit.
+ */
+static int reader_fill(struct tapeimage_reader *reader, uint64_t offset, uint64_t limit,
+                       size_t need)
+{
+	size_t want = reader->last_span <= READ_AHEAD_SMALL_SPAN ? TAPEIMAGE_READ_AHEAD
+	                                                         : READ_AHEAD_AFTER_LARGE;
+	ssize_t n;
+
+	if (need > TAPEIMAGE_READ_AHEAD)
+		return -EINVAL;
+	if (want < need)
+		want = need;
+	if (offset >= limit)
+		want = 0;
+	else if (limit - offset < want)
+		want = (size_t)(limit - offset);
+	tapeimage_reader_forget(reader);
+	n = tapeimage_pread_full(reader->fd, reader->buf, want, offset);
+	if (n < 0)
+		return (int)n;
+	reader->start = offset;
+	reader->length = (size_t)n;
+	return 0;
+}
+
+int tapeimage_reader_word(struct tapeimage_reader *reader, uint64_t offset, uint64_t limit,
+                          uint32_t *word)
+{
+	if (!reader_holds(reader, offset, 4)) {
+		int error = reader_fill(reader, offset, limit, 4);
+
+		if (error < 0)
+			return error;
+		if (reader->length < 4)
+			return -EIO; /* the file ends inside limit */
+	}
+	*word = get_le32(reader->buf + (offset - reader->start));
+	return 0;
+}
+
+int tapeimage_reader_peek(struct tapeimage_reader *reader, uint64_t offset, uint64_t limit,
+                          struct tapeimage_object *out)
+{
+	uint32_t word;
+	int error;
+
+	if (peek_answered_by_offset(offset, limit, out))
+		return 0;
+	error = tapeimage_reader_word(reader, offset, limit, &word);
+	if (error < 0)
+		return error;
+	classify_word(word, offset, limit, out);
+	if (out->kind == TAPEIMAGE_OBJ_RECORD)
+		reader->last_span = out->end - out->offset;
+	return 0;
+}
+
+int tapeimage_reader_read_data(struct tapeimage_reader *reader,
+                               const struct tapeimage_object *object, void *buf)
+{
+	uint64_t span = object->end - object->offset;
+	const unsigned char *record;
+
+	if (object->kind != TAPEIMAGE_OBJ_RECORD)
+		return -EINVAL;
+	if (!reader_holds(reader, object->offset, span)) {
+		int error;
+
+		/* A large record goes straight to the caller: copying it twice gains nothing. */
+		if (span > READ_AHEAD_SMALL_SPAN)
+			return tapeimage_read_data(reader->fd, object, buf);
+		/* On past the record: what follows it is the next object. */
+		error = reader_fill(reader, object->offset, UINT64_MAX, (size_t)span);
+		if (error < 0)
+			return error;
+		if (!reader_holds(reader, object->offset, span))
+			return -EIO; /* the file ends inside the record */
+	}
+	record = reader->buf + (object->offset - reader->start);
+	memcpy(buf, record + 4, object->length);
+	return get_le32(record + span - 4) == object->word ? 0 : -EIO;
 }
 
 int tapeimage_write_records(int fd, uint64_t offset, const void *data, uint32_t length,

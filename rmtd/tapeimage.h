@@ -74,6 +74,33 @@ int tapeimage_peek(int fd, uint64_t offset, uint64_t limit, struct tapeimage_obj
 int tapeimage_read_data(int fd, const struct tapeimage_object *object, void *buf);
 
 /*
+ * A reader walking an image object by object (a drive reading, spacing, a scan) through
+ * read-ahead: after a small record, one pread fills TAPEIMAGE_READ_AHEAD bytes and the
+ * next peeks and small reads are served from them (a tar record of 20 fixed 512-byte
+ * blocks: one system call instead of forty). After a large record it reads only a
+ * little ahead, and a record that does not fit is read straight into the caller's
+ * buffer, so large records cost no extra copy. The caller forgets what was read ahead
+ * whenever the image changes below its limit.
+ */
+#define TAPEIMAGE_READ_AHEAD 65536u
+struct tapeimage_reader {
+	int fd;
+	uint64_t start;     /* image offset of buf[0] */
+	size_t length;      /* bytes of buf that hold the image */
+	uint64_t last_span; /* of the last record peeked: how far ahead to read */
+	unsigned char buf[TAPEIMAGE_READ_AHEAD];
+};
+void tapeimage_reader_init(struct tapeimage_reader *reader, int fd);
+void tapeimage_reader_forget(struct tapeimage_reader *reader);
+/* The word at offset (offset + 4 <= limit), read ahead up to limit. 0 or -errno. */
+int tapeimage_reader_word(struct tapeimage_reader *reader, uint64_t offset, uint64_t limit,
+                          uint32_t *word);
+/* tapeimage_peek() and tapeimage_read_data() through the reader. */
+int tapeimage_reader_peek(struct tapeimage_reader *reader, uint64_t offset, uint64_t limit,
+                          struct tapeimage_object *out);
+int tapeimage_reader_read_data(struct tapeimage_reader *reader,
+                               const struct tapeimage_object *object, void *buf);
+/*
  * Append framing: write count records of length bytes each (data holds count * length
  * bytes back to back) at offset, as few pwritev calls as IOV_MAX allows. Returns 0 or
  * -errno; on error part of it may be on disk and the caller truncates back to offset.

@@ -25,7 +25,6 @@
 #define INDEX_MARK_SIZE   16u
 #define INDEX_RUN_SIZE    24u
 #define TAIL_CHECK_SPAN   65536u
-#define SCAN_WINDOW       4096u
 
 /* ------------------------------------------------------------------ index */
 
@@ -153,48 +152,17 @@ int tapeimage_index_add_mark(struct tapeimage_index *index)
 	return error;
 }
 
-/* Reads words of an image through a small window, for the scan. */
-struct window {
-	int fd;
-	uint64_t file_size;
-	uint64_t start;
-	size_t length;
-	unsigned char buf[SCAN_WINDOW];
-};
-
-/* The word at offset (offset + 4 <= file_size). */
-static int window_word(struct window *w, uint64_t offset, uint32_t *word)
-{
-	if (offset < w->start || offset - w->start + 4 > w->length) {
-		uint64_t left = w->file_size - offset;
-		size_t want = left < SCAN_WINDOW ? (size_t)left : SCAN_WINDOW;
-		ssize_t n = tapeimage_pread_full(w->fd, w->buf, want, offset);
-
-		if (n < 0)
-			return (int)n;
-		if (n < 4)
-			return -EIO; /* the file shrank under us */
-		w->start = offset;
-		w->length = (size_t)n;
-	}
-	*word = get_le32(w->buf + (offset - w->start));
-	return 0;
-}
-
 int tapeimage_scan(int fd, uint64_t file_size, struct tapeimage_index *index)
 {
-	struct window *w;
+	struct tapeimage_reader *reader;
 	uint64_t offset = index->data_size;
 	enum tapeimage_end end = TAPEIMAGE_END_CLEAN;
 	int error = 0;
 
-	w = malloc(sizeof(*w));
-	if (w == NULL)
+	reader = malloc(sizeof(*reader));
+	if (reader == NULL)
 		return -ENOMEM;
-	w->fd = fd;
-	w->file_size = file_size;
-	w->start = 0;
-	w->length = 0;
+	tapeimage_reader_init(reader, fd);
 	while (offset < file_size) {
 		uint32_t word, trailer;
 		uint64_t span;
@@ -203,7 +171,7 @@ int tapeimage_scan(int fd, uint64_t file_size, struct tapeimage_index *index)
 			end = TAPEIMAGE_END_TORN;
 			break;
 		}
-		error = window_word(w, offset, &word);
+		error = tapeimage_reader_word(reader, offset, file_size, &word);
 		if (error < 0)
 			break;
 		if (word == TAPEIMAGE_WORD_MARK) {
@@ -231,7 +199,7 @@ int tapeimage_scan(int fd, uint64_t file_size, struct tapeimage_index *index)
 			end = TAPEIMAGE_END_TORN;
 			break;
 		}
-		error = window_word(w, offset + span - 4, &trailer);
+		error = tapeimage_reader_word(reader, offset + span - 4, file_size, &trailer);
 		if (error < 0)
 			break;
 		if (trailer != word) {
@@ -243,9 +211,10 @@ int tapeimage_scan(int fd, uint64_t file_size, struct tapeimage_index *index)
 			end = TAPEIMAGE_END_CORRUPT;
 			break;
 		}
+		reader->last_span = span; /* large records: read only a little ahead */
 		offset += span;
 	}
-	free(w);
+	free(reader);
 	if (error < 0)
 		return error;
 	index->file_size = file_size;

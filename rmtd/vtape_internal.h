@@ -82,6 +82,9 @@ struct vtape {
 	 * given up direct I/O for this open (after a read that splits a block) */
 	uint32_t window_left;
 	bool buffered_reads;
+	/* the image read ahead (vtape_reader): valid while the index is at reader_generation */
+	uint64_t reader_generation;
+	struct tapeimage_reader reader;
 };
 
 static inline struct vtape *vtape_of(struct device *dev)
@@ -116,6 +119,7 @@ void vtape_go_eod(struct vtape *vt);
 void vtape_drop_partial(struct vtape *vt);
 int32_t vtape_counter_add(int32_t value, int64_t delta);
 bool vtape_cannot_write(const struct vtape *vt);
+struct tapeimage_reader *vtape_reader(struct vtape *vt);
 int vtape_next_object(struct vtape *vt, struct tapeimage_object *o);
 uint64_t vtape_write_offset(const struct vtape *vt);
 int vtape_write_error(int error);

@@ -68,6 +68,19 @@ bool vtape_cannot_write(const struct vtape *vt)
 	return vt->write_prot || vt->access == O_RDONLY;
 }
 
+/*
+ * The image through read-ahead. Every change to the image changes the index, so what
+ * was read ahead is forgotten when the index's generation moved on.
+ */
+struct tapeimage_reader *vtape_reader(struct vtape *vt)
+{
+	if (vt->reader_generation != vt->index.generation) {
+		tapeimage_reader_forget(&vt->reader);
+		vt->reader_generation = vt->index.generation;
+	}
+	return &vt->reader;
+}
+
 /* The object at the position, with gap words skipped through the index. */
 int vtape_next_object(struct vtape *vt, struct tapeimage_object *o)
 {
@@ -80,7 +93,7 @@ int vtape_next_object(struct vtape *vt, struct tapeimage_object *o)
 		o->offset = o->end = vt->pos;
 		return 0;
 	}
-	error = tapeimage_peek(vt->fd, vt->pos, vt->index.data_size, o);
+	error = tapeimage_reader_peek(vtape_reader(vt), vt->pos, vt->index.data_size, o);
 	if (error < 0)
 		return error;
 	if (o->kind == TAPEIMAGE_OBJ_MARK || o->kind == TAPEIMAGE_OBJ_RECORD)
@@ -90,7 +103,7 @@ int vtape_next_object(struct vtape *vt, struct tapeimage_object *o)
 		return 0;
 	}
 	vt->pos = start;
-	error = tapeimage_peek(vt->fd, vt->pos, vt->index.data_size, o);
+	error = tapeimage_reader_peek(vtape_reader(vt), vt->pos, vt->index.data_size, o);
 	if (error == 0 && o->kind != TAPEIMAGE_OBJ_MARK && o->kind != TAPEIMAGE_OBJ_RECORD)
 		o->kind = TAPEIMAGE_OBJ_BAD;
 	return error;

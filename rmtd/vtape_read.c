@@ -92,7 +92,7 @@ static ssize_t read_variable(struct vtape *vt, void *buf, size_t count)
 		vt->blkno = vtape_counter_add(vt->blkno, 1);
 		return -ENOMEM;
 	}
-	if (tapeimage_read_data(vt->fd, &o, buf) < 0)
+	if (tapeimage_reader_read_data(vtape_reader(vt), &o, buf) < 0)
 		return read_error(vt, &o, true);
 	vt->pos = o.end;
 	vt->obj++;
@@ -221,7 +221,7 @@ static ssize_t read_fixed(struct vtape *vt, unsigned char *buf, size_t count)
 			return -EIO;
 		}
 		if (want >= block) {
-			if (tapeimage_read_data(vt->fd, &o, buf + total) < 0)
+			if (tapeimage_reader_read_data(vtape_reader(vt), &o, buf + total) < 0)
 				return total > 0 ? (ssize_t)total : read_error(vt, &o, true);
 			total += block;
 		} else {
@@ -233,7 +233,7 @@ static ssize_t read_fixed(struct vtape *vt, unsigned char *buf, size_t count)
 				vt->partial = p;
 				vt->partial_capacity = block;
 			}
-			if (tapeimage_read_data(vt->fd, &o, vt->partial) < 0)
+			if (tapeimage_reader_read_data(vtape_reader(vt), &o, vt->partial) < 0)
 				return total > 0 ? (ssize_t)total : read_error(vt, &o, true);
 			memcpy(buf + total, vt->partial, want);
 			vt->partial_length = block;

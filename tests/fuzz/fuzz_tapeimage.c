@@ -88,6 +88,38 @@ static void require_same(const struct tapeimage_index *a, const struct tapeimage
 	REQUIRE(a->n_runs == 0 || memcmp(a->runs, b->runs, a->n_runs * sizeof(*a->runs)) == 0);
 }
 
+/*
+ * The reader (read-ahead) answers as the direct calls do, object after object from the
+ * start, up to a bound: the same objects, the same data, the same errors.
+ */
+static void reader_agrees(int fd, uint64_t limit)
+{
+	static struct tapeimage_reader reader;
+	static uint8_t direct[TAPEIMAGE_READ_AHEAD + 16], through[TAPEIMAGE_READ_AHEAD + 16];
+	uint64_t offset = 0;
+
+	tapeimage_reader_init(&reader, fd);
+	for (int k = 0; k < MAX_OBJECTS_CHECKED; k++) {
+		struct tapeimage_object a, b;
+		int ea = tapeimage_peek(fd, offset, limit, &a);
+		int eb = tapeimage_reader_peek(&reader, offset, limit, &b);
+
+		REQUIRE(ea == eb);
+		if (ea < 0)
+			return;
+		REQUIRE(memcmp(&a, &b, sizeof(a)) == 0);
+		if (a.kind == TAPEIMAGE_OBJ_RECORD && a.length <= sizeof(direct)) {
+			ea = tapeimage_read_data(fd, &a, direct);
+			eb = tapeimage_reader_read_data(&reader, &b, through);
+			REQUIRE(ea == eb);
+			REQUIRE(ea < 0 || memcmp(direct, through, a.length) == 0);
+		}
+		if (a.kind == TAPEIMAGE_OBJ_EOD || a.kind == TAPEIMAGE_OBJ_BAD || a.end <= offset)
+			return;
+		offset = a.end;
+	}
+}
+
 /* Every located object (up to a bound) is what the image holds at that offset. */
 static void check_objects(int fd, const struct tapeimage_index *index)
 {
@@ -114,6 +146,7 @@ static void check_objects(int fd, const struct tapeimage_index *index)
 		}
 	}
 	REQUIRE(tapeimage_index_marks_before(index, index->n_objects) == index->n_marks);
+	reader_agrees(fd, index->data_size);
 }
 
 /* Make the file exactly what the index describes, as the backend does before appending. */

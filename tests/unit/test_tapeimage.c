@@ -187,6 +187,108 @@ Test(tapeimage, many_records_in_one_call)
 	close(fd);
 }
 
+/* Read system calls this thread has made (read, pread, readv, preadv): /proc's syscr. */
+static long read_calls(void)
+{
+	FILE *f = fopen("/proc/thread-self/io", "r");
+	char line[128];
+	long calls = -1;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "syscr: %ld", &calls) == 1)
+			break;
+	fclose(f);
+	cr_assert_geq(calls, 0);
+	return calls;
+}
+
+/* Record i's length: small ones, odd and even, with a few larger than the read-ahead. */
+static uint32_t walk_length(size_t i)
+{
+	if (i % 97 == 50)
+		return TAPEIMAGE_READ_AHEAD + 3 + (uint32_t)i; /* read straight to the caller */
+	if (i % 31 == 7)
+		return 20000 + (uint32_t)i; /* past the small span: a little read-ahead after it */
+	return 1 + (uint32_t)(i * 37 % 1500);
+}
+
+/*
+ * The reader answers as the direct calls do for every object of an image of mixed
+ * records and marks, and small records cost a system call per read-ahead, not two each.
+ */
+Test(tapeimage, reader_walks_an_image_as_direct_reads_do)
+{
+	int fd = memfd();
+	size_t count = 600, big = TAPEIMAGE_READ_AHEAD + 1000;
+	unsigned char *record = malloc(big), *direct = malloc(big), *through = malloc(big);
+	struct tapeimage_reader *reader = malloc(sizeof(*reader));
+	struct tapeimage_object a, b;
+	uint64_t offset = 0, limit;
+	long before;
+
+	cr_assert(record && direct && through && reader);
+	for (size_t i = 0; i < count; i++) {
+		uint32_t length = walk_length(i);
+
+		for (uint32_t j = 0; j < length; j++)
+			record[j] = (unsigned char)(i * 7 + j);
+		if (i % 50 == 49) {
+			cr_assert_eq(tapeimage_write_marks(fd, offset, 1), 0);
+			offset += 4;
+		}
+		cr_assert_eq(tapeimage_write_records(fd, offset, record, length, 1), 0);
+		offset += tapeimage_record_span(length);
+	}
+	limit = offset;
+
+	tapeimage_reader_init(reader, fd);
+	for (offset = 0;; offset = a.end) {
+		cr_assert_eq(tapeimage_peek(fd, offset, limit, &a), 0);
+		cr_assert_eq(tapeimage_reader_peek(reader, offset, limit, &b), 0);
+		cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0, "object at %llu differs",
+		             (unsigned long long)offset);
+		if (a.kind != TAPEIMAGE_OBJ_RECORD) {
+			if (a.kind == TAPEIMAGE_OBJ_EOD)
+				break;
+			continue;
+		}
+		cr_assert_eq(tapeimage_read_data(fd, &a, direct), 0);
+		cr_assert_eq(tapeimage_reader_read_data(reader, &b, through), 0);
+		cr_assert_arr_eq(direct, through, a.length, "record at %llu differs",
+		                 (unsigned long long)offset);
+	}
+	cr_assert_eq(offset, limit);
+
+	/* 100 records of at most 1500 bytes: a few read-aheads, where direct reads make 200. */
+	tapeimage_reader_init(reader, fd);
+	before = read_calls();
+	for (offset = 0; offset < 100 * 1510;) {
+		cr_assert_eq(tapeimage_reader_peek(reader, offset, limit, &b), 0);
+		if (b.kind == TAPEIMAGE_OBJ_RECORD)
+			cr_assert_eq(tapeimage_reader_read_data(reader, &b, through), 0);
+		offset = b.end;
+	}
+	cr_assert_leq(read_calls() - before, 20, "%ld read calls", read_calls() - before);
+
+	/* A trailer that does not match is still an error, and a file cut short one too. */
+	tapeimage_reader_init(reader, fd);
+	cr_assert_eq(tapeimage_reader_peek(reader, 0, limit, &b), 0);
+	put_word(fd, b.end - 4, b.length + 2);
+	tapeimage_reader_forget(reader);
+	cr_assert_eq(tapeimage_reader_read_data(reader, &b, through), -EIO);
+	cr_assert_eq(ftruncate(fd, 6), 0);
+	tapeimage_reader_forget(reader);
+	cr_assert_eq(tapeimage_reader_read_data(reader, &b, through), -EIO);
+	tapeimage_reader_forget(reader);
+	cr_assert_eq(tapeimage_reader_peek(reader, 4, limit, &b), -EIO);
+	free(reader);
+	free(record);
+	free(direct);
+	free(through);
+	close(fd);
+}
+
 Test(tapeimage, scan_sample_tap)
 {
 	int fd = open_sample("sample.tap");

@@ -496,6 +496,73 @@ Test(vtape, fixed_mode_reads_any_size_from_whole_blocks)
 	}
 }
 
+/* Read system calls this thread has made (read, pread, readv, preadv): /proc's syscr. */
+static long read_calls(void)
+{
+	FILE *f = fopen("/proc/thread-self/io", "r");
+	char line[128];
+	long calls = -1;
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "syscr: %ld", &calls) == 1)
+			break;
+	fclose(f);
+	cr_assert_geq(calls, 0);
+	return calls;
+}
+
+/*
+ * tar -b 20 on a drive set to 512-byte blocks: each 10 KiB read takes 20 blocks. They
+ * come from the image's read-ahead (tapeimage_reader), not two system calls a block.
+ */
+Test(vtape, fixed_mode_small_blocks_are_read_ahead)
+{
+	struct device dev;
+	char buf[10240];
+	long before;
+
+	make_tape("r.tap", 0, 0, false);
+	open_ok(&dev, "r.tap", O_RDWR);
+	cr_assert_eq(op(&dev, MTSETBLK, 512), 0);
+	for (int i = 0; i < 10; i++) {
+		memset(buf, 'a' + i, sizeof(buf));
+		cr_assert_eq(ops->write(&dev, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	}
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	before = read_calls();
+	for (int i = 0; i < 10; i++) {
+		cr_assert_eq(ops->read(&dev, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+		cr_assert_eq(buf[0], 'a' + i);
+		cr_assert_eq(buf[sizeof(buf) - 1], 'a' + i);
+	}
+	/* 200 blocks, 104 KiB of image: two read-aheads and a few besides; not 400 calls. */
+	cr_assert_leq(read_calls() - before, 10, "%ld read calls", read_calls() - before);
+	STATUS(&dev, 0, 200, MID);
+	close_ok(&dev);
+}
+
+/* What was read ahead is never served once the image changed under it. */
+Test(vtape, a_record_written_over_read_ahead_reads_back_new)
+{
+	struct device dev;
+
+	make_tape("o.tap", 0, 0, false);
+	open_ok(&dev, "o.tap", O_RDWR);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(put(&dev, 100, 'a' + i), 100);
+	cr_assert_eq(op(&dev, MTREW, 1), 0);
+	/* Reading the first record reads the others ahead. */
+	cr_assert_eq(get(&dev, 100, 'a'), 100);
+	cr_assert_eq(put(&dev, 100, 'x'), 100); /* replaces b, and c and d are gone */
+	cr_assert_eq(put(&dev, 100, 'y'), 100);
+	cr_assert_eq(op(&dev, MTBSR, 2), 0);
+	cr_assert_eq(get(&dev, 100, 'x'), 100);
+	cr_assert_eq(get(&dev, 100, 'y'), 100);
+	cr_assert_eq(get(&dev, 100, 0), -EIO); /* end of data: st's BLANK CHECK */
+	close_ok(&dev);
+}
+
 Test(vtape, fixed_mode_wrong_size_record_is_eio_and_nothing_moves)
 {
 	struct device dev;
