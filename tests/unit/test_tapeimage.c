@@ -15,6 +15,7 @@
 #include "tapeimage.h"
 #include "tapeindex.h"
 #include "tapemeta.h"
+#include "read_calls.h"
 
 static int memfd(void)
 {
@@ -185,22 +186,6 @@ Test(tapeimage, many_records_in_one_call)
 	}
 	tapeimage_index_free(&index);
 	close(fd);
-}
-
-/* Read system calls this thread has made (read, pread, readv, preadv): /proc's syscr. */
-static long read_calls(void)
-{
-	FILE *f = fopen("/proc/thread-self/io", "r");
-	char line[128];
-	long calls = -1;
-
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "syscr: %ld", &calls) == 1)
-			break;
-	fclose(f);
-	cr_assert_geq(calls, 0);
-	return calls;
 }
 
 /* Record i's length: small ones, odd and even, with a few larger than the read-ahead. */

@@ -28,6 +28,7 @@
 #include "tapeimage.h"
 #include "tapeindex.h"
 #include "tapemeta.h"
+#include "read_calls.h"
 
 #define ONLINE  0x01000000ul
 #define IMREP   0x00010000ul
@@ -494,22 +495,6 @@ Test(vtape, fixed_mode_reads_any_size_from_whole_blocks)
 		cr_assert_eq(index.runs[0].count, 3);
 		tapeimage_index_free(&index);
 	}
-}
-
-/* Read system calls this thread has made (read, pread, readv, preadv): /proc's syscr. */
-static long read_calls(void)
-{
-	FILE *f = fopen("/proc/thread-self/io", "r");
-	char line[128];
-	long calls = -1;
-
-	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "syscr: %ld", &calls) == 1)
-			break;
-	fclose(f);
-	cr_assert_geq(calls, 0);
-	return calls;
 }
 
 /*
