@@ -321,10 +321,11 @@ static bool parse_symbolic_whence(const char *text, size_t length, int64_t *when
 {
 	static const struct {
 		const char *name;
+		size_t length;
 		int value;
 	} names[] = {
-	    {"SET", RMT_SEEK_SET},   {"CUR", RMT_SEEK_CUR},   {"END", RMT_SEEK_END},
-	    {"DATA", RMT_SEEK_DATA}, {"HOLE", RMT_SEEK_HOLE},
+	    {"SET", 3, RMT_SEEK_SET},   {"CUR", 3, RMT_SEEK_CUR},   {"END", 3, RMT_SEEK_END},
+	    {"DATA", 4, RMT_SEEK_DATA}, {"HOLE", 4, RMT_SEEK_HOLE},
 	};
 	size_t pos;
 
@@ -332,12 +333,15 @@ static bool parse_symbolic_whence(const char *text, size_t length, int64_t *when
 	pos = skip_blanks(text, length, 0);
 	text += pos;
 	length -= pos;
+	/* Every L has two lines, nearly always numbers: they are told apart at once. */
+	if (length == 0 || text[0] < 'A' || text[0] > 'Z')
+		return false;
 	if (length > 5 && memcmp(text, "SEEK_", 5) == 0) {
 		text += 5;
 		length -= 5;
 	}
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strlen(names[i].name) == length && memcmp(names[i].name, text, length) == 0) {
+		if (names[i].length == length && memcmp(names[i].name, text, length) == 0) {
 			*whence = names[i].value;
 			return true;
 		}
