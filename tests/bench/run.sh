@@ -1,6 +1,7 @@
 #!/bin/bash
 # The comparisons the lead reports (tests/bench/README.md): rmtd against /usr/sbin/rmt-tar and
-# /usr/sbin/rmt-dump over pipes, pinned to one CPU and unpinned, then rmtd's TCP daemon against
+# /usr/sbin/rmt-dump over pipes, pinned to one CPU and unpinned, rmtd on a virtual tape against a
+# plain file, then rmtd's TCP daemon against
 # the loopback ceiling, 8 clients at once, and memory per idle session. A measurement, not a test.
 #
 # usage: tests/bench/run.sh [-b BUILD_DIR] [pipe|tcp|all] [extra rmtbench options...]
@@ -80,6 +81,13 @@ run_pipe() {
 	echo
 	echo "## pipes, unpinned"
 	"$bench" pipe "${servers[@]}" --target "$work/data" "$@"
+	$have_rmtd || return
+	# The same workload on a virtual tape (its rewinding name, so each phase starts at the
+	# beginning), against the built-in file server writing a plain file of that name.
+	echo
+	echo "## pipes, pinned to CPU $cpu: rmtd on a virtual tape against a plain file"
+	taskset -c "$cpu" "$bench" pipe --server "rmtd-vtape=$rmtd --stdio --allow $work" \
+		--server @file --target "$work/bench.tap.rewind" "$@"
 }
 
 run_tcp() {
