@@ -100,7 +100,7 @@ void log_info(const char *fmt, ...)
 	va_end(ap);
 }
 
-void log_debug(const char *fmt, ...)
+void log_debug_message(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -64,7 +64,7 @@ SINK(log_warn)
 SINK(log_warnx)
 SINK(log_notice)
 SINK(log_info)
-SINK(log_debug)
+SINK(log_debug_message)
 void log_init(const char *name, int to_stderr, int verbosity)
 {
 	(void)name, (void)to_stderr, (void)verbosity;
