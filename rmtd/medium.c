@@ -20,6 +20,7 @@ void medium_opened(struct drive *drive)
 	m->description[0] = '\0';
 	m->format = NULL;
 	m->label[0] = '\0';
+	m->texts_changed++;
 	label_clear(&m->content);
 }
 
@@ -46,6 +47,7 @@ static bool medium_first_record(struct drive *drive, const void *record, size_t 
 	bool known;
 
 	m->at_file_start = false;
+	m->texts_changed++;
 	known = label_recognise(record, length, &m->content);
 	m->format = known ? m->content.format_name : NULL;
 	strlcpy(m->label, known ? m->content.label : "", sizeof(m->label));

@@ -30,6 +30,7 @@ struct medium {
 	char description[MEDIUM_DESCRIPTION_MAX]; /* label_describe(), "" when unknown */
 	const char *format;                       /* "dump", "tar"... (static), NULL when unknown */
 	char label[LABEL_TEXT_MAX];               /* its volume label, "" when none */
+	uint64_t texts_changed; /* bumped when description, format or label change */
 };
 
 /* The device was opened: nothing is known of where it is or what it holds. */

@@ -134,6 +134,7 @@ struct session {
 	bool reopen_deferred;              /* thread: an O for another drive waits for the loop */
 	bool finish_deferred;              /* thread: ended; the loop finishes the session */
 	struct session_activity published; /* thread: the operator's view (drive->view_lock) */
+	uint64_t published_texts;          /* the texts' version in it */
 };
 
 /* Records smaller than this are cheaper to copy than to splice. */
@@ -165,6 +166,9 @@ void session_open_target(struct session *s);
 /* session_operator.c */
 void session_arm_timer(struct session *s, time_t seconds);
 void session_activity_live(const struct session *s, struct session_activity *activity);
+void session_activity_refresh(const struct session *s, struct session_activity *activity,
+                              uint64_t *texts_version);
+uint64_t session_activity_texts_version(const struct session *s);
 
 /* session_record.c */
 void session_record(struct session *s, const void *record, size_t length, bool writing);

@@ -205,9 +205,9 @@ void session_activity(const struct session *s, struct session_activity *activity
 	session_activity_live(s, activity);
 }
 
-void session_activity_live(const struct session *s, struct session_activity *activity)
+/* What changes from request to request: counts, the operation, the state. */
+static void activity_numbers(const struct session *s, struct session_activity *activity)
 {
-	memset(activity, 0, sizeof(*activity));
 	activity->id = s->id;
 	activity->peer = s->settings.peer;
 	activity->identity = s->settings.identity;
@@ -227,12 +227,58 @@ void session_activity_live(const struct session *s, struct session_activity *act
 	activity->requests = s->requests;
 	activity->waiting_since = s->state == SESSION_WAITING ? s->waiting_since : 0;
 	activity->file_number = session_device_is_open(s) ? s->drive->medium.file_number : -1;
+	activity->started = s->started;
+}
+
+/*
+ * Which texts of the medium the session shows: 0 with no device open, else a
+ * value that changes whenever they do (the drive's, while the session has it).
+ */
+static uint64_t activity_texts_version(const struct session *s)
+{
+	return session_device_is_open(s) ? s->drive->medium.texts_changed * 2 + 1 : 0;
+}
+
+/* What the current tape file holds and its label, copied. */
+static void activity_texts(const struct session *s, struct session_activity *activity)
+{
 	if (session_device_is_open(s)) {
 		strlcpy(activity->content, s->drive->medium.description, sizeof(activity->content));
 		activity->format = s->drive->medium.format;
 		strlcpy(activity->label, s->drive->medium.label, sizeof(activity->label));
+	} else {
+		activity->content[0] = '\0';
+		activity->format = NULL;
+		activity->label[0] = '\0';
 	}
-	activity->started = s->started;
+}
+
+void session_activity_live(const struct session *s, struct session_activity *activity)
+{
+	memset(activity, 0, sizeof(*activity));
+	activity_numbers(s, activity);
+	activity_texts(s, activity);
+}
+
+/*
+ * Bring a view made by session_activity_live() up to date, the texts only when
+ * they changed: a drive's thread does this after every request (session_publish).
+ */
+void session_activity_refresh(const struct session *s, struct session_activity *activity,
+                              uint64_t *texts_version)
+{
+	uint64_t version = activity_texts_version(s);
+
+	activity_numbers(s, activity);
+	if (version != *texts_version) {
+		activity_texts(s, activity);
+		*texts_version = version;
+	}
+}
+
+uint64_t session_activity_texts_version(const struct session *s)
+{
+	return activity_texts_version(s);
 }
 
 enum session_phase session_phase(const struct session *s)

@@ -37,13 +37,11 @@ bool session_on_thread(const struct session *s)
 /* What the loop shows of a session served on a thread: copied after each request. */
 void session_publish(struct session *s)
 {
-	struct session_activity now;
-
 	if (s->drive == NULL)
 		return;
-	session_activity_live(s, &now);
+	/* A few counts each time; the texts (hundreds of bytes) only when they changed. */
 	pthread_mutex_lock(&s->drive->view_lock);
-	s->published = now;
+	session_activity_refresh(s, &s->published, &s->published_texts);
 	drive_publish_locked(s->drive);
 	pthread_mutex_unlock(&s->drive->view_lock);
 }
@@ -106,6 +104,7 @@ void session_move_to_drive(struct session *s, struct serve *serve, struct job *j
 	s->let_go = false;
 	/* What the operator sees until the thread publishes. */
 	session_activity_live(s, &s->published);
+	s->published_texts = session_activity_texts_version(s);
 	pthread_mutex_lock(&drive->view_lock);
 	drive_publish_locked(drive);
 	pthread_mutex_unlock(&drive->view_lock);
