@@ -46,7 +46,7 @@ finish() {
 trap finish EXIT
 
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	PYTHONPATH=$HERE/../interop python3 -c 'from rmtclient import free_port; print(free_port())'
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"

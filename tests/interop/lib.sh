@@ -341,9 +341,9 @@ stop_daemon() {
 	fi
 }
 
-# free_port: a TCP port free on 127.0.0.1 now.
+# free_port: a TCP port free on 127.0.0.1 now, below the ephemeral range (rmtclient.py).
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	PYTHONPATH=$INTEROP_DIR python3 -c 'from rmtclient import free_port; print(free_port())'
 }
 
 # make_slow_connect: $WORK/slow-connect, the connector ($CONNECT) with what the

@@ -5,6 +5,7 @@ tests see exactly what rmtd answers. Errors from the server raise RmtError with
 the errno the server sent.
 """
 import os
+import random
 import socket
 import struct
 import subprocess
@@ -135,6 +136,28 @@ class Rmt:
 
 
 def free_port():
+    """A TCP port free on 127.0.0.1 now, below the kernel's ephemeral range.
+
+    A port the kernel handed out (bind to 0) goes back to the ephemeral pool
+    when it is closed, and the next outgoing connection of any test running
+    alongside may take it before the server binds it. Outgoing connections
+    never take a port below the range, so one chosen there stays free."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    low, high = (10000, ephemeral_low) if ephemeral_low > 11000 else (1024, ephemeral_low)
+    for _ in range(200):
+        port = random.randrange(low, high)
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
