@@ -234,7 +234,7 @@ static void activity_numbers(const struct session *s, struct session_activity *a
  * Which texts of the medium the session shows: 0 with no device open, else a
  * value that changes whenever they do (the drive's, while the session has it).
  */
-static uint64_t activity_texts_version(const struct session *s)
+uint64_t session_activity_texts_version(const struct session *s)
 {
 	return session_device_is_open(s) ? s->drive->medium.texts_changed * 2 + 1 : 0;
 }
@@ -267,18 +267,13 @@ void session_activity_live(const struct session *s, struct session_activity *act
 void session_activity_refresh(const struct session *s, struct session_activity *activity,
                               uint64_t *texts_version)
 {
-	uint64_t version = activity_texts_version(s);
+	uint64_t version = session_activity_texts_version(s);
 
 	activity_numbers(s, activity);
 	if (version != *texts_version) {
 		activity_texts(s, activity);
 		*texts_version = version;
 	}
-}
-
-uint64_t session_activity_texts_version(const struct session *s)
-{
-	return activity_texts_version(s);
 }
 
 enum session_phase session_phase(const struct session *s)
