@@ -174,8 +174,13 @@ void session_submit(struct session *s, enum job_kind kind, enum session_step ste
 	if (s->state != SESSION_ENDING)
 		session_enter_state(s, SESSION_BUSY);
 	if (session_on_thread(s)) {
-		/* The call runs here and now; meanwhile status shows what it is. */
-		session_publish(s);
+		/*
+		 * The call runs here and now; meanwhile status shows what it is. The
+		 * next of a run of like calls is shown by the reply to the last one:
+		 * a slow call keeps the request count still, as a slow one should.
+		 */
+		if (s->operation != s->published.operation)
+			session_publish(s);
 		worker_submit(NULL, job);
 		return;
 	}

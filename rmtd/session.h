@@ -82,6 +82,7 @@ struct session_settings {
 
 /* Snapshot of what a session is doing, for the operator (rmtctl status). */
 struct session_activity {
+	/* The numbers first, up to content: a drive's thread compares them as one block. */
 	unsigned id;
 	const char *peer;
 	const char *identity;

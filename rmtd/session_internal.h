@@ -166,6 +166,8 @@ void session_open_target(struct session *s);
 /* session_operator.c */
 void session_arm_timer(struct session *s, time_t seconds);
 void session_activity_live(const struct session *s, struct session_activity *activity);
+bool session_activity_changed(const struct session *s, const struct session_activity *activity,
+                              uint64_t texts_version);
 void session_activity_refresh(const struct session *s, struct session_activity *activity,
                               uint64_t *texts_version);
 uint64_t session_activity_texts_version(const struct session *s);

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -258,6 +259,25 @@ void session_activity_live(const struct session *s, struct session_activity *act
 	memset(activity, 0, sizeof(*activity));
 	activity_numbers(s, activity);
 	activity_texts(s, activity);
+}
+
+/* The numbers lead struct session_activity (session.h): compared as one block. */
+#define ACTIVITY_NUMBERS_SIZE offsetof(struct session_activity, content)
+
+/*
+ * Would session_activity_refresh() change the view? Asked without the lock by
+ * the thread that alone writes it, so that a request publishes once, not at
+ * each step. A false "changed" only costs a copy.
+ */
+bool session_activity_changed(const struct session *s, const struct session_activity *activity,
+                              uint64_t texts_version)
+{
+	struct session_activity now;
+
+	memcpy(&now, activity, ACTIVITY_NUMBERS_SIZE);
+	activity_numbers(s, &now);
+	return memcmp(&now, activity, ACTIVITY_NUMBERS_SIZE) != 0 ||
+	       session_activity_texts_version(s) != texts_version;
 }
 
 /*

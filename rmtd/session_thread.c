@@ -34,10 +34,15 @@ bool session_on_thread(const struct session *s)
 	return s->serving != NULL && session_here == s;
 }
 
-/* What the loop shows of a session served on a thread: copied after each request. */
+/*
+ * What the loop shows of a session served on a thread: copied when it changed,
+ * which is once a request. The drive's view moves with the session's numbers
+ * (its counters with the records, its device and cartridge with the open and
+ * the close, which change the operation).
+ */
 void session_publish(struct session *s)
 {
-	if (s->drive == NULL)
+	if (s->drive == NULL || !session_activity_changed(s, &s->published, s->published_texts))
 		return;
 	/* A few counts each time; the texts (hundreds of bytes) only when they changed. */
 	pthread_mutex_lock(&s->drive->view_lock);

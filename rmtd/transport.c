@@ -357,14 +357,17 @@ static bool transport_output_full(void *context)
 	return t->held_length > 0 || evbuffer_get_length(t->output) > OUTPUT_LIMIT;
 }
 
-/* Write or splice to the client: on a drive's thread, wait while the socket takes nothing. */
+/*
+ * Write head, or splice from fd when head is NULL, to the client: on a drive's
+ * thread, wait while the socket takes nothing.
+ */
 static ssize_t transport_put(struct fd_transport *t, const void *head, size_t length, int fd,
                              bool more, bool *begun)
 {
 	for (;;) {
 		ssize_t n;
 
-		if (fd >= 0)
+		if (head == NULL)
 			n = splice(fd, NULL, t->output_fd, NULL, length, SPLICE_F_MOVE);
 		else if (t->output_is_socket)
 			n = send(t->output_fd, head, length,

@@ -203,6 +203,7 @@ Test(handover, served_on_the_thread_then_given_back_at_close)
 {
 	struct session_activity activity;
 	struct drive_view view;
+	uint64_t requests;
 
 	open_and_move("f");
 	send_text("W5\nhello");
@@ -218,10 +219,28 @@ Test(handover, served_on_the_thread_then_given_back_at_close)
 	drive_view(drive_of("f"), &view);
 	cr_assert(view.device_open);
 	cr_assert_eq(view.moved.records_written, 1);
+	requests = activity.requests;
+	send_text("L0\n0\n");
+	expect_reply("A0\n");
+	/* Each reply publishes the request it answers, whatever the call before it. */
+	session_activity(session(), &activity);
+	cr_assert_str_eq(activity.operation, "Position");
+	cr_assert_eq(activity.requests, requests + 1);
+	send_text("W2\nhi");
+	expect_reply("A2\n");
+	send_text("W1\n!");
+	expect_reply("A1\n");
+	session_activity(session(), &activity);
+	cr_assert_str_eq(activity.operation, "Write");
+	cr_assert_eq(activity.requests, requests + 3);
+	cr_assert_eq(activity.bytes_written, 8);
+	cr_assert_eq(activity.records_written, 3);
+	drive_view(drive_of("f"), &view);
+	cr_assert_eq(view.moved.records_written, 3);
 	send_text("L0\n0\n");
 	expect_reply("A0\n");
 	send_text("R5\n");
-	expect_reply("A5\nhello");
+	expect_reply("A5\nhi!lo"); /* written over from the start */
 	close_and_expect_the_loop();
 	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL,
 	          "the loop released the drive");
