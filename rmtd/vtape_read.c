@@ -135,6 +135,9 @@ static bool window_meets_eod(struct vtape *vt, uint32_t window, uint32_t *blocks
 	bool eod = false;
 
 	*blocks = 0;
+	/* The walk meets EOD only within window objects of it: far from it, not at all. */
+	if (obj < vt->index.n_objects && vt->index.n_objects - obj >= window)
+		return false;
 	while (*blocks < window) {
 		struct tapeimage_object o;
 
