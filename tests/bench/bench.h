@@ -55,7 +55,8 @@ int child_close_other_fds(void);
 enum ref_mode { REF_SINK, REF_FILE, REF_SPLICE };
 struct ref_options {
 	enum ref_mode mode;
-	size_t pipe_size; /* if not 0: F_SETPIPE_SZ on the server's pipes, as a server could */
+	size_t pipe_size;  /* if not 0: F_SETPIPE_SZ on the server's pipes, as a server could */
+	size_t splice_min; /* SPLICE: records of this size and more are spliced (0: 64 KiB) */
 };
 int refserver_serve(int rfd, int wfd, void *arg); /* arg: struct ref_options * */
 int refserver_echo(int rfd, int wfd, void *arg);  /* 1-byte echo, for the pipe floor */

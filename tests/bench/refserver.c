@@ -30,11 +30,12 @@
 
 #define REF_LINE_MAX    4200
 #define REF_HEADER_ROOM 32
-/* Below this, a copy through the buffer is cheaper than setting up splice. */
+/* Below this, a copy through the buffer is cheaper than setting up splice (the default). */
 #define REF_SPLICE_MIN 65536
 /* In splice mode, read at most this much while waiting for a command, so that most of a large
- * W's data is still in the pipe when splice starts. */
-#define REF_COMMAND_READ 4096
+ * W's data is still in the pipe when splice starts; a tenth of smaller records' size. */
+#define REF_COMMAND_READ     4096
+#define REF_COMMAND_READ_MIN 64
 
 struct ref_server {
 	int rfd;
@@ -48,8 +49,10 @@ struct ref_server {
 	size_t len;
 	unsigned char *out;
 	size_t out_cap;
-	bool pipelined;  /* the client asked for I-2 DISCARD */
-	bool discarding; /* a W failed: W requests until another are dropped (E125) */
+	size_t splice_min;   /* SPLICE: W and R records of this size and more are spliced */
+	size_t command_read; /* SPLICE: the most read while waiting for a command */
+	bool pipelined;      /* the client asked for I-2 DISCARD */
+	bool discarding;     /* a W failed: W requests until another are dropped (E125) */
 };
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -134,7 +137,7 @@ static ssize_t in_fill(struct ref_server *s, size_t limit)
 
 static size_t command_read_limit(const struct ref_server *s)
 {
-	return s->mode == REF_SPLICE ? REF_COMMAND_READ : SIZE_MAX;
+	return s->mode == REF_SPLICE ? s->command_read : SIZE_MAX;
 }
 
 /* Next argument line, NUL-terminated in place; NULL at EOF or error. */
@@ -310,7 +313,7 @@ static int do_write(struct ref_server *s)
 		reply_error(s, EINVAL);
 		return -EINVAL; /* cannot stay in step without the count: end */
 	}
-	if (s->mode == REF_SPLICE && s->file >= 0 && n >= REF_SPLICE_MIN && !s->discarding)
+	if (s->mode == REF_SPLICE && s->file >= 0 && n >= s->splice_min && !s->discarding)
 		return write_spliced(s, n); /* a failure there ends the connection */
 	int rc = in_reserve(s, n);
 
@@ -374,7 +377,7 @@ static int do_read(struct ref_server *s)
 		return -EIO;
 	if (parse_count(line, &n) < 0)
 		return reply_error(s, EINVAL);
-	if (s->mode == REF_SPLICE && s->file >= 0 && n >= REF_SPLICE_MIN)
+	if (s->mode == REF_SPLICE && s->file >= 0 && n >= s->splice_min)
 		return read_spliced(s, n);
 	if (s->out_cap < n + REF_HEADER_ROOM) {
 		unsigned char *bigger = realloc(s->out, n + REF_HEADER_ROOM);
@@ -469,6 +472,11 @@ int refserver_serve(int rfd, int wfd, void *arg)
 		fcntl(rfd, F_SETPIPE_SZ, (int)opts->pipe_size);
 		fcntl(wfd, F_SETPIPE_SZ, (int)opts->pipe_size);
 	}
+	s.splice_min = opts->splice_min > 0 ? opts->splice_min : REF_SPLICE_MIN;
+	s.command_read =
+	    s.splice_min / 10 < REF_COMMAND_READ ? s.splice_min / 10 : REF_COMMAND_READ;
+	if (s.command_read < REF_COMMAND_READ_MIN)
+		s.command_read = REF_COMMAND_READ_MIN;
 	s.in_cap = REF_LINE_MAX;
 	s.in = malloc(s.in_cap);
 	if (s.in == NULL)

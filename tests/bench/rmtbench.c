@@ -233,9 +233,24 @@ static void add_pipe_server(struct bench *b, const char *spec)
 		    (spec[len] == '\0' || spec[len] == ':')) {
 			ep->kind = EP_FUNCTION;
 			ep->ref.mode = builtins[i].mode;
-			/* "@file:1M": the server enlarges its pipes to 1 MiB first */
-			if (spec[len] == ':')
-				ep->ref.pipe_size = (size_t)parse_size(spec + len + 1);
+			/*
+			 * "@file:1M": the server enlarges its pipes to 1 MiB first;
+			 * "@splice:1M:8K": and splices records of 8 KiB and more.
+			 */
+			if (spec[len] == ':') {
+				char sizes[64];
+				char *minimum;
+
+				snprintf(sizes, sizeof(sizes), "%s", spec + len + 1);
+				minimum = strchr(sizes, ':');
+				if (minimum != NULL && builtins[i].mode != REF_SPLICE)
+					die("only @splice takes a second :SIZE (@splice:PIPE:MIN)");
+				if (minimum != NULL) {
+					*minimum = '\0';
+					ep->ref.splice_min = (size_t)parse_size(minimum + 1);
+				}
+				ep->ref.pipe_size = (size_t)parse_size(sizes);
+			}
 			ep->reference = true;
 			label_from(ep->label, spec, strlen(spec));
 			return;
@@ -1189,7 +1204,9 @@ static void usage(FILE *out)
 	    "options:\n"
 	    "  --server SPEC     a server started over pipes, words split on blanks; or a\n"
 	    "                    built-in reference: @sink, @file or @splice, with :SIZE to\n"
-	    "                    have it enlarge its pipes (F_SETPIPE_SZ) first (repeatable)\n"
+	    "                    have it enlarge its pipes (F_SETPIPE_SZ) first, and for\n"
+	    "                    @splice :SIZE:MIN to splice records of MIN and more\n"
+	    "                    (default 64K) (repeatable)\n"
 	    "  --connect SPEC    a TCP server (repeatable); --pid PID after it: the server's\n"
 	    "                    process, for its CPU time per request\n"
 	    "  --ceiling         add the built-in loopback TCP sink (tcp), or measure it (idle)\n"
