@@ -26,6 +26,7 @@
 #include "backend.h"
 #include "backend_vtape.h"
 #include "log.h"
+#include "vtape_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,6 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAX_RECORD (256 * 1024)
 #define IMAGE      "fuzz.tap"
 #define MAX_IMAGE  (1 << 20)
+
+/*
+ * At most this many fixed-size blocks in one read or write: a call walks its
+ * blocks one by one, and 64 calls of 64 Ki one-byte blocks (a .meta may say
+ * block_size=1) made single inputs take half a second of a campaign's time.
+ */
+#define MAX_BLOCKS_PER_CALL 256
 
 #define REQUIRE(cond)                                                                              \
 	do {                                                                                       \
@@ -213,6 +221,20 @@ static size_t record_length(struct input *in)
 	return (v >> 10) == 0x3f ? take(in, 2) : v & 0x3ff;
 }
 
+/*
+ * A read or write length within MAX_BLOCKS_PER_CALL blocks of the drive's block
+ * size, read from the drive's settings (an MTIOCGET would flush st's read-ahead
+ * and so change what is fuzzed); still a whole number of blocks when cut.
+ */
+static size_t bounded_length(struct device *dev, size_t length)
+{
+	size_t block = vtape_of(dev)->meta.block_size;
+
+	if (block > 0 && length / block > MAX_BLOCKS_PER_CALL)
+		length = block * MAX_BLOCKS_PER_CALL;
+	return length;
+}
+
 /* One operation from the input; the tape ops take a small signed count. */
 static void run_op(struct device *dev, struct input *in)
 {
@@ -227,12 +249,12 @@ static void run_op(struct device *dev, struct input *in)
 
 	switch (op % 8) {
 	case 0: /* read */
-		length = take(in, 2) * 4u;
+		length = bounded_length(dev, take(in, 2) * 4u);
 		n = dev->ops->read(dev, buffer, length);
 		REQUIRE(n <= (ssize_t)length);
 		break;
 	case 1: /* write a record of a repeated byte */
-		length = record_length(in);
+		length = bounded_length(dev, record_length(in));
 		memset(buffer, count, length);
 		n = dev->ops->write(dev, buffer, length);
 		REQUIRE(n <= (ssize_t)length);
