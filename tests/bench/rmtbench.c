@@ -13,7 +13,8 @@
  * close; new connection, open O_RDONLY, read them back as W-byte records and check them, close;
  * then round trips of "L0\n0\n" (seek to 0: the same in GNU's and BSD's argument order). Every
  * phase starts a new server process, because GNU rmt exits after C. Only the loop of W, R or L
- * requests is timed. Repetitions are interleaved across servers so drift hits all of them alike.
+ * requests is timed. Repetitions are interleaved across servers so drift hits all of them alike,
+ * each starting one server further on so that no server always follows the same one.
  * This is a measurement tool, not a test: it reports numbers, it does not judge them.
  */
 #include <errno.h>
@@ -1001,12 +1002,22 @@ static void measure_start(struct bench *b, int e, int rep)
 	conn_free(c);
 }
 
+/*
+ * The ith server measured in repetition rep: each repetition starts one server
+ * further on, so that no server always follows the same one (the one before
+ * leaves the target's pages and the machine's caches as it leaves them).
+ */
+static int endpoint_in_turn(const struct bench *b, int rep, int i)
+{
+	return (i + rep) % b->endpoint_count;
+}
+
 static void run_all(struct bench *b, const char *mode, bool echo_floor)
 {
 	print_environment(b, mode);
 	for (int rep = 0; rep < b->repeat; rep++) {
-		for (int e = 0; e < b->endpoint_count; e++)
-			measure_start(b, e, rep);
+		for (int i = 0; i < b->endpoint_count; i++)
+			measure_start(b, endpoint_in_turn(b, rep, i), rep);
 	}
 	for (int r = 0; r < b->record_count; r++) {
 		char size_text[32];
@@ -1014,7 +1025,9 @@ static void run_all(struct bench *b, const char *mode, bool echo_floor)
 		format_size(size_text, sizeof(size_text), b->records[r]);
 		fprintf(stderr, "rmtbench: records of %s ...\n", size_text);
 		for (int rep = 0; rep < b->repeat; rep++) {
-			for (int e = 0; e < b->endpoint_count; e++) {
+			for (int i = 0; i < b->endpoint_count; i++) {
+				int e = endpoint_in_turn(b, rep, i);
+
 				for (int ph = PHASE_WRITE; ph <= PHASE_READ; ph++) {
 					if (!b->phases[ph])
 						continue;
@@ -1029,11 +1042,14 @@ static void run_all(struct bench *b, const char *mode, bool echo_floor)
 	if (b->phases[PHASE_LATENCY]) {
 		fprintf(stderr, "rmtbench: round trips ...\n");
 		for (int rep = 0; rep < b->repeat; rep++) {
-			for (int e = 0; e < b->endpoint_count; e++)
+			for (int i = 0; i < b->endpoint_count; i++) {
+				int e = endpoint_in_turn(b, rep, i);
+
 				b->samples[e][0][PHASE_LATENCY][rep] =
 				    run_phase(b, &b->endpoints[e], PHASE_LATENCY, 16,
 				              &b->cpu[e][0][PHASE_LATENCY][rep],
 				              &b->client_cpu[e][0][PHASE_LATENCY][rep]);
+			}
 		}
 	}
 	if (echo_floor) {
