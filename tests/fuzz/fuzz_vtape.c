@@ -155,14 +155,15 @@ static void remove_directory(void)
 	rmdir(dir_path);
 }
 
-/* Write NAME (or remove it when data is NULL). */
+/* Write NAME (or remove it when data is NULL); truncated, not replaced: no inode to free. */
 static void put_file(const char *name, const uint8_t *data, size_t length)
 {
 	int fd;
 
-	unlinkat(dir_fd, name, 0);
-	if (data == NULL)
+	if (data == NULL) {
+		unlinkat(dir_fd, name, 0);
 		return;
+	}
 	fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	REQUIRE(fd >= 0);
 	REQUIRE(length == 0 || write(fd, data, length) == (ssize_t)length);
