@@ -194,9 +194,11 @@ int control_parse_reply(const char *data, size_t length, struct control_reply *o
 	if (line > 4 && memcmp(data, "ERR ", 4) == 0) {
 		size_t code_end = 4;
 
-		while (code_end < line && data[code_end] != ' ')
+		/* Codes are lowercase words (control_proto.h); a NUL would make one look empty. */
+		while (code_end < line && data[code_end] >= 'a' && data[code_end] <= 'z')
 			code_end++;
-		if (code_end == 4 || code_end - 4 >= sizeof(out->code))
+		if (code_end == 4 || code_end - 4 >= sizeof(out->code) ||
+		    (code_end < line && data[code_end] != ' '))
 			return -EPROTO;
 		memcpy(out->code, data + 4, code_end - 4);
 		out->code[code_end - 4] = '\0';

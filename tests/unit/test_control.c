@@ -195,6 +195,10 @@ Test(reply, headers)
 	cr_assert_eq(control_parse_reply("OK 12x\n", 7, &r), -EPROTO);
 	cr_assert_eq(control_parse_reply("OK 12345678901234567890\n", 24, &r), -EPROTO);
 	cr_assert_eq(control_parse_reply("ERR \n", 5, &r), -EPROTO);
+	/* Found by fuzz_control: a code of NULs was taken, and shown as an empty one. */
+	cr_assert_eq(control_parse_reply("ERR \0\0ion\n", 10, &r), -EPROTO);
+	cr_assert_eq(control_parse_reply("ERR Busy now\n", 13, &r), -EPROTO);
+	cr_assert_eq(control_parse_reply("ERR busy:\n", 10, &r), -EPROTO);
 
 	char endless[600];
 
