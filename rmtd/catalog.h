@@ -93,6 +93,16 @@ void catalog_free(struct catalog *cat);
  */
 int catalog_load(const char *state_dir, const char *cartridge, struct catalog *cat);
 
+/*
+ * Replay the text of a catalog file (what catalog_load reads) onto *cat, which
+ * catalog_init() made; origin names the text in log lines. Bad and torn lines
+ * are skipped, as described above. No I/O. Returns 0 or -ENOMEM.
+ */
+int catalog_replay(struct catalog *cat, const char *data, size_t length, const char *origin);
+
+/* The whole catalog as the text a rewrite writes (malloc'd). Returns 0 or -ENOMEM. */
+int catalog_text(const struct catalog *cat, char **text, size_t *length);
+
 /* Persist (append the changes, or rewrite atomically). Returns 0 or -errno. */
 int catalog_save(const char *state_dir, struct catalog *cat);
 

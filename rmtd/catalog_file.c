@@ -371,40 +371,30 @@ static int catalog_location(const char *state_dir, const char *cartridge, bool c
 	                           dir, dir_size, file, file_size);
 }
 
-int catalog_load(const char *state_dir, const char *cartridge, struct catalog *cat)
+int catalog_replay(struct catalog *cat, const char *data, size_t length, const char *origin)
 {
-	char path[PATH_MAX + NAME_MAX + 2];
-	char *data;
-	size_t length, start, line_number = 0;
+	size_t start, line_number = 0;
 	struct catalog_line *line;
 	int version = 1;
 	int error;
 
-	if ((error = catalog_init(cat, cartridge)) < 0)
-		return error;
-	error = state_load(state_dir, COUNTERS_CARTRIDGE, cartridge, CATALOG_SUFFIX,
-	                   CATALOG_MAX_FILE_BYTES, path, sizeof(path), &data, &length);
-	if (error < 0 || data == NULL)
-		return error;
 	line = malloc(sizeof(*line));
-	if (!line) {
-		free(data);
+	if (!line)
 		return -ENOMEM;
-	}
 	for (start = 0; start < length;) {
 		const char *newline = memchr(data + start, '\n', length - start);
 		size_t end = newline ? (size_t)(newline - data) : length;
 
 		if (!newline) {
 			/* a crash during an append: the complete lines before it count */
-			log_warnx("%s: unterminated last line ignored", path);
+			log_warnx("%s: unterminated last line ignored", origin);
 			cat->needs_rewrite = true;
 			break;
 		}
 		line_number++;
 		if (end - start > CATALOG_LINE_MAX ||
 		    !parse_line(data + start, end - start, version, line)) {
-			log_warnx("%s:%zu: bad catalog line ignored", path, line_number);
+			log_warnx("%s:%zu: bad catalog line ignored", origin, line_number);
 			cat->needs_rewrite = true;
 		} else if (line->header) {
 			if (line_number != 1 || line->header_version != CATALOG_VERSION)
@@ -417,14 +407,13 @@ int catalog_load(const char *state_dir, const char *cartridge, struct catalog *c
 			catalog_entry_free_strings(&line->entry);
 		} else if ((error = store_entry(cat, &line->entry)) < 0) {
 			catalog_entry_free_strings(&line->entry);
-			log_warnx("%s:%zu: catalog too large, rest ignored", path, line_number);
+			log_warnx("%s:%zu: catalog too large, rest ignored", origin, line_number);
 			cat->needs_rewrite = true;
 			break;
 		}
 		start = end + 1;
 	}
 	free(line);
-	free(data);
 	cat->on_disk = true;
 	cat->journal_lines = line_number;
 	cat->truncate_from = NO_TRUNCATE;
@@ -433,8 +422,25 @@ int catalog_load(const char *state_dir, const char *cartridge, struct catalog *c
 	return 0;
 }
 
-/* Header and every entry, for a full rewrite. */
-static int catalog_full_text(const struct catalog *cat, char **text, size_t *length)
+int catalog_load(const char *state_dir, const char *cartridge, struct catalog *cat)
+{
+	char path[PATH_MAX + NAME_MAX + 2];
+	char *data;
+	size_t length;
+	int error;
+
+	if ((error = catalog_init(cat, cartridge)) < 0)
+		return error;
+	error = state_load(state_dir, COUNTERS_CARTRIDGE, cartridge, CATALOG_SUFFIX,
+	                   CATALOG_MAX_FILE_BYTES, path, sizeof(path), &data, &length);
+	if (error < 0 || data == NULL)
+		return error;
+	error = catalog_replay(cat, data, length, path);
+	free(data);
+	return error;
+}
+
+int catalog_text(const struct catalog *cat, char **text, size_t *length)
 {
 	FILE *out = open_memstream(text, length);
 	json_t *header;
@@ -536,7 +542,7 @@ int catalog_save(const char *state_dir, struct catalog *cat)
 		/* the file went away: write it whole */
 	}
 
-	if ((error = catalog_full_text(cat, &text, &length)) < 0)
+	if ((error = catalog_text(cat, &text, &length)) < 0)
 		return error;
 	error = state_write_atomic(dir, file, text, length);
 	free(text);

@@ -19,9 +19,8 @@
 #include "log.h"
 #include "number.h"
 
-#define COUNTERS_FILE_MAX  65536
-#define COUNTERS_SUFFIX    ".counters"
-#define COUNTERS_TEXT_SIZE (4096 + 4 * COUNTERS_NAME_MAX)
+#define COUNTERS_FILE_MAX 65536
+#define COUNTERS_SUFFIX   ".counters"
 
 /* ---------------------------------------------------------------------------
  * Counters
@@ -84,11 +83,15 @@ static bool parse_u64(const char *s, uint64_t *out)
 	return decimal_parse_u64(s, strlen(s), out) == 0;
 }
 
-/* "2026-11-21T17:37:45Z" (what we write), "never", or plain seconds. */
+/* 9999-12-31T23:59:59Z: the last time that format_state_time() writes as it reads back. */
+#define STATE_TIME_MAX 253402300799
+
+/* "2026-11-21T17:37:45Z" (what we write), "never", or plain seconds; 1970 to 9999. */
 static bool parse_time(const char *s, time_t *out)
 {
 	struct tm tm;
 	uint64_t seconds;
+	time_t when;
 	char *end;
 
 	if (strcmp(s, "never") == 0) {
@@ -96,7 +99,7 @@ static bool parse_time(const char *s, time_t *out)
 		return true;
 	}
 	if (parse_u64(s, &seconds)) {
-		if (seconds > (uint64_t)INT64_MAX / 2)
+		if (seconds > STATE_TIME_MAX)
 			return false;
 		*out = (time_t)seconds;
 		return true;
@@ -105,8 +108,11 @@ static bool parse_time(const char *s, time_t *out)
 	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (!end || *end != '\0')
 		return false;
-	*out = timegm(&tm);
-	return *out != (time_t)-1;
+	when = timegm(&tm);
+	if (when < 0 || when > STATE_TIME_MAX)
+		return false;
+	*out = when;
+	return true;
 }
 
 static void format_state_time(time_t when, char *out, size_t size)
@@ -156,13 +162,25 @@ static void counters_parse_line(struct counters *c, char *line, const char *path
 	/* kind, name, version and unknown keys: informational or newer; ignored */
 }
 
+void counters_parse(struct counters *c, char *text, const char *origin)
+{
+	char *line, *next;
+	unsigned line_number = 0;
+
+	for (line = text; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		counters_parse_line(c, line, origin, ++line_number);
+	}
+}
+
 int counters_load(const char *state_dir, enum counters_kind kind, const char *name,
                   struct counters *out)
 {
 	char path[PATH_MAX + NAME_MAX + 2];
-	char *data, *line, *next;
+	char *data;
 	size_t length;
-	unsigned line_number = 0;
 	int error;
 
 	counters_init(out, kind, name);
@@ -172,23 +190,43 @@ int counters_load(const char *state_dir, enum counters_kind kind, const char *na
 		return error;
 	if (memchr(data, '\0', length))
 		log_warnx("%s: NUL bytes in the file, lines after them ignored", path);
-	for (line = data; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		counters_parse_line(out, line, path, ++line_number);
-	}
+	counters_parse(out, data, path);
 	free(data);
 	return 0;
 }
 
+int counters_text(const struct counters *c, char *text, size_t size)
+{
+	char escaped[4 * COUNTERS_NAME_MAX + 1], first[32], last[32];
+	size_t used;
+	int n;
+
+	escape_text(escaped, sizeof(escaped), c->name);
+	format_state_time(c->first_use, first, sizeof(first));
+	format_state_time(c->last_use, last, sizeof(last));
+	n = snprintf(text, size,
+	             "# rmtd usage counters; written by rmtd, safe to read, edit only while rmtd "
+	             "is stopped\nversion=1\nkind=%s\nname=%s\n",
+	             counters_kind_name(c->kind), escaped);
+	used = n > 0 ? (size_t)n : 0;
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]) && used < size;
+	     i++) {
+		n = snprintf(text + used, size - used, "%s=%" PRIu64 "\n", counter_fields[i].key,
+		             *counter_value(&c->totals, &counter_fields[i]));
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (used < size) {
+		n = snprintf(text + used, size - used, "first_use=%s\nlast_use=%s\n", first, last);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	return used < size ? (int)used : -ENAMETOOLONG;
+}
+
 int counters_save(const char *state_dir, const struct counters *c)
 {
-	char dir[PATH_MAX], file[NAME_MAX + 1], first[32], last[32];
-	char escaped[4 * COUNTERS_NAME_MAX + 1];
+	char dir[PATH_MAX], file[NAME_MAX + 1];
 	char *text;
-	size_t used;
-	int error, n;
+	int error, length;
 
 	error = state_file_location(state_dir, c->kind, c->name, COUNTERS_SUFFIX, true, dir,
 	                            sizeof(dir), file, sizeof(file));
@@ -197,35 +235,16 @@ int counters_save(const char *state_dir, const struct counters *c)
 	text = malloc(COUNTERS_TEXT_SIZE);
 	if (!text)
 		return -ENOMEM;
-	escape_text(escaped, sizeof(escaped), c->name);
-	format_state_time(c->first_use, first, sizeof(first));
-	format_state_time(c->last_use, last, sizeof(last));
-	n = snprintf(text, COUNTERS_TEXT_SIZE,
-	             "# rmtd usage counters; written by rmtd, safe to read, edit only while rmtd "
-	             "is stopped\nversion=1\nkind=%s\nname=%s\n",
-	             counters_kind_name(c->kind), escaped);
-	used = n > 0 ? (size_t)n : 0;
-	for (size_t i = 0;
-	     i < sizeof(counter_fields) / sizeof(counter_fields[0]) && used < COUNTERS_TEXT_SIZE;
-	     i++) {
-		n = snprintf(text + used, COUNTERS_TEXT_SIZE - used, "%s=%" PRIu64 "\n",
-		             counter_fields[i].key, *counter_value(&c->totals, &counter_fields[i]));
-		used += n > 0 ? (size_t)n : 0;
-	}
-	if (used < COUNTERS_TEXT_SIZE) {
-		n = snprintf(text + used, COUNTERS_TEXT_SIZE - used, "first_use=%s\nlast_use=%s\n",
-		             first, last);
-		used += n > 0 ? (size_t)n : 0;
-	}
-	if (used >= COUNTERS_TEXT_SIZE) {
+	length = counters_text(c, text, COUNTERS_TEXT_SIZE);
+	if (length < 0) {
 		free(text);
-		return -ENAMETOOLONG; /* cannot happen with the bounds above */
+		return length; /* cannot happen with COUNTERS_TEXT_SIZE */
 	}
-	error = state_write_atomic(dir, file, text, used);
+	error = state_write_atomic(dir, file, text, (size_t)length);
 	free(text);
 	if (error < 0) {
 		errno = -error;
-		log_warn("saving %s counters for %s", counters_kind_name(c->kind), escaped);
+		log_warn("saving %s counters for %s", counters_kind_name(c->kind), file);
 	}
 	return error;
 }

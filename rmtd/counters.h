@@ -67,6 +67,19 @@ struct counters {
 int counters_load(const char *state_dir, enum counters_kind kind, const char *name,
                   struct counters *out);
 
+/*
+ * Apply the text of a counters file (NUL-terminated; modified) to c: each valid
+ * key=value line sets its counter, anything else is logged as at origin and
+ * ignored. No I/O.
+ */
+void counters_parse(struct counters *c, char *text, const char *origin);
+
+/* Room that counters_text() needs for any counters. */
+#define COUNTERS_TEXT_SIZE (4096 + 4 * COUNTERS_NAME_MAX)
+
+/* The file text counters_save() writes, into text. Returns its length or -ENAMETOOLONG. */
+int counters_text(const struct counters *c, char *text, size_t size);
+
 /* Start zeroed counters for (kind, name) without touching the disk. */
 void counters_init(struct counters *c, enum counters_kind kind, const char *name);
 

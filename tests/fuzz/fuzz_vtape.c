@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +24,6 @@
 
 #include "backend.h"
 #include "backend_vtape.h"
-#include "log.h"
 #include "vtape_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,52 +47,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)
-
-/*
- * The backend logs through log.h; a fuzzer's log would be noise. The messages are
- * still formatted, so a bad format or argument is caught by the sanitizers.
- */
-static void __attribute__((format(printf, 1, 0))) swallow(const char *fmt, va_list ap)
-{
-	char line[1024];
-
-	vsnprintf(line, sizeof(line), fmt, ap);
-}
-#define SINK(fn)                                                                                   \
-	void fn(const char *fmt, ...)                                                              \
-	{                                                                                          \
-		va_list ap;                                                                        \
-		va_start(ap, fmt);                                                                 \
-		swallow(fmt, ap);                                                                  \
-		va_end(ap);                                                                        \
-	}
-SINK(log_warn)
-SINK(log_warnx)
-SINK(log_notice)
-SINK(log_info)
-SINK(log_debug_message)
-void log_init(const char *name, int to_stderr, int verbosity)
-{
-	(void)name, (void)to_stderr, (void)verbosity;
-}
-void log_set_verbosity(int verbosity)
-{
-	(void)verbosity;
-}
-int log_get_verbosity(void)
-{
-	return 0;
-}
-void fatal(const char *fmt, ...)
-{
-	(void)fmt;
-	abort(); /* the backend must never end the process on bad input */
-}
-void fatalx(const char *fmt, ...)
-{
-	(void)fmt;
-	abort();
-}
 
 struct input {
 	const uint8_t *p;

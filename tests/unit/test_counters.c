@@ -359,6 +359,38 @@ Test(counters_parse, bad_lines_are_skipped, .init = setup, .fini = teardown)
 	cr_assert_eq(c.last_use, 0);
 }
 
+/*
+ * Found by fuzz_catalog: a time the file can hold but not write back (year
+ * 5,593,000 in seconds) was taken, saved as a date no load reads, and so lost.
+ * Times outside 1970 to 9999 are refused like any bad value.
+ */
+Test(counters_parse, times_must_be_writable)
+{
+	struct counters c, back;
+	char text[] = "first_use=176454724547200\n"
+	              "last_use=1900-01-01T00:00:00Z\n";
+	char edge[] = "first_use=253402300799\n"
+	              "last_use=9999-12-31T23:59:59Z\n";
+	char written[COUNTERS_TEXT_SIZE];
+	int n;
+
+	counters_init(&c, COUNTERS_DRIVE, "d");
+	counters_parse(&c, text, "test");
+	cr_assert_eq(c.first_use, 0);
+	cr_assert_eq(c.last_use, 0);
+
+	counters_parse(&c, edge, "test");
+	cr_assert_eq(c.first_use, 253402300799);
+	cr_assert_eq(c.last_use, 253402300799);
+	n = counters_text(&c, written, sizeof(written));
+	cr_assert_gt(n, 0);
+	cr_assert_not_null(strstr(written, "\nfirst_use=9999-12-31T23:59:59Z\n"), "%s", written);
+	counters_init(&back, COUNTERS_DRIVE, "d");
+	counters_parse(&back, written, "test");
+	cr_assert_eq(back.first_use, c.first_use);
+	cr_assert_eq(back.last_use, c.last_use);
+}
+
 Test(counters_parse, oversized_and_symlinked_files_are_refused, .init = setup, .fini = teardown)
 {
 	struct counters c;
