@@ -102,22 +102,15 @@ static int statement(struct reader *r, char **words, int count, bool applies,
 	return fail(r, "unknown statement", keyword);
 }
 
-int connect_config_read(const char *path, bool must_exist, const char *host,
-                        struct connect_settings *settings, char *error, size_t error_size)
+int connect_config_parse(FILE *file, const char *path, const char *host,
+                         struct connect_settings *settings, char *error, size_t error_size)
 {
 	struct reader r = {.path = path, .error = error, .error_size = error_size};
-	FILE *file = fopen(path, "re");
 	char *line = NULL;
 	size_t size = 0;
 	bool applies = true; /* before the first host line: every host */
 	int result = 0;
 
-	if (file == NULL) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		snprintf(error, error_size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	while (result == 0 && getline(&line, &size, file) >= 0) {
 		char *words[WORDS_MAX];
 		int count;
@@ -138,6 +131,22 @@ int connect_config_read(const char *path, bool must_exist, const char *host,
 		result = -1;
 	}
 	free(line);
+	return result;
+}
+
+int connect_config_read(const char *path, bool must_exist, const char *host,
+                        struct connect_settings *settings, char *error, size_t error_size)
+{
+	FILE *file = fopen(path, "re");
+	int result;
+
+	if (file == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		snprintf(error, error_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	result = connect_config_parse(file, path, host, settings, error, error_size);
 	fclose(file);
 	return result;
 }

@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONNECT_CONFIG_DEFAULT_PATH "/etc/rmt-connect.conf"
 
@@ -36,6 +37,10 @@ struct connect_settings {
  */
 int connect_config_read(const char *path, bool must_exist, const char *host,
                         struct connect_settings *settings, char *error, size_t error_size);
+
+/* The same for a file already open; path names it in errors. No other I/O. */
+int connect_config_parse(FILE *file, const char *path, const char *host,
+                         struct connect_settings *settings, char *error, size_t error_size);
 
 void connect_settings_free(struct connect_settings *settings);
 
