@@ -455,7 +455,8 @@ static bool parse_cartridge(struct library_state *lib, char **w, int n)
 			r.bytes = v;
 		else if (strcmp(w[i], "files") == 0)
 			r.files = v;
-		else if (strcmp(w[i], "last-written") == 0)
+		/* Beyond INT64_MAX it would be negative, be written so, and not read back. */
+		else if (strcmp(w[i], "last-written") == 0 && v <= INT64_MAX)
 			r.last_written = (time_t)v;
 		else
 			return false;
@@ -472,7 +473,7 @@ static bool parse_line(struct library_state *lib, char *line)
 	char *w[20], *save = NULL;
 	int n = 0;
 	uint64_t a, b;
-	struct element_address at;
+	struct element_address at, held;
 	struct library_element *e;
 
 	for (char *word = strtok_r(line, " \t", &save); word != NULL;
@@ -516,6 +517,10 @@ static bool parse_line(struct library_state *lib, char *line)
 	e = library_element_at(lib, &at);
 	if (e == NULL) /* the library is smaller now: the cartridge is placed anew */
 		return true;
+	/* A cartridge is in one place: a second line placing it elsewhere is bad. */
+	if (library_locate(lib, w[2], &held) == 0 &&
+	    (held.kind != at.kind || held.number != at.number))
+		return false;
 	snprintf(e->barcode, sizeof(e->barcode), "%s", w[2]);
 	for (int i = 3; i + 1 < n; i += 2) {
 		if (!parse_u64(w[i + 1], &b))

@@ -212,6 +212,37 @@ Test(library, the_database_survives_its_text)
 	free(text);
 }
 
+/*
+ * Found by fuzz_library: a database placing one cartridge in two drives was
+ * taken as it stood, and a last-written beyond INT64_MAX was kept as a negative
+ * time, written so and then unreadable, which lost the cartridge's record at
+ * the next start. Both lines now count as bad.
+ */
+Test(library, a_database_line_that_could_not_be_true_is_bad)
+{
+	static const char text[] =
+	    "rmtd-library 1 lib0\n"
+	    "drive 0 A00001L8\n"
+	    "drive 1 A00001L8\n"
+	    "slot 1 A00001L8\n"
+	    "drive 0 A00001L8\n"
+	    "cartridge A00002L8 readonly 0 full 0 times-full 0 bytes 1 files 0 "
+	    "last-written 18446744073709551615 block-sizes -\n"
+	    "cartridge A00003L8 readonly 0 full 0 times-full 0 bytes 1 files 0 "
+	    "last-written 9223372036854775807 block-sizes -\n";
+	struct library_state back;
+	int bad = -1;
+
+	cr_assert_eq(library_init(&back, "lib0", 2, 5, 1), 0);
+	cr_assert_eq(library_db_parse(&back, text, sizeof(text) - 1, &bad), 0);
+	cr_assert_eq(bad, 3);
+	cr_assert_str_eq(back.drives[0].barcode, "A00001L8", "the same place again is fine");
+	cr_assert_str_eq(back.drives[1].barcode, "");
+	cr_assert_str_eq(back.slots[0].barcode, "");
+	cr_assert_null(library_record(&back, "A00002L8", false));
+	cr_assert_eq(library_record(&back, "A00003L8", false)->last_written, INT64_MAX);
+}
+
 Test(library, a_volume_waiting_for_its_next_cartridge_continues_on_the_next_written_there)
 {
 	struct library_state back;
