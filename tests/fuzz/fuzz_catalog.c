@@ -19,16 +19,7 @@
 
 #include "catalog.h"
 #include "counters.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #cond);     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz_common.h"
 
 static void replay(const char *text, size_t length, struct catalog *cat)
 {

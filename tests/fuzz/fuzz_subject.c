@@ -16,16 +16,7 @@
 #include <string.h>
 
 #include "subject.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #cond);     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz_common.h"
 
 static void check_pattern(const char *pattern)
 {

@@ -21,34 +21,11 @@
 #include "tapeimage.h"
 #include "tapeindex.h"
 #include "tapemeta.h"
+#include "fuzz_common.h"
 
 #define MAX_OBJECTS_CHECKED 64
 #define MAX_RECORD_WRITTEN  4096
 #define LIMIT               4096 /* marks and runs: keep memory small */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #cond);     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static unsigned take(struct input *in, unsigned bytes)
-{
-	unsigned v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left > 0; i++, in->left--)
-		v |= (unsigned)*in->p++ << (8 * i);
-	return v;
-}
 
 /*
  * The length of a record to append: up to 256 bytes, or up to MAX_RECORD_WRITTEN when

@@ -25,8 +25,7 @@
 #include "backend.h"
 #include "backend_vtape.h"
 #include "vtape_internal.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 #define MAX_OPS    64
 #define MAX_RECORD (256 * 1024)
@@ -39,28 +38,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * block_size=1) made single inputs take half a second of a campaign's time.
  */
 #define MAX_BLOCKS_PER_CALL 256
-
-#define REQUIRE(cond)                                                                              \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #cond);     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static unsigned take(struct input *in, unsigned bytes)
-{
-	unsigned v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left > 0; i++, in->left--)
-		v |= (unsigned)*in->p++ << (8 * i);
-	return v;
-}
 
 /* The next length-prefixed part of the input. */
 static const uint8_t *take_part(struct input *in, size_t *length, size_t max)
