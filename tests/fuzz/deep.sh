@@ -3,6 +3,7 @@
 # campaign, outside CI) and print what it did.
 #
 # Usage: tests/fuzz/deep.sh NAME EXECUTIONS      (NAME as in fuzz_NAME, e.g. vtape)
+#        tests/fuzz/deep.sh --totals              (each target's executions over all runs)
 # Environment:
 #   FUZZ_BUILD_DIR   build directory (default <source>/build-fuzz; set up as run.sh does)
 #   FUZZ_DEEP_DIR    where corpora, artifacts, logs and figures live
@@ -21,8 +22,21 @@
 # Exits non-zero when the target failed or left a finding.
 set -eu
 
+deep=${FUZZ_DEEP_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rmtd-fuzz}
+if [ $# -eq 1 ] && [ "$1" = --totals ]; then
+	# A campaign may be run in pieces: what each target has had, over all of them.
+	[ -f "$deep/figures.txt" ] || exit 0
+	awk '{ n = $2; sub(/^executions=/, "", $3); total[n] += $3; runs[n]++
+	       f = $NF; sub(/^new-findings=/, "", f); found[n] += f }
+	     END { for (n in total)
+	             printf "%s %d executions in %d run(s), %d finding(s)%s\n", n, total[n],
+	                    runs[n], found[n], (total[n] >= 100000000 ? "" : " (short of 10^8)") }' \
+		"$deep/figures.txt" | sort
+	exit 0
+fi
 if [ $# -ne 2 ]; then
 	echo "usage: $0 NAME EXECUTIONS" >&2
+	echo "       $0 --totals" >&2
 	exit 2
 fi
 name=$1
@@ -37,7 +51,6 @@ esac
 here=$(cd "$(dirname "$0")" && pwd)
 source_dir=$(cd "$here/../.." && pwd)
 build=${FUZZ_BUILD_DIR:-$source_dir/build-fuzz}
-deep=${FUZZ_DEEP_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rmtd-fuzz}
 target=$build/tests/fuzz/fuzz_$name
 
 if [ ! -f "$build/build.ninja" ]; then
