@@ -122,6 +122,13 @@ seconds_of() { # seconds_of COMMAND...: wall seconds the command took
 	echo "$t1 - $t0" | bc
 }
 local_run() { tar -b 20 -cf - -C "$WORK/src" data | cat >/dev/null; }
+# The same data stored as a tape stores it, one write per 10 KiB record, into a file
+# on the same file system as the tape, with no rmt, socket or server: what keeping
+# the records costs by itself.
+store_run() {
+	tar -b 20 -cf - -C "$WORK/src" data | dd of="$WORK/spool/stored" bs=10240 status=none
+	rm -f "$WORK/spool/stored"
+}
 # The other route item 2 of the pipelining issue names: tar opens a local name that
 # librmt's LD_PRELOAD shim maps to the tape, so tar runs no rmt client of its own.
 shim_run() { # shim_run PORT TARGET
@@ -152,11 +159,12 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 tape=$WORK/spool/loop.tap
 "$VTAPE" create "$tape" >/dev/null
-local_t=() piped_t=() ref_t=() classic_t=() cpu_t=() tar_t=() shim_t=()
+local_t=() piped_t=() ref_t=() classic_t=() cpu_t=() tar_t=() shim_t=() store_t=()
 have_perf=false
 perf stat --no-inherit -e task-clock true >/dev/null 2>&1 && have_perf=true
 for _ in $(seq "${LOOP_REPEAT:-5}"); do
 	local_t+=("$(seconds_of local_run)")
+	store_t+=("$(seconds_of store_run)")
 	cpu0=$(server_cpu)
 	piped_t+=("$(seconds_of connector_run "$PORT" 1 "$tape.rewind")")
 	cpu1=$(server_cpu)
@@ -172,6 +180,7 @@ local_m=$(median "${local_t[@]}")
 ratio() { echo "scale=2; $(median "$@") / $local_m" | bc; }
 echo "loopback, ${SIZE_MIB} MiB, ${#local_t[@]} rounds interleaved, medians [min-max]:"
 echo "  local tar | cat                        $(summary "${local_t[@]}")"
+echo "  local, stored a record per write       $(summary "${store_t[@]}") $(ratio "${store_t[@]}")x  (dd bs=10240 to the tape's file system)"
 echo "  pipelined connector, rmtd (vtape)      $(summary "${piped_t[@]}") $(ratio "${piped_t[@]}")x  (goal <= 1.3x)"
 echo "  pipelined connector, reference server  $(summary "${ref_t[@]}") $(ratio "${ref_t[@]}")x"
 echo "  classic connector, rmtd (vtape)        $(summary "${classic_t[@]}") $(ratio "${classic_t[@]}")x"
