@@ -3,6 +3,7 @@
 # campaign, outside CI) and print what it did.
 #
 # Usage: tests/fuzz/deep.sh NAME EXECUTIONS      (NAME as in fuzz_NAME, e.g. vtape)
+#        tests/fuzz/deep.sh NAME rest             (what NAME lacks of 10^8 over all its runs)
 #        tests/fuzz/deep.sh --totals              (each target's executions over all runs)
 # Environment:
 #   FUZZ_BUILD_DIR   build directory (default <source>/build-fuzz; set up as run.sh does)
@@ -35,15 +36,28 @@ if [ $# -eq 1 ] && [ "$1" = --totals ]; then
 	exit 0
 fi
 if [ $# -ne 2 ]; then
-	echo "usage: $0 NAME EXECUTIONS" >&2
+	echo "usage: $0 NAME EXECUTIONS|rest" >&2
 	echo "       $0 --totals" >&2
 	exit 2
 fi
 name=$1
 runs=$2
+if [ "$runs" = rest ]; then
+	# What this target still lacks of 10^8 over all its runs so far.
+	done_so_far=0
+	if [ -f "$deep/figures.txt" ]; then
+		done_so_far=$(awk -v n="fuzz_$name" '$2 == n { sub(/^executions=/, "", $3); t += $3 }
+			END { printf "%d\n", t }' "$deep/figures.txt")
+	fi
+	runs=$((100000000 - done_so_far))
+	if [ "$runs" -le 0 ]; then
+		echo "fuzz_$name: $done_so_far executions so far, 10^8 reached"
+		exit 0
+	fi
+fi
 case $runs in
 '' | *[!0-9]*)
-	echo "$0: EXECUTIONS must be a number, not '$runs'" >&2
+	echo "$0: EXECUTIONS must be a number or 'rest', not '$runs'" >&2
 	exit 2
 	;;
 esac
