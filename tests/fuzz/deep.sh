@@ -25,14 +25,20 @@ set -eu
 
 deep=${FUZZ_DEEP_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/rmtd-fuzz}
 if [ $# -eq 1 ] && [ "$1" = --totals ]; then
-	# A campaign may be run in pieces: what each target has had, over all of them.
-	[ -f "$deep/figures.txt" ] || exit 0
-	awk '{ n = $2; sub(/^executions=/, "", $3); total[n] += $3; runs[n]++
-	       f = $NF; sub(/^new-findings=/, "", f); found[n] += f }
-	     END { for (n in total)
-	             printf "%s %d executions in %d run(s), %d finding(s)%s\n", n, total[n],
-	                    runs[n], found[n], (total[n] >= 100000000 ? "" : " (short of 10^8)") }' \
-		"$deep/figures.txt" | sort
+	# A campaign may be run in pieces: what each target has had, over all of them;
+	# a target with no run yet is listed with none.
+	touch "$deep/figures.txt" 2>/dev/null || true
+	for source in "$(dirname "$0")"/fuzz_*.c; do
+		echo "$(basename "$source" .c) executions=0 new-findings=0 none"
+	done | cat "$deep/figures.txt" - 2>/dev/null |
+		awk '$NF == "none" { if (!($1 in total)) { total[$1] = 0; runs[$1] = 0; found[$1] = 0 }
+		                     next }
+		     { n = $2; sub(/^executions=/, "", $3); total[n] += $3; runs[n]++
+		       f = $NF; sub(/^new-findings=/, "", f); found[n] += f }
+		     END { for (n in total)
+		             printf "%s %d executions in %d run(s), %d finding(s)%s\n", n, total[n],
+		                    runs[n], found[n], (total[n] >= 100000000 ? "" : " (short of 10^8)") }' |
+		sort
 	exit 0
 fi
 if [ $# -ne 2 ]; then
