@@ -25,10 +25,19 @@ void drive_registry_init(struct drive_registry *registry, struct event_base *bas
 	registry->stop_grace = DRIVE_STOP_GRACE_DEFAULT;
 }
 
+/* The record buffer's allocation begins DRIVE_RECORD_HEADROOM bytes before it. */
+static void drive_record_free(struct drive *drive)
+{
+	if (drive->record != NULL)
+		free(drive->record - DRIVE_RECORD_HEADROOM);
+	drive->record = NULL;
+	drive->record_capacity = 0;
+}
+
 static void drive_free(struct drive *drive)
 {
 	worker_destroy(drive->worker);
-	free(drive->record);
+	drive_record_free(drive);
 	pthread_mutex_destroy(&drive->view_lock);
 	free(drive);
 }
@@ -53,9 +62,7 @@ static void drive_forget_if_unused(struct drive_registry *registry, struct drive
 		return;
 	worker_destroy(drive->worker);
 	drive->worker = NULL;
-	free(drive->record);
-	drive->record = NULL;
-	drive->record_capacity = 0;
+	drive_record_free(drive);
 	if (drive->declared)
 		return;
 	if (!drive->opened) {
@@ -230,11 +237,8 @@ void drive_release(struct drive_registry *registry, struct drive *drive, void *h
 	if (drive->holder != holder)
 		return;
 	drive->holder = NULL;
-	if (drive->record_capacity > RECORD_KEEP_MAX) {
-		free(drive->record);
-		drive->record = NULL;
-		drive->record_capacity = 0;
-	}
+	if (drive->record_capacity > RECORD_KEEP_MAX)
+		drive_record_free(drive);
 	while ((waiter = TAILQ_FIRST(&drive->waiters)) != NULL) {
 		int error;
 
@@ -286,12 +290,18 @@ uint8_t *drive_record_buffer(struct drive *drive, size_t size)
 	/* Grow in steps so that a client alternating sizes does not reallocate each time. */
 	if (size < 64 * 1024)
 		size = 64 * 1024;
-	grown = realloc(drive->record, size);
+	grown = realloc(drive->record != NULL ? drive->record - DRIVE_RECORD_HEADROOM : NULL,
+	                size + DRIVE_RECORD_HEADROOM);
 	if (grown == NULL)
 		return NULL;
-	drive->record = grown;
+	drive->record = grown + DRIVE_RECORD_HEADROOM;
 	drive->record_capacity = size;
-	return grown;
+	return drive->record;
+}
+
+size_t drive_record_headroom(const struct drive *drive, const void *buffer)
+{
+	return buffer != NULL && buffer == drive->record ? DRIVE_RECORD_HEADROOM : 0;
 }
 
 /* ---------------------------------------------------------------- accounting */

@@ -83,7 +83,8 @@ struct drive {
 
 	struct medium medium; /* where the tape is and what it holds, while the device is open */
 
-	uint8_t *record; /* record buffer, grown on demand up to the session's maximum */
+	/* The record buffer, grown on demand up to the session's maximum (with headroom). */
+	uint8_t *record;
 	size_t record_capacity;
 
 	/* Accounting, while a state directory is configured and the device is open. */
@@ -162,8 +163,15 @@ void drive_view(struct drive *drive, struct drive_view *view);
 /* On the drive's thread, serving the holder: publish the view; view_lock is held. */
 void drive_publish_locked(struct drive *drive);
 
-/* Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM). */
+/*
+ * Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM).
+ * DRIVE_RECORD_HEADROOM bytes before it are the buffer's too: a reply's header
+ * goes there, so that an R reply leaves in one write, as its record does.
+ */
+#define DRIVE_RECORD_HEADROOM 32
 uint8_t *drive_record_buffer(struct drive *drive, size_t size);
+/* The writable bytes before buffer: DRIVE_RECORD_HEADROOM for the record buffer, else 0. */
+size_t drive_record_headroom(const struct drive *drive, const void *buffer);
 
 /*
  * Persistent counters and catalog (counters.c, catalog.c). Start when the device

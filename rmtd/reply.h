@@ -20,6 +20,8 @@
 #define REPLY_TEXT_MAX 70
 /* Room for any reply header: "E" + errno + "\n" + text + "\n", or "A" + int64 + "\n". */
 #define REPLY_HEADER_MAX 96
+/* Room for "A" + any int64 + "\n": the longest reply_ok()/reply_signed() header. */
+#define REPLY_COUNT_MAX (1 + 20 + 1)
 
 /* "A<value>\n"; negative values are sent as A0 (GNU clients cannot parse A-3). Returns length. */
 size_t reply_ok(char *buf, size_t size, int64_t value);

@@ -149,6 +149,22 @@ void session_reply_with_data(struct session *s, const void *data, size_t length)
 	session_send(s, header, n, data, length);
 }
 
+_Static_assert(DRIVE_RECORD_HEADROOM >= REPLY_COUNT_MAX, "an A<count> header fits before a record");
+
+/* An R reply: in the drive's record buffer the header goes in front, to leave in one piece. */
+static void session_reply_record(struct session *s, uint8_t *record, size_t length)
+{
+	char header[REPLY_HEADER_MAX];
+	size_t n;
+
+	if (drive_record_headroom(s->drive, record) < REPLY_COUNT_MAX) {
+		session_reply_with_data(s, record, length);
+		return;
+	}
+	n = reply_ok(header, sizeof(header), (int64_t)length);
+	memcpy(record - n, header, n);
+	session_send(s, record - n, n + length, NULL, 0);
+}
 /* The last reply of a session that is being ended: an error saying why, once. */
 void session_tell(struct session *s, int error, const char *text)
 {
@@ -447,7 +463,7 @@ static void reply_for_job(struct session *s, const struct job *job)
 		if (job->pipe_count > 0)
 			session_reply_from_pipe(s, (size_t)job->result);
 		else
-			session_reply_with_data(s, job->buffer, (size_t)job->result);
+			session_reply_record(s, job->buffer, (size_t)job->result);
 		break;
 	case PROTO_WRITE:
 		session_record(s, job->pipe_count > 0 ? NULL : job->buffer, (size_t)job->result,

@@ -27,6 +27,7 @@ struct fake_transport {
 	bool finished;
 	char why[64];
 	int send_error;
+	int pieces; /* of the last reply sent */
 };
 
 static struct fake_transport fake;
@@ -38,6 +39,7 @@ static struct session *session;
 
 static int fake_send(void *context, const struct iovec *iov, int count)
 {
+	fake.pieces = count;
 	for (int i = 0; i < count; i++) {
 		cr_assert_leq(fake.output_length + iov[i].iov_len, sizeof(fake.output));
 		memcpy(fake.output + fake.output_length, iov[i].iov_base, iov[i].iov_len);
@@ -186,6 +188,22 @@ Test(session, write_read_close_round_trip)
 	feed("C\n");
 	EXPECT("A0\n");
 	cr_assert_not(fake.finished, "C keeps the session open (dump reopens on it)");
+}
+
+Test(session, a_read_reply_leaves_in_one_piece)
+{
+	open_file("one", "577 O_WRONLY|O_CREAT|O_TRUNC");
+	feed("W11\nhello world");
+	EXPECT("A11\n");
+	open_file("one", "0 O_RDONLY");
+	feed("R4\n");
+	EXPECT("A4\nhell");
+	cr_assert_eq(fake.pieces, 1, "header and record in one write, not %d", fake.pieces);
+	feed("R100\n");
+	EXPECT("A7\no world");
+	cr_assert_eq(fake.pieces, 1);
+	feed("R100\n");
+	EXPECT("A0\n");
 }
 
 Test(session, byte_by_byte_input_gives_the_same_replies)
