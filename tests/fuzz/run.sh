@@ -30,7 +30,7 @@ seconds=${FUZZ_SECONDS:-20}
 c_args="-fsanitize=fuzzer-no-link -fsanitize-coverage-ignorelist=$here/coverage-ignore.txt"
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang meson setup "$build" "$source_dir" -Dfuzz=true \
-		-Db_sanitize=address,undefined -Db_lundef=false -Dc_args="$c_args"
+		-Db_sanitize=address,undefined -Db_lundef=false -Db_lto=false -Dc_args="$c_args"
 elif ! grep -q 'coverage-ignorelist' "$build/meson-info/intro-buildoptions.json" 2>/dev/null; then
 	# A build dir set up by hand or by an older run.sh: without fuzzer-no-link the
 	# fuzzers would run blind.
