@@ -13,28 +13,25 @@
 int decimal_parse_u64(const char *text, size_t length, uint64_t *out)
 {
 	uint64_t value = 0;
-	bool overflow = false;
+	bool digits = length > 0, overflow = false;
 
-	if (length == 0)
-		return -EINVAL;
 	/* Every byte is checked before overflow is reported: "99...9x" is malformed. */
-	for (size_t i = 0; i < length; i++)
-		if (text[i] < '0' || text[i] > '9')
-			return -EINVAL;
-	for (size_t i = 0; i < length && !overflow; i++) {
-		unsigned digit = (unsigned)(text[i] - '0');
+	for (size_t i = 0; i < length; i++) {
+		unsigned digit = (unsigned)(unsigned char)text[i] - '0';
 
-		if (value > (UINT64_MAX - digit) / 10)
+		if (digit > 9)
+			digits = false;
+		else if (__builtin_mul_overflow(value, 10, &value) ||
+		         __builtin_add_overflow(value, digit, &value))
 			overflow = true;
-		else
-			value = value * 10 + digit;
 	}
+	if (!digits)
+		return -EINVAL;
 	if (overflow)
 		return -ERANGE;
 	*out = value;
 	return 0;
 }
-
 int decimal_parse_i64(const char *text, size_t length, int64_t minimum, int64_t maximum,
                       int64_t *out)
 {

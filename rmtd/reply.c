@@ -16,17 +16,16 @@
 static size_t format_unsigned(char *out, uint64_t value)
 {
 	char digits[20];
-	size_t count = 0;
+	char *first = digits + sizeof(digits);
 
+	/* Last digit first, from the end of digits: no reversing afterwards. */
 	do {
-		digits[count++] = (char)('0' + value % 10);
+		*--first = (char)('0' + value % 10);
 		value /= 10;
 	} while (value != 0);
-	for (size_t i = 0; i < count; i++)
-		out[i] = digits[count - 1 - i];
-	return count;
+	memcpy(out, first, (size_t)(digits + sizeof(digits) - first));
+	return (size_t)(digits + sizeof(digits) - first);
 }
-
 /* The description of errnum, without touching errno's static buffer (strerror is not MT-safe). */
 static const char *error_description(int errnum, char *buffer, size_t size)
 {

@@ -166,10 +166,10 @@ void session_open_target(struct session *s);
 /* session_operator.c */
 void session_arm_timer(struct session *s, time_t seconds);
 void session_activity_live(const struct session *s, struct session_activity *activity);
-bool session_activity_changed(const struct session *s, const struct session_activity *activity,
-                              uint64_t texts_version);
-void session_activity_refresh(const struct session *s, struct session_activity *activity,
-                              uint64_t *texts_version);
+bool session_activity_changed(const struct session *s, const struct session_activity *view,
+                              uint64_t texts_version, struct session_activity *now);
+void session_activity_refresh(const struct session *s, struct session_activity *view,
+                              const struct session_activity *now, uint64_t *texts_version);
 uint64_t session_activity_texts_version(const struct session *s);
 
 /* session_record.c */

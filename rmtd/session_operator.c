@@ -265,33 +265,32 @@ void session_activity_live(const struct session *s, struct session_activity *act
 #define ACTIVITY_NUMBERS_SIZE offsetof(struct session_activity, content)
 
 /*
- * Would session_activity_refresh() change the view? Asked without the lock by
- * the thread that alone writes it, so that a request publishes once, not at
- * each step. A false "changed" only costs a copy.
+ * The numbers as they are now into now (only they: up to content); true if
+ * they or the texts differ from view's. Asked without the lock by the thread
+ * that alone writes view, so that a request publishes once, not at each step.
  */
-bool session_activity_changed(const struct session *s, const struct session_activity *activity,
-                              uint64_t texts_version)
+bool session_activity_changed(const struct session *s, const struct session_activity *view,
+                              uint64_t texts_version, struct session_activity *now)
 {
-	struct session_activity now;
-
-	memcpy(&now, activity, ACTIVITY_NUMBERS_SIZE);
-	activity_numbers(s, &now);
-	return memcmp(&now, activity, ACTIVITY_NUMBERS_SIZE) != 0 ||
+	memcpy(now, view, ACTIVITY_NUMBERS_SIZE);
+	activity_numbers(s, now);
+	return memcmp(now, view, ACTIVITY_NUMBERS_SIZE) != 0 ||
 	       session_activity_texts_version(s) != texts_version;
 }
 
 /*
- * Bring a view made by session_activity_live() up to date, the texts only when
- * they changed: a drive's thread does this after every request (session_publish).
+ * Bring a view made by session_activity_live() up to date with the numbers
+ * session_activity_changed() gave, and the texts only when they changed: a
+ * drive's thread does this after every request (session_publish).
  */
-void session_activity_refresh(const struct session *s, struct session_activity *activity,
-                              uint64_t *texts_version)
+void session_activity_refresh(const struct session *s, struct session_activity *view,
+                              const struct session_activity *now, uint64_t *texts_version)
 {
 	uint64_t version = session_activity_texts_version(s);
 
-	activity_numbers(s, activity);
+	memcpy(view, now, ACTIVITY_NUMBERS_SIZE);
 	if (version != *texts_version) {
-		activity_texts(s, activity);
+		activity_texts(s, view);
 		*texts_version = version;
 	}
 }

@@ -42,11 +42,14 @@ bool session_on_thread(const struct session *s)
  */
 void session_publish(struct session *s)
 {
-	if (s->drive == NULL || !session_activity_changed(s, &s->published, s->published_texts))
+	struct session_activity now;
+
+	if (s->drive == NULL ||
+	    !session_activity_changed(s, &s->published, s->published_texts, &now))
 		return;
 	/* A few counts each time; the texts (hundreds of bytes) only when they changed. */
 	pthread_mutex_lock(&s->drive->view_lock);
-	session_activity_refresh(s, &s->published, &s->published_texts);
+	session_activity_refresh(s, &s->published, &now, &s->published_texts);
 	drive_publish_locked(s->drive);
 	pthread_mutex_unlock(&s->drive->view_lock);
 }
