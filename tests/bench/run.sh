@@ -128,6 +128,14 @@ run_tcp() {
 	"$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" --path "$work/tcp%d" \
 		--tcp-file --ceiling --clients 8 \
 		--size 32M --no-latency "$@"
+	# The same with every thread on one CPU: what is left once no wake-up crosses CPUs
+	# and no thread moves away from its caches (README.md, "Pinned or not").
+	echo
+	echo "## TCP, 8 clients on 8 targets, all pinned to CPU $cpu (taskset), aggregate"
+	taskset -a -p -c "$cpu" "$daemon_pid" >/dev/null
+	taskset -c "$cpu" "$bench" tcp --connect "rmtd=127.0.0.1:$port" --pid "$daemon_pid" \
+		--path "$work/tcp%d" --tcp-file --clients 8 --size 32M --no-latency "$@"
+	taskset -a -p -c "0-$(($(nproc) - 1))" "$daemon_pid" >/dev/null
 	echo
 	echo "## TCP, resident memory per idle session (rmtd pid $daemon_pid)"
 	"$bench" idle --connect "127.0.0.1:$port" --pid "$daemon_pid" --sessions 1000
