@@ -289,22 +289,25 @@ void options_parse(int argc, char **argv, struct options *o)
 	o->ignored_arguments = argc - optind;
 }
 
+/* An option's directory (when given) into directory; false, saying why in error, if too long. */
+static bool option_directory(const char *option, const char *value, char *directory,
+                             size_t directory_size, char *error, size_t size)
+{
+	if (value == NULL || strlcpy(directory, value, directory_size) < directory_size)
+		return true;
+	snprintf(error, size, "%s: name too long", option);
+	return false;
+}
+
 static int add_command_line(const struct options *o, struct config *config, char *error,
                             size_t size)
 {
-	if (o->state_directory != NULL &&
-	    strlcpy(config->state_directory, o->state_directory, sizeof(config->state_directory)) >=
-	        sizeof(config->state_directory)) {
-		snprintf(error, size, "--state-dir: name too long");
-		return -1;
-	}
 	/* The sandbox allows the status directory the configuration names. */
-	if (o->status_directory != NULL &&
-	    strlcpy(config->status_directory, o->status_directory,
-	            sizeof(config->status_directory)) >= sizeof(config->status_directory)) {
-		snprintf(error, size, "--status-dir: name too long");
+	if (!option_directory("--state-dir", o->state_directory, config->state_directory,
+	                      sizeof(config->state_directory), error, size) ||
+	    !option_directory("--status-dir", o->status_directory, config->status_directory,
+	                      sizeof(config->status_directory), error, size))
 		return -1;
-	}
 	if (o->sync_records)
 		config->sync_records = 1;
 	for (int i = 0; i < o->allowed_count; i++) {
