@@ -32,6 +32,7 @@ int decimal_parse_u64(const char *text, size_t length, uint64_t *out)
 	*out = value;
 	return 0;
 }
+
 int decimal_parse_i64(const char *text, size_t length, int64_t minimum, int64_t maximum,
                       int64_t *out)
 {
