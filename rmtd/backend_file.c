@@ -21,6 +21,7 @@
 
 #include "backend.h"
 #include "escape.h"
+#include "file_journal.h"
 #include "log.h"
 #include "path.h"
 
@@ -75,26 +76,15 @@ struct file_state {
 	off_t position;
 	off_t size;      /* the file's length as this descriptor made it */
 	char *canonical; /* for the log */
+	/* Opened for writing: the file's length in whole records, where a kill cannot tear it. */
+	struct file_journal journal;
 };
 
 /* Make a new name durable: fsync the directory that holds it. */
 static int sync_parent_directory(int directory_fd, const char *name)
 {
-	const char *slash = strrchr(name, '/');
-	char parent[PATH_MAX];
-	int fd, error = 0;
+	int fd = path_open_parent(directory_fd, name, O_RDONLY, NULL), error = 0;
 
-	if (slash == NULL) {
-		strlcpy(parent, ".", sizeof(parent));
-	} else if (slash == name) {
-		strlcpy(parent, "/", sizeof(parent));
-	} else {
-		if ((size_t)(slash - name) >= sizeof(parent))
-			return -ENAMETOOLONG;
-		memcpy(parent, name, (size_t)(slash - name));
-		parent[slash - name] = '\0';
-	}
-	fd = path_open_beneath(directory_fd, parent, O_RDONLY | O_DIRECTORY, 0);
 	if (fd == -EACCES || fd == -EPERM) {
 		/* a directory we may create in but not read: nothing more can be done */
 		log_debug("%s: directory not synced: %s", name, strerror(-fd));
@@ -176,13 +166,20 @@ static int file_open(struct device *dev, const struct open_target *target)
 	}
 	state->regular = S_ISREG(st.st_mode);
 	state->sync_records = target->sync_records;
+	state->journal.parent_fd = -1;
 	if (state->regular) {
 		/* One writer or several readers, as a tape has one holder (rmtd(8)). */
 		bool writing = (target->flags & O_ACCMODE) != O_RDONLY;
 
 		error = backend_lock(fd, writing ? LOCK_EX : LOCK_SH);
-		if (error == 0 && writing && (target->flags & O_TRUNC) && ftruncate(fd, 0) < 0)
-			error = -errno;
+		if (error == 0)
+			error = file_journal_recover(target->directory_fd, target->name, fd,
+			                             target->flags, &st, state->canonical);
+		if (error == 0 && writing && (target->flags & O_TRUNC)) {
+			if (ftruncate(fd, 0) < 0)
+				error = -errno;
+			st.st_size = 0;
+		}
 		if (error == 0 && created)
 			error = sync_parent_directory(target->directory_fd, target->name);
 		if (error < 0) {
@@ -192,7 +189,10 @@ static int file_open(struct device *dev, const struct open_target *target)
 		}
 		state->positioned = !(target->flags & O_APPEND);
 		state->position = 0;
-		state->size = (target->flags & O_TRUNC) && writing ? 0 : st.st_size;
+		state->size = st.st_size;
+		if (writing)
+			file_journal_begin(&state->journal, target->directory_fd, target->name, &st,
+			                   state->canonical);
 	}
 	dev->fd = fd;
 	dev->is_tape = false;
@@ -219,8 +219,20 @@ static int file_close(struct device *dev)
 	int error = 0;
 
 	/* Acknowledged data must survive a crash of the host once the client has closed. */
-	if ((dev->open_flags & O_ACCMODE) != O_RDONLY && state->regular && fsync(dev->fd) < 0)
-		error = -errno;
+	if ((dev->open_flags & O_ACCMODE) != O_RDONLY && state->regular) {
+		struct stat st;
+		int journal_error;
+
+		if (fsync(dev->fd) < 0)
+			error = -errno;
+		if (!state->positioned && fstat(dev->fd, &st) == 0)
+			state->size = st.st_size;
+		/* Ended, a journal says nothing is in flight: no later open cuts anything. */
+		journal_error = file_journal_end(&state->journal, (uint64_t)state->size);
+		if (error == 0)
+			error = journal_error;
+	}
+	file_journal_drop(&state->journal);
 	if (close(dev->fd) < 0 && error == 0 && errno != EINTR)
 		error = -errno;
 	free(state->canonical);
@@ -302,6 +314,7 @@ static ssize_t write_record(struct device *dev, const uint8_t *head, size_t head
 		start = old_size = st.st_size;
 	}
 	at = start;
+	file_journal_writing(&state->journal, head_length + pipe_length);
 	error = put_all(dev->fd, offset, head, -1, head_length, &done);
 	if (error == 0 && pipe_length > 0)
 		error = put_all(dev->fd, offset, NULL, pipe, pipe_length, &done);
@@ -311,12 +324,17 @@ static ssize_t write_record(struct device *dev, const uint8_t *head, size_t head
 		    ((start + (off_t)done > old_size && ftruncate(dev->fd, old_size) < 0) ||
 		     (!state->positioned && lseek(dev->fd, start, SEEK_SET) < 0)))
 			log_warn("%s: cannot take back a partly written record", state->canonical);
+		else
+			file_journal_written(&state->journal, (uint64_t)old_size);
 		return error;
 	}
 	if (state->positioned) {
 		state->position = start + (off_t)done;
 		if (state->position > state->size)
 			state->size = state->position;
+		file_journal_written(&state->journal, (uint64_t)state->size);
+	} else {
+		file_journal_written(&state->journal, (uint64_t)(start + (off_t)done));
 	}
 	if (state->sync_records && fdatasync(dev->fd) < 0)
 		return -errno;

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "file_journal.h"
 #include "path.h"
 
 #define CREATE_FLAGS (O_CREAT | O_TRUNC | O_APPEND | O_EXCL)
@@ -271,6 +272,10 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
 			*reason = "that is part of a virtual tape; open the .tap";
 			return -EACCES;
 		}
+		if (has_suffix(out->name, FILE_JOURNAL_SUFFIX)) {
+			*reason = "that is rmtd's journal of a file being written; open the file";
+			return -EACCES;
+		}
 		if (has_suffix(out->name, ".tap.rewind")) {
 			out->name[strlen(out->name) - strlen(".rewind")] = '\0';
 			out->canonical[strlen(out->canonical) - strlen(".rewind")] = '\0';
@@ -339,4 +344,24 @@ int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode
 	if (directory_fd != AT_FDCWD && (error == ELOOP || error == EXDEV))
 		return -EACCES; /* a symlink on the way, or a way out: refused, not followed */
 	return -error;
+}
+
+int path_open_parent(int directory_fd, const char *name, int flags, const char **base)
+{
+	const char *slash = strrchr(name, '/');
+	char parent[PATH_MAX];
+
+	if (base != NULL)
+		*base = slash != NULL ? slash + 1 : name;
+	if (slash == NULL) {
+		strlcpy(parent, ".", sizeof(parent));
+	} else if (slash == name) {
+		strlcpy(parent, "/", sizeof(parent));
+	} else {
+		if ((size_t)(slash - name) >= sizeof(parent))
+			return -ENAMETOOLONG;
+		memcpy(parent, name, (size_t)(slash - name));
+		parent[slash - name] = '\0';
+	}
+	return path_open_beneath(directory_fd, parent, flags | O_DIRECTORY, 0);
 }

@@ -77,6 +77,12 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
  * the last component is protected (O_NOFOLLOW). Returns an fd or -errno.
  */
 int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode);
+/*
+ * Open the directory that holds name (below directory_fd, as path_open_beneath
+ * does) with flags; *base, when not NULL, points at name's last component.
+ * Returns the fd or -errno.
+ */
+int path_open_parent(int directory_fd, const char *name, int flags, const char **base);
 
 /*
  * An open that blocks (a FIFO with no partner, a tape drive becoming ready) can

@@ -4,8 +4,9 @@
 #
 # Every client talks to rmtd through tests/interop/ack-shim, which writes down
 # each W record the server acknowledged. After each kill:
-#   - a plain file holds exactly the acknowledged bytes (and at most the one
-#     record that was in flight, whole);
+#   - a plain file, once opened again (which cuts off a record the kill tore),
+#     holds exactly the acknowledged bytes (and at most the one record that was
+#     in flight, whole);
 #   - on a virtual tape the same client then writes a complete archive to the same
 #     non-rewinding NAME.tap, which must go after the killed one: the killed
 #     archive's tape file begins with every acknowledged record, and ends with the
@@ -137,6 +138,14 @@ for round in $(seq 0 11); do
 		[ "$kind" = tar ] && record=$((TAR_BLOCKING * 512))
 		check "round $round: $kind to a plain file ($record-byte records), rmtd killed"
 		crash "$kind" "$file" "$WORK/ack$round.crash"
+		# The next open cuts off a record the kill tore inside write(2) (rmtd(8)).
+		if [ -e "$file" ]; then
+			# shellcheck disable=SC2086 # RMTD_SHIM_ARGS is a list of arguments
+			printf 'O%s\n0\nC\n' "$file" | "$RMTD" --stdio $RMTD_SHIM_ARGS >"$WORK/reopen.out" 2>>"$WORK/server.log"
+			[ "$(cat "$WORK/reopen.out")" = "$(printf 'A0\nA0')" ] ||
+				fail "the next open of $file answered: $(cat "$WORK/reopen.out")"
+			[ ! -e "$file.rmtd-journal" ] || fail "$file.rmtd-journal is still there after the next open"
+		fi
 		python3 - "$file" "$WORK/ack$round.crash" <<'PYEOF' >"$WORK/why" || fail "$(cat "$WORK/why")"
 import os, sys
 sys.path.insert(0, os.environ['INTEROP_DIR'])
@@ -191,10 +200,11 @@ for kind in tar dump; do
 		n=$((n + 1))
 		rm -rf "$WORK/out" && mkdir "$WORK/out"
 		if [ "$kind" = tar ]; then
-			tar -x -f "$WORK/archive" -C "$WORK/out" || fail "tar -x of tape file $f of tar.tap"
+			tar -x -f "$WORK/archive" -C "$WORK/out" 2>"$WORK/x.err" ||
+				fail "tar -x of tape file $f of tar.tap: $(tail -n 3 "$WORK/x.err")"
 		else
-			(cd "$WORK/out" && restore -r -f "$WORK/archive" >/dev/null 2>&1) ||
-				fail "restore -r of tape file $f of dump.tap"
+			(cd "$WORK/out" && restore -r -f "$WORK/archive" >"$WORK/x.err" 2>&1) ||
+				fail "restore -r of tape file $f of dump.tap: $(tail -n 3 "$WORK/x.err")"
 		fi
 		extracted "$WORK/out" "$kind.tap file $f"
 	done
@@ -202,9 +212,10 @@ for kind in tar dump; do
 		n=$((n + 1))
 		rm -rf "$WORK/out" && mkdir "$WORK/out"
 		if [ "$kind" = tar ]; then
-			tar -x -f "$f" -C "$WORK/out" || fail "tar -x of $f"
+			tar -x -f "$f" -C "$WORK/out" 2>"$WORK/x.err" || fail "tar -x of $f: $(tail -n 3 "$WORK/x.err")"
 		else
-			(cd "$WORK/out" && restore -r -f "$f" >/dev/null 2>&1) || fail "restore -r of $f"
+			(cd "$WORK/out" && restore -r -f "$f" >"$WORK/x.err" 2>&1) ||
+				fail "restore -r of $f: $(tail -n 3 "$WORK/x.err")"
 		fi
 		extracted "$WORK/out" "$f"
 	done

@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "file_journal.h"
 #include "path.h"
 
 static char base_directory[PATH_MAX];
@@ -191,6 +192,18 @@ Test(path, a_virtual_tapes_sidecars_are_not_files)
 		snprintf(name, sizeof(name), "%s/t.tap%s", spool, *suffix);
 		cr_assert_eq(resolve(name, O_RDWR, &out), -EACCES, "%s", name);
 	}
+}
+
+Test(path, a_files_journal_is_not_a_file)
+{
+	struct resolved_path out;
+	char name[PATH_MAX + 32];
+
+	snprintf(name, sizeof(name), "%s/archive.tar" FILE_JOURNAL_SUFFIX, spool);
+	cr_assert_eq(resolve(name, O_RDONLY, &out), -EACCES);
+	cr_assert_eq(resolve(name, O_WRONLY | O_CREAT, &out), -EACCES);
+	snprintf(name, sizeof(name), "%s/archive.tar", spool);
+	cr_assert_eq(resolve(name, O_WRONLY | O_CREAT, &out), 0);
 }
 
 Test(path, declared_drives)
