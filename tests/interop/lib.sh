@@ -73,12 +73,17 @@ cleanup_work() {
 }
 
 # make_work: a private directory (canonical path, since rmtd compares paths
-# lexically against its allowed directories), removed on exit.
+# lexically against its allowed directories), removed on exit. The test's own
+# temporary files go below it too: restore -r names its work files in TMPDIR
+# after the dump's date alone (rstdirDATE, rstmodeDATE), so two tests restoring
+# dumps made in the same second would share, and remove, each other's.
 make_work() {
 	WORK=$(mktemp -d "${TMPDIR:-/tmp}/rmtd-$TEST_NAME.XXXXXX")
 	WORK=$(cd "$WORK" && pwd -P)
 	trap cleanup_work EXIT
 	trap 'exit 130' INT TERM
+	mkdir "$WORK/tmp"
+	export TMPDIR=$WORK/tmp
 }
 
 # The server under test: rmtd by default, or RMT_SERVER (e.g. /usr/sbin/rmt-dump)
