@@ -47,29 +47,22 @@
 
 static int open_directory(int directory_fd, const char *name, char *base, size_t base_size)
 {
-	const char *slash = strrchr(name, '/');
-	char dir[PATH_MAX];
-	int fd;
+	const char *last;
+	int fd = path_open_parent(directory_fd, name, O_RDONLY, &last);
 
-	if (slash == NULL) {
-		strlcpy(dir, ".", sizeof(dir));
-		slash = name - 1;
-	} else if (slash == name) {
-		strlcpy(dir, "/", sizeof(dir));
-	} else {
-		if ((size_t)(slash - name) >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, name, (size_t)(slash - name));
-		dir[slash - name] = '\0';
-	}
-	if (strlen(slash + 1) >= base_size)
-		return -ENAMETOOLONG;
-	strlcpy(base, slash + 1, base_size);
-	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-		return -EINVAL;
-	fd = path_open_beneath(directory_fd, dir, O_RDONLY | O_DIRECTORY, 0);
 	if (fd == -EACCES)
-		fd = path_open_beneath(directory_fd, dir, O_PATH | O_DIRECTORY, 0);
+		fd = path_open_parent(directory_fd, name, O_PATH, &last);
+	if (fd < 0)
+		return fd;
+	if (strlen(last) >= base_size) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	strlcpy(base, last, base_size);
+	if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		close(fd);
+		return -EINVAL;
+	}
 	return fd;
 }
 

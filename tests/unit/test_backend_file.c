@@ -16,30 +16,9 @@
 
 #include "backend.h"
 #include "path.h"
+#include "scratch_dir.h"
 
-static char directory[PATH_MAX];
-static int directory_fd;
-
-static void setup(void)
-{
-	char template[] = "/tmp/rmtd-file-XXXXXX";
-
-	cr_assert_not_null(mkdtemp(template));
-	snprintf(directory, sizeof(directory), "%s", template);
-	directory_fd = open(directory, O_PATH | O_DIRECTORY);
-	cr_assert_geq(directory_fd, 0);
-}
-
-static void teardown(void)
-{
-	char command[PATH_MAX + 16];
-
-	close(directory_fd);
-	snprintf(command, sizeof(command), "rm -rf '%s'", directory);
-	(void)!system(command);
-}
-
-TestSuite(backend_file, .init = setup, .fini = teardown);
+TestSuite(backend_file, .init = scratch_dir_make, .fini = scratch_dir_remove);
 
 static int open_device(struct device *dev, const char *name, int flags)
 {

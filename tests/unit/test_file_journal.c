@@ -13,30 +13,9 @@
 #include <unistd.h>
 
 #include "file_journal.h"
+#include "scratch_dir.h"
 
-static char directory[PATH_MAX];
-static int directory_fd;
-
-static void setup(void)
-{
-	char template[] = "/tmp/rmtd-journal-XXXXXX";
-
-	cr_assert_not_null(mkdtemp(template));
-	snprintf(directory, sizeof(directory), "%s", template);
-	directory_fd = open(directory, O_PATH | O_DIRECTORY);
-	cr_assert_geq(directory_fd, 0);
-}
-
-static void teardown(void)
-{
-	char command[PATH_MAX + 16];
-
-	close(directory_fd);
-	snprintf(command, sizeof(command), "rm -rf '%s'", directory);
-	(void)!system(command);
-}
-
-TestSuite(file_journal, .init = setup, .fini = teardown);
+TestSuite(file_journal, .init = scratch_dir_make, .fini = scratch_dir_remove);
 
 static bool journal_exists(const char *name)
 {
