@@ -20,17 +20,6 @@
 #include "log.h"
 #include "path.h"
 
-#define JOURNAL_MAGIC "rmtd journal 1\n"
-
-/* The journal file as it is on disk and mapped; native byte order (it never leaves the host). */
-struct file_journal_page {
-	char magic[16];
-	uint64_t device; /* the file's st_dev and st_ino: a journal for another file is stale */
-	uint64_t inode;
-	uint64_t whole;     /* the file's length after its last whole record */
-	uint64_t in_flight; /* the length of the record being written, 0: none */
-};
-
 /* The journal's directory (O_PATH) and name, for the file name below directory_fd. */
 static int journal_locate(int directory_fd, const char *name, char journal[NAME_MAX + 1])
 {
@@ -60,17 +49,19 @@ static void journal_log(const char *canonical, const char *fmt, ...)
 	log_warnx("%s: %s", escape_text(shown, sizeof(shown), canonical), what);
 }
 
-/* The journal read whole and meant for this file, or false. */
-static bool journal_read(int journal_fd, const struct stat *st, struct file_journal_page *page)
+/* The journal judged against the file; a journal that is no regular file is foreign. */
+static enum file_journal_verdict journal_read(int journal_fd, const struct stat *st,
+                                              struct file_journal_page *page)
 {
+	unsigned char bytes[sizeof(*page) + 1];
 	struct stat js;
+	ssize_t n;
 
 	if (fstat(journal_fd, &js) < 0 || !S_ISREG(js.st_mode) || js.st_nlink != 1)
-		return false;
-	if (pread(journal_fd, page, sizeof(*page), 0) != (ssize_t)sizeof(*page))
-		return false;
-	return memcmp(page->magic, JOURNAL_MAGIC, sizeof(page->magic)) == 0 &&
-	       page->device == (uint64_t)st->st_dev && page->inode == (uint64_t)st->st_ino;
+		n = 0;
+	else
+		n = pread(journal_fd, bytes, sizeof(bytes), 0);
+	return file_journal_judge(bytes, n > 0 ? (size_t)n : 0, st, page);
 }
 
 /* Cut the file to length; fd may be read-only, then a second open writes. */
@@ -112,18 +103,18 @@ int file_journal_recover(int directory_fd, const char *name, int fd, int flags, 
 		close(parent);
 		return 0;
 	}
-	if (!journal_read(journal_fd, st, &page)) {
+	switch (journal_read(journal_fd, st, &page)) {
+	case FILE_JOURNAL_FOREIGN:
 		journal_log(canonical, "%s is not this file's journal; removed", journal);
-		goto remove;
-	}
-	tail = size - page.whole;
-	if (page.whole == size) {
+		break;
+	case FILE_JOURNAL_WHOLE:
 		journal_log(canonical,
 		            "the last process writing this file ended without closing it; the "
 		            "file ends with its last whole record (%llu bytes)",
 		            (unsigned long long)size);
-	} else if (page.whole < size && tail < page.in_flight &&
-	           page.in_flight <= RMT_MAX_RECORD_DEFAULT) {
+		break;
+	case FILE_JOURNAL_CUT:
+		tail = size - page.whole;
 		error = journal_cut(directory_fd, name, fd, flags, st, page.whole);
 		if (error < 0) {
 			journal_log(
@@ -143,19 +134,21 @@ int file_journal_recover(int directory_fd, const char *name, int fd, int flags, 
 		    "(%llu bytes)",
 		    (unsigned long long)page.in_flight, (unsigned long long)tail,
 		    (unsigned long long)page.whole);
-	} else if (page.whole < size && tail == page.in_flight) {
+		break;
+	case FILE_JOURNAL_JUST_AFTER:
 		journal_log(canonical,
 		            "the last process writing this file ended without closing it, just "
 		            "after writing a %llu-byte record it may not have acknowledged; the "
 		            "file ends with that record (%llu bytes)",
-		            (unsigned long long)tail, (unsigned long long)size);
-	} else {
+		            (unsigned long long)page.in_flight, (unsigned long long)size);
+		break;
+	case FILE_JOURNAL_UNSURE:
 		journal_log(canonical,
 		            "the last process writing this file ended without closing it; the "
 		            "file (%llu bytes) is left as it is (its journal says %llu)",
 		            (unsigned long long)size, (unsigned long long)page.whole);
+		break;
 	}
-remove:
 	unlinkat(parent, journal, 0); /* one left behind is looked at again, harmlessly */
 keep:
 	close(journal_fd);
@@ -179,11 +172,7 @@ void file_journal_begin(struct file_journal *j, int directory_fd, const char *na
 		error = j->parent_fd;
 		goto none;
 	}
-	memset(&page, 0, sizeof(page));
-	memcpy(page.magic, JOURNAL_MAGIC, sizeof(page.magic));
-	page.device = (uint64_t)st->st_dev;
-	page.inode = (uint64_t)st->st_ino;
-	page.whole = (uint64_t)st->st_size;
+	file_journal_page_init(&page, st);
 	journal_fd = openat(j->parent_fd, journal,
 	                    O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (journal_fd < 0) {

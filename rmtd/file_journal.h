@@ -24,7 +24,34 @@
 /* The journal's name is the file's with this added; clients cannot open it (path.c). */
 #define FILE_JOURNAL_SUFFIX ".rmtd-journal"
 
-struct file_journal_page;
+/* The journal file as it is on disk and mapped; native byte order (it never leaves the host). */
+struct file_journal_page {
+	char magic[16];
+	uint64_t device; /* the file's st_dev and st_ino: a journal for another file is stale */
+	uint64_t inode;
+	uint64_t whole;     /* the file's length after its last whole record */
+	uint64_t in_flight; /* the length of the record being written, 0: none */
+};
+
+/* A new journal for the file st describes, st_size bytes long and nothing in flight. */
+void file_journal_page_init(struct file_journal_page *page, const struct stat *st);
+
+/* What a journal found at open says to do with the file (file_journal_judge.c, no I/O). */
+enum file_journal_verdict {
+	FILE_JOURNAL_FOREIGN,    /* not a journal, or another file's: nothing to do */
+	FILE_JOURNAL_WHOLE,      /* the file ends with its last whole record */
+	FILE_JOURNAL_CUT,        /* the file goes back to page->whole bytes: the rest is torn */
+	FILE_JOURNAL_JUST_AFTER, /* the file ends with the whole record that was in flight */
+	FILE_JOURNAL_UNSURE,     /* the file is not as the journal says: left as it is */
+};
+
+/*
+ * Judge length bytes read from a journal against the file st describes; *page gets
+ * them (zeroed when they are too few). Only FILE_JOURNAL_CUT changes the file, and
+ * then by less than one record of at most RMT_MAX_RECORD_DEFAULT bytes.
+ */
+enum file_journal_verdict file_journal_judge(const void *bytes, size_t length,
+                                             const struct stat *st, struct file_journal_page *page);
 
 struct file_journal {
 	struct file_journal_page *page; /* the mapped journal, NULL: none kept */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "file_journal.h"
+#include "rmt/protocol.h"
 #include "scratch_dir.h"
 
 TestSuite(file_journal, .init = scratch_dir_make, .fini = scratch_dir_remove);
@@ -222,4 +223,40 @@ Test(file_journal, without_room_for_one_the_file_is_written_without)
 	cr_assert_eq(file_journal_end(&j, 10), 0);
 	file_journal_drop(&j);
 	close(fd);
+}
+
+/* The decision alone: every verdict, and its edges. */
+Test(file_journal, judge_every_verdict)
+{
+	struct file_journal_page page, read;
+	struct stat st = {.st_dev = 7, .st_ino = 42, .st_size = 30720};
+
+	file_journal_page_init(&page, &st);
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_WHOLE);
+	cr_assert_eq(file_journal_judge(&page, sizeof(page) - 1, &st, &read), FILE_JOURNAL_FOREIGN,
+	             "a short journal is none");
+	cr_assert_eq(file_journal_judge(&page, 0, &st, &read), FILE_JOURNAL_FOREIGN);
+
+	page.whole = 20480;
+	page.in_flight = 10240;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_JUST_AFTER);
+	page.in_flight = 10241;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_CUT);
+	cr_assert_eq(read.whole, 20480);
+	page.in_flight = RMT_MAX_RECORD_DEFAULT + 1ULL;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_UNSURE,
+	             "no record is that long");
+	page.in_flight = 0;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_UNSURE);
+	page.whole = 40960;
+	page.in_flight = 10240;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_UNSURE,
+	             "a file shorter than its journal says is not cut further");
+
+	file_journal_page_init(&page, &st);
+	page.inode = 43;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_FOREIGN);
+	file_journal_page_init(&page, &st);
+	page.magic[0] ^= 1;
+	cr_assert_eq(file_journal_judge(&page, sizeof(page), &st, &read), FILE_JOURNAL_FOREIGN);
 }
