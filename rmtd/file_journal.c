@@ -13,8 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <rmt/protocol.h>
-
 #include "escape.h"
 #include "file_journal.h"
 #include "log.h"
@@ -40,7 +38,7 @@ static void journal_log(const char *canonical, const char *fmt, ...)
 
 static void journal_log(const char *canonical, const char *fmt, ...)
 {
-	char shown[4 * 256 + 1], what[256];
+	char shown[4 * 256 + 1], what[512]; /* the longest message with three 20-digit numbers */
 	va_list ap;
 
 	va_start(ap, fmt);
