@@ -17,18 +17,7 @@
 
 #include "file_journal.h"
 #include "rmt/protocol.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* A broken invariant is a crash, with the condition in the log. */
-#define check(condition)                                                                           \
-	do {                                                                                       \
-		if (!(condition)) {                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,           \
-			        #condition);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "fuzz_common.h"
 
 /* Each verdict's own promise, for a journal it was given for this file. */
 static void check_verdict(enum file_journal_verdict verdict, const struct file_journal_page *page,
@@ -39,24 +28,24 @@ static void check_verdict(enum file_journal_verdict verdict, const struct file_j
 	if (verdict == FILE_JOURNAL_FOREIGN)
 		return;
 	/* obeyed only when written for this file */
-	check(page->device == (uint64_t)st->st_dev && page->inode == (uint64_t)st->st_ino);
-	check(memcmp(page->magic, "rmtd journal 1\n", 16) == 0);
+	REQUIRE(page->device == (uint64_t)st->st_dev && page->inode == (uint64_t)st->st_ino);
+	REQUIRE(memcmp(page->magic, "rmtd journal 1\n", 16) == 0);
 	switch (verdict) {
 	case FILE_JOURNAL_WHOLE:
-		check(page->whole == size);
+		REQUIRE(page->whole == size);
 		break;
 	case FILE_JOURNAL_CUT: /* less than the record in flight, and that a possible record */
-		check(page->whole < size);
-		check(size - page->whole < page->in_flight);
-		check(page->in_flight <= RMT_MAX_RECORD_DEFAULT);
+		REQUIRE(page->whole < size);
+		REQUIRE(size - page->whole < page->in_flight);
+		REQUIRE(page->in_flight <= RMT_MAX_RECORD_DEFAULT);
 		break;
 	case FILE_JOURNAL_JUST_AFTER:
-		check(page->whole < size && size - page->whole == page->in_flight);
+		REQUIRE(page->whole < size && size - page->whole == page->in_flight);
 		break;
 	case FILE_JOURNAL_UNSURE: /* nothing it could safely cut, nor a clean end */
-		check(page->whole != size);
-		check(page->whole > size || size - page->whole > page->in_flight ||
-		      page->in_flight > RMT_MAX_RECORD_DEFAULT);
+		REQUIRE(page->whole != size);
+		REQUIRE(page->whole > size || size - page->whole > page->in_flight ||
+		        page->in_flight > RMT_MAX_RECORD_DEFAULT);
 		break;
 	case FILE_JOURNAL_FOREIGN:
 		break;
@@ -81,18 +70,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	verdict = file_journal_judge(data, size, &st, &page);
 	check_verdict(verdict, &page, &st);
 	if (size != sizeof(page))
-		check(verdict == FILE_JOURNAL_FOREIGN);
+		REQUIRE(verdict == FILE_JOURNAL_FOREIGN);
 
 	/* The same lengths in a journal made for this file: never foreign. */
 	file_journal_page_init(&made, &st);
-	check((uint64_t)made.whole == (uint64_t)st.st_size && made.in_flight == 0);
-	check(file_journal_judge(&made, sizeof(made), &st, &page) == FILE_JOURNAL_WHOLE);
+	REQUIRE((uint64_t)made.whole == (uint64_t)st.st_size && made.in_flight == 0);
+	REQUIRE(file_journal_judge(&made, sizeof(made), &st, &page) == FILE_JOURNAL_WHOLE);
 	if (size >= 2 * sizeof(uint64_t)) {
 		memcpy(&made.whole, data, sizeof(made.whole));
 		memcpy(&made.in_flight, data + sizeof(made.whole), sizeof(made.in_flight));
 	}
 	verdict = file_journal_judge(&made, sizeof(made), &st, &page);
-	check(verdict != FILE_JOURNAL_FOREIGN);
+	REQUIRE(verdict != FILE_JOURNAL_FOREIGN);
 	check_verdict(verdict, &page, &st);
 	return 0;
 }

@@ -17,8 +17,7 @@
 
 #include "proto.h"
 #include "rmt/protocol.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 #define MAX_SUMMARIES 4096
 
@@ -64,16 +63,6 @@ struct run {
 static struct run runs[3];
 static struct rmt_request request;
 
-/* A broken invariant is a crash, with the condition in the log. */
-#define check(condition)                                                                           \
-	do {                                                                                       \
-		if (!(condition)) {                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,           \
-			        #condition);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 HARNESS static uint64_t hash_bytes(const void *bytes, size_t length)
 {
 	const unsigned char *p = bytes;
@@ -88,55 +77,55 @@ HARNESS static void check_request(const struct rmt_request *r, uint64_t max_reco
 {
 	const char *end = memchr(r->path, '\0', sizeof(r->path));
 
-	check(end != NULL);
-	check(memchr(r->path, '\0', sizeof(r->path)) == end);
-	check(r->command >= PROTO_OPEN && r->command <= PROTO_GARBAGE);
-	check((r->error == 0) == (r->error_text == NULL));
+	REQUIRE(end != NULL);
+	REQUIRE(memchr(r->path, '\0', sizeof(r->path)) == end);
+	REQUIRE(r->command >= PROTO_OPEN && r->command <= PROTO_GARBAGE);
+	REQUIRE((r->error == 0) == (r->error_text == NULL));
 	if (r->error != 0) {
-		check(r->error == EINVAL || r->error == ENOMEM || r->error == ENAMETOOLONG);
-		check(strlen(r->error_text) > 0 && strlen(r->error_text) < 70);
-		check(strchr(r->error_text, '\n') == NULL);
+		REQUIRE(r->error == EINVAL || r->error == ENOMEM || r->error == ENAMETOOLONG);
+		REQUIRE(strlen(r->error_text) > 0 && strlen(r->error_text) < 70);
+		REQUIRE(strchr(r->error_text, '\n') == NULL);
 	}
 	if (r->command != PROTO_OPEN)
-		check(r->path[0] == '\0');
+		REQUIRE(r->path[0] == '\0');
 	if (r->command != PROTO_OPEN || r->error != 0)
-		check(r->open_flags == 0 && !r->open_flags_symbolic);
+		REQUIRE(r->open_flags == 0 && !r->open_flags_symbolic);
 	if (r->error == ENAMETOOLONG || (r->command == PROTO_OPEN && r->error == EINVAL &&
 	                                 strcmp(r->error_text, "Invalid file name") == 0))
-		check(r->path[0] == '\0');
+		REQUIRE(r->path[0] == '\0');
 	if (r->command == PROTO_OPEN && r->error == 0 && !r->open_flags_symbolic)
-		check(r->open_flags == (r->open_flags_numeric & O_ACCMODE));
+		REQUIRE(r->open_flags == (r->open_flags_numeric & O_ACCMODE));
 	if (r->command == PROTO_OPEN)
-		check(r->open_flags_numeric >= 0);
+		REQUIRE(r->open_flags_numeric >= 0);
 	if (r->command == PROTO_SEEK && r->error == 0) {
-		check((r->whence >= 0 && r->whence <= 4) || r->whence == 10 || r->whence == 11);
+		REQUIRE((r->whence >= 0 && r->whence <= 4) || r->whence == 10 || r->whence == 11);
 		/* Whence-first clients (GNU) never send QFA's 10/11. */
 		if (r->seek_order == PROTO_SEEK_ORDER_WHENCE_FIRST)
-			check(r->whence <= 4);
+			REQUIRE(r->whence <= 4);
 	}
-	check(r->seek_order >= PROTO_SEEK_ORDER_UNKNOWN &&
-	      r->seek_order <= PROTO_SEEK_ORDER_WHENCE_FIRST);
+	REQUIRE(r->seek_order >= PROTO_SEEK_ORDER_UNKNOWN &&
+	        r->seek_order <= PROTO_SEEK_ORDER_WHENCE_FIRST);
 	if (r->seek_order_ambiguous)
-		check(r->command == PROTO_SEEK && r->seek_order != PROTO_SEEK_ORDER_UNKNOWN);
+		REQUIRE(r->command == PROTO_SEEK && r->seek_order != PROTO_SEEK_ORDER_UNKNOWN);
 	if (r->command == PROTO_SEEK && r->error != 0)
-		check(r->seek_order == PROTO_SEEK_ORDER_UNKNOWN && !r->seek_order_ambiguous);
+		REQUIRE(r->seek_order == PROTO_SEEK_ORDER_UNKNOWN && !r->seek_order_ambiguous);
 	if (r->command != PROTO_WRITE)
-		check(r->data_length == 0);
+		REQUIRE(r->data_length == 0);
 	if (r->command == PROTO_WRITE && r->error == 0)
-		check(r->length == r->data_length && r->length <= max_record);
+		REQUIRE(r->length == r->data_length && r->length <= max_record);
 	if (r->command == PROTO_WRITE && r->error == EINVAL)
-		check(r->data_length == 0);
+		REQUIRE(r->data_length == 0);
 	if (r->command == PROTO_READ && r->error == 0)
-		check(r->length <= max_record);
+		REQUIRE(r->length <= max_record);
 	if (r->error == ENOMEM)
-		check((r->command == PROTO_WRITE || r->command == PROTO_READ) &&
-		      r->length > max_record);
+		REQUIRE((r->command == PROTO_WRITE || r->command == PROTO_READ) &&
+		        r->length > max_record);
 	if (r->command != PROTO_STATUS_FIELD)
-		check(r->status_letter == '\0');
+		REQUIRE(r->status_letter == '\0');
 	if (r->command == PROTO_GARBAGE)
-		check(r->error == EINVAL);
+		REQUIRE(r->error == EINVAL);
 	if (r->command != PROTO_IOCTL && r->command != PROTO_IOCTL_EXTENDED)
-		check(r->ioctl_op == 0 && r->ioctl_count == 0);
+		REQUIRE(r->ioctl_op == 0 && r->ioctl_count == 0);
 }
 
 HARNESS static void summarize(const struct rmt_request *r, struct summary *s)
@@ -262,15 +251,15 @@ HARNESS static void parse_run(const uint8_t *data, size_t size, const struct pro
 			}
 			used =
 			    ops->parse(&parser, data + pos + off, piece - off, &request, &result);
-			check(used > 0);
-			check(used <= piece - off);
+			REQUIRE(used > 0);
+			REQUIRE(used <= piece - off);
 			off += used;
 			if (result == PROTO_NEED_MORE) {
-				check(off == piece);
+				REQUIRE(off == piece);
 				continue;
 			}
-			check(result == PROTO_REQUEST);
-			check(!ops->in_request(&parser));
+			REQUIRE(result == PROTO_REQUEST);
+			REQUIRE(!ops->in_request(&parser));
 			check_request(&request, max_record);
 			if (run->count < MAX_SUMMARIES)
 				summarize(&request, &run->summaries[run->count]);
@@ -297,11 +286,11 @@ HARNESS int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int r = 1; r < 3; r++) {
 		size_t compared = runs[0].count < MAX_SUMMARIES ? runs[0].count : MAX_SUMMARIES;
 
-		check(runs[r].count == runs[0].count);
-		check(runs[r].cut == runs[0].cut);
-		check(runs[r].owed == runs[0].owed);
+		REQUIRE(runs[r].count == runs[0].count);
+		REQUIRE(runs[r].cut == runs[0].cut);
+		REQUIRE(runs[r].owed == runs[0].owed);
 		for (size_t i = 0; i < compared; i++)
-			check(same_summary(&runs[r].summaries[i], &runs[0].summaries[i]));
+			REQUIRE(same_summary(&runs[r].summaries[i], &runs[0].summaries[i]));
 	}
 	return 0;
 }

@@ -16,8 +16,7 @@
 
 #include "reply.h"
 #include "rmt/protocol.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_common.h"
 
 /* The harness's own loops are not worth coverage feedback, and tracing them costs time. */
 #if defined(__clang__) && __clang_major__ >= 13
@@ -26,42 +25,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define HARNESS
 #endif
 
-/* A broken invariant is a crash, with the condition in the log. */
-#define check(condition)                                                                           \
-	do {                                                                                       \
-		if (!(condition)) {                                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,           \
-			        #condition);                                                       \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 HARNESS static void check_ok_reply(const char *buf, size_t n, int64_t value)
 {
 	uint64_t parsed = 0;
 
-	check(n >= 3 && buf[0] == 'A' && buf[n - 1] == '\n' && buf[n] == '\0');
+	REQUIRE(n >= 3 && buf[0] == 'A' && buf[n - 1] == '\n' && buf[n] == '\0');
 	for (size_t i = 1; i < n - 1; i++) {
-		check(buf[i] >= '0' && buf[i] <= '9');
+		REQUIRE(buf[i] >= '0' && buf[i] <= '9');
 		parsed = parsed * 10 + (uint64_t)(buf[i] - '0');
 	}
-	check(parsed == (value < 0 ? 0 : (uint64_t)value));
-	check(n == 3 || buf[1] != '0');
+	REQUIRE(parsed == (value < 0 ? 0 : (uint64_t)value));
+	REQUIRE(n == 3 || buf[1] != '0');
 }
 
 HARNESS static void check_error_reply(const char *buf, size_t n)
 {
 	const char *newline = memchr(buf, '\n', n);
 
-	check(n >= 4 && buf[0] == 'E' && buf[n - 1] == '\n' && buf[n] == '\0');
-	check(newline != NULL && newline - buf >= 2);
-	check((size_t)(newline - buf) + 1 < RMT_REPLY_LINE_MAX);
+	REQUIRE(n >= 4 && buf[0] == 'E' && buf[n - 1] == '\n' && buf[n] == '\0');
+	REQUIRE(newline != NULL && newline - buf >= 2);
+	REQUIRE((size_t)(newline - buf) + 1 < RMT_REPLY_LINE_MAX);
 	for (const char *p = buf + 1; p < newline; p++)
-		check(*p >= '0' && *p <= '9');
-	check(buf[1] != '0');
-	check(n - (size_t)(newline + 1 - buf) - 1 <= REPLY_TEXT_MAX);
+		REQUIRE(*p >= '0' && *p <= '9');
+	REQUIRE(buf[1] != '0');
+	REQUIRE(n - (size_t)(newline + 1 - buf) - 1 <= REPLY_TEXT_MAX);
 	for (const char *p = newline + 1; p < buf + n - 1; p++)
-		check((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+		REQUIRE((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
 }
 
 enum size_choice {
@@ -112,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	errnum = (int)(uint32_t)value;
 	if (size > 0) {
 		text = malloc(size + 1);
-		check(text != NULL);
+		REQUIRE(text != NULL);
 		memcpy(text, data, size);
 		text[size] = '\0';
 	}
@@ -122,20 +111,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < sizeof(too_small) / sizeof(too_small[0]); i++) {
 		size_t s = too_small_size(too_small[i], n, chooser);
 
-		check(reply_ok(small, s, value) == 0);
-		check(s == 0 || small[0] == '\0');
+		REQUIRE(reply_ok(small, s, value) == 0);
+		REQUIRE(s == 0 || small[0] == '\0');
 	}
-	check(reply_ok(small, n + 1, value) == n && memcmp(small, buf, n + 1) == 0);
+	REQUIRE(reply_ok(small, n + 1, value) == n && memcmp(small, buf, n + 1) == 0);
 
 	n = reply_error(buf, sizeof(buf), errnum, text);
 	check_error_reply(buf, n);
 	for (size_t i = 0; i < sizeof(too_small) / sizeof(too_small[0]); i++) {
 		size_t s = too_small_size(too_small[i], n, chooser);
 
-		check(reply_error(small, s, errnum, text) == 0);
-		check(s == 0 || small[0] == '\0');
+		REQUIRE(reply_error(small, s, errnum, text) == 0);
+		REQUIRE(s == 0 || small[0] == '\0');
 	}
-	check(reply_error(small, n + 1, errnum, text) == n && memcmp(small, buf, n + 1) == 0);
+	REQUIRE(reply_error(small, n + 1, errnum, text) == n && memcmp(small, buf, n + 1) == 0);
 
 	free(text);
 	return 0;
