@@ -153,14 +153,15 @@ static int earlier(int a, int b)
 /*
  * Milliseconds until the session's next deadline (-1: none), or 0 after acting
  * on one that passed (the session may have ended, or given its drive back).
- * request_since is when the request being received began.
+ * request_since is when the request being received began; now, time(NULL) read
+ * once for the whole turn of the loop.
  */
-static int serve_deadline(struct serve *serve, const struct serve_connection *transport,
+static int serve_deadline(struct serve *serve, const struct serve_connection *transport, time_t now,
                           time_t request_since, int64_t abort_at)
 {
 	struct session *session = transport->io->session(transport->context);
 	unsigned id = session_id(session);
-	time_t now = time(NULL), since;
+	time_t since;
 	int limit, timeout = -1;
 
 	if (abort_at != 0) {
@@ -294,6 +295,7 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 	if (serve->while_device_open)
 		session_resume(session);
 	while ((session = serve_session(serve, transport)) != NULL) {
+		time_t now = time(NULL);
 		void *where;
 		size_t length;
 		ssize_t n;
@@ -306,9 +308,9 @@ void serve_run_io(struct serve *serve, const struct serve_io *io, void *context)
 		if (session_requests(session) != requests ||
 		    session_phase(session) == SESSION_PHASE_IDLE) {
 			requests = session_requests(session);
-			request_since = time(NULL);
+			request_since = now;
 		}
-		timeout = serve_deadline(serve, transport, request_since, abort_at);
+		timeout = serve_deadline(serve, transport, now, request_since, abort_at);
 		if (timeout == 0)
 			continue; /* acted on: the session may have ended or let its drive go */
 		pipe = session_input_pipe(session, &length);

@@ -281,7 +281,6 @@ static bool request_needs_device(const struct rmt_request *request)
 static void handle_request(struct session *s, const struct rmt_request *request)
 {
 	s->requests++;
-	s->idle_since = time(NULL);
 	s->idle_since_ms = clock_monotonic_ms();
 	if (request->command == PROTO_OPEN)
 		s->taken_back = 0;
@@ -572,7 +571,6 @@ static void session_job_done(struct job *job, void *arg)
 	struct session *s = arg;
 	bool ending = s->state == SESSION_ENDING;
 
-	s->idle_since = time(NULL);
 	s->idle_since_ms = clock_monotonic_ms();
 	if (s->detached) {
 		session_detached_job_done(s, job);
@@ -798,7 +796,6 @@ struct session *session_create(const struct session_settings *settings,
 	s->state = SESSION_READING;
 	s->operation = "idle";
 	s->started = time(NULL);
-	s->idle_since = s->started;
 	s->idle_since_ms = clock_monotonic_ms();
 	limits.max_record = settings->max_record;
 	proto_parser_init(&s->parser, &limits);
@@ -908,11 +905,6 @@ unsigned session_id(const struct session *s)
 uint64_t session_requests(const struct session *s)
 {
 	return s->requests;
-}
-
-time_t session_idle_since(const struct session *s)
-{
-	return s->idle_since;
 }
 
 int64_t session_idle_since_ms(const struct session *s)

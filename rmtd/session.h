@@ -199,9 +199,7 @@ bool session_keeps_device(const struct session *session);
 bool session_holds_drive(const struct session *session);
 unsigned session_id(const struct session *session);
 uint64_t session_requests(const struct session *session);
-/* When the last request began or a device call ended. */
-time_t session_idle_since(const struct session *session);
-/* The same, clock_monotonic_ms(): to the millisecond. */
+/* When the last request began or a device call ended, as clock_monotonic_ms(). */
 int64_t session_idle_since_ms(const struct session *session);
 /* The drive was held idle past the hold timeout: take it back (ETIMEDOUT). */
 void session_take_back_idle(struct session *session);

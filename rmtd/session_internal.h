@@ -75,8 +75,7 @@ struct session {
 	 */
 	bool detached;
 	struct event *timer;   /* the hold timeout, and the end of an abort's grace */
-	time_t idle_since;     /* when the last request began or a device call ended */
-	int64_t idle_since_ms; /* the same, monotonic (a drive's thread's hold timeout) */
+	int64_t idle_since_ms; /* when the last request began or a device call ended (monotonic) */
 	time_t abort_deadline; /* rmtctl kill: when a call still in flight is given up on */
 	int take_back;         /* take the drive back at the next chance: the error to give */
 	int taken_back;        /* the drive was taken back: the next request's error, 0 none */

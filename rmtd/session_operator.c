@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "drive.h"
 #include "log.h"
 #include "serve.h"
@@ -39,6 +40,7 @@ static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
 	time_t now = time(NULL);
+	int64_t idle;
 	int hold = s->settings.drives->hold_seconds;
 
 	if (s->serving != NULL) {
@@ -59,10 +61,9 @@ static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
 	}
 	if (hold <= 0 || s->drive == NULL || s->take_back != 0)
 		return;
-	if (session_phase(s) != SESSION_PHASE_IDLE || now - s->idle_since < hold) {
-		session_arm_timer(s, session_phase(s) == SESSION_PHASE_IDLE
-		                         ? hold - (now - s->idle_since)
-		                         : hold);
+	idle = (clock_monotonic_ms() - s->idle_since_ms) / 1000;
+	if (session_phase(s) != SESSION_PHASE_IDLE || idle < hold) {
+		session_arm_timer(s, session_phase(s) == SESSION_PHASE_IDLE ? hold - idle : hold);
 		return;
 	}
 	session_take_back_idle(s);
@@ -71,7 +72,7 @@ static void session_timer_fired(evutil_socket_t fd, short what, void *arg)
 void session_take_back_idle(struct session *s)
 {
 	log_warnx("session %u: idle for %lld s holding %s; taking the drive back", s->id,
-	          (long long)(time(NULL) - s->idle_since), s->drive->name);
+	          (long long)((clock_monotonic_ms() - s->idle_since_ms) / 1000), s->drive->name);
 	s->take_back = ETIMEDOUT;
 	session_run(s);
 }
