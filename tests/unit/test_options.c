@@ -252,12 +252,11 @@ Test(options, a_bad_configuration_file_is_reported_with_its_line, .fini = remove
 Test(options, a_drive_must_be_name_equals_absolute_device)
 {
 	static const char *bad[] = {"nst0", "=/dev/nst0", "a/b=/dev/nst0", "lto=dev/nst0"};
+	struct config *config;
 	struct options o;
 	char error[256];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct config *config;
-
 		PARSE(&o, "rmt", "--drive", (char *)bad[i]);
 		error[0] = '\0';
 		config = options_configure(&o, error, sizeof(error));
@@ -265,7 +264,9 @@ Test(options, a_drive_must_be_name_equals_absolute_device)
 		cr_assert_not_null(strstr(error, "--drive"), "%s", error);
 	}
 	PARSE(&o, "rmt", "--drive", "lto=/dev/nst0");
-	cr_assert_not_null(options_configure(&o, error, sizeof(error)), "%s", error);
+	config = options_configure(&o, error, sizeof(error));
+	cr_assert_not_null(config, "%s", error);
+	config_release(config);
 }
 
 Test(options, a_relative_allow_is_refused)
