@@ -11,24 +11,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "label.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			__builtin_trap();                                                          \
-	} while (0)
-
-#define TERMINATED(field) CHECK(memchr((field), '\0', sizeof(field)) != NULL)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#define TERMINATED(field) REQUIRE(memchr((field), '\0', sizeof(field)) != NULL)
 
 static void check_content(const struct tape_content *c, bool found)
 {
 	char line[1024];
 
-	CHECK(c->format_name != NULL);
-	CHECK(found == (c->format != LABEL_FORMAT_UNKNOWN));
+	REQUIRE(c->format_name != NULL);
+	REQUIRE(found == (c->format != LABEL_FORMAT_UNKNOWN));
 	TERMINATED(c->variant);
 	TERMINATED(c->label);
 	TERMINATED(c->host);
@@ -39,16 +32,16 @@ static void check_content(const struct tape_content *c, bool found)
 	TERMINATED(c->compression);
 	TERMINATED(c->inner_variant);
 	if (!found)
-		CHECK(c->level == -1 && c->label[0] == '\0' && c->date == 0);
+		REQUIRE(c->level == -1 && c->label[0] == '\0' && c->date == 0);
 
 	label_describe(c, line, sizeof(line));
-	CHECK(strlen(line) < sizeof(line));
+	REQUIRE(strlen(line) < sizeof(line));
 	for (const char *s = line; *s; s++)
-		CHECK((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f);
+		REQUIRE((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f);
 	/* a tiny buffer is still terminated */
 	label_describe(c, line, 7);
-	CHECK(strlen(line) < 7);
-	CHECK(label_operation(c, true) != NULL && label_operation(c, false) != NULL);
+	REQUIRE(strlen(line) < 7);
+	REQUIRE(label_operation(c, true) != NULL && label_operation(c, false) != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -59,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_content(&content, found);
 	if (found && size > 1) {
 		label_recognise_inner(data + size / 2, size - size / 2, &content);
-		CHECK(!content.next_record_wanted);
+		REQUIRE(!content.next_record_wanted);
 		check_content(&content, found);
 	}
 	return 0;
