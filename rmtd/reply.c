@@ -96,7 +96,7 @@ size_t reply_error(char *buf, size_t size, int errnum, const char *text)
 	line[length++] = 'E';
 	length += format_unsigned(line + length, (uint64_t)errnum);
 	line[length++] = '\n';
-	for (size_t i = 0; text[i] != '\0' && i < REPLY_TEXT_MAX; i++)
+	for (size_t i = 0; i < REPLY_TEXT_MAX && text[i] != '\0'; i++)
 		line[length++] = printable((unsigned char)text[i]);
 	line[length++] = '\n';
 	return copy_reply(buf, size, line, length);
