@@ -155,39 +155,44 @@ Test(options, help_exits_0, .init = quiet, .exit_code = 0)
 	cr_assert_fail("--help returned");
 }
 
-Test(options, zero_sessions_is_refused, .init = quiet, .exit_code = 1)
+/* Parse "rmtd OPTION VALUE", which must exit (1: a value out of range). */
+static void parse_refused(const char *option, const char *value)
 {
 	struct options o;
 
-	PARSE(&o, "rmtd", "--max-sessions", "0");
+	PARSE(&o, "rmtd", (char *)option, (char *)value);
+	cr_assert_fail("%s %s was taken", option, value);
+}
+
+/* Each case its own test: an exit ends the process Criterion runs it in. */
+Test(options, zero_sessions_is_refused, .init = quiet, .exit_code = 1)
+{
+	parse_refused("--max-sessions", "0");
 }
 
 Test(options, a_negative_timeout_is_refused, .init = quiet, .exit_code = 1)
 {
-	struct options o;
-
-	PARSE(&o, "rmtd", "--idle-timeout", "-1");
+	parse_refused("--idle-timeout", "-1");
 }
 
 Test(options, a_number_with_junk_is_refused, .init = quiet, .exit_code = 1)
 {
-	struct options o;
+	parse_refused("--request-timeout", "5s");
+}
 
-	PARSE(&o, "rmtd", "--request-timeout", "5s");
+Test(options, a_count_past_the_largest_is_refused, .init = quiet, .exit_code = 1)
+{
+	parse_refused("--stop-grace", "1000001");
 }
 
 Test(options, a_record_size_past_the_protocols_is_refused, .init = quiet, .exit_code = 1)
 {
-	struct options o;
-
-	PARSE(&o, "rmtd", "--max-record", "1G");
+	parse_refused("--max-record", "1G");
 }
 
 Test(options, a_control_socket_for_others_is_refused, .init = quiet, .exit_code = 1)
 {
-	struct options o;
-
-	PARSE(&o, "rmtd", "--control-mode", "0666");
+	parse_refused("--control-mode", "0666");
 }
 
 Test(options, too_many_listeners_are_refused, .init = quiet, .exit_code = 1)
