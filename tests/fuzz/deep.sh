@@ -12,7 +12,7 @@
 #                    so that a corpus grown over days is neither committed nor lost
 #   FUZZ_SECONDS     stop after this many seconds even if EXECUTIONS is not reached
 #   FUZZ_NICE        niceness of the fuzzer (default 19)
-#   FUZZ_ARGS        extra libFuzzer options
+#   FUZZ_ARGS        extra libFuzzer options (recorded in the summary line as args=)
 #
 # tests/fuzz/NAME.options, when there is one, holds libFuzzer options for the target
 # (such as -max_len), as for run.sh. One process, one core: a campaign is meant to run beside other work. The corpus
@@ -125,7 +125,11 @@ final=$(grep -E '^#[0-9]+.*(DONE|cov:)' "$log" | tail -n 1 |
 new_findings=$(find "$artifacts" -type f -newer "$stamp" | wc -l)
 rate=$((seconds > 0 ? executed / seconds : executed))
 summary="$(date -u -d "@$started" +%Y-%m-%dT%H:%MZ) fuzz_$name executions=$executed"
-summary="$summary seconds=$seconds exec/s=$rate ${final:-cov: ?} exit=$rc new-findings=$new_findings"
+summary="$summary seconds=$seconds exec/s=$rate ${final:-cov: ?}"
+if [ -n "${FUZZ_ARGS:-}" ]; then
+	summary="$summary args=$(printf '%s' "$FUZZ_ARGS" | tr -s ' ' ',')" # one field: --totals reads fields
+fi
+summary="$summary exit=$rc new-findings=$new_findings"
 echo "$summary"
 echo "$summary" >>"$deep/figures.txt"
 if [ "$new_findings" -gt 0 ]; then
