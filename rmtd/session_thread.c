@@ -167,9 +167,11 @@ void session_back_from_drive(struct session *s)
 		session_abort(s, session_command_reason(s, "aborted by the operator"));
 	} else if (unobeyed & SERVE_DRAIN) {
 		session_shutdown(s);
-	} else if ((unobeyed & SERVE_RELEASE) && s->state == SESSION_READING) {
-		session_take_back_drive(s);
+	} else if ((unobeyed & SERVE_RELEASE) && s->state == SESSION_READING &&
+	           session_take_back_drive(s)) {
+		/* Taken back; the session runs on from there. */
 	} else {
+		/* Also a release that came after the close had let the drive go. */
 		session_run(s);
 	}
 }

@@ -399,6 +399,42 @@ Test(handover, release_takes_the_drive_back_and_the_session_lives_on)
 	expect_reply("A1\n");
 }
 
+/* Read exactly strlen(expected) bytes of reply without running the loop (within 5 s). */
+static void expect_reply_from_the_thread(const char *expected)
+{
+	char got[256];
+	size_t length = strlen(expected), have = 0;
+
+	for (int i = 0; i < 2500 && have < length; i++) {
+		struct pollfd wait = {.fd = client, .events = POLLIN};
+
+		if (poll(&wait, 1, 2) == 1) {
+			ssize_t n = read(client, got + have, length - have);
+
+			cr_assert_gt(n, 0, "connection ended; expected \"%s\"", expected);
+			have += (size_t)n;
+		}
+	}
+	got[have] = '\0';
+	cr_assert_str_eq(got, expected);
+}
+
+/*
+ * A release that reaches the thread just after the session's C: the drive is
+ * already on its way back, and the request sent after the C is still answered.
+ */
+Test(handover, a_release_just_after_the_close_leaves_the_next_request_answered)
+{
+	open_and_move("f");
+	send_text("C\nI-1\n0\n");
+	expect_reply_from_the_thread("A0\n");
+	/* The loop has not taken the session back yet: the command goes to the thread. */
+	cr_assert(session_take_back_drive(session()));
+	expect_reply("A1\n");
+	cr_assert_eq(session_phase(session()), SESSION_PHASE_IDLE, "back on the loop");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+}
+
 static void send_bytes(const void *data, size_t length)
 {
 	const char *at = data;
