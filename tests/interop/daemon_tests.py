@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """daemon_tests.py - the TCP daemon end to end: concurrency, drive queues, a hung
-drive, SIGTERM, killed clients, connection limits, inetd and socket activation.
+drive, SIGTERM, killed clients, connection limits, operator commands among pipelined
+requests, inetd and socket activation.
 
 Usage: daemon_tests.py RMTD_BINARY [TEST...]   (every test when none is named)
 """
 import os
+import random
 import resource
 import shutil
 import signal
@@ -655,6 +657,123 @@ def rmtctl_release_takes_a_drive_back(directory):
                           capture_output=True, text=True, timeout=10)
     assert done.returncode == 1 and "no such drive" in done.stderr, done
     assert "control: drive %s taken back from session 1" % tape in log_of(daemon)
+    assert daemon.stop() == 0
+
+
+def random_request(rng, names):
+    """One random request for the stall test: its bytes, and whether its reply carries data."""
+    kind = rng.randrange(10)
+    name = rng.choice(names).encode()
+    if kind == 0:
+        return b"O%s\n%d\n" % (name, O_RDWR | O_CREAT), False
+    if kind == 1:
+        return b"C\n", False
+    if kind in (2, 3, 4):
+        size = rng.choice([1, 100, 10240, 70000])
+        return b"W%d\n" % size + bytes([rng.randrange(256)]) * size, False
+    if kind == 5:
+        return b"R%d\n" % rng.choice([10, 10240, 70000]), True
+    if kind == 6:
+        return b"I%d\n%d\n" % (rng.choice([0, 1, 2, 3, 4, 5]), rng.choice([1, 2])), False
+    if kind == 7:
+        return b"I-1\n0\n", False
+    if kind == 8:
+        return b"L0\n%d\n" % rng.choice([0, 1, 2]), False
+    return b"S", True
+
+
+class Replies:
+    """Replies read off a socket in order, each whole: A with its data where it has some, E."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""
+
+    def _more(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError
+        self.buffer += chunk
+
+    def line(self):
+        while b"\n" not in self.buffer:
+            self._more()
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def take(self, count):
+        while len(self.buffer) < count:
+            self._more()
+        self.buffer = self.buffer[count:]
+
+    def one(self, with_data):
+        line = self.line()
+        if line.startswith(b"A"):
+            if with_data:
+                self.take(int(line[1:]))
+        elif line.startswith(b"E"):
+            self.line()
+        else:
+            raise AssertionError("not a reply: %r" % line[:40])
+
+
+@test
+def operator_commands_never_stall_pipelining_clients(directory):
+    """Clients send random batches of requests at once (as a pipelining client does) on
+    three drives while the operator releases drives and kills sessions at random: every
+    request is answered or its connection ends, never left waiting, and rmtd lives on."""
+    socket_path = directory + "/control"
+    daemon = Daemon(directory, "--control", socket_path, "--drive-wait", "2",
+                    "--stop-grace", "1")
+    names = [directory + "/stall%d.tap" % i for i in range(2)] + [directory + "/stall.dat"]
+    stop = time.time() + float(os.environ.get("STALL_SECONDS", "8"))
+    connections = [0]
+    stalls = []
+    answered = [0]
+
+    def client(number):
+        rng = random.Random(number)
+        while time.time() < stop:
+            sock = socket.create_connection(("127.0.0.1", daemon.port))
+            connections[0] += 1
+            sock.settimeout(20)
+            replies = Replies(sock)
+            try:
+                for _ in range(rng.randrange(1, 20)):
+                    batch = [random_request(rng, names) for _ in range(rng.randrange(1, 8))]
+                    sock.sendall(b"".join(data for data, _ in batch))
+                    for _, with_data in batch:
+                        replies.one(with_data)
+                        answered[0] += 1
+            except (EOFError, ConnectionResetError, BrokenPipeError):
+                pass  # killed, or ended by an error: the connection ended, which is an answer
+            except socket.timeout:
+                stalls.append("client %d: no reply in 20 s to %r" %
+                              (number, [data[:12] for data, _ in batch]))
+            finally:
+                sock.close()
+
+    def operator():
+        rng = random.Random(99)
+        while time.time() < stop:
+            time.sleep(rng.uniform(0.001, 0.05))
+            if rng.random() < 0.8:
+                control(socket_path, "release " + rng.choice(names))
+            else:
+                control(socket_path, "kill %d" % max(1, connections[0] - rng.randrange(4)))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    threads.append(threading.Thread(target=operator))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert daemon.alive(), "rmtd died"
+    assert not stalls, "\n".join(stalls)
+    log = log_of(daemon)
+    assert answered[0] > 1000, "only %d requests answered" % answered[0]
+    assert "taken back from session" in log and "aborted by the operator" in log, \
+        "the operator's commands reached sessions"
     assert daemon.stop() == 0
 
 
