@@ -435,6 +435,31 @@ Test(handover, a_release_just_after_the_close_leaves_the_next_request_answered)
 	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
 }
 
+/* A kill in the same window: the session ends, its next request answered with why. */
+Test(handover, a_kill_just_after_the_close_ends_the_session_with_the_reason)
+{
+	open_and_move("f");
+	send_text("C\nI-1\n0\n");
+	expect_reply_from_the_thread("A0\n");
+	session_abort(session(), "aborted by the operator (test)");
+	expect_reply("E125\nSession aborted by the operator\n");
+	expect_end();
+	cr_assert_str_eq(ended_why, "aborted by the operator (test)");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+}
+
+/* SIGTERM's drain in the same window: the next request learns why, and the session ends. */
+Test(handover, a_drain_just_after_the_close_answers_the_next_request_with_why)
+{
+	open_and_move("f");
+	send_text("C\nI-1\n0\n");
+	expect_reply_from_the_thread("A0\n");
+	session_shutdown(session());
+	expect_reply("E108\nrmtd shutting down\n");
+	expect_end();
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+}
+
 static void send_bytes(const void *data, size_t length)
 {
 	const char *at = data;
