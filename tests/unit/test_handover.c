@@ -625,3 +625,28 @@ Test(handover, a_record_in_small_pieces_is_copied_out_of_a_full_pipe_whole)
 	read_data(back, sizeof(back));
 	cr_assert_eq(memcmp(back, record, sizeof(record)), 0, "the record as sent");
 }
+
+/*
+ * A release while a large record is half in rmtd's pipe: the record in flight
+ * is completed and answered, then the drive goes back; the next W is refused.
+ */
+Test(handover, a_release_mid_record_lets_the_record_finish_first)
+{
+	static char record[300000];
+
+	memset(record, 'y', sizeof(record));
+	open_and_move("f");
+	send_text("W300000\n");
+	send_bytes(record, sizeof(record) / 2);
+	wait_taken();
+	cr_assert(session_take_back_drive(session()));
+	pump(10);
+	send_bytes(record + sizeof(record) / 2, sizeof(record) - sizeof(record) / 2);
+	expect_reply("A300000\n");
+	cr_assert_eq(file_size("f"), (off_t)sizeof(record));
+	send_text("W2\nok");
+	expect_reply("E125\nDrive taken back by the operator\n");
+	cr_assert(drive_of("f") == NULL || drive_of("f")->holder == NULL, "the drive is free");
+	send_text("I-1\n0\n");
+	expect_reply("A1\n");
+}
