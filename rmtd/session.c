@@ -187,6 +187,7 @@ void session_submit(struct session *s, enum job_kind kind, enum session_step ste
 	/* Calls that move a tape report where it is now (see session_note_position). */
 	job->with_status = kind == JOB_OPEN || kind == JOB_TAPE_OP || kind == JOB_LOCATE;
 	s->step = step;
+	s->job_in_flight = true;
 	if (s->state != SESSION_ENDING)
 		session_enter_state(s, SESSION_BUSY);
 	if (session_on_thread(s)) {
@@ -571,6 +572,7 @@ static void session_job_done(struct job *job, void *arg)
 	struct session *s = arg;
 	bool ending = s->state == SESSION_ENDING;
 
+	s->job_in_flight = false;
 	s->idle_since_ms = clock_monotonic_ms();
 	if (s->detached) {
 		session_detached_job_done(s, job);
@@ -677,7 +679,11 @@ static void session_job_done(struct job *job, void *arg)
 		session_teardown(s);
 		return;
 	}
-	if (s->state == SESSION_BUSY)
+	/*
+	 * Unless this completion submitted the next call (an open after a close):
+	 * that one is in flight now, and the requests after it wait for it.
+	 */
+	if (s->state == SESSION_BUSY && !s->job_in_flight)
 		session_enter_state(s, SESSION_READING);
 	session_run(s);
 }

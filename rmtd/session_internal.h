@@ -59,6 +59,7 @@ struct session {
 
 	enum session_state state;
 	enum session_step step;
+	bool job_in_flight; /* s->job is submitted and its completion not yet run */
 	struct proto_parser parser;
 	struct rmt_request request;
 	bool handling; /* inside session_run: completions must not recurse */

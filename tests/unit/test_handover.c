@@ -650,3 +650,33 @@ Test(handover, a_release_mid_record_lets_the_record_finish_first)
 	send_text("I-1\n0\n");
 	expect_reply("A1\n");
 }
+
+/*
+ * Requests sent together are answered in order even when one of them is an
+ * open of another drive: the old device is closed and the new one opened on
+ * the loop, and nothing after the open runs before the open has returned.
+ */
+Test(handover, an_open_of_another_drive_among_pipelined_requests_is_answered_in_order)
+{
+	char request[PATH_MAX * 4];
+
+	snprintf(request, sizeof(request),
+	         "O%s/a\n66 O_RDWR|O_CREAT\nO%s/b\n66 O_RDWR|O_CREAT\nI-1\n0\nW2\nok\n", directory,
+	         directory);
+	send_text(request);
+	expect_reply("A0\nA0\nA1\nA2\n");
+	cr_assert_eq(file_size("a"), 0);
+	cr_assert_eq(file_size("b"), 2, "the record went to the drive opened last");
+}
+
+/* The same for an open of the drive already open: closed, opened again, then the rest. */
+Test(handover, a_reopen_among_pipelined_requests_is_answered_in_order)
+{
+	char request[PATH_MAX * 4];
+
+	snprintf(request, sizeof(request),
+	         "O%s/a\n66 O_RDWR|O_CREAT\nW3\nabcO%s/a\n2 O_RDWR\nI-1\n0\nR10\n", directory,
+	         directory);
+	send_text(request);
+	expect_reply("A0\nA3\nA0\nA1\nA3\nabc");
+}
