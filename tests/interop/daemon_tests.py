@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """daemon_tests.py - the TCP daemon end to end: concurrency, drive queues, a hung
-drive, SIGTERM, killed clients, connection limits, operator commands among pipelined
-requests, inetd and socket activation.
+drive, SIGTERM, killed clients, connection limits, operator commands and a virtual
+library's changer among pipelined requests, inetd and socket activation.
 
 Usage: daemon_tests.py RMTD_BINARY [TEST...]   (every test when none is named)
 """
@@ -717,15 +717,11 @@ class Replies:
             raise AssertionError("not a reply: %r" % line[:40])
 
 
-@test
-def operator_commands_never_stall_pipelining_clients(directory):
-    """Clients send random batches of requests at once (as a pipelining client does) on
-    three drives while the operator releases drives and kills sessions at random: every
-    request is answered or its connection ends, never left waiting, and rmtd lives on."""
-    socket_path = directory + "/control"
-    daemon = Daemon(directory, "--control", socket_path, "--drive-wait", "2",
-                    "--stop-grace", "1")
-    names = [directory + "/stall%d.tap" % i for i in range(2)] + [directory + "/stall.dat"]
+def pipelined_clients_beside_an_operator(daemon, names, operate):
+    """Four clients send random batches of requests at once (as a pipelining client does)
+    on names, while operate(rng, connections) acts as the operator every few ms, for
+    STALL_SECONDS (8): every request is answered or its connection ends, never left
+    waiting, and rmtd lives on. Returns rmtd's log."""
     stop = time.time() + float(os.environ.get("STALL_SECONDS", "8"))
     connections = [0]
     stalls = []
@@ -757,10 +753,7 @@ def operator_commands_never_stall_pipelining_clients(directory):
         rng = random.Random(99)
         while time.time() < stop:
             time.sleep(rng.uniform(0.001, 0.05))
-            if rng.random() < 0.8:
-                control(socket_path, "release " + rng.choice(names))
-            else:
-                control(socket_path, "kill %d" % max(1, connections[0] - rng.randrange(4)))
+            operate(rng, connections[0])
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
     threads.append(threading.Thread(target=operator))
@@ -770,10 +763,77 @@ def operator_commands_never_stall_pipelining_clients(directory):
         t.join(120)
     assert daemon.alive(), "rmtd died"
     assert not stalls, "\n".join(stalls)
-    log = log_of(daemon)
     assert answered[0] > 1000, "only %d requests answered" % answered[0]
+    return log_of(daemon)
+
+
+@test
+def operator_commands_never_stall_pipelining_clients(directory):
+    """Pipelining clients on two virtual tapes and a file; the operator releases drives
+    and kills recent sessions at random."""
+    socket_path = directory + "/control"
+    daemon = Daemon(directory, "--control", socket_path, "--drive-wait", "2",
+                    "--stop-grace", "1")
+    names = [directory + "/stall%d.tap" % i for i in range(2)] + [directory + "/stall.dat"]
+
+    def operate(rng, connections):
+        if rng.random() < 0.8:
+            control(socket_path, "release " + rng.choice(names))
+        else:
+            control(socket_path, "kill %d" % max(1, connections - rng.randrange(4)))
+
+    log = pipelined_clients_beside_an_operator(daemon, names, operate)
     assert "taken back from session" in log and "aborted by the operator" in log, \
         "the operator's commands reached sessions"
+    assert daemon.stop() == 0
+
+
+@test
+def library_operations_never_crash_or_stall_pipelining_clients(directory):
+    """The same on a virtual library's two drives (three cartridges, four slots), the
+    operator also loading, unloading and moving cartridges. Sessions switch drives and
+    reopen them among pipelined requests here: before bc569a4 that let the requests after
+    an open run while it was in flight, and rmtd died (SIGSEGV) in 2 of 3 such runs."""
+    socket_path = directory + "/control"
+    rmtctl = os.path.join(os.path.dirname(RMTD), "rmtctl")
+    vtape = os.path.join(os.path.dirname(RMTD), "rmt-vtape")
+    library = directory + "/lib"
+    os.mkdir(library)
+    os.mkdir(directory + "/state")
+    for cartridge in ("A1", "A2", "A3"):
+        subprocess.run([vtape, "create", "--capacity", "4M", "%s/%s.tap" % (library, cartridge)],
+                       check=True, capture_output=True)
+    conf = directory + "/rmtd.conf"
+    with open(conf, "w") as f:
+        f.write("state-directory %s/state\n"
+                "library lib0 virtual %s slots 4 portals 1\n"
+                "library lib0 drive 0 lib0d0\nlibrary lib0 drive 1 lib0d1\n"
+                "allow * drive lib0d0 read-write create truncate settings\n"
+                "allow * drive lib0d1 read-write create truncate settings\n"
+                % (directory, library))
+    os.chmod(conf, 0o600)
+    daemon = Daemon(directory, "-f", conf, "--control", socket_path, "--drive-wait", "2",
+                    "--stop-grace", "1")
+    drives = ["lib0d0", "lib0d1"]
+    slots = ["slot:1", "slot:2", "slot:3", "slot:4"]
+
+    def operate(rng, connections):
+        choice = rng.random()
+        if choice < 0.3:
+            command = ["release", rng.choice(drives)]
+        elif choice < 0.55:
+            command = ["load", rng.choice(["A1", "A2", "A3"] + slots), rng.choice(drives)]
+        elif choice < 0.8:
+            command = ["unload", rng.choice(drives)] + rng.choice([[], ["slot:4"]])
+        elif choice < 0.85:
+            command = ["move", "lib0", rng.choice(slots), rng.choice(slots)]
+        else:
+            command = ["kill", str(max(1, connections - rng.randrange(4)))]
+        subprocess.run([rmtctl, "-s", socket_path] + command, capture_output=True, timeout=20)
+
+    log = pipelined_clients_beside_an_operator(daemon, drives, operate)
+    assert "library lib0: load" in log and "library lib0: unload" in log, \
+        "the changer moved cartridges"
     assert daemon.stop() == 0
 
 
