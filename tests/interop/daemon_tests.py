@@ -682,41 +682,6 @@ def random_request(rng, names):
     return b"S", True
 
 
-class Replies:
-    """Replies read off a socket in order, each whole: A with its data where it has some, E."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buffer = b""
-
-    def _more(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError
-        self.buffer += chunk
-
-    def line(self):
-        while b"\n" not in self.buffer:
-            self._more()
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line
-
-    def take(self, count):
-        while len(self.buffer) < count:
-            self._more()
-        self.buffer = self.buffer[count:]
-
-    def one(self, with_data):
-        line = self.line()
-        if line.startswith(b"A"):
-            if with_data:
-                self.take(int(line[1:]))
-        elif line.startswith(b"E"):
-            self.line()
-        else:
-            raise AssertionError("not a reply: %r" % line[:40])
-
-
 def pipelined_clients_beside_an_operator(daemon, names, operate):
     """Four clients send random batches of requests at once (as a pipelining client does)
     on names, while operate(rng, connections) acts as the operator every few ms, for
@@ -730,24 +695,29 @@ def pipelined_clients_beside_an_operator(daemon, names, operate):
     def client(number):
         rng = random.Random(number)
         while time.time() < stop:
-            sock = socket.create_connection(("127.0.0.1", daemon.port))
+            rmt = daemon.connect(timeout=20)
             connections[0] += 1
-            sock.settimeout(20)
-            replies = Replies(sock)
             try:
                 for _ in range(rng.randrange(1, 20)):
                     batch = [random_request(rng, names) for _ in range(rng.randrange(1, 8))]
-                    sock.sendall(b"".join(data for data, _ in batch))
+                    rmt.send(b"".join(data for data, _ in batch))
                     for _, with_data in batch:
-                        replies.one(with_data)
+                        try:
+                            count = rmt.reply()
+                            if with_data:
+                                rmt.read_exact(count)
+                        except RmtError:
+                            pass  # refused: an answer all the same
                         answered[0] += 1
             except (EOFError, ConnectionResetError, BrokenPipeError):
                 pass  # killed, or ended by an error: the connection ended, which is an answer
             except socket.timeout:
                 stalls.append("client %d: no reply in 20 s to %r" %
                               (number, [data[:12] for data, _ in batch]))
+            except AssertionError as error:  # a reply that is none: the stream out of step
+                stalls.append("client %d: %s" % (number, error))
             finally:
-                sock.close()
+                rmt.close_transport()
 
     def operator():
         rng = random.Random(99)
