@@ -180,6 +180,7 @@ static int run_stdio(const struct options *o, struct config *config)
 	settings.max_record = limits.max_record;
 	/* Room for a 10 KiB tar record and its header, so it is written in place. */
 	settings.input_buffer_size = 256 * 1024;
+	settings.input_open_size = settings.input_buffer_size;
 	settings.peer = peer;
 	settings.identity = user;
 	settings.who.user = user;

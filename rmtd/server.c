@@ -33,6 +33,11 @@
 #define ACCEPT_REFUSALS_PER_WAKEUP 64
 /* The daemon's input buffer per session: headers and small records only. */
 #define SESSION_INPUT_BUFFER (16 * 1024)
+/*
+ * With its device open (at most one session per drive): a pipelining client's
+ * run of 10 KiB records, many to a read, their answers many to a write.
+ */
+#define SESSION_INPUT_OPEN (256 * 1024)
 
 struct listener {
 	TAILQ_ENTRY(listener) entry;
@@ -203,6 +208,7 @@ static int accepted_start(struct server *server, int fd, const struct sockaddr *
 	settings.request_timeout = server->limits.request_timeout;
 	settings.idle_timeout = server->limits.idle_timeout;
 	settings.input_buffer_size = SESSION_INPUT_BUFFER;
+	settings.input_open_size = SESSION_INPUT_OPEN;
 	settings.peer = connection->peer;
 	settings.identity = connection->peer_host;
 

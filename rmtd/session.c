@@ -72,20 +72,54 @@ void session_enter_state(struct session *s, enum session_state state)
 
 /* ---------------------------------------------------------------- replies */
 
+/*
+ * A pipelining client's next request is already here: the answer to this one
+ * can wait until session_run() has handled what it can, and the answers leave
+ * together, one write for many.
+ */
+static bool session_may_hold_reply(const struct session *s, size_t length)
+{
+	return s->handling && s->input_end > s->input_start &&
+	       s->held_length + length <= sizeof(s->held_replies);
+}
+
+void session_flush_replies(struct session *s)
+{
+	struct iovec iov = {.iov_base = s->held_replies, .iov_len = s->held_length};
+
+	if (s->held_length == 0)
+		return;
+	s->held_length = 0;
+	if (s->detached)
+		return;
+	if (session_on_thread(s))
+		session_publish(s);
+	session_send_failed(s, s->transport->send(s->context, &iov, 1));
+}
+
 void session_send(struct session *s, const void *header, size_t header_length, const void *data,
                   size_t data_length)
 {
-	struct iovec iov[2];
-	int count = 1;
+	struct iovec iov[3];
+	int count = 0;
 
 	if (s->detached || s->told)
 		return; /* the client was let go, or has its last answer */
-	iov[0].iov_base = (void *)header;
-	iov[0].iov_len = header_length;
+	if (data_length == 0 && session_may_hold_reply(s, header_length)) {
+		memcpy(s->held_replies + s->held_length, header, header_length);
+		s->held_length += header_length;
+		return;
+	}
+	if (s->held_length > 0) {
+		iov[count].iov_base = s->held_replies;
+		iov[count++].iov_len = s->held_length;
+		s->held_length = 0;
+	}
+	iov[count].iov_base = (void *)header;
+	iov[count++].iov_len = header_length;
 	if (data_length > 0) {
-		iov[1].iov_base = (void *)data;
-		iov[1].iov_len = data_length;
-		count = 2;
+		iov[count].iov_base = (void *)data;
+		iov[count++].iov_len = data_length;
 	}
 	/* What a client was told, status already shows: it may ask the moment it knows. */
 	if (session_on_thread(s))
@@ -748,6 +782,7 @@ void session_run(struct session *s)
 			handle_request(s, &s->request);
 	}
 	s->handling = false;
+	session_flush_replies(s);
 	/* A client that closed its side still gets the reply that is going out. */
 	if (!s->closing && s->input_ended &&
 	    (s->state == SESSION_DATA || s->state == SESSION_SWALLOW ||
@@ -810,6 +845,31 @@ struct session *session_create(const struct session_settings *settings,
 	return s;
 }
 
+/*
+ * The input buffer's size follows the device: with one open, a pipelining
+ * client's requests come many to a read (and their answers leave many to a
+ * write); without, it stays small, so an idle session costs little. Changed
+ * only between requests, when nothing points into it.
+ */
+static void session_size_input(struct session *s)
+{
+	size_t want = s->settings.input_buffer_size;
+	uint8_t *input;
+
+	if (session_device_is_open(s) && s->settings.input_open_size > want)
+		want = s->settings.input_open_size;
+	if (want == s->input_size || s->state != SESSION_READING || s->job_in_flight || s->handling)
+		return;
+	session_compact_input(s);
+	if (s->input_end > want)
+		return; /* smaller once this much has been handled */
+	input = realloc(s->input, want);
+	if (input == NULL)
+		return; /* the buffer it has still serves */
+	s->input = input;
+	s->input_size = want;
+}
+
 void session_input_space(struct session *s, void **where, size_t *length)
 {
 	if (s->state == SESSION_DATA && s->record_in_pipe) {
@@ -829,6 +889,7 @@ void session_input_space(struct session *s, void **where, size_t *length)
 		*length = 0;
 		return;
 	}
+	session_size_input(s);
 	*where = s->input + s->input_end;
 	*length = s->input_size - s->input_end;
 	/*

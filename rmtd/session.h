@@ -73,6 +73,7 @@ struct session_settings {
 	struct drive_registry *drives;
 	uint64_t max_record;
 	size_t input_buffer_size;   /* for headers and small records */
+	size_t input_open_size;     /* the same while a device is open (0: as input_buffer_size) */
 	const char *peer;           /* "local", an address, or SSH_CONNECTION's client */
 	const char *identity;       /* the user or certificate the rules apply to, for logs */
 	struct client_identity who; /* what the rules match on (strings outlive the session) */

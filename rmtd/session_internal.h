@@ -50,6 +50,9 @@ enum session_step {
 #define SHUTDOWN_TEXT "rmtd shutting down"
 #define ABORT_TEXT    "Session aborted by the operator"
 
+/* Replies held at most (session_send()): about 30 A<count> answers. */
+#define HELD_REPLIES_MAX 256
+
 struct session {
 	unsigned id;
 	struct session_settings settings;
@@ -81,6 +84,14 @@ struct session {
 	int take_back;         /* take the drive back at the next chance: the error to give */
 	int taken_back;        /* the drive was taken back: the next request's error, 0 none */
 	const char *taken_back_text;
+
+	/*
+	 * Short replies to a pipelining client, held while its next request is
+	 * already in the input: they leave together when session_run() has handled
+	 * what it can (session_flush_replies()).
+	 */
+	char held_replies[HELD_REPLIES_MAX];
+	size_t held_length;
 
 	/* Input buffer: [start, end) holds unparsed bytes. */
 	uint8_t *input;
@@ -143,6 +154,7 @@ struct session {
 #define SPLICE_READ_AHEAD (64 * 1024 + 4096)
 
 /* session.c */
+void session_flush_replies(struct session *s);
 void session_enter_state(struct session *s, enum session_state state);
 void session_send(struct session *s, const void *header, size_t header_length, const void *data,
                   size_t data_length);

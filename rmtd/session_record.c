@@ -217,6 +217,7 @@ void session_reply_from_pipe(struct session *s, size_t length)
 	size_t n = reply_ok(header, sizeof(header), (int64_t)length);
 	ssize_t moved;
 
+	session_flush_replies(s); /* the answers before it go first */
 	if (session_on_thread(s))
 		session_publish(s); /* as session_send() does */
 	/* Not to a client let go, or that has its last answer. */

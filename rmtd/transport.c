@@ -223,8 +223,8 @@ static int transport_send_on_drive(struct fd_transport *t, const struct iovec *i
 /* Write all of iov to a blocking descriptor or a file (on a drive's thread: waiting in poll). */
 static int transport_write_all(struct fd_transport *t, const struct iovec *iov, int count)
 {
-	struct iovec rest[2];
-	int left = count < 2 ? count : 2;
+	struct iovec rest[3]; /* held answers, a header, data (session_send()) */
+	int left = count < 3 ? count : 3;
 	bool begun = false;
 	ssize_t n;
 
@@ -253,8 +253,8 @@ static int transport_write_all(struct fd_transport *t, const struct iovec *iov, 
 		begun = true;
 		while (left > 0 && (size_t)n >= rest[0].iov_len) {
 			n -= (ssize_t)rest[0].iov_len;
-			memmove(rest, rest + 1, sizeof(rest[0]));
 			left--;
+			memmove(rest, rest + 1, (size_t)left * sizeof(rest[0]));
 		}
 		if (left > 0) {
 			rest[0].iov_base = (char *)rest[0].iov_base + n;

@@ -28,6 +28,7 @@ struct fake_transport {
 	char why[64];
 	int send_error;
 	int pieces; /* of the last reply sent */
+	int sends;  /* writes to the client */
 };
 
 static struct fake_transport fake;
@@ -40,6 +41,7 @@ static struct session *session;
 static int fake_send(void *context, const struct iovec *iov, int count)
 {
 	fake.pieces = count;
+	fake.sends++;
 	for (int i = 0; i < count; i++) {
 		cr_assert_leq(fake.output_length + iov[i].iov_len, sizeof(fake.output));
 		memcpy(fake.output + fake.output_length, iov[i].iov_base, iov[i].iov_len);
@@ -70,13 +72,14 @@ static const struct session_transport fake_ops = {
     .output_full = fake_output_full,
 };
 
-static void start_session(uint64_t max_record, size_t input_buffer)
+static void start_session_sized(uint64_t max_record, size_t input_buffer, size_t input_open)
 {
 	struct session_settings settings = {
 	    .config = config,
 	    .drives = &drives,
 	    .max_record = max_record,
 	    .input_buffer_size = input_buffer,
+	    .input_open_size = input_open,
 	    .peer = "local",
 	    .identity = "tester",
 	};
@@ -84,6 +87,11 @@ static void start_session(uint64_t max_record, size_t input_buffer)
 	memset(&fake, 0, sizeof(fake));
 	session = session_create(&settings, &fake_ops, NULL);
 	cr_assert_not_null(session);
+}
+
+static void start_session(uint64_t max_record, size_t input_buffer)
+{
+	start_session_sized(max_record, input_buffer, 0);
 }
 
 static void setup(void)
@@ -204,6 +212,64 @@ Test(session, a_read_reply_leaves_in_one_piece)
 	cr_assert_eq(fake.pieces, 1);
 	feed("R100\n");
 	EXPECT("A0\n");
+}
+
+Test(session, pipelined_answers_leave_together)
+{
+	open_file("p", "577 O_WRONLY|O_CREAT|O_TRUNC");
+	fake.sends = 0;
+	feed("W5\nhelloW6\n worldX junk\nW1\n!");
+	EXPECT("A5\nA6\nE22\nGarbage command\nA1\n");
+	cr_assert_eq(fake.sends, 1, "four answers in one write, not %d", fake.sends);
+	cr_assert_eq(file_size("p"), 12);
+	/* One request at a time, as a classic client sends them: each answered at once. */
+	feed("W2\nab");
+	EXPECT("A2\n");
+	cr_assert_eq(fake.sends, 2);
+}
+
+Test(session, an_answer_never_waits_for_a_request_still_arriving)
+{
+	open_file("w", "577 O_WRONLY|O_CREAT|O_TRUNC");
+	feed("W5\nhelloW6\n wo");
+	EXPECT("A5\n");
+	feed("rld");
+	EXPECT("A6\n");
+}
+
+Test(session, a_record_read_back_keeps_its_place_among_held_answers)
+{
+	char big[300], request[400], expected[400];
+	int n;
+
+	memset(big, 'x', sizeof(big));
+	open_file("r", "66 O_RDWR|O_CREAT|O_TRUNC");
+	n = snprintf(request, sizeof(request), "W5\nhelloW300\n%.300sL0\n0\nR5\nR300\nV\n", big);
+	fake.sends = 0;
+	feed_in_pieces(request, (size_t)n, 0);
+	n = snprintf(expected, sizeof(expected), "A5\nA300\nA0\nA5\nhelloA300\n%.300sA2\n", big);
+	expect_output(expected, (size_t)n);
+	/* A short record is held with the answers; a longer one leaves with them. */
+	cr_assert_eq(fake.sends, 2, "the answers with the long record, V after it: %d sends",
+	             fake.sends);
+}
+
+Test(session, the_input_buffer_grows_while_a_device_is_open)
+{
+	void *where;
+	size_t space;
+
+	session_close(session, "another size");
+	start_session_sized(1024 * 1024, 4096, 65536);
+	session_input_space(session, &where, &space);
+	cr_assert_eq(space, 4096);
+	open_file("g", "577 O_WRONLY|O_CREAT|O_TRUNC");
+	session_input_space(session, &where, &space);
+	cr_assert_eq(space, 65536, "a pipelining client's run of records fits: %zu", space);
+	feed("W2\nhiC\n");
+	EXPECT("A2\nA0\n");
+	session_input_space(session, &where, &space);
+	cr_assert_eq(space, 4096, "back to the idle size once closed: %zu", space);
 }
 
 Test(session, byte_by_byte_input_gives_the_same_replies)
