@@ -150,6 +150,18 @@ tar_cpu() { # tar_cpu PORT TARGET
 		-e task-clock tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$2" -C "$WORK/src" data \
 		2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.3f\n", $1 / 1000}'
 }
+# The same through the shim, which runs inside tar: what tar and librmt cost together.
+shim_cpu() { # shim_cpu PORT TARGET
+	LD_PRELOAD=$BUILD/librmt/librmt-preload.so RMT_PIPELINE=1 \
+		RMT_DEVICES="/dev/rmt-bench=rmt://127.0.0.1:$1$2" perf stat --no-inherit -x, \
+		-e task-clock tar -b 20 -cf /dev/rmt-bench -C "$WORK/src" data \
+		2>&1 >/dev/null | awk -F, '/task-clock/ {printf "%.3f\n", $1 / 1000}'
+}
+local_cpu() { # tar's own CPU time in the local pipeline
+	perf stat --no-inherit -x, -e task-clock -o "$WORK/local.stat" \
+		tar -b 20 -cf - -C "$WORK/src" data | cat >/dev/null
+	awk -F, '/task-clock/ {printf "%.3f\n", $1 / 1000}' "$WORK/local.stat"
+}
 summary() { # summary VALUES...: median [min-max]
 	printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 		m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
@@ -160,6 +172,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 tape=$WORK/spool/loop.tap
 "$VTAPE" create "$tape" >/dev/null
 local_t=() piped_t=() ref_t=() classic_t=() cpu_t=() tar_t=() shim_t=() store_t=()
+shim_cpu_t=() local_cpu_t=()
 have_perf=false
 perf stat --no-inherit -e task-clock true >/dev/null 2>&1 && have_perf=true
 for _ in $(seq "${LOOP_REPEAT:-5}"); do
@@ -174,6 +187,8 @@ for _ in $(seq "${LOOP_REPEAT:-5}"); do
 	shim_t+=("$(seconds_of shim_run "$PORT" "$tape.rewind")")
 	if $have_perf; then
 		tar_t+=("$(tar_cpu "$PORT" "$tape.rewind")")
+		shim_cpu_t+=("$(shim_cpu "$PORT" "$tape.rewind")")
+		local_cpu_t+=("$(local_cpu)")
 	fi
 done
 local_m=$(median "${local_t[@]}")
@@ -184,10 +199,12 @@ echo "  local, stored a record per write       $(summary "${store_t[@]}") $(rati
 echo "  pipelined connector, rmtd (vtape)      $(summary "${piped_t[@]}") $(ratio "${piped_t[@]}")x  (goal <= 1.3x)"
 echo "  pipelined connector, reference server  $(summary "${ref_t[@]}") $(ratio "${ref_t[@]}")x"
 echo "  classic connector, rmtd (vtape)        $(summary "${classic_t[@]}") $(ratio "${classic_t[@]}")x"
-echo "  pipelined shim (LD_PRELOAD), rmtd      $(summary "${shim_t[@]}") $(ratio "${shim_t[@]}")x"
+echo "  pipelined shim (LD_PRELOAD), rmtd      $(summary "${shim_t[@]}") $(ratio "${shim_t[@]}")x  ($(echo "scale=2; $(median "${shim_t[@]}") / $(median "${store_t[@]}")" | bc)x the stored run)"
 echo "  rmtd's CPU time per pipelined run      $(summary "${cpu_t[@]}")"
 if $have_perf; then
 	echo "  tar's own CPU time, pipelined connector $(summary "${tar_t[@]}") $(ratio "${tar_t[@]}")x  (the floor of the ratio)"
+	echo "  tar's own CPU time, shim               $(summary "${shim_cpu_t[@]}") $(ratio "${shim_cpu_t[@]}")x  (tar and librmt)"
+	echo "  tar's own CPU time, local tar | cat    $(summary "${local_cpu_t[@]}") $(ratio "${local_cpu_t[@]}")x"
 else
 	echo "  tar's own CPU time: not measured (needs perf, from linux-perf)"
 fi
