@@ -687,6 +687,63 @@ def random_request(rng, names):
     return b"S", True
 
 
+def answers_to(rmt, batches):
+    """Send each batch of requests at once and read its answers: each answer's bytes."""
+    answers = []
+    for batch in batches:
+        rmt.send(b"".join(request for request, _ in batch))
+        for _, with_data in batch:
+            line = rmt.read_line()
+            answer = line + b"\n"
+            if line.startswith(b"A") and with_data:
+                answer += rmt.read_exact(int(line[1:]))
+            elif line.startswith((b"E", b"F")):
+                answer += rmt.read_line() + b"\n"
+            answers.append(answer)
+    return answers
+
+
+@test
+def pipelined_requests_get_the_answers_they_get_one_at_a_time(directory):
+    # A pipelining client's short answers are held and leave together (doc/ARCHITECTURE.md,
+    # "Answers to a pipelining client"). The same random requests, sent in batches of up to
+    # fifteen and one at a time, each to a fresh server on fresh tapes and a file, get the
+    # same answers byte for byte, on a drive's thread (TCP) and in stdio mode.
+    seed = int(os.environ.get("PIPELINE_SEED", "7"))
+    results = {}
+    for route in ("tcp", "stdio"):
+        for way in ("one at a time", "in batches"):
+            place = os.path.join(directory, "%s-%s" % (route, way.replace(" ", "-")))
+            os.mkdir(place)
+            rng = random.Random(seed)
+            names = [place + "/p0.tap", place + "/p1.tap", place + "/p.dat"]
+            requests = [random_request(rng, names) for _ in range(400)]
+            if way == "one at a time":
+                batches = [[request] for request in requests]
+            else:
+                batches, at = [], 0
+                while at < len(requests):
+                    size = rng.randrange(1, 16)
+                    batches.append(requests[at:at + size])
+                    at += size
+            if route == "tcp":
+                daemon = Daemon(place)
+                rmt = daemon.connect()
+            else:
+                rmt = Rmt.spawn([RMTD, "--stdio", "--allow", place], stderr=subprocess.DEVNULL)
+            results[route, way] = answers_to(rmt, batches)
+            rmt.close_transport()
+            if route == "tcp":
+                assert daemon.stop() == 0
+    for route in ("tcp", "stdio"):
+        alone, batched = results[route, "one at a time"], results[route, "in batches"]
+        assert len(alone) == len(batched) == 400
+        for number, (expected, got) in enumerate(zip(alone, batched)):
+            assert got == expected, "%s, answer %d: %r in batches, %r one at a time" % (
+                route, number, got[:40], expected[:40])
+    assert results["tcp", "one at a time"] == results["stdio", "one at a time"]
+
+
 def pipelined_clients_beside_an_operator(daemon, names, operate):
     """Four clients send random batches of requests at once (as a pipelining client does)
     on names, while operate(rng, connections) acts as the operator every few ms, for
