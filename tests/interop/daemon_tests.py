@@ -292,6 +292,17 @@ def a_client_killed_mid_record_loses_that_record_only(directory):
     assert daemon.stop() == 0
 
 
+def small_window_reader(daemon, path):
+    """A client that has path open for reading on a socket with a 16 KiB receive buffer,
+    set before it connects: a large R reply does not fit at once."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    sock.connect(("127.0.0.1", daemon.port))
+    reader = Rmt(sock)
+    reader.open(path, O_RDONLY)
+    return reader
+
+
 @test
 def a_slow_reader_of_large_records_gets_every_byte(directory):
     # A 1 MiB R reply does not fit the socket at once; the rest goes out from the drive's
@@ -307,11 +318,7 @@ def a_slow_reader_of_large_records_gets_every_byte(directory):
             assert writer.write(record(9, i, size)) == size
         writer.close()
 
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-        sock.connect(("127.0.0.1", daemon.port))
-        reader = Rmt(sock)
-        reader.open(path, O_RDONLY)
+        reader = small_window_reader(daemon, path)
         # All eight at once, more than the socket buffers hold, then read slowly; each V
         # is answered together with the R after it.
         reader.send((b"V\nR%d\n" % size) * 8)
@@ -356,11 +363,7 @@ def a_large_reply_still_going_out_when_the_session_ends_is_whole_or_cut(director
     assert writer.write(record(8, 0, size)) == size
     writer.close()
     writer.close_transport()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-    sock.connect(("127.0.0.1", daemon.port))
-    reader = Rmt(sock)
-    reader.open(path, O_RDONLY)
+    reader = small_window_reader(daemon, path)
     reader.send(b"R%d\n" % size)
     deadline = time.time() + 10
     while "session 2: ended (idle timeout)" not in log_of(daemon):
@@ -371,9 +374,9 @@ def a_large_reply_still_going_out_when_the_session_ends_is_whole_or_cut(director
     other.open(directory + "/other.img", O_RDWR | O_CREAT)
     assert other.write(b"z" * size) == size
     received = b""
-    sock.settimeout(10)
+    reader.sock.settimeout(10)
     while True:
-        chunk = sock.recv(1 << 20)
+        chunk = reader.sock.recv(1 << 20)
         if not chunk:
             break
         received += chunk
