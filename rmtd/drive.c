@@ -9,6 +9,7 @@
 
 #include "drive.h"
 #include "log.h"
+#include "read_buffer.h"
 #include "worker.h"
 
 /* Record buffers above this are given back when the drive is released. */
@@ -30,8 +31,10 @@ static void drive_record_free(struct drive *drive)
 {
 	if (drive->record != NULL)
 		free(drive->record - DRIVE_RECORD_HEADROOM);
+	read_buffer_uncount(drive->record_counted);
 	drive->record = NULL;
 	drive->record_capacity = 0;
+	drive->record_counted = 0;
 }
 
 static void drive_free(struct drive *drive)
@@ -281,21 +284,34 @@ void drive_view(struct drive *drive, struct drive_view *view)
 	pthread_mutex_unlock(&drive->view_lock);
 }
 
-uint8_t *drive_record_buffer(struct drive *drive, size_t size)
+uint8_t *drive_record_buffer(struct drive *drive, size_t size, uint64_t total)
 {
 	uint8_t *grown;
+	size_t more = 0;
 
 	if (size <= drive->record_capacity)
 		return drive->record;
 	/* Grow in steps so that a client alternating sizes does not reallocate each time. */
 	if (size < 64 * 1024)
 		size = 64 * 1024;
+	/* A large W record in every session would otherwise pass any total. */
+	if (size > READ_BUFFER_SMALL) {
+		more = size - drive->record_counted;
+		if (read_buffer_count(more, total) < 0) {
+			errno = ENOBUFS;
+			return NULL;
+		}
+	}
 	grown = realloc(drive->record != NULL ? drive->record - DRIVE_RECORD_HEADROOM : NULL,
 	                size + DRIVE_RECORD_HEADROOM);
-	if (grown == NULL)
+	if (grown == NULL) {
+		read_buffer_uncount(more);
+		errno = ENOMEM;
 		return NULL;
+	}
 	drive->record = grown + DRIVE_RECORD_HEADROOM;
 	drive->record_capacity = size;
+	drive->record_counted += more;
 	return drive->record;
 }
 

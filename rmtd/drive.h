@@ -83,9 +83,14 @@ struct drive {
 
 	struct medium medium; /* where the tape is and what it holds, while the device is open */
 
-	/* The record buffer, grown on demand up to the session's maximum (with headroom). */
+	/*
+	 * The record buffer, grown on demand up to the session's maximum (with
+	 * headroom). Above READ_BUFFER_SMALL its size is counted against the large
+	 * records' total (read_buffer.h): record_counted bytes, until it is freed.
+	 */
 	uint8_t *record;
 	size_t record_capacity;
+	size_t record_counted;
 
 	/* Accounting, while a state directory is configured and the device is open. */
 	char state_directory[PATH_MAX]; /* "" when off */
@@ -164,12 +169,14 @@ void drive_view(struct drive *drive, struct drive_view *view);
 void drive_publish_locked(struct drive *drive);
 
 /*
- * Make the record buffer at least size bytes. Returns it, or NULL (ENOMEM).
- * DRIVE_RECORD_HEADROOM bytes before it are the buffer's too: a reply's header
- * goes there, so that an R reply leaves in one write, as its record does.
+ * Make the record buffer at least size bytes. Returns it, or NULL with errno
+ * ENOBUFS (a buffer above READ_BUFFER_SMALL would pass total, the bytes all
+ * large records in memory may take) or ENOMEM. DRIVE_RECORD_HEADROOM bytes
+ * before it are the buffer's too: a reply's header goes there, so that an R
+ * reply leaves in one write, as its record does.
  */
 #define DRIVE_RECORD_HEADROOM 32
-uint8_t *drive_record_buffer(struct drive *drive, size_t size);
+uint8_t *drive_record_buffer(struct drive *drive, size_t size, uint64_t total);
 /* The writable bytes before buffer: DRIVE_RECORD_HEADROOM for the record buffer, else 0. */
 size_t drive_record_headroom(const struct drive *drive, const void *buffer);
 

@@ -74,7 +74,7 @@ static bool session_through_pipe(struct session *s, bool writing, uint64_t lengt
 	                                 : dev->ops->pipe_read_size(dev, (size_t)length)) == 0;
 }
 
-/* The total of large R records all sessions may hold (rmtd.conf: limit read-buffers). */
+/* The total of large records all sessions may hold in memory (rmtd.conf: limit read-buffers). */
 static uint64_t session_read_total(const struct session *s)
 {
 	int64_t total = s->settings.config->read_buffers;
@@ -129,7 +129,7 @@ void session_handle_read(struct session *s, const struct rmt_request *request)
 		error = read_buffer_take(&s->read_buffer, s->job.count, session_read_total(s));
 		s->job.buffer = s->read_buffer.data;
 	} else {
-		s->job.buffer = drive_record_buffer(s->drive, s->job.count);
+		s->job.buffer = drive_record_buffer(s->drive, s->job.count, session_read_total(s));
 		if (s->job.buffer == NULL && s->job.count > 0) {
 			session_reply_failure(s, ENOMEM, NULL);
 			return;
@@ -195,10 +195,13 @@ void session_handle_write_header(struct session *s, const struct rmt_request *re
 		session_enter_state(s, SESSION_DATA);
 		return;
 	}
-	s->record = drive_record_buffer(s->drive, (size_t)length);
+	s->record = drive_record_buffer(s->drive, (size_t)length, session_read_total(s));
 	if (s->record == NULL) {
-		s->swallow_error = ENOMEM;
-		s->swallow_text = NULL;
+		/* Its data is still read, so the stream stays in step. */
+		s->swallow_error = errno;
+		s->swallow_text = errno == ENOBUFS ? "Too many large records in memory" : NULL;
+		log_warnx("session %u: W%" PRIu64 " refused: %s (%llu bytes in large records)",
+		          s->id, length, strerror(errno), (unsigned long long)read_buffer_in_use());
 		s->data_remaining = length;
 		session_enter_state(s, SESSION_SWALLOW);
 		return;
@@ -277,9 +280,9 @@ int session_input_pipe(struct session *s, size_t *length)
 static void session_collect_in_memory(struct session *s)
 {
 	size_t staged = (size_t)s->record_have - s->record_head;
-	uint8_t *record =
-	    drive_record_buffer(s->drive, (size_t)(s->record_have + s->data_remaining));
-	int error = record != NULL ? 0 : -ENOMEM;
+	uint8_t *record = drive_record_buffer(
+	    s->drive, (size_t)(s->record_have + s->data_remaining), session_read_total(s));
+	int error = record != NULL ? 0 : -errno;
 
 	if (record != NULL) {
 		memcpy(record, s->record, s->record_head);

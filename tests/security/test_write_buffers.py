@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""test_write_buffers.py - clients that announce large records to write and stall.
+
+A W record that cannot be spliced (to a virtual tape) is collected in its
+drive's record buffer, and every session may have a drive of its own. With
+`limit read-buffers 64M`, four sessions that each start a 16 MiB record and
+stall fill the total: the fifth is answered ENOBUFS once its data has been read
+(nothing of it written), a small record is still written, and once a holder has
+finished and closed, the fifth's record is written. Usage: test_write_buffers.py RMTD
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+from rmtclient import O_CREAT, O_RDWR, Rmt, RmtError, free_port  # noqa: E402
+
+ENOBUFS = 105
+RECORD = 16 * 1024 * 1024 - 1
+TOTAL_MIB = 64
+HOLDERS = TOTAL_MIB // 16
+STARTED = 1024 * 1024  # what each holder sends of its record before it stalls
+
+
+def run(spool, port, log_path):
+    holders = []
+    for i in range(HOLDERS):
+        rmt = Rmt.connect(port)
+        rmt.open("%s/hold%d.tap" % (spool, i), O_RDWR | O_CREAT)
+        rmt.send(b"W%d\n" % RECORD + b"h" * STARTED)
+        holders.append(rmt)
+    # Each header is handled as it arrives; give the daemon a moment for the last one.
+    deadline = time.time() + 10
+    while open(log_path).read().count("open %s/hold" % spool) < HOLDERS:
+        assert time.time() < deadline, "the holders' opens did not all arrive"
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+    late = Rmt.connect(port)
+    late.open(spool + "/late.tap", O_RDWR | O_CREAT)
+    try:
+        late.write(b"l" * RECORD)
+        raise AssertionError("a large record passed the full total")
+    except RmtError as error:
+        assert error.errno == ENOBUFS, error
+        assert "large records" in error.text, error.text
+    # Small records need no share of the total.
+    assert late.write(b"s" * 10240) == 10240
+
+    # A holder finishes and closes: its drive's buffer goes, and with it its share.
+    first = holders[0]
+    first.send(b"h" * (RECORD - STARTED))
+    assert first.reply() == RECORD
+    first.close()
+    assert late.write(b"l" * RECORD) == RECORD
+    late.close()
+    for rmt in holders[1:]:
+        rmt.close_transport()
+    listing = subprocess.run([os.path.join(os.path.dirname(RMTD), "rmt-vtape"), "list",
+                              spool + "/late.tap"], capture_output=True, text=True)
+    assert listing.returncode == 0, listing.stderr
+    assert "10240" in listing.stdout and str(RECORD) in listing.stdout, listing.stdout
+
+
+def main():
+    global RMTD
+    RMTD = os.path.abspath(sys.argv[1])
+    directory = tempfile.mkdtemp(prefix="rmtd-writebuf-")
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    config = os.path.join(directory, "rmtd.conf")
+    with open(config, "w") as f:
+        f.write("spool %s\nidentity local peer 127.0.0.1\n"
+                "allow local path %s/* read-write create\nlimit read-buffers %dM\n"
+                % (spool, spool, TOTAL_MIB))
+    port = free_port()
+    log_path = os.path.join(directory, "rmtd.log")
+    log = open(log_path, "w")
+    process = subprocess.Popen([RMTD, "-d", "-v", "--control", "none", "-f", config,
+                                "--listen", "127.0.0.1:%d" % port],
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 10
+        while "listening on" not in open(log_path).read():
+            assert time.time() < deadline and process.poll() is None, open(log_path).read()
+            time.sleep(0.02)
+        run(spool, port, log_path)
+        assert "refused: No buffer space available" in open(log_path).read()
+        process.terminate()
+        assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
+    except Exception:
+        print("".join(open(log_path).readlines()[-20:]))
+        raise
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        subprocess.run(["rm", "-rf", directory], check=False)
+    print("ok   %d stalled large W records fill the total; the next is ENOBUFS" % HOLDERS)
+
+
+if __name__ == "__main__":
+    main()
