@@ -17,7 +17,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from rmtclient import O_RDONLY, Rmt, RmtError, free_port  # noqa: E402
+from rmtclient import O_RDONLY, Rmt, RmtError  # noqa: E402
+from configured import ConfiguredDaemon  # noqa: E402
 
 ENOBUFS = 105
 SESSIONS = 40
@@ -105,46 +106,30 @@ def main():
             f.truncate(16 * 1024 * 1024)  # sparse: reading it still fills the record
     with open(spool + "/small", "wb") as f:
         f.write(b"s" * 65536)
-    config = os.path.join(directory, "rmtd.conf")
-    with open(config, "w") as f:
-        f.write("spool %s\nidentity local peer 127.0.0.1\n"
-                "allow local path %s/* read-only\nlimit read-buffers %dM\n"
-                % (spool, spool, TOTAL_MIB))
-    port = free_port()
-    log_path = os.path.join(directory, "rmtd.log")
-    log = open(log_path, "w")
-    process = subprocess.Popen([rmtd, "-d", "-v", "--control", "none", "-f", config,
-                                "--listen", "127.0.0.1:%d" % port],
-                               stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 10
-        while "listening on" not in open(log_path).read():
-            assert time.time() < deadline and process.poll() is None, open(log_path).read()
-            time.sleep(0.02)
-        run(directory, process, port)
-        assert "the read buffer total is reached" in open(log_path).read()
-        # SIGTERM while a record is going out to a slow reader: it still gets all of it.
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", port))
-        slow = Rmt(sock)
-        slow.open(spool + "/big1", O_RDONLY)
-        slow.send(b"R%d\n" % RECORD)
-        assert first_line(slow.sock) == b"A%d\n" % RECORD
-        time.sleep(0.3)  # the reply is queued, the session between requests
-        process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # now read fast
-        assert len(slow.read_exact(RECORD)) == RECORD, "the record went out whole"
-        slow.close_transport()
-        assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
-    except Exception:
-        print("".join(open(log_path).readlines()[-20:]))
-        raise
+        with ConfiguredDaemon(rmtd, directory,
+                              "spool %s\nidentity local peer 127.0.0.1\n"
+                              "allow local path %s/* read-only\nlimit read-buffers %dM\n"
+                              % (spool, spool, TOTAL_MIB)) as daemon:
+            process, port = daemon.process, daemon.port
+            run(directory, process, port)
+            assert "the read buffer total is reached" in daemon.log()
+            # SIGTERM while a record is going out to a slow reader: it still gets all of it.
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", port))
+            slow = Rmt(sock)
+            slow.open(spool + "/big1", O_RDONLY)
+            slow.send(b"R%d\n" % RECORD)
+            assert first_line(slow.sock) == b"A%d\n" % RECORD
+            time.sleep(0.3)  # the reply is queued, the session between requests
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # now read fast
+            assert len(slow.read_exact(RECORD)) == RECORD, "the record went out whole"
+            slow.close_transport()
+            assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         subprocess.run(["rm", "-rf", directory], check=False)
     print("ok   %d unread large records stay within the read buffer total" % SESSIONS)
 

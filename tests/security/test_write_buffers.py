@@ -16,7 +16,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from rmtclient import O_CREAT, O_RDWR, Rmt, RmtError, free_port  # noqa: E402
+from rmtclient import O_CREAT, O_RDWR, Rmt, RmtError  # noqa: E402
+from configured import ConfiguredDaemon  # noqa: E402
 
 ENOBUFS = 105
 RECORD = 16 * 1024 * 1024 - 1
@@ -71,33 +72,16 @@ def main():
     directory = tempfile.mkdtemp(prefix="rmtd-writebuf-")
     spool = os.path.join(directory, "spool")
     os.mkdir(spool)
-    config = os.path.join(directory, "rmtd.conf")
-    with open(config, "w") as f:
-        f.write("spool %s\nidentity local peer 127.0.0.1\n"
-                "allow local path %s/* read-write create\nlimit read-buffers %dM\n"
-                % (spool, spool, TOTAL_MIB))
-    port = free_port()
-    log_path = os.path.join(directory, "rmtd.log")
-    log = open(log_path, "w")
-    process = subprocess.Popen([RMTD, "-d", "-v", "--control", "none", "-f", config,
-                                "--listen", "127.0.0.1:%d" % port],
-                               stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.time() + 10
-        while "listening on" not in open(log_path).read():
-            assert time.time() < deadline and process.poll() is None, open(log_path).read()
-            time.sleep(0.02)
-        run(spool, port, log_path)
-        assert "refused: No buffer space available" in open(log_path).read()
-        process.terminate()
-        assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
-    except Exception:
-        print("".join(open(log_path).readlines()[-20:]))
-        raise
+        with ConfiguredDaemon(RMTD, directory,
+                              "spool %s\nidentity local peer 127.0.0.1\n"
+                              "allow local path %s/* read-write create\n"
+                              "limit read-buffers %dM\n" % (spool, spool, TOTAL_MIB)) as daemon:
+            run(spool, daemon.port, daemon.log_path)
+            assert "refused: No buffer space available" in daemon.log()
+            daemon.process.terminate()
+            assert daemon.process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         subprocess.run(["rm", "-rf", directory], check=False)
     print("ok   %d stalled large W records fill the total; the next is ENOBUFS" % HOLDERS)
 

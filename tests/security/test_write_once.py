@@ -12,12 +12,12 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import (MTREW, O_CREAT, O_RDONLY, O_RDWR, O_WRONLY, Rmt,  # noqa: E402
-                       RmtError, free_port)
+                       RmtError)
+from configured import ConfiguredDaemon  # noqa: E402
 
 
 def expect_error(action, errno, text=None):
@@ -41,23 +41,10 @@ def main():
     directory = tempfile.mkdtemp(prefix="rmtd-write-once-")
     archive = os.path.join(directory, "archive")
     os.mkdir(archive)
-    config = os.path.join(directory, "rmtd.conf")
-    with open(config, "w") as f:
-        f.write("spool %s\nidentity local peer 127.0.0.1\n"
-                "allow local path %s/* write-once create\n" % (archive, archive))
-    port = free_port()
-    log_path = os.path.join(directory, "rmtd.log")
-    log = open(log_path, "w")
-    daemon = subprocess.Popen([rmtd, "-d", "-v", "--control", "none", "-f", config,
-                               "--listen", "127.0.0.1:%d" % port],
-                              stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.time() + 10
-        while "listening on" not in open(log_path).read():
-            assert time.time() < deadline and daemon.poll() is None, \
-                "rmtd did not start:\n" + open(log_path).read()
-            time.sleep(0.02)
-        rmt = Rmt.connect(port)
+    with ConfiguredDaemon(rmtd, directory,
+                          "spool %s\nidentity local peer 127.0.0.1\n"
+                          "allow local path %s/* write-once create\n" % (archive, archive)) as daemon:
+        rmt = Rmt.connect(daemon.port)
 
         # A new tape: created through the rule, written, closed (its filemark).
         tape = archive + "/monday.tap"
@@ -92,10 +79,8 @@ def main():
         rmt.close()
         expect_error(lambda: rmt.open(archive + "/monday.tar", O_WRONLY | O_CREAT), 17)
         rmt.close_transport()
-    finally:
-        daemon.send_signal(signal.SIGTERM)
-        daemon.wait(timeout=30)
-        log.close()
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
     shutil.rmtree(directory)
     print("ok   write-once protects virtual tapes and files")
 
