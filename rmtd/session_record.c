@@ -74,6 +74,9 @@ static bool session_through_pipe(struct session *s, bool writing, uint64_t lengt
 	                                 : dev->ops->pipe_read_size(dev, (size_t)length)) == 0;
 }
 
+/* The answer's text when that total is reached, for an R or a W alike. */
+#define LARGE_RECORDS_FULL "Memory for large records of all sessions in use"
+
 /* The total of large records all sessions may hold in memory (rmtd.conf: limit read-buffers). */
 static uint64_t session_read_total(const struct session *s)
 {
@@ -140,8 +143,7 @@ void session_handle_read(struct session *s, const struct rmt_request *request)
 		          s->job.count,
 		          error == -ENOBUFS ? "the read buffer total is reached" : strerror(-error),
 		          (unsigned long long)read_buffer_in_use());
-		session_reply_failure(
-		    s, -error, error == -ENOBUFS ? "Read buffers of all sessions in use" : NULL);
+		session_reply_failure(s, -error, error == -ENOBUFS ? LARGE_RECORDS_FULL : NULL);
 		return;
 	}
 	s->operation = "Read";
@@ -199,7 +201,7 @@ void session_handle_write_header(struct session *s, const struct rmt_request *re
 	if (s->record == NULL) {
 		/* Its data is still read, so the stream stays in step. */
 		s->swallow_error = errno;
-		s->swallow_text = errno == ENOBUFS ? "Too many large records in memory" : NULL;
+		s->swallow_text = errno == ENOBUFS ? LARGE_RECORDS_FULL : NULL;
 		log_warnx("session %u: W%" PRIu64 " refused: %s (%llu bytes in large records)",
 		          s->id, length, strerror(errno), (unsigned long long)read_buffer_in_use());
 		s->data_remaining = length;
