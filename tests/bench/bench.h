@@ -57,6 +57,7 @@ struct ref_options {
 	enum ref_mode mode;
 	size_t pipe_size;  /* if not 0: F_SETPIPE_SZ on the server's pipes, as a server could */
 	size_t splice_min; /* SPLICE: records of this size and more are spliced (0: 64 KiB) */
+	bool grow_pattern; /* SINK: make the pattern as large as an R asks (one thread only) */
 };
 int refserver_serve(int rfd, int wfd, void *arg); /* arg: struct ref_options * */
 int refserver_echo(int rfd, int wfd, void *arg);  /* 1-byte echo, for the pipe floor */

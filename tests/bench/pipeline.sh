@@ -15,7 +15,8 @@
 # shared. Two more figures say what bounds the rest: the share of the cap the
 # relay's own link gives a raw TCP stream (raw_link.py), and the CPU time rmtd
 # spends on the loopback run (all of it on the server's side of the socket),
-# and tar's own CPU time through the connector, the floor of that ratio.
+# and tar's own CPU time through the connector and tar with an rsh-command that
+# answers at once and keeps nothing, the floors of that ratio.
 # LOOPBACK_ONLY=1 runs only the loopback part; LOOP_REPEAT=N sets its rounds.
 set -eu
 
@@ -136,6 +137,13 @@ shim_run() { # shim_run PORT TARGET
 		RMT_DEVICES="/dev/rmt-bench=rmt://127.0.0.1:$1$2" \
 		tar -b 20 -cf /dev/rmt-bench -C "$WORK/src" data
 }
+# tar's rmt client talking to a program that answers every request at once and
+# keeps nothing (rmtbench serve, sink mode, on the pipes tar gives its rsh
+# command): no socket, no server, no store. No rsh-command route can be faster.
+NULL_RSH=$WORK/null-rsh
+printf '#!/bin/sh\nexec "%s" serve\n' "$REF" >"$NULL_RSH"
+chmod +x "$NULL_RSH"
+null_run() { tar --rsh-command="$NULL_RSH" -b 20 -cf "localhost:/dev/null" -C "$WORK/src" data; }
 connector_run() { # connector_run PORT PIPELINE TARGET
 	RMT_PORT=$1 RMT_PIPELINE=$2 RMT_CONNECT_CONFIG=/dev/null \
 		tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$3" -C "$WORK/src" data
@@ -171,13 +179,14 @@ median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {
 	print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 tape=$WORK/spool/loop.tap
 "$VTAPE" create "$tape" >/dev/null
-local_t=() piped_t=() ref_t=() classic_t=() cpu_t=() tar_t=() shim_t=() store_t=()
+local_t=() piped_t=() ref_t=() classic_t=() cpu_t=() tar_t=() shim_t=() store_t=() null_t=()
 shim_cpu_t=() local_cpu_t=()
 have_perf=false
 perf stat --no-inherit -e task-clock true >/dev/null 2>&1 && have_perf=true
 for _ in $(seq "${LOOP_REPEAT:-5}"); do
 	local_t+=("$(seconds_of local_run)")
 	store_t+=("$(seconds_of store_run)")
+	null_t+=("$(seconds_of null_run)")
 	cpu0=$(server_cpu)
 	piped_t+=("$(seconds_of connector_run "$PORT" 1 "$tape.rewind")")
 	cpu1=$(server_cpu)
@@ -196,6 +205,7 @@ ratio() { echo "scale=2; $(median "$@") / $local_m" | bc; }
 echo "loopback, ${SIZE_MIB} MiB, ${#local_t[@]} rounds interleaved, medians [min-max]:"
 echo "  local tar | cat                        $(summary "${local_t[@]}")"
 echo "  local, stored a record per write       $(summary "${store_t[@]}") $(ratio "${store_t[@]}")x  (dd bs=10240 to the tape's file system)"
+echo "  rsh-command answering, keeping nothing $(summary "${null_t[@]}") $(ratio "${null_t[@]}")x  (the floor of every rsh-command route)"
 echo "  pipelined connector, rmtd (vtape)      $(summary "${piped_t[@]}") $(ratio "${piped_t[@]}")x  (goal <= 1.3x)"
 echo "  pipelined connector, reference server  $(summary "${ref_t[@]}") $(ratio "${ref_t[@]}")x"
 echo "  classic connector, rmtd (vtape)        $(summary "${classic_t[@]}") $(ratio "${classic_t[@]}")x"

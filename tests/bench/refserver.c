@@ -53,6 +53,7 @@ struct ref_server {
 	size_t command_read; /* SPLICE: the most read while waiting for a command */
 	bool pipelined;      /* the client asked for I-2 DISCARD */
 	bool discarding;     /* a W failed: W requests until another are dropped (E125) */
+	bool grow_pattern;   /* SINK: the pattern grows to what an R asks (one thread only) */
 };
 
 static int write_all(int fd, const void *buf, size_t n)
@@ -390,6 +391,8 @@ static int do_read(struct ref_server *s)
 	unsigned char *data = s->out + REF_HEADER_ROOM;
 
 	if (s->mode == REF_SINK) {
+		if (n > pattern_max() && s->grow_pattern && pattern_init(n) < 0)
+			return reply_error(s, ENOMEM);
 		if (n > pattern_max())
 			return reply_error(s, EINVAL);
 		pattern_fill(data, n, n > 0 ? s->sink_offset / n : 0);
@@ -464,7 +467,11 @@ static int dispatch(struct ref_server *s, unsigned char letter)
 int refserver_serve(int rfd, int wfd, void *arg)
 {
 	const struct ref_options *opts = arg;
-	struct ref_server s = {.rfd = rfd, .wfd = wfd, .mode = opts->mode, .file = -1};
+	struct ref_server s = {.rfd = rfd,
+	                       .wfd = wfd,
+	                       .mode = opts->mode,
+	                       .file = -1,
+	                       .grow_pattern = opts->grow_pattern};
 	int rc = 0;
 
 	if (opts->pipe_size > 0) {

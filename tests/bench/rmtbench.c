@@ -1394,9 +1394,12 @@ int main(int argc, char **argv)
 		return refserver_listen_run(host, port, &sink_options) < 0 ? 1 : 0;
 	}
 	if (strcmp(mode, "serve") == 0) {
-		/* a reference server on standard input and output, e.g. under strace */
-		if (pattern_init(16u << 20) < 0)
-			die("out of memory");
+		/*
+		 * A reference server on standard input and output, e.g. under strace, or as
+		 * tar's rsh-command: one thread, so the pattern is made only as large as an R
+		 * asks, and a run that only writes does not pay for 16 MiB of it.
+		 */
+		sink_options.grow_pattern = true;
 		sink_options.pipe_size = pipe_size;
 		return refserver_serve(STDIN_FILENO, STDOUT_FILENO, &sink_options) < 0 ? 1 : 0;
 	}
