@@ -464,13 +464,13 @@ static void handle_release(struct control_connection *c, const char *name,
 		return;
 	}
 	evbuffer_add_printf(body, "Drive %s: taken back from session %u\n", drive, holder);
-	log_info("control: drive %s taken back from session %u by uid %u (pid %d)", drive, holder,
-	         (unsigned)c->uid, (int)c->pid);
 	/* May end the session: the body is written first, from the snapshot. */
 	if (!session_take_back_drive(session)) {
 		answer_error(c, CONTROL_ERR_BUSY, "the session holding it is ending");
 		return;
 	}
+	log_info("control: drive %s taken back from session %u by uid %u (pid %d)", drive, holder,
+	         (unsigned)c->uid, (int)c->pid);
 	answer_body(c, body);
 }
 
