@@ -595,6 +595,19 @@ ssize_t client_report_failure(struct rmt_handle *h)
 	return fail_ssize(-error);
 }
 
+/* The shim's fsync (client_internal.h). */
+int librmt_sync(struct rmt_handle *h)
+{
+	int result;
+
+	if (h->broken)
+		return (int)fail_ssize(-EIO);
+	result = client_window_drain(h);
+	if (result < 0)
+		return (int)fail_ssize(result);
+	return h->window != NULL ? (int)client_report_failure(h) : 0;
+}
+
 /*
  * Pipelined: the record is sent and reported written; its reply is matched
  * later. 0 when it must go the classic way instead (near early warning).

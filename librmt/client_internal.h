@@ -22,6 +22,13 @@ int librmt_abandon(struct rmt_handle *handle, bool keep_fd);
 /* Wait for every write in flight (before a fork: the stream must be in step for both). */
 void librmt_settle(struct rmt_handle *handle);
 
+/*
+ * fsync(2) on a remote descriptor: every write in flight answered, and one
+ * that failed reported now, once (-1 with errno), as the next write would have.
+ * 0 when every record written is acknowledged by the server.
+ */
+int librmt_sync(struct rmt_handle *handle);
+
 /* Go on over another descriptor of the same socket (the old one is being closed). */
 void librmt_set_fd(struct rmt_handle *handle, int fd);
 

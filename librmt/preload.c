@@ -725,15 +725,37 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	return result;
 }
 
+/*
+ * fsync and fdatasync: done once the server has acknowledged every record (a
+ * local st would say EINVAL, but a program that syncs wants to know its data is
+ * there). Pipelined writes still in flight are waited for, and one that failed
+ * is this call's error.
+ */
+static int remote_sync(int fd, int (*real)(int), const char *what)
+{
+	struct remote *r;
+	int result;
+
+	if (!any_remote())
+		return real(fd);
+	r = acquire(fd);
+	if (r == NULL)
+		return real(fd);
+	result = librmt_sync(r->handle);
+	if (result < 0)
+		report(what, "remote device", rmt_error_text(r->handle));
+	release(r);
+	return result;
+}
+
 EXPORT int fsync(int fd)
 {
-	/* Every record was acknowledged by the server; a local st would say EINVAL. */
-	return is_remote(fd) ? 0 : REAL(fsync)(fd);
+	return remote_sync(fd, REAL(fsync), "fsync");
 }
 
 EXPORT int fdatasync(int fd)
 {
-	return is_remote(fd) ? 0 : REAL(fdatasync)(fd);
+	return remote_sync(fd, REAL(fdatasync), "fdatasync");
 }
 
 EXPORT int ftruncate(int fd, off_t length)

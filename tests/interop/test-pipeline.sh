@@ -238,6 +238,38 @@ out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
 	fail "the file holds $(stat -c %s "$SPOOL/shim-fail.dat") bytes, not the 39 records before the failure"
 ok "dd told after $out writes, 39 records in the file"
 
+# fsync(2) under the shim: done once the server has every record (the size of the
+# file is looked at before the close), and a write that failed in flight is its
+# error, once.
+SHIM_SYNC='import os, sys
+path, records = sys.argv[1], int(sys.argv[2])
+fd = os.open("/dev/rmt-test", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+for i in range(records):
+    assert os.write(fd, bytes([i]) * 10240) == 10240, i
+try:
+    os.fsync(fd)
+    told = 0
+except OSError as error:
+    told = error.errno
+size = os.stat(path).st_size
+os.fsync(fd)
+os.close(fd)
+print(told, size)'
+check "the shim: fsync returns once the server has every record pipelined, and reports a write that failed"
+run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
+	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$SLOW$SPOOL/shim-sync.dat" \
+	python3 -c "$SHIM_SYNC" "$SPOOL/shim-sync.dat" 30 || fail "fsync: $(cat "$WORK/sync.err")"
+[ "$(cat "$WORK/sync.out")" = "0 $((30 * 10240))" ] ||
+	fail "after fsync: errno and file size $(cat "$WORK/sync.out"), not 0 and 30 records"
+start_daemon RMTD_FAULT='write#5=EIO'
+start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
+	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-sync-fail.dat" \
+	python3 -c "$SHIM_SYNC" "$SPOOL/shim-sync-fail.dat" 10 || fail "fsync: $(cat "$WORK/sync.err")"
+[ "$(cat "$WORK/sync.out")" = "5 $((4 * 10240))" ] ||
+	fail "after write 5 failed: errno and file size $(cat "$WORK/sync.out"), not EIO (5) and 4 records"
+ok "fsync waited for 30 records in flight; EIO for write 5, 4 records in the file"
+
 # ------------------------------------------------------------------ classic servers
 for classic in /usr/sbin/rmt-tar /usr/sbin/rmt-dump; do
 	check "against $classic (no I-2): classic request and reply, said once, the archive whole"
