@@ -6,7 +6,8 @@
 # GNU tar --force-local (with and without -z) and cpio run on that name as if
 # it were a local tape drive. The shells' fork+exec hand-over (gzip writing to a
 # descriptor its shell opened) is covered, and so are rmt-connect as tar's and
-# mt-gnu's rsh and the shim's cost on descriptors it does not own.
+# mt-gnu's rsh and the shim's cost on descriptors it does not own. shim_calls
+# (shim_calls.c) makes the interposed calls none of these programs makes.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -304,6 +305,17 @@ print(stat.S_ISCHR(os.fstat(fd).st_mode))
 os.close(fd)' "$LOCAL"
 grep -q True "$WORK/client.out" || { cat "$WORK/client.out" >&2; fail "fstat"; }
 ok
+
+check "the calls no program here makes: open variants, readv/writev, __read_chk, pread, dup3, close_range"
+"$VTAPE_TOOL" create "$WORK/spool/calls.tap" >/dev/null || fail "rmt-vtape create failed"
+rc=0
+run_client "$WORK/calls.out" "$WORK/calls.err" "${SHIM[@]}" \
+	RMT_DEVICES="$LOCAL=rmt://127.0.0.1:$PORT$WORK/spool/calls.tap" "$SHIM_CALLS" "$LOCAL" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$WORK/calls.out" "$WORK/calls.err" >&2; fail "shim_calls: exit $rc"; }
+check_no_local_file
+"$VTAPE_TOOL" list "$WORK/spool/calls.tap" | grep -q '^file 0: 2 records' ||
+	fail "the tape does not hold writev's and write's records: $("$VTAPE_TOOL" list "$WORK/spool/calls.tap")"
+ok "$(grep -c '^ok' "$WORK/calls.out") groups of calls"
 
 # ------------------------------------------------------------------ errors
 check "a remote error reaches the program as the server's errno"
