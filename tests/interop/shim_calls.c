@@ -2,9 +2,9 @@
  * shim_calls.c - the C library calls librmt-preload.so interposes that none of
  * the unmodified programs in test-preload.sh makes, each made once on a mapped
  * name (argv[1], mapped to an empty virtual tape): open's 64-bit and fortified
- * variants and creat, writev and readv, __read_chk, positioned I/O, ftruncate,
- * lseek64, fsync, dup3, close_range and closefrom. One line per check; exits 1
- * at the first that fails.
+ * variants and creat, the stat family, writev and readv, __read_chk, positioned
+ * I/O, ftruncate, lseek64, fsync, dup3, close_range and closefrom. One line per
+ * check; exits 1 at the first that fails.
  */
 #undef _FILE_OFFSET_BITS /* open and open64, pread and pread64 ... each by its own name */
 #include <errno.h>
@@ -71,6 +71,22 @@ static void open_variants(void)
 	opened(__openat_2(AT_FDCWD, name, O_RDWR), "__openat_2");
 	opened(__openat64_2(AT_FDCWD, name, O_RDWR), "__openat64_2");
 	printf("ok creat, creat64, open64, openat64 and the four fortified opens\n");
+}
+
+/* The mapped name, not opened, looks like a tape device to every stat. */
+static void stats(void)
+{
+	struct stat st;
+	struct stat64 st64;
+
+	CHECK(stat(name, &st) == 0 && S_ISCHR(st.st_mode), "stat");
+	CHECK(lstat(name, &st) == 0 && S_ISCHR(st.st_mode), "lstat");
+	CHECK(fstatat(AT_FDCWD, name, &st, 0) == 0 && S_ISCHR(st.st_mode), "fstatat");
+	CHECK(stat64(name, &st64) == 0 && S_ISCHR(st64.st_mode), "stat64");
+	CHECK(lstat64(name, &st64) == 0 && S_ISCHR(st64.st_mode), "lstat64");
+	CHECK(fstatat64(AT_FDCWD, name, &st64, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st64.st_mode),
+	      "fstatat64");
+	printf("ok stat, lstat, fstatat and their 64-bit twins see a character device\n");
 }
 
 /* writev makes one record of its pieces, readv scatters one record, as st does. */
@@ -179,6 +195,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(first); i++)
 		first[i] = (char)(i * 7 + 1);
 	memset(second, 'z', sizeof(second));
+	stats();
 	open_variants();
 	fd = open(name, O_RDWR);
 	CHECK(fd >= 0, "open");
