@@ -435,3 +435,36 @@ stop_daemon
 check "rmtd removes its control socket when it ends"
 [ ! -e "$SOCK" ] || fail "$SOCK is still there"
 ok
+
+check "rmtctl says what is wrong when no daemon answers, or one answers badly"
+rc=0
+"$RMTCTL" -s "$WORK/nobody.sock" status >"$WORK/ctl.out" 2>"$WORK/ctl.err" || rc=$?
+[ "$rc" -ne 0 ] && grep -q 'is rmtd running with this --control socket' "$WORK/ctl.err" ||
+	fail "no daemon: exit $rc, $(cat "$WORK/ctl.err")"
+# A socket that answers each connection once with the given bytes, then closes.
+for answer in '' 'HELLO' 'OK 100\nshort'; do
+	rm -f "$WORK/fake.sock"
+	python3 - "$WORK/fake.sock" "$answer" <<'PYEOF' &
+import socket, sys
+server = socket.socket(socket.AF_UNIX)
+server.bind(sys.argv[1])
+server.listen(1)
+client, _ = server.accept()
+client.recv(4096)
+client.sendall(sys.argv[2].encode().decode("unicode_escape").encode())
+client.close()
+PYEOF
+	fake=$!
+	for _ in $(seq 1 100); do [ -S "$WORK/fake.sock" ] && break; sleep 0.05; done
+	rc=0
+	"$RMTCTL" -s "$WORK/fake.sock" status >"$WORK/ctl.out" 2>"$WORK/ctl.err" || rc=$?
+	wait "$fake" || true
+	case $answer in
+	'') want='the daemon closed without answering' ;;
+	HELLO) want='not a reply from rmtd' ;;
+	*) want='reply cut short (5 of 100 bytes)' ;;
+	esac
+	[ "$rc" -ne 0 ] && grep -qF "$want" "$WORK/ctl.err" ||
+		fail "answer '$answer': exit $rc, $(cat "$WORK/ctl.err"), not '$want'"
+done
+ok
