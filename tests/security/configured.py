@@ -1,20 +1,37 @@
 """configured.py - rmtd as a daemon on a configuration file of a test's own.
 
-    with ConfiguredDaemon(rmtd, directory, "spool ...\\nallow ...\\n") as daemon:
-        rmt = Rmt.connect(daemon.port)
-        ...
+    with spool_directory("rmtd-name-") as (directory, spool):
+        with ConfiguredDaemon(rmtd, directory, "spool ...\\nallow ...\\n") as daemon:
+            rmt = Rmt.connect(daemon.port)
+            ...
+            daemon.stop()
 
 The daemon listens on a free loopback port with no control socket and logs to
 DIRECTORY/rmtd.log; a test that fails prints the log's last lines, and the
 daemon is killed at the end whatever happens.
 """
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 from rmtclient import free_port  # noqa: E402
+
+
+@contextlib.contextmanager
+def spool_directory(prefix):
+    """A new directory with a spool/ in it, removed at the end: (directory, spool)."""
+    directory = tempfile.mkdtemp(prefix=prefix)
+    spool = os.path.join(directory, "spool")
+    os.mkdir(spool)
+    try:
+        yield directory, spool
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class ConfiguredDaemon:
@@ -32,6 +49,11 @@ class ConfiguredDaemon:
     def log(self):
         with open(self.log_path) as log:
             return log.read()
+
+    def stop(self):
+        """SIGTERM; the daemon must end cleanly."""
+        self.process.terminate()
+        assert self.process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
 
     def __enter__(self):
         deadline = time.time() + 10

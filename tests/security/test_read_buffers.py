@@ -10,15 +10,13 @@ the next large record. Usage: test_read_buffers.py RMTD
 import os
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import O_RDONLY, Rmt, RmtError  # noqa: E402
-from configured import ConfiguredDaemon  # noqa: E402
+from configured import ConfiguredDaemon, spool_directory  # noqa: E402
 
 ENOBUFS = 105
 SESSIONS = 40
@@ -98,15 +96,12 @@ def run(directory, process, port):
 
 def main():
     rmtd = os.path.abspath(sys.argv[1])
-    directory = tempfile.mkdtemp(prefix="rmtd-readbuf-")
-    spool = os.path.join(directory, "spool")
-    os.mkdir(spool)
-    for i in range(SESSIONS):
-        with open("%s/big%d" % (spool, i), "wb") as f:
-            f.truncate(16 * 1024 * 1024)  # sparse: reading it still fills the record
-    with open(spool + "/small", "wb") as f:
-        f.write(b"s" * 65536)
-    try:
+    with spool_directory("rmtd-readbuf-") as (directory, spool):
+        for i in range(SESSIONS):
+            with open("%s/big%d" % (spool, i), "wb") as f:
+                f.truncate(16 * 1024 * 1024)  # sparse: reading it still fills the record
+        with open(spool + "/small", "wb") as f:
+            f.write(b"s" * 65536)
         with ConfiguredDaemon(rmtd, directory,
                               "spool %s\nidentity local peer 127.0.0.1\n"
                               "allow local path %s/* read-only\nlimit read-buffers %dM\n"
@@ -129,8 +124,6 @@ def main():
             assert len(slow.read_exact(RECORD)) == RECORD, "the record went out whole"
             slow.close_transport()
             assert process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
-    finally:
-        subprocess.run(["rm", "-rf", directory], check=False)
     print("ok   %d unread large records stay within the read buffer total" % SESSIONS)
 
 

@@ -11,12 +11,11 @@ tape. Usage: test_rule_record.py RMTD
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import O_CREAT, O_RDWR, Rmt, RmtError  # noqa: E402
-from configured import ConfiguredDaemon  # noqa: E402
+from configured import ConfiguredDaemon, spool_directory  # noqa: E402
 
 ENOMEM = 12
 LIMIT = 64 * 1024
@@ -52,28 +51,23 @@ def bounded(port, path):
 
 def main():
     rmtd = os.path.abspath(sys.argv[1])
-    directory = tempfile.mkdtemp(prefix="rmtd-rulerecord-")
-    spool = os.path.join(directory, "spool")
-    os.mkdir(spool)
-    try:
+    vtape = os.path.join(os.path.dirname(rmtd), "rmt-vtape")
+    with spool_directory("rmtd-rulerecord-") as (directory, spool):
         with ConfiguredDaemon(rmtd, directory,
                               "spool %s\nidentity local peer 127.0.0.1\n"
                               "allow local path %s/* read-write create truncate record 64K\n"
                               % (spool, spool)) as daemon:
             bounded(daemon.port, spool + "/plain.dat")
             assert os.path.getsize(spool + "/plain.dat") == LIMIT + 100
-            subprocess.run([os.path.join(os.path.dirname(rmtd), "rmt-vtape"), "create",
-                            spool + "/bounded.tap"], check=True, capture_output=True)
+            subprocess.run([vtape, "create", spool + "/bounded.tap"], check=True,
+                           capture_output=True)
             bounded(daemon.port, spool + "/bounded.tap.rewind")
-            listing = subprocess.run([os.path.join(os.path.dirname(rmtd), "rmt-vtape"), "list",
-                                      spool + "/bounded.tap"], capture_output=True, text=True)
+            listing = subprocess.run([vtape, "list", spool + "/bounded.tap"],
+                                     capture_output=True, text=True)
             assert listing.returncode == 0, listing.stderr
             assert listing.stdout.startswith("file 0: 2 records, %d bytes" % (LIMIT + 100)), \
                 listing.stdout
-            daemon.process.terminate()
-            assert daemon.process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
-    finally:
-        subprocess.run(["rm", "-rf", directory], check=False)
+            daemon.stop()
     print("ok   W and R of %d bytes pass a rule of record 64K, %d is ENOMEM, in step" %
           (LIMIT, LIMIT + 1))
 

@@ -11,13 +11,12 @@ finished and closed, the fifth's record is written. Usage: test_write_buffers.py
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from rmtclient import O_CREAT, O_RDWR, Rmt, RmtError  # noqa: E402
-from configured import ConfiguredDaemon  # noqa: E402
+from configured import ConfiguredDaemon, spool_directory  # noqa: E402
 
 ENOBUFS = 105
 RECORD = 16 * 1024 * 1024 - 1
@@ -69,20 +68,14 @@ def run(spool, port, log_path):
 def main():
     global RMTD
     RMTD = os.path.abspath(sys.argv[1])
-    directory = tempfile.mkdtemp(prefix="rmtd-writebuf-")
-    spool = os.path.join(directory, "spool")
-    os.mkdir(spool)
-    try:
+    with spool_directory("rmtd-writebuf-") as (directory, spool):
         with ConfiguredDaemon(RMTD, directory,
                               "spool %s\nidentity local peer 127.0.0.1\n"
                               "allow local path %s/* read-write create\n"
                               "limit read-buffers %dM\n" % (spool, spool, TOTAL_MIB)) as daemon:
             run(spool, daemon.port, daemon.log_path)
             assert "refused: No buffer space available" in daemon.log()
-            daemon.process.terminate()
-            assert daemon.process.wait(timeout=30) == 0, "rmtd did not exit cleanly"
-    finally:
-        subprocess.run(["rm", "-rf", directory], check=False)
+            daemon.stop()
     print("ok   %d stalled large W records fill the total; the next is ENOBUFS" % HOLDERS)
 
 
