@@ -197,6 +197,22 @@ grep -q 'records discarded after a failed write' "$WORK/server.log" ||
 	fail "the server did not log the discarded records"
 ok "failed write 40, tar told at write $told, 39 records on the tape"
 
+check "the last write fails on the server: tar hears EIO at its close, the tape ends before it"
+last=$(($(tar -b 20 -cf - -C "$SRC" . | wc -c) / 10240))
+start_daemon RMTD_FAULT="write#$last=EIO"
+start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+"$VTAPE" create "$SPOOL/fail-last.tap" >/dev/null
+rc=0
+run_client "$WORK/fail.out" "$WORK/fail.err" env RMT_PORT="$RELAY_PORT" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
+	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$SPOOL/fail-last.tap.rewind" -C "$SRC" . || rc=$?
+[ "$rc" -ne 0 ] || fail "tar succeeded although its last write failed"
+grep -q 'Input/output error' "$WORK/fail.err" || fail "tar did not report EIO: $(cat "$WORK/fail.err")"
+grep -q "reported to the program at its close after write $last\$" "$WORK/fail.err" ||
+	fail "the failure did not reach tar at its close: $(cat "$WORK/fail.err")"
+[ "$(records_of "$SPOOL/fail-last.tap")" = $((last - 1)) ] ||
+	fail "the tape holds $(records_of "$SPOOL/fail-last.tap") records, not the $((last - 1)) before the failure"
+ok "failed write $last of $last, tar told at its close, $((last - 1)) records on the tape"
+
 # ------------------------------------------------------------------ the LD_PRELOAD shim
 PRELOAD=$RMTD_BUILD_DIR/librmt/librmt-preload.so
 shim_environment "$PRELOAD"
