@@ -25,7 +25,12 @@ except OSError as e:
     failed = True
 report = '%d+%d records in\n%d+%d records out' % (full, part, full, part)
 if not failed:
-    os.close(dst)
+    try:
+        os.close(dst)
+    except OSError as e:
+        # as dd: a write reported only at close (pipelined) fails the copy
+        print('dd: closing output file: %s' % e.strerror, file=sys.stderr)
+        failed = True
     os.close(src)
 print(report, file=sys.stderr)
 sys.exit(1 if failed else 0)

@@ -254,6 +254,20 @@ out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
 	fail "the file holds $(stat -c %s "$SPOOL/shim-fail.dat") bytes, not the 39 records before the failure"
 ok "dd told after $out writes, 39 records in the file"
 
+check "the shim: the last write fails on the server, dd hears EIO when it closes the tape"
+start_daemon RMTD_FAULT="write#$last=EIO"
+start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+rc=0
+run_client "$WORK/dd.out" "$WORK/dd.err" "${SHIM[@]}" RMT_PIPELINE=1 \
+	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-fail-last.dat" \
+	"${DD[@]}" if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
+[ "$rc" -ne 0 ] || fail "dd succeeded although its last write failed"
+grep -q 'closing output file.*Input/output error' "$WORK/dd.err" ||
+	fail "dd did not hear EIO at its close: $(cat "$WORK/dd.err")"
+[ "$(stat -c %s "$SPOOL/shim-fail-last.dat")" = $(((last - 1) * 10240)) ] ||
+	fail "the file holds $(stat -c %s "$SPOOL/shim-fail-last.dat") bytes, not the $((last - 1)) records before the failure"
+ok "failed write $last of $last, dd told at its close"
+
 # fsync(2) under the shim: done once the server has every record (the size of the
 # file is looked at before the close), and a write that failed in flight is its
 # error, once.
