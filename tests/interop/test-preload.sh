@@ -273,6 +273,41 @@ run_remote "bash gzip -d" bash -c "exec 3<'$LOCAL'; gzip -dc <&3 > '$WORK/random
 cmp "$WORK/src/sub/random.bin" "$WORK/random.back" || fail "gzip round trip through inherited fds"
 ok
 
+# Each way a program starts another with an environment of its own: the shim puts
+# the mapping (RMT_PRELOAD_FDS) into it, and the new program writes to the tape
+# on the descriptor it inherited, then the first closes it.
+check "posix_spawn, posix_spawnp, execve and fexecve with an environment of their own pass the tape on"
+head -c 3000 "$WORK/a.dat" >"$WORK/3k.dat"
+for way in posix_spawn posix_spawnp execve fexecve; do
+	run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
+	run_remote "$way" python3 -c 'import os, sys
+name, source, way = sys.argv[1:]
+fd = os.open(name, os.O_WRONLY)
+os.dup2(fd, 5)  # inheritable, as the shell would make it
+os.close(fd)
+env = {k: v for k, v in os.environ.items() if k in ("LD_PRELOAD", "PATH", "ASAN_OPTIONS")}
+argv = ["sh", "-c", "cat %s >&5" % source]
+if way == "posix_spawn":
+    pid = os.posix_spawn("/bin/sh", argv, env)
+elif way == "posix_spawnp":
+    pid = os.posix_spawnp("sh", argv, env)
+else:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            program = "/bin/sh" if way == "execve" else os.open("/bin/sh", os.O_RDONLY)
+            os.execve(program, argv, env)  # fexecve when given a descriptor
+        finally:
+            os._exit(127)
+_, status = os.waitpid(pid, 0)
+assert status == 0, "%s: the child exited with %#x" % (way, status)
+os.close(5)' "$LOCAL" "$WORK/3k.dat" "$way"
+	run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
+	run_remote "dd read" "${DD[@]}" if="$LOCAL" of="$WORK/spawn.back" bs=10240
+	cmp "$WORK/3k.dat" "$WORK/spawn.back" || fail "$way: the record written by the new program differs"
+done
+ok
+
 check "dup, dup2 and fcntl(F_DUPFD) copies of a remote descriptor keep working"
 run_remote "mt-st rewind" mt-st -f "$LOCAL" rewind
 head -c 4096 "$WORK/a.dat" >"$WORK/4k.dat"
