@@ -48,6 +48,7 @@ struct control_connection {
 	pid_t pid;
 	bool denied; /* not allowed: its request is read, then refused */
 	bool answered;
+	bool lingering;       /* answered and shut down: what the client still sends is dropped */
 	struct file_job *job; /* state files being read for this connection */
 };
 
@@ -115,12 +116,22 @@ static void control_connection_free(struct control_connection *c)
 	free(c);
 }
 
+/*
+ * The answer is out: our side is shut and the client's rest is read until it
+ * closes too (within the timeouts). Closed at once, the socket would reset a
+ * client still sending a line too long, and take our answer with it.
+ */
 static void connection_written(struct bufferevent *bev, void *arg)
 {
 	struct control_connection *c = arg;
+	struct evbuffer *input = bufferevent_get_input(bev);
 
-	if (c->answered && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		control_connection_free(c);
+	if (!c->answered || c->lingering || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	c->lingering = true;
+	shutdown(bufferevent_getfd(bev), SHUT_WR);
+	evbuffer_drain(input, evbuffer_get_length(input));
+	bufferevent_enable(bev, EV_READ);
 }
 
 static void answer_error(struct control_connection *c, const char *code, const char *message)
@@ -572,6 +583,8 @@ static void connection_read(struct bufferevent *bev, void *arg)
 	char line[CONTROL_REQUEST_MAX];
 	size_t length;
 
+	if (c->lingering)
+		evbuffer_drain(input, evbuffer_get_length(input));
 	if (c->answered || c->job != NULL)
 		return;
 	eol = evbuffer_search_eol(input, NULL, NULL, EVBUFFER_EOL_LF);

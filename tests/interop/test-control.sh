@@ -119,6 +119,28 @@ rc=0; ctl kill twelve >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 64 ] || fail "kill twelve: exit $rc"
 ok
 
+check "the control socket by hand: a request without its newline, and lines too long"
+python3 - "$SOCK" <<'PYEOF' || fail "see above"
+import socket, sys
+def ask(data):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    reply = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return reply
+        reply += chunk
+reply = ask(b"status")  # as echo -n status | socat - UNIX:... sends it
+assert reply.startswith(b"OK ") and b"Drive is idle" in reply, reply
+for data in (b"status " + b"x" * 5000 + b"\n", b"x" * 5000):
+    reply = ask(data)
+    assert reply.startswith(b"ERR toolong request line too long"), reply[:80]
+PYEOF
+ok
+
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
 	check "another user is refused (file mode, then SO_PEERCRED)"
 	chmod 0711 "$WORK"
@@ -302,6 +324,12 @@ grep -q "^Session [0-9]*:  Open:   \[drive wait\];  drive $SPOOL/b.tar;" "$WORK/
 	fail "waiting session line: $(cat "$WORK/wait.txt")"
 grep -q "^Session $WRITER_ID:  Write:   [0-9]* Kbytes transferred, [0-9]* records, [0-9]* KB/s" \
 	"$WORK/wait.txt" || fail "writer line: $(cat "$WORK/wait.txt")"
+# One session, for a program: the writer as JSON, and an unknown one refused.
+ctl session --json "$WRITER_ID" >"$WORK/writer.json" || fail "rmtctl session --json $WRITER_ID"
+json_get "d['id'] == $WRITER_ID and d['drive'] == '$SPOOL/b.tar' and d['operation'] == 'Write' and d['records_written'] > 0" \
+	<"$WORK/writer.json" | grep -qx True || fail "session JSON: $(cat "$WORK/writer.json")"
+rc=0; ctl session --json 424242 >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no such session" "$WORK/err" || fail "session 424242: exit $rc, $(cat "$WORK/err")"
 stfile=$(json_get "[x['status_file'] for x in d['drives'] if x['name'] == '$SPOOL/b.tar'][0]" <"$WORK/last.json")
 # The monitor looks once a second and writes a change at once.
 for i in $(seq 1 30); do
