@@ -572,6 +572,33 @@ def tls_clients_must_prove_who_they_are(directory):
     daemon.stop()
 
 
+@case
+def a_tls_handshake_that_never_comes_is_cut_off(directory):
+    """A connection to a TLS listener that sends nothing, or half a ClientHello, holds
+    its slot only until the request timeout: then it is closed and logged."""
+    daemon, spool = tls_daemon(directory, extra="limit request-timeout 2\n")
+    silent = socket.create_connection(("127.0.0.1", daemon.tls_port), timeout=10)
+    half = socket.create_connection(("127.0.0.1", daemon.tls_port), timeout=10)
+    half.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a ClientHello begun
+    began = time.time()
+    for sock in (silent, half):
+        try:
+            assert sock.recv(4096) == b"", "the server sent something instead of closing"
+        except ConnectionResetError:
+            pass
+        sock.close()
+    assert 1.5 < time.time() - began < 8, "cut off after %.1f s" % (time.time() - began)
+    deadline = time.time() + 5
+    while open(daemon.log_path).read().count("timed out") < 2:
+        assert time.time() < deadline, open(daemon.log_path).read()
+        time.sleep(0.05)
+    assert daemon.logged("TLS handshake with 127.0.0.1")
+    good = tls_connect(directory, daemon.tls_port, "client")  # and the listener still serves
+    assert good.version() == 2
+    good.close_transport()
+    daemon.stop()
+
+
 def served(directory, port, certificate, spool):
     """Did the daemon let this certificate create a file?"""
     try:
