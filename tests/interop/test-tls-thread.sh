@@ -7,7 +7,9 @@
 # is byte for byte the one tar makes locally, and tar -t lists it. `rmtctl
 # kill` of a TLS session while tar streams ends it at a record boundary with
 # E125: tar fails with the daemon's error, the file holds whole records only,
-# the session is gone and the drive is free for the next client at once.
+# the session is gone and the drive is free for the next client at once. A
+# client reading 1 MiB records slowly over TLS gets every byte while its drive's
+# thread waits for it, and other drives are served meanwhile.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 . "$(dirname "$0")/lib.sh"
 
@@ -92,6 +94,73 @@ grep -q "TLS from 127.0.0.1:[0-9]*: TLSv1.3" "$WORK/server.log" || fail "no TLS 
 [ "$(grep -c "served on the thread of $SPOOL/a.tar" "$WORK/server.log")" -ge 2 ] ||
 	fail "the TLS sessions were not served on the drive's thread"
 ok
+
+check "a slow TLS reader of 1 MiB records on its drive's thread gets every byte; other drives go on"
+head -c $((4 * 1048576)) /dev/urandom >"$SPOOL/big.dat"
+python3 - "$PORT" "$WORK/tls" "$SPOOL" <<'PYEOF' >"$WORK/slow.out" || fail "see above"
+import os, socket, ssl, sys, threading, time
+port, pki, spool = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+context = ssl.create_default_context(cafile=pki + "/ca.crt")
+context.load_cert_chain(pki + "/client.crt", pki + "/client.key")
+def connect(receive_buffer=None):
+    sock = socket.socket()
+    if receive_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect(("127.0.0.1", port))
+    sock.settimeout(30)
+    return context.wrap_socket(sock, server_hostname="localhost")
+def line(sock, buffer):
+    while b"\n" not in buffer[0]:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed"
+        buffer[0] += chunk
+    head, buffer[0] = buffer[0].split(b"\n", 1)
+    return head
+def ask(sock, buffer, request):
+    sock.sendall(request)
+    reply = line(sock, buffer)
+    assert reply.startswith(b"A"), (request[:20], reply, line(sock, buffer))
+    return int(reply[1:])
+slow = connect(4096)
+buffer = [b""]
+assert ask(slow, buffer, b"O%s/big.dat\n0\n" % spool.encode()) == 0
+slow.sendall(b"R1048576\n" * 4)  # four records asked for at once, then read slowly
+delays = []
+def other_drive():
+    fast, fbuffer = connect(), [b""]
+    ask(fast, fbuffer, b"O%s/other.dat\n577 O_WRONLY|O_CREAT|O_TRUNC\n" % spool.encode())
+    for i in range(50):
+        began = time.time()
+        assert ask(fast, fbuffer, b"W10240\n" + bytes([i]) * 10240) == 10240
+        delays.append(time.time() - began)
+    ask(fast, fbuffer, b"C\n")
+    fast.close()
+time.sleep(0.5)  # the server's replies are stuck behind the slow reader by now
+thread = threading.Thread(target=other_drive)
+thread.start()
+got = b""
+expected = open(spool + "/big.dat", "rb").read()
+for record in range(4):
+    n = int(line(slow, buffer)[1:])
+    assert n == 1048576, n
+    data = buffer[0][:n]
+    buffer[0] = buffer[0][n:]
+    while len(data) < n:
+        chunk = slow.recv(min(16384, n - len(data)))
+        assert chunk, "the server closed mid-record"
+        data += chunk
+        time.sleep(0.001)
+    got += data
+thread.join()
+assert got == expected, "the records read slowly over TLS differ from the file"
+assert ask(slow, buffer, b"C\n") == 0
+assert len(delays) == 50 and max(delays) < 2, "another drive waited %.2f s" % max(delays)
+assert os.path.getsize(spool + "/other.dat") == 50 * 10240
+print("4 MiB read slowly, whole; the other drive's slowest write took %.3f s" % max(delays))
+PYEOF
+grep -q "served on the thread of $SPOOL/big.dat" "$WORK/server.log" ||
+	fail "the slow reader was not served on the drive's thread"
+ok "$(cat "$WORK/slow.out")"
 
 check "rmtctl kill of a TLS session while tar streams: E125 at a record boundary, drive free"
 # A slow link: what tar sends reaches rmt-connect at most THROTTLE_BPS bytes/s.
