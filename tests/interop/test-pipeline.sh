@@ -285,7 +285,7 @@ size = os.stat(path).st_size
 os.fsync(fd)
 os.close(fd)
 print(told, size)'
-check "the shim: fsync returns once the server has every record pipelined, and reports a write that failed"
+check "the shim: fsync returns once the server has every record pipelined; fsync and MTWEOF report a write that failed"
 run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
 	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$SLOW$SPOOL/shim-sync.dat" \
 	python3 -c "$SHIM_SYNC" "$SPOOL/shim-sync.dat" 30 || fail "fsync: $(cat "$WORK/sync.err")"
@@ -298,7 +298,29 @@ run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
 	python3 -c "$SHIM_SYNC" "$SPOOL/shim-sync-fail.dat" 10 || fail "fsync: $(cat "$WORK/sync.err")"
 [ "$(cat "$WORK/sync.out")" = "5 $((4 * 10240))" ] ||
 	fail "after write 5 failed: errno and file size $(cat "$WORK/sync.out"), not EIO (5) and 4 records"
-ok "fsync waited for 30 records in flight; EIO for write 5, 4 records in the file"
+# The same failure reported by a filemark (MTIOCTOP MTWEOF), which is then not written.
+start_daemon RMTD_FAULT='write#5=EIO'
+start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+"$VTAPE" create "$SPOOL/shim-mark.tap" >/dev/null
+run_client "$WORK/mark.out" "$WORK/mark.err" "${SHIM[@]}" RMT_PIPELINE=1 \
+	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-mark.tap" python3 -c '
+import fcntl, os, struct
+MTIOCTOP, MTWEOF = 0x40086d01, 5
+fd = os.open("/dev/rmt-test", os.O_WRONLY)
+for i in range(10):
+    assert os.write(fd, bytes([i]) * 10240) == 10240, i
+try:
+    fcntl.ioctl(fd, MTIOCTOP, struct.pack("hi", MTWEOF, 1))
+    print(0)
+except OSError as error:
+    print(error.errno)
+os.close(fd)' || fail "MTWEOF: $(cat "$WORK/mark.err")"
+[ "$(cat "$WORK/mark.out")" = 5 ] || fail "MTWEOF after write 5 failed: errno $(cat "$WORK/mark.out"), not EIO (5)"
+"$VTAPE" list "$SPOOL/shim-mark.tap" | grep -q "^file 0: 4 records, $((4 * 10240)) bytes" ||
+	fail "the tape after the refused filemark: $("$VTAPE" list "$SPOOL/shim-mark.tap")"
+"$VTAPE" list "$SPOOL/shim-mark.tap" | grep -q "^file 1:" &&
+	fail "a second file after the refused filemark: $("$VTAPE" list "$SPOOL/shim-mark.tap")"
+ok "fsync waited for 30 records in flight; EIO for write 5 at fsync and at MTWEOF, 4 records kept"
 
 # ------------------------------------------------------------------ classic servers
 for classic in /usr/sbin/rmt-tar /usr/sbin/rmt-dump; do
