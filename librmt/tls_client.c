@@ -160,6 +160,12 @@ int tls_client_start(int fd, const struct tls_client_config *config, int timeout
 			if (verify != X509_V_OK)
 				snprintf(why, why_size, "the server's certificate: %s",
 				         X509_verify_cert_error_string(verify));
+			else if (result == -EPROTO &&
+			         ERR_GET_REASON(ERR_peek_error()) == SSL_R_WRONG_VERSION_NUMBER)
+				/* The answer was not TLS at all: most likely a plaintext port. */
+				openssl_reason(
+				    why, why_size,
+				    "TLS handshake failed (is that port a TLS listener?)");
 			else if (result == -EPROTO)
 				openssl_reason(why, why_size, "TLS handshake failed");
 			else

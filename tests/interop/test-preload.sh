@@ -476,6 +476,20 @@ run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" "${TLS_ENV[@]}" RMT_TLS_CERT="$W
 grep -q 'TLS handshake with .* failed' "$WORK/server.log" || fail "rmtd did not refuse the handshake"
 ok
 
+check "an admin's TLS mistakes are named: CA or key files missing, TLS to a plaintext port"
+for mistake in "RMT_TLS_CA=$WORK/tls/no-such-ca.crt:cannot load the CA certificates" \
+	"RMT_TLS_KEY=$WORK/tls/no-such.key:cannot load the client key" \
+	"RMT_DEVICES=$LOCAL=rmts://127.0.0.1:$PORT$WORK/spool/tls.dat:is that port a TLS listener?"; do
+	setting=${mistake%:*}
+	rc=0
+	run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" "${TLS_ENV[@]}" "$setting" \
+		"${DD[@]}" if="$LOCAL" of=/dev/null || rc=$?
+	[ "$rc" -ne 0 ] && grep -q "${mistake##*:}" "$WORK/err" ||
+		{ cat "$WORK/err" >&2; fail "$setting: exit $rc, not '${mistake##*:}'"; }
+	check_no_local_file
+done
+ok
+
 check "a server certificate the client's CA did not sign is refused"
 rc=0
 run_client "$WORK/out" "$WORK/err" "${SHIM[@]}" "${TLS_ENV[@]}" RMT_TLS_CA="$WORK/tls/ca2.crt" \
