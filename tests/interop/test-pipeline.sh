@@ -176,15 +176,27 @@ diff -r "$SRC" "$WORK/extracted" >"$WORK/diff.out" 2>&1 ||
 ok "tar -t classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
 
 # ------------------------------------------------------------------ a failure mid-window
+# fault_relay WRITE: an rmtd-fault whose write WRITE fails, behind a 5 ms relay (RELAY_PORT).
+fault_relay() {
+	start_daemon RMTD_FAULT="write#$1=EIO"
+	start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+}
+
+# tar_fails_at WRITE TAPE: tar -c pipelined to TAPE (made here) through fault_relay WRITE:
+# tar must fail with EIO (its stderr in fail.err).
+tar_fails_at() {
+	local rc=0
+	fault_relay "$1"
+	"$VTAPE" create "$2" >/dev/null
+	run_client "$WORK/fail.out" "$WORK/fail.err" env RMT_PORT="$RELAY_PORT" RMT_PIPELINE=1 \
+		RMT_CONNECT_CONFIG=/dev/null tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$2.rewind" \
+		-C "$SRC" . || rc=$?
+	[ "$rc" -ne 0 ] || fail "tar succeeded although write $1 failed"
+	grep -q 'Input/output error' "$WORK/fail.err" || fail "tar did not report EIO: $(cat "$WORK/fail.err")"
+}
+
 check "write 40 fails on the server: tar hears EIO at a later write, the tape ends before it"
-start_daemon RMTD_FAULT='write#40=EIO'
-start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
-"$VTAPE" create "$SPOOL/fail.tap" >/dev/null
-rc=0
-run_client "$WORK/fail.out" "$WORK/fail.err" env RMT_PORT="$RELAY_PORT" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
-	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$SPOOL/fail.tap.rewind" -C "$SRC" . || rc=$?
-[ "$rc" -ne 0 ] || fail "tar succeeded although write 40 failed"
-grep -q 'Input/output error' "$WORK/fail.err" || fail "tar did not report EIO: $(cat "$WORK/fail.err")"
+tar_fails_at 40 "$SPOOL/fail.tap"
 grep -q 'write 40 failed on the server' "$WORK/fail.err" ||
 	fail "rmt-connect did not name the failed write: $(cat "$WORK/fail.err")"
 told=$(sed -n 's/.*reported to the program at its write \([0-9]*\).*/\1/p' "$WORK/fail.err")
@@ -199,14 +211,7 @@ ok "failed write 40, tar told at write $told, 39 records on the tape"
 
 check "the last write fails on the server: tar hears EIO at its close, the tape ends before it"
 last=$(($(tar -b 20 -cf - -C "$SRC" . | wc -c) / 10240))
-start_daemon RMTD_FAULT="write#$last=EIO"
-start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
-"$VTAPE" create "$SPOOL/fail-last.tap" >/dev/null
-rc=0
-run_client "$WORK/fail.out" "$WORK/fail.err" env RMT_PORT="$RELAY_PORT" RMT_PIPELINE=1 RMT_CONNECT_CONFIG=/dev/null \
-	tar --rsh-command="$CONNECT" -b 20 -cf "localhost:$SPOOL/fail-last.tap.rewind" -C "$SRC" . || rc=$?
-[ "$rc" -ne 0 ] || fail "tar succeeded although its last write failed"
-grep -q 'Input/output error' "$WORK/fail.err" || fail "tar did not report EIO: $(cat "$WORK/fail.err")"
+tar_fails_at "$last" "$SPOOL/fail-last.tap"
 grep -q "reported to the program at its close after write $last\$" "$WORK/fail.err" ||
 	fail "the failure did not reach tar at its close: $(cat "$WORK/fail.err")"
 [ "$(records_of "$SPOOL/fail-last.tap")" = $((last - 1)) ] ||
@@ -238,15 +243,20 @@ run_client "$WORK/tar.out" "$WORK/tar.err" "${SHIM[@]}" RMT_PIPELINE=1 \
 cmp -s "$SPOOL/shim2.tar" "$WORK/local.tar" || fail "tar through the shim wrote another archive"
 ok "classic $(echo "$t1 - $t0" | bc) s, pipelined $(echo "$t2 - $t1" | bc) s"
 
+# dd_fails_at WRITE FILE: dd of the archive through the shim, pipelined, to FILE through
+# fault_relay WRITE: dd must fail with EIO (its stderr in dd.err).
+dd_fails_at() {
+	local rc=0
+	fault_relay "$1"
+	run_client "$WORK/dd.out" "$WORK/dd.err" "${SHIM[@]}" RMT_PIPELINE=1 \
+		RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$2" \
+		"${DD[@]}" if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
+	[ "$rc" -ne 0 ] || fail "dd succeeded although write $1 failed"
+	grep -q 'Input/output error' "$WORK/dd.err" || fail "dd did not report EIO: $(cat "$WORK/dd.err")"
+}
+
 check "the shim: write 40 fails on the server, dd hears EIO at a later write, nothing after it is written"
-start_daemon RMTD_FAULT='write#40=EIO'
-start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
-rc=0
-run_client "$WORK/dd.out" "$WORK/dd.err" "${SHIM[@]}" RMT_PIPELINE=1 \
-	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-fail.dat" \
-	"${DD[@]}" if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
-[ "$rc" -ne 0 ] || fail "dd succeeded although write 40 failed"
-grep -q 'Input/output error' "$WORK/dd.err" || fail "dd did not report EIO: $(cat "$WORK/dd.err")"
+dd_fails_at 40 "$SPOOL/shim-fail.dat"
 out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
 [ -n "$out" ] && [ "$out" -ge 40 ] && [ "$out" -le $((40 + 256 + 1)) ] ||
 	fail "dd heard of the failure after $out writes: $(cat "$WORK/dd.err")"
@@ -255,13 +265,7 @@ out=$(sed -n 's/^\([0-9]*\)+0 records out$/\1/p' "$WORK/dd.err")
 ok "dd told after $out writes, 39 records in the file"
 
 check "the shim: the last write fails on the server, dd hears EIO when it closes the tape"
-start_daemon RMTD_FAULT="write#$last=EIO"
-start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
-rc=0
-run_client "$WORK/dd.out" "$WORK/dd.err" "${SHIM[@]}" RMT_PIPELINE=1 \
-	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-fail-last.dat" \
-	"${DD[@]}" if="$WORK/local.tar" of=/dev/rmt-test bs=10240 || rc=$?
-[ "$rc" -ne 0 ] || fail "dd succeeded although its last write failed"
+dd_fails_at "$last" "$SPOOL/shim-fail-last.dat"
 grep -q 'closing output file.*Input/output error' "$WORK/dd.err" ||
 	fail "dd did not hear EIO at its close: $(cat "$WORK/dd.err")"
 [ "$(stat -c %s "$SPOOL/shim-fail-last.dat")" = $(((last - 1) * 10240)) ] ||
@@ -285,22 +289,21 @@ size = os.stat(path).st_size
 os.fsync(fd)
 os.close(fd)
 print(told, size)'
+shim_sync() { # shim_sync PORT FILE RECORDS: SHIM_SYNC's "errno size" into sync.out
+	run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
+		RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$1$2" python3 -c "$SHIM_SYNC" "$2" "$3" ||
+		fail "fsync: $(cat "$WORK/sync.err")"
+}
 check "the shim: fsync returns once the server has every record pipelined; fsync and MTWEOF report a write that failed"
-run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
-	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$SLOW$SPOOL/shim-sync.dat" \
-	python3 -c "$SHIM_SYNC" "$SPOOL/shim-sync.dat" 30 || fail "fsync: $(cat "$WORK/sync.err")"
+shim_sync "$SLOW" "$SPOOL/shim-sync.dat" 30
 [ "$(cat "$WORK/sync.out")" = "0 $((30 * 10240))" ] ||
 	fail "after fsync: errno and file size $(cat "$WORK/sync.out"), not 0 and 30 records"
-start_daemon RMTD_FAULT='write#5=EIO'
-start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
-run_client "$WORK/sync.out" "$WORK/sync.err" "${SHIM[@]}" RMT_PIPELINE=1 \
-	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-sync-fail.dat" \
-	python3 -c "$SHIM_SYNC" "$SPOOL/shim-sync-fail.dat" 10 || fail "fsync: $(cat "$WORK/sync.err")"
+fault_relay 5
+shim_sync "$RELAY_PORT" "$SPOOL/shim-sync-fail.dat" 10
 [ "$(cat "$WORK/sync.out")" = "5 $((4 * 10240))" ] ||
 	fail "after write 5 failed: errno and file size $(cat "$WORK/sync.out"), not EIO (5) and 4 records"
 # The same failure reported by a filemark (MTIOCTOP MTWEOF), which is then not written.
-start_daemon RMTD_FAULT='write#5=EIO'
-start_relay --target "127.0.0.1:$DAEMON_PORT" --delay 5
+fault_relay 5
 "$VTAPE" create "$SPOOL/shim-mark.tap" >/dev/null
 run_client "$WORK/mark.out" "$WORK/mark.err" "${SHIM[@]}" RMT_PIPELINE=1 \
 	RMT_DEVICES="/dev/rmt-test=rmt://127.0.0.1:$RELAY_PORT$SPOOL/shim-mark.tap" python3 -c '
