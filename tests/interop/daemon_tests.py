@@ -524,6 +524,31 @@ def sigterm_ends_a_stuck_open_after_the_grace(directory):
 
 
 @test
+def sigterm_answers_a_client_waiting_for_a_drive(directory):
+    """A client queued for a drive hears why, in reply to its open, and the holder's
+    records are on the tape; rmtd exits 0."""
+    daemon = Daemon(directory, "--drive-wait", "60")
+    tape = directory + "/queued.tap"
+    holder = daemon.connect()
+    holder.open(tape, O_RDWR | O_CREAT)
+    assert holder.write(record(2, 0)) == 10240
+    waiter = daemon.connect()
+    waiter.send(b"O%s\n2 O_RDWR\n" % tape.encode())
+    deadline = time.time() + 10
+    while "waiting for drive %s" % tape not in log_of(daemon):
+        assert time.time() < deadline, "the second open did not wait for the drive"
+        time.sleep(0.05)
+    daemon.process.send_signal(signal.SIGTERM)
+    expect_rmt_error(waiter.reply, 108, "rmtd shutting down")
+    expect_rmt_error(lambda: holder.write(record(2, 1)), 108, "rmtd shutting down")
+    assert daemon.process.wait(timeout=10) == 0, "SIGTERM exits 0"
+    daemon.log.close()
+    reader = Daemon(directory)
+    assert tape_records(reader, tape) == [record(2, 0)], "the holder's record, then the filemark"
+    assert reader.stop() == 0
+
+
+@test
 def sigterm_drops_stalled_records_after_the_grace(directory):
     """A half-sent record holds SIGTERM up for the grace, not the request timeout."""
     daemon = Daemon(directory, "--stop-grace", "1", "--request-timeout", "120")
