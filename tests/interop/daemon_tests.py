@@ -540,6 +540,9 @@ def sigterm_answers_a_client_waiting_for_a_drive(directory):
         time.sleep(0.05)
     daemon.process.send_signal(signal.SIGTERM)
     expect_rmt_error(waiter.reply, 108, "rmtd shutting down")
+    # A request that crosses the signal may still be served; one after the holder's
+    # drive thread has looked up (a read slice, 100 ms) is answered with why.
+    time.sleep(0.5)
     expect_rmt_error(lambda: holder.write(record(2, 1)), 108, "rmtd shutting down")
     assert daemon.process.wait(timeout=10) == 0, "SIGTERM exits 0"
     daemon.log.close()
