@@ -535,9 +535,7 @@ int catalog_save(const char *state_dir, struct catalog *cat)
 		if (error != -ENOENT) {
 			/* a torn tail may be there now: the next save rewrites */
 			cat->needs_rewrite = true;
-			errno = -error;
-			log_warn("appending to the catalog of %s", file);
-			return error;
+			return error; /* the caller logs it, naming the drive */
 		}
 		/* the file went away: write it whole */
 	}
@@ -546,11 +544,8 @@ int catalog_save(const char *state_dir, struct catalog *cat)
 		return error;
 	error = state_write_atomic(dir, file, text, length);
 	free(text);
-	if (error < 0) {
-		errno = -error;
-		log_warn("saving the catalog of %s", file);
+	if (error < 0)
 		return error;
-	}
 	cat->on_disk = true;
 	cat->needs_rewrite = false;
 	cat->journal_lines = cat->count + 1;

@@ -242,11 +242,7 @@ int counters_save(const char *state_dir, const struct counters *c)
 	}
 	error = state_write_atomic(dir, file, text, (size_t)length);
 	free(text);
-	if (error < 0) {
-		errno = -error;
-		log_warn("saving %s counters for %s", counters_kind_name(c->kind), file);
-	}
-	return error;
+	return error; /* the caller logs it, naming the drive */
 }
 
 json_t *counters_json(const struct counters *c)

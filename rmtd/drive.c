@@ -348,19 +348,28 @@ struct drive_retired {
 	struct catalog catalog;
 };
 
+/* One line for a state file not saved (error < 0): which drive, what, where and why. */
+static void drive_save_check(const struct drive *drive, const char *state_directory,
+                             const char *what, const char *cartridge, int error)
+{
+	if (error < 0)
+		log_warnx("%s: cannot save %s%s%s in %s: %s", drive->name, what,
+		          cartridge != NULL ? " of cartridge " : "",
+		          cartridge != NULL ? cartridge : "", state_directory, strerror(-error));
+}
+
 /* On the drive's thread (inline without one): the last save of the cartridge that left. */
 static void drive_retired_save(struct job *job)
 {
 	struct drive_retired *r = job->arg;
+	const char *cartridge = r->cartridge_counters.name;
 
-	if (counters_save(r->state_directory, &r->drive_counters) < 0)
-		log_warnx("%s: cannot save the drive's counters", r->drive->name);
-	if (counters_save(r->state_directory, &r->cartridge_counters) < 0)
-		log_warnx("%s: cannot save the counters of cartridge %s", r->drive->name,
-		          r->cartridge_counters.name);
-	if (catalog_save(r->state_directory, &r->catalog) < 0)
-		log_warnx("%s: cannot save the catalog of cartridge %s", r->drive->name,
-		          r->cartridge_counters.name);
+	drive_save_check(r->drive, r->state_directory, "the drive's counters", NULL,
+	                 counters_save(r->state_directory, &r->drive_counters));
+	drive_save_check(r->drive, r->state_directory, "the counters", cartridge,
+	                 counters_save(r->state_directory, &r->cartridge_counters));
+	drive_save_check(r->drive, r->state_directory, "the catalog", cartridge,
+	                 catalog_save(r->state_directory, &r->catalog));
 	catalog_free(&r->catalog);
 }
 
@@ -441,14 +450,16 @@ static void drive_save_now(struct drive *drive)
 {
 	if (drive->state_directory[0] == '\0')
 		return;
-	if (counters_save(drive->state_directory, &drive->counters) < 0)
-		log_warnx("%s: cannot save the drive's counters", drive->name);
+	drive_save_check(drive, drive->state_directory, "the drive's counters", NULL,
+	                 counters_save(drive->state_directory, &drive->counters));
 	if (!drive->has_cartridge)
 		return;
-	if (counters_save(drive->state_directory, &drive->cartridge_counters) < 0)
-		log_warnx("%s: cannot save the cartridge's counters", drive->name);
-	if (catalog_save(drive->state_directory, &drive->catalog) < 0)
-		log_warnx("%s: cannot save the catalog", drive->name);
+	drive_save_check(drive, drive->state_directory, "the counters",
+	                 drive->cartridge_counters.name,
+	                 counters_save(drive->state_directory, &drive->cartridge_counters));
+	drive_save_check(drive, drive->state_directory, "the catalog",
+	                 drive->cartridge_counters.name,
+	                 catalog_save(drive->state_directory, &drive->catalog));
 }
 
 static void drive_stop_now(struct drive *drive)

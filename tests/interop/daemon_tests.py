@@ -524,6 +524,41 @@ def sigterm_ends_a_stuck_open_after_the_grace(directory):
 
 
 @test
+def a_state_directory_that_turns_read_only_costs_log_lines_not_tapes(directory):
+    """Counters and catalogs that cannot be saved are logged, one line each naming the
+    drive and the reason; the tape and its sessions do not notice."""
+    state = directory + "/state"
+    os.mkdir(state)
+    daemon = Daemon(directory, "--state-dir", state)
+    tape = directory + "/kept.tap"
+    rmt = daemon.connect()
+    rmt.open(tape, O_RDWR | O_CREAT)
+    assert rmt.write(record(3, 0)) == 10240
+    rmt.close()
+    subprocess.run(["chmod", "-R", "a-w", state], check=True)
+    try:
+        rmt.open(tape, O_RDWR)
+        assert rmt.write(record(3, 1)) == 10240
+        assert rmt.close() == 0, "the close reports the tape, not the state files"
+        deadline = time.time() + 10
+        while "cannot save the catalog of cartridge" not in log_of(daemon):
+            assert time.time() < deadline, log_of(daemon)[-1500:]
+            time.sleep(0.05)
+        log = log_of(daemon)
+        for what in ("the drive's counters in %s: Permission denied" % state,
+                     "the counters of cartridge %s in %s: Permission denied" % (tape, state),
+                     "the catalog of cartridge %s in %s: Permission denied" % (tape, state)):
+            assert "%s: cannot save %s" % (tape, what) in log, log[-1500:]
+        assert "saving drive counters" not in log, "two lines for one failure"
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", state], check=True)
+    listing = subprocess.run([os.path.join(os.path.dirname(RMTD), "rmt-vtape"), "list", tape],
+                             capture_output=True, text=True).stdout
+    assert "file 0: 1 record," in listing and "file 1: 1 record," in listing, listing
+    assert daemon.stop() == 0
+
+
+@test
 def sigterm_answers_a_client_waiting_for_a_drive(directory):
     """A client queued for a drive hears why, in reply to its open, and the holder's
     records are on the tape; rmtd exits 0."""
