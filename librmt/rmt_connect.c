@@ -56,13 +56,21 @@
 
 static const char *program = "rmt-connect";
 
-static void usage(FILE *out)
+static void usage_synopsis(FILE *out)
 {
 	fprintf(out,
 	        "usage: %s [-46n] [--tls [--ca FILE] [--cert FILE] [--key FILE] [--server-name "
 	        "NAME]]\n"
+	        "       [--pipeline | --classic] [--window R[,B]]\n"
 	        "       [-l user] [-p port] host [-l user] [command ...]\n"
-	        "       %s --help | --version\n"
+	        "       %s --help | --version\n",
+	        program, program);
+}
+
+static void usage(FILE *out)
+{
+	usage_synopsis(out);
+	fprintf(out,
 	        "\n"
 	        "Stands in for rsh: connects to rmtd on host (port: -p, $RMT_PORT, the\n"
 	        "configuration, else %d) and passes standard input and output through.\n"
@@ -85,13 +93,15 @@ static void usage(FILE *out)
 	        "Per-host settings, for clients that pass no options (tar, dump):\n"
 	        "%s, or the file $RMT_CONNECT_CONFIG names.\n"
 	        "Options win over the environment, the environment over the file.\n",
-	        program, program, RMT_DEFAULT_TCP_PORT, PIPELINE_DEFAULT_RECORDS,
-	        PIPELINE_DEFAULT_BYTES, CONNECT_CONFIG_DEFAULT_PATH);
+	        RMT_DEFAULT_TCP_PORT, PIPELINE_DEFAULT_RECORDS, PIPELINE_DEFAULT_BYTES,
+	        CONNECT_CONFIG_DEFAULT_PATH);
 }
 
+/* A mistake gets the synopsis and where the rest is, not the whole help. */
 static void __attribute__((noreturn)) usage_error(void)
 {
-	usage(stderr);
+	usage_synopsis(stderr);
+	fprintf(stderr, "Try '%s --help' for the options, or see rmt-connect(1).\n", program);
 	exit(EXIT_CONNECT);
 }
 
@@ -601,11 +611,15 @@ int main(int argc, char **argv)
 			usage_error();
 		}
 	}
-	if (optind >= argc)
+	if (optind >= argc) {
+		fprintf(stderr, "%s: no host\n", program);
 		usage_error();
+	}
 	host = argv[optind];
-	if (host[0] == '\0' || host[0] == '-')
+	if (host[0] == '\0' || host[0] == '-') {
+		fprintf(stderr, "%s: \"%s\" is not a host name\n", program, host);
 		usage_error();
+	}
 	if (connect_config_read(config_path != NULL && config_path[0] != '\0'
 	                            ? config_path
 	                            : CONNECT_CONFIG_DEFAULT_PATH,

@@ -22,16 +22,31 @@
 #define DEFAULT_REQUEST_TIMEOUT 120
 #define DEFAULT_HOLD_TIMEOUT    0
 
+static void usage_synopsis(FILE *out)
+{
+	fprintf(out,
+	        "usage: rmtd [-dnv] [-f FILE] [--listen ADDR:PORT]... [--allow DIR]...\n"
+	        "            [--drive NAME=DEVICE]... [limits]   TCP daemon (default: loopback "
+	        "port %d)\n"
+	        "       rmtd --stdio [-dv] [-f FILE] [--allow DIR]... [--drive NAME=DEVICE]...\n"
+	        "       rmtd --inetd [-dv] [-f FILE] [--allow DIR]... [--drive NAME=DEVICE]...\n"
+	        "       rmt                          (as started by rsh or ssh: stdio mode)\n",
+	        RMT_DEFAULT_TCP_PORT);
+}
+
+/* A mistake gets the synopsis and where the rest is, not three screens of options. */
+static void __attribute__((noreturn)) usage_error(void)
+{
+	usage_synopsis(stderr);
+	fprintf(stderr, "Try 'rmtd --help' for the options, or see rmtd(8).\n");
+	exit(64);
+}
+
 static void usage(FILE *out)
 {
+	usage_synopsis(out);
 	fprintf(
 	    out,
-	    "usage: rmtd [-dnv] [-f FILE] [--listen ADDR:PORT]... [--allow DIR]...\n"
-	    "            [--drive NAME=DEVICE]... [limits]   TCP daemon (default: loopback "
-	    "port %d)\n"
-	    "       rmtd --stdio [-dv] [-f FILE] [--allow DIR]... [--drive NAME=DEVICE]...\n"
-	    "       rmtd --inetd [-dv] [-f FILE] [--allow DIR]... [--drive NAME=DEVICE]...\n"
-	    "       rmt                          (as started by rsh or ssh: stdio mode)\n"
 	    "\n"
 	    "  --stdio               serve one client on standard input and output (rsh/ssh)\n"
 	    "  --inetd               serve the TCP connection on standard input (inetd)\n"
@@ -75,9 +90,9 @@ static void usage(FILE *out)
 	    "                        files, and exit\n"
 	    "  -h, --help            this text\n"
 	    "  -V, --version         the version\n",
-	    RMT_DEFAULT_TCP_PORT, CONFIG_DEFAULT_PATH, RMT_MAX_RECORD_DEFAULT, DEFAULT_DRIVE_WAIT,
-	    DEFAULT_MAX_SESSIONS, DEFAULT_MAX_PER_PEER, DEFAULT_IDLE_TIMEOUT,
-	    DEFAULT_REQUEST_TIMEOUT, DRIVE_STOP_GRACE_DEFAULT, RMT_DEFAULT_CONTROL_SOCKET);
+	    CONFIG_DEFAULT_PATH, RMT_MAX_RECORD_DEFAULT, DEFAULT_DRIVE_WAIT, DEFAULT_MAX_SESSIONS,
+	    DEFAULT_MAX_PER_PEER, DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT,
+	    DRIVE_STOP_GRACE_DEFAULT, RMT_DEFAULT_CONTROL_SOCKET);
 }
 
 static int parse_count(const char *option, const char *text, int minimum)
@@ -274,8 +289,7 @@ void options_parse(int argc, char **argv, struct options *o)
 			printf("rmtd %s\n", RMTD_VERSION);
 			exit(0);
 		default:
-			usage(stderr);
-			exit(64);
+			usage_error(); /* getopt said which option */
 		}
 	}
 	/*
@@ -283,8 +297,9 @@ void options_parse(int argc, char **argv, struct options *o)
 	 * any file the account can write. In stdio mode extra arguments are ignored.
 	 */
 	if (optind < argc && o->mode != MODE_STDIO) {
-		usage(stderr);
-		exit(64);
+		fprintf(stderr, "rmtd: unexpected argument '%s' (rmtd takes options only)\n",
+		        argv[optind]);
+		usage_error();
 	}
 	o->ignored_arguments = argc - optind;
 }

@@ -34,25 +34,49 @@
 
 static const char *program = "rmtctl";
 
+/* Each command's synopsis: all of them for --help, the one misused for a mistake. */
+static const char *const synopses[] = {
+    "status [--json] [--watch [SECONDS]]",
+    "session [--json] SESSION",
+    "kill [--no-wait | --wait SECONDS] SESSION",
+    "release DRIVE",
+    "drives [--json]",
+    "catalog [--json] [DRIVE | CARTRIDGE]",
+    "metrics",
+    "inventory [--json] [LIBRARY]",
+    "cartridges [--json] [CARTRIDGE]",
+    "load [--json] CARTRIDGE|slot:N DRIVE",
+    "unload [--json] DRIVE [slot:N]",
+    "move [--json] LIBRARY FROM TO",
+    "import [--json] LIBRARY [portal:N]",
+    "export [--json] CARTRIDGE",
+    "readonly [--json] CARTRIDGE on|off",
+};
+
+/* command: print its line only; NULL or unknown: all of them. */
+static void usage_synopsis(FILE *out, const char *command)
+{
+	size_t count = sizeof(synopses) / sizeof(synopses[0]), shown = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		size_t length = strcspn(synopses[i], " ");
+
+		if (command != NULL &&
+		    (strlen(command) != length || strncmp(synopses[i], command, length) != 0))
+			continue;
+		fprintf(out, "%s rmtctl [-s SOCKET] %s\n", shown++ == 0 ? "usage:" : "      ",
+		        synopses[i]);
+	}
+	if (shown == 0)
+		usage_synopsis(out, NULL);
+	else if (command == NULL)
+		fprintf(out, "       rmtctl -h | --help | -V | --version\n");
+}
+
 static void usage(FILE *out)
 {
+	usage_synopsis(out, NULL);
 	fprintf(out,
-	        "usage: rmtctl [-s SOCKET] status [--json] [--watch [SECONDS]]\n"
-	        "       rmtctl [-s SOCKET] session [--json] SESSION\n"
-	        "       rmtctl [-s SOCKET] kill [--no-wait | --wait SECONDS] SESSION\n"
-	        "       rmtctl [-s SOCKET] release DRIVE\n"
-	        "       rmtctl [-s SOCKET] drives [--json]\n"
-	        "       rmtctl [-s SOCKET] catalog [--json] [DRIVE | CARTRIDGE]\n"
-	        "       rmtctl [-s SOCKET] metrics\n"
-	        "       rmtctl [-s SOCKET] inventory [--json] [LIBRARY]\n"
-	        "       rmtctl [-s SOCKET] cartridges [--json] [CARTRIDGE]\n"
-	        "       rmtctl [-s SOCKET] load [--json] CARTRIDGE|slot:N DRIVE\n"
-	        "       rmtctl [-s SOCKET] unload [--json] DRIVE [slot:N]\n"
-	        "       rmtctl [-s SOCKET] move [--json] LIBRARY FROM TO\n"
-	        "       rmtctl [-s SOCKET] import [--json] LIBRARY [portal:N]\n"
-	        "       rmtctl [-s SOCKET] export [--json] CARTRIDGE\n"
-	        "       rmtctl [-s SOCKET] readonly [--json] CARTRIDGE on|off\n"
-	        "       rmtctl -h | --help | -V | --version\n"
 	        "\n"
 	        "  -s SOCKET   rmtd's control socket (default $RMTD_CONTROL_SOCKET, else %s)\n"
 	        "  --json      one JSON document per line, for programs\n"
@@ -368,10 +392,13 @@ static bool parse_id(const char *text, unsigned *out)
 	return true;
 }
 
-static int usage_error(const char *what)
+/* A mistake gets what is wrong, the synopsis of the command and where the rest is. */
+static int usage_error(const char *command, const char *what)
 {
-	fprintf(stderr, "%s: %s\n", program, what);
-	usage(stderr);
+	if (what != NULL)
+		fprintf(stderr, "%s: %s\n", program, what);
+	usage_synopsis(stderr, command);
+	fprintf(stderr, "Try 'rmtctl --help' for the options, or see rmtctl(8).\n");
 	return EXIT_USAGE;
 }
 
@@ -395,9 +422,10 @@ static int library_request(const char *socket_path, const char *command, int cou
 	for (int i = 0; i < count; i++) {
 		/* Names in a library are plain words: a blank or control byte is no barcode. */
 		if (words[i][0] == '\0' || strpbrk(words[i], " \t\r\n%") != NULL)
-			return usage_error("library names and elements are single plain words");
+			return usage_error(command,
+			                   "library names and elements are single plain words");
 		if (used + strlen(words[i]) + 3 > sizeof(request))
-			return usage_error("request too long");
+			return usage_error(command, "request too long");
 		used += (size_t)snprintf(request + used, sizeof(request) - used, " %s", words[i]);
 	}
 	snprintf(request + used, sizeof(request) - used, "\n");
@@ -435,12 +463,11 @@ int main(int argc, char **argv)
 			printf("rmtctl %s\n", RMTD_VERSION);
 			return 0;
 		default:
-			usage(stderr);
-			return EXIT_USAGE;
+			return usage_error(NULL, NULL); /* getopt said which option */
 		}
 	}
 	if (optind >= argc)
-		return usage_error("no command");
+		return usage_error(NULL, "no command");
 	command = argv[optind++];
 	if (library_command(command))
 		return library_request(socket_path, command, argc - optind, argv + optind);
@@ -456,17 +483,17 @@ int main(int argc, char **argv)
 			else if (i + 1 < argc && argv[i + 1][0] != '\0' &&
 			         strchr("0123456789.,", argv[i + 1][0]) != NULL)
 				return usage_error(
-				    "--watch: seconds from 0.1 to 86400 (0.5 is fine)");
+				    command, "--watch: seconds from 0.1 to 86400 (0.5 is fine)");
 		} else if (strncmp(word, "--watch=", 8) == 0) {
 			watching = true;
 			if (!parse_seconds(word + 8, &interval))
 				return usage_error(
-				    "--watch: seconds from 0.1 to 86400 (0.5 is fine)");
+				    command, "--watch: seconds from 0.1 to 86400 (0.5 is fine)");
 		} else if (strcmp(word, "--no-wait") == 0) {
 			no_wait = true;
 		} else if (strcmp(word, "--wait") == 0) {
 			if (i + 1 >= argc || !parse_seconds(argv[i + 1], &wait_seconds))
-				return usage_error("--wait: seconds from 0.1 to 86400");
+				return usage_error(command, "--wait: seconds from 0.1 to 86400");
 			i++;
 		} else if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0) {
 			usage(stdout);
@@ -474,28 +501,30 @@ int main(int argc, char **argv)
 		} else if (strcmp(word, "--") == 0 && i + 1 < argc && argument == NULL) {
 			argument = argv[++i];
 		} else if (word[0] == '-' && word[1] != '\0') {
-			fprintf(stderr, "%s: unknown option %s\n", program, word);
-			return EXIT_USAGE;
+			char what[80];
+
+			snprintf(what, sizeof(what), "unknown option %.60s", word);
+			return usage_error(command, what);
 		} else if (argument == NULL) {
 			argument = word;
 		} else {
-			return usage_error("too many arguments");
+			return usage_error(command, "too many arguments");
 		}
 	}
 	if (strcmp(command, "status") == 0) {
 		if (argument != NULL)
-			return usage_error("status takes no argument");
+			return usage_error(command, "status takes no argument");
 		snprintf(request, sizeof(request), "status%s\n", json ? " --json" : "");
 		return watching ? watch(socket_path, request, interval, json)
 		                : simple(socket_path, request);
 	}
 	if (watching)
-		return usage_error("--watch goes with status");
+		return usage_error(command, "--watch goes with status");
 	if (strcmp(command, "session") == 0 || strcmp(command, "kill") == 0) {
 		unsigned id;
 
 		if (argument == NULL || !parse_id(argument, &id))
-			return usage_error("expected a session number");
+			return usage_error(command, "expected a session number");
 		if (strcmp(command, "kill") == 0)
 			return kill_session(socket_path, id, no_wait ? 0 : wait_seconds);
 		snprintf(request, sizeof(request), "session%s %u\n", json ? " --json" : "", id);
@@ -503,7 +532,7 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(command, "drives") == 0) {
 		if (argument != NULL)
-			return usage_error("drives takes no argument");
+			return usage_error(command, "drives takes no argument");
 		snprintf(request, sizeof(request), "drives%s\n", json ? " --json" : "");
 		return simple(socket_path, request);
 	}
@@ -511,9 +540,9 @@ int main(int argc, char **argv)
 		char encoded[CONTROL_REQUEST_MAX - 32];
 
 		if (argument == NULL)
-			return usage_error("expected a drive");
+			return usage_error(command, "expected a drive");
 		if (control_encode_argument(argument, encoded, sizeof(encoded)) < 0)
-			return usage_error("name too long");
+			return usage_error(command, "name too long");
 		snprintf(request, sizeof(request), "release %s\n", encoded);
 		return simple(socket_path, request);
 	}
@@ -522,21 +551,21 @@ int main(int argc, char **argv)
 
 		if (argument != NULL &&
 		    control_encode_argument(argument, encoded, sizeof(encoded)) < 0)
-			return usage_error("name too long");
+			return usage_error(command, "name too long");
 		snprintf(request, sizeof(request), "catalog%s%s%s\n", json ? " --json" : "",
 		         argument ? " " : "", encoded);
 		return simple(socket_path, request);
 	}
 	if (strcmp(command, "metrics") == 0) {
 		if (argument != NULL || json)
-			return usage_error("metrics takes no argument and has no JSON form");
+			return usage_error(command,
+			                   "metrics takes no argument and has no JSON form");
 		return simple(socket_path, "metrics\n");
 	}
 	if (strcmp(command, "help") == 0) {
 		usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "%s: unknown command %s\n", program, command);
-	usage(stderr);
-	return EXIT_USAGE;
+	snprintf(request, sizeof(request), "unknown command %.60s", command);
+	return usage_error(command, request);
 }

@@ -119,6 +119,33 @@ rc=0; ctl kill twelve >/dev/null 2>&1 || rc=$?
 [ "$rc" -eq 64 ] || fail "kill twelve: exit $rc"
 ok
 
+check "a usage mistake: what is wrong, that command's synopsis, where the rest is"
+# usage_says ERR-FILE FIRST-LINE SYNOPSIS-LINES: the mistake named first, then the
+# synopsis (this many usage lines), then the pointer to --help; no option table.
+usage_says() {
+	[ "$(head -n 1 "$1")" = "$2" ] || fail "first line: $(head -n 1 "$1")"
+	[ "$(grep -c 'rmtctl \[-s SOCKET\]' "$1")" -eq "$3" ] || fail "synopsis: $(cat "$1")"
+	[ "$(tail -n 1 "$1")" = "Try 'rmtctl --help' for the options, or see rmtctl(8)." ] ||
+		fail "last line: $(tail -n 1 "$1")"
+	! grep -q -- '--json      one JSON' "$1" || fail "the whole help on a mistake"
+}
+rc=0; ctl kill twelve >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 64 ] || fail "kill twelve: exit $rc"
+usage_says "$WORK/err" "rmtctl: expected a session number" 1
+grep -q '^usage: rmtctl \[-s SOCKET\] kill \[--no-wait | --wait SECONDS\] SESSION$' "$WORK/err" ||
+	fail "not kill's synopsis: $(cat "$WORK/err")"
+rc=0; ctl status --jsno >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 64 ] || fail "status --jsno: exit $rc"
+usage_says "$WORK/err" "rmtctl: unknown option --jsno" 1
+rc=0; ctl frobnicate >/dev/null 2>"$WORK/err" || rc=$?
+usage_says "$WORK/err" "rmtctl: unknown command frobnicate" 15
+rc=0; "$RMTCTL" --frobnicate >/dev/null 2>"$WORK/err" || rc=$?
+[ "$rc" -eq 64 ] || fail "--frobnicate: exit $rc"
+grep -q "frobnicate" <(head -n 1 "$WORK/err") || fail "the option is not named: $(cat "$WORK/err")"
+"$RMTCTL" --help >"$WORK/help.out" || fail "--help: exit $?"
+grep -q -- '--json      one JSON' "$WORK/help.out" || fail "--help lacks the options"
+ok
+
 check "the control socket by hand: a request without its newline, and lines too long"
 python3 - "$SOCK" <<'PYEOF' || fail "see above"
 import socket, sys

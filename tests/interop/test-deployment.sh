@@ -130,6 +130,29 @@ check "rmt-connect --help and --version"
 grep -q 'rmt-connect.conf' "$WORK/help.out" || fail "--help does not name the configuration file"
 "$CONNECT" --version | grep -E -q '^rmt-connect [0-9]' || fail "--version"
 ok
+check "usage mistakes in rmt-connect and rmtd: what is wrong, the synopsis, where the rest is"
+# mistake_says STATUS FIRST-LINE HINT COMMAND...: the status, the mistake named
+# first, the pointer to --help last, and no option table in between.
+mistake_says() {
+	local status=$1 first=$2 hint=$3 rc=0
+	shift 3
+	"$@" </dev/null >/dev/null 2>"$WORK/err" || rc=$?
+	[ "$rc" -eq "$status" ] || fail "$*: exit $rc"
+	grep -q -- "$first" <(head -n 1 "$WORK/err") || fail "$*: first line $(head -n 1 "$WORK/err")"
+	[ "$(tail -n 1 "$WORK/err")" = "$hint" ] || fail "$*: last line $(tail -n 1 "$WORK/err")"
+	grep -q '^usage: ' "$WORK/err" || fail "$*: no synopsis"
+	[ "$(wc -l <"$WORK/err")" -le 8 ] || fail "$*: $(wc -l <"$WORK/err") lines"
+}
+hint="Try 'rmt-connect --help' for the options, or see rmt-connect(1)."
+mistake_says 255 "unrecognized option '--pipline'" "$hint" "$CONNECT" --pipline host
+mistake_says 255 "rmt-connect: no host" "$hint" "$CONNECT" -p 5400
+mistake_says 255 'rmt-connect: "-x" is not a host name' "$hint" "$CONNECT" -- -x
+hint="Try 'rmtd --help' for the options, or see rmtd(8)."
+mistake_says 64 "unrecognized option '--alow'" "$hint" "$RMTD" --alow /tmp
+mistake_says 64 "rmtd: unexpected argument '$WORK/debug' (rmtd takes options only)" "$hint" \
+	"$RMTD" -n --allow /tmp "$WORK/debug"
+[ ! -e "$WORK/debug" ] || fail "rmtd created the debug file it was given"
+ok
 check "a wrong line in rmt-connect.conf is reported with its file and line"
 printf 'host 127.0.0.1\n\ttsl\n' >"$WORK/bad.conf"
 rc=0
