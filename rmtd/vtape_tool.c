@@ -40,6 +40,14 @@ static int usage(FILE *out, int status)
 	return status;
 }
 
+/* A mistake: what is wrong, then the usage; exit status 2. */
+static int usage_mistake(const char *what, const char *word)
+{
+	fprintf(stderr, "rmt-vtape: %s%s%s%s\n", what, word != NULL ? " '" : "",
+	        word != NULL ? word : "", word != NULL ? "'" : "");
+	return usage(stderr, 2);
+}
+
 static bool valid_barcode(const char *id)
 {
 	size_t length = strlen(id);
@@ -97,7 +105,8 @@ static int command_create(int argc, char **argv)
 	int c, error;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:e:wb:h", options, NULL)) != -1) {
+	opterr = 0; /* getopt would name the command "create", not rmt-vtape */
+	while ((c = getopt_long(argc, argv, ":c:e:wb:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (tapeimage_parse_size(optarg, &capacity) < 0) {
@@ -127,12 +136,22 @@ static int command_create(int argc, char **argv)
 			break;
 		case 'h':
 			return usage(stdout, 0);
-		default:
-			return usage(stderr, 2);
+		case ':':
+		default: {
+			/* A long option whole, a short one by its letter (maybe in a cluster). */
+			const char *word = argv[optind - 1];
+			char letter[3] = {'-', (char)optopt, '\0'};
+
+			return usage_mistake(c == ':' ? "create: this option wants a value:"
+			                              : "create: unknown option",
+			                     strncmp(word, "--", 2) == 0 ? word : letter);
+		}
 		}
 	}
 	if (argc - optind != 1)
-		return usage(stderr, 2);
+		return usage_mistake(argc - optind == 0 ? "create: no FILE.tap named"
+		                                        : "create: one FILE.tap, not more",
+		                     NULL);
 	if (!servable_tape_name(argv[optind]))
 		return 2;
 	if (early_warning_given && capacity != 0 && early_warning >= capacity) {
@@ -217,7 +236,7 @@ static int command_list(int argc, char **argv)
 	size_t run = 0;
 
 	if (argc != 2)
-		return usage(stderr, 2);
+		return usage_mistake("list takes one FILE.tap", NULL);
 	if (inspect(argv[1], &in) < 0)
 		return 1;
 	for (size_t file = 0; file <= index->n_marks; file++) {
@@ -268,7 +287,7 @@ static int command_info(int argc, char **argv)
 	char when[64] = "unknown";
 
 	if (argc != 2)
-		return usage(stderr, 2);
+		return usage_mistake("info takes one FILE.tap", NULL);
 	if (inspect(argv[1], &in) < 0)
 		return 1;
 	records = x->n_objects - x->n_marks;
@@ -337,13 +356,13 @@ static int command_write_protect(int argc, char **argv)
 	int error;
 
 	if (argc != 3)
-		return usage(stderr, 2);
+		return usage_mistake("write-protect takes on or off, then one FILE.tap", NULL);
 	if (strcmp(argv[1], "on") == 0)
 		protect = true;
 	else if (strcmp(argv[1], "off") == 0)
 		protect = false;
 	else
-		return usage(stderr, 2);
+		return usage_mistake("write-protect takes on or off, not", argv[1]);
 	error = vtape_set_write_protect(AT_FDCWD, argv[2], protect);
 	if (error == -EBUSY) {
 		fprintf(stderr, "rmt-vtape: %s: in use by a drive; try again once it is closed\n",
@@ -360,7 +379,7 @@ static int command_write_protect(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage(stderr, 2);
+		return usage_mistake("no command", NULL);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0)
 		return usage(stdout, 0);
@@ -372,6 +391,5 @@ int main(int argc, char **argv)
 		return command_info(argc - 1, argv + 1);
 	if (strcmp(argv[1], "write-protect") == 0)
 		return command_write_protect(argc - 1, argv + 1);
-	fprintf(stderr, "rmt-vtape: unknown command '%s'\n", argv[1]);
-	return usage(stderr, 2);
+	return usage_mistake("unknown command", argv[1]);
 }

@@ -2033,6 +2033,44 @@ Test(vtape, rmt_vtape_create_list_info)
 	cr_assert_eq(tool(out, sizeof(out), "list missing.tap"), 1);
 }
 
+/* A mistake: what is wrong on the first line, then the usage, exit status 2. */
+static void tool_mistake(const char *arguments, const char *first_line)
+{
+	char out[4096];
+
+	cr_assert_eq(tool(out, sizeof(out), arguments), 2, "rmt-vtape %s: %s", arguments, out);
+	cr_assert_eq(strncmp(out, first_line, strlen(first_line)), 0, "rmt-vtape %s: %s", arguments,
+	             out);
+	cr_assert_eq(out[strlen(first_line)], '\n', "rmt-vtape %s: %s", arguments, out);
+	cr_assert_not_null(strstr(out, "\nusage: rmt-vtape create"), "%s", out);
+}
+
+Test(vtape, rmt_vtape_says_what_is_wrong_before_the_usage)
+{
+	tool_mistake("", "rmt-vtape: no command");
+	tool_mistake("frobnicate t.tap", "rmt-vtape: unknown command 'frobnicate'");
+	tool_mistake("create", "rmt-vtape: create: no FILE.tap named");
+	tool_mistake("create a.tap b.tap", "rmt-vtape: create: one FILE.tap, not more");
+	tool_mistake("create --bogus t.tap", "rmt-vtape: create: unknown option '--bogus'");
+	tool_mistake("create -wx t.tap", "rmt-vtape: create: unknown option '-x'");
+	tool_mistake("create --capacity",
+	             "rmt-vtape: create: this option wants a value: '--capacity'");
+	tool_mistake("create -c", "rmt-vtape: create: this option wants a value: '-c'");
+	tool_mistake("list", "rmt-vtape: list takes one FILE.tap");
+	tool_mistake("info a.tap b.tap", "rmt-vtape: info takes one FILE.tap");
+	tool_mistake("write-protect on",
+	             "rmt-vtape: write-protect takes on or off, then one FILE.tap");
+	tool_mistake("write-protect maybe t.tap",
+	             "rmt-vtape: write-protect takes on or off, not 'maybe'");
+	for (const char *const *name = (const char *const[]){"t.tap", "a.tap", NULL}; *name;
+	     name++) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/%s", dir, *name);
+		cr_assert_eq(access(path, F_OK), -1, "a mistake created %s", path);
+	}
+}
+
 Test(vtape, rmt_vtape_create_refuses_names_rmtd_would_not_serve_as_a_tape)
 {
 	char out[4096], path[PATH_MAX + 32];
