@@ -5,13 +5,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "file_journal.h"
+#include "log.h"
 #include "path.h"
 
 #define CREATE_FLAGS (O_CREAT | O_TRUNC | O_APPEND | O_EXCL)
@@ -316,6 +319,71 @@ void path_open_watch_end(void)
 		open_watch->end();
 }
 
+/*
+ * Kernels before 5.6, and container seccomp profiles older than it, answer
+ * openat2 with ENOSYS. Then the name is walked a component at a time, each
+ * opened O_NOFOLLOW below the last and ".." refused: what RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS give (O_PATH on a symlink opens the link itself, as
+ * there), without their protection from a rename racing the walk (a directory
+ * moved out from under it mid-way). Once seen, for good.
+ */
+static atomic_bool openat2_missing;
+
+/* A directory on the way was a symlink (ENOTDIR for O_PATH | O_DIRECTORY): ELOOP. */
+static int walk_error(int directory_fd, const char *part, int error)
+{
+	struct stat st;
+
+	if (error == ENOTDIR && fstatat(directory_fd, part, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return ELOOP;
+	return error;
+}
+
+/* openat2's job by openat alone; -1 with errno set, as a system call fails. */
+static int open_by_walk(int directory_fd, const char *name, int flags, mode_t mode)
+{
+	char copy[PATH_MAX], *part, *next, *save = NULL;
+	int at = directory_fd, fd = -1, error = 0;
+
+	if (name[0] == '/') {
+		errno = EXDEV;
+		return -1;
+	}
+	if (strlcpy(copy, name, sizeof(copy)) >= sizeof(copy)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	part = strtok_r(copy, "/", &save);
+	if (part == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	for (; part != NULL; part = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (strcmp(part, "..") == 0) {
+			error = EXDEV;
+			break;
+		}
+		if (next == NULL)
+			fd = openat(at, part, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		else
+			fd = openat(at, part, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			error = next != NULL ? walk_error(at, part, errno) : errno;
+		if (at != directory_fd)
+			close(at);
+		if (fd < 0)
+			break;
+		at = fd;
+	}
+	if (error != 0) {
+		errno = error;
+		return -1;
+	}
+	return fd;
+}
+
 int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode)
 {
 	struct open_how how;
@@ -329,8 +397,18 @@ int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode
 	for (;;) {
 		if (directory_fd == AT_FDCWD)
 			fd = open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+		else if (atomic_load(&openat2_missing))
+			fd = open_by_walk(directory_fd, name, flags, mode);
 		else
 			fd = (int)syscall(SYS_openat2, directory_fd, name, &how, sizeof(how));
+		if (fd < 0 && errno == ENOSYS && directory_fd != AT_FDCWD &&
+		    !atomic_load(&openat2_missing)) {
+			if (!atomic_exchange(&openat2_missing, true))
+				log_info("openat2 is not available (a kernel before 5.6, or a "
+				         "seccomp profile): names below allowed directories are "
+				         "opened a component at a time");
+			continue;
+		}
 		if (fd >= 0 || (errno != EINTR && (errno != EAGAIN || directory_fd == AT_FDCWD)))
 			break;
 		if (errno == EINTR && (error = path_open_watch_interrupted()) != 0)

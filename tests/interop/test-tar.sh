@@ -273,6 +273,32 @@ run_client "$WORK/o" "$WORK/e" "${TAR[@]}" -cf "localhost:$WORK/outside.tar" -C 
 [ ! -e "$WORK/outside.tar" ] || fail "a file was created outside the allowed directory"
 grep -q 'Cannot open' "$WORK/e" || { cat "$WORK/e" >&2; fail "tar did not report 'Cannot open'"; }
 ok "tar: $(head -n 1 "$WORK/e")"
+
+check "where openat2 answers ENOSYS (a kernel before 5.6): rmtd walks the name, tar works, a symlink is refused"
+[ -x "${WITHOUT_OPENAT2:-}" ] || fail "WITHOUT_OPENAT2 is not set to the built helper"
+mkdir -p "$SPOOL/old-kernel/sub"
+ln -s "$WORK" "$SPOOL/old-kernel/out"
+: >"$RMTD_SHIM_LOG"
+RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 RMTD_SHIM_ARGS="$RMTD_SHIM_ARGS -d -v" \
+	run_client "$WORK/o" "$WORK/e" "${TAR[@]}" -b 20 -cf "localhost:$SPOOL/old-kernel/sub/a.tar" -C "$EXTRA" . || { cat "$WORK/e" >&2; fail "tar -c"; }
+tar -b 20 -tf "$SPOOL/old-kernel/sub/a.tar" >"$WORK/local.list" || fail "the archive does not read locally"
+RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 run_client "$WORK/remote.list" "$WORK/e" "${TAR[@]}" -b 20 \
+	-tf "localhost:$SPOOL/old-kernel/sub/a.tar" || { cat "$WORK/e" >&2; fail "tar -t"; }
+cmp -s "$WORK/local.list" "$WORK/remote.list" || fail "tar -t through rmtd lists other members"
+# A virtual tape: its image and sidecars are opened below their directory too.
+RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 run_client "$WORK/o" "$WORK/e" "${TAR[@]}" -b 20 \
+	-cf "localhost:$SPOOL/old-kernel/sub/t.tap.rewind" -C "$EXTRA" . || { cat "$WORK/e" >&2; fail "tar -c to a virtual tape"; }
+RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 run_client "$WORK/remote.list" "$WORK/e" "${TAR[@]}" -b 20 \
+	-tf "localhost:$SPOOL/old-kernel/sub/t.tap.rewind" || { cat "$WORK/e" >&2; fail "tar -t from a virtual tape"; }
+cmp -s "$WORK/local.list" "$WORK/remote.list" || fail "the virtual tape lists other members"
+[ -e "$SPOOL/old-kernel/sub/t.tap.meta" ] || fail "the virtual tape has no sidecar: $(ls "$SPOOL/old-kernel/sub")"
+rc=0
+RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 run_client "$WORK/o" "$WORK/e" "${TAR[@]}" \
+	-cf "localhost:$SPOOL/old-kernel/out/escaped.tar" -C "$EXTRA" . || rc=$?
+[ "$rc" -ne 0 ] || fail "tar -c through a symlinked directory succeeded"
+[ ! -e "$WORK/escaped.tar" ] || fail "a file was created through the symlink"
+grep -q 'openat2 is not available' "$RMTD_SHIM_LOG" || fail "rmtd did not say it walks: $(cat "$RMTD_SHIM_LOG")"
+ok "$(grep -c . "$WORK/local.list") members; through the symlink: $(head -n 1 "$WORK/e")"
 fi
 
 check_server_log

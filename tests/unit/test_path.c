@@ -5,11 +5,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -263,6 +269,97 @@ Test(path, open_beneath_refuses_a_symlinked_directory)
 	snprintf(link, sizeof(link), "%s/etc", spool);
 	cr_assert_eq(symlink("/etc", link), 0);
 	cr_assert_eq(path_open_beneath(dirfd, "etc/passwd", O_RDONLY, 0), -EACCES);
+}
+
+/*
+ * This test's process gets ENOSYS from openat2, as under a kernel before 5.6 or
+ * an old container seccomp profile: path_open_beneath() walks instead.
+ */
+static void openat2_answers_enosys(void)
+{
+	struct sock_filter filter[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = {.len = sizeof(filter) / sizeof(filter[0]), .filter = filter};
+
+	cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	cr_assert_eq(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program), 0);
+	cr_assert_eq(syscall(SYS_openat2, AT_FDCWD, ".", NULL, 0), -1);
+	cr_assert_eq(errno, ENOSYS);
+}
+
+/* What openat2 refuses, the walk refuses too; what it opens, the walk opens. */
+static void open_beneath_as_openat2_would(void)
+{
+	char path[PATH_MAX + 16];
+	int dirfd = policy.directories[0].fd;
+	int fd;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/escape", spool);
+	cr_assert_eq(symlink("/etc/passwd", path), 0);
+	snprintf(path, sizeof(path), "%s/etc", spool);
+	cr_assert_eq(symlink("/etc", path), 0);
+	snprintf(path, sizeof(path), "%s/inner", spool);
+	cr_assert_eq(symlink("real", path), 0);
+	snprintf(path, sizeof(path), "%s/sub", spool);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/sub/deeper", spool);
+	cr_assert_eq(mkdir(path, 0755), 0);
+
+	fd = path_open_beneath(dirfd, "real", O_WRONLY | O_CREAT, 0666);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	fd = path_open_beneath(dirfd, "sub/deeper/t.tap", O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+	close(fd);
+	snprintf(path, sizeof(path), "%s/sub/deeper/t.tap", spool);
+	cr_assert_eq(access(path, F_OK), 0, "created somewhere else");
+	fd = path_open_beneath(dirfd, "sub/./deeper//t.tap", O_RDONLY, 0);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	close(fd);
+	fd = path_open_beneath(dirfd, "sub/deeper", O_PATH, 0);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	close(fd);
+
+	cr_assert_eq(path_open_beneath(dirfd, "escape", O_RDONLY, 0), -EACCES);
+	cr_assert_eq(path_open_beneath(dirfd, "inner", O_RDONLY, 0), -EACCES);
+	/* O_PATH opens the link itself, to look at (backend_file.c), never its target. */
+	fd = path_open_beneath(dirfd, "escape", O_PATH, 0);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode));
+	close(fd);
+	cr_assert_eq(path_open_beneath(dirfd, "etc/passwd", O_RDONLY, 0), -EACCES);
+	cr_assert_eq(path_open_beneath(dirfd, "etc", O_RDONLY, 0), -EACCES);
+	/* Asked for a directory, a symlink is not one. */
+	cr_assert_eq(path_open_beneath(dirfd, "etc", O_RDONLY | O_DIRECTORY, 0), -ENOTDIR);
+	cr_assert_eq(path_open_beneath(dirfd, "etc", O_PATH | O_DIRECTORY, 0), -ENOTDIR);
+	cr_assert_eq(path_open_beneath(dirfd, "sub/../../ro/x", O_RDONLY, 0), -EACCES);
+	cr_assert_eq(path_open_beneath(dirfd, "/etc/passwd", O_RDONLY, 0), -EACCES);
+	cr_assert_eq(path_open_beneath(dirfd, "missing", O_RDONLY, 0), -ENOENT);
+	cr_assert_eq(path_open_beneath(dirfd, "missing/t.tap", O_RDWR | O_CREAT, 0600), -ENOENT);
+	cr_assert_eq(path_open_beneath(dirfd, "real/t.tap", O_RDONLY, 0), -ENOTDIR);
+	fd = path_open_parent(dirfd, "sub/deeper/t.tap", O_RDONLY, NULL);
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	close(fd);
+	cr_assert_eq(path_open_parent(dirfd, "etc/passwd", O_RDONLY, NULL), -ENOTDIR);
+}
+
+Test(path, open_beneath_with_openat2)
+{
+	open_beneath_as_openat2_would();
+}
+
+Test(path, open_beneath_without_openat2_walks_and_refuses_the_same)
+{
+	openat2_answers_enosys();
+	open_beneath_as_openat2_would();
 }
 
 /* A watch like stdio mode's: a tick every 20 ms, giving up at the third. */
