@@ -67,7 +67,13 @@ static void __attribute__((noreturn)) serve(int fd, const char *path, const char
 	if (fd != READER_FD && dup2(fd, READER_FD) < 0)
 		_exit(1);
 	/* Listening sockets, clients, the control socket: none of them is the reader's. */
-	close_range(READER_FD + 1, ~0U, 0);
+	if (close_range(READER_FD + 1, ~0U, 0) < 0) {
+		/* A kernel before 5.9: one at a time, up to the descriptor limit. */
+		long last = sysconf(_SC_OPEN_MAX);
+
+		for (long fd_left = READER_FD + 1; fd_left < last && fd_left <= INT_MAX; fd_left++)
+			close((int)fd_left);
+	}
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
 	    dup2(null, STDERR_FILENO) < 0)
