@@ -93,7 +93,7 @@ void drive_registry_free(struct drive_registry *registry)
 
 	while ((drive = TAILQ_FIRST(&registry->drives)) != NULL) {
 		TAILQ_REMOVE(&registry->drives, drive, entry);
-		if (worker_busy(drive->worker) && !(drive->save_queued && !drive->abandoned)) {
+		if (worker_busy(drive->worker) && !(drive->saves_out > 0 && !drive->abandoned)) {
 			/* Joining a thread stuck in the device would hang the exit: leave it. */
 			log_warnx("drive %s abandoned: a device call on it has not returned",
 			          drive->name);
@@ -389,7 +389,7 @@ bool drive_accounting_follow(struct drive *drive, const char *cartridge)
 	    (drive->has_cartridge && strcmp(drive->cartridge_counters.name, cartridge) == 0))
 		return true;
 	/* A save on the drive's thread still uses the catalog: switch at a later reply. */
-	if (!drive->served && drive->save_queued)
+	if (!drive->served && drive->saves_out > 0)
 		return false;
 	if (drive->has_cartridge) {
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
@@ -462,65 +462,83 @@ static void drive_save_now(struct drive *drive)
 	                 catalog_save(drive->state_directory, &drive->catalog));
 }
 
-static void drive_stop_now(struct drive *drive)
+/* The cartridge's state is saved: the drive lets it go. */
+static void drive_forget_cartridge(struct drive *drive)
 {
-	if (drive->state_directory[0] == '\0')
-		return;
-	drive_save_now(drive);
 	if (drive->has_cartridge)
 		catalog_free(&drive->catalog);
 	drive->has_cartridge = false;
 	drive->state_directory[0] = '\0';
 }
 
-/* On the drive's thread. */
-static void drive_save_call(struct job *job)
+static void drive_stop_now(struct drive *drive)
 {
-	struct drive *drive = job->arg;
-
-	if (job->op == 1)
-		drive_stop_now(drive);
-	else
-		drive_save_now(drive);
+	if (drive->state_directory[0] == '\0')
+		return;
+	drive_save_now(drive);
+	drive_forget_cartridge(drive);
 }
 
-/* On the loop: the save is done; a drive nobody uses any more can go now. */
+/* A save (or a stop) on its way to the drive's thread. */
+struct drive_save {
+	struct job job;
+	struct drive *drive;
+	bool stop;
+};
+
+/*
+ * On the drive's thread: the save only. A stop lets the cartridge go in
+ * drive_save_done, on the loop, which reads it meanwhile (rmtctl status).
+ */
+static void drive_save_call(struct job *job)
+{
+	drive_save_now(((struct drive_save *)job->arg)->drive);
+}
+
+/* On the loop: the save is done; a stop lets the cartridge go; an unused drive can go. */
 static void drive_save_done(struct job *job, void *arg)
 {
-	struct drive *drive = arg;
+	struct drive_save *save = arg;
+	struct drive *drive = save->drive;
 
-	drive->save_queued = false;
+	(void)job;
+	drive->saves_out--;
+	if (save->stop)
+		drive_forget_cartridge(drive);
+	free(save);
 	drive_forget_if_unused(drive->registry, drive);
 }
 
 /*
  * Run a save (or a stop) on the drive's thread. Inline where there is none
  * (stdio: no event loop to hold up), and when the caller is that thread (the
- * holder is served there; save_queued is the loop's then, and not looked at).
- * Saves are asked for by completions, which come in order, after the queued
- * save's own: one is never queued twice, but should it be, the save is made
- * here rather than lost.
+ * holder is served there; saves_out is the loop's then, and not looked at).
+ * Saves queue behind each other and behind the call in flight, never beside
+ * one on the loop: a filemark's save then a close's stop, in quick succession,
+ * run one after the other there, and a later open's completion comes after
+ * the stop's.
  */
 static void drive_save_on_thread(struct drive *drive, bool stop)
 {
-	struct job *job = &drive->save_job;
+	struct drive_save *save;
 
-	if (drive->served || drive->worker == NULL || drive->save_queued) {
+	if (drive->served || drive->worker == NULL || (save = calloc(1, sizeof(*save))) == NULL) {
+		/* (Out of memory: saved here rather than lost.) */
 		if (stop)
 			drive_stop_now(drive);
 		else
 			drive_save_now(drive);
 		return;
 	}
-	memset(job, 0, sizeof(*job));
-	job->kind = JOB_CALL;
-	job->device = &drive->device;
-	job->call = drive_save_call;
-	job->op = stop ? 1 : 0;
-	job->done = drive_save_done;
-	job->arg = drive;
-	drive->save_queued = true;
-	worker_submit(drive->worker, job);
+	save->drive = drive;
+	save->stop = stop;
+	save->job.kind = JOB_CALL;
+	save->job.device = &drive->device;
+	save->job.call = drive_save_call;
+	save->job.done = drive_save_done;
+	save->job.arg = save;
+	drive->saves_out++;
+	worker_submit(drive->worker, &save->job);
 }
 
 void drive_accounting_save(struct drive *drive)

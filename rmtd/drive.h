@@ -104,8 +104,7 @@ struct drive {
 	 * the call in flight and before the next, never on the event loop.
 	 */
 	struct drive_registry *registry;
-	struct job save_job;
-	bool save_queued; /* save_job is on the thread: nothing here may change meanwhile */
+	unsigned saves_out; /* saves on the thread: nothing here may change meanwhile */
 
 	/* Since the daemon started, state directory or not: the metrics (metrics.h). */
 	struct counters since_start;

@@ -231,21 +231,21 @@ Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
 	worker_submit(drive->worker, &job);
 	/* The loop asks for a save while the thread is in a device call: it returns at once. */
 	drive_accounting_save(drive);
-	cr_assert(drive->save_queued);
+	cr_assert_eq(drive->saves_out, 1);
 	cr_assert_eq(saved_mounts(state_dir, drive->name), 0, "saved on the loop");
 
 	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
-	for (int i = 0; i < 500 && drive->save_queued; i++) {
+	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		usleep(2000);
 	}
 	cr_assert(call_done);
-	cr_assert_not(drive->save_queued);
+	cr_assert_eq(drive->saves_out, 0);
 	cr_assert_eq(saved_mounts(state_dir, drive->name), 1);
 
 	/* Stopping saves and lets the cartridge go, on the thread as well. */
 	drive_accounting_stop(drive);
-	for (int i = 0; i < 500 && drive->save_queued; i++) {
+	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		usleep(2000);
 	}
@@ -254,6 +254,65 @@ Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
 	drive->device.ops = NULL;
 	drive_release(&drives, drive, &holder);
 	cr_assert_eq(drive_count_known(&drives), 0, "freed once its save is done");
+	close(hold_pipe[0]);
+	close(hold_pipe[1]);
+	{
+		char command[64];
+
+		snprintf(command, sizeof(command), "rm -rf '%s'", state_dir);
+		cr_assert_eq(system(command), 0);
+	}
+}
+
+/*
+ * A filemark's save, then the close's stop, while the thread is still in a call:
+ * both wait their turn there, none runs on the loop beside the other, and the
+ * loop's view of the cartridge (rmtctl status reads it) holds until the stop is
+ * done. Before, the stop ran at once on the loop, beside the thread's save.
+ */
+Test(drive, a_stop_asked_for_while_a_save_is_out_follows_it_on_the_thread)
+{
+	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
+	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
+	struct drive_view view;
+	struct drive *drive;
+	bool call_done = false;
+	int holder;
+
+	cr_assert_not_null(mkdtemp(state_dir));
+	cr_assert_eq(pipe(hold_pipe), 0);
+	drive_registry_init(&drives, base, true, 0);
+	drive = drive_lookup(&drives, "/spool/e.tap", DEVICE_KIND_VTAPE, false);
+	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
+	drive->device.ops = &held_ops;
+	drive_accounting_start(drive, state_dir, "cart-e");
+
+	job.device = &drive->device;
+	job.done = job_done;
+	job.arg = &call_done;
+	worker_submit(drive->worker, &job);
+	drive_accounting_save(drive);
+	drive_accounting_stop(drive);
+	cr_assert_eq(drive->saves_out, 2);
+	cr_assert_eq(saved_mounts(state_dir, drive->name), 0, "saved on the loop");
+	drive_view(drive, &view);
+	cr_assert_str_eq(view.cartridge, "cart-e", "the cartridge left before its stop was done");
+
+	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
+	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	cr_assert(call_done);
+	cr_assert_eq(drive->saves_out, 0);
+	cr_assert_eq(saved_mounts(state_dir, drive->name), 1);
+	cr_assert_not(drive->has_cartridge);
+	cr_assert_eq(drive->state_directory[0], '\0');
+	drive_view(drive, &view);
+	cr_assert_str_eq(view.cartridge, "");
+	drive->device.ops = NULL;
+	drive_release(&drives, drive, &holder);
+	cr_assert_eq(drive_count_known(&drives), 0, "freed once its saves are done");
 	close(hold_pipe[0]);
 	close(hold_pipe[1]);
 	{
@@ -310,7 +369,7 @@ Test(drive, a_cartridge_switch_saves_the_old_one_on_the_drive_s_thread)
 	             "the old cartridge's save was lost");
 
 	drive_accounting_stop(drive);
-	for (int i = 0; i < 500 && drive->save_queued; i++) {
+	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 		usleep(2000);
 	}
