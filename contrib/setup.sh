@@ -4,8 +4,9 @@
 #   contrib/setup.sh deps    install the Debian packages the build and tests need (when missing)
 #   contrib/setup.sh build   configure and build into build/ (warnings are errors)
 #   contrib/setup.sh test    deps + build + every meson test in build/ + an ASan/UBSan build
-#                            (unit, interop and security suites) + fuzzers for a bounded time + man
-#                            page lint + "start" on a free port and the commands it prints;
+#                            (unit, interop and security suites) + the daemon test under
+#                            ThreadSanitizer + fuzzers for a bounded time + man page lint +
+#                            "start" on a free port and the commands it prints;
 #                            ends with "N passed, N failed"
 #   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, the
 #                            TCP daemon on 127.0.0.1:5400 (RMTD_PORT) serving it, and prints
@@ -271,6 +272,19 @@ step_test() {
 		fi
 	else
 		record "build (build-asan/)" 0 1 "build failed"
+	fi
+
+	# The daemon's threads (the loop, each drive's) under ThreadSanitizer: a data
+	# race ends rmtd at once (halt_on_error), and the daemon test with it.
+	t=$SECONDS
+	log "build-tsan: -Db_sanitize=thread (rmtd, rmtctl, rmt-vtape; the daemon test)"
+	if meson_configure build-tsan -Dwerror=true -Db_sanitize=thread -Db_lto=false &&
+		ninja -C build-tsan rmtd/rmtd rmtd/rmtctl rmtd/rmt-vtape; then
+		record "build (build-tsan/)" 1 0 "$((SECONDS - t)) s"
+		TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
+			meson_tests "TSan daemon" build-tsan --no-rebuild daemon
+	else
+		record "build (build-tsan/)" 0 1 "build failed"
 	fi
 
 	step_fuzz
