@@ -281,7 +281,7 @@ static void openat2_answers_enosys(void)
 /* What openat2 refuses, the walk refuses too; what it opens, the walk opens. */
 static void open_beneath_as_openat2_would(void)
 {
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 32];
 	int dirfd = policy.directories[0].fd;
 	int fd;
 	struct stat st;
