@@ -43,6 +43,15 @@
 
 /* ---------------------------------------------------------------- stdio mode */
 
+/* Once, as rmtd starts: how names below the allowed directories will be opened. */
+static void note_open_beneath(void)
+{
+	if (!path_openat2_available())
+		log_info("openat2 is not available (a kernel before 5.6, or a seccomp profile): "
+		         "names below allowed directories are opened a component at a time, "
+		         "each with O_NOFOLLOW");
+}
+
 static void stdio_identity(char *user, size_t user_size, char *peer, size_t peer_size)
 {
 	const struct passwd *pw = getpwuid(getuid());
@@ -202,6 +211,7 @@ static int run_stdio(const struct options *o, struct config *config)
 	if (libraries_start(config, o->state_directory != NULL ? o->state_directory
 	                                                       : config->state_directory) < 0)
 		fatalx("cannot start the tape libraries");
+	note_open_beneath();
 	/* One client, one process: it never needs more of the filesystem than the rules name. */
 	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
 		fatalx("cannot confine rmtd");
@@ -559,6 +569,7 @@ static int run_daemon(const struct options *o, struct config *config)
 		if (state.reader == NULL)
 			fatalx("cannot start the configuration reader");
 	}
+	note_open_beneath();
 	if (sandbox_restrict_filesystem(config) < 0 || sandbox_restrict_system_calls() < 0)
 		fatalx("cannot confine the daemon");
 	if (o->mode != MODE_INETD)

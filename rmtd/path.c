@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "file_journal.h"
-#include "log.h"
 #include "path.h"
 
 #define CREATE_FLAGS (O_CREAT | O_TRUNC | O_APPEND | O_EXCL)
@@ -384,6 +383,21 @@ static int open_by_walk(int directory_fd, const char *name, int flags, mode_t mo
 	return fd;
 }
 
+bool path_openat2_available(void)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+	int fd;
+
+	if (atomic_load(&openat2_missing))
+		return false;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, ".", &how, sizeof(how));
+	if (fd >= 0)
+		close(fd);
+	else if (errno == ENOSYS)
+		atomic_store(&openat2_missing, true);
+	return !atomic_load(&openat2_missing);
+}
+
 int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode)
 {
 	struct open_how how;
@@ -402,13 +416,8 @@ int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode
 		else
 			fd = (int)syscall(SYS_openat2, directory_fd, name, &how, sizeof(how));
 		if (fd < 0 && errno == ENOSYS && directory_fd != AT_FDCWD &&
-		    !atomic_load(&openat2_missing)) {
-			if (!atomic_exchange(&openat2_missing, true))
-				log_info("openat2 is not available (a kernel before 5.6, or a "
-				         "seccomp profile): names below allowed directories are "
-				         "opened a component at a time");
+		    !atomic_exchange(&openat2_missing, true))
 			continue;
-		}
 		if (fd >= 0 || (errno != EINTR && (errno != EAGAIN || directory_fd == AT_FDCWD)))
 			break;
 		if (errno == EINTR && (error = path_open_watch_interrupted()) != 0)

@@ -78,6 +78,12 @@ int path_resolve(const struct path_policy *policy, const char *client_name, int 
  */
 int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode);
 /*
+ * Does openat2(2) work here? Where it answers ENOSYS (a kernel before 5.6, an
+ * old container seccomp profile), path_open_beneath() walks the name a
+ * component at a time instead (path.c says what that cannot give).
+ */
+bool path_openat2_available(void);
+/*
  * Open the directory that holds name (below directory_fd, as path_open_beneath
  * does) with flags; *base, when not NULL, points at name's last component.
  * Returns the fd or -errno.

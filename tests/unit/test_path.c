@@ -340,12 +340,14 @@ static void open_beneath_as_openat2_would(void)
 
 Test(path, open_beneath_with_openat2)
 {
+	cr_assert(path_openat2_available());
 	open_beneath_as_openat2_would();
 }
 
 Test(path, open_beneath_without_openat2_walks_and_refuses_the_same)
 {
 	openat2_answers_enosys();
+	cr_assert_not(path_openat2_available(), "rmtd would not say that it walks");
 	open_beneath_as_openat2_would();
 }
 
