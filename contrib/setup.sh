@@ -4,9 +4,9 @@
 #   contrib/setup.sh deps    install the Debian packages the build and tests need (when missing)
 #   contrib/setup.sh build   configure and build into build/ (warnings are errors)
 #   contrib/setup.sh test    deps + build + every meson test in build/ + an ASan/UBSan build
-#                            (unit, interop and security suites) + the daemon test under
-#                            ThreadSanitizer + fuzzers for a bounded time + man page lint +
-#                            "start" on a free port and the commands it prints;
+#                            (unit, interop and security suites) + the daemon and pipeline
+#                            tests under ThreadSanitizer + fuzzers for a bounded time + man
+#                            page lint + "start" on a free port and the commands it prints;
 #                            ends with "N passed, N failed"
 #   contrib/setup.sh start   deps + build + a ./spool folder with a blank virtual tape, the
 #                            TCP daemon on 127.0.0.1:5400 (RMTD_PORT) serving it, and prints
@@ -274,15 +274,17 @@ step_test() {
 		record "build (build-asan/)" 0 1 "build failed"
 	fi
 
-	# The daemon's threads (the loop, each drive's) under ThreadSanitizer: a data
-	# race ends rmtd at once (halt_on_error), and the daemon test with it.
+	# Threads under ThreadSanitizer: the daemon's (the loop, each drive's) and
+	# rmt-connect's pipelined relay. A data race ends the program at once
+	# (halt_on_error), and the test with it. (Criterion does not run under TSan.)
 	t=$SECONDS
-	log "build-tsan: -Db_sanitize=thread (rmtd, rmtctl, rmt-vtape; the daemon test)"
+	log "build-tsan: -Db_sanitize=thread (the daemon and pipeline tests)"
 	if meson_configure build-tsan -Dwerror=true -Db_sanitize=thread -Db_lto=false &&
-		ninja -C build-tsan rmtd/rmtd rmtd/rmtctl rmtd/rmt-vtape; then
+		ninja -C build-tsan rmtd/rmtd rmtd/rmtd-fault rmtd/rmtctl rmtd/rmt-vtape librmt/rmt-connect \
+			librmt/librmt-preload.so tests/interop/shim_calls tests/interop/without_openat2; then
 		record "build (build-tsan/)" 1 0 "$((SECONDS - t)) s"
 		TSAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
-			meson_tests "TSan daemon" build-tsan --no-rebuild daemon
+			meson_tests "TSan daemon, pipeline" build-tsan --no-rebuild --suite interop daemon pipeline
 	else
 		record "build (build-tsan/)" 0 1 "build failed"
 	fi

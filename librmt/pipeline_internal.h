@@ -8,6 +8,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,7 +56,7 @@ struct relay {
 	size_t bytes;
 
 	/* Set by the reply thread. */
-	bool lost;          /* the connection failed */
+	atomic_bool lost;   /* the connection failed (either thread finds out; read unlocked) */
 	bool ended;         /* the reply thread has stopped */
 	bool finishing;     /* set by the request side: no more requests come */
 	bool reply_idle;    /* the reply thread waits for a request to be owed */
