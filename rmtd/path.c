@@ -409,15 +409,20 @@ int path_open_beneath(int directory_fd, const char *name, int flags, mode_t mode
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
 	path_open_watch_begin();
 	for (;;) {
-		if (directory_fd == AT_FDCWD)
+		bool walked = false;
+
+		if (directory_fd == AT_FDCWD) {
 			fd = open(name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
-		else if (atomic_load(&openat2_missing))
+		} else if (atomic_load(&openat2_missing)) {
 			fd = open_by_walk(directory_fd, name, flags, mode);
-		else
+			walked = true;
+		} else {
 			fd = (int)syscall(SYS_openat2, directory_fd, name, &how, sizeof(how));
-		if (fd < 0 && errno == ENOSYS && directory_fd != AT_FDCWD &&
-		    !atomic_exchange(&openat2_missing, true))
+		}
+		if (fd < 0 && errno == ENOSYS && directory_fd != AT_FDCWD && !walked) {
+			atomic_store(&openat2_missing, true);
 			continue;
+		}
 		if (fd >= 0 || (errno != EINTR && (errno != EAGAIN || directory_fd == AT_FDCWD)))
 			break;
 		if (errno == EINTR && (error = path_open_watch_interrupted()) != 0)
