@@ -339,6 +339,18 @@ void drive_accounting_cartridge(struct drive *drive, const char *cartridge)
 
 static void drive_save_now(struct drive *drive);
 
+/* call on the drive's thread, after the calls queued there; done on the loop after. */
+static void drive_call_on_thread(struct drive *drive, struct job *job, void (*call)(struct job *),
+                                 void (*done)(struct job *, void *), void *arg)
+{
+	job->kind = JOB_CALL;
+	job->device = &drive->device;
+	job->call = call;
+	job->done = done;
+	job->arg = arg;
+	worker_submit(drive->worker, job);
+}
+
 /* A cartridge a library took out of the open drive, with what is left to save of it. */
 struct drive_retired {
 	struct job job;
@@ -408,12 +420,7 @@ bool drive_accounting_follow(struct drive *drive, const char *cartridge)
 		r->catalog = drive->catalog;
 		memset(&drive->catalog, 0, sizeof(drive->catalog));
 		drive->has_cartridge = false;
-		r->job.kind = JOB_CALL;
-		r->job.device = &drive->device;
-		r->job.call = drive_retired_save;
-		r->job.done = drive_retired_done;
-		r->job.arg = r;
-		worker_submit(drive->worker, &r->job);
+		drive_call_on_thread(drive, &r->job, drive_retired_save, drive_retired_done, r);
 	}
 	drive_accounting_cartridge(drive, cartridge);
 	return true;
@@ -532,13 +539,8 @@ static void drive_save_on_thread(struct drive *drive, bool stop)
 	}
 	save->drive = drive;
 	save->stop = stop;
-	save->job.kind = JOB_CALL;
-	save->job.device = &drive->device;
-	save->job.call = drive_save_call;
-	save->job.done = drive_save_done;
-	save->job.arg = save;
 	drive->saves_out++;
-	worker_submit(drive->worker, &save->job);
+	drive_call_on_thread(drive, &save->job, drive_save_call, drive_save_done, save);
 }
 
 void drive_accounting_save(struct drive *drive)

@@ -209,59 +209,81 @@ static uint64_t saved_mounts(const char *state_dir, const char *name)
 	return saved.totals.mounts;
 }
 
-Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
-{
-	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
-	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
+/* A drive whose thread is in a device call until held_let_go(), with a cartridge's state. */
+struct held {
+	char state_dir[sizeof("/tmp/rmtd-drive-state-XXXXXX")];
+	struct job job;
 	struct drive *drive;
-	bool call_done = false;
+	bool call_done;
 	int holder;
+};
 
-	cr_assert_not_null(mkdtemp(state_dir));
+static struct drive *held_start(struct held *h, const char *name, const char *cartridge)
+{
+	memset(h, 0, sizeof(*h));
+	strcpy(h->state_dir, "/tmp/rmtd-drive-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(h->state_dir));
 	cr_assert_eq(pipe(hold_pipe), 0);
 	drive_registry_init(&drives, base, true, 0);
-	drive = drive_lookup(&drives, "/spool/d.tap", DEVICE_KIND_VTAPE, false);
-	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
-	drive->device.ops = &held_ops;
-	drive_accounting_start(drive, state_dir, "cart-d");
+	h->drive = drive_lookup(&drives, name, DEVICE_KIND_VTAPE, false);
+	cr_assert_eq(drive_acquire(&drives, h->drive, &h->holder, acquired, NULL), 0);
+	h->drive->device.ops = &held_ops;
+	drive_accounting_start(h->drive, h->state_dir, cartridge);
+	h->job = (struct job){.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
+	h->job.device = &h->drive->device;
+	h->job.done = job_done;
+	h->job.arg = &h->call_done;
+	worker_submit(h->drive->worker, &h->job);
+	return h->drive;
+}
 
-	job.device = &drive->device;
-	job.done = job_done;
-	job.arg = &call_done;
-	worker_submit(drive->worker, &job);
+/* The device call returns; the loop runs until the thread has done all it was given. */
+static void held_let_go(struct held *h)
+{
+	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
+	for (int i = 0;
+	     i < 500 && (!h->call_done || h->drive->saves_out > 0 || worker_busy(h->drive->worker));
+	     i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(2000);
+	}
+	cr_assert(h->call_done);
+	cr_assert_eq(h->drive->saves_out, 0);
+	cr_assert_not(worker_busy(h->drive->worker));
+}
+
+/* Released, the drive is freed once its saves are done; the state directory goes. */
+static void held_end(struct held *h)
+{
+	char command[64];
+
+	h->drive->device.ops = NULL;
+	drive_release(&drives, h->drive, &h->holder);
+	cr_assert_eq(drive_count_known(&drives), 0, "freed once its saves are done");
+	close(hold_pipe[0]);
+	close(hold_pipe[1]);
+	snprintf(command, sizeof(command), "rm -rf '%s'", h->state_dir);
+	cr_assert_eq(system(command), 0);
+}
+
+Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
+{
+	struct held h;
+	struct drive *drive = held_start(&h, "/spool/d.tap", "cart-d");
+
 	/* The loop asks for a save while the thread is in a device call: it returns at once. */
 	drive_accounting_save(drive);
 	cr_assert_eq(drive->saves_out, 1);
-	cr_assert_eq(saved_mounts(state_dir, drive->name), 0, "saved on the loop");
-
-	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
-	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		usleep(2000);
-	}
-	cr_assert(call_done);
-	cr_assert_eq(drive->saves_out, 0);
-	cr_assert_eq(saved_mounts(state_dir, drive->name), 1);
+	cr_assert_eq(saved_mounts(h.state_dir, drive->name), 0, "saved on the loop");
+	held_let_go(&h);
+	cr_assert_eq(saved_mounts(h.state_dir, drive->name), 1);
 
 	/* Stopping saves and lets the cartridge go, on the thread as well. */
 	drive_accounting_stop(drive);
-	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		usleep(2000);
-	}
+	held_let_go(&h);
 	cr_assert_not(drive->has_cartridge);
 	cr_assert_eq(drive->state_directory[0], '\0');
-	drive->device.ops = NULL;
-	drive_release(&drives, drive, &holder);
-	cr_assert_eq(drive_count_known(&drives), 0, "freed once its save is done");
-	close(hold_pipe[0]);
-	close(hold_pipe[1]);
-	{
-		char command[64];
-
-		snprintf(command, sizeof(command), "rm -rf '%s'", state_dir);
-		cr_assert_eq(system(command), 0);
-	}
+	held_end(&h);
 }
 
 /*
@@ -272,55 +294,24 @@ Test(drive, saves_run_on_the_drive_s_thread_after_the_call_in_flight)
  */
 Test(drive, a_stop_asked_for_while_a_save_is_out_follows_it_on_the_thread)
 {
-	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
-	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
+	struct held h;
+	struct drive *drive = held_start(&h, "/spool/e.tap", "cart-e");
 	struct drive_view view;
-	struct drive *drive;
-	bool call_done = false;
-	int holder;
 
-	cr_assert_not_null(mkdtemp(state_dir));
-	cr_assert_eq(pipe(hold_pipe), 0);
-	drive_registry_init(&drives, base, true, 0);
-	drive = drive_lookup(&drives, "/spool/e.tap", DEVICE_KIND_VTAPE, false);
-	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
-	drive->device.ops = &held_ops;
-	drive_accounting_start(drive, state_dir, "cart-e");
-
-	job.device = &drive->device;
-	job.done = job_done;
-	job.arg = &call_done;
-	worker_submit(drive->worker, &job);
 	drive_accounting_save(drive);
 	drive_accounting_stop(drive);
 	cr_assert_eq(drive->saves_out, 2);
-	cr_assert_eq(saved_mounts(state_dir, drive->name), 0, "saved on the loop");
+	cr_assert_eq(saved_mounts(h.state_dir, drive->name), 0, "saved on the loop");
 	drive_view(drive, &view);
 	cr_assert_str_eq(view.cartridge, "cart-e", "the cartridge left before its stop was done");
 
-	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
-	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		usleep(2000);
-	}
-	cr_assert(call_done);
-	cr_assert_eq(drive->saves_out, 0);
-	cr_assert_eq(saved_mounts(state_dir, drive->name), 1);
+	held_let_go(&h);
+	cr_assert_eq(saved_mounts(h.state_dir, drive->name), 1);
 	cr_assert_not(drive->has_cartridge);
 	cr_assert_eq(drive->state_directory[0], '\0');
 	drive_view(drive, &view);
 	cr_assert_str_eq(view.cartridge, "");
-	drive->device.ops = NULL;
-	drive_release(&drives, drive, &holder);
-	cr_assert_eq(drive_count_known(&drives), 0, "freed once its saves are done");
-	close(hold_pipe[0]);
-	close(hold_pipe[1]);
-	{
-		char command[64];
-
-		snprintf(command, sizeof(command), "rm -rf '%s'", state_dir);
-		cr_assert_eq(system(command), 0);
-	}
+	held_end(&h);
 }
 
 /* Mounts saved for a cartridge so far. */
@@ -334,56 +325,21 @@ static uint64_t saved_cartridge_mounts(const char *state_dir, const char *cartri
 
 Test(drive, a_cartridge_switch_saves_the_old_one_on_the_drive_s_thread)
 {
-	char state_dir[] = "/tmp/rmtd-drive-state-XXXXXX";
-	struct job job = {.kind = JOB_TAPE_OP, .op = MTNOP, .op_count = 1};
-	struct drive *drive;
-	bool call_done = false;
-	int holder;
+	struct held h;
+	struct drive *drive = held_start(&h, "/lib/lib0d0", "cart-a");
 
-	cr_assert_not_null(mkdtemp(state_dir));
-	cr_assert_eq(pipe(hold_pipe), 0);
-	drive_registry_init(&drives, base, true, 0);
-	drive = drive_lookup(&drives, "/lib/lib0d0", DEVICE_KIND_VTAPE, false);
-	cr_assert_eq(drive_acquire(&drives, drive, &holder, acquired, NULL), 0);
-	drive->device.ops = &held_ops;
-	drive_accounting_start(drive, state_dir, "cart-a");
-
-	job.device = &drive->device;
-	job.done = job_done;
-	job.arg = &call_done;
-	worker_submit(drive->worker, &job);
 	/* A library loaded cart-b while the thread is in a device call. */
 	drive_accounting_follow(drive, "cart-b");
 	cr_assert(drive->has_cartridge);
 	cr_assert_str_eq(drive->cartridge_counters.name, "cart-b");
-	cr_assert_eq(saved_cartridge_mounts(state_dir, "cart-a"), 0, "saved on the loop");
-
-	cr_assert_eq(write(hold_pipe[1], "x", 1), 1);
-	for (int i = 0; i < 500 && (!call_done || worker_busy(drive->worker)); i++) {
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		usleep(2000);
-	}
-	cr_assert(call_done);
-	cr_assert_not(worker_busy(drive->worker));
-	cr_assert_eq(saved_cartridge_mounts(state_dir, "cart-a"), 1,
+	cr_assert_eq(saved_cartridge_mounts(h.state_dir, "cart-a"), 0, "saved on the loop");
+	held_let_go(&h);
+	cr_assert_eq(saved_cartridge_mounts(h.state_dir, "cart-a"), 1,
 	             "the old cartridge's save was lost");
 
 	drive_accounting_stop(drive);
-	for (int i = 0; i < 500 && drive->saves_out > 0; i++) {
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-		usleep(2000);
-	}
-	cr_assert_eq(saved_cartridge_mounts(state_dir, "cart-b"), 0, "cart-b was never mounted");
+	held_let_go(&h);
+	cr_assert_eq(saved_cartridge_mounts(h.state_dir, "cart-b"), 0, "cart-b was never mounted");
 	cr_assert_not(drive->has_cartridge);
-	drive->device.ops = NULL;
-	drive_release(&drives, drive, &holder);
-	cr_assert_eq(drive_count_known(&drives), 0, "freed once its saves are done");
-	close(hold_pipe[0]);
-	close(hold_pipe[1]);
-	{
-		char command[64];
-
-		snprintf(command, sizeof(command), "rm -rf '%s'", state_dir);
-		cr_assert_eq(system(command), 0);
-	}
+	held_end(&h);
 }
