@@ -47,9 +47,9 @@
 static void note_open_beneath(void)
 {
 	if (!path_openat2_available())
-		log_info("openat2 is not available (a kernel before 5.6, or a seccomp profile): "
-		         "names below allowed directories are opened a component at a time, "
-		         "each with O_NOFOLLOW");
+		log_warnx("openat2 is not available (a kernel before 5.6, or a seccomp profile): "
+		          "names below allowed directories are opened a component at a time, "
+		          "each with O_NOFOLLOW");
 }
 
 static void stdio_identity(char *user, size_t user_size, char *peer, size_t peer_size)

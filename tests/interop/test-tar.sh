@@ -279,7 +279,7 @@ check "where openat2 answers ENOSYS (a kernel before 5.6): rmtd walks the name, 
 mkdir -p "$SPOOL/old-kernel/sub"
 ln -s "$WORK" "$SPOOL/old-kernel/out"
 : >"$RMTD_SHIM_LOG"
-RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 RMTD_SHIM_ARGS="$RMTD_SHIM_ARGS -d -v" \
+RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 RMTD_SHIM_ARGS="$RMTD_SHIM_ARGS -d" \
 	run_client "$WORK/o" "$WORK/e" "${TAR[@]}" -b 20 -cf "localhost:$SPOOL/old-kernel/sub/a.tar" -C "$EXTRA" . || { cat "$WORK/e" >&2; fail "tar -c"; }
 tar -b 20 -tf "$SPOOL/old-kernel/sub/a.tar" >"$WORK/local.list" || fail "the archive does not read locally"
 RMTD_SHIM_WRAPPER=$WITHOUT_OPENAT2 run_client "$WORK/remote.list" "$WORK/e" "${TAR[@]}" -b 20 \
