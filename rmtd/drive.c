@@ -37,9 +37,26 @@ static void drive_record_free(struct drive *drive)
 	drive->record_counted = 0;
 }
 
+/* A save (or a stop) on its way to the drive's thread. */
+struct drive_save {
+	struct job job;
+	struct drive *drive;
+	bool stop;
+	struct drive_save *next; /* drive->saves */
+};
+
 static void drive_free(struct drive *drive)
 {
 	worker_destroy(drive->worker);
+	/* At exit the thread has made its saves, but their completions never run. */
+	while (drive->saves != NULL) {
+		struct drive_save *save = drive->saves;
+
+		drive->saves = save->next;
+		free(save);
+	}
+	if (drive->has_cartridge)
+		catalog_free(&drive->catalog);
 	drive_record_free(drive);
 	pthread_mutex_destroy(&drive->view_lock);
 	free(drive);
@@ -486,13 +503,6 @@ static void drive_stop_now(struct drive *drive)
 	drive_forget_cartridge(drive);
 }
 
-/* A save (or a stop) on its way to the drive's thread. */
-struct drive_save {
-	struct job job;
-	struct drive *drive;
-	bool stop;
-};
-
 /*
  * On the drive's thread: the save only. A stop lets the cartridge go in
  * drive_save_done, on the loop, which reads it meanwhile (rmtctl status).
@@ -510,6 +520,11 @@ static void drive_save_done(struct job *job, void *arg)
 
 	(void)job;
 	drive->saves_out--;
+	for (struct drive_save **at = &drive->saves; *at != NULL; at = &(*at)->next)
+		if (*at == save) {
+			*at = save->next;
+			break;
+		}
 	if (save->stop)
 		drive_forget_cartridge(drive);
 	free(save);
@@ -539,6 +554,8 @@ static void drive_save_on_thread(struct drive *drive, bool stop)
 	}
 	save->drive = drive;
 	save->stop = stop;
+	save->next = drive->saves;
+	drive->saves = save;
 	drive->saves_out++;
 	drive_call_on_thread(drive, &save->job, drive_save_call, drive_save_done, save);
 }

@@ -104,7 +104,8 @@ struct drive {
 	 * the call in flight and before the next, never on the event loop.
 	 */
 	struct drive_registry *registry;
-	unsigned saves_out; /* saves on the thread: nothing here may change meanwhile */
+	unsigned saves_out;       /* saves on the thread: nothing here may change meanwhile */
+	struct drive_save *saves; /* those saves, freed by drive_free() if never completed */
 
 	/* Since the daemon started, state directory or not: the metrics (metrics.h). */
 	struct counters since_start;
